@@ -1,0 +1,74 @@
+"""Command line: `python -m saddle train ...` (one run, its record's path on the last line)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .config import OPTIMIZERS, SCALES, RunConfig
+from .data import DATASETS, PROFILES, DataError
+from .losses import LOSSES
+
+
+def _train_parser(sub):
+    p = sub.add_parser("train", help="train one configuration (or read its existing record)")
+    p.add_argument("--dataset", help=f"one of {', '.join(DATASETS)} (default: the scale's)")
+    p.add_argument("--imbalance", type=float, default=100.0, help="n_max / n_min (>= 1)")
+    p.add_argument("--profile", default="exp", help=f"one of {', '.join(PROFILES)}")
+    p.add_argument("--loss", default="ce", help=f"one of {', '.join(LOSSES)}")
+    p.add_argument("--drw", action="store_true", help="deferred re-weighting from the first LR drop")
+    p.add_argument("--sam", action="store_true", help="SAM around SGD (same as --optimizer sam)")
+    p.add_argument("--optimizer", default=None, help=f"one of {', '.join(OPTIMIZERS)}")
+    p.add_argument("--rho", type=float, default=None, help="SAM radius (default 0.05 with SAM)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scale", default="cpu", help=f"one of {', '.join(SCALES)}")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--model", default=None, help="resnet8/14/20/32/44/56 (default: the scale's)")
+    p.add_argument("--n-max", type=int, default=None, help="images in the largest class (default: the scale's)")
+    p.add_argument("--sam-bn", default=None, help="update (official) or freeze BatchNorm stats on SAM's 2nd pass")
+    p.add_argument("--data-root", default=None, help="folder holding the data set files")
+    p.add_argument("--out", default=None, help="results folder (default: results/)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _config_from_args(a) -> RunConfig:
+    optimizer = a.optimizer or ("sam" if a.sam else "sgd")
+    rho = a.rho if a.rho is not None else (0.05 if optimizer == "sam" else 0.0)
+    return RunConfig.at_scale(a.scale, dataset=a.dataset, imbalance=a.imbalance, profile=a.profile, loss=a.loss,
+                              drw=a.drw, optimizer=optimizer, rho=rho, seed=a.seed, epochs=a.epochs,
+                              model=a.model, n_max=a.n_max, sam_bn=a.sam_bn)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m saddle", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            return _train(args)
+    except (ValueError, DataError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _train(args) -> int:
+    from .results import get_or_run, record_path
+
+    config = _config_from_args(args)
+    record = get_or_run(config, root=args.out, data_root=args.data_root, device=args.device,
+                        progress=not args.quiet)
+    path = record_path(config, args.out)
+    if record["status"] == "diverged":
+        print(f"{config.label} diverged (non-finite loss) at epoch {record['diverged_epoch']}; recorded as such")
+        print(path)
+        return 3
+    final, best = record["metrics"]["final"], record["metrics"]["best"]
+    groups = " ".join(f"{g} {final[g]:.1f}" for g in ("head", "mid", "tail") if final.get(g) is not None)
+    print(f"{config.label} {config.dataset} seed {config.seed}: final acc {final['acc']:.2f} ({groups}); "
+          f"best {best['acc']:.2f} at epoch {best['epoch']}; train acc {record['metrics']['train_final']['acc']:.2f}; "
+          f"{record['provenance']['wall_time_s']:.0f} s")
+    print(path)
+    return 0

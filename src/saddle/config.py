@@ -1,0 +1,128 @@
+"""Run configurations and the scales they come in.
+
+A RunConfig names one training run completely; its hash names the run's record, so a new rho is a new record.
+Settings that do not change what is computed (data folder, output folders, device) are not part of it."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+
+from .data import DATASETS, PROFILES, check_choice
+from .losses import DRW_KINDS, LOSSES
+from .models import DEPTHS
+
+OPTIMIZERS = ("sgd", "sam")
+LR_SCHEDULES = ("step", "cosine")
+SAM_BN = ("update", "freeze")
+
+# Per-scale defaults. `cpu` is calibrated on Fashion-MNIST-LT (see README, "The cpu scale"): a small n_max with
+# the imbalance-100 profile and many epochs, so CE+DRW fits every class and the DRW phase is long.
+SCALES = {
+    "smoke": dict(dataset="fashion-mnist", model="resnet8", width=1, n_max=100, epochs=4, test_limit=1000,
+                  eval_every=1),
+    "cpu": dict(dataset="fashion-mnist", model="resnet8", width=1, n_max=500, epochs=200, test_limit=None,
+                eval_every=5),
+    "paper": dict(dataset="cifar10", model="resnet32", width=1, n_max=None, epochs=200, test_limit=None,
+                  eval_every=1),
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    dataset: str = "fashion-mnist"
+    imbalance: float = 100.0
+    profile: str = "exp"
+    loss: str = "ce"
+    drw: bool = False
+    optimizer: str = "sgd"
+    rho: float = 0.0
+    seed: int = 0
+    scale: str = "cpu"
+    epochs: int = 200
+    model: str = "resnet8"
+    width: int = 1
+    n_max: int | None = 500  # images in the largest class; None = all the data set has
+    test_limit: int | None = None  # a balanced prefix of the test set (smoke runs only)
+    eval_every: int = 5  # test-set evaluation every k epochs (and always at the last)
+    batch_size: int = 128
+    lr: float = 0.1
+    lr_schedule: str = "step"
+    momentum: float = 0.9
+    weight_decay: float = 2e-4
+    drw_kind: str = "effective"
+    drw_beta: float = 0.9999
+    max_margin: float = 0.5
+    vs_gamma: float = 0.05
+    vs_tau: float = 0.75
+    sam_normalized: bool = True
+    sam_adaptive: bool = False
+    sam_bn: str = "update"  # official: BatchNorm statistics also move on SAM's second pass
+    rho_steps: tuple | None = None
+    subset_seed: int = 0  # the official `rand_number`: which images form the long-tailed subset
+
+    def __post_init__(self):
+        check_choice("dataset", self.dataset, DATASETS)
+        check_choice("profile", self.profile, PROFILES)
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("scale", self.scale, tuple(SCALES))
+        check_choice("model", self.model, tuple(f"resnet{d}" for d in DEPTHS))
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_choice("drw_kind", self.drw_kind, DRW_KINDS)
+        check_choice("sam_bn", self.sam_bn, SAM_BN)
+        if self.imbalance < 1:
+            raise ValueError(f"imbalance must be >= 1 (n_max / n_min), got {self.imbalance}")
+        if self.rho < 0:
+            raise ValueError(f"rho must be >= 0, got {self.rho}")
+        if self.optimizer == "sgd" and (self.rho or self.rho_steps):
+            raise ValueError(f"rho={self.rho} is a SAM setting but optimizer is 'sgd'; use optimizer='sam' (--sam)")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        for name in ("batch_size", "eval_every", "width"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+    @classmethod
+    def at_scale(cls, scale: str = "cpu", **overrides) -> "RunConfig":
+        """The scale's defaults, then the overrides. VS trains 1.5x longer, as in the paper (300 of 200 epochs)."""
+        check_choice("scale", scale, tuple(SCALES))
+        settings = dict(SCALES[scale], scale=scale)
+        if overrides.get("loss") == "vs" and "epochs" not in overrides:
+            settings["epochs"] = round(settings["epochs"] * 1.5)
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown config field(s) {sorted(unknown)}; accepted: "
+                             f"{', '.join(f.name for f in dataclasses.fields(cls))}")
+        settings.update({k: v for k, v in overrides.items() if v is not None})
+        if settings.get("rho_steps") is not None:
+            settings["rho_steps"] = tuple(settings["rho_steps"])
+        return cls(**settings)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["rho_steps"] = list(self.rho_steps) if self.rho_steps else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        d = dict(d)
+        if d.get("rho_steps"):
+            d["rho_steps"] = tuple(d["rho_steps"])
+        return cls(**d)
+
+    @property
+    def run_id(self) -> str:
+        """Readable name plus a hash of every field: equal configs, equal ids."""
+        digest = hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+        return f"{self.dataset}-{self.label.replace('+', '-').lower()}-s{self.seed}-{digest}"
+
+    @property
+    def label(self) -> str:
+        """The method as the paper writes it, e.g. 'LDAM+DRW+SAM'."""
+        parts = [self.loss.upper()] + (["DRW"] if self.drw else []) + ([self.optimizer.upper()]
+                                                                        if self.optimizer != "sgd" else [])
+        return "+".join(parts)

@@ -1,0 +1,314 @@
+"""Long-tailed data sets held as tensors, with augmentation done in batch.
+
+The official code (LDAM-DRW lineage) builds CIFAR-LT from the full training set: an exponential or step
+profile of class counts, then a numpy-seeded random subset per class. We keep that rule exactly, hold the
+whole (small) data set as uint8 tensors, and do random-crop + flip on whole batches instead of per-image PIL
+transforms.
+"""
+from __future__ import annotations
+
+import gzip
+import math
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DATASETS = ("fashion-mnist", "cifar10", "cifar100", "synthetic")
+PROFILES = ("exp", "step")
+
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+FASHION_MNIST_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                       "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+# Long-tail class order for Fashion-MNIST (label at each position, most frequent first): the classes sorted by
+# the per-class test accuracy of a nearest-class-mean classifier on the *balanced* raw pixels, easiest first.
+# The rule was fixed before any training run; it puts the mutually confusable upper-body garments in the tail
+# (coat, pullover, shirt), so the tail is hard on the test set as on CIFAR-10-LT. `nearest_mean_class_order`
+# recomputes it from the files.
+FASHION_MNIST_ORDER = (1, 9, 7, 5, 3, 8, 0, 4, 2, 6)
+
+CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
+FASHION_MEAN, FASHION_STD = (0.286,), (0.353,)
+
+CIFAR_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+class DataError(RuntimeError):
+    """Data files missing, unreadable or malformed; the message says how to get them."""
+
+
+def long_tail_counts(n_max: int, num_classes: int, imbalance: float, profile: str = "exp") -> list[int]:
+    """Per-class training counts, most frequent class first, exactly as `imbalance_cifar.py` computes them."""
+    check_choice("profile", profile, PROFILES)
+    if imbalance < 1:
+        raise ValueError(f"imbalance must be >= 1 (n_max / n_min), got {imbalance}")
+    factor = 1.0 / imbalance
+    if profile == "exp":
+        return [int(n_max * factor ** (i / (num_classes - 1.0))) for i in range(num_classes)]
+    half = num_classes // 2
+    return [int(n_max)] * half + [int(n_max * factor)] * (num_classes - half)
+
+
+def long_tail_indices(targets, counts, seed: int = 0) -> np.ndarray:
+    """The official subset rule: numpy's legacy global seed, then per class in label order shuffle its indices
+    and keep the first n. Returns indices into `targets`, grouped class by class."""
+    targets = np.asarray(targets)
+    np.random.seed(seed)
+    kept = []
+    for label, n in zip(np.unique(targets), counts):
+        idx = np.where(targets == label)[0]
+        if len(idx) < n:
+            raise ValueError(f"class {label} has {len(idx)} samples, fewer than the {n} the profile asks for")
+        np.random.shuffle(idx)
+        kept.append(idx[:n])
+    return np.concatenate(kept)
+
+
+def class_groups(num_classes: int, profile: str) -> dict[str, list[int]]:
+    """Head/mid/tail by class index, as the paper defines them (App. C)."""
+    if profile == "step":
+        half = num_classes // 2
+        return {"head": list(range(half)), "tail": list(range(half, num_classes))}
+    if num_classes == 100:
+        sizes = (36, 35, 29)
+    elif num_classes == 10:
+        sizes = (3, 4, 3)
+    else:  # any other class count: thirds, the middle one taking the remainder
+        third = num_classes // 3
+        sizes = (third, num_classes - 2 * third, third)
+    bounds = np.cumsum((0,) + sizes)
+    return {name: list(range(bounds[i], bounds[i + 1])) for i, name in enumerate(("head", "mid", "tail"))}
+
+
+def count_groups(counts) -> dict[str, list[int]]:
+    """The field's many/medium/few grouping: > 100, 20-100, < 20 training images."""
+    return {"many": [i for i, n in enumerate(counts) if n > 100],
+            "medium": [i for i, n in enumerate(counts) if 20 <= n <= 100],
+            "few": [i for i, n in enumerate(counts) if n < 20]}
+
+
+@dataclass
+class LongTailData:
+    """A long-tailed training set and its balanced test set, as uint8 NCHW tensors with int64 labels.
+
+    Labels are positions in the long-tail order: class 0 is the most frequent."""
+    name: str
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    counts: list[int]
+    class_names: list[str]
+    mean: tuple
+    std: tuple
+    groups: dict = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.counts)
+
+    @property
+    def in_channels(self) -> int:
+        return self.train_x.shape[1]
+
+    def to(self, device) -> "LongTailData":
+        for name in ("train_x", "train_y", "test_x", "test_y"):
+            setattr(self, name, getattr(self, name).to(device))
+        return self
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 images -> normalised float, in one fused step."""
+        mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1) * 255
+        std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1) * 255
+        return (x.float() - mean) / std
+
+
+def augment(x: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
+    """Random crop with zero padding plus horizontal flip on a uint8 batch (torchvision's RandomCrop(pad=4) and
+    RandomHorizontalFlip, drawn per image, applied to the whole batch at once)."""
+    n, _, h, w = x.shape
+    offsets = torch.randint(0, 2 * padding + 1, (2, n), generator=generator, device=generator.device)
+    flips = torch.rand(n, generator=generator, device=generator.device) < 0.5
+    offsets, flips = offsets.to(x.device), flips.to(x.device)
+    padded = torch.nn.functional.pad(x, (padding,) * 4)
+    rows = (offsets[0, :, None] + torch.arange(h, device=x.device))[:, :, None]
+    cols = (offsets[1, :, None] + torch.arange(w, device=x.device))
+    cols = torch.where(flips[:, None], cols.flip(1), cols)[:, None, :]
+    batch = torch.arange(n, device=x.device)[:, None, None]
+    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2).contiguous()
+
+
+def check_choice(what: str, value, accepted) -> None:
+    if value not in accepted:
+        raise ValueError(f"unknown {what} {value!r}; accepted: {', '.join(map(str, accepted))}")
+
+
+def load(name: str, imbalance: float = 100.0, profile: str = "exp", n_max: int | None = None,
+         subset_seed: int = 0, data_root: str | Path | None = None, test_limit: int | None = None,
+         download: bool = True) -> LongTailData:
+    """Build a long-tailed training set and the balanced test set by name.
+
+    n_max: images in the most frequent class (default: the data set's per-class size, 5000 for CIFAR-10).
+    test_limit: keep a class-balanced prefix of this many test images (smoke runs)."""
+    check_choice("dataset", name, DATASETS)
+    check_choice("profile", profile, PROFILES)
+    if imbalance < 1:
+        raise ValueError(f"imbalance must be >= 1 (n_max / n_min), got {imbalance}")
+    if name == "fashion-mnist":
+        (train_x, train_y), (test_x, test_y) = _fashion_mnist(data_root, download)
+        order, names, mean, std = FASHION_MNIST_ORDER, FASHION_MNIST_NAMES, FASHION_MEAN, FASHION_STD
+    elif name in ("cifar10", "cifar100"):
+        (train_x, train_y), (test_x, test_y), names = _cifar(name, data_root, download)
+        order, mean, std = tuple(range(len(names))), CIFAR_MEAN, CIFAR_STD
+    else:
+        (train_x, train_y), (test_x, test_y) = _synthetic(n_max or 100)
+        order, names, mean, std = tuple(range(10)), tuple(f"class {i}" for i in range(10)), (0.5,) * 3, (0.25,) * 3
+    relabel = np.empty(len(order), dtype=np.int64)
+    relabel[list(order)] = np.arange(len(order))
+    train_y, test_y = relabel[train_y], relabel[test_y]
+    num_classes = len(order)
+    per_class = len(train_y) // num_classes
+    n_max = n_max or per_class
+    if n_max > per_class:
+        raise ValueError(f"n_max={n_max} exceeds the {per_class} training images per class of {name}")
+    counts = long_tail_counts(n_max, num_classes, imbalance, profile)
+    if min(counts) < 1:
+        raise ValueError(f"n_max={n_max} with imbalance {imbalance} leaves class {counts.index(0)} with no images; "
+                         f"use n_max >= {math.ceil(imbalance)} or a smaller imbalance")
+    keep = long_tail_indices(train_y, counts, seed=subset_seed)
+    if test_limit:
+        test_keep = np.concatenate([np.where(test_y == c)[0][: test_limit // num_classes] for c in range(num_classes)])
+        test_x, test_y = test_x[np.sort(test_keep)], test_y[np.sort(test_keep)]
+    data = LongTailData(name=name, train_x=torch.from_numpy(train_x[keep]), train_y=torch.from_numpy(train_y[keep]),
+                        test_x=torch.from_numpy(np.ascontiguousarray(test_x)), test_y=torch.from_numpy(test_y),
+                        counts=counts, class_names=[names[i] for i in order], mean=mean, std=std)
+    data.groups = {**class_groups(num_classes, profile), **count_groups(counts)}
+    return data
+
+
+def _fashion_mnist(data_root, download):
+    """Read the idx.gz files from Debian's dataset-fashion-mnist, --data-root, or torchvision's download."""
+    for root in [Path(data_root)] if data_root else [FASHION_MNIST_DIR]:
+        for candidate in (root, root / "FashionMNIST" / "raw"):
+            if all((candidate / f).exists() for pair in FASHION_MNIST_FILES.values() for f in pair):
+                return [_read_idx_pair(candidate, *FASHION_MNIST_FILES[s]) for s in ("train", "test")]
+    where = Path(data_root) if data_root else Path.home() / ".cache" / "saddle"
+    if download:
+        try:
+            import torchvision
+            torchvision.datasets.FashionMNIST(where, download=True)
+            return [_read_idx_pair(where / "FashionMNIST" / "raw", *FASHION_MNIST_FILES[s]) for s in ("train", "test")]
+        except Exception as exc:  # offline: fall through to the explanation
+            reason = f" (download failed: {exc})"
+    else:
+        reason = ""
+    raise DataError(f"Fashion-MNIST not found in {FASHION_MNIST_DIR} or --data-root {data_root}{reason}. "
+                    "Install it with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or pass --data-root DIR "
+                    f"holding {', '.join(f for p in FASHION_MNIST_FILES.values() for f in p)}.")
+
+
+def _read_idx_pair(root: Path, images: str, labels: str):
+    return _read_idx(root / images, 3), _read_idx(root / labels, 1)
+
+
+def _read_idx(path: Path, ndim: int) -> np.ndarray:
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot read {path}: {exc}; the file is damaged or truncated, reinstall it") from exc
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != 0x800 + ndim:
+        raise DataError(f"{path} is not an idx file with {ndim} dimensions (magic {magic:#x})")
+    shape = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(shape)):
+        raise DataError(f"{path} is truncated: {body.size} bytes of data for shape {shape}")
+    body = body.reshape(shape)
+    return body[:, None].copy() if ndim == 3 else body.astype(np.int64)
+
+
+CIFAR_LAYOUT = {  # folder, training files, test file, label key, names
+    "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch", b"labels"),
+    "cifar100": ("cifar-100-python", ["train"], "test", b"fine_labels"),
+}
+
+
+def _cifar(name, data_root, download):
+    """Read CIFAR from the python pickle batches; torchvision downloads them (and checks md5) when absent."""
+    folder, train_files, test_file, key = CIFAR_LAYOUT[name]
+    root = Path(data_root) if data_root else Path.home() / ".cache" / "saddle"
+    base = root / folder
+    if not base.exists() and download:
+        import torchvision
+        cls = torchvision.datasets.CIFAR10 if name == "cifar10" else torchvision.datasets.CIFAR100
+        try:
+            cls(root, download=True)
+        except Exception as exc:
+            raise DataError(f"{name} not found under {root} and the download failed ({exc}). Download "
+                            f"{folder} (the python version) and pass --data-root DIR containing {folder}/") from exc
+    if not base.exists():
+        raise DataError(f"{name} not found: expected {base}/. Pass --data-root DIR containing {folder}/ "
+                        "(torchvision's CIFAR download writes exactly this).")
+    train = [_read_cifar_batch(base / f, key) for f in train_files]
+    test = _read_cifar_batch(base / test_file, key)
+    meta = base / ("batches.meta" if name == "cifar10" else "meta")
+    names = CIFAR_NAMES if name == "cifar10" else _cifar100_names(meta)
+    train_x = np.concatenate([x for x, _ in train])
+    train_y = np.concatenate([y for _, y in train])
+    return (train_x, train_y), test, names
+
+
+def _read_cifar_batch(path: Path, key: bytes):
+    try:
+        with open(path, "rb") as f:
+            entry = pickle.load(f, encoding="bytes")
+        x = np.asarray(entry[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        y = np.asarray(entry[key], dtype=np.int64)
+    except FileNotFoundError as exc:
+        raise DataError(f"missing CIFAR file {path}; the folder is incomplete, download it again") from exc
+    except Exception as exc:
+        raise DataError(f"cannot read CIFAR file {path}: {exc!r}; it is damaged or truncated") from exc
+    if len(x) != len(y):
+        raise DataError(f"{path}: {len(x)} images but {len(y)} labels")
+    return x, y
+
+
+def _cifar100_names(meta: Path):
+    try:
+        with open(meta, "rb") as f:
+            return tuple(n.decode() for n in pickle.load(f, encoding="bytes")[b"fine_label_names"])
+    except Exception:
+        return tuple(f"class {i}" for i in range(100))
+
+
+def _synthetic(per_class: int, num_classes: int = 10, test_per_class: int = 100, seed: int = 1234):
+    """CIFAR-shaped images drawn around fixed class prototypes: no files needed (tests, GPU benchmarks)."""
+    rng = np.random.default_rng(seed)
+    prototypes = rng.integers(40, 216, size=(num_classes, 3, 8, 8)).repeat(4, axis=2).repeat(4, axis=3)
+
+    def draw(n):
+        y = np.repeat(np.arange(num_classes), n)
+        noise = rng.normal(0, 40, size=(len(y), 3, 32, 32))
+        return np.clip(prototypes[y] + noise, 0, 255).astype(np.uint8), y.astype(np.int64)
+    return draw(per_class), draw(test_per_class)
+
+
+def nearest_mean_class_order(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
+                             test_y: np.ndarray) -> tuple[int, ...]:
+    """Classes sorted by the test accuracy of a nearest-class-mean classifier on raw pixels, easiest first
+    (ties broken by label): the rule behind FASHION_MNIST_ORDER."""
+    flat = lambda a: a.reshape(len(a), -1).astype(np.float64)
+    classes = np.unique(train_y)
+    means = np.stack([flat(train_x[train_y == c]).mean(0) for c in classes])
+    t = flat(test_x)
+    dist = (t ** 2).sum(1)[:, None] - 2 * t @ means.T + (means ** 2).sum(1)[None]
+    pred = classes[dist.argmin(1)]
+    acc = [float((pred[test_y == c] == c).mean()) for c in classes]
+    return tuple(int(c) for c in sorted(classes, key=lambda c: (-acc[c], c)))

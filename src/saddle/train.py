@@ -1,0 +1,231 @@
+"""The training loop: the official CIFAR-LT recipe on data held as tensors on the device.
+
+run(config) trains one model and returns its record (a plain dict, see results.py). With a checkpoint folder it
+saves a resumable state after every epoch, so a killed run picks up where it stopped and ends with the same record
+metrics as an uninterrupted one."""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from . import data as data_lib
+from . import losses, models, optim
+from .config import RunConfig
+
+CHECKPOINT_FRACTIONS = (10, 50, 160, 170, 190, 200)  # of 200 epochs: the epochs the paper's Fig. 3 looks at
+
+
+class DivergedError(RuntimeError):
+    pass
+
+
+def checkpoint_epochs(epochs: int) -> list[int]:
+    """1-based epochs at which a snapshot is kept for the Hessian chapters (paper's 10, 50, ... of 200)."""
+    return sorted({max(1, round(epochs * f / 200)) for f in CHECKPOINT_FRACTIONS})
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def build_model(config: RunConfig, data: data_lib.LongTailData) -> torch.nn.Module:
+    """The config's network, initialised from its seed (the cosine head goes with LDAM, as in the official code)."""
+    torch.manual_seed(config.seed)
+    return models.build(config.model, num_classes=data.num_classes, normed=config.loss == "ldam",
+                        in_channels=data.in_channels, width=config.width)
+
+
+def build_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    sgd = dict(lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    if config.optimizer == "sam":
+        return optim.SAM(model.parameters(), torch.optim.SGD, rho=config.rho, adaptive=config.sam_adaptive,
+                         normalized=config.sam_normalized, **sgd)
+    return torch.optim.SGD(model.parameters(), **sgd)
+
+
+def build_criterion(config: RunConfig, counts, epoch: int, device) -> torch.nn.Module:
+    """The loss for 0-based `epoch`: class weights switch on with DRW at the first LR drop."""
+    weight = None
+    if config.drw and optim.drw_active(epoch, config.epochs):
+        weight = losses.drw_weights(counts, config.drw_beta, config.drw_kind)
+    return losses.criterion(config.loss, counts, weight, config.max_margin, config.vs_gamma,
+                            config.vs_tau).to(device)
+
+
+@contextlib.contextmanager
+def frozen_bn_statistics(model: torch.nn.Module, freeze: bool):
+    """BatchNorm momentum 0 for the duration, so running statistics stay put (davda54's bypass_bn)."""
+    saved = {}
+    if freeze:
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                saved[m] = m.momentum
+                m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, momentum in saved.items():
+            m.momentum = momentum
+
+
+def train_epoch(model, optimizer, criterion, data, generator, config, memory_format) -> tuple[float, float]:
+    """One pass over the shuffled training set; returns (mean loss, accuracy %) of the batches as trained
+    (for SAM, from the second, perturbed pass, as the official script logs them)."""
+    model.train()
+    n = len(data.train_y)
+    order = torch.randperm(n, generator=generator, device=generator.device).to(data.train_y.device)
+    loss_sum = torch.zeros((), device=data.train_y.device)
+    correct = torch.zeros((), device=data.train_y.device, dtype=torch.long)
+    for start in range(0, n, config.batch_size):  # the last, smaller batch is kept (drop_last=False)
+        idx = order[start:start + config.batch_size]
+        x = data.normalize(data_lib.augment(data.train_x[idx], generator)).contiguous(memory_format=memory_format)
+        y = data.train_y[idx]
+        loss, out = _loss(model, criterion, x, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if isinstance(optimizer, optim.SAM):
+            optimizer.first_step(zero_grad=True)
+            with frozen_bn_statistics(model, config.sam_bn == "freeze"):
+                loss, out = _loss(model, criterion, x, y)
+                loss.backward()
+            optimizer.second_step(zero_grad=True)
+        else:
+            optimizer.step()
+        loss_sum += loss.detach() * len(y)
+        correct += (out.argmax(1) == y).sum()
+    return loss_sum.item() / n, 100.0 * correct.item() / n
+
+
+def _loss(model, criterion, x, y):
+    out = model(x)
+    return criterion(out, y), out
+
+
+@torch.no_grad()
+def predict(model, data, x_uint8, memory_format, batch_size: int = 1000) -> torch.Tensor:
+    model.eval()
+    preds = [model(data.normalize(x_uint8[i:i + batch_size]).contiguous(memory_format=memory_format)).argmax(1)
+             for i in range(0, len(x_uint8), batch_size)]
+    return torch.cat(preds)
+
+
+def accuracy_report(pred: torch.Tensor, target: torch.Tensor, groups: dict, num_classes: int) -> dict:
+    """Overall accuracy and per class, plus the mean class accuracy of each group (all in %)."""
+    correct = torch.bincount(target[pred == target], minlength=num_classes).double()
+    total = torch.bincount(target, minlength=num_classes).double()
+    per_class = (100.0 * correct / total.clamp(min=1)).tolist()
+    report = {"acc": 100.0 * correct.sum().item() / total.sum().item(), "per_class": per_class}
+    for name, members in groups.items():
+        report[name] = sum(per_class[c] for c in members) / len(members) if members else None
+    return report
+
+
+def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str | Path | None = None,
+        on_epoch_end=None, progress: bool = True, channels_last: bool = True) -> dict:
+    """Train one configuration and return its record (not yet written; see results.get_or_run).
+
+    on_epoch_end(epoch, curve_row) is called after each epoch (1-based), e.g. for live plots."""
+    from .results import provenance
+
+    started = time.time()
+    device = torch.device(device) if device else default_device()
+    data = data_lib.load(config.dataset, config.imbalance, config.profile, config.n_max, config.subset_seed,
+                         data_root, config.test_limit).to(device)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    model = build_model(config, data).to(device, memory_format=memory_format)
+    optimizer = build_optimizer(config, model)
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    curves, start_epoch = [], 0
+    checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
+    last = checkpoint_dir / "last.pt" if checkpoint_dir else None
+    if last is not None and last.exists():
+        start_epoch, curves = load_checkpoint(last, config, model, optimizer, generator)
+    eval_epochs = {e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs}
+    keep = set(checkpoint_epochs(config.epochs))
+    bar = tqdm(range(start_epoch, config.epochs), initial=start_epoch, total=config.epochs, disable=not progress,
+               desc=config.label, unit="epoch", leave=False)
+    status, diverged_epoch = "complete", None
+    for epoch in bar:
+        lr = (optim.cifar_lr if config.lr_schedule == "step" else optim.cosine_lr)(epoch, config.epochs, config.lr)
+        rho = optim.rho_at(epoch, config.epochs, config.rho, config.rho_steps) if config.optimizer == "sam" else 0.0
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+            if "rho" in group:
+                group["rho"] = rho
+        criterion = build_criterion(config, data.counts, epoch, device)
+        train_loss, train_acc = train_epoch(model, optimizer, criterion, data, generator, config, memory_format)
+        row = {"epoch": epoch + 1, "lr": lr, "rho": rho, "drw": bool(criterion.weight is not None),
+               "train_loss": train_loss, "train_acc": train_acc}
+        if not math.isfinite(train_loss):
+            status, diverged_epoch = "diverged", epoch + 1
+            curves.append(row)
+            break
+        if epoch + 1 in eval_epochs:
+            report = accuracy_report(predict(model, data, data.test_x, memory_format), data.test_y, data.groups,
+                                     data.num_classes)
+            row.update(test_acc=report["acc"], per_class=report["per_class"],
+                       **{g: report[g] for g in data.groups})
+            bar.set_postfix(loss=f"{train_loss:.3f}", test=f"{report['acc']:.1f}")
+        curves.append(row)
+        if checkpoint_dir:
+            save_checkpoint(checkpoint_dir, config, model, optimizer, generator, epoch + 1, curves,
+                            keep=epoch + 1 in keep)
+        if on_epoch_end:
+            on_epoch_end(epoch + 1, row)
+    bar.close()
+    record = {"id": config.run_id, "status": status, "config": config.to_dict(), "label": config.label,
+              "train_counts": data.counts, "class_names": data.class_names, "groups": data.groups,
+              "eval_epochs": sorted(eval_epochs), "checkpoint_epochs": sorted(keep), "curves": curves}
+    if status == "diverged":
+        record.update(diverged_epoch=diverged_epoch, metrics=None)
+    else:
+        train_report = accuracy_report(predict(model, data, data.train_x, memory_format), data.train_y,
+                                       data.groups, data.num_classes)
+        record["metrics"] = summarise(curves, data.groups, train_report)
+    record["provenance"] = provenance(device, time.time() - started, channels_last=channels_last,
+                                      resumed_from_epoch=start_epoch or None)
+    if last is not None and last.exists():
+        last.unlink()
+    return record
+
+
+def summarise(curves: list, groups: dict, train_report: dict) -> dict:
+    """final (last epoch) and best (the epoch of highest test accuracy, as the official code reports)."""
+    evaluated = [r for r in curves if "test_acc" in r]
+    pick = lambda r: {"epoch": r["epoch"], "acc": r["test_acc"], "per_class": r["per_class"],
+                      **{g: r[g] for g in groups}}
+    best = max(evaluated, key=lambda r: r["test_acc"])
+    return {"final": pick(evaluated[-1]), "best": pick(best),
+            "train_final": {k: v for k, v in train_report.items()}}
+
+
+def save_checkpoint(folder: Path, config, model, optimizer, generator, epoch, curves, keep=False):
+    """Atomically write the resumable state; `keep` also stores a snapshot for the Hessian chapters."""
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {"run_id": config.run_id, "config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
+             "optimizer": optimizer.state_dict(), "generator": generator.get_state(), "curves": curves}
+    tmp = folder / "last.pt.tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, folder / "last.pt")
+    if keep:
+        torch.save({k: state[k] for k in ("run_id", "config", "epoch", "model")}, folder / f"epoch_{epoch:04d}.pt")
+
+
+def load_checkpoint(path: Path, config, model, optimizer=None, generator=None):
+    """Restore a checkpoint of *this* config; returns (epochs done, curves so far)."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state.get("run_id") != config.run_id:
+        raise ValueError(f"checkpoint {path} belongs to run {state.get('run_id')!r}, not {config.run_id!r}; "
+                         "it was written by another configuration")
+    model.load_state_dict(state["model"])
+    if optimizer is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    if generator is not None:
+        generator.set_state(state["generator"])
+    return state["epoch"], state.get("curves", [])

@@ -1,0 +1,138 @@
+import json
+
+import pytest
+import torch
+
+from conftest import needs_fashion_mnist
+from saddle import RunConfig, get_or_run, train
+from saddle.results import checkpoint_dir, find_record, record_path
+
+
+def tiny(**kw):
+    settings = dict(dataset="synthetic", n_max=40, imbalance=10, epochs=3, eval_every=1)
+    settings.update(kw)
+    return RunConfig.at_scale("smoke", **settings)
+
+
+def strip(record):
+    """What must be identical between two runs of one config: everything but the provenance."""
+    return {k: v for k, v in record.items() if k != "provenance"}
+
+
+def test_same_seed_same_record():
+    config = tiny(loss="ldam", drw=True, optimizer="sam", rho=0.5)
+    a, b = train.run(config, progress=False), train.run(config, progress=False)
+    assert strip(a) == strip(b)
+    assert strip(train.run(tiny(loss="ldam", drw=True, optimizer="sam", rho=0.5, seed=1), progress=False)) != strip(a)
+
+
+def test_record_contents():
+    config = tiny(drw=True)
+    record = train.run(config, progress=False)
+    assert record["status"] == "complete" and record["config"] == config.to_dict()
+    assert [r["epoch"] for r in record["curves"]] == [1, 2, 3]
+    assert [r["drw"] for r in record["curves"]] == [False, False, True]  # switches on at 160/200 of 3 epochs
+    for key in ("final", "best", "train_final"):
+        assert set(record["metrics"][key]) >= {"acc", "head", "mid", "tail", "per_class"}
+    assert record["metrics"]["final"]["epoch"] == 3
+    assert set(record["provenance"]) >= {"git_commit", "date", "torch", "device", "wall_time_s"}
+
+
+def test_resume_matches_uninterrupted(tmp_path):
+    config = tiny(optimizer="sam", rho=0.2, drw=True, epochs=4)
+    whole = train.run(config, progress=False)
+
+    def stop_after_two(epoch, row):
+        if epoch == 2:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        train.run(config, progress=False, checkpoint_dir=tmp_path, on_epoch_end=stop_after_two)
+    resumed = train.run(config, progress=False, checkpoint_dir=tmp_path)
+    assert resumed["provenance"]["resumed_from_epoch"] == 2
+    assert strip(resumed) == strip(whole)
+    assert not (tmp_path / "last.pt").exists() and (tmp_path / "epoch_0004.pt").exists()
+
+
+def test_checkpoint_of_another_config_is_refused(tmp_path):
+    a, b = tiny(epochs=2), tiny(epochs=2, seed=5)
+
+    def stop(epoch, row):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        train.run(a, progress=False, checkpoint_dir=tmp_path, on_epoch_end=stop)
+    with pytest.raises(ValueError, match=f"belongs to run '{a.run_id}', not '{b.run_id}'"):
+        train.run(b, progress=False, checkpoint_dir=tmp_path)
+
+
+def test_divergence_is_recorded(tmp_path):
+    config = tiny(lr=1e12, epochs=3)
+    record = get_or_run(config, root=tmp_path, cache=tmp_path / "cache", progress=False)
+    assert record["status"] == "diverged" and record["metrics"] is None
+    assert 1 <= record["diverged_epoch"] <= 3
+    assert json.loads(record_path(config, tmp_path).read_text())["status"] == "diverged"
+
+
+def test_get_or_run_reads_existing(tmp_path):
+    config = tiny(epochs=1)
+    first = get_or_run(config, root=tmp_path, cache=tmp_path, progress=False)
+    assert record_path(config, tmp_path).exists()
+    assert get_or_run(config, root=tmp_path, cache=tmp_path) == first  # no training: provenance identical
+
+
+def test_failed_run_leaves_no_record(tmp_path):
+    config = RunConfig.at_scale("smoke", dataset="cifar10")
+    with pytest.raises(Exception, match="cifar"):
+        get_or_run(config, root=tmp_path, cache=tmp_path, data_root=tmp_path / "nothing", progress=False)
+    assert not list(tmp_path.rglob("*.json"))
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("dataset", "mnist", "unknown dataset 'mnist'; accepted: fashion-mnist, cifar10, cifar100, synthetic"),
+    ("loss", "focal", "unknown loss 'focal'; accepted: ce, ldam, vs"),
+    ("optimizer", "adam", "unknown optimizer 'adam'; accepted: sgd, sam"),
+    ("profile", "linear", "unknown profile 'linear'; accepted: exp, step"),
+    ("imbalance", 0.5, "imbalance must be >= 1"),
+    ("epochs", 0, "epochs must be >= 1"),
+    ("model", "resnet33", "unknown model 'resnet33'"),
+])
+def test_bad_config(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        RunConfig.at_scale("smoke", **{field: value})
+
+
+def test_bad_rho_and_scale():
+    with pytest.raises(ValueError, match="rho must be >= 0, got -0.5"):
+        RunConfig.at_scale("smoke", optimizer="sam", rho=-0.5)
+    with pytest.raises(ValueError, match="optimizer is 'sgd'"):
+        RunConfig.at_scale("smoke", rho=0.5)
+    with pytest.raises(ValueError, match="unknown scale 'huge'; accepted: smoke, cpu, paper"):
+        RunConfig.at_scale("huge")
+
+
+def test_scales_and_ids():
+    assert RunConfig.at_scale("paper").model == "resnet32" and RunConfig.at_scale("paper").epochs == 200
+    assert RunConfig.at_scale("paper", loss="vs").epochs == 300
+    a, b = RunConfig.at_scale("cpu", optimizer="sam", rho=0.5), RunConfig.at_scale("cpu", optimizer="sam", rho=0.8)
+    assert a.run_id != b.run_id and a.run_id == RunConfig.from_dict(a.to_dict()).run_id
+    assert RunConfig.at_scale("cpu", loss="ldam", drw=True, optimizer="sam", rho=0.8).label == "LDAM+DRW+SAM"
+
+
+def test_checkpoint_epochs():
+    assert train.checkpoint_epochs(200) == [10, 50, 160, 170, 190, 200]
+
+
+def test_frozen_bn_keeps_running_stats():
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    before = model[1].running_mean.clone()
+    with train.frozen_bn_statistics(model, True):
+        model(torch.randn(4, 1, 5, 5))
+    assert torch.equal(model[1].running_mean, before) and model[1].momentum == 0.1
+    model(torch.randn(4, 1, 5, 5))
+    assert not torch.equal(model[1].running_mean, before)
+
+
+@needs_fashion_mnist
+def test_smoke_scale_on_fashion_mnist(tmp_path):
+    record = get_or_run(RunConfig.at_scale("smoke", drw=True), root=tmp_path, cache=tmp_path, progress=False)
+    assert record["train_counts"] == [100, 59, 35, 21, 12, 7, 4, 2, 1, 1]
+    assert record["class_names"][0] == "Trouser" and record["metrics"]["final"]["acc"] > 10
