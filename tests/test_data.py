@@ -142,10 +142,10 @@ def test_fashion_mnist_cpu_data_and_class_order():
 
 
 def test_synthetic_is_deterministic():
-    a, b = data.load("synthetic", n_max=20), data.load("synthetic", n_max=20)
+    a, b = data.load("synthetic", n_max=20, imbalance=10), data.load("synthetic", n_max=20, imbalance=10)
     assert torch.equal(a.train_x, b.train_x) and a.train_x.shape[1:] == (3, 32, 32)
 
 
 def test_profile_that_empties_a_class():
-    with pytest.raises(ValueError, match="leaves class 9 with no images; use n_max >= 100"):
+    with pytest.raises(ValueError, match="leaves class 8 with no images; use n_max >= 100"):
         data.load("synthetic", n_max=40, imbalance=100)

@@ -23,7 +23,7 @@ SCALES = {
     "smoke": dict(dataset="fashion-mnist", model="resnet8", width=1, n_max=100, epochs=4, test_limit=1000,
                   eval_every=1),
     "cpu": dict(dataset="fashion-mnist", model="resnet8", width=1, n_max=500, epochs=200, test_limit=None,
-                eval_every=5),
+                eval_every=10),
     "paper": dict(dataset="cifar10", model="resnet32", width=1, n_max=None, epochs=200, test_limit=None,
                   eval_every=1),
 }
@@ -45,7 +45,7 @@ class RunConfig:
     width: int = 1
     n_max: int | None = 500  # images in the largest class; None = all the data set has
     test_limit: int | None = None  # a balanced prefix of the test set (smoke runs only)
-    eval_every: int = 5  # test-set evaluation every k epochs (and always at the last)
+    eval_every: int = 10  # test-set evaluation every k epochs (and always at the last)
     batch_size: int = 128
     lr: float = 0.1
     lr_schedule: str = "step"

@@ -246,13 +246,7 @@ def _cifar(name, data_root, download):
     root = Path(data_root) if data_root else Path.home() / ".cache" / "saddle"
     base = root / folder
     if not base.exists() and download:
-        import torchvision
-        cls = torchvision.datasets.CIFAR10 if name == "cifar10" else torchvision.datasets.CIFAR100
-        try:
-            cls(root, download=True)
-        except Exception as exc:
-            raise DataError(f"{name} not found under {root} and the download failed ({exc}). Download "
-                            f"{folder} (the python version) and pass --data-root DIR containing {folder}/") from exc
+        _cifar_download(name, root, folder)
     if not base.exists():
         raise DataError(f"{name} not found: expected {base}/. Pass --data-root DIR containing {folder}/ "
                         "(torchvision's CIFAR download writes exactly this).")
@@ -263,6 +257,16 @@ def _cifar(name, data_root, download):
     train_x = np.concatenate([x for x, _ in train])
     train_y = np.concatenate([y for _, y in train])
     return (train_x, train_y), test, names
+
+
+def _cifar_download(name, root, folder):
+    import torchvision
+    cls = torchvision.datasets.CIFAR10 if name == "cifar10" else torchvision.datasets.CIFAR100
+    try:
+        cls(root, download=True)
+    except Exception as exc:
+        raise DataError(f"{name} not found under {root} and the download failed ({exc}). Download "
+                        f"{folder} (the python version) and pass --data-root DIR containing {folder}/") from exc
 
 
 def _read_cifar_batch(path: Path, key: bytes):

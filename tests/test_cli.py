@@ -1,0 +1,38 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import needs_fashion_mnist
+from saddle.cli import main
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--dataset", "mnist"], "unknown dataset 'mnist'; accepted: fashion-mnist, cifar10, cifar100, synthetic"),
+    (["--loss", "focal"], "unknown loss 'focal'; accepted: ce, ldam, vs"),
+    (["--optimizer", "adam"], "unknown optimizer 'adam'; accepted: sgd, sam"),
+    (["--profile", "linear"], "unknown profile 'linear'; accepted: exp, step"),
+    (["--sam", "--rho", "-0.1"], "rho must be >= 0, got -0.1"),
+    (["--imbalance", "0.5"], "imbalance must be >= 1"),
+    (["--epochs", "0"], "epochs must be >= 1"),
+    (["--scale", "huge"], "unknown scale 'huge'; accepted: smoke, cpu, paper"),
+    (["--dataset", "cifar10", "--data-root", "/nonexistent"], "--data-root"),
+])
+def test_bad_input_exits_2_and_writes_nothing(args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("saddle.data._cifar_download", lambda *a: None)
+    assert main(["train", "--scale", "smoke", "--out", str(tmp_path), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.rglob("*.json"))
+
+
+@needs_fashion_mnist
+def test_train_prints_summary_and_record_path(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "saddle", "train", "--scale", "smoke", "--drw", "--sam", "--rho",
+                          "0.5", "--out", str(tmp_path), "--quiet"], capture_output=True, text=True,
+                         env={"SADDLE_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[-2].startswith("CE+DRW+SAM fashion-mnist seed 0: final acc")
+    assert Path(lines[-1]).exists() and Path(lines[-1]).parent == tmp_path / "smoke"

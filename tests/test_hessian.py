@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from torch.func import functional_call
+
+from pyhessian import hessian as PyHessian
+
+from saddle.hessian import Hessian, Spectrum, spectral_density
+
+
+def small_problem(seed=0):
+    """A tanh MLP with ~2k parameters (float64) and data at a point where the Hessian is indefinite."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(10, 40), nn.Tanh(), nn.Linear(40, 30), nn.Tanh(), nn.Linear(30, 5)).double()
+    x, y = torch.randn(64, 10, dtype=torch.float64), torch.randint(0, 5, (64,))
+    return model, nn.CrossEntropyLoss(), x, y
+
+
+def dense_eigenvalues(model, criterion, x, y):
+    names = [n for n, _ in model.named_parameters()]
+    shapes = [p.shape for p in model.parameters()]
+    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+    def loss(theta):
+        chunks, i = {}, 0
+        for name, shape in zip(names, shapes):
+            chunks[name] = theta[i:i + shape.numel()].view(shape)
+            i += shape.numel()
+        return criterion(functional_call(model, chunks, (x,)), y)
+    return torch.linalg.eigvalsh(torch.autograd.functional.hessian(loss, flat)).numpy()
+
+
+@pytest.fixture(scope="module")
+def problem():
+    model, criterion, x, y = small_problem()
+    return model, criterion, x, y, dense_eigenvalues(model, criterion, x, y)
+
+
+def test_extreme_ritz_values_match_dense(problem):
+    model, criterion, x, y, exact = problem
+    assert 1500 < exact.size < 2500 and exact.min() < 0 < exact.max()
+    spectrum = spectral_density(model, criterion, (x, y), iters=80)
+    span = exact.max() - exact.min()
+    assert abs(spectrum.lambda_max - exact.max()) / span < 1e-3
+    assert abs(spectrum.lambda_min - exact.min()) / span < 1e-3
+    assert np.allclose(spectrum.weights.sum(axis=1), 1.0)
+
+
+def test_dataloader_mode_equals_single_batch(problem):
+    model, criterion, x, y, _ = problem
+    whole = spectral_density(model, criterion, (x, y), iters=30, seed=3)
+    batches = [(x[:32], y[:32]), (x[32:], y[32:])]
+    split = spectral_density(model, criterion, batches, iters=30, seed=3)
+    assert np.allclose(whole.eigenvalues, split.eigenvalues, atol=1e-8)
+
+
+def test_density_converges_to_exact_histogram(problem):
+    model, criterion, x, y, exact = problem
+    edges = np.linspace(exact.min() - 1e-3, exact.max() + 1e-3, 9)
+    target = np.histogram(exact, edges)[0] / exact.size
+    errors = []
+    for iters in (10, 200):
+        s = spectral_density(model, criterion, (x, y), iters=iters, n_v=8)
+        mass = np.array([s.weights[(s.eigenvalues >= lo) & (s.eigenvalues < hi)].sum() / len(s.weights)
+                         for lo, hi in zip(edges[:-1], edges[1:])])
+        errors.append(np.abs(mass - target).sum())
+    assert errors[1] < errors[0] and errors[1] < 0.15
+    grid, density = s.density()
+    assert abs(np.trapezoid(density, grid) - 1) < 1e-2
+
+
+def test_power_iteration_finds_largest_magnitude(problem):
+    model, criterion, x, y, exact = problem
+    top, _ = Hessian(model, criterion, data=(x, y)).eigenvalues(maxIter=500)
+    largest = exact[np.abs(exact).argmax()]
+    assert abs(top[0] - largest) / abs(largest) < 1e-3
+
+
+def test_bad_iters(problem):
+    model, criterion, x, y, _ = problem
+    with pytest.raises(ValueError, match="iters must be between 1 and the parameter count"):
+        spectral_density(model, criterion, (x, y), iters=10 ** 6)
+
+
+def test_spectrum_ratio():
+    s = Spectrum(np.array([[-2.0, 1.0, 8.0]]), np.array([[0.2, 0.5, 0.3]]))
+    assert s.lambda_min == -2 and s.lambda_max == 8 and s.ratio == 0.25
+
+
+def test_pyhessian_density_is_broken_on_this_torch(problem):
+    """Why the subclass exists: the released PyHessian calls torch.eig, removed from torch 2."""
+    model, criterion, x, y, _ = problem
+    with pytest.raises((RuntimeError, AttributeError), match="eig"):
+        PyHessian(model, criterion, data=(x, y), cuda=False).density(iter=5)
