@@ -93,3 +93,51 @@ def test_pyhessian_density_is_broken_on_this_torch(problem):
     model, criterion, x, y, _ = problem
     with pytest.raises((RuntimeError, AttributeError), match="eig"):
         PyHessian(model, criterion, data=(x, y), cuda=False).density(iter=5)
+
+
+def trained_tiny_run(tmp_path):
+    from saddle import RunConfig, get_or_run
+    config = RunConfig.at_scale("smoke", dataset="synthetic", n_max=40, imbalance=10, epochs=2)
+    return get_or_run(config, root=tmp_path, cache=tmp_path / "cache", progress=False)
+
+
+def test_class_spectra_record_and_cache(tmp_path):
+    from saddle.hessian import get_or_compute
+    record = trained_tiny_run(tmp_path)
+    result = get_or_compute(record, epoch=2, classes=[0, 9], iters=8, root=tmp_path, cache=tmp_path / "cache",
+                            progress=False)
+    assert set(result["spectra"]) == {"0", "9"} and result["train_counts"][9] == 4
+    s = result["spectra"]["9"]
+    assert s["lambda_min"] <= s["lambda_max"] and len(s["eigenvalues"][0]) == 8
+    again = get_or_compute(record, epoch=2, classes=[0, 9], iters=8, root=tmp_path, cache=tmp_path / "cache")
+    assert again == result  # read back, not recomputed
+    with pytest.raises(FileNotFoundError, match=r"no checkpoint of run .* at epoch 1 .* available epochs: \[2\]"):
+        get_or_compute(record, epoch=1, root=tmp_path, cache=tmp_path / "cache")
+
+
+def test_class_spectra_bad_input():
+    from saddle import data, models
+    from saddle.hessian import class_spectra
+    d = data.load("synthetic", n_max=20, imbalance=10)
+    model = models.resnet8()
+    with pytest.raises(ValueError, match=r"classes \[12\] out of range; accepted: 0..9"):
+        class_spectra(model, d, classes=[12], progress=False)
+    with pytest.raises(ValueError, match="unknown Hessian criterion 'mse'"):
+        class_spectra(model, d, classes=[0], criterion="mse", progress=False)
+    keep = d.train_y != 9
+    d.train_x, d.train_y = d.train_x[keep], d.train_y[keep]
+    with pytest.raises(ValueError, match=r"class 9 \(class 9\) has no training samples"):
+        class_spectra(model, d, classes=[9], iters=3, progress=False)
+
+
+def test_augmented_operator_differs_from_fixed_one():
+    from saddle import data, models
+    from saddle.hessian import class_spectra
+    d = data.load("synthetic", n_max=20, imbalance=10)
+    torch.manual_seed(0)
+    model = models.resnet8()
+    fixed = class_spectra(model, d, classes=[0], iters=5, progress=False)[0]
+    again = class_spectra(model, d, classes=[0], iters=5, progress=False)[0]
+    moving = class_spectra(model, d, classes=[0], iters=5, augment=True, progress=False)[0]
+    assert np.allclose(fixed.eigenvalues, again.eigenvalues)
+    assert not np.allclose(fixed.eigenvalues, moving.eigenvalues)

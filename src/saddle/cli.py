@@ -1,4 +1,5 @@
-"""Command line: `python -m saddle train ...` (one run, its record's path on the last line)."""
+"""Command line: `python -m saddle train ...` (one run, its record's path on the last line) and
+`python -m saddle hessian --run ID --epoch E` (class-wise Hessian spectra of a checkpoint)."""
 from __future__ import annotations
 
 import argparse
@@ -32,6 +33,44 @@ def _train_parser(sub):
     return p
 
 
+def _hessian_parser(sub):
+    p = sub.add_parser("hessian", help="class-wise Hessian spectra of a trained run at one epoch")
+    p.add_argument("--run", required=True, help="a record id (results/<scale>/<id>.json) or a record's path")
+    p.add_argument("--epoch", type=int, required=True, help="a checkpointed epoch (see the record's checkpoint_epochs)")
+    p.add_argument("--classes", default="all", help="'all' or comma-separated class indices")
+    p.add_argument("--criterion", default="ce", help="ce (default), drw or ldam")
+    p.add_argument("--iters", type=int, default=100, help="Lanczos steps")
+    p.add_argument("--n-v", type=int, default=1, help="SLQ runs")
+    p.add_argument("--max-per-class", type=int, default=None)
+    p.add_argument("--augment", action="store_true", help="re-augment images on every product (official script)")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--out", default=None, help="results folder (default: results/)")
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def _hessian(args) -> int:
+    from pathlib import Path
+
+    from .hessian import get_or_compute
+    from .results import read_record, results_dir
+
+    path = Path(args.run)
+    if not path.exists():
+        matches = sorted(Path(args.out or results_dir()).glob(f"*/{args.run}.json"))
+        if not matches:
+            raise FileNotFoundError(f"no record {args.run!r}: give a record's path or an id under {args.out or results_dir()}")
+        path = matches[0]
+    classes = "all" if args.classes == "all" else [int(c) for c in args.classes.split(",")]
+    result = get_or_compute(read_record(path), args.epoch, classes, args.criterion, args.iters, args.n_v,
+                            augment=args.augment, max_per_class=args.max_per_class, data_root=args.data_root,
+                            root=args.out, progress=not args.quiet)
+    for c, s in result["spectra"].items():
+        print(f"class {c} ({result['class_names'][int(c)]}): lambda_min {s['lambda_min']:.4g}, "
+              f"lambda_max {s['lambda_max']:.4g}, |min/max| {abs(s['lambda_min'] / s['lambda_max']):.4f}")
+    return 0
+
+
 def _config_from_args(a) -> RunConfig:
     optimizer = a.optimizer or ("sam" if a.sam else "sgd")
     rho = a.rho if a.rho is not None else (0.05 if optimizer == "sam" else 0.0)
@@ -44,10 +83,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m saddle", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
+    _hessian_parser(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
             return _train(args)
+        if args.command == "hessian":
+            return _hessian(args)
     except (ValueError, DataError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -5,13 +5,24 @@ calls torch.eig, which torch removed. T is symmetric, so torch.linalg.eigh is th
 its eigenvalues, and the quadrature weights the squared first components of its eigenvectors."""
 from __future__ import annotations
 
+import hashlib
+import json
+import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from pyhessian import hessian as PyHessian
 from pyhessian.utils import group_product, normalization, orthnormal
+from tqdm.auto import tqdm
+
+from . import data as data_lib
+from . import losses
+from .config import RunConfig
+from .results import cache_dir, provenance, read_record, results_dir, write_record
+from .train import build_model, load_checkpoint
 
 
 class Hessian(PyHessian):
@@ -128,3 +139,96 @@ def spectral_density(model, criterion, data, iters: int = 100, n_v: int = 1, see
     eig, w = engine.density(iter=iters, n_v=n_v, generator=torch.Generator().manual_seed(seed))
     model.zero_grad(set_to_none=True)
     return Spectrum(np.asarray(eig), np.asarray(w))
+
+
+HESSIAN_CRITERIA = ("ce", "drw", "ldam")
+
+
+class AugmentedBatches:
+    """Class images re-augmented on every pass, as the official script's training-transform loader did: each
+    Hessian-vector product then sees different images, so the operator is not fixed (offered for comparison)."""
+
+    def __init__(self, data, x, y, batch_size, seed):
+        self.data, self.x, self.y, self.batch_size = data, x, y, batch_size
+        self.generator = torch.Generator(device=x.device).manual_seed(seed)
+
+    def __iter__(self):
+        for i in range(0, len(self.y), self.batch_size):
+            yield (self.data.normalize(data_lib.augment(self.x[i:i + self.batch_size], self.generator)),
+                   self.y[i:i + self.batch_size])
+
+
+def class_criterion(name: str, counts, config=None) -> torch.nn.Module:
+    """The loss whose Hessian is taken. 'ce': unweighted mean CE (the paper's and the official default).
+    'drw': CE with DRW weights; for one class, PyTorch's weighted mean equals the unweighted one, so the Hessian
+    is the same as 'ce' (kept because the official script offers it). 'ldam': the LDAM loss with its margins."""
+    if name not in HESSIAN_CRITERIA:
+        raise ValueError(f"unknown Hessian criterion {name!r}; accepted: {', '.join(HESSIAN_CRITERIA)}")
+    if name == "ldam":
+        return losses.LDAMLoss(counts, max_margin=config.max_margin if config else 0.5)
+    weight = losses.drw_weights(counts) if name == "drw" else None
+    return losses.WeightedCE(weight)
+
+
+def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_class: int | None = None,
+                  iters: int = 100, n_v: int = 1, seed: int = 0, augment: bool = False,
+                  batch_size: int = 512, progress: bool = True, config=None) -> dict[int, Spectrum]:
+    """Spectrum of each class's mean training loss (eval mode, no augmentation unless asked)."""
+    classes = list(range(data.num_classes)) if classes == "all" else list(classes)
+    bad = [c for c in classes if not 0 <= c < data.num_classes]
+    if bad:
+        raise ValueError(f"classes {bad} out of range; accepted: 0..{data.num_classes - 1} or 'all'")
+    device = next(model.parameters()).device
+    loss = class_criterion(criterion, data.counts, config).to(device)
+    spectra = {}
+    for c in tqdm(classes, desc="class spectra", disable=not progress):
+        x = data.train_x[data.train_y == c][:max_per_class]
+        if len(x) == 0:
+            raise ValueError(f"class {c} ({data.class_names[c]}) has no training samples")
+        y = torch.full((len(x),), c, dtype=torch.long, device=x.device)
+        if augment:
+            batches = AugmentedBatches(data, x, y, batch_size, seed)
+        elif len(x) <= batch_size:
+            batches = (data.normalize(x), y)
+        else:
+            batches = [(data.normalize(x[i:i + batch_size]), y[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        spectra[c] = spectral_density(model, loss, batches, iters=iters, n_v=n_v, seed=seed)
+    return spectra
+
+
+def checkpoint_path(run_id: str, epoch: int, cache=None) -> Path:
+    folder = Path(cache or cache_dir()) / "checkpoints" / run_id
+    path = folder / f"epoch_{epoch:04d}.pt"
+    if not path.exists():
+        have = sorted(int(p.stem.split("_")[1]) for p in folder.glob("epoch_*.pt")) if folder.exists() else []
+        raise FileNotFoundError(f"no checkpoint of run {run_id} at epoch {epoch} in {folder}; available epochs: "
+                                f"{have or 'none (re-run the training with get_or_run to create them)'}")
+    return path
+
+
+def get_or_compute(record: dict, epoch: int, classes="all", criterion: str = "ce", iters: int = 100,
+                   n_v: int = 1, seed: int = 0, augment: bool = False, max_per_class: int | None = None,
+                   data_root=None, root=None, cache=None, progress: bool = True) -> dict:
+    """Class-wise spectra of a trained run at one epoch, stored as a record of their own (keyed by run, epoch
+    and settings) so chapters plot without recomputing."""
+    config = RunConfig.from_dict(record["config"])
+    settings = dict(epoch=epoch, classes=classes, criterion=criterion, iters=iters, n_v=n_v, seed=seed,
+                    augment=augment, max_per_class=max_per_class)
+    digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+    path = Path(root or results_dir()) / config.scale / "hessian" / f"{config.run_id}-e{epoch}-{digest}.json"
+    if path.exists():
+        return read_record(path)
+    ckpt = checkpoint_path(config.run_id, epoch, cache)
+    started = time.time()
+    data = data_lib.load(config.dataset, config.imbalance, config.profile, config.n_max, config.subset_seed,
+                         data_root, config.test_limit)
+    model = build_model(config, data)
+    load_checkpoint(ckpt, config, model)
+    spectra = class_spectra(model, data, classes, criterion, max_per_class, iters, n_v, seed, augment,
+                            progress=progress, config=config)
+    result = {"run_id": config.run_id, "label": config.label, "settings": settings,
+              "class_names": data.class_names, "train_counts": data.counts,
+              "spectra": {str(c): s.to_dict() for c, s in spectra.items()},
+              "provenance": provenance("cpu", time.time() - started)}
+    write_record(result, path)
+    return result
