@@ -111,8 +111,8 @@ def test_class_spectra_record_and_cache(tmp_path):
     assert s["lambda_min"] <= s["lambda_max"] and len(s["eigenvalues"][0]) == 8
     again = get_or_compute(record, epoch=2, classes=[0, 9], iters=8, root=tmp_path, cache=tmp_path / "cache")
     assert again == result  # read back, not recomputed
-    with pytest.raises(FileNotFoundError, match=r"no checkpoint of run .* at epoch 1 .* available epochs: \[2\]"):
-        get_or_compute(record, epoch=1, root=tmp_path, cache=tmp_path / "cache")
+    with pytest.raises(FileNotFoundError, match=r"no checkpoint of run .* at epoch 5 .* available epochs: \[1, 2\]"):
+        get_or_compute(record, epoch=5, iters=3, root=tmp_path, cache=tmp_path / "cache")
 
 
 def test_class_spectra_bad_input():

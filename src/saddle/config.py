@@ -116,7 +116,7 @@ class RunConfig:
 
     @property
     def run_id(self) -> str:
-        """Readable name plus a hash of every field: equal configs, equal ids."""
+        """A readable name plus a hash of every field (equal configs give equal ids)."""
         digest = hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
         return f"{self.dataset}-{self.label.replace('+', '-').lower()}-s{self.seed}-{digest}"
 

@@ -103,7 +103,7 @@ class Spectrum:
 
     @property
     def ratio(self) -> float:
-        """|lambda_min / lambda_max|, the paper's measure of non-convexity."""
+        """abs(lambda_min / lambda_max), the paper's measure of non-convexity."""
         return abs(self.lambda_min / self.lambda_max)
 
     def density(self, grid: np.ndarray | None = None, sigma: float | None = None):

@@ -10,7 +10,7 @@ class SAM(torch.optim.Optimizer):
     """Sharpness-aware minimisation around any base optimizer.
 
     first_step: climb to w + eps, with eps = rho * g / ||g|| (normalized=True, what the experiments use) or
-    eps = rho * g (normalized=False, the form Theorem 2 analyses); adaptive=True scales g by |w| (ASAM).
+    eps = rho * g (normalized=False, the form Theorem 2 analyses); adaptive=True scales g by abs(w) (ASAM).
     second_step: return to w and let the base optimizer step with the gradient taken at w + eps.
     The base optimizer's state (momentum) is what state_dict saves, so a resumed run keeps its momentum."""
 

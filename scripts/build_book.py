@@ -1,0 +1,83 @@
+"""Build the book: execute every chapter notebook with papermill at one scale, then run Jupyter Book.
+
+The source notebooks in book/ carry no outputs (reviewable in git). Executed copies, with every other page of
+the book, are assembled in _build/source/ and built from there into _build/html, warnings as errors.
+
+Usage: python scripts/build_book.py [--scale cpu] [--build _build]"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import papermill as pm
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def chapters_in_toc(toc: dict) -> list[str]:
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [c["file"] for c in part.get("chapters", [])]
+    return files
+
+
+def record_files(results: Path) -> set[Path]:
+    return set(results.rglob("*.json")) if results.exists() else set()
+
+
+def execute(chapter: Path, target: Path, scale: str, results: Path) -> dict:
+    """Run one notebook; a failing cell stops the build with the chapter and the cell named."""
+    before, started = record_files(results), time.time()
+    try:
+        pm.execute_notebook(str(chapter), str(target), parameters={"scale": scale}, cwd=str(ROOT),
+                            kernel_name="python3", progress_bar=True, report_mode=False)
+    except pm.PapermillExecutionError as exc:
+        sys.exit(f"chapter {chapter.relative_to(ROOT)} failed at cell {exc.exec_count} "
+                 f"({exc.ename}: {exc.evalue}); the executed notebook is {target}")
+    return {"chapter": chapter.stem, "seconds": time.time() - started,
+            "runs trained": len(record_files(results) - before)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="cpu")
+    parser.add_argument("--build", default=str(ROOT / "_build"))
+    args = parser.parse_args()
+    build = Path(args.build)
+    source = build / "source"
+    if source.exists():
+        shutil.rmtree(source)
+    shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, source / name)
+    results = Path(os.environ.get("SADDLE_RESULTS", ROOT / "results"))
+    summary = []
+    for entry in chapters_in_toc(yaml.safe_load((ROOT / "_toc.yml").read_text())):
+        notebook = ROOT / f"{entry}.ipynb"
+        if notebook.exists():
+            print(f"== executing {entry} at scale={args.scale}", flush=True)
+            summary.append(execute(notebook, source / f"{entry}.ipynb", args.scale, results))
+    started = time.time()
+    shutil.rmtree(build / "html", ignore_errors=True)  # no stale pages or images from an earlier build
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    built = subprocess.run([str(jupyter_book), "build", str(source), "--path-output", str(build.parent),
+                            "-W", "--keep-going"], cwd=ROOT)
+    print("\nchapter                          seconds  runs trained (others read from records)")
+    for row in summary:
+        print(f"{row['chapter']:<32} {row['seconds']:7.1f}  {row['runs trained']}")
+    print(f"{'jupyter-book build':<32} {time.time() - started:7.1f}")
+    if built.returncode:
+        print("jupyter-book build failed (warnings count as errors)", file=sys.stderr)
+        return built.returncode
+    print(f"\nthe book: {build / 'html' / 'index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

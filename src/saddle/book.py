@@ -1,0 +1,45 @@
+"""What the chapter notebooks share: parameter checks, the paper's numbers, and tables of run records."""
+from __future__ import annotations
+
+import json
+
+from .config import SCALES
+from .results import ROOT
+
+PAPER_RESULTS = ROOT / "book" / "data" / "paper_results.json"
+
+
+def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: str | None = None) -> None:
+    """Fail in a chapter's first cell, with the accepted values, before any work is done."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; accepted: {', '.join(SCALES)}")
+    if rho is not None and rho < 0:
+        raise ValueError(f"rho must be >= 0, got {rho}")
+    if seeds is not None and (not list(seeds) or any(int(s) != s or s < 0 for s in seeds)):
+        raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
+    if dataset is not None:
+        from .data import DATASETS
+        if dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {dataset!r}; accepted: {', '.join(DATASETS)}")
+
+
+def paper_results(**match) -> list[dict]:
+    """Rows of the paper's tables (book/data/paper_results.json) whose fields equal `match`."""
+    rows = json.loads(PAPER_RESULTS.read_text())["results"]
+    return [r for r in rows if all(r.get(k) == v for k, v in match.items())]
+
+
+def metrics_table(records: list[dict], which: str = "final", groups=("head", "mid", "tail")):
+    """One row per record: method, seed, overall and group test accuracy (%), train accuracy, wall time."""
+    import pandas as pd
+    rows = []
+    for r in records:
+        if r["status"] != "complete":
+            rows.append({"method": r["label"], "seed": r["config"]["seed"], "status": r["status"]})
+            continue
+        m = r["metrics"][which]
+        rows.append({"method": r["label"], "seed": r["config"]["seed"], "acc": m["acc"],
+                     **{g: m[g] for g in groups}, "train acc": r["metrics"]["train_final"]["acc"],
+                     "min class train acc": min(r["metrics"]["train_final"]["per_class"]),
+                     "minutes": r["provenance"]["wall_time_s"] / 60})
+    return pd.DataFrame(rows).round(1)
