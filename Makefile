@@ -5,14 +5,16 @@ PY := $(VENV)/bin/python
 SCALE ?= cpu
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: test book setup data bench clean
+.PHONY: test book setup system bench clean
 
-test: setup data
+test: setup system
 	$(PY) -m pytest
 
 # Execute every chapter with papermill at SCALE (default cpu: reads the committed records), then build the HTML.
-book: setup data
+book: setup system
 	$(PY) scripts/build_book.py --scale $(SCALE)
+	@if command -v chromium >/dev/null 2>&1; then $(PY) scripts/check_book_in_browser.py _build; \
+	else echo "Chromium not installed: skipped the page check (apt-get install chromium)"; fi
 
 setup: $(VENV)/.installed
 
@@ -23,13 +25,15 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
-# Fashion-MNIST (the cpu scale's data) from Debian's package when apt is there and the files are not.
-data:
-	@if [ ! -f $(FASHION_MNIST) ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
-	elif [ ! -f $(FASHION_MNIST) ]; then \
-		echo "Fashion-MNIST not in /usr/share/datasets: 'sudo apt-get install dataset-fashion-mnist', or pass --data-root"; \
-	fi
+# Debian packages: Fashion-MNIST (the cpu scale's data) and Chromium (the book's page check), when apt is there
+# and they are not. Without apt, say how to get them; the tests that need them are skipped.
+system:
+	@missing=""; \
+	[ -f $(FASHION_MNIST) ] || missing="$$missing dataset-fashion-mnist"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	elif [ -n "$$missing" ]; then echo "missing:$$missing (sudo apt-get install$$missing)"; fi
 
 bench: setup
 	$(PY) bench/train_step.py

@@ -1,5 +1,6 @@
 """The book: every chapter runs at smoke scale, bad parameters fail in the first cells, the build is clean."""
-import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ def test_every_toc_entry_exists_and_notebooks_have_parameters():
         assert (ROOT / f"{entry}.md").exists() or (ROOT / f"{entry}.ipynb").exists(), entry
     assert CHAPTERS
     for chapter in CHAPTERS:
-        first = nbformat.read(chapter, as_version=4).cells[0]
+        first = next(c for c in nbformat.read(chapter, as_version=4).cells if c.cell_type == "code")
         assert "parameters" in first.metadata.get("tags", []), chapter.name
         assert "scale =" in first.source, chapter.name
         assert all(not c.get("outputs") for c in nbformat.read(chapter, as_version=4).cells if c.cell_type == "code")
@@ -41,15 +42,23 @@ def test_bad_parameters_fail_first(parameters, message, isolated_results):
     with pytest.raises(pm.PapermillExecutionError, match=message) as failure:
         pm.execute_notebook(str(CHAPTERS[0]), str(isolated_results / "out.ipynb"), parameters=parameters,
                             kernel_name="python3", progress_bar=False, cwd=str(ROOT))
-    assert failure.value.exec_count <= 3  # the parameters, the injected parameters, the check
+    assert failure.value.exec_count <= 3  # parameters, injected parameters, then the check fails
     assert not list((isolated_results / "results").rglob("*.json")) if (isolated_results / "results").exists() else True
 
 
-@needs_fashion_mnist
-def test_book_builds_at_smoke_scale(isolated_results):
-    build = isolated_results / "_build"
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    """The whole book built at smoke scale into a temporary folder (records and checkpoints there too)."""
+    tmp = tmp_path_factory.mktemp("book")
+    env = dict(os.environ, SADDLE_RESULTS=str(tmp / "results"), SADDLE_CACHE=str(tmp / "cache"))
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--scale", "smoke", "--build",
-                          str(build)], capture_output=True, text=True, cwd=ROOT)
+                          str(tmp / "_build")], capture_output=True, text=True, cwd=ROOT, env=env)
+    return tmp / "_build", out
+
+
+@needs_fashion_mnist
+def test_book_builds_at_smoke_scale(built_book):
+    build, out = built_book
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     html = build / "html"
     pages = list(html.rglob("*.html"))
@@ -61,3 +70,26 @@ def test_book_builds_at_smoke_scale(isolated_results):
         text = page.read_text()
         assert 'src="http' not in text and "cdn.jsdelivr" not in text, page
     assert "01_long_tail_primer" in out.stdout and "runs trained" in out.stdout
+
+
+@needs_fashion_mnist
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Chromium not installed (apt-get install chromium)")
+def test_every_page_renders_in_chromium(built_book):
+    build, out = built_book
+    assert out.returncode == 0
+    check = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_book_in_browser.py"), str(build)],
+                           capture_output=True, text=True, timeout=600)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert len(list((build / "screenshots").glob("*.png"))) >= 12
+
+
+def test_browser_check_catches_raw_math_and_missing_images(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from check_book_in_browser import problems_of
+    page = tmp_path / "p.html"
+    good = '<title>T</title><p>fine <mjx-container>x</mjx-container></p><img src="a.png">'
+    (tmp_path / "a.png").write_bytes(b"png")
+    assert problems_of(page, good) == []
+    bad = '<title>T</title><p class="math">$$x$$</p><img src="missing.png"><div class="output traceback">x</div>'
+    found = " ".join(problems_of(page, bad))
+    assert "raw LaTeX" in found and "missing.png" in found and "traceback" in found
