@@ -28,22 +28,22 @@ class SAM(torch.optim.Optimizer):
     def first_step(self, zero_grad: bool = False):
         norm = self._grad_norm()
         for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
             scale = group["rho"] / (norm + 1e-12) if group["normalized"] else group["rho"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                self._origin[p] = p.detach().clone()
-                step = p.grad * scale
-                if group["adaptive"]:
-                    step = step * p.square()
-                p.add_(step)
+            self._origin.update(zip(params, torch._foreach_mul(params, 1.0)))  # copies of w, to return to
+            step = torch._foreach_mul([p.grad for p in params], scale)
+            if group["adaptive"]:
+                torch._foreach_mul_(step, torch._foreach_mul(params, params))
+            torch._foreach_add_(params, step)
         if zero_grad:
             self.zero_grad()
 
     @torch.no_grad()
     def second_step(self, zero_grad: bool = False):
-        for p, origin in self._origin.items():
-            p.copy_(origin)
+        if self._origin:
+            torch._foreach_copy_(list(self._origin), list(self._origin.values()))
         self._origin.clear()
         self.base_optimizer.step()
         if zero_grad:
@@ -59,9 +59,9 @@ class SAM(torch.optim.Optimizer):
         self.second_step()
 
     def _grad_norm(self) -> torch.Tensor:
-        norms = [((p.abs() if g["adaptive"] else 1.0) * p.grad).norm(p=2, dtype=torch.float32)
+        grads = [(p.grad * p.abs()) if g["adaptive"] else p.grad
                  for g in self.param_groups for p in g["params"] if p.grad is not None]
-        return torch.stack(norms).norm(p=2)
+        return torch.stack(torch._foreach_norm(grads, 2)).norm(2)
 
     def state_dict(self):
         return self.base_optimizer.state_dict()
