@@ -27,21 +27,22 @@ def chapters_in_toc(toc: dict) -> list[str]:
     return files
 
 
-def record_files(results: Path) -> set[Path]:
-    return set(results.rglob("*.json")) if results.exists() else set()
-
-
-def execute(chapter: Path, target: Path, scale: str, results: Path) -> dict:
+def execute(chapter: Path, target: Path, scale: str) -> dict:
     """Run one notebook; a failing cell stops the build with the chapter and the cell named."""
-    before, started = record_files(results), time.time()
+    log = target.with_suffix(".runs.log")
+    log.unlink(missing_ok=True)
+    os.environ["SADDLE_RUN_LOG"] = str(log)  # the kernel inherits it; get_or_run writes a line per record
+    started = time.time()
     try:
         pm.execute_notebook(str(chapter), str(target), parameters={"scale": scale}, cwd=str(ROOT),
                             kernel_name="python3", progress_bar=True, report_mode=False)
     except pm.PapermillExecutionError as exc:
-        sys.exit(f"chapter {chapter.relative_to(ROOT)} failed at cell {exc.exec_count} "
-                 f"({exc.ename}: {exc.evalue}); the executed notebook is {target}")
-    return {"chapter": chapter.stem, "seconds": time.time() - started,
-            "runs trained": len(record_files(results) - before)}
+        sys.exit(f"chapter {chapter.name} failed at cell {exc.exec_count} ({exc.ename}: {exc.evalue}); "
+                 f"the executed notebook is {target}")
+    actions = log.read_text().split()[::2] if log.exists() else []
+    log.unlink(missing_ok=True)
+    return {"chapter": chapter.stem, "seconds": time.time() - started, "trained": actions.count("trained"),
+            "read": actions.count("read")}
 
 
 def main() -> int:
@@ -56,21 +57,20 @@ def main() -> int:
     shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, source / name)
-    results = Path(os.environ.get("SADDLE_RESULTS", ROOT / "results"))
     summary = []
     for entry in chapters_in_toc(yaml.safe_load((ROOT / "_toc.yml").read_text())):
         notebook = ROOT / f"{entry}.ipynb"
         if notebook.exists():
             print(f"== executing {entry} at scale={args.scale}", flush=True)
-            summary.append(execute(notebook, source / f"{entry}.ipynb", args.scale, results))
+            summary.append(execute(notebook, source / f"{entry}.ipynb", args.scale))
     started = time.time()
     shutil.rmtree(build / "html", ignore_errors=True)  # no stale pages or images from an earlier build
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     built = subprocess.run([str(jupyter_book), "build", str(source), "--path-output", str(build.parent),
                             "-W", "--keep-going"], cwd=ROOT)
-    print("\nchapter                          seconds  runs trained (others read from records)")
+    print("\nchapter                          seconds  runs trained  runs read from records")
     for row in summary:
-        print(f"{row['chapter']:<32} {row['seconds']:7.1f}  {row['runs trained']}")
+        print(f"{row['chapter']:<32} {row['seconds']:7.1f}  {row['trained']:12d}  {row['read']:22d}")
     print(f"{'jupyter-book build':<32} {time.time() - started:7.1f}")
     if built.returncode:
         print("jupyter-book build failed (warnings count as errors)", file=sys.stderr)

@@ -60,14 +60,29 @@ def find_record(config: RunConfig, root: Path | None = None) -> dict | None:
     return record
 
 
+class MissingRecordError(RuntimeError):
+    """SADDLE_READ_ONLY is set and a record that would have to be trained does not exist."""
+
+
 def get_or_run(config: RunConfig, *, root: Path | None = None, cache: Path | None = None, **run_kwargs) -> dict:
-    """The record of `config`: read it if it exists, else train (resuming from a checkpoint) and write it."""
+    """The record of `config`: read it if it exists, else train (resuming from a checkpoint) and write it.
+
+    Environment: SADDLE_READ_ONLY=1 refuses to train (a build from committed records must not start a run);
+    SADDLE_RUN_LOG=FILE appends 'read <id>' or 'trained <id>' per call (the book build's summary counts them)."""
     from .train import run
 
     record = find_record(config, root)
+    action = "read"
     if record is None:
+        if os.environ.get("SADDLE_READ_ONLY"):
+            raise MissingRecordError(f"no record {record_path(config, root)} and SADDLE_READ_ONLY is set; create it "
+                                     f"with get_or_run (config: {config.to_dict()})")
         record = run(config, checkpoint_dir=checkpoint_dir(config, cache), **run_kwargs)
         write_record(record, record_path(config, root))
+        action = "trained"
+    if os.environ.get("SADDLE_RUN_LOG"):
+        with open(os.environ["SADDLE_RUN_LOG"], "a") as log:
+            log.write(f"{action} {config.run_id}\n")
     return record
 
 
