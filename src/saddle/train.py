@@ -202,7 +202,7 @@ def summarise(curves: list, groups: dict, train_report: dict) -> dict:
                       **{g: r[g] for g in groups}}
     best = max(evaluated, key=lambda r: r["test_acc"])
     return {"final": pick(evaluated[-1]), "best": pick(best),
-            "train_final": {k: v for k, v in train_report.items()}}
+            "train_final": dict(train_report)}
 
 
 def save_checkpoint(folder: Path, config, model, optimizer, generator, epoch, curves, keep=False):
