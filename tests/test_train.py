@@ -137,3 +137,17 @@ def test_smoke_scale_on_fashion_mnist(tmp_path):
     record = get_or_run(RunConfig.at_scale("smoke", drw=True), root=tmp_path, cache=tmp_path, progress=False)
     assert record["train_counts"] == [100, 59, 35, 21, 12, 7, 4, 2, 1, 1]
     assert record["class_names"][0] == "Trouser" and record["metrics"]["final"]["acc"] > 10
+
+
+def test_read_only_refuses_to_train_and_logs_reads(tmp_path, monkeypatch):
+    from saddle.results import MissingRecordError
+    config = tiny(epochs=1)
+    monkeypatch.setenv("SADDLE_READ_ONLY", "1")
+    with pytest.raises(MissingRecordError, match="SADDLE_READ_ONLY is set"):
+        get_or_run(config, root=tmp_path, cache=tmp_path)
+    assert not list(tmp_path.rglob("*.json"))
+    monkeypatch.delenv("SADDLE_READ_ONLY")
+    monkeypatch.setenv("SADDLE_RUN_LOG", str(tmp_path / "runs.log"))
+    get_or_run(config, root=tmp_path, cache=tmp_path, progress=False)
+    get_or_run(config, root=tmp_path, cache=tmp_path)
+    assert (tmp_path / "runs.log").read_text().split() == ["trained", config.run_id, "read", config.run_id]
