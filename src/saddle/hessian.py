@@ -5,6 +5,7 @@ calls torch.eig, which torch removed. T is symmetric, so torch.linalg.eigh is th
 its eigenvalues, and the quadrature weights the squared first components of its eigenvectors."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -31,13 +32,13 @@ class Hessian(PyHessian):
 
     def __init__(self, model, criterion, data=None, dataloader=None):
         cuda = next(model.parameters()).is_cuda
-        with warnings.catch_warnings():  # PyHessian's backward(create_graph=True); we free the grads afterwards
-            warnings.filterwarnings("ignore", message="Using backward\\(\\) with create_graph=True")
+        with _create_graph_warning_off():
             super().__init__(model, criterion, data=data, dataloader=dataloader, cuda=cuda)
 
     def hvp(self, v):
         if self.full_dataset:
-            return self.dataloader_hv_product(v)[1]
+            with _create_graph_warning_off():
+                return self.dataloader_hv_product(v)[1]
         return torch.autograd.grad(self.gradsH, self.params, grad_outputs=v, retain_graph=True)
 
     def eigenvalues(self, maxIter=100, tol=1e-6, top_n=1):
@@ -71,6 +72,14 @@ class Hessian(PyHessian):
             eigen_runs.append(ritz.tolist())
             weight_runs.append((vectors[0] ** 2).tolist())
         return eigen_runs, weight_runs
+
+
+@contextlib.contextmanager
+def _create_graph_warning_off():
+    """PyHessian calls backward(create_graph=True), which torch warns about; spectral_density frees the grads."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using backward\\(\\) with create_graph=True")
+        yield
 
 
 def _rademacher(p: torch.Tensor, generator) -> torch.Tensor:
