@@ -14,19 +14,19 @@ import time
 
 import torch
 
-from saddle import data, hessian, train
+from saddle import hessian, train
 from saddle.config import RunConfig
 from saddle.losses import WeightedCE
-from saddle.results import read_record, results_dir
+from saddle.results import locate_record, read_record
 
 
 def model_and_data(run_id, epoch):
     """A trained cpu-scale checkpoint when this machine has it, else the same network freshly initialised."""
     if run_id:
-        config = RunConfig.from_dict(read_record(next(results_dir().glob(f"*/{run_id}.json")))["config"])
+        config = RunConfig.from_dict(read_record(locate_record(run_id))["config"])
     else:
         config = RunConfig.at_scale("cpu", drw=True)
-    d = data.load(config.dataset, config.imbalance, config.profile, config.n_max, config.subset_seed)
+    d = train.load_data(config)
     model = train.build_model(config, d)
     try:
         train.load_checkpoint(hessian.checkpoint_path(config.run_id, epoch), config, model)

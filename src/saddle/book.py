@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from .config import SCALES
+from .data import DATASETS, check_choice
 from .results import ROOT
 
 PAPER_RESULTS = ROOT / "book" / "data" / "paper_results.json"
@@ -11,16 +12,13 @@ PAPER_RESULTS = ROOT / "book" / "data" / "paper_results.json"
 
 def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: str | None = None) -> None:
     """Fail in a chapter's first cell, with the accepted values, before any work is done."""
-    if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}; accepted: {', '.join(SCALES)}")
+    check_choice("scale", scale, tuple(SCALES))
     if rho is not None and rho < 0:
         raise ValueError(f"rho must be >= 0, got {rho}")
     if seeds is not None and (not list(seeds) or any(int(s) != s or s < 0 for s in seeds)):
         raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
     if dataset is not None:
-        from .data import DATASETS
-        if dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {dataset!r}; accepted: {', '.join(DATASETS)}")
+        check_choice("dataset", dataset, DATASETS)
 
 
 def paper_results(**match) -> list[dict]:

@@ -50,17 +50,10 @@ def _hessian_parser(sub):
 
 
 def _hessian(args) -> int:
-    from pathlib import Path
-
     from .hessian import get_or_compute
-    from .results import read_record, results_dir
+    from .results import locate_record, read_record
 
-    path = Path(args.run)
-    if not path.exists():
-        matches = sorted(Path(args.out or results_dir()).glob(f"*/{args.run}.json"))
-        if not matches:
-            raise FileNotFoundError(f"no record {args.run!r}: give a record's path or an id under {args.out or results_dir()}")
-        path = matches[0]
+    path = locate_record(args.run, args.out)
     classes = "all" if args.classes == "all" else [int(c) for c in args.classes.split(",")]
     result = get_or_compute(read_record(path), args.epoch, classes, args.criterion, args.iters, args.n_v,
                             augment=args.augment, max_per_class=args.max_per_class, data_root=args.data_root,

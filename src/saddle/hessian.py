@@ -23,7 +23,7 @@ from . import data as data_lib
 from . import losses
 from .config import RunConfig
 from .results import cache_dir, provenance, read_record, results_dir, write_record
-from .train import build_model, load_checkpoint
+from .train import build_model, load_checkpoint, load_data
 
 
 class Hessian(PyHessian):
@@ -229,8 +229,7 @@ def get_or_compute(record: dict, epoch: int, classes="all", criterion: str = "ce
         return read_record(path)
     ckpt = checkpoint_path(config.run_id, epoch, cache)
     started = time.time()
-    data = data_lib.load(config.dataset, config.imbalance, config.profile, config.n_max, config.subset_seed,
-                         data_root, config.test_limit)
+    data = load_data(config, data_root)
     model = build_model(config, data)
     load_checkpoint(ckpt, config, model)
     spectra = class_spectra(model, data, classes, criterion, max_per_class, iters, n_v, seed, augment,

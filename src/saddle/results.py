@@ -50,6 +50,17 @@ def read_record(path: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
+def locate_record(run: str, root: Path | None = None) -> Path:
+    """A record's path from its id (searched under every scale) or from a path."""
+    path = Path(run)
+    if path.exists():
+        return path
+    matches = sorted(Path(root or results_dir()).glob(f"*/{run}.json"))
+    if not matches:
+        raise FileNotFoundError(f"no record {run!r}: give a record's path or an id under {root or results_dir()}")
+    return matches[0]
+
+
 def find_record(config: RunConfig, root: Path | None = None) -> dict | None:
     path = record_path(config, root)
     if not path.exists():

@@ -34,6 +34,12 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def load_data(config: RunConfig, data_root=None) -> data_lib.LongTailData:
+    """The config's long-tailed training set and test set."""
+    return data_lib.load(config.dataset, config.imbalance, config.profile, config.n_max, config.subset_seed,
+                         data_root, config.test_limit)
+
+
 def build_model(config: RunConfig, data: data_lib.LongTailData) -> torch.nn.Module:
     """The config's network, initialised from its seed (the cosine head goes with LDAM, as in the official code)."""
     torch.manual_seed(config.seed)
@@ -135,8 +141,7 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
 
     started = time.time()
     device = torch.device(device) if device else default_device()
-    data = data_lib.load(config.dataset, config.imbalance, config.profile, config.n_max, config.subset_seed,
-                         data_root, config.test_limit).to(device)
+    data = load_data(config, data_root).to(device)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model = build_model(config, data).to(device, memory_format=memory_format)
     optimizer = build_optimizer(config, model)
