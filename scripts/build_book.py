@@ -31,7 +31,7 @@ def execute(chapter: Path, target: Path, scale: str) -> dict:
     """Run one notebook; a failing cell stops the build with the chapter and the cell named."""
     log = target.with_suffix(".runs.log")
     log.unlink(missing_ok=True)
-    os.environ["SADDLE_RUN_LOG"] = str(log)  # the kernel inherits it; get_or_run writes a line per record
+    os.environ["SADDLE_RUN_LOG"] = str(log)  # the kernel inherits it; one line per record read, trained or computed
     started = time.time()
     try:
         pm.execute_notebook(str(chapter), str(target), parameters={"scale": scale}, cwd=str(ROOT),
@@ -42,7 +42,7 @@ def execute(chapter: Path, target: Path, scale: str) -> dict:
     actions = log.read_text().split()[::2] if log.exists() else []
     log.unlink(missing_ok=True)
     return {"chapter": chapter.stem, "seconds": time.time() - started, "trained": actions.count("trained"),
-            "read": actions.count("read")}
+            "computed": actions.count("computed"), "read": actions.count("read")}
 
 
 def main() -> int:
@@ -68,9 +68,10 @@ def main() -> int:
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     built = subprocess.run([str(jupyter_book), "build", str(source), "--path-output", str(build.parent),
                             "-W", "--keep-going"], cwd=ROOT)
-    print("\nchapter                          seconds  runs trained  runs read from records")
+    print("\nchapter                          seconds  runs trained  analyses computed  records read")
     for row in summary:
-        print(f"{row['chapter']:<32} {row['seconds']:7.1f}  {row['trained']:12d}  {row['read']:22d}")
+        print(f"{row['chapter']:<32} {row['seconds']:7.1f}  {row['trained']:12d}  {row['computed']:17d}  "
+              f"{row['read']:12d}")
     print(f"{'jupyter-book build':<32} {time.time() - started:7.1f}")
     if built.returncode:
         print("jupyter-book build failed (warnings count as errors)", file=sys.stderr)

@@ -41,3 +41,10 @@ def write_fake_cifar(root: Path, name: str = "cifar10", per_class: int = 12, tes
         (folder / "test").write_bytes(pickle.dumps(batch(test_per_class)))
         (folder / "meta").write_bytes(pickle.dumps({b"fine_label_names": [f"c{i}".encode() for i in range(100)]}))
     return folder, full
+
+
+def trained_tiny_run(tmp_path):
+    """Two epochs on the file-free synthetic set, checkpoints in tmp_path/cache: what analyses of a run need."""
+    from saddle import RunConfig, get_or_run
+    config = RunConfig.at_scale("smoke", dataset="synthetic", n_max=40, imbalance=10, epochs=2)
+    return get_or_run(config, root=tmp_path, cache=tmp_path / "cache", progress=False)

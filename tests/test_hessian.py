@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from torch.func import functional_call
 
 from pyhessian import hessian as PyHessian
 
-from saddle.hessian import Hessian, Spectrum, spectral_density
+from conftest import trained_tiny_run
+from saddle.hessian import FlatLoss, Hessian, Spectrum, min_eigenpair, spectral_density
 
 
 def small_problem(seed=0):
@@ -18,17 +18,8 @@ def small_problem(seed=0):
 
 
 def dense_eigenvalues(model, criterion, x, y):
-    names = [n for n, _ in model.named_parameters()]
-    shapes = [p.shape for p in model.parameters()]
-    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-
-    def loss(theta):
-        chunks, i = {}, 0
-        for name, shape in zip(names, shapes):
-            chunks[name] = theta[i:i + shape.numel()].view(shape)
-            i += shape.numel()
-        return criterion(functional_call(model, chunks, (x,)), y)
-    return torch.linalg.eigvalsh(torch.autograd.functional.hessian(loss, flat)).numpy()
+    flat = FlatLoss(model, criterion)
+    return torch.linalg.eigvalsh(flat.hessian(flat.point, x, y)).numpy()
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +36,19 @@ def test_extreme_ritz_values_match_dense(problem):
     assert abs(spectrum.lambda_max - exact.max()) / span < 1e-3
     assert abs(spectrum.lambda_min - exact.min()) / span < 1e-3
     assert np.allclose(spectrum.weights.sum(axis=1), 1.0)
+
+
+def test_min_eigenpair_and_reused_graph_hvp_match_dense(problem):
+    model, criterion, x, y, exact = problem
+    flat = FlatLoss(model, criterion)
+    H = flat.hessian(flat.point, x, y)
+    hvp = flat.hvp_operator(flat.point, x, y)
+    probe = torch.randn(len(flat.point), dtype=torch.float64)
+    assert torch.allclose(hvp(probe), H @ probe, atol=1e-10)
+    lam, v, residual = min_eigenpair(hvp, len(flat.point), iters=120, dtype=torch.float64)
+    span = exact.max() - exact.min()
+    assert abs(lam - exact.min()) / span < 1e-4 and abs(float(v @ H @ v) - lam) / span < 1e-4
+    assert residual / span < 1e-2 and abs(float(v.norm()) - 1) < 1e-12
 
 
 def test_dataloader_mode_equals_single_batch(problem):
@@ -93,12 +97,6 @@ def test_pyhessian_density_is_broken_on_this_torch(problem):
     model, criterion, x, y, _ = problem
     with pytest.raises((RuntimeError, AttributeError), match="eig"):
         PyHessian(model, criterion, data=(x, y), cuda=False).density(iter=5)
-
-
-def trained_tiny_run(tmp_path):
-    from saddle import RunConfig, get_or_run
-    config = RunConfig.at_scale("smoke", dataset="synthetic", n_max=40, imbalance=10, epochs=2)
-    return get_or_run(config, root=tmp_path, cache=tmp_path / "cache", progress=False)
 
 
 def test_class_spectra_record_and_cache(tmp_path):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from pyhessian import hessian as PyHessian
-from pyhessian.utils import group_product, normalization, orthnormal
 from tqdm.auto import tqdm
 
 from . import data as data_lib
 from . import losses
 from .config import RunConfig
-from .results import cache_dir, provenance, read_record, results_dir, write_record
+from .results import cache_dir, results_dir
+from .results import get_or_compute as get_or_compute_record
 from .train import build_model, load_checkpoint, load_data
 
 
@@ -50,28 +49,90 @@ class Hessian(PyHessian):
         list of n_v lists of `iter` floats, as PyHessian does."""
         eigen_runs, weight_runs = [], []
         for _ in range(n_v):
-            v = normalization([_rademacher(p, generator) for p in self.params])
-            basis, alphas, betas = [v], [], []
-            w = None
-            for i in range(iter):
-                if i > 0:
-                    beta = torch.sqrt(group_product(w, w))
-                    betas.append(beta.item())
-                    if betas[-1] == 0.0:  # invariant subspace found: continue from a fresh random direction
-                        w = [torch.randn(p.size(), generator=generator).to(p.device) for p in self.params]
-                    v = orthnormal(w, basis)
-                    basis.append(v)
-                self.model.zero_grad()
-                hv = self.hvp(v)
-                alpha = group_product(hv, v)
-                alphas.append(alpha.item())
-                w = [h - alpha * vi for h, vi in zip(hv, v)]
-                if i > 0:
-                    w = [wi - betas[-1] * prev for wi, prev in zip(w, basis[-2])]
+            v0 = _flat([_rademacher(p, generator) for p in self.params])
+            alphas, betas, _ = lanczos(self.flat_hvp, v0, iter, generator)
             ritz, vectors = tridiagonal_eigh(alphas, betas)
             eigen_runs.append(ritz.tolist())
             weight_runs.append((vectors[0] ** 2).tolist())
         return eigen_runs, weight_runs
+
+    def flat_hvp(self, v: torch.Tensor) -> torch.Tensor:
+        self.model.zero_grad()
+        return _flat(self.hvp(list(_unflat(v, self.params))))
+
+
+def _flat(tensors) -> torch.Tensor:
+    return torch.cat([t.reshape(-1) for t in tensors])
+
+
+def _unflat(vector: torch.Tensor, like):
+    return (chunk.view_as(p) for chunk, p in zip(torch.split(vector, [p.numel() for p in like]), like))
+
+
+def lanczos(matvec, v0: torch.Tensor, iters: int, generator: torch.Generator | None = None):
+    """Lanczos on flat vectors with full re-orthogonalisation (twice, as Gram-Schmidt needs in float32).
+    Returns the tridiagonal's diagonal and off-diagonal, and the orthonormal basis as rows [iters, dim]. On an
+    invariant subspace (beta = 0) it continues from a fresh random direction, as PyHessian does."""
+    basis, alphas, betas = [v0 / v0.norm()], [], []
+    for i in range(iters):
+        w = matvec(basis[-1])
+        alphas.append(torch.dot(w, basis[-1]).item())
+        if i == iters - 1:
+            break
+        Q = torch.stack(basis)
+        for _ in range(2):
+            w = w - Q.T @ (Q @ w)
+        beta = w.norm().item()
+        if beta <= 1e-12 * max(1.0, abs(alphas[-1])):
+            beta, w = 0.0, torch.randn(w.shape, generator=generator, dtype=w.dtype).to(w.device)
+            for _ in range(2):
+                w = w - Q.T @ (Q @ w)
+        betas.append(beta)
+        basis.append(w / w.norm())
+    return alphas, betas, torch.stack(basis)
+
+
+def min_eigenpair(matvec, dim: int, iters: int = 50, seed: int = 0, dtype=torch.float32, device="cpu"):
+    """The most negative eigenvalue and its (Ritz) eigenvector of a symmetric operator, by Lanczos; also the
+    residual ||A v - lambda v|| so a reader can see how converged the pair is."""
+    generator = torch.Generator().manual_seed(seed)
+    v0 = torch.randn(dim, generator=generator, dtype=dtype).to(device)
+    alphas, betas, basis = lanczos(matvec, v0, min(iters, dim), generator)
+    ritz, vectors = tridiagonal_eigh(alphas, betas)
+    v = (basis.T.double() @ vectors[:, 0].to(basis.device)).to(dtype)
+    v = v / v.norm()
+    lam = float(ritz[0])
+    residual = float((matvec(v) - lam * v).norm())
+    return lam, v, residual
+
+
+class FlatLoss:
+    """A model's loss as a function of one flat parameter vector, the model in eval mode (BatchNorm on its
+    running statistics): what dense Hessians, torch.func and SAM-step arithmetic need."""
+
+    def __init__(self, model: torch.nn.Module, criterion):
+        self.model, self.criterion = model.eval(), criterion
+        self.names = [name for name, _ in model.named_parameters()]
+        self.params = list(model.parameters())
+        self.buffers = dict(model.named_buffers())
+        self.point = _flat([p.detach() for p in self.params])
+
+    def __call__(self, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        params = dict(zip(self.names, _unflat(theta, self.params)))
+        return self.criterion(torch.func.functional_call(self.model, (params, self.buffers), (x,)), y)
+
+    def gradient(self, theta, x, y) -> torch.Tensor:
+        return torch.func.grad(self)(theta, x, y)
+
+    def hessian(self, theta, x, y) -> torch.Tensor:
+        """Dense Hessian: only for small models."""
+        return torch.func.hessian(self)(theta, x, y)
+
+    def hvp_operator(self, theta, x, y):
+        """v -> H v at theta on this batch, one double-backward graph built once and reused for every product."""
+        theta = theta.detach().requires_grad_(True)
+        g = torch.autograd.grad(self(theta, x, y), theta, create_graph=True)[0]
+        return lambda v: torch.autograd.grad(g, theta, v, retain_graph=True)[0].detach()
 
 
 @contextlib.contextmanager
@@ -225,18 +286,14 @@ def get_or_compute(record: dict, epoch: int, classes="all", criterion: str = "ce
                     augment=augment, max_per_class=max_per_class)
     digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
     path = Path(root or results_dir()) / config.scale / "hessian" / f"{config.run_id}-e{epoch}-{digest}.json"
-    if path.exists():
-        return read_record(path)
-    ckpt = checkpoint_path(config.run_id, epoch, cache)
-    started = time.time()
-    data = load_data(config, data_root)
-    model = build_model(config, data)
-    load_checkpoint(ckpt, config, model)
-    spectra = class_spectra(model, data, classes, criterion, max_per_class, iters, n_v, seed, augment,
-                            progress=progress, config=config)
-    result = {"run_id": config.run_id, "label": config.label, "settings": settings,
-              "class_names": data.class_names, "train_counts": data.counts,
-              "spectra": {str(c): s.to_dict() for c, s in spectra.items()},
-              "provenance": provenance("cpu", time.time() - started)}
-    write_record(result, path)
-    return result
+
+    def compute():
+        data = load_data(config, data_root)
+        model = build_model(config, data)
+        load_checkpoint(checkpoint_path(config.run_id, epoch, cache), config, model)
+        spectra = class_spectra(model, data, classes, criterion, max_per_class, iters, n_v, seed, augment,
+                                progress=progress, config=config)
+        return {"run_id": config.run_id, "label": config.label, "settings": settings,
+                "class_names": data.class_names, "train_counts": data.counts,
+                "spectra": {str(c): s.to_dict() for c, s in spectra.items()}}
+    return get_or_compute_record(path, compute, f"python -m saddle hessian --run {config.run_id} --epoch {epoch}")

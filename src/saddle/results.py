@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import subprocess
+import time
 from pathlib import Path
 
 import torch
@@ -72,7 +73,7 @@ def find_record(config: RunConfig, root: Path | None = None) -> dict | None:
 
 
 class MissingRecordError(RuntimeError):
-    """SADDLE_READ_ONLY is set and a record that would have to be trained does not exist."""
+    """SADDLE_READ_ONLY is set and a record that would have to be trained or computed does not exist."""
 
 
 def get_or_run(config: RunConfig, *, root: Path | None = None, cache: Path | None = None, **run_kwargs) -> dict:
@@ -85,16 +86,41 @@ def get_or_run(config: RunConfig, *, root: Path | None = None, cache: Path | Non
     record = find_record(config, root)
     action = "read"
     if record is None:
-        if os.environ.get("SADDLE_READ_ONLY"):
-            raise MissingRecordError(f"no record {record_path(config, root)} and SADDLE_READ_ONLY is set; create it "
-                                     f"with get_or_run (config: {config.to_dict()})")
+        _refuse_if_read_only(record_path(config, root), f"get_or_run (config: {config.to_dict()})")
         record = run(config, checkpoint_dir=checkpoint_dir(config, cache), **run_kwargs)
         write_record(record, record_path(config, root))
         action = "trained"
+    _log(action, config.run_id)
+    return record
+
+
+def get_or_compute(path: Path, compute, how: str) -> dict:
+    """A derived record (spectra, a theory check) at `path`: read it if it exists, else compute it, add its
+    provenance and write it. `how` tells a reader of the SADDLE_READ_ONLY error what creates it."""
+    path = Path(path)
+    action = "read"
+    if path.exists():
+        record = read_record(path)
+    else:
+        _refuse_if_read_only(path, how)
+        started = time.time()
+        record = compute()
+        record["provenance"] = provenance("cpu", time.time() - started)
+        write_record(record, path)
+        action = "computed"
+    _log(action, path.stem)
+    return record
+
+
+def _refuse_if_read_only(path: Path, how: str):
+    if os.environ.get("SADDLE_READ_ONLY"):
+        raise MissingRecordError(f"no record {path} and SADDLE_READ_ONLY is set; create it with {how}")
+
+
+def _log(action: str, name: str):
     if os.environ.get("SADDLE_RUN_LOG"):
         with open(os.environ["SADDLE_RUN_LOG"], "a") as log:
-            log.write(f"{action} {config.run_id}\n")
-    return record
+            log.write(f"{action} {name}\n")
 
 
 def load_records(scale: str, root: Path | None = None, **match) -> list[dict]:
