@@ -102,12 +102,13 @@ def test_pyhessian_density_is_broken_on_this_torch(problem):
 def test_class_spectra_record_and_cache(tmp_path):
     from saddle.hessian import get_or_compute
     record = trained_tiny_run(tmp_path)
-    result = get_or_compute(record, epoch=2, classes=[0, 9], iters=8, root=tmp_path, cache=tmp_path / "cache",
-                            progress=False)
-    assert set(result["spectra"]) == {"0", "9"} and result["train_counts"][9] == 4
+    result = get_or_compute(record, epoch=2, classes=[0, 9, "average"], iters=8, root=tmp_path,
+                            cache=tmp_path / "cache", progress=False)
+    assert set(result["spectra"]) == {"0", "9", "average"} and result["train_counts"][9] == 4
     s = result["spectra"]["9"]
     assert s["lambda_min"] <= s["lambda_max"] and len(s["eigenvalues"][0]) == 8
-    again = get_or_compute(record, epoch=2, classes=[0, 9], iters=8, root=tmp_path, cache=tmp_path / "cache")
+    again = get_or_compute(record, epoch=2, classes=[0, 9, "average"], iters=8, root=tmp_path,
+                           cache=tmp_path / "cache")
     assert again == result  # read back, not recomputed
     with pytest.raises(FileNotFoundError, match=r"no checkpoint of run .* at epoch 5 .* available epochs: \[1, 2\]"):
         get_or_compute(record, epoch=5, iters=3, root=tmp_path, cache=tmp_path / "cache")
@@ -118,7 +119,7 @@ def test_class_spectra_bad_input():
     from saddle.hessian import class_spectra
     d = data.load("synthetic", n_max=20, imbalance=10)
     model = models.resnet8()
-    with pytest.raises(ValueError, match=r"classes \[12\] out of range; accepted: 0..9"):
+    with pytest.raises(ValueError, match=r"classes \[12\] out of range; accepted: 0..9, 'average' or 'all'"):
         class_spectra(model, d, classes=[12], progress=False)
     with pytest.raises(ValueError, match="unknown Hessian criterion 'mse'"):
         class_spectra(model, d, classes=[0], criterion="mse", progress=False)

@@ -37,7 +37,8 @@ def _hessian_parser(sub):
     p = sub.add_parser("hessian", help="class-wise Hessian spectra of a trained run at one epoch")
     p.add_argument("--run", required=True, help="a record id (results/<scale>/<id>.json) or a record's path")
     p.add_argument("--epoch", type=int, required=True, help="a checkpointed epoch (see the record's checkpoint_epochs)")
-    p.add_argument("--classes", default="all", help="'all' or comma-separated class indices")
+    p.add_argument("--classes", default="all", help="'all', or comma-separated class indices and/or 'average' "
+                                                   "(the mean loss over the whole training set)")
     p.add_argument("--criterion", default="ce", help="ce (default), drw or ldam")
     p.add_argument("--iters", type=int, default=100, help="Lanczos steps")
     p.add_argument("--n-v", type=int, default=1, help="SLQ runs")
@@ -54,12 +55,13 @@ def _hessian(args) -> int:
     from .results import locate_record, read_record
 
     path = locate_record(args.run, args.out)
-    classes = "all" if args.classes == "all" else [int(c) for c in args.classes.split(",")]
+    classes = "all" if args.classes == "all" else [c if c == "average" else int(c) for c in args.classes.split(",")]
     result = get_or_compute(read_record(path), args.epoch, classes, args.criterion, args.iters, args.n_v,
                             augment=args.augment, max_per_class=args.max_per_class, data_root=args.data_root,
                             root=args.out, progress=not args.quiet)
     for c, s in result["spectra"].items():
-        print(f"class {c} ({result['class_names'][int(c)]}): lambda_min {s['lambda_min']:.4g}, "
+        name = c if c == "average" else f"class {c} ({result['class_names'][int(c)]})"
+        print(f"{name}: lambda_min {s['lambda_min']:.4g}, "
               f"lambda_max {s['lambda_max']:.4g}, |min/max| {abs(s['lambda_min'] / s['lambda_max']):.4f}")
     return 0
 

@@ -212,6 +212,7 @@ def spectral_density(model, criterion, data, iters: int = 100, n_v: int = 1, see
 
 
 HESSIAN_CRITERIA = ("ce", "drw", "ldam")
+AVERAGE = "average"
 
 
 class AugmentedBatches:
@@ -242,20 +243,21 @@ def class_criterion(name: str, counts, config=None) -> torch.nn.Module:
 
 def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_class: int | None = None,
                   iters: int = 100, n_v: int = 1, seed: int = 0, augment: bool = False,
-                  batch_size: int = 512, progress: bool = True, config=None) -> dict[int, Spectrum]:
-    """Spectrum of each class's mean training loss (eval mode, no augmentation unless asked)."""
+                  batch_size: int = 512, progress: bool = True, config=None) -> dict:
+    """Spectrum of each class's mean training loss (eval mode, no augmentation unless asked). A class given as
+    "average" is the mean loss over the whole training set: the spectrum that hides the saddles (Fig. 2 A/D)."""
     classes = list(range(data.num_classes)) if classes == "all" else list(classes)
-    bad = [c for c in classes if not 0 <= c < data.num_classes]
+    bad = [c for c in classes if c != AVERAGE and not (isinstance(c, int) and 0 <= c < data.num_classes)]
     if bad:
-        raise ValueError(f"classes {bad} out of range; accepted: 0..{data.num_classes - 1} or 'all'")
+        raise ValueError(f"classes {bad} out of range; accepted: 0..{data.num_classes - 1}, {AVERAGE!r} or 'all'")
     device = next(model.parameters()).device
     loss = class_criterion(criterion, data.counts, config).to(device)
     spectra = {}
     for c in tqdm(classes, desc="class spectra", disable=not progress):
-        x = data.train_x[data.train_y == c][:max_per_class]
+        chosen = torch.ones_like(data.train_y, dtype=torch.bool) if c == AVERAGE else data.train_y == c
+        x, y = data.train_x[chosen][:max_per_class], data.train_y[chosen][:max_per_class]
         if len(x) == 0:
             raise ValueError(f"class {c} ({data.class_names[c]}) has no training samples")
-        y = torch.full((len(x),), c, dtype=torch.long, device=x.device)
         if augment:
             batches = AugmentedBatches(data, x, y, batch_size, seed)
         elif len(x) <= batch_size:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
@@ -61,3 +62,84 @@ def group_accuracy(records: list[dict], which: str = "final"):
                        height=3, aspect=1.2)
     grid.set(ylim=(0, 105), ylabel="accuracy (%)")
     return grid.figure
+
+
+def _mark_critical_products(ax):
+    """Vertical lines where Theorem 2's factor vanishes (rho lam = -1) and comes back to 1 (rho lam = -2)."""
+    for k, style in ((1, ":"), (2, "--")):
+        ax.axvline(-k, color="grey", ls=style, lw=1, label=f"$\\rho\\lambda = -{k}$")
+
+
+def theorem_quadratic(rows: list[dict]):
+    """Check 1: the measured second-moment ratio against rho*lambda, over Theorem 2's curve (1 + rho lambda)^2."""
+    sns.set_theme(style="whitegrid")
+    df = pd.DataFrame(rows)
+    df["rho_lam"] = df["rho"] * df["lam"]
+    df["case"] = df.apply(lambda r: "normalised SAM" if r["normalized"] else
+                          ("unnormalised, same z" if r["same_batch"] else "unnormalised, fresh z for ascent"), axis=1)
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    x = np.linspace(df["rho_lam"].min() - 0.2, df["rho_lam"].max() + 0.2, 400)
+    ax.plot(x, (1 + x) ** 2, color="black", lw=1.5, label="Theorem 2: $(1+\\rho\\lambda)^2$")
+    sns.scatterplot(df, x="rho_lam", y="measured", hue="case", style="case", s=45, ax=ax)
+    _mark_critical_products(ax)
+    ax.set(xlabel="$\\rho\\lambda$", ylabel="$E\\langle v,g_{SAM}\\rangle^2 / E\\langle v,g\\rangle^2$", yscale="symlog")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def theorem_ratios(panels: dict):
+    """Check 2/3: measured ratio vs rho per SAM kind (with standard errors), the theorem's prediction, and the
+    prediction with only the Taylor step taken (H_z kept). `panels`: title -> (table rows, lambda_min)."""
+    sns.set_theme(style="whitegrid")
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.4), squeeze=False)
+    for ax, (title, (rows, lam)) in zip(axes[0], panels.items()):
+        df = pd.DataFrame(rows)
+        unnorm, norm = df[df["sam"] == "unnormalised"], df[df["sam"] == "normalised"]
+        ax.errorbar(unnorm["rho"], unnorm["measured"], yerr=unnorm["stderr"], marker="o", capsize=3,
+                    label="unnormalised SAM, measured")
+        ax.errorbar(norm["rho"], norm["measured"], yerr=norm["stderr"], marker="s", capsize=3,
+                    label="normalised SAM, measured")
+        ax.plot(unnorm["rho"], unnorm["predicted"], "k-", label="Theorem 2 (H)")
+        ax.plot(unnorm["rho"], unnorm["taylor_with_Hz"], "k:", label="Taylor step only ($H_z$)")
+        ax.plot(norm["rho"], norm["predicted"], color="grey", ls="--", label="Theorem 2 with $\\rho/\\|g_z\\|$")
+        if lam < 0 and 1 / abs(lam) < unnorm["rho"].max():
+            ax.axvline(1 / abs(lam), color="grey", ls=":", lw=1)
+        ax.set(title=f"{title}\n$\\lambda_{{min}}$ = {lam:.3g}", xlabel="$\\rho$", xscale="log", yscale="log",
+               ylabel="second-moment ratio along $v$")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def replacement_scatter(panels: dict):
+    """The proof's step v'H_z g = lambda <v, g>, batch by batch: the two sides against each other."""
+    sns.set_theme(style="whitegrid")
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.3), squeeze=False)
+    for ax, (title, projections) in zip(axes[0], panels.items()):
+        h, hz = projections["h_term"], projections["hz_term"]
+        ax.scatter(h, hz, s=10, alpha=0.6)
+        lim = np.abs(np.concatenate([h, hz])).max() * 1.05
+        ax.plot([-lim, lim], [-lim, lim], "k-", lw=1)
+        ax.set(title=title, xlabel="$\\lambda \\langle v, g_z\\rangle$ (proof)", ylabel="$v^T H_z g_z$ (actual)",
+               xlim=(-lim, lim), ylim=(-lim, lim))
+    fig.tight_layout()
+    return fig
+
+
+def escape_steps(df: pd.DataFrame, sgd_median: float, max_steps: int):
+    """Check 4: median steps to leave the saddle vs rho per method (never = max_steps, drawn at the top),
+    and the fraction of trials still trapped."""
+    sns.set_theme(style="whitegrid")
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for method, part in df.groupby("method"):
+        ax.plot(part["rho"], part["median_steps"].clip(upper=max_steps), marker="o", label=method)
+        ax2.plot(part["rho"], part["trapped"], marker="o", label=method)
+    ax.axhline(sgd_median, color="black", lw=1, label="SGD")
+    ax.axhline(max_steps, color="grey", ls="--", lw=1, label="never (step limit)")
+    ax.set(xscale="log", yscale="log", xlabel="$\\rho$", ylabel="median steps to escape")
+    ax2.set(xscale="log", xlabel="$\\rho$", ylabel="fraction of trials trapped", ylim=(-0.05, 1.05))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
