@@ -188,6 +188,10 @@ class Spectrum:
         area = np.sum(density) * (grid[1] - grid[0]) if len(grid) > 1 else 1.0
         return grid, density / area
 
+    @classmethod
+    def from_dict(cls, stored: dict) -> "Spectrum":
+        return cls(np.asarray(stored["eigenvalues"]), np.asarray(stored["weights"]))
+
     def to_dict(self) -> dict:
         return {"eigenvalues": self.eigenvalues.tolist(), "weights": self.weights.tolist(),
                 "lambda_min": self.lambda_min, "lambda_max": self.lambda_max}
@@ -299,3 +303,23 @@ def get_or_compute(record: dict, epoch: int, classes="all", criterion: str = "ce
                 "class_names": data.class_names, "train_counts": data.counts,
                 "spectra": {str(c): s.to_dict() for c, s in spectra.items()}}
     return get_or_compute_record(path, compute, f"python -m saddle hessian --run {config.run_id} --epoch {epoch}")
+
+
+def spectra_rows(result: dict, record: dict, method: str) -> list[dict]:
+    """One row per spectrum of a get_or_compute result: class, its group, lambda_min, lambda_max, the ratio, and
+    the run's final test and training accuracy on that class (what the paper prints above each Fig. 2 panel)."""
+    owner = {c: g for g in ("head", "mid", "tail") for c in record["groups"].get(g, [])}
+    rows = []
+    for key, stored in result["spectra"].items():
+        spectrum = Spectrum.from_dict(stored)
+        row = {"method": method, "epoch": result["settings"]["epoch"], "lambda_min": spectrum.lambda_min,
+               "lambda_max": spectrum.lambda_max, "ratio": spectrum.ratio}
+        if key == AVERAGE:
+            row.update({"class": AVERAGE, "group": "all", "test acc": record["metrics"]["final"]["acc"]})
+        else:
+            c = int(key)
+            row.update({"class": f"{c} {result['class_names'][c]}", "group": owner[c],
+                        "test acc": record["metrics"]["final"]["per_class"][c],
+                        "train acc": record["metrics"]["train_final"]["per_class"][c]})
+        rows.append(row)
+    return rows

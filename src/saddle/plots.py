@@ -143,3 +143,55 @@ def escape_steps(df: pd.DataFrame, sgd_median: float, max_steps: int):
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def spectral_densities(panels: dict, ncols: int = 3):
+    """Eigen spectral densities on a log scale, as PyHessian draws them and the paper's Fig. 2 shows them.
+    `panels`: title -> Spectrum; laid out row by row, `ncols` to a row."""
+    sns.set_theme(style="whitegrid")
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows), squeeze=False)
+    for ax, (title, spectrum) in zip(axes.flat, panels.items()):
+        grid, density = spectrum.density()
+        ax.semilogy(grid, density + 1e-7, lw=1)
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set(title=f"{title}\n$\\lambda_{{min}}$ {spectrum.lambda_min:.3g}, $\\lambda_{{max}}$ {spectrum.lambda_max:.3g}",
+               xlabel="eigenvalue", ylabel="density (log)", ylim=(1e-6, None))
+        ax.title.set_fontsize(9)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def ratio_over_training(df: pd.DataFrame, drw_epoch: int | None = None):
+    """|lambda_min / lambda_max| per class over training, one panel per method, lines coloured by head/mid/tail
+    (the paper's Fig. 3 A/B). `df` columns: method, epoch, class, group, ratio."""
+    sns.set_theme(style="whitegrid")
+    grid = sns.relplot(df, x="epoch", y="ratio", hue="group", units="class", estimator=None, col="method",
+                       kind="line", marker="o", palette=GROUP_COLOURS, height=3.2, aspect=1.2,
+                       hue_order=[g for g in GROUP_COLOURS if g in set(df["group"])])
+    for ax in grid.axes.flat:
+        if drw_epoch is not None:
+            ax.axvline(drw_epoch, color="grey", ls="--", lw=1)
+        ax.set(yscale="log", ylabel="$|\\lambda_{min} / \\lambda_{max}|$")
+    return grid.figure
+
+
+def lambda_min_vs_rho(df: pd.DataFrame):
+    """lambda_min of each tail class against SAM's rho (rho 0 = SGD), the paper's Fig. 3 C."""
+    sns.set_theme(style="whitegrid")
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    sns.lineplot(df, x="rho", y="lambda_min", hue="class", marker="o", ax=ax)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set(xlabel="$\\rho$ (0 = SGD)", ylabel="$\\lambda_{min}$ of the class loss")
+    fig.tight_layout()
+    return fig
+
+
+def class_ratio_bars(df: pd.DataFrame):
+    """|lambda_min / lambda_max| per class for several methods at one epoch (Figs. 5-7 in kind)."""
+    sns.set_theme(style="whitegrid")
+    grid = sns.catplot(df, x="class", y="ratio", hue="method", kind="bar", height=3.2, aspect=2.2)
+    grid.set(yscale="log", ylabel="$|\\lambda_{min} / \\lambda_{max}|$", xlabel="class (most frequent first)")
+    return grid.figure
