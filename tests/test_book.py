@@ -37,11 +37,16 @@ def test_every_toc_entry_exists_and_notebooks_have_parameters():
         assert all(not c.get("outputs") for c in nbformat.read(chapter, as_version=4).cells if c.cell_type == "code")
 
 
-@pytest.mark.parametrize("parameters,message", [({"scale": "huge"}, "unknown scale 'huge'; accepted: smoke, cpu, paper"),
-                                                ({"scale": "smoke", "rho": -1.0}, "rho must be >= 0, got -1.0")])
-def test_bad_parameters_fail_first(parameters, message, isolated_results):
+@pytest.mark.parametrize("chapter,parameters,message", [
+    ("01_long_tail_primer", {"scale": "huge"}, "unknown scale 'huge'; accepted: smoke, cpu, paper"),
+    ("01_long_tail_primer", {"scale": "smoke", "rho": -1.0}, "rho must be >= 0, got -1.0"),
+    ("02_saddle_points", {"scale": "smoke", "rho_sweep": [0.5, -0.1]}, "rho must be >= 0, got -0.1"),
+    ("03_theorem2", {"scale": "smoke", "samples": 10}, "samples must be >= 100"),
+    ("03_theorem2", {"scale": "smoke", "seeds": []}, "seeds must be a non-empty list")])
+def test_bad_parameters_fail_first(chapter, parameters, message, isolated_results):
     with pytest.raises(pm.PapermillExecutionError, match=message) as failure:
-        pm.execute_notebook(str(CHAPTERS[0]), str(isolated_results / "out.ipynb"), parameters=parameters,
+        pm.execute_notebook(str(ROOT / "book" / f"{chapter}.ipynb"), str(isolated_results / "out.ipynb"),
+                            parameters=parameters,
                             kernel_name="python3", progress_bar=False, cwd=str(ROOT))
     assert failure.value.exec_count <= 3  # parameters, injected parameters, then the check fails
     assert not list((isolated_results / "results").rglob("*.json")) if (isolated_results / "results").exists() else True

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
 from .data import class_groups
 
@@ -89,12 +89,13 @@ def theorem_quadratic(rows: list[dict]):
     return fig
 
 
-def theorem_ratios(panels: dict):
+def theorem_ratios(panels: dict, ncols: int = 2):
     """Check 2/3: measured ratio vs rho per SAM kind (with standard errors), the theorem's prediction, and the
-    prediction with only the Taylor step taken (H_z kept). `panels`: title -> (table rows, lambda_min)."""
+    prediction with only the Taylor step made (H_z kept). `panels`: title -> (table rows, curvature along v)."""
     sns.set_theme(style="whitegrid")
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.4), squeeze=False)
-    for ax, (title, (rows, lam)) in zip(axes[0], panels.items()):
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows), squeeze=False)
+    for ax, (title, (rows, lam)) in zip(axes.flat, panels.items()):
         df = pd.DataFrame(rows)
         unnorm, norm = df[df["sam"] == "unnormalised"], df[df["sam"] == "normalised"]
         ax.errorbar(unnorm["rho"], unnorm["measured"], yerr=unnorm["stderr"], marker="o", capsize=3,
@@ -106,8 +107,13 @@ def theorem_ratios(panels: dict):
         ax.plot(norm["rho"], norm["predicted"], color="grey", ls="--", label="Theorem 2 with $\\rho/\\|g_z\\|$")
         if lam < 0 and 1 / abs(lam) < unnorm["rho"].max():
             ax.axvline(1 / abs(lam), color="grey", ls=":", lw=1)
-        ax.set(title=f"{title}\n$\\lambda_{{min}}$ = {lam:.3g}", xlabel="$\\rho$", xscale="log", yscale="log",
+        ax.set(title=f"{title}\ncurvature along $v$: {lam:.3g}", xlabel="$\\rho$", xscale="log", yscale="log",
                ylabel="second-moment ratio along $v$")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.title.set_fontsize(10)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -128,14 +134,19 @@ def replacement_scatter(panels: dict):
     return fig
 
 
-def escape_steps(df: pd.DataFrame, sgd_median: float, max_steps: int):
-    """Check 4: median steps to leave the saddle vs rho per method (never = max_steps, drawn at the top),
-    and the fraction of trials still trapped."""
+def escape_steps(df: pd.DataFrame, sgd_median: float, max_steps: int, lam: float):
+    """Check 4: median steps to leave the saddle vs rho per method (never = max_steps, drawn at the top), the
+    linearised prediction for unnormalised SAM (SGD's time over 1 + rho lam; never beyond rho = 1/|lam|), and the
+    fraction of trials still trapped."""
     sns.set_theme(style="whitegrid")
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
     for method, part in df.groupby("method"):
         ax.plot(part["rho"], part["median_steps"].clip(upper=max_steps), marker="o", label=method)
         ax2.plot(part["rho"], part["trapped"], marker="o", label=method)
+    rho = np.geomspace(df["rho"].min(), df["rho"].max(), 200)
+    factor = 1 + rho * lam
+    ax.plot(rho, np.where(factor > 0, sgd_median / np.maximum(factor, 1e-12), np.inf).clip(max=max_steps), "k:",
+            label="linearised: SGD / $(1+\\rho\\lambda)$")
     ax.axhline(sgd_median, color="black", lw=1, label="SGD")
     ax.axhline(max_steps, color="grey", ls="--", lw=1, label="never (step limit)")
     ax.set(xscale="log", yscale="log", xlabel="$\\rho$", ylabel="median steps to escape")
