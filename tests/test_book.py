@@ -98,8 +98,11 @@ def test_book_builds_from_committed_records(built_book):
     for page in pages:  # offline: no script or stylesheet from another host
         text = page.read_text()
         assert 'src="http' not in text and "cdn.jsdelivr" not in text, page
-    summary = out.stdout[out.stdout.index("runs read from records"):]
-    assert re.search(r"01_long_tail_primer\s+[\d.]+\s+0\s+3", summary), summary  # nothing trained, 3 read
+    summary = out.stdout[out.stdout.index("records read"):]
+    assert re.search(r"01_long_tail_primer\s+[\d.]+\s+0\s+0\s+3\n", summary), summary  # 3 records read
+    rows = re.findall(r"^(\d\d_\w+)\s+[\d.]+\s+(\d+)\s+(\d+)\s+(\d+)$", summary, re.M)
+    assert len(rows) == len(CHAPTERS), summary
+    assert all(trained == computed == "0" and int(read) > 0 for _, trained, computed, read in rows), summary
 
 
 @needs_fashion_mnist
