@@ -6,8 +6,6 @@ its eigenvalues, and the quadrature weights the squared first components of its 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,7 @@ from tqdm.auto import tqdm
 from . import data as data_lib
 from . import losses
 from .config import RunConfig
-from .results import cache_dir, results_dir
+from .results import analysis_path, cache_dir
 from .results import get_or_compute as get_or_compute_record
 from .train import build_model, load_checkpoint, load_data
 
@@ -290,8 +288,7 @@ def get_or_compute(record: dict, epoch: int, classes="all", criterion: str = "ce
     config = RunConfig.from_dict(record["config"])
     settings = dict(epoch=epoch, classes=classes, criterion=criterion, iters=iters, n_v=n_v, seed=seed,
                     augment=augment, max_per_class=max_per_class)
-    digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
-    path = Path(root or results_dir()) / config.scale / "hessian" / f"{config.run_id}-e{epoch}-{digest}.json"
+    path = analysis_path(config.scale, "hessian", config.run_id, epoch, settings, root)
 
     def compute():
         data = load_data(config, data_root)

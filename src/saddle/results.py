@@ -5,6 +5,7 @@ get_or_run, so they read what exists and train only what is missing."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -92,6 +93,12 @@ def get_or_run(config: RunConfig, *, root: Path | None = None, cache: Path | Non
         action = "trained"
     _log(action, config.run_id)
     return record
+
+
+def analysis_path(scale: str, kind: str, run_id: str, epoch: int, settings: dict, root: Path | None = None) -> Path:
+    """Where an analysis of one checkpoint lives: results/<scale>/<kind>/<run>-e<epoch>-<hash of settings>.json."""
+    digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+    return Path(root or results_dir()) / scale / kind / f"{run_id}-e{epoch}-{digest}.json"
 
 
 def get_or_compute(path: Path, compute, how: str) -> dict:

@@ -8,11 +8,8 @@ Hessian H_z replaced by H. The functions here measure the left side against the 
 step holds or breaks: an exact quadratic, a small network at a true saddle, and a trained network."""
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -215,13 +212,12 @@ def get_or_check_trained(record: dict, epoch: int, rhos, tail_classes, n_batches
                          batch_size: int = 128, iters: int = 30, seed: int = 0, data_root=None, root=None,
                          cache=None, progress: bool = True) -> dict:
     """Check 3 stored as a record of its own under results/<scale>/theory/, keyed by run, epoch and settings."""
-    from .results import get_or_compute, results_dir
+    from .results import analysis_path, get_or_compute
 
     settings = dict(epoch=epoch, rhos=list(rhos), tail_classes=list(tail_classes), n_batches=n_batches,
                     batch_size=batch_size, iters=iters, seed=seed)
-    digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
     scale, run_id = record["config"]["scale"], record["id"]
-    path = Path(root or results_dir()) / scale / "theory" / f"{run_id}-e{epoch}-{digest}.json"
+    path = analysis_path(scale, "theory", run_id, epoch, settings, root)
     return get_or_compute(path, lambda: trained_network_check(record, epoch, rhos, tail_classes, n_batches,
                                                               batch_size, iters, seed, data_root, cache, progress),
                           f"saddle.theory.get_or_check_trained (settings: {settings})")
