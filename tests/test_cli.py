@@ -11,7 +11,8 @@ from saddle.cli import main
 @pytest.mark.parametrize("args,message", [
     (["--dataset", "mnist"], "unknown dataset 'mnist'; accepted: fashion-mnist, cifar10, cifar100, synthetic"),
     (["--loss", "focal"], "unknown loss 'focal'; accepted: ce, ldam, vs"),
-    (["--optimizer", "adam"], "unknown optimizer 'adam'; accepted: sgd, sam"),
+    (["--optimizer", "adam"], "unknown optimizer 'adam'; accepted: sgd, sam, pgd, lpf"),
+    (["--optimizer", "pgd", "--rho", "0.5"], "rho=0.5 is a SAM setting but optimizer is 'pgd'"),
     (["--profile", "linear"], "unknown profile 'linear'; accepted: exp, step"),
     (["--sam", "--rho", "-0.1"], "rho must be >= 0, got -0.1"),
     (["--imbalance", "0.5"], "imbalance must be >= 1"),

@@ -79,3 +79,79 @@ def test_rho_step_schedule():
     assert [optim.rho_at(e, 90, 0.0, steps) for e in (0, 4, 5, 59, 60, 74, 75, 89)] == \
         [0.05, 0.05, 0.1, 0.1, 0.5, 0.5, 0.6, 0.6]
     assert optim.rho_at(10, 90, 0.3) == 0.3
+
+
+def test_perturbed_sgd_adds_gaussian_noise_to_the_gradient():
+    w = torch.nn.Parameter(torch.zeros(20000))
+    opt = optim.PerturbedSGD([w], sigma=1e-2, generator=torch.Generator().manual_seed(3), lr=1.0)
+    (w * 0.5).sum().backward()  # gradient 0.5 everywhere
+    opt.step()
+    expected = -(0.5 + 1e-2 * torch.randn(20000, generator=torch.Generator().manual_seed(3)))
+    assert torch.allclose(w.detach(), expected, atol=1e-7)
+    assert abs((w.detach() + 0.5).std().item() / 1e-2 - 1) < 0.03
+
+
+def test_perturbed_sgd_with_sigma_zero_is_sgd():
+    A = torch.tensor([[3.0, 0.5], [0.5, -1.0]])
+    ws = [torch.nn.Parameter(torch.tensor([1.0, -2.0])) for _ in range(2)]
+    opts = [optim.PerturbedSGD([ws[0]], sigma=0.0, lr=0.1, momentum=0.9),
+            torch.optim.SGD([ws[1]], lr=0.1, momentum=0.9)]
+    for _ in range(3):
+        for w, opt in zip(ws, opts):
+            opt.zero_grad()
+            (0.5 * w @ A @ w).backward()
+            opt.step()
+    assert torch.equal(ws[0], ws[1])
+    with pytest.raises(ValueError, match="sigma must be >= 0, got -1"):
+        optim.PerturbedSGD([ws[0]], sigma=-1, lr=0.1)
+
+
+def test_low_pass_noise_is_scaled_per_filter_and_restored_exactly():
+    conv = torch.nn.Conv2d(3, 4, 3)
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn_like(conv.weight) * torch.tensor([1.0, 10.0, 100.0, 1000.0]).view(4, 1, 1, 1))
+    before = [p.detach().clone() for p in conv.parameters()]
+    opt = optim.LowPassSGD(conv.parameters(), radius=1e-3, generator=torch.Generator().manual_seed(0), lr=0.1)
+    ratios = []
+    for _ in range(200):
+        opt.perturb()
+        noise = conv.weight.detach() - before[0]
+        ratios.append(noise.flatten(1).std(dim=1) / (1e-3 * before[0].flatten(1).norm(dim=1)))
+        opt.restore()
+    assert torch.allclose(torch.stack(ratios).mean(0), torch.ones(4), atol=0.03)  # std = radius * ||filter||
+    assert all(torch.equal(p, b) for p, b in zip(conv.parameters(), before))
+    opt.perturb()
+    with pytest.raises(RuntimeError, match="without restore"):
+        opt.perturb()
+
+
+def test_low_pass_gradient_with_radius_zero_is_the_batch_gradient():
+    """The M parts, each weighted by its share, add up to the whole batch's gradient (uneven parts too)."""
+    from saddle.train import _low_pass_loss
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 3))
+    x, y = torch.randn(37, 5), torch.randint(0, 3, (37,))
+    criterion = torch.nn.CrossEntropyLoss()
+    criterion(model(x), y).backward()
+    full = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    opt = optim.LowPassSGD(model.parameters(), radius=0.0, samples=8, lr=0.1)
+    loss, out = _low_pass_loss(model, opt, criterion, x, y)
+    assert out.shape == (37, 3) and torch.allclose(loss, criterion(model(x), y))
+    assert all(torch.allclose(p.grad, g, atol=1e-6) for p, g in zip(model.parameters(), full))
+
+
+def test_low_pass_gradient_smooths_the_loss():
+    """For f(w) = w^4 / 4 the Gaussian-smoothed gradient is w^3 + 3 s^2 w (s the noise std): the Monte-Carlo
+    mean of LPF-SGD's gradient converges to it, not to the plain gradient w^3."""
+    w = torch.nn.Parameter(torch.tensor([2.0]))
+    opt = optim.LowPassSGD([w], radius=0.1, samples=1, generator=torch.Generator().manual_seed(0), lr=0.1)
+    grads = []
+    for _ in range(20000):
+        opt.zero_grad()
+        opt.perturb()
+        (w ** 4 / 4).sum().backward()
+        opt.restore()
+        grads.append(w.grad.item())
+    s = 0.1 * 2.0  # radius times ||w||
+    assert abs(sum(grads) / len(grads) - (8 + 3 * s ** 2 * 2)) < 0.02

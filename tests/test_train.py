@@ -151,3 +151,31 @@ def test_read_only_refuses_to_train_and_logs_reads(tmp_path, monkeypatch):
     get_or_run(config, root=tmp_path, cache=tmp_path, progress=False)
     get_or_run(config, root=tmp_path, cache=tmp_path)
     assert (tmp_path / "runs.log").read_text().split() == ["trained", config.run_id, "read", config.run_id]
+
+
+@pytest.mark.parametrize("optimizer", ["pgd", "lpf"])
+def test_noisy_baselines_train_and_resume_exactly(optimizer, tmp_path):
+    """PGD and LPF-SGD draw their noise from the run's generator, so a resumed run is the uninterrupted one."""
+    config = tiny(optimizer=optimizer, drw=True, epochs=3, pgd_sigma=1e-2, lpf_radius=1e-2)
+    whole = train.run(config, progress=False)
+    assert whole["status"] == "complete" and whole["label"] == {"pgd": "CE+DRW+PGD", "lpf": "CE+DRW+LPF-SGD"}[optimizer]
+    assert strip(whole) != strip(train.run(tiny(drw=True, epochs=3), progress=False))
+
+    def stop_after_one(epoch, row):
+        if epoch == 1:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        train.run(config, progress=False, checkpoint_dir=tmp_path, on_epoch_end=stop_after_one)
+    assert strip(train.run(config, progress=False, checkpoint_dir=tmp_path)) == strip(whole)
+
+
+def test_optimizer_settings_stay_out_of_other_optimizers_ids():
+    """Adding PGD / LPF-SGD settings kept every earlier run id: the committed records stay addressable."""
+    assert RunConfig.at_scale("cpu").run_id == "fashion-mnist-ce-s0-e8b679ff81"
+    assert "pgd_sigma" not in RunConfig.at_scale("cpu").to_dict()
+    pgd = RunConfig.at_scale("cpu", optimizer="pgd")
+    assert pgd.to_dict()["pgd_sigma"] == 1e-4 and "lpf_radius" not in pgd.to_dict()
+    assert RunConfig.from_dict(pgd.to_dict()) == pgd
+    assert pgd.run_id != RunConfig.at_scale("cpu", optimizer="pgd", pgd_sigma=1e-3).run_id
+    with pytest.raises(ValueError, match="lpf_samples >= 1"):
+        RunConfig.at_scale("cpu", optimizer="lpf", lpf_samples=0)

@@ -1,4 +1,5 @@
-"""Command line: `python -m saddle train ...` (one run, its record's path on the last line) and
+"""Command line: `python -m saddle train ...` (one run, its record's path on the last line),
+`python -m saddle grid table1 ...` (the paper's tables: every missing run) and
 `python -m saddle hessian --run ID --epoch E` (class-wise Hessian spectra of a checkpoint)."""
 from __future__ import annotations
 
@@ -50,6 +51,45 @@ def _hessian_parser(sub):
     return p
 
 
+def _grid_parser(sub):
+    from .grid import GRIDS
+    p = sub.add_parser("grid", help="train every missing run of the paper's tables (several runners may share it)")
+    p.add_argument("tables", nargs="+", help=f"one or more of {', '.join(GRIDS)}")
+    p.add_argument("--scale", default="cpu", help=f"one of {', '.join(SCALES)}")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds (default: each table's)")
+    p.add_argument("--list", action="store_true", help="print the runs and whether each has a record; train none")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--out", default=None, help="results folder (default: results/)")
+    p.add_argument("--device", default=None)
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def _grid(args) -> int:
+    from .data import check_choice
+    from .grid import GRIDS, run_missing, unique
+    from .results import find_record
+
+    check_choice("scale", args.scale, tuple(SCALES))
+    configs = []
+    for table in args.tables:
+        check_choice("table", table, tuple(GRIDS))
+        seeds = {} if args.seeds is None else {"seeds": [int(s) for s in args.seeds.split(",")]}
+        configs += GRIDS[table](args.scale, **seeds)
+    configs = unique(configs)
+    if args.list:
+        for c in configs:
+            rho = f" rho {c.rho}" if c.optimizer == "sam" else ""
+            print(f"{'done   ' if find_record(c, args.out) else 'missing'} {c.label}{rho} {c.dataset} {c.profile} "
+                  f"imbalance {c.imbalance:g} seed {c.seed}  {c.run_id}")
+        return 0
+    counts = run_missing(configs, root=args.out, data_root=args.data_root, device=args.device,
+                         progress=not args.quiet)
+    print(f"{len(configs)} runs: {counts['present']} already recorded, {counts['trained']} trained, "
+          f"{counts['skipped']} left to another runner")
+    return 0
+
+
 def _hessian(args) -> int:
     from .hessian import get_or_compute
     from .results import locate_record, read_record
@@ -79,12 +119,15 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     _hessian_parser(sub)
+    _grid_parser(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
             return _train(args)
         if args.command == "hessian":
             return _hessian(args)
+        if args.command == "grid":
+            return _grid(args)
     except (ValueError, DataError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

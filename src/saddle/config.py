@@ -13,7 +13,10 @@ from .data import DATASETS, PROFILES, check_choice
 from .losses import DRW_KINDS, LOSSES
 from .models import DEPTHS
 
-OPTIMIZERS = ("sgd", "sam")
+OPTIMIZERS = ("sgd", "sam", "pgd", "lpf")
+# Settings of one optimizer only: left out of other optimizers' records (and hashes), so adding them kept every
+# earlier run id.
+OPTIMIZER_FIELDS = {"pgd": ("pgd_sigma",), "lpf": ("lpf_radius", "lpf_samples")}
 LR_SCHEDULES = ("step", "cosine")
 SAM_BN = ("update", "freeze")
 
@@ -60,6 +63,9 @@ class RunConfig:
     sam_adaptive: bool = False
     sam_bn: str = "update"  # official: BatchNorm statistics also move on SAM's second pass
     rho_steps: tuple | None = None
+    pgd_sigma: float = 1e-4  # PGD: std of the Gaussian noise added to each gradient (paper, App. C)
+    lpf_radius: float = 1e-3  # LPF-SGD: filter radius gamma, relative to each filter's norm
+    lpf_samples: int = 8  # LPF-SGD: Monte-Carlo samples M per batch
     subset_seed: int = 0  # the official `rand_number`: which images form the long-tailed subset
 
     def __post_init__(self):
@@ -76,8 +82,12 @@ class RunConfig:
             raise ValueError(f"imbalance must be >= 1 (n_max / n_min), got {self.imbalance}")
         if self.rho < 0:
             raise ValueError(f"rho must be >= 0, got {self.rho}")
-        if self.optimizer == "sgd" and (self.rho or self.rho_steps):
-            raise ValueError(f"rho={self.rho} is a SAM setting but optimizer is 'sgd'; use optimizer='sam' (--sam)")
+        if self.optimizer != "sam" and (self.rho or self.rho_steps):
+            raise ValueError(f"rho={self.rho} is a SAM setting but optimizer is {self.optimizer!r}; "
+                             "use optimizer='sam' (--sam)")
+        if self.pgd_sigma < 0 or self.lpf_radius < 0 or self.lpf_samples < 1:
+            raise ValueError(f"pgd_sigma and lpf_radius must be >= 0 and lpf_samples >= 1, got {self.pgd_sigma}, "
+                             f"{self.lpf_radius}, {self.lpf_samples}")
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         for name in ("batch_size", "eval_every", "width"):
@@ -104,6 +114,10 @@ class RunConfig:
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
+        for optimizer, fields in OPTIMIZER_FIELDS.items():
+            if optimizer != self.optimizer:
+                for name in fields:
+                    del d[name]
         d["rho_steps"] = list(self.rho_steps) if self.rho_steps else None
         return d
 
@@ -123,6 +137,6 @@ class RunConfig:
     @property
     def label(self) -> str:
         """The method as the paper writes it, e.g. 'LDAM+DRW+SAM'."""
-        parts = [self.loss.upper()] + (["DRW"] if self.drw else []) + ([self.optimizer.upper()]
-                                                                        if self.optimizer != "sgd" else [])
+        optimizer = {"sgd": [], "lpf": ["LPF-SGD"]}.get(self.optimizer, [self.optimizer.upper()])
+        parts = [self.loss.upper()] + (["DRW"] if self.drw else []) + optimizer
         return "+".join(parts)

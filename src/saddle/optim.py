@@ -1,4 +1,5 @@
-"""SAM (Foret et al. 2021) in the two-step form of davda54/sam, and the learning-rate / rho schedules."""
+"""SAM (Foret et al. 2021) in the two-step form of davda54/sam, the two flatness baselines of the paper's
+Table 4 (perturbed SGD and low-pass-filter SGD), and the learning-rate / rho schedules."""
 from __future__ import annotations
 
 import math
@@ -69,6 +70,63 @@ class SAM(torch.optim.Optimizer):
     def load_state_dict(self, state_dict):
         self.base_optimizer.load_state_dict(state_dict)
         self.param_groups = self.base_optimizer.param_groups
+
+
+class PerturbedSGD(torch.optim.SGD):
+    """Stochastic perturbed gradient descent (Jin et al. 2017, 2021), the paper's 'PGD': isotropic Gaussian noise
+    N(0, sigma^2 I) is added to every stochastic gradient before the SGD step, so the unstable direction of a saddle
+    always gets a push. Noise comes from `generator` (the run's), so a resumed run draws the same noise."""
+
+    def __init__(self, params, sigma: float = 1e-4, generator: torch.Generator | None = None, **sgd):
+        if sigma < 0:
+            raise ValueError(f"sigma must be >= 0, got {sigma}")
+        super().__init__(params, **sgd)
+        self.sigma, self.generator = sigma, generator
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.grad.add_(torch.randn(p.shape, generator=self.generator, device=p.device, dtype=p.dtype),
+                                alpha=self.sigma)
+        return super().step(closure)
+
+
+class LowPassSGD(torch.optim.SGD):
+    """Low-pass-filter SGD (Bisla et al. 2022): SGD on the loss convolved with a Gaussian kernel, whose gradient is
+    estimated by Monte Carlo. The training loop splits each batch into `samples` parts; for each part it calls
+    perturb() (w -> w + eps, eps ~ N(0, (radius * ||filter||)^2) per output filter of a weight, per tensor for
+    1-D parameters, as the official code scales it), backpropagates that part's share of the loss, and calls
+    restore(); step() then moves from the unperturbed w with the accumulated gradient."""
+
+    def __init__(self, params, radius: float = 1e-3, samples: int = 8, generator: torch.Generator | None = None,
+                 **sgd):
+        if radius < 0:
+            raise ValueError(f"radius must be >= 0, got {radius}")
+        if samples < 1:
+            raise ValueError(f"samples must be >= 1, got {samples}")
+        super().__init__(params, **sgd)
+        self.radius, self.samples, self.generator = radius, samples, generator
+        self._origin: dict[torch.Tensor, torch.Tensor] = {}
+
+    @torch.no_grad()
+    def perturb(self):
+        if self._origin:
+            raise RuntimeError("perturb() called twice without restore()")
+        for group in self.param_groups:
+            for p in group["params"]:
+                scale = (p.flatten(1).norm(dim=1).view(-1, *[1] * (p.dim() - 1)) if p.dim() > 1
+                         else p.norm() + 1e-16)
+                self._origin[p] = p.clone()  # restore() copies back, so w comes back bit for bit
+                p.add_(torch.randn(p.shape, generator=self.generator, device=p.device, dtype=p.dtype)
+                       * (self.radius * scale))
+
+    @torch.no_grad()
+    def restore(self):
+        for p, origin in self._origin.items():
+            p.copy_(origin)
+        self._origin.clear()
 
 
 def phase_epochs(epochs: int) -> tuple[int, int, int]:

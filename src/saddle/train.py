@@ -47,11 +47,18 @@ def build_model(config: RunConfig, data: data_lib.LongTailData) -> torch.nn.Modu
                         in_channels=data.in_channels, width=config.width)
 
 
-def build_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+def build_optimizer(config: RunConfig, model: torch.nn.Module, generator: torch.Generator | None = None
+                    ) -> torch.optim.Optimizer:
+    """SGD with momentum, or SAM / PGD / LPF-SGD around it; the noisy ones draw from the run's generator."""
     sgd = dict(lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     if config.optimizer == "sam":
         return optim.SAM(model.parameters(), torch.optim.SGD, rho=config.rho, adaptive=config.sam_adaptive,
                          normalized=config.sam_normalized, **sgd)
+    if config.optimizer == "pgd":
+        return optim.PerturbedSGD(model.parameters(), sigma=config.pgd_sigma, generator=generator, **sgd)
+    if config.optimizer == "lpf":
+        return optim.LowPassSGD(model.parameters(), radius=config.lpf_radius, samples=config.lpf_samples,
+                                generator=generator, **sgd)
     return torch.optim.SGD(model.parameters(), **sgd)
 
 
@@ -82,7 +89,7 @@ def frozen_bn_statistics(model: torch.nn.Module, freeze: bool):
 
 def train_epoch(model, optimizer, criterion, data, generator, config, memory_format) -> tuple[float, float]:
     """One pass over the shuffled training set; returns (mean loss, accuracy %) of the batches as trained
-    (for SAM, from the second, perturbed pass, as the official script logs them)."""
+    (for SAM and LPF-SGD, at the perturbed weights, as the official scripts log them)."""
     model.train()
     n = len(data.train_y)
     order = torch.randperm(n, generator=generator, device=generator.device).to(data.train_y.device)
@@ -92,16 +99,20 @@ def train_epoch(model, optimizer, criterion, data, generator, config, memory_for
         idx = order[start:start + config.batch_size]
         x = data.normalize(data_lib.augment(data.train_x[idx], generator)).contiguous(memory_format=memory_format)
         y = data.train_y[idx]
-        loss, out = _loss(model, criterion, x, y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if isinstance(optimizer, optim.SAM):
+        if isinstance(optimizer, optim.LowPassSGD):
+            loss, out = _low_pass_loss(model, optimizer, criterion, x, y)
+            optimizer.step()
+        elif isinstance(optimizer, optim.SAM):
+            _loss(model, criterion, x, y)[0].backward()
             optimizer.first_step(zero_grad=True)
             with frozen_bn_statistics(model, config.sam_bn == "freeze"):
                 loss, out = _loss(model, criterion, x, y)
                 loss.backward()
             optimizer.second_step(zero_grad=True)
         else:
+            loss, out = _loss(model, criterion, x, y)
+            loss.backward()
             optimizer.step()
         loss_sum += loss.detach() * len(y)
         correct += (out.argmax(1) == y).sum()
@@ -111,6 +122,20 @@ def train_epoch(model, optimizer, criterion, data, generator, config, memory_for
 def _loss(model, criterion, x, y):
     out = model(x)
     return criterion(out, y), out
+
+
+def _low_pass_loss(model, optimizer, criterion, x, y):
+    """LPF-SGD's Monte-Carlo gradient (official code: the batch split into M parts, fresh noise for each, each
+    part's loss weighted by its share of the batch); returns the loss and outputs at the perturbed points."""
+    losses, outs = [], []
+    for xs, ys in zip(x.chunk(optimizer.samples), y.chunk(optimizer.samples)):
+        optimizer.perturb()
+        loss, out = _loss(model, criterion, xs, ys)
+        (loss * len(ys) / len(y)).backward()
+        optimizer.restore()
+        losses.append(loss.detach() * len(ys) / len(y))
+        outs.append(out.detach())
+    return torch.stack(losses).sum(), torch.cat(outs)
 
 
 @torch.no_grad()
@@ -144,8 +169,8 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
     data = load_data(config, data_root).to(device)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model = build_model(config, data).to(device, memory_format=memory_format)
-    optimizer = build_optimizer(config, model)
     generator = torch.Generator(device=device).manual_seed(config.seed)
+    optimizer = build_optimizer(config, model, generator)
     curves, start_epoch = [], 0
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
     last = checkpoint_dir / "last.pt" if checkpoint_dir else None

@@ -1,0 +1,135 @@
+"""The paper's experiment grid: each table and figure of Sec. 5 / App. D as a list of RunConfigs at a scale, and a
+runner that fills in the missing records. Lists are seed-major, so a grid stopped half-way has whole seeds.
+
+Methods are written as the paper writes them ('LDAM+DRW+SAM'); rho comes from the paper's Table 5 (per data set
+and profile). The cpu scale's Fashion-MNIST-LT has 10 classes and takes the CIFAR-10 column."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .config import RunConfig
+from .results import cache_dir, find_record, get_or_run
+
+METHODS = ("CE", "CE+SAM", "CE+DRW", "CE+DRW+SAM", "LDAM+DRW", "LDAM+DRW+SAM", "VS", "VS+SAM")
+BASELINES = ("CE+DRW", "CE+DRW+PGD", "CE+DRW+LPF-SGD", "CE+DRW+SAM")  # Table 4
+FIGURE4_RHOS = (0.0, 0.05, 0.1, 0.2, 0.5, 0.8, 1.0)  # rho 0 is CE+DRW (SGD)
+IMBALANCES = (10, 50, 100, 200)  # Tables 7 and 8
+
+# Table 5: the rho of each SAM method, by data set and imbalance profile.
+TABLE5_RHO = {
+    ("cifar10", "exp"): {"CE+SAM": 0.1, "CE+DRW+SAM": 0.5, "LDAM+DRW+SAM": 0.8, "VS+SAM": 0.5},
+    ("cifar10", "step"): {"CE+SAM": 0.1, "CE+DRW+SAM": 0.2, "LDAM+DRW+SAM": 0.1, "VS+SAM": 0.2},
+    ("cifar100", "exp"): {"CE+SAM": 0.2, "CE+DRW+SAM": 0.8, "LDAM+DRW+SAM": 0.8, "VS+SAM": 0.8},
+    ("cifar100", "step"): {"CE+SAM": 0.5, "CE+DRW+SAM": 0.2, "LDAM+DRW+SAM": 0.5, "VS+SAM": 0.2},
+}
+RHO_COLUMN = {"fashion-mnist": "cifar10", "synthetic": "cifar10", "cifar10": "cifar10", "cifar100": "cifar100"}
+_OPTIMIZERS = {"SAM": "sam", "PGD": "pgd", "LPF-SGD": "lpf"}
+
+
+def datasets(scale: str) -> tuple[str, ...]:
+    """The data sets a scale runs the CIFAR tables on: CIFAR-10 and -100 at paper scale, its own one elsewhere."""
+    return ("cifar10", "cifar100") if scale == "paper" else (RunConfig.at_scale(scale).dataset,)
+
+
+def table5_rho(method: str, dataset: str, profile: str = "exp") -> float:
+    """The paper's rho for a SAM method (Table 5); Tables 7 and 8 reuse the imbalance-100 value."""
+    return TABLE5_RHO[(RHO_COLUMN[dataset], profile)][method]
+
+
+def method_config(method: str, scale: str, *, dataset: str | None = None, profile: str = "exp",
+                  imbalance: float = 100.0, seed: int = 0, rho: float | None = None, **overrides) -> RunConfig:
+    """The RunConfig of a method written as in the paper, e.g. method_config('LDAM+DRW+SAM', 'cpu')."""
+    loss, *rest = method.split("+")
+    unknown = [part for part in rest if part != "DRW" and part not in _OPTIMIZERS]
+    if loss.lower() not in ("ce", "ldam", "vs") or unknown:
+        raise ValueError(f"unknown method {method!r}: a loss (CE, LDAM, VS), then optionally +DRW and one of "
+                         f"{', '.join('+' + o for o in _OPTIMIZERS)}")
+    optimizer = next((_OPTIMIZERS[p] for p in rest if p in _OPTIMIZERS), "sgd")
+    dataset = dataset or datasets(scale)[0]
+    if optimizer == "sam" and rho is None:
+        rho = table5_rho(method, dataset, profile)
+    return RunConfig.at_scale(scale, dataset=dataset, profile=profile, imbalance=float(imbalance), loss=loss.lower(),
+                              drw="DRW" in rest, optimizer=optimizer, rho=rho or 0.0, seed=seed, **overrides)
+
+
+def table1(scale: str, seeds=(0, 1, 2)) -> list[RunConfig]:
+    """Table 1: eight methods, exponential profile, imbalance 100."""
+    return [method_config(m, scale, dataset=d, seed=s) for s in seeds for d in datasets(scale) for m in METHODS]
+
+
+def table2(scale: str, seeds=(0,)) -> list[RunConfig]:
+    """Table 2: the same eight methods on the step profile (imbalance 100)."""
+    return [method_config(m, scale, dataset=d, profile="step", seed=s)
+            for s in seeds for d in datasets(scale) for m in METHODS]
+
+
+def table4(scale: str, seeds=(0,)) -> list[RunConfig]:
+    """Table 4: CE+DRW with SGD, PGD, LPF-SGD and SAM."""
+    return [method_config(m, scale, dataset=d, seed=s) for s in seeds for d in datasets(scale) for m in BASELINES]
+
+
+def tables7_8(scale: str, seeds=(0,), imbalances=IMBALANCES) -> list[RunConfig]:
+    """Tables 7 and 8: CE+DRW and LDAM+DRW, each with and without SAM, across imbalance factors."""
+    methods = ("CE+DRW", "CE+DRW+SAM", "LDAM+DRW", "LDAM+DRW+SAM")
+    return [method_config(m, scale, dataset=d, imbalance=b, seed=s)
+            for s in seeds for d in datasets(scale) for b in imbalances for m in methods]
+
+
+def figure4(scale: str, seeds=(0,), rhos=FIGURE4_RHOS) -> list[RunConfig]:
+    """Fig. 4: CE+DRW+SAM across rho (rho 0 is CE+DRW with plain SGD)."""
+    return [method_config("CE+DRW+SAM" if rho else "CE+DRW", scale, dataset=d, seed=s, rho=rho or None)
+            for s in seeds for d in datasets(scale) for rho in rhos]
+
+
+GRIDS = {"table1": table1, "table2": table2, "table4": table4, "tables7-8": tables7_8, "figure4": figure4}
+
+
+def unique(configs) -> list[RunConfig]:
+    """Configs in order, each once (the tables share runs, e.g. CE+DRW is in Tables 1, 4, 7 and Fig. 4)."""
+    return list(dict.fromkeys(configs))
+
+
+def run_missing(configs, *, root: Path | None = None, progress: bool = True, **run_kwargs) -> dict[str, int]:
+    """Train every config that has no record yet. Several runners may share the work: each run is claimed with a
+    lock file (cache/locks/<run id>), so two processes never train the same run; a lock whose process is gone is
+    taken over. Returns counts of 'present', 'trained' and 'skipped' (claimed by another runner)."""
+    locks = cache_dir() / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    counts = {"present": 0, "trained": 0, "skipped": 0}
+    for config in tqdm(unique(configs), desc="grid", unit="run", disable=not progress):
+        if find_record(config, root) is not None:
+            counts["present"] += 1
+            continue
+        lock = locks / config.run_id
+        if not _claim(lock):
+            counts["skipped"] += 1
+            continue
+        try:
+            get_or_run(config, root=root, progress=progress, **run_kwargs)
+            counts["trained"] += 1
+        finally:
+            lock.unlink(missing_ok=True)
+    return counts
+
+
+def _claim(lock: Path) -> bool:
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        owner = lock.read_text().strip()
+        if not owner.isdigit():
+            return False  # being written by its owner right now
+        try:
+            os.kill(int(owner), 0)
+        except ProcessLookupError:
+            lock.unlink(missing_ok=True)  # stale: its owner died
+            return _claim(lock)
+        except PermissionError:
+            pass  # alive, another user's
+        return False
+    with os.fdopen(fd, "w") as f:
+        f.write(str(os.getpid()))
+    return True
