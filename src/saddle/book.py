@@ -5,14 +5,23 @@ import json
 
 from .config import SCALES
 from .data import DATASETS, check_choice
+from .grid import GRIDS
 from .results import ROOT
 
 PAPER_RESULTS = ROOT / "book" / "data" / "paper_results.json"
 
 
-def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: str | None = None) -> None:
+def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: str | None = None,
+                     which: str | None = None, imbalances=None, tables=None) -> None:
     """Fail in a chapter's first cell, with the accepted values, before any work is done."""
     check_choice("scale", scale, tuple(SCALES))
+    if which is not None:
+        check_choice("which", which, ("final", "best"))
+    for b in imbalances or ():
+        if b < 1:
+            raise ValueError(f"imbalance must be >= 1 (n_max / n_min), got {b}")
+    for table in tables or ():
+        check_choice("table", table, tuple(GRIDS))
     if rho is not None and rho < 0:
         raise ValueError(f"rho must be >= 0, got {rho}")
     if seeds is not None and (not list(seeds) or any(int(s) != s or s < 0 for s in seeds)):
@@ -41,3 +50,12 @@ def metrics_table(records: list[dict], which: str = "final", groups=("head", "mi
                      "min class train acc": min(r["metrics"]["train_final"]["per_class"]),
                      "minutes": r["provenance"]["wall_time_s"] / 60})
     return pd.DataFrame(rows).round(1)
+
+
+def train_group_accuracy(record: dict, group: str) -> float | None:
+    """Mean training accuracy (no augmentation, end of training) over a group's classes, in %: did the run fit
+    its tail at all? None for a group the profile does not have (the step profile has no mid)."""
+    members = record["groups"].get(group)
+    if not members:
+        return None
+    return sum(record["metrics"]["train_final"]["per_class"][c] for c in members) / len(members)

@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from .config import RunConfig
 from .results import cache_dir, find_record, get_or_run
 
@@ -55,33 +53,35 @@ def method_config(method: str, scale: str, *, dataset: str | None = None, profil
                               drw="DRW" in rest, optimizer=optimizer, rho=rho or 0.0, seed=seed, **overrides)
 
 
-def table1(scale: str, seeds=(0, 1, 2)) -> list[RunConfig]:
+def table1(scale: str, seeds=(0, 1, 2), dataset_names=None) -> list[RunConfig]:
     """Table 1: eight methods, exponential profile, imbalance 100."""
-    return [method_config(m, scale, dataset=d, seed=s) for s in seeds for d in datasets(scale) for m in METHODS]
+    return [method_config(m, scale, dataset=d, seed=s)
+            for s in seeds for d in dataset_names or datasets(scale) for m in METHODS]
 
 
-def table2(scale: str, seeds=(0,)) -> list[RunConfig]:
+def table2(scale: str, seeds=(0,), dataset_names=None) -> list[RunConfig]:
     """Table 2: the same eight methods on the step profile (imbalance 100)."""
     return [method_config(m, scale, dataset=d, profile="step", seed=s)
-            for s in seeds for d in datasets(scale) for m in METHODS]
+            for s in seeds for d in dataset_names or datasets(scale) for m in METHODS]
 
 
-def table4(scale: str, seeds=(0,)) -> list[RunConfig]:
+def table4(scale: str, seeds=(0,), dataset_names=None) -> list[RunConfig]:
     """Table 4: CE+DRW with SGD, PGD, LPF-SGD and SAM."""
-    return [method_config(m, scale, dataset=d, seed=s) for s in seeds for d in datasets(scale) for m in BASELINES]
+    return [method_config(m, scale, dataset=d, seed=s)
+            for s in seeds for d in dataset_names or datasets(scale) for m in BASELINES]
 
 
-def tables7_8(scale: str, seeds=(0,), imbalances=IMBALANCES) -> list[RunConfig]:
+def tables7_8(scale: str, seeds=(0,), imbalances=IMBALANCES, dataset_names=None) -> list[RunConfig]:
     """Tables 7 and 8: CE+DRW and LDAM+DRW, each with and without SAM, across imbalance factors."""
     methods = ("CE+DRW", "CE+DRW+SAM", "LDAM+DRW", "LDAM+DRW+SAM")
     return [method_config(m, scale, dataset=d, imbalance=b, seed=s)
-            for s in seeds for d in datasets(scale) for b in imbalances for m in methods]
+            for s in seeds for d in dataset_names or datasets(scale) for b in imbalances for m in methods]
 
 
-def figure4(scale: str, seeds=(0,), rhos=FIGURE4_RHOS) -> list[RunConfig]:
+def figure4(scale: str, seeds=(0,), rhos=FIGURE4_RHOS, dataset_names=None) -> list[RunConfig]:
     """Fig. 4: CE+DRW+SAM across rho (rho 0 is CE+DRW with plain SGD)."""
     return [method_config("CE+DRW+SAM" if rho else "CE+DRW", scale, dataset=d, seed=s, rho=rho or None)
-            for s in seeds for d in datasets(scale) for rho in rhos]
+            for s in seeds for d in dataset_names or datasets(scale) for rho in rhos]
 
 
 GRIDS = {"table1": table1, "table2": table2, "table4": table4, "tables7-8": tables7_8, "figure4": figure4}
@@ -92,10 +92,26 @@ def unique(configs) -> list[RunConfig]:
     return list(dict.fromkeys(configs))
 
 
+def collect(configs, *, train: bool = False, root: Path | None = None, **run_kwargs) -> dict[str, dict | None]:
+    """Each config's record by run id; a missing one is trained first when `train`, else None (a chapter shows
+    it as 'not run here', with the command that fills it)."""
+    configs = unique(configs)
+    if train:
+        run_missing(configs, root=root, **run_kwargs)
+    return {c.run_id: get_or_run(c, root=root) if find_record(c, root) is not None else None for c in configs}
+
+
+def fill_command(table: str, scale: str, seeds) -> str:
+    """The command that trains a table's missing runs (several copies may run side by side)."""
+    return f"python -m saddle grid {table} --scale {scale} --seeds {','.join(str(s) for s in seeds)}"
+
+
 def run_missing(configs, *, root: Path | None = None, progress: bool = True, **run_kwargs) -> dict[str, int]:
     """Train every config that has no record yet. Several runners may share the work: each run is claimed with a
     lock file (cache/locks/<run id>), so two processes never train the same run; a lock whose process is gone is
     taken over. Returns counts of 'present', 'trained' and 'skipped' (claimed by another runner)."""
+    from tqdm import tqdm
+
     locks = cache_dir() / "locks"
     locks.mkdir(parents=True, exist_ok=True)
     counts = {"present": 0, "trained": 0, "skipped": 0}

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from pyhessian import hessian as PyHessian
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import data as data_lib
 from . import losses
@@ -282,15 +282,18 @@ def checkpoint_path(run_id: str, epoch: int, cache=None) -> Path:
 
 def get_or_compute(record: dict, epoch: int, classes="all", criterion: str = "ce", iters: int = 100,
                    n_v: int = 1, seed: int = 0, augment: bool = False, max_per_class: int | None = None,
-                   data_root=None, root=None, cache=None, progress: bool = True) -> dict:
+                   data_root=None, root=None, cache=None, progress: bool = True,
+                   compute: bool = True) -> dict | None:
     """Class-wise spectra of a trained run at one epoch, stored as a record of their own (keyed by run, epoch
-    and settings) so chapters plot without recomputing."""
+    and settings) so chapters plot without recomputing. compute=False: None where no record exists yet."""
     config = RunConfig.from_dict(record["config"])
     settings = dict(epoch=epoch, classes=classes, criterion=criterion, iters=iters, n_v=n_v, seed=seed,
                     augment=augment, max_per_class=max_per_class)
     path = analysis_path(config.scale, "hessian", config.run_id, epoch, settings, root)
+    if not compute and not path.exists():
+        return None
 
-    def compute():
+    def spectra_record():
         data = load_data(config, data_root)
         model = build_model(config, data)
         load_checkpoint(checkpoint_path(config.run_id, epoch, cache), config, model)
@@ -299,7 +302,8 @@ def get_or_compute(record: dict, epoch: int, classes="all", criterion: str = "ce
         return {"run_id": config.run_id, "label": config.label, "settings": settings,
                 "class_names": data.class_names, "train_counts": data.counts,
                 "spectra": {str(c): s.to_dict() for c, s in spectra.items()}}
-    return get_or_compute_record(path, compute, f"python -m saddle hessian --run {config.run_id} --epoch {epoch}")
+    how = f"python -m saddle hessian --run {config.run_id} --epoch {epoch}"
+    return get_or_compute_record(path, spectra_record, how)
 
 
 def spectra_rows(result: dict, record: dict, method: str) -> list[dict]:

@@ -7,6 +7,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
+from .book import train_group_accuracy
 from .data import class_groups
 
 GROUP_COLOURS = {"head": "#4c72b0", "mid": "#dd8452", "tail": "#c44e52"}
@@ -54,8 +55,9 @@ def group_accuracy(records: list[dict], which: str = "final"):
         if r["status"] != "complete":
             continue
         for group in ("head", "mid", "tail"):
-            members = r["groups"][group]
-            train = sum(r["metrics"]["train_final"]["per_class"][c] for c in members) / len(members)
+            train = train_group_accuracy(r, group)
+            if train is None:  # the step profile has no mid group
+                continue
             rows += [{"method": r["label"], "group": group, "split": "train", "accuracy": train},
                      {"method": r["label"], "group": group, "split": "test", "accuracy": r["metrics"][which][group]}]
     grid = sns.catplot(pd.DataFrame(rows), x="group", y="accuracy", hue="method", col="split", kind="bar",
@@ -206,3 +208,49 @@ def class_ratio_bars(df: pd.DataFrame):
     grid = sns.catplot(df, x="class", y="ratio", hue="method", kind="bar", height=3.2, aspect=2.2)
     grid.set(yscale="log", ylabel="$|\\lambda_{min} / \\lambda_{max}|$", xlabel="class (most frequent first)")
     return grid.figure
+
+
+def train_test_curves(records: list[dict], col_wrap: int = 4):
+    """Accuracy over training per method: on the (augmented) training batches, on the test set, and on the test
+    set's tail classes, so a reader sees whether a method underfits or fails to generalise."""
+    sns.set_theme(style="whitegrid")
+    rows = []
+    for r in records:
+        for row in r["curves"]:
+            rows.append({"method": r["label"], "epoch": row["epoch"], "curve": "train (batches)",
+                         "accuracy": row["train_acc"]})
+            if "test_acc" in row:
+                rows += [{"method": r["label"], "epoch": row["epoch"], "curve": "test", "accuracy": row["test_acc"]},
+                         {"method": r["label"], "epoch": row["epoch"], "curve": "test, tail", "accuracy": row["tail"]}]
+    grid = sns.relplot(pd.DataFrame(rows), x="epoch", y="accuracy", hue="curve", col="method", kind="line",
+                       col_wrap=min(col_wrap, len({r["label"] for r in records})), height=2.6, aspect=1.2,
+                       palette=["#8c8c8c", "#4c72b0", "#c44e52"], errorbar="sd")
+    grid.set(ylim=(0, 102), ylabel="accuracy (%)")
+    grid.set_titles("{col_name}")
+    return grid.figure
+
+
+def gains(df: pd.DataFrame, x: str, xlabel: str, log_x: bool = False):
+    """SAM's gain (method minus its baseline, in points) against `x`, ours beside the paper's, one panel per
+    metric and a line per method (Tables 7 and 8, Fig. 4)."""
+    sns.set_theme(style="whitegrid")
+    grid = sns.relplot(df, x=x, y="gain", hue="method", style="source", col="metric", kind="line", marker="o",
+                       height=3, aspect=1.1, dashes={"ours": "", "paper": (3, 2)})
+    for ax in grid.axes.flat:
+        ax.axhline(0, color="black", lw=0.8)
+        if log_x:
+            ax.set_xscale("log")
+    grid.set(xlabel=xlabel, ylabel="gain (points)")
+    return grid.figure
+
+
+def accuracy_vs_rho(df: pd.DataFrame):
+    """Overall, head and tail test accuracy against SAM's rho (rho 0 = SGD), the paper's Fig. 4."""
+    sns.set_theme(style="whitegrid")
+    long = df.melt(id_vars=["rho", "source"], value_vars=[c for c in ("acc", "head", "tail") if c in df],
+                   var_name="metric", value_name="accuracy")
+    ax = sns.lineplot(long, x="rho", y="accuracy", hue="metric", style="source", marker="o",
+                      palette={"acc": "black", "head": GROUP_COLOURS["head"], "tail": GROUP_COLOURS["tail"]},
+                      errorbar="sd", dashes={"ours": "", "paper": (3, 2)})
+    ax.set(xlabel=r"$\rho$", ylabel="test accuracy (%)")
+    return ax.figure

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import data as data_lib
 from . import losses, models, optim
