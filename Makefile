@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 SCALE ?= cpu
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: test book setup system bench clean
+.PHONY: test book grid setup system bench clean
+TABLES ?= table1 table2 table4 tables7-8 figure4
 
 test: setup system
 	$(PY) -m pytest
@@ -15,6 +16,10 @@ book: setup system
 	$(PY) scripts/build_book.py --scale $(SCALE)
 	@if command -v chromium >/dev/null 2>&1; then $(PY) scripts/check_book_in_browser.py _build; \
 	else echo "Chromium not installed: skipped the page check (apt-get install chromium)"; fi
+
+# Train every missing run of the paper's tables at SCALE (several `make grid` can run side by side: runs are locked).
+grid: setup system
+	$(PY) -m saddle grid $(TABLES) --scale $(SCALE)
 
 setup: $(VENV)/.installed
 
