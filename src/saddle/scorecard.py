@@ -3,11 +3,13 @@
 A claim compares a method with its baseline on one metric of one table ('SAM raises CE+DRW's tail accuracy',
 Table 1). The paper's side comes from its tables (book/data/paper_results.json), ours from the run records, seeds
 averaged. Verdicts:
+
 - reproduced: our difference has the claimed sign and exceeds twice its standard error over seeds (a 'keeps'
   claim: our difference is within KEEP_TOLERANCE points);
 - direction reproduced: the sign is right but one seed only, or within the noise of the seeds;
 - not reproduced: the sign is wrong (or, for 'keeps', the difference is larger than the tolerance);
 - not run here: a record the claim needs does not exist at this scale.
+
 At the cpu scale the data set is Fashion-MNIST-LT, not CIFAR: only differences between methods are compared,
 never the absolute accuracies."""
 from __future__ import annotations
