@@ -179,3 +179,11 @@ def test_optimizer_settings_stay_out_of_other_optimizers_ids():
     assert pgd.run_id != RunConfig.at_scale("cpu", optimizer="pgd", pgd_sigma=1e-3).run_id
     with pytest.raises(ValueError, match="lpf_samples >= 1"):
         RunConfig.at_scale("cpu", optimizer="lpf", lpf_samples=0)
+
+
+def test_provenance_names_the_commit_the_run_started_from(monkeypatch):
+    """A checkout that moves while a long run trains must not relabel the run with the new commit."""
+    commits = iter(["commit-at-start", "commit-at-end"])
+    monkeypatch.setattr("saddle.results.git_commit", lambda: next(commits))
+    record = train.run(tiny(epochs=1), progress=False)
+    assert record["provenance"]["git_commit"] == "commit-at-start"

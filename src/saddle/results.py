@@ -110,9 +110,9 @@ def get_or_compute(path: Path, compute, how: str) -> dict:
         record = read_record(path)
     else:
         _refuse_if_read_only(path, how)
-        started = time.time()
+        started, commit = time.time(), git_commit()
         record = compute()
-        record["provenance"] = provenance("cpu", time.time() - started)
+        record["provenance"] = provenance("cpu", time.time() - started, commit)
         write_record(record, path)
         action = "computed"
     _log(action, path.stem)
@@ -155,7 +155,9 @@ def device_name(device) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-def provenance(device, wall_time_s: float, **extra) -> dict:
-    return {"git_commit": git_commit(), "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+def provenance(device, wall_time_s: float, commit: str | None = None, **extra) -> dict:
+    """Where a record came from. `commit`: the code's commit when the work started (a checkout that moves during a
+    long run must not relabel it); by default, now."""
+    return {"git_commit": commit or git_commit(), "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "torch": torch.__version__, "device": device_name(device), "wall_time_s": round(wall_time_s, 2),
             "python": platform.python_version(), **extra}

@@ -162,9 +162,9 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
     """Train one configuration and return its record (not yet written; see results.get_or_run).
 
     on_epoch_end(epoch, curve_row) is called after each epoch (1-based), e.g. for live plots."""
-    from .results import provenance
+    from .results import git_commit, provenance
 
-    started = time.time()
+    started, commit = time.time(), git_commit()
     device = torch.device(device) if device else default_device()
     data = load_data(config, data_root).to(device)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -218,7 +218,7 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
         train_report = accuracy_report(predict(model, data, data.train_x, memory_format), data.train_y,
                                        data.groups, data.num_classes)
         record["metrics"] = summarise(curves, data.groups, train_report)
-    record["provenance"] = provenance(device, time.time() - started, channels_last=channels_last,
+    record["provenance"] = provenance(device, time.time() - started, commit, channels_last=channels_last,
                                       resumed_from_epoch=start_epoch or None)
     if last is not None and last.exists():
         last.unlink()
