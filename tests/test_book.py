@@ -46,6 +46,7 @@ def test_every_toc_entry_exists_and_notebooks_have_parameters():
     ("04_cifar_lt", {"scale": "smoke", "tables": ["table3"]}, "unknown table 'table3'"),
     ("04_cifar_lt", {"scale": "smoke", "which": "last"}, "unknown which 'last'; accepted: final, best"),
     ("04_cifar_lt", {"scale": "smoke", "dataset_names": ["imagenet"]}, "unknown dataset 'imagenet'"),
+    ("04_cifar_lt", {"scale": "smoke", "methods": ["CE+FOCAL"]}, "unknown method 'CE\\+FOCAL'"),
     ("06_ablations", {"scale": "smoke", "rhos": [0.5, -1.0]}, "rho must be >= 0, got -1.0"),
     ("07_scorecard", {"scale": "paper", "other_seeds": [-1]}, "seeds must be a non-empty list")])
 def test_bad_parameters_fail_first(chapter, parameters, message, isolated_results):
@@ -96,13 +97,13 @@ def test_cifar_chapter_runs_the_paper_grid_on_cifar_files(isolated_results):
     write_fake_cifar(isolated_results / "data", "cifar10", per_class=100, test_per_class=10)
     out = isolated_results / "out.ipynb"
     pm.execute_notebook(str(ROOT / "book" / "04_cifar_lt.ipynb"), str(out), kernel_name="python3",
-                        parameters={"scale": "smoke", "dataset_names": ["cifar10"], "tables": ["table1"],
-                                    "data_root": str(isolated_results / "data")},
+                        parameters={"scale": "smoke", "dataset_names": ["cifar10"], "tables": ["table1", "table2"],
+                                    "methods": ["CE+DRW", "CE+DRW+SAM"], "data_root": str(isolated_results / "data")},
                         progress_bar=False, cwd=str(ROOT))
     records = list((isolated_results / "results" / "smoke").glob("cifar10-*.json"))
-    assert len(records) == 8  # Table 1's eight methods, seed 0
+    assert len(records) == 4  # two methods, exponential and step profile
     outputs = " ".join(str(o) for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", []))
-    assert "cifar10, final epoch" in outputs and "not run here" not in outputs
+    assert "cifar10, final epoch" in outputs and "cifar10, step profile" in outputs and "not run here" not in outputs
 
 
 def test_a_failing_chapter_is_named_with_its_cell(tmp_path, monkeypatch):

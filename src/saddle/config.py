@@ -23,8 +23,8 @@ SAM_BN = ("update", "freeze")
 # Per-scale defaults. `cpu` is calibrated on Fashion-MNIST-LT (see README, "The cpu scale"): a small n_max with
 # the imbalance-100 profile and many epochs, so CE+DRW fits every class and the DRW phase is long.
 SCALES = {
-    "smoke": dict(dataset="fashion-mnist", model="resnet8", width=1, n_max=100, epochs=4, test_limit=1000,
-                  eval_every=1),
+    "smoke": dict(dataset="fashion-mnist", model="resnet8", width=1, n_max=100, epochs=4, test_limit=500,
+                  eval_every=2),
     "cpu": dict(dataset="fashion-mnist", model="resnet8", width=1, n_max=500, epochs=200, test_limit=None,
                 eval_every=10),
     "paper": dict(dataset="cifar10", model="resnet32", width=1, n_max=None, epochs=200, test_limit=None,
