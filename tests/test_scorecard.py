@@ -43,6 +43,8 @@ def test_verdicts_follow_sign_and_seed_noise():
     keeps = Claim("k", "keeps", 1, "CE+DRW+SAM", "CE+DRW", "tail", "keeps")
     assert assess([31.5], [30], keeps)["verdict"] == "reproduced"
     assert assess([35], [30], keeps)["verdict"] == "not reproduced"
+    assert assess([30, 40], [30, 31], keeps)["verdict"] == "direction reproduced"  # +4.5, s.e. 3.5: noise
+    assert assess([35, 35.5, 36], [30, 30.5, 31], keeps)["verdict"] == "not reproduced"  # +5 beyond the noise
     lowers = Claim("l", "lowers", 1, "CE+DRW+SAM", "CE+DRW", "tail", "lowers")
     assert assess([25], [30], lowers)["verdict"] == "direction reproduced"
     missing = scorecard.assess(CLAIM, "cpu", "fashion-mnist", [0], records(fake("CE+DRW", 0)))
