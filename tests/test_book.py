@@ -87,8 +87,10 @@ def test_every_chapter_runs_at_smoke_scale(chapter, smoke_results, monkeypatch):
                         progress_bar=False, cwd=str(ROOT))
     text = out.read_text()
     assert "Traceback" not in text and "TqdmWarning" not in text
-    if chapter.stem == "07_scorecard":  # the runs of chapters 4 and 6 reached the scorecard's verdicts
-        assert "direction reproduced" in text or "not reproduced" in text
+    if chapter.stem == "07_scorecard" and list((smoke_results / "results" / "smoke").glob("*-drw-sam-*.json")):
+        # the runs chapters 1-6 trained reached the scorecard: some claim has a verdict other than 'not run here'
+        outputs = " ".join(str(o) for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", []))
+        assert re.search(r"\*(direction reproduced|not reproduced|reproduced)\*", outputs), outputs[:2000]
 
 
 def test_cifar_chapter_runs_the_paper_grid_on_cifar_files(isolated_results):
