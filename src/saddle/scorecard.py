@@ -42,8 +42,9 @@ class Claim:
     baseline_rho: float | None = None
 
 
-def _sam(method: str, table: int, metric: str = "acc", profile: str = "exp", imbalance: float = 100.0,
-         kind: str = "raises") -> Claim:
+def sam_claim(method: str, table: int, metric: str = "acc", profile: str = "exp", imbalance: float = 100.0,
+              kind: str = "raises") -> Claim:
+    """'SAM raises (or keeps) <metric> of <method>': <method>+SAM against <method>, at Table 5's rho."""
     words = {"acc": "overall", "head": "head", "mid": "mid", "tail": "tail"}[metric]
     what = "keeps" if kind == "keeps" else "raises"
     where = f"{profile} profile, imbalance {imbalance:g}"
@@ -54,13 +55,13 @@ def _sam(method: str, table: int, metric: str = "acc", profile: str = "exp", imb
 
 # Sec. 5.1 and App. F: what SAM does to each method's accuracy (Tables 1, 2, 7, 8) and Table 4's comparison.
 CLAIMS = (
-    [_sam("CE+DRW", 1, m) for m in ("acc", "tail", "mid")] + [_sam("CE+DRW", 1, "head", kind="keeps")]
-    + [_sam(m, 1, k) for m in ("LDAM+DRW", "VS") for k in ("acc", "tail")]
+    [sam_claim("CE+DRW", 1, m) for m in ("acc", "tail", "mid")] + [sam_claim("CE+DRW", 1, "head", kind="keeps")]
+    + [sam_claim(m, 1, k) for m in ("LDAM+DRW", "VS") for k in ("acc", "tail")]
     + [Claim("t1-ce-sam-tail", "Without re-weighting, SAM leaves the tail accuracy about where it was "
              "(CE+SAM against CE)", 1,
              "CE+SAM", "CE", "tail", "keeps")]
-    + [_sam(m, 2, k, profile="step") for m in ("CE+DRW", "LDAM+DRW", "VS") for k in ("acc", "tail")]
-    + [_sam(m, 7, k, imbalance=b) for b in grid.IMBALANCES if b != 100  # imbalance 100 is Table 1
+    + [sam_claim(m, 2, k, profile="step") for m in ("CE+DRW", "LDAM+DRW", "VS") for k in ("acc", "tail")]
+    + [sam_claim(m, 7, k, imbalance=b) for b in grid.IMBALANCES if b != 100  # imbalance 100 is Table 1
        for m in ("CE+DRW", "LDAM+DRW") for k in ("acc", "tail")]
     + [Claim(f"t4-{o.lower()}-tail", f"{o} raises CE+DRW's tail accuracy", 4, f"CE+DRW+{o}", "CE+DRW", "tail")
        for o in ("PGD", "LPF-SGD")]
@@ -94,6 +95,12 @@ def mean_std(runs: list[dict], metric: str, which: str = "final") -> tuple[float
     return mean, std, len(values)
 
 
+def paper_table(table, dataset: str):
+    """The paper's table for a data set: the imbalance tables are 7 for CIFAR-10 (and the cpu scale), 8 for
+    CIFAR-100."""
+    return 8 if table == 7 and grid.RHO_COLUMN[dataset] == "cifar100" else table
+
+
 def paper_value(method: str, table, dataset: str, metric: str, profile: str = "exp",
                 imbalance: float = 100.0, rho: float | None = None) -> float | None:
     """A number of the paper's tables (the CIFAR-10 column stands in for the 10-class cpu scale), or of Fig. 4
@@ -102,22 +109,18 @@ def paper_value(method: str, table, dataset: str, metric: str, profile: str = "e
         if rho is None or "SAM" not in method or rho == grid.table5_rho(method, dataset):
             return paper_value(method, 1, dataset, metric, profile, imbalance)
         return FIGURE4_PAPER.get(rho, {}).get(metric) if grid.RHO_COLUMN[dataset] == "cifar10" else None
-    rows = book.paper_results(table=table, dataset=PAPER_DATASET[grid.RHO_COLUMN[dataset]],
+    rows = book.paper_results(table=paper_table(table, dataset), dataset=PAPER_DATASET[grid.RHO_COLUMN[dataset]],
                               imbalance="LT" if profile == "exp" else "step", beta=int(imbalance),
                               method=method.replace("+", " + "))
-    if not rows and table == 7 and grid.RHO_COLUMN[dataset] == "cifar100":
-        return paper_value(method, 8, dataset, metric, profile, imbalance)
     return rows[0]["metrics"].get(metric) if rows else None
 
 
 def assess(claim: Claim, scale: str, dataset: str, seeds, records: dict, which: str = "final") -> dict:
     """One row of the scorecard: the paper's difference, ours (mean over the seeds that ran, with its standard
     error when both sides have two or more), verdict. `seeds`: a list, or a dict from table number to list."""
-    table = claim.table
+    table = paper_table(claim.table, dataset)
     if isinstance(seeds, dict):
         seeds = seeds[claim.table]
-    if table == 7 and grid.RHO_COLUMN[dataset] == "cifar100":
-        table = 8
     sides = ((claim.method, claim.rho), (claim.baseline, claim.baseline_rho))
     paper = [paper_value(m, table, dataset, claim.metric, claim.profile, claim.imbalance, rho) for m, rho in sides]
     row = {"claim": claim.text, "table": table, "metric": claim.metric,
@@ -199,7 +202,7 @@ def cells(scale: str, dataset: str, seeds, records: dict, which: str = "final") 
                 for metric in metrics:
                     paper = paper_value(method, table, dataset, metric, profile, b)
                     paper_ref = paper_value(REFERENCE[table], table, dataset, metric, profile, b)
-                    row = {"table": table if table != 7 or not dataset.endswith("100") else 8, "method": method,
+                    row = {"table": paper_table(table, dataset), "method": method,
                            "profile": profile, "imbalance": b, "metric": metric, "paper": paper, "ours": None,
                            "std": None, "seeds": 0, "verdict": "not run here"}
                     if runs is not None:
