@@ -27,10 +27,16 @@ class Hessian(PyHessian):
     """PyHessian's `hessian` (power iteration, Hutchinson trace, SLQ density) on the model's own device, with
     density() computed by eigh, seeded probe vectors, and a tight default tolerance for power iteration."""
 
-    def __init__(self, model, criterion, data=None, dataloader=None):
+    def __init__(self, model, criterion, data=None, dataloader=None, reuse_graph: bool = False):
+        """reuse_graph: with a list of batches, build each batch's gradient graph once and reuse them all for
+        every product, as PyHessian already does for one batch (memory grows with the images; PyHessian's
+        data-loader path rebuilds forward and backward for every product)."""
         cuda = next(model.parameters()).is_cuda
         with _create_graph_warning_off():
             super().__init__(model, criterion, data=data, dataloader=dataloader, cuda=cuda)
+        if dataloader is not None and reuse_graph:
+            self.gradsH = _mean_gradient_graph(self.model, criterion, dataloader, self.params)
+            self.full_dataset = False
 
     def hvp(self, v):
         if self.full_dataset:
@@ -57,6 +63,19 @@ class Hessian(PyHessian):
     def flat_hvp(self, v: torch.Tensor) -> torch.Tensor:
         self.model.zero_grad()
         return _flat(self.hvp(list(_unflat(v, self.params))))
+
+
+def _mean_gradient_graph(model, criterion, batches, params):
+    """The gradient of the mean loss over all batches (each batch's mean weighted by its size, as PyHessian's
+    dataloader_hv_product averages), kept differentiable so every Hessian-vector product reuses it."""
+    total = sum(len(y) for _, y in batches)
+    device = params[0].device
+    mean = None
+    for x, y in batches:
+        grads = torch.autograd.grad(criterion(model(x.to(device)), y.to(device)), params, create_graph=True)
+        share = len(y) / total
+        mean = [share * g for g in grads] if mean is None else [m + share * g for m, g in zip(mean, grads)]
+    return mean
 
 
 def _flat(tensors) -> torch.Tensor:
@@ -199,15 +218,19 @@ def parameter_count(model) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def spectral_density(model, criterion, data, iters: int = 100, n_v: int = 1, seed: int = 0) -> Spectrum:
+def spectral_density(model, criterion, data, iters: int = 100, n_v: int = 1, seed: int = 0,
+                     reuse_graph: bool = True) -> Spectrum:
     """Hessian eigen-spectrum of the mean loss of `data` (one (x, y) batch or an iterable of batches), with the
-    model in eval mode (BatchNorm on its running statistics), by stochastic Lanczos quadrature."""
+    model in eval mode (BatchNorm on its running statistics), by stochastic Lanczos quadrature. A list of batches
+    has its gradient graphs built once (reuse_graph; batches of ~128 run faster on CPU than one large batch);
+    any other iterable, e.g. re-augmented batches, is read afresh for every product."""
     n = parameter_count(model)
     if iters < 1 or iters > n:
         raise ValueError(f"iters must be between 1 and the parameter count {n}, got {iters}")
     model.eval()
     single = isinstance(data, (tuple, list)) and len(data) == 2 and torch.is_tensor(data[0])
-    engine = Hessian(model, criterion, data=data if single else None, dataloader=None if single else data)
+    engine = Hessian(model, criterion, data=data if single else None, dataloader=None if single else data,
+                     reuse_graph=reuse_graph and isinstance(data, list))
     eig, w = engine.density(iter=iters, n_v=n_v, generator=torch.Generator().manual_seed(seed))
     model.zero_grad(set_to_none=True)
     return Spectrum(np.asarray(eig), np.asarray(w))
@@ -245,9 +268,12 @@ def class_criterion(name: str, counts, config=None) -> torch.nn.Module:
 
 def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_class: int | None = None,
                   iters: int = 100, n_v: int = 1, seed: int = 0, augment: bool = False,
-                  batch_size: int = 512, progress: bool = True, config=None) -> dict:
+                  batch_size: int = 128, max_graph_images: int = 2048, progress: bool = True,
+                  config=None) -> dict:
     """Spectrum of each class's mean training loss (eval mode, no augmentation unless asked). A class given as
-    "average" is the mean loss over the whole training set: the spectrum that hides the saddles (Fig. 2 A/D)."""
+    "average" is the mean loss over the whole training set: the spectrum that hides the saddles (Fig. 2 A/D).
+    A class of up to max_graph_images images keeps its gradient graphs (in batches of batch_size) for all
+    products; a larger one is re-read per product, PyHessian's way, so memory stays bounded."""
     classes = list(range(data.num_classes)) if classes == "all" else list(classes)
     bad = [c for c in classes if c != AVERAGE and not (isinstance(c, int) and 0 <= c < data.num_classes)]
     if bad:
@@ -262,11 +288,10 @@ def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_cla
             raise ValueError(f"class {c} ({data.class_names[c]}) has no training samples")
         if augment:
             batches = AugmentedBatches(data, x, y, batch_size, seed)
-        elif len(x) <= batch_size:
-            batches = (data.normalize(x), y)
         else:
             batches = [(data.normalize(x[i:i + batch_size]), y[i:i + batch_size]) for i in range(0, len(x), batch_size)]
-        spectra[c] = spectral_density(model, loss, batches, iters=iters, n_v=n_v, seed=seed)
+        spectra[c] = spectral_density(model, loss, batches, iters=iters, n_v=n_v, seed=seed,
+                                      reuse_graph=len(x) <= max_graph_images)
     return spectra
 
 
