@@ -1,4 +1,5 @@
-"""Command line: `python -m saddle train ...` (one run, its record's path on the last line),
+"""Command line: `python -m saddle train ...` (one run, its record's path on the last line; ImageNet-LT and
+iNaturalist under `torchrun --nproc_per_node=N -m saddle train --scale large ...`),
 `python -m saddle grid table1 ...` (the paper's tables: every missing run) and
 `python -m saddle hessian --run ID --epoch E` (class-wise Hessian spectra of a checkpoint)."""
 from __future__ import annotations
@@ -9,11 +10,12 @@ import sys
 from .config import OPTIMIZERS, SCALES, RunConfig
 from .data import DATASETS, PROFILES, DataError
 from .losses import LOSSES
+from .splits import LARGE_DATASETS
 
 
 def _train_parser(sub):
     p = sub.add_parser("train", help="train one configuration (or read its existing record)")
-    p.add_argument("--dataset", help=f"one of {', '.join(DATASETS)} (default: the scale's)")
+    p.add_argument("--dataset", help=f"one of {', '.join(DATASETS + tuple(LARGE_DATASETS))} (default: the scale's)")
     p.add_argument("--imbalance", type=float, default=100.0, help="n_max / n_min (>= 1)")
     p.add_argument("--profile", default="exp", help=f"one of {', '.join(PROFILES)}")
     p.add_argument("--loss", default="ce", help=f"one of {', '.join(LOSSES)}")
@@ -21,16 +23,26 @@ def _train_parser(sub):
     p.add_argument("--sam", action="store_true", help="SAM around SGD (same as --optimizer sam)")
     p.add_argument("--optimizer", default=None, help=f"one of {', '.join(OPTIMIZERS)}")
     p.add_argument("--rho", type=float, default=None, help="SAM radius (default 0.05 with SAM)")
+    p.add_argument("--rho-steps", default=None, help="large-scale rho schedule: 4 comma-separated values for "
+                   "epochs 1-5, 6-60, 61-75, 76-90 (of 90), e.g. 0.05,0.1,0.5,0.5")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scale", default="cpu", help=f"one of {', '.join(SCALES)}")
     p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--model", default=None, help="resnet8/14/20/32/44/56 (default: the scale's)")
+    p.add_argument("--model", default=None, help="resnet8/14/20/32/44/56/50 (default: the scale's)")
+    p.add_argument("--batch-size", type=int, default=None, help="global batch (default: the scale's)")
     p.add_argument("--n-max", type=int, default=None, help="images in the largest class (default: the scale's)")
     p.add_argument("--sam-bn", default=None, help="update (official) or freeze BatchNorm stats on SAM's 2nd pass")
     p.add_argument("--data-root", default=None, help="folder holding the data set files")
     p.add_argument("--out", default=None, help="results folder (default: results/)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    large = p.add_argument_group("large scale (split-file data sets, distributed)")
+    large.add_argument("--split-dir", default=None, help="folder of the split .txt files (default: --data-root)")
+    large.add_argument("--workers", type=int, default=4, help="data-loader processes per replica")
+    large.add_argument("--ascent", default="global", help="SAM ascent from the global (all-reduced) or each "
+                       "replica's local gradient")
+    large.add_argument("--image-size", type=int, default=224, help="crop size (224; smaller for tests)")
+    large.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across GPUs")
     return p
 
 
@@ -108,10 +120,12 @@ def _hessian(args) -> int:
 
 def _config_from_args(a) -> RunConfig:
     optimizer = a.optimizer or ("sam" if a.sam else "sgd")
-    rho = a.rho if a.rho is not None else (0.05 if optimizer == "sam" else 0.0)
+    steps = tuple(float(r) for r in a.rho_steps.split(",")) if a.rho_steps else None
+    rho = a.rho if a.rho is not None else (0.05 if optimizer == "sam" and not steps else 0.0)
     return RunConfig.at_scale(a.scale, dataset=a.dataset, imbalance=a.imbalance, profile=a.profile, loss=a.loss,
-                              drw=a.drw, optimizer=optimizer, rho=rho, seed=a.seed, epochs=a.epochs,
-                              model=a.model, n_max=a.n_max, sam_bn=a.sam_bn)
+                              drw=a.drw, optimizer=optimizer, rho=rho, rho_steps=steps, seed=a.seed,
+                              epochs=a.epochs, model=a.model, n_max=a.n_max, sam_bn=a.sam_bn,
+                              batch_size=a.batch_size)
 
 
 def main(argv=None) -> int:
@@ -138,8 +152,20 @@ def _train(args) -> int:
     from .results import get_or_run, record_path
 
     config = _config_from_args(args)
-    record = get_or_run(config, root=args.out, data_root=args.data_root, device=args.device,
-                        progress=not args.quiet)
+    kwargs = dict(data_root=args.data_root, progress=not args.quiet)
+    if config.dataset in LARGE_DATASETS:
+        kwargs.update(split_dir=args.split_dir, workers=args.workers, ascent=args.ascent,
+                      image_size=args.image_size, sync_bn=args.sync_bn)
+    else:
+        kwargs.update(device=args.device)
+    try:
+        record = get_or_run(config, root=args.out, **kwargs)
+    finally:
+        if config.dataset in LARGE_DATASETS:
+            from .distributed import teardown
+            teardown()
+    if record is None:
+        return 0  # a replica other than rank 0: rank 0 writes and reports
     path = record_path(config, args.out)
     if record["status"] == "diverged":
         print(f"{config.label} diverged (non-finite loss) at epoch {record['diverged_epoch']}; recorded as such")

@@ -11,12 +11,15 @@ from dataclasses import dataclass
 
 from .data import DATASETS, PROFILES, check_choice
 from .losses import DRW_KINDS, LOSSES
-from .models import DEPTHS
+from .models import MODELS
+from .splits import LARGE_DATASETS
 
 OPTIMIZERS = ("sgd", "sam", "pgd", "lpf")
 # Settings of one optimizer only: left out of other optimizers' records (and hashes), so adding them kept every
 # earlier run id.
 OPTIMIZER_FIELDS = {"pgd": ("pgd_sigma",), "lpf": ("lpf_radius", "lpf_samples")}
+# Settings that only some recipes use: left out of a record (and its hash) while None, for the same reason.
+UNSET_FIELDS = ("drw_epoch",)
 LR_SCHEDULES = ("step", "cosine")
 SAM_BN = ("update", "freeze")
 
@@ -29,6 +32,11 @@ SCALES = {
                 eval_every=10),
     "paper": dict(dataset="cifar10", model="resnet32", width=1, n_max=None, epochs=200, test_limit=None,
                   eval_every=1),
+    # ImageNet-LT / iNaturalist 2018 (Tables 3 and 6): ResNet-50, 90 epochs, global batch 256, cosine LR, DRW from
+    # epoch 60, LDAM margin 0.3; iNat takes lr 0.1. The data sets' own long tail: imbalance and n_max unused.
+    "large": dict(dataset="imagenet-lt", model="resnet50", width=1, n_max=None, epochs=90, test_limit=None,
+                  eval_every=1, batch_size=256, lr=0.2, lr_schedule="cosine", weight_decay=2e-4, max_margin=0.3,
+                  drw_epoch=60),
 }
 
 
@@ -67,14 +75,15 @@ class RunConfig:
     lpf_radius: float = 1e-3  # LPF-SGD: filter radius gamma, relative to each filter's norm
     lpf_samples: int = 8  # LPF-SGD: Monte-Carlo samples M per batch
     subset_seed: int = 0  # the official `rand_number`: which images form the long-tailed subset
+    drw_epoch: int | None = None  # 0-based epoch DRW starts; None: with the first LR drop (160 of 200)
 
     def __post_init__(self):
-        check_choice("dataset", self.dataset, DATASETS)
+        check_choice("dataset", self.dataset, DATASETS + tuple(LARGE_DATASETS))
         check_choice("profile", self.profile, PROFILES)
         check_choice("loss", self.loss, LOSSES)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("scale", self.scale, tuple(SCALES))
-        check_choice("model", self.model, tuple(f"resnet{d}" for d in DEPTHS))
+        check_choice("model", self.model, MODELS)
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         check_choice("drw_kind", self.drw_kind, DRW_KINDS)
         check_choice("sam_bn", self.sam_bn, SAM_BN)
@@ -93,6 +102,8 @@ class RunConfig:
         for name in ("batch_size", "eval_every", "width"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.drw_epoch is not None and not 0 <= self.drw_epoch < self.epochs:
+            raise ValueError(f"drw_epoch must be in 0..{self.epochs - 1} (epochs {self.epochs}), got {self.drw_epoch}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
 
@@ -101,12 +112,16 @@ class RunConfig:
         """The scale's defaults, then the overrides. VS trains 1.5x longer, as in the paper (300 of 200 epochs)."""
         check_choice("scale", scale, tuple(SCALES))
         settings = dict(SCALES[scale], scale=scale)
+        if scale == "large" and overrides.get("dataset") == "inat2018":  # the iNat recipe: lr 0.1, LDAM wd 1e-4
+            settings.update(lr=0.1, **({"weight_decay": 1e-4} if overrides.get("loss") == "ldam" else {}))
         if overrides.get("loss") == "vs" and "epochs" not in overrides:
             settings["epochs"] = round(settings["epochs"] * 1.5)
         unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ValueError(f"unknown config field(s) {sorted(unknown)}; accepted: "
                              f"{', '.join(f.name for f in dataclasses.fields(cls))}")
+        if settings.get("drw_epoch") and overrides.get("epochs") and "drw_epoch" not in overrides:
+            settings["drw_epoch"] = round(settings["drw_epoch"] * overrides["epochs"] / settings["epochs"])
         settings.update({k: v for k, v in overrides.items() if v is not None})
         if settings.get("rho_steps") is not None:
             settings["rho_steps"] = tuple(settings["rho_steps"])
@@ -118,6 +133,9 @@ class RunConfig:
             if optimizer != self.optimizer:
                 for name in fields:
                     del d[name]
+        for name in UNSET_FIELDS:
+            if d[name] is None:
+                del d[name]
         d["rho_steps"] = list(self.rho_steps) if self.rho_steps else None
         return d
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .config import RunConfig
 from .results import cache_dir, find_record, get_or_run
+from .splits import LARGE_DATASETS
 
 METHODS = ("CE", "CE+SAM", "CE+DRW", "CE+DRW+SAM", "LDAM+DRW", "LDAM+DRW+SAM", "VS", "VS+SAM")
 BASELINES = ("CE+DRW", "CE+DRW+PGD", "CE+DRW+LPF-SGD", "CE+DRW+SAM")  # Table 4
@@ -25,6 +26,11 @@ TABLE5_RHO = {
 }
 RHO_COLUMN = {"fashion-mnist": "cifar10", "synthetic": "cifar10", "cifar10": "cifar10", "cifar100": "cifar100"}
 _OPTIMIZERS = {"SAM": "sam", "PGD": "pgd", "LPF-SGD": "lpf"}
+LARGE_METHODS = ("CE+DRW", "CE+DRW+SAM", "LDAM+DRW", "LDAM+DRW+SAM")  # Tables 3 (iNaturalist) and 6 (ImageNet-LT)
+# App. C's step schedules for the large sets: epochs 1-5, 6-60, 61-75, 76-90 (of 90); the official iNat CE run
+# stops at 0.2.
+LARGE_RHO_STEPS = {("imagenet-lt", "ce"): (0.05, 0.1, 0.5, 0.5), ("imagenet-lt", "ldam"): (0.05, 0.1, 0.5, 0.5),
+                   ("inat2018", "ce"): (0.05, 0.1, 0.1, 0.2), ("inat2018", "ldam"): (0.05, 0.1, 0.5, 0.5)}
 
 
 def datasets(scale: str) -> tuple[str, ...]:
@@ -47,7 +53,9 @@ def method_config(method: str, scale: str, *, dataset: str | None = None, profil
                          f"{', '.join('+' + o for o in _OPTIMIZERS)}")
     optimizer = next((_OPTIMIZERS[p] for p in rest if p in _OPTIMIZERS), "sgd")
     dataset = dataset or datasets(scale)[0]
-    if optimizer == "sam" and rho is None:
+    if optimizer == "sam" and rho is None and dataset in LARGE_DATASETS:
+        overrides.setdefault("rho_steps", LARGE_RHO_STEPS[(dataset, loss.lower())])
+    elif optimizer == "sam" and rho is None:
         rho = table5_rho(method, dataset, profile)
     return RunConfig.at_scale(scale, dataset=dataset, profile=profile, imbalance=float(imbalance), loss=loss.lower(),
                               drw="DRW" in rest, optimizer=optimizer, rho=rho or 0.0, seed=seed, **overrides)
@@ -82,6 +90,12 @@ def figure4(scale: str, seeds=(0,), rhos=FIGURE4_RHOS, dataset_names=None) -> li
     """Fig. 4: CE+DRW+SAM across rho (rho 0 is CE+DRW with plain SGD)."""
     return [method_config("CE+DRW+SAM" if rho else "CE+DRW", scale, dataset=d, seed=s, rho=rho or None)
             for s in seeds for d in dataset_names or datasets(scale) for rho in rhos]
+
+
+def large_table(dataset: str, seeds=(0,)) -> list[RunConfig]:
+    """Table 3 (iNaturalist 2018) or Table 6 (ImageNet-LT): four methods with ResNet-50 at the large scale,
+    SAM on App. C's rho schedule. Each run is one torchrun job (see chapter 5), so these are not in GRIDS."""
+    return [method_config(m, "large", dataset=dataset, seed=s) for s in seeds for m in LARGE_METHODS]
 
 
 GRIDS = {"table1": table1, "table2": table2, "table4": table4, "tables7-8": tables7_8, "figure4": figure4}

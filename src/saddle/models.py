@@ -104,9 +104,24 @@ def resnet56(**kw):
     return resnet(56, **kw)
 
 
-def build(name: str, **kw) -> CifarResNet:
-    """A model by name, e.g. 'resnet32'."""
-    depths = {f"resnet{d}": d for d in DEPTHS}
-    if name not in depths:
-        raise ValueError(f"unknown model {name!r}; accepted: {', '.join(depths)}")
-    return resnet(depths[name], **kw)
+def resnet50(num_classes: int, normed: bool = False, **_) -> nn.Module:
+    """torchvision's ResNet-50 from scratch (weights=None), as the large-scale scripts use it; LDAM replaces the
+    2048 -> C linear layer with the cosine classifier."""
+    import torchvision
+
+    model = torchvision.models.resnet50(weights=None, num_classes=num_classes)
+    if normed:
+        model.fc = NormedLinear(model.fc.in_features, num_classes)
+    return model
+
+
+MODELS = tuple(f"resnet{d}" for d in DEPTHS) + ("resnet50",)
+
+
+def build(name: str, **kw) -> nn.Module:
+    """A model by name, e.g. 'resnet32' (CIFAR ResNets) or 'resnet50' (ImageNet-LT, iNaturalist)."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; accepted: {', '.join(MODELS)}")
+    if name == "resnet50":
+        return resnet50(**kw)
+    return resnet(int(name.removeprefix("resnet")), **kw)

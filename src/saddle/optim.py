@@ -152,9 +152,10 @@ def cosine_lr(epoch: int, epochs: int, base_lr: float) -> float:
     return base_lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
 
 
-def drw_active(epoch: int, epochs: int) -> bool:
-    """Deferred re-weighting switches on with the first LR drop (0-based epoch 160 of 200)."""
-    return epoch >= phase_epochs(epochs)[1]
+def drw_active(epoch: int, epochs: int, start: int | None = None) -> bool:
+    """Deferred re-weighting switches on at 0-based epoch `start`; by default with the first LR drop (160 of
+    200, the CIFAR recipe)."""
+    return epoch >= (phase_epochs(epochs)[1] if start is None else start)
 
 
 def rho_at(epoch: int, epochs: int, rho: float, steps: tuple | None = None) -> float:

@@ -82,13 +82,20 @@ def get_or_run(config: RunConfig, *, root: Path | None = None, cache: Path | Non
 
     Environment: SADDLE_READ_ONLY=1 refuses to train (a build from committed records must not start a run);
     SADDLE_RUN_LOG=FILE appends 'read <id>' or 'trained <id>' per call (the book build's summary counts them)."""
-    from .train import run
+    from .splits import LARGE_DATASETS
+
+    if config.dataset in LARGE_DATASETS:
+        from .distributed import run  # ImageNet-LT, iNaturalist: only rank 0 gets (and writes) the record
+    else:
+        from .train import run
 
     record = find_record(config, root)
     action = "read"
     if record is None:
         _refuse_if_read_only(record_path(config, root), f"get_or_run (config: {config.to_dict()})")
         record = run(config, checkpoint_dir=checkpoint_dir(config, cache), **run_kwargs)
+        if record is None:
+            return None
         write_record(record, record_path(config, root))
         action = "trained"
     _log(action, config.run_id)

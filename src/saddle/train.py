@@ -17,6 +17,7 @@ from tqdm import tqdm
 from . import data as data_lib
 from . import losses, models, optim
 from .config import RunConfig
+from .splits import LARGE_DATASETS
 
 CHECKPOINT_FRACTIONS = (10, 50, 160, 170, 190, 200)  # of 200 epochs: the epochs the paper's Fig. 3 looks at
 
@@ -65,7 +66,7 @@ def build_optimizer(config: RunConfig, model: torch.nn.Module, generator: torch.
 def build_criterion(config: RunConfig, counts, epoch: int, device) -> torch.nn.Module:
     """The loss for 0-based `epoch`: class weights switch on with DRW at the first LR drop."""
     weight = None
-    if config.drw and optim.drw_active(epoch, config.epochs):
+    if config.drw and optim.drw_active(epoch, config.epochs, config.drw_epoch):
         weight = losses.drw_weights(counts, config.drw_beta, config.drw_kind)
     return losses.criterion(config.loss, counts, weight, config.max_margin, config.vs_gamma,
                             config.vs_tau).to(device)
@@ -148,8 +149,13 @@ def predict(model, data, x_uint8, memory_format, batch_size: int = 1000) -> torc
 
 def accuracy_report(pred: torch.Tensor, target: torch.Tensor, groups: dict, num_classes: int) -> dict:
     """Overall accuracy and per class, plus the mean class accuracy of each group (all in %)."""
-    correct = torch.bincount(target[pred == target], minlength=num_classes).double()
-    total = torch.bincount(target, minlength=num_classes).double()
+    return report_from_counts(torch.bincount(target[pred == target], minlength=num_classes),
+                              torch.bincount(target, minlength=num_classes), groups)
+
+
+def report_from_counts(correct: torch.Tensor, total: torch.Tensor, groups: dict) -> dict:
+    """accuracy_report from per-class counts of correct and of all predictions (what replicas can sum)."""
+    correct, total = correct.double().cpu(), total.double().cpu()
     per_class = (100.0 * correct / total.clamp(min=1)).tolist()
     report = {"acc": 100.0 * correct.sum().item() / total.sum().item(), "per_class": per_class}
     for name, members in groups.items():
@@ -165,6 +171,9 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
     from .results import git_commit, provenance
 
     started, commit = time.time(), git_commit()
+    if config.dataset in LARGE_DATASETS:
+        raise ValueError(f"{config.dataset} is read from split files by saddle.distributed.run "
+                         "(torchrun --nproc_per_node=N -m saddle train ...), not by train.run")
     device = torch.device(device) if device else default_device()
     data = load_data(config, data_root).to(device)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format

@@ -1,0 +1,224 @@
+"""Distributed data-parallel training for the large-scale runs (ImageNet-LT, iNaturalist 2018; Tables 3 and 6).
+
+Started by torchrun (`torchrun --nproc_per_node=N -m saddle train --scale large ...`: NCCL on GPUs, gloo on CPU
+processes) or as one plain process. Every process reads its share of each epoch's shuffled order
+(DistributedSampler seeded by the run seed and the epoch, so a resumed run continues the same order with any number
+of processes). DDP averages the gradients in both of SAM's passes, so the ascent direction is the global batch's,
+as one large GPU would compute it; ascent='local' lets each replica ascend along its own gradient (what SAM's
+m-sharpness describes; the official code, with DataParallel, does the former). BatchNorm statistics are each
+replica's own, as with DataParallel; SyncBatchNorm is used on GPUs when sync_bn=True. Only rank 0 writes
+checkpoints and the record."""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from . import optim, splits
+from .config import RunConfig
+from .train import (build_criterion, build_model, build_optimizer, checkpoint_epochs,
+                    frozen_bn_statistics, report_from_counts, summarise)
+
+ASCENTS = ("global", "local")
+
+
+def setup() -> tuple[int, int, torch.device]:
+    """(rank, world size, device): joins torchrun's process group when launched by it."""
+    if "RANK" in os.environ and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    if torch.cuda.is_available():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    return rank, world, device
+
+
+def teardown():
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _all_sum(tensor: torch.Tensor) -> torch.Tensor:
+    if dist.is_initialized():
+        dist.all_reduce(tensor)
+    return tensor
+
+
+def local_batch_size(config: RunConfig, world: int) -> int:
+    if config.batch_size % world:
+        raise ValueError(f"batch_size {config.batch_size} (global) must be divisible by the {world} processes")
+    return config.batch_size // world
+
+
+@torch.no_grad()
+def evaluate(model, dataset, rank: int, world: int, num_classes: int, groups: dict, device, batch_size: int,
+             workers: int) -> dict:
+    """Accuracy over the whole dataset, each process predicting every world-th image; counts summed."""
+    model.eval()
+    shard = torch.utils.data.Subset(dataset, range(rank, len(dataset), world))
+    correct = torch.zeros(num_classes, dtype=torch.long, device=device)
+    total = torch.zeros(num_classes, dtype=torch.long, device=device)
+    for x, y in DataLoader(shard, batch_size=batch_size, num_workers=workers):
+        x, y = x.to(device), y.to(device)
+        pred = model(x).argmax(1)
+        correct += torch.bincount(y[pred == y], minlength=num_classes)
+        total += torch.bincount(y, minlength=num_classes)
+    return report_from_counts(_all_sum(correct), _all_sum(total), groups)
+
+
+def train_epoch(ddp, optimizer, criterion, loader, config, ascent, device, autocast) -> tuple[float, float]:
+    """One epoch over this process's share; returns the global mean loss and accuracy (%) as trained."""
+    ddp.train()
+    sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss * n, correct, n
+    for x, y in loader:
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        optimizer.zero_grad(set_to_none=True)
+        if isinstance(optimizer, optim.SAM):
+            local = ddp.no_sync() if ascent == "local" and dist.is_initialized() else contextlib.nullcontext()
+            with local:
+                with autocast():
+                    first = criterion(ddp(x), y)
+                first.backward()
+            optimizer.first_step(zero_grad=True)
+            with frozen_bn_statistics(ddp, config.sam_bn == "freeze"), autocast():
+                out = ddp(x)
+                loss = criterion(out, y)
+            loss.backward()
+            optimizer.second_step(zero_grad=True)
+        else:
+            with autocast():
+                out = ddp(x)
+                loss = criterion(out, y)
+            loss.backward()
+            optimizer.step()
+        sums += torch.stack([loss.detach().double() * len(y), (out.argmax(1) == y).sum().double(),
+                             torch.tensor(float(len(y)), dtype=torch.float64, device=device)])
+    sums = _all_sum(sums)
+    return (sums[0] / sums[2]).item(), (100.0 * sums[1] / sums[2]).item()
+
+
+def _sync_buffers(model):
+    """BatchNorm running statistics as rank 0 has them, so every replica evaluates the same network."""
+    if dist.is_initialized():
+        for buffer in model.buffers():
+            dist.broadcast(buffer, 0)
+
+
+def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, workers: int = 4,
+        ascent: str = "global", image_size: int = 224, augment: bool = True, sync_bn: bool = False,
+        model: torch.nn.Module | None = None, on_epoch_end=None, progress: bool = True) -> dict | None:
+    """Train one large-scale configuration; rank 0 returns the record (not yet written), other ranks None.
+    `model` replaces the config's network (tests use a BatchNorm-free one to compare against one process);
+    on_epoch_end(epoch, row) is called on every rank after each epoch's checkpoint."""
+    from .results import git_commit, provenance
+
+    if config.dataset not in splits.LARGE_DATASETS:
+        raise ValueError(f"unknown large data set {config.dataset!r}; accepted: {', '.join(splits.LARGE_DATASETS)}")
+    if ascent not in ASCENTS:
+        raise ValueError(f"unknown ascent {ascent!r}; accepted: {', '.join(ASCENTS)}")
+    if config.optimizer not in ("sgd", "sam"):
+        raise ValueError(f"the large-scale trainer runs optimizer 'sgd' or 'sam', got {config.optimizer!r}")
+    started, commit = time.time(), git_commit()
+    rank, world, device = setup()
+    batch = local_batch_size(config, world)
+    data = splits.load(config.dataset, data_root, split_dir, image_size, augment)
+    groups = {**data.groups, **data.shots}
+    if model is None:
+        model = build_model(config, data)
+        if sync_bn and device.type == "cuda":
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    model = model.to(device)
+    optimizer = build_optimizer(config, model)
+    checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
+    last = checkpoint_dir / "last.pt" if checkpoint_dir else None
+    start_epoch, curves = 0, []
+    if last is not None and last.exists():
+        state = torch.load(last, map_location="cpu", weights_only=False)
+        if state.get("run_id") != config.run_id:
+            raise ValueError(f"checkpoint {last} belongs to run {state.get('run_id')!r}, not {config.run_id!r}")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch, curves = state["epoch"], state["curves"]
+    ddp = DistributedDataParallel(model) if dist.is_initialized() else model
+    sampler = DistributedSampler(data.train, num_replicas=world, rank=rank, shuffle=True, seed=config.seed)
+    loader = DataLoader(data.train, batch_size=batch, sampler=sampler, num_workers=workers,
+                        pin_memory=device.type == "cuda", persistent_workers=workers > 0)
+    bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
+    eval_epochs = {e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs}
+    keep = set(checkpoint_epochs(config.epochs))
+    bar = tqdm(range(start_epoch, config.epochs), initial=start_epoch, total=config.epochs, desc=config.label,
+               unit="epoch", disable=not progress or rank != 0)
+    status, diverged_epoch = "complete", None
+    for epoch in bar:
+        sampler.set_epoch(epoch)
+        torch.manual_seed(config.seed * 100_003 + epoch * 1_009 + rank)  # augmentation: resumable, per replica
+        lr = (optim.cifar_lr if config.lr_schedule == "step" else optim.cosine_lr)(epoch, config.epochs, config.lr)
+        rho = optim.rho_at(epoch, config.epochs, config.rho, config.rho_steps) if config.optimizer == "sam" else 0.0
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+            if "rho" in group:
+                group["rho"] = rho
+        criterion = build_criterion(config, data.counts, epoch, device)
+        train_loss, train_acc = train_epoch(ddp, optimizer, criterion, loader, config, ascent, device, autocast)
+        row = {"epoch": epoch + 1, "lr": lr, "rho": rho, "drw": bool(criterion.weight is not None),
+               "train_loss": train_loss, "train_acc": train_acc}
+        if not math.isfinite(train_loss):
+            status, diverged_epoch = "diverged", epoch + 1
+            curves.append(row)
+            break
+        if epoch + 1 in eval_epochs:
+            _sync_buffers(model)
+            report = evaluate(model, data.test, rank, world, data.num_classes, groups, device, batch, workers)
+            row.update(test_acc=report["acc"], per_class=report["per_class"], **{g: report[g] for g in groups})
+            bar.set_postfix(loss=f"{train_loss:.3f}", test=f"{report['acc']:.1f}")
+        curves.append(row)
+        if checkpoint_dir and rank == 0:
+            _save(checkpoint_dir, config, model, optimizer, epoch + 1, curves, keep=epoch + 1 in keep)
+        if dist.is_initialized():
+            dist.barrier()  # every replica resumes from the same epoch if the job stops here
+        if on_epoch_end:
+            on_epoch_end(epoch + 1, row)
+    bar.close()
+    train_report = None
+    if status == "complete":
+        data.train.transform = splits.image_transforms(splits.LARGE_DATASETS[config.dataset]["norm"], image_size,
+                                                       train=False)
+        train_report = evaluate(model, data.train, rank, world, data.num_classes, groups, device, batch, workers)
+    if rank != 0:
+        return None
+    record = {"id": config.run_id, "status": status, "config": config.to_dict(), "label": config.label,
+              "train_counts": data.counts, "class_names": [str(label) for label in data.class_labels],
+              "groups": groups, "eval_epochs": sorted(eval_epochs), "checkpoint_epochs": sorted(keep),
+              "curves": curves}
+    if status == "diverged":
+        record.update(diverged_epoch=diverged_epoch, metrics=None)
+    else:
+        record["metrics"] = summarise(curves, groups, train_report)
+    record["provenance"] = provenance(device, time.time() - started, commit, world_size=world, ascent=ascent,
+                                      backend=dist.get_backend() if dist.is_initialized() else None,
+                                      bf16_autocast=bf16, image_size=image_size, resumed_from_epoch=start_epoch or None)
+    if last is not None and last.exists():
+        last.unlink()
+    return record
+
+
+def _save(folder: Path, config, model, optimizer, epoch, curves, keep=False):
+    """Atomic resumable state (model without the DDP wrapper, so any number of processes can resume it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {"run_id": config.run_id, "config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
+             "optimizer": optimizer.state_dict(), "curves": curves}
+    torch.save(state, folder / "last.pt.tmp")
+    os.replace(folder / "last.pt.tmp", folder / "last.pt")
+    if keep:
+        torch.save({k: state[k] for k in ("run_id", "config", "epoch", "model")}, folder / f"epoch_{epoch:04d}.pt")
