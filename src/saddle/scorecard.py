@@ -181,7 +181,7 @@ TABLE_LAYOUT = (
     (7, ("CE+DRW", "CE+DRW+SAM", "LDAM+DRW", "LDAM+DRW+SAM"), ("acc", "head", "mid", "tail"), "exp", grid.IMBALANCES),
 )
 REFERENCE = {1: "CE", 2: "CE", 4: "CE+DRW", 7: "CE+DRW"}
-NOT_RUN_TABLES = {3: "ImageNet-LT and iNaturalist 2018 (the large-scale issue)",
+NOT_RUN_TABLES = {3: "ImageNet-LT and iNaturalist 2018 (chapter 5: no large-scale run here)",
                   9: "IB loss and PaCo (not implemented here)"}
 
 
