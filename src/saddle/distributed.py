@@ -24,8 +24,8 @@ from tqdm import tqdm
 
 from . import optim, splits
 from .config import RunConfig
-from .train import (build_criterion, build_model, build_optimizer, checkpoint_epochs,
-                    frozen_bn_statistics, report_from_counts, summarise)
+from .train import (build_criterion, build_model, build_optimizer, checkpoint_epochs, frozen_bn_statistics,
+                    load_checkpoint, report_from_counts, save_checkpoint, set_schedules, summarise)
 
 ASCENTS = ("global", "local")
 
@@ -143,16 +143,12 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
     last = checkpoint_dir / "last.pt" if checkpoint_dir else None
     start_epoch, curves = 0, []
     if last is not None and last.exists():
-        state = torch.load(last, map_location="cpu", weights_only=False)
-        if state.get("run_id") != config.run_id:
-            raise ValueError(f"checkpoint {last} belongs to run {state.get('run_id')!r}, not {config.run_id!r}")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch, curves = state["epoch"], state["curves"]
+        start_epoch, curves = load_checkpoint(last, config, model, optimizer)
     ddp = DistributedDataParallel(model) if dist.is_initialized() else model
     sampler = DistributedSampler(data.train, num_replicas=world, rank=rank, shuffle=True, seed=config.seed)
+    # workers are started afresh each epoch, seeded from the epoch's seed below, so a resumed run augments alike
     loader = DataLoader(data.train, batch_size=batch, sampler=sampler, num_workers=workers,
-                        pin_memory=device.type == "cuda", persistent_workers=workers > 0)
+                        pin_memory=device.type == "cuda")
     bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
     eval_epochs = {e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs}
@@ -163,12 +159,7 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
     for epoch in bar:
         sampler.set_epoch(epoch)
         torch.manual_seed(config.seed * 100_003 + epoch * 1_009 + rank)  # augmentation: resumable, per replica
-        lr = (optim.cifar_lr if config.lr_schedule == "step" else optim.cosine_lr)(epoch, config.epochs, config.lr)
-        rho = optim.rho_at(epoch, config.epochs, config.rho, config.rho_steps) if config.optimizer == "sam" else 0.0
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-            if "rho" in group:
-                group["rho"] = rho
+        lr, rho = set_schedules(optimizer, config, epoch)
         criterion = build_criterion(config, data.counts, epoch, device)
         train_loss, train_acc = train_epoch(ddp, optimizer, criterion, loader, config, ascent, device, autocast)
         row = {"epoch": epoch + 1, "lr": lr, "rho": rho, "drw": bool(criterion.weight is not None),
@@ -183,8 +174,8 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
             row.update(test_acc=report["acc"], per_class=report["per_class"], **{g: report[g] for g in groups})
             bar.set_postfix(loss=f"{train_loss:.3f}", test=f"{report['acc']:.1f}")
         curves.append(row)
-        if checkpoint_dir and rank == 0:
-            _save(checkpoint_dir, config, model, optimizer, epoch + 1, curves, keep=epoch + 1 in keep)
+        if checkpoint_dir and rank == 0:  # the model without its DDP wrapper: any process count resumes it
+            save_checkpoint(checkpoint_dir, config, model, optimizer, None, epoch + 1, curves, keep=epoch + 1 in keep)
         if dist.is_initialized():
             dist.barrier()  # every replica resumes from the same epoch if the job stops here
         if on_epoch_end:
@@ -212,13 +203,3 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
         last.unlink()
     return record
 
-
-def _save(folder: Path, config, model, optimizer, epoch, curves, keep=False):
-    """Atomic resumable state (model without the DDP wrapper, so any number of processes can resume it)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {"run_id": config.run_id, "config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
-             "optimizer": optimizer.state_dict(), "curves": curves}
-    torch.save(state, folder / "last.pt.tmp")
-    os.replace(folder / "last.pt.tmp", folder / "last.pt")
-    if keep:
-        torch.save({k: state[k] for k in ("run_id", "config", "epoch", "model")}, folder / f"epoch_{epoch:04d}.pt")

@@ -72,6 +72,17 @@ def build_criterion(config: RunConfig, counts, epoch: int, device) -> torch.nn.M
                             config.vs_tau).to(device)
 
 
+def set_schedules(optimizer, config: RunConfig, epoch: int) -> tuple[float, float]:
+    """The learning rate and SAM's rho of 0-based `epoch`, set on every parameter group; returns both."""
+    lr = (optim.cifar_lr if config.lr_schedule == "step" else optim.cosine_lr)(epoch, config.epochs, config.lr)
+    rho = optim.rho_at(epoch, config.epochs, config.rho, config.rho_steps) if config.optimizer == "sam" else 0.0
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+        if "rho" in group:
+            group["rho"] = rho
+    return lr, rho
+
+
 @contextlib.contextmanager
 def frozen_bn_statistics(model: torch.nn.Module, freeze: bool):
     """BatchNorm momentum 0 for the duration, so running statistics stay put (davda54's bypass_bn)."""
@@ -191,12 +202,7 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
                desc=config.label, unit="epoch", leave=False)
     status, diverged_epoch = "complete", None
     for epoch in bar:
-        lr = (optim.cifar_lr if config.lr_schedule == "step" else optim.cosine_lr)(epoch, config.epochs, config.lr)
-        rho = optim.rho_at(epoch, config.epochs, config.rho, config.rho_steps) if config.optimizer == "sam" else 0.0
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-            if "rho" in group:
-                group["rho"] = rho
+        lr, rho = set_schedules(optimizer, config, epoch)
         criterion = build_criterion(config, data.counts, epoch, device)
         train_loss, train_acc = train_epoch(model, optimizer, criterion, data, generator, config, memory_format)
         row = {"epoch": epoch + 1, "lr": lr, "rho": rho, "drw": bool(criterion.weight is not None),
@@ -245,10 +251,12 @@ def summarise(curves: list, groups: dict, train_report: dict) -> dict:
 
 
 def save_checkpoint(folder: Path, config, model, optimizer, generator, epoch, curves, keep=False):
-    """Atomically write the resumable state; `keep` also stores a snapshot for the Hessian chapters."""
+    """Atomically write the resumable state; `keep` also stores a snapshot for the Hessian chapters.
+    generator: the run's random stream, or None where the epoch seeds it (the distributed trainer)."""
     folder.mkdir(parents=True, exist_ok=True)
     state = {"run_id": config.run_id, "config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
-             "optimizer": optimizer.state_dict(), "generator": generator.get_state(), "curves": curves}
+             "optimizer": optimizer.state_dict(), "curves": curves,
+             "generator": generator.get_state() if generator is not None else None}
     tmp = folder / "last.pt.tmp"
     torch.save(state, tmp)
     os.replace(tmp, folder / "last.pt")
