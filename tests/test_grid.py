@@ -2,6 +2,7 @@ import os
 
 import pytest
 
+from conftest import needs_fashion_mnist
 from saddle import grid
 from saddle.config import RunConfig
 
@@ -45,6 +46,32 @@ def test_run_missing_trains_each_missing_run_once_and_respects_locks(tmp_path, m
     assert counts == {"present": 0, "trained": 3, "skipped": 1}
     assert trained == [configs[0], configs[2], configs[3]]
     assert sorted(p.name for p in locks.iterdir()) == [configs[1].run_id]  # own locks released
+
+
+def test_stacking_groups_seeds_and_radii_and_trains_each_group_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
+    configs = grid.unique(grid.figure4("smoke", seeds=(0, 1)) + grid.table4("smoke"))
+    groups = grid.stack_groups(configs)
+    labels = [sorted({c.label for c in g}) for g in groups]
+    assert labels == [["CE+DRW"], ["CE+DRW+SAM"], ["CE+DRW+PGD"], ["CE+DRW+LPF-SGD"]]
+    assert [len(g) for g in groups] == [2, 12, 1, 1]  # rho 0 (SGD) x 2 seeds; six radii x 2 seeds
+    calls = []
+    monkeypatch.setattr(grid, "get_or_run_many", lambda group, **kw: calls.append(("many", len(group))))
+    monkeypatch.setattr(grid, "get_or_run", lambda config, **kw: calls.append(("one", config.label)))
+    counts = grid.run_missing(configs, root=tmp_path, progress=False, stack=True)
+    assert counts == {"present": 0, "trained": 16, "skipped": 0}
+    assert calls == [("many", 2), ("many", 12), ("one", "CE+DRW+PGD"), ("one", "CE+DRW+LPF-SGD")]
+
+
+@needs_fashion_mnist
+def test_get_or_run_many_writes_one_record_per_stacked_run(tmp_path, monkeypatch):
+    from saddle.results import find_record, get_or_run_many
+    monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
+    configs = [RunConfig.at_scale("smoke", optimizer="sam", rho=r, epochs=1) for r in (0.05, 0.5)]
+    records = get_or_run_many(configs, root=tmp_path, progress=False)
+    assert [r["id"] for r in records] == [c.run_id for c in configs]
+    assert all(find_record(c, tmp_path)["provenance"]["stacked_runs"] == 2 for c in configs)
+    assert [r["curves"][0]["rho"] for r in records] == [0.05, 0.5]
 
 
 def test_grid_cli_lists_and_rejects_bad_tables(tmp_path, capsys):

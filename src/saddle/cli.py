@@ -70,6 +70,8 @@ def _grid_parser(sub):
     p.add_argument("--scale", default="cpu", help=f"one of {', '.join(SCALES)}")
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default: each table's)")
     p.add_argument("--list", action="store_true", help="print the runs and whether each has a record; train none")
+    p.add_argument("--stack", action="store_true", help="train runs that differ in seed and rho only together, in "
+                   "one process (fills a large GPU; no gain on a CPU)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--out", default=None, help="results folder (default: results/)")
     p.add_argument("--device", default=None)
@@ -96,7 +98,7 @@ def _grid(args) -> int:
                   f"imbalance {c.imbalance:g} seed {c.seed}  {c.run_id}")
         return 0
     counts = run_missing(configs, root=args.out, data_root=args.data_root, device=args.device,
-                         progress=not args.quiet)
+                         progress=not args.quiet, stack=args.stack)
     print(f"{len(configs)} runs: {counts['present']} already recorded, {counts['trained']} trained, "
           f"{counts['skipped']} left to another runner")
     return 0

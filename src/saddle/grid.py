@@ -5,11 +5,12 @@ Methods are written as the paper writes them ('LDAM+DRW+SAM'); rho comes from th
 and profile). The cpu scale's Fashion-MNIST-LT has 10 classes and takes the CIFAR-10 column."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from .config import RunConfig
-from .results import cache_dir, find_record, get_or_run
+from .results import cache_dir, find_record, get_or_run, get_or_run_many
 from .splits import LARGE_DATASETS
 
 METHODS = ("CE", "CE+SAM", "CE+DRW", "CE+DRW+SAM", "LDAM+DRW", "LDAM+DRW+SAM", "VS", "VS+SAM")
@@ -120,29 +121,46 @@ def fill_command(table: str, scale: str, seeds) -> str:
     return f"python -m saddle grid {table} --scale {scale} --seeds {','.join(str(s) for s in seeds)}"
 
 
-def run_missing(configs, *, root: Path | None = None, progress: bool = True, **run_kwargs) -> dict[str, int]:
+def run_missing(configs, *, root: Path | None = None, progress: bool = True, stack: bool = False,
+                **run_kwargs) -> dict[str, int]:
     """Train every config that has no record yet. Several runners may share the work: each run is claimed with a
     lock file (cache/locks/<run id>), so two processes never train the same run; a lock whose process is gone is
-    taken over. Returns counts of 'present', 'trained' and 'skipped' (claimed by another runner)."""
+    taken over. stack: runs that differ in seed and rho only train together (saddle.stacked; for a large GPU).
+    Returns counts of 'present', 'trained' and 'skipped' (claimed by another runner)."""
     from tqdm import tqdm
 
     locks = cache_dir() / "locks"
     locks.mkdir(parents=True, exist_ok=True)
     counts = {"present": 0, "trained": 0, "skipped": 0}
-    for config in tqdm(unique(configs), desc="grid", unit="run", disable=not progress):
-        if find_record(config, root) is not None:
-            counts["present"] += 1
-            continue
-        lock = locks / config.run_id
-        if not _claim(lock):
-            counts["skipped"] += 1
+    groups = stack_groups(unique(configs)) if stack else [[c] for c in unique(configs)]
+    for group in tqdm(groups, desc="grid", unit="group" if stack else "run", disable=not progress):
+        present = [c for c in group if find_record(c, root) is not None]
+        counts["present"] += len(present)
+        claimed = [c for c in group if c not in present and _claim(locks / c.run_id)]
+        counts["skipped"] += len(group) - len(present) - len(claimed)
+        if not claimed:
             continue
         try:
-            get_or_run(config, root=root, progress=progress, **run_kwargs)
-            counts["trained"] += 1
+            if stack and len(claimed) > 1:
+                get_or_run_many(claimed, root=root, progress=progress, **run_kwargs)
+            else:
+                get_or_run(claimed[0], root=root, progress=progress, **run_kwargs)
+            counts["trained"] += len(claimed)
         finally:
-            lock.unlink(missing_ok=True)
+            for c in claimed:
+                (locks / c.run_id).unlink(missing_ok=True)
     return counts
+
+
+def stack_groups(configs) -> list[list[RunConfig]]:
+    """Configs grouped by everything but seed and rho (what saddle.stacked trains together), in first-seen order;
+    optimizers other than SGD and SAM stay alone."""
+    groups: dict = {}
+    for c in configs:
+        key = c.run_id if c.optimizer not in ("sgd", "sam") else \
+            json.dumps({k: v for k, v in c.to_dict().items() if k not in ("seed", "rho")}, sort_keys=True)
+        groups.setdefault(key, []).append(c)
+    return list(groups.values())
 
 
 def _claim(lock: Path) -> bool:

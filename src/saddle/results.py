@@ -102,6 +102,24 @@ def get_or_run(config: RunConfig, *, root: Path | None = None, cache: Path | Non
     return record
 
 
+def get_or_run_many(configs: list[RunConfig], *, root: Path | None = None, cache: Path | None = None,
+                    **run_kwargs) -> list[dict]:
+    """get_or_run for runs that differ in seed and rho only: the missing ones train together in one process
+    (saddle.stacked, to fill a large GPU), each written as its own record with its own snapshots."""
+    from .stacked import run_many
+
+    missing = [c for c in configs if find_record(c, root) is None]
+    for c in missing:
+        _refuse_if_read_only(record_path(c, root), f"get_or_run_many (config: {c.to_dict()})")
+    if missing:
+        records = run_many(missing, checkpoint_dirs=[checkpoint_dir(c, cache) for c in missing], **run_kwargs)
+        for c, record in zip(missing, records):
+            write_record(record, record_path(c, root))
+    for c in configs:
+        _log("trained" if c in missing else "read", c.run_id)
+    return [find_record(c, root) for c in configs]
+
+
 def analysis_path(scale: str, kind: str, run_id: str, epoch: int, settings: dict, root: Path | None = None) -> Path:
     """Where an analysis of one checkpoint lives: results/<scale>/<kind>/<run>-e<epoch>-<hash of settings>.json."""
     digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
