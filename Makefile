@@ -41,7 +41,7 @@ system:
 	elif [ -n "$$missing" ]; then echo "missing:$$missing (sudo apt-get install$$missing)"; fi
 
 bench: setup
-	$(PY) bench/train_step.py
+	$(PY) bench/throughput.py
 
 clean:
 	rm -rf _build cache .pytest_cache

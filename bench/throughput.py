@@ -1,24 +1,30 @@
-"""Training-step benchmark, measured side by side in one run on this machine's CPU (or GPU if present).
+"""Training throughput, measured side by side in one run on this machine's device (GPU if present, else CPU).
 
 1. SGD vs SAM step time for ResNet-32 at batch 128 (target: SAM/SGD <= 2.1).
 2. Images/s of saddle's trainer (data held as uint8 tensors, crop+flip in batch, channels_last) against a loop
    built the official way (torchvision Dataset with per-image PIL transforms, DataLoader, channels-first)
    (target: >= 1.3x on CPU).
+3. Several runs at once (saddle.stacked: seeds of one recipe as one vectorised network) against the same runs
+   trained one after the other, images/s over all runs.
+Each run appends a JSON record (device, torch, figures, ratios) to results/bench/.
 
-Usage: python bench/train_step.py [--steps N] [--model resnet32]"""
+Usage: python bench/throughput.py [--steps N] [--model resnet32] [--stacked 4]"""
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import time
+from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision.transforms as T
 from PIL import Image
 
-from saddle import RunConfig, data, optim, train
+from saddle import RunConfig, data, stacked, train
 from saddle.models import build
+from saddle.results import ROOT, device_name
 
 
 def step_times(model_name, steps, device):
@@ -119,10 +125,37 @@ def images_per_s(step_fns: dict, steps: int, device) -> dict:
     return {name: 128 * steps / t for name, t in total.items()}
 
 
+def stacked_vs_one_by_one(model_name: str, runs: int, device) -> dict:
+    """Images/s over all runs: `runs` seeds of one epoch of CE+DRW+SAM on synthetic long-tailed data, trained
+    together (saddle.stacked) and one after the other (train.run), each including its test evaluation."""
+    configs = [RunConfig.at_scale("smoke", dataset="synthetic", model=model_name, drw=True, optimizer="sam",
+                                  rho=0.5, epochs=1, seed=s) for s in range(runs)]
+    images = runs * sum(data.load("synthetic", n_max=configs[0].n_max).counts)
+    start = time.perf_counter()
+    stacked.run_many(configs, device=device, progress=False)
+    together = time.perf_counter() - start
+    start = time.perf_counter()
+    for c in configs:
+        train.run(c, device=device, progress=False)
+    alone = time.perf_counter() - start
+    return {"runs": runs, "stacked_img_s": images / together, "one_by_one_img_s": images / alone}
+
+
+def write_bench_record(figures: dict, device) -> Path:
+    folder = ROOT / "results" / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    path = folder / f"throughput-{now:%Y%m%dT%H%M%S}.json"
+    path.write_text(json.dumps({"date": now.isoformat(timespec="seconds"), "device": device_name(device),
+                                "torch": torch.__version__, **figures}, indent=1) + "\n")
+    return path
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--model", default="resnet32")
+    parser.add_argument("--stacked", type=int, default=4, help="runs trained at once in part 3 (0: skip)")
     args = parser.parse_args()
     device = train.default_device()
     print(f"device: {device} ({torch.get_num_threads()} threads), torch {torch.__version__}, model {args.model}")
@@ -139,6 +172,16 @@ def main():
     print(f"saddle trainer (tensors, batched augmentation, channels_last): {speed['saddle']:.0f} img/s")
     print(f"saddle / official, alternating batch by batch: {speed['saddle'] / speed['official']:.2f}x "
           "(target >= 1.3x on CPU)")
+    figures = {"model": args.model, "steps": args.steps, "sgd_step_s": times["sgd"], "sam_step_s": times["sam"],
+               "sam_over_sgd": times["sam"] / times["sgd"], "official_img_s": speed["official"],
+               "official_2_workers_img_s": with_workers, "saddle_img_s": speed["saddle"],
+               "saddle_over_official": speed["saddle"] / speed["official"]}
+    if args.stacked:
+        many = stacked_vs_one_by_one(args.model, args.stacked, device)
+        print(f"{many['runs']} runs of one recipe: together {many['stacked_img_s']:.0f} img/s, one by one "
+              f"{many['one_by_one_img_s']:.0f} img/s: {many['stacked_img_s'] / many['one_by_one_img_s']:.2f}x")
+        figures.update(stacked=many, stacked_over_one_by_one=many["stacked_img_s"] / many["one_by_one_img_s"])
+    print(f"record: {write_bench_record(figures, device)}")
 
 
 if __name__ == "__main__":
