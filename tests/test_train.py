@@ -187,3 +187,13 @@ def test_provenance_names_the_commit_the_run_started_from(monkeypatch):
     monkeypatch.setattr("saddle.results.git_commit", lambda: next(commits))
     record = train.run(tiny(epochs=1), progress=False)
     assert record["provenance"]["git_commit"] == "commit-at-start"
+
+
+def test_bf16_autocast_trains_and_is_recorded_and_bad_precision_fails():
+    """The bf16 path (meant for GPUs) runs on the CPU too; it follows the float32 run closely early on."""
+    fp32 = train.run(tiny(optimizer="sam", rho=0.05, epochs=1), progress=False)
+    bf16 = train.run(tiny(optimizer="sam", rho=0.05, epochs=1), progress=False, precision="bf16")
+    assert bf16["provenance"]["precision"] == "bf16" and fp32["provenance"]["precision"] == "fp32"
+    assert bf16["curves"][0]["train_loss"] == pytest.approx(fp32["curves"][0]["train_loss"], rel=0.05)
+    with pytest.raises(ValueError, match="unknown precision 'fp16'; accepted: fp32, bf16"):
+        train.run(tiny(epochs=1), progress=False, precision="fp16")

@@ -24,7 +24,8 @@ from tqdm import tqdm
 
 from . import optim, splits
 from .config import RunConfig
-from .train import (build_criterion, build_model, build_optimizer, checkpoint_epochs, frozen_bn_statistics,
+from .data import check_choice
+from .train import (PRECISIONS, build_criterion, build_model, build_optimizer, checkpoint_epochs, frozen_bn_statistics,
                     load_checkpoint, report_from_counts, save_checkpoint, set_schedules, summarise)
 
 ASCENTS = ("global", "local")
@@ -116,10 +117,12 @@ def _sync_buffers(model):
 
 def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, workers: int = 4,
         ascent: str = "global", image_size: int = 224, augment: bool = True, sync_bn: bool = False,
-        model: torch.nn.Module | None = None, on_epoch_end=None, progress: bool = True) -> dict | None:
+        model: torch.nn.Module | None = None, on_epoch_end=None, progress: bool = True,
+        precision: str | None = None) -> dict | None:
     """Train one large-scale configuration; rank 0 returns the record (not yet written), other ranks None.
     `model` replaces the config's network (tests use a BatchNorm-free one to compare against one process);
-    on_epoch_end(epoch, row) is called on every rank after each epoch's checkpoint."""
+    on_epoch_end(epoch, row) is called on every rank after each epoch's checkpoint. precision: "fp32" or "bf16"
+    (autocast); by default bf16 on GPUs that support it, else fp32."""
     from .results import git_commit, provenance
 
     if config.dataset not in splits.LARGE_DATASETS:
@@ -149,8 +152,11 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
     # workers are started afresh each epoch, seeded from the epoch's seed below, so a resumed run augments alike
     loader = DataLoader(data.train, batch_size=batch, sampler=sampler, num_workers=workers,
                         pin_memory=device.type == "cuda")
-    bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
+    if precision is None:
+        precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    check_choice("precision", precision, PRECISIONS)
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
+        else contextlib.nullcontext
     eval_epochs = {e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs}
     keep = set(checkpoint_epochs(config.epochs))
     bar = tqdm(range(start_epoch, config.epochs), initial=start_epoch, total=config.epochs, desc=config.label,
@@ -198,7 +204,7 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
         record["metrics"] = summarise(curves, groups, train_report)
     record["provenance"] = provenance(device, time.time() - started, commit, world_size=world, ascent=ascent,
                                       backend=dist.get_backend() if dist.is_initialized() else None,
-                                      bf16_autocast=bf16, image_size=image_size, resumed_from_epoch=start_epoch or None)
+                                      precision=precision, image_size=image_size, resumed_from_epoch=start_epoch or None)
     if last is not None and last.exists():
         last.unlink()
     return record

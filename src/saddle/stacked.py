@@ -7,6 +7,7 @@ float tolerance; a test checks this). Runs may differ in seed and rho only. Reco
 with the same Hessian snapshots; a stopped batch of runs restarts from the beginning (no last.pt)."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -18,7 +19,7 @@ from tqdm import tqdm
 from . import data as data_lib
 from . import optim
 from .config import RunConfig
-from .train import (accuracy_report, build_criterion, build_model, checkpoint_epochs, default_device, load_data,
+from .train import (PRECISIONS, accuracy_report, build_criterion, build_model, checkpoint_epochs, default_device, load_data,
                     set_schedules, summarise)
 
 MAY_DIFFER = ("seed", "rho")
@@ -80,14 +81,17 @@ class StackedSAM:
 
 
 def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoint_dirs=None,
-             progress: bool = True) -> list[dict]:
+             progress: bool = True, precision: str = "fp32") -> list[dict]:
     """Train the runs together; returns their records (not yet written), in order. checkpoint_dirs: one folder
-    per run for the Hessian snapshots (epoch_XXXX.pt, as train.run keeps them)."""
+    per run for the Hessian snapshots (epoch_XXXX.pt, as train.run keeps them); precision as in train.run."""
     from .results import git_commit, provenance
 
     check_stackable(configs)
+    data_lib.check_choice("precision", precision, PRECISIONS)
     started, commit = time.time(), git_commit()
     device = torch.device(device) if device else default_device()
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
+        else contextlib.nullcontext
     config = configs[0]
     data = load_data(config, data_root).to(device)
     models = [build_model(c, data).to(device) for c in configs]
@@ -101,7 +105,8 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
 
     def loss_and_logits(p, b, x, y, criterion):
         """The loss to differentiate, and (loss, logits) as aux: one forward per pass, as train.run does."""
-        out = functional_call(skeleton, (p, b), (x,))
+        with autocast():
+            out = functional_call(skeleton, (p, b), (x,)).float()
         loss = criterion(out, y)
         return loss, (loss.detach(), out.detach())
 
@@ -164,7 +169,8 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
             record.update(diverged_epoch=curves[i][-1]["epoch"], metrics=None)
         else:
             record["metrics"] = summarise(curves[i], data.groups, train_reports[i])
-        record["provenance"] = provenance(device, wall, commit, stacked_runs=n_runs, channels_last=False)
+        record["provenance"] = provenance(device, wall, commit, stacked_runs=n_runs, channels_last=False,
+                                          precision=precision)
         records.append(record)
     return records
 

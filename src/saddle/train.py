@@ -19,6 +19,7 @@ from . import losses, models, optim
 from .config import RunConfig
 from .splits import LARGE_DATASETS
 
+PRECISIONS = ("fp32", "bf16")
 CHECKPOINT_FRACTIONS = (10, 50, 160, 170, 190, 200)  # of 200 epochs: the epochs the paper's Fig. 3 looks at
 
 
@@ -99,9 +100,11 @@ def frozen_bn_statistics(model: torch.nn.Module, freeze: bool):
             m.momentum = momentum
 
 
-def train_epoch(model, optimizer, criterion, data, generator, config, memory_format) -> tuple[float, float]:
+def train_epoch(model, optimizer, criterion, data, generator, config, memory_format,
+                autocast=contextlib.nullcontext) -> tuple[float, float]:
     """One pass over the shuffled training set; returns (mean loss, accuracy %) of the batches as trained
-    (for SAM and LPF-SGD, at the perturbed weights, as the official scripts log them)."""
+    (for SAM and LPF-SGD, at the perturbed weights, as the official scripts log them). autocast: a context for
+    the forward passes (bf16 mixed precision); losses, gradients and SAM's gradient norm stay in float32."""
     model.train()
     n = len(data.train_y)
     order = torch.randperm(n, generator=generator, device=generator.device).to(data.train_y.device)
@@ -113,17 +116,17 @@ def train_epoch(model, optimizer, criterion, data, generator, config, memory_for
         y = data.train_y[idx]
         optimizer.zero_grad(set_to_none=True)
         if isinstance(optimizer, optim.LowPassSGD):
-            loss, out = _low_pass_loss(model, optimizer, criterion, x, y)
+            loss, out = _low_pass_loss(model, optimizer, criterion, x, y, autocast)
             optimizer.step()
         elif isinstance(optimizer, optim.SAM):
-            _loss(model, criterion, x, y)[0].backward()
+            _loss(model, criterion, x, y, autocast)[0].backward()
             optimizer.first_step(zero_grad=True)
             with frozen_bn_statistics(model, config.sam_bn == "freeze"):
-                loss, out = _loss(model, criterion, x, y)
+                loss, out = _loss(model, criterion, x, y, autocast)
                 loss.backward()
             optimizer.second_step(zero_grad=True)
         else:
-            loss, out = _loss(model, criterion, x, y)
+            loss, out = _loss(model, criterion, x, y, autocast)
             loss.backward()
             optimizer.step()
         loss_sum += loss.detach() * len(y)
@@ -131,18 +134,19 @@ def train_epoch(model, optimizer, criterion, data, generator, config, memory_for
     return loss_sum.item() / n, 100.0 * correct.item() / n
 
 
-def _loss(model, criterion, x, y):
-    out = model(x)
+def _loss(model, criterion, x, y, autocast=contextlib.nullcontext):
+    with autocast():
+        out = model(x).float()
     return criterion(out, y), out
 
 
-def _low_pass_loss(model, optimizer, criterion, x, y):
+def _low_pass_loss(model, optimizer, criterion, x, y, autocast=contextlib.nullcontext):
     """LPF-SGD's Monte-Carlo gradient (official code: the batch split into M parts, fresh noise for each, each
     part's loss weighted by its share of the batch); returns the loss and outputs at the perturbed points."""
     losses, outs = [], []
     for xs, ys in zip(x.chunk(optimizer.samples), y.chunk(optimizer.samples)):
         optimizer.perturb()
-        loss, out = _loss(model, criterion, xs, ys)
+        loss, out = _loss(model, criterion, xs, ys, autocast)
         (loss * len(ys) / len(y)).backward()
         optimizer.restore()
         losses.append(loss.detach() * len(ys) / len(y))
@@ -175,19 +179,24 @@ def report_from_counts(correct: torch.Tensor, total: torch.Tensor, groups: dict)
 
 
 def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str | Path | None = None,
-        on_epoch_end=None, progress: bool = True, channels_last: bool = True) -> dict:
+        on_epoch_end=None, progress: bool = True, channels_last: bool = True, precision: str = "fp32") -> dict:
     """Train one configuration and return its record (not yet written; see results.get_or_run).
 
-    on_epoch_end(epoch, curve_row) is called after each epoch (1-based), e.g. for live plots."""
+    on_epoch_end(epoch, curve_row) is called after each epoch (1-based), e.g. for live plots. precision "bf16"
+    runs the forward passes under bfloat16 autocast (fast on GPUs; the official code trains in float32, the
+    default); it is recorded in the provenance, not in the run id."""
     from .results import git_commit, provenance
 
     started, commit = time.time(), git_commit()
+    data_lib.check_choice("precision", precision, PRECISIONS)
     if config.dataset in LARGE_DATASETS:
         raise ValueError(f"{config.dataset} is read from split files by saddle.distributed.run "
                          "(torchrun --nproc_per_node=N -m saddle train ...), not by train.run")
     device = torch.device(device) if device else default_device()
     data = load_data(config, data_root).to(device)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
+        else contextlib.nullcontext
     model = build_model(config, data).to(device, memory_format=memory_format)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     optimizer = build_optimizer(config, model, generator)
@@ -204,7 +213,8 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
     for epoch in bar:
         lr, rho = set_schedules(optimizer, config, epoch)
         criterion = build_criterion(config, data.counts, epoch, device)
-        train_loss, train_acc = train_epoch(model, optimizer, criterion, data, generator, config, memory_format)
+        train_loss, train_acc = train_epoch(model, optimizer, criterion, data, generator, config, memory_format,
+                                            autocast)
         row = {"epoch": epoch + 1, "lr": lr, "rho": rho, "drw": bool(criterion.weight is not None),
                "train_loss": train_loss, "train_acc": train_acc}
         if not math.isfinite(train_loss):
@@ -234,6 +244,7 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
                                        data.groups, data.num_classes)
         record["metrics"] = summarise(curves, data.groups, train_report)
     record["provenance"] = provenance(device, time.time() - started, commit, channels_last=channels_last,
+                                      precision=precision,
                                       resumed_from_epoch=start_epoch or None)
     if last is not None and last.exists():
         last.unlink()
