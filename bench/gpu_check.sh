@@ -26,5 +26,5 @@ run throughput 90 python3 bench/throughput.py --steps 20 --stacked 4
 cp results/bench/throughput-*.json "$OUT/" 2>/dev/null
 run paper_run_bf16 120 env SADDLE_CACHE="$OUT/cache" python3 -m saddle train --scale paper --dataset synthetic \
     --n-max 5000 --drw --sam --rho 0.5 --precision bf16 --out "$OUT/results" --quiet
-run paper_run_fp32 200 env SADDLE_CACHE="$OUT/cache" python3 -m saddle train --scale paper --dataset synthetic \
+run paper_run_fp32 200 env SADDLE_CACHE="$OUT/cache-fp32" python3 -m saddle train --scale paper --dataset synthetic \
     --n-max 5000 --drw --sam --rho 0.5 --out "$OUT/results-fp32" --quiet
