@@ -139,7 +139,9 @@ def test_book_builds_from_committed_records(built_book):
     assert re.search(r"01_long_tail_primer\s+[\d.]+\s+0\s+0\s+3\n", summary), summary  # 3 records read
     rows = re.findall(r"^(\d\d_\w+)\s+[\d.]+\s+(\d+)\s+(\d+)\s+(\d+)$", summary, re.M)
     assert len(rows) == len(CHAPTERS), summary
-    assert all(trained == computed == "0" and int(read) > 0 for _, trained, computed, read in rows), summary
+    assert all(trained == computed == "0" for _, trained, computed, read in rows), summary
+    # every chapter reads records, but chapter 5 (large-scale records: none committed, it says "not run here")
+    assert all(int(read) > 0 for chapter, _, _, read in rows if chapter != "05_large_scale"), summary
 
 
 @needs_fashion_mnist

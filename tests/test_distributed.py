@@ -105,11 +105,11 @@ def test_two_gloo_processes_equal_one_process_and_resume_with_another_count(tree
 def test_torchrun_cli_trains_resnet50_and_rank_zero_writes_one_record(tree, tmp_path):
     root, _ = tree
     out = _torchrun(2, "-m", "saddle", "train", "--scale", "large", "--dataset", "imagenet-lt", "--data-root", root,
-                    "--sam", "--rho", "0.05", "--drw", "--epochs", "2", "--batch-size", "32", "--image-size", "16",
+                    "--drw", "--epochs", "2", "--batch-size", "32", "--image-size", "16",
                     "--workers", "0", "--out", tmp_path / "results", "--quiet",
                     env={"SADDLE_CACHE": str(tmp_path / "cache")})
     records = list((tmp_path / "results").rglob("*.json"))
-    assert len(records) == 1 and out.stdout.count("CE+DRW+SAM imagenet-lt") == 1
+    assert len(records) == 1 and out.stdout.count("CE+DRW imagenet-lt") == 1
     record = json.loads(records[0].read_text())
     assert record["status"] == "complete" and record["config"]["model"] == "resnet50"
     assert record["provenance"]["world_size"] == 2 and record["provenance"]["backend"] == "gloo"
