@@ -25,8 +25,9 @@ from tqdm import tqdm
 from . import optim, splits
 from .config import RunConfig
 from .data import check_choice
-from .train import (PRECISIONS, build_criterion, build_model, build_optimizer, checkpoint_epochs, frozen_bn_statistics,
-                    load_checkpoint, report_from_counts, save_checkpoint, set_schedules, summarise)
+from .train import (PRECISIONS, add_test_report, build_criterion, build_model, build_optimizer, checkpoint_epochs,
+                    curve_row, frozen_bn_statistics, load_checkpoint, report_from_counts, run_record,
+                    save_checkpoint, set_schedules)
 
 ASCENTS = ("global", "local")
 
@@ -168,8 +169,7 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
         lr, rho = set_schedules(optimizer, config, epoch)
         criterion = build_criterion(config, data.counts, epoch, device)
         train_loss, train_acc = train_epoch(ddp, optimizer, criterion, loader, config, ascent, device, autocast)
-        row = {"epoch": epoch + 1, "lr": lr, "rho": rho, "drw": bool(criterion.weight is not None),
-               "train_loss": train_loss, "train_acc": train_acc}
+        row = curve_row(epoch, lr, rho, criterion, train_loss, train_acc)
         if not math.isfinite(train_loss):
             status, diverged_epoch = "diverged", epoch + 1
             curves.append(row)
@@ -177,7 +177,7 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
         if epoch + 1 in eval_epochs:
             _sync_buffers(model)
             report = evaluate(model, data.test, rank, world, data.num_classes, groups, device, batch, workers)
-            row.update(test_acc=report["acc"], per_class=report["per_class"], **{g: report[g] for g in groups})
+            add_test_report(row, report, groups)
             bar.set_postfix(loss=f"{train_loss:.3f}", test=f"{report['acc']:.1f}")
         curves.append(row)
         if checkpoint_dir and rank == 0:  # the model without its DDP wrapper: any process count resumes it
@@ -194,14 +194,8 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
         train_report = evaluate(model, data.train, rank, world, data.num_classes, groups, device, batch, workers)
     if rank != 0:
         return None
-    record = {"id": config.run_id, "status": status, "config": config.to_dict(), "label": config.label,
-              "train_counts": data.counts, "class_names": [str(label) for label in data.class_labels],
-              "groups": groups, "eval_epochs": sorted(eval_epochs), "checkpoint_epochs": sorted(keep),
-              "curves": curves}
-    if status == "diverged":
-        record.update(diverged_epoch=diverged_epoch, metrics=None)
-    else:
-        record["metrics"] = summarise(curves, groups, train_report)
+    record = run_record(config, status, curves, data.counts, [str(label) for label in data.class_labels], groups,
+                        eval_epochs, keep, train_report, diverged_epoch)
     record["provenance"] = provenance(device, time.time() - started, commit, world_size=world, ascent=ascent,
                                       backend=dist.get_backend() if dist.is_initialized() else None,
                                       precision=precision, image_size=image_size, resumed_from_epoch=start_epoch or None)

@@ -19,8 +19,8 @@ from tqdm import tqdm
 from . import data as data_lib
 from . import optim
 from .config import RunConfig
-from .train import (PRECISIONS, accuracy_report, build_criterion, build_model, checkpoint_epochs, default_device, load_data,
-                    set_schedules, summarise)
+from .train import (PRECISIONS, accuracy_report, add_test_report, build_criterion, build_model, checkpoint_epochs,
+                    curve_row, default_device, load_data, run_record, set_schedules)
 
 MAY_DIFFER = ("seed", "rho")
 
@@ -143,14 +143,12 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
         for i in range(n_runs):
             if statuses[i] != "complete":
                 continue
-            row = {"epoch": epoch + 1, "lr": lr, "rho": epoch_rhos[i], "drw": bool(criterion.weight is not None),
-                   "train_loss": loss_sum[i].item() / n, "train_acc": 100.0 * correct[i].item() / n}
+            row = curve_row(epoch, lr, epoch_rhos[i], criterion, loss_sum[i].item() / n,
+                            100.0 * correct[i].item() / n)
             if not math.isfinite(row["train_loss"]):
                 statuses[i] = "diverged"
             elif evaluate:
-                report = reports[i]
-                row.update(test_acc=report["acc"], per_class=report["per_class"],
-                           **{g: report[g] for g in data.groups})
+                add_test_report(row, reports[i], data.groups)
             curves[i].append(row)
         if checkpoint_dirs and epoch + 1 in keep:
             for i, (c, folder) in enumerate(zip(configs, checkpoint_dirs)):
@@ -162,13 +160,8 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
     wall = time.time() - started
     records = []
     for i, c in enumerate(configs):
-        record = {"id": c.run_id, "status": statuses[i], "config": c.to_dict(), "label": c.label,
-                  "train_counts": data.counts, "class_names": data.class_names, "groups": data.groups,
-                  "eval_epochs": sorted(eval_epochs), "checkpoint_epochs": sorted(keep), "curves": curves[i]}
-        if statuses[i] == "diverged":
-            record.update(diverged_epoch=curves[i][-1]["epoch"], metrics=None)
-        else:
-            record["metrics"] = summarise(curves[i], data.groups, train_reports[i])
+        record = run_record(c, statuses[i], curves[i], data.counts, data.class_names, data.groups, eval_epochs,
+                            keep, train_reports[i], curves[i][-1]["epoch"] if statuses[i] == "diverged" else None)
         record["provenance"] = provenance(device, wall, commit, stacked_runs=n_runs, channels_last=False,
                                           precision=precision)
         records.append(record)

@@ -215,8 +215,7 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
         criterion = build_criterion(config, data.counts, epoch, device)
         train_loss, train_acc = train_epoch(model, optimizer, criterion, data, generator, config, memory_format,
                                             autocast)
-        row = {"epoch": epoch + 1, "lr": lr, "rho": rho, "drw": bool(criterion.weight is not None),
-               "train_loss": train_loss, "train_acc": train_acc}
+        row = curve_row(epoch, lr, rho, criterion, train_loss, train_acc)
         if not math.isfinite(train_loss):
             status, diverged_epoch = "diverged", epoch + 1
             curves.append(row)
@@ -224,8 +223,7 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
         if epoch + 1 in eval_epochs:
             report = accuracy_report(predict(model, data, data.test_x, memory_format), data.test_y, data.groups,
                                      data.num_classes)
-            row.update(test_acc=report["acc"], per_class=report["per_class"],
-                       **{g: report[g] for g in data.groups})
+            add_test_report(row, report, data.groups)
             bar.set_postfix(loss=f"{train_loss:.3f}", test=f"{report['acc']:.1f}")
         curves.append(row)
         if checkpoint_dir:
@@ -234,20 +232,38 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
         if on_epoch_end:
             on_epoch_end(epoch + 1, row)
     bar.close()
-    record = {"id": config.run_id, "status": status, "config": config.to_dict(), "label": config.label,
-              "train_counts": data.counts, "class_names": data.class_names, "groups": data.groups,
-              "eval_epochs": sorted(eval_epochs), "checkpoint_epochs": sorted(keep), "curves": curves}
-    if status == "diverged":
-        record.update(diverged_epoch=diverged_epoch, metrics=None)
-    else:
-        train_report = accuracy_report(predict(model, data, data.train_x, memory_format), data.train_y,
-                                       data.groups, data.num_classes)
-        record["metrics"] = summarise(curves, data.groups, train_report)
+    train_report = None if status == "diverged" else accuracy_report(
+        predict(model, data, data.train_x, memory_format), data.train_y, data.groups, data.num_classes)
+    record = run_record(config, status, curves, data.counts, data.class_names, data.groups, eval_epochs, keep,
+                        train_report, diverged_epoch)
     record["provenance"] = provenance(device, time.time() - started, commit, channels_last=channels_last,
                                       precision=precision,
                                       resumed_from_epoch=start_epoch or None)
     if last is not None and last.exists():
         last.unlink()
+    return record
+
+
+def curve_row(epoch: int, lr: float, rho: float, criterion, train_loss: float, train_acc: float) -> dict:
+    """One row of a record's curves for 0-based `epoch` (stored 1-based)."""
+    return {"epoch": epoch + 1, "lr": lr, "rho": rho, "drw": bool(criterion.weight is not None),
+            "train_loss": train_loss, "train_acc": train_acc}
+
+
+def add_test_report(row: dict, report: dict, groups: dict) -> None:
+    row.update(test_acc=report["acc"], per_class=report["per_class"], **{g: report[g] for g in groups})
+
+
+def run_record(config: RunConfig, status: str, curves: list, train_counts, class_names, groups: dict,
+               eval_epochs, keep, train_report: dict | None, diverged_epoch: int | None = None) -> dict:
+    """A run's record, all but its provenance (the trainers add their own)."""
+    record = {"id": config.run_id, "status": status, "config": config.to_dict(), "label": config.label,
+              "train_counts": train_counts, "class_names": class_names, "groups": groups,
+              "eval_epochs": sorted(eval_epochs), "checkpoint_epochs": sorted(keep), "curves": curves}
+    if status == "diverged":
+        record.update(diverged_epoch=diverged_epoch, metrics=None)
+    else:
+        record["metrics"] = summarise(curves, groups, train_report)
     return record
 
 
