@@ -3,12 +3,13 @@
 1. SGD vs SAM step time for ResNet-32 at batch 128 (target: SAM/SGD <= 2.1).
 2. Images/s of saddle's trainer (data held as uint8 tensors, crop+flip in batch, channels_last) against a loop
    built the official way (torchvision Dataset with per-image PIL transforms, DataLoader, channels-first)
-   (target: >= 1.3x on CPU).
+   (target: >= 1.3x on CPU), and the same trainer with its step's model torch.compile'd (--compile; the compile
+   time is reported on its own, the images/s are after it).
 3. Several runs at once (saddle.stacked: seeds of one recipe as one vectorised network) against the same runs
    trained one after the other, images/s over all runs.
 Each run appends a JSON record (device, torch, figures, ratios) to results/bench/.
 
-Usage: python bench/throughput.py [--steps N] [--model resnet32] [--stacked 4]"""
+Usage: python bench/throughput.py [--steps N] [--model resnet32] [--stacked 4] [--compile inductor|none]"""
 from __future__ import annotations
 
 import argparse
@@ -98,8 +99,9 @@ def official_step_fn(model_name, d, device, workers):
     return step
 
 
-def saddle_step_fn(model_name, d, device):
-    """One training step of saddle's trainer: train_epoch over a one-batch slice of the resident data."""
+def saddle_step_fn(model_name, d, device, compile=None):
+    """One training step of saddle's trainer: train_epoch over a one-batch slice of the resident data, with the
+    step's model compiled by `compile` (a torch.compile backend) or eager (None)."""
     config = RunConfig.at_scale("paper", dataset="synthetic", model=model_name)
     torch.manual_seed(0)
     model = build(model_name).to(device, memory_format=torch.channels_last)
@@ -108,7 +110,8 @@ def saddle_step_fn(model_name, d, device):
     gen = torch.Generator(device=device).manual_seed(0)
     slices = iter([data.LongTailData("bench", d.train_x[i:i + 128], d.train_y[i:i + 128], d.test_x, d.test_y,
                                      d.counts, d.class_names, d.mean, d.std) for i in range(0, len(d.train_y), 128)])
-    return lambda: train.train_epoch(model, opt, crit, next(slices), gen, config, torch.channels_last)
+    forward = train.step_model(model, compile)
+    return lambda: train.train_epoch(forward, opt, crit, next(slices), gen, config, torch.channels_last)
 
 
 def images_per_s(step_fns: dict, steps: int, device) -> dict:
@@ -156,15 +159,24 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--model", default="resnet32")
     parser.add_argument("--stacked", type=int, default=4, help="runs trained at once in part 3 (0: skip)")
+    parser.add_argument("--compile", default="inductor", help="torch.compile backend for the compiled trainer in "
+                        "part 2 ('none': skip)")
     args = parser.parse_args()
     device = train.default_device()
     print(f"device: {device} ({torch.get_num_threads()} threads), torch {torch.__version__}, model {args.model}")
     times = step_times(args.model, args.steps, device)
     print(f"step time, batch 128: SGD {times['sgd']:.3f} s, SAM {times['sam']:.3f} s, "
           f"SAM/SGD {times['sam'] / times['sgd']:.2f} (target <= 2.1)")
-    d = data.load("synthetic", n_max=128 * (args.steps + 3) // 10 + 13, imbalance=1).to(device)
-    speed = images_per_s({"official": official_step_fn(args.model, d, device, workers=0),
-                          "saddle": saddle_step_fn(args.model, d, device)}, args.steps, device)
+    d = data.load("synthetic", n_max=128 * (args.steps + 4) // 10 + 13, imbalance=1).to(device)
+    loops = {"official": official_step_fn(args.model, d, device, workers=0),
+             "saddle": saddle_step_fn(args.model, d, device)}
+    compile_s = None
+    if args.compile != "none":
+        loops["saddle_compiled"] = saddle_step_fn(args.model, d, device, compile=args.compile)
+        start = time.perf_counter()
+        loops["saddle_compiled"]()  # compiles forward and backward
+        compile_s = time.perf_counter() - start
+    speed = images_per_s(loops, args.steps, device)
     with_workers = images_per_s({"official": official_step_fn(args.model, d, device, workers=2)}, args.steps,
                                 device)["official"]
     print(f"official-style loop (PIL transforms, DataLoader, channels-first): {speed['official']:.0f} img/s "
@@ -172,10 +184,18 @@ def main():
     print(f"saddle trainer (tensors, batched augmentation, channels_last): {speed['saddle']:.0f} img/s")
     print(f"saddle / official, alternating batch by batch: {speed['saddle'] / speed['official']:.2f}x "
           "(target >= 1.3x on CPU)")
+    if compile_s is not None:
+        print(f"saddle trainer, step's model compiled ({args.compile}; first step {compile_s:.0f} s): "
+              f"{speed['saddle_compiled']:.0f} img/s, {speed['saddle_compiled'] / speed['official']:.2f}x the "
+              f"official-style loop, {speed['saddle_compiled'] / speed['saddle']:.2f}x eager")
     figures = {"model": args.model, "steps": args.steps, "sgd_step_s": times["sgd"], "sam_step_s": times["sam"],
                "sam_over_sgd": times["sam"] / times["sgd"], "official_img_s": speed["official"],
                "official_2_workers_img_s": with_workers, "saddle_img_s": speed["saddle"],
                "saddle_over_official": speed["saddle"] / speed["official"]}
+    if compile_s is not None:
+        figures.update(compile_backend=args.compile, compile_first_step_s=compile_s,
+                       saddle_compiled_img_s=speed["saddle_compiled"],
+                       saddle_compiled_over_official=speed["saddle_compiled"] / speed["official"])
     if args.stacked:
         many = stacked_vs_one_by_one(args.model, args.stacked, device)
         print(f"{many['runs']} runs of one recipe: together {many['stacked_img_s']:.0f} img/s, one by one "

@@ -19,6 +19,7 @@ from saddle.cli import main
     (["--epochs", "0"], "epochs must be >= 1"),
     (["--scale", "huge"], "unknown scale 'huge'; accepted: smoke, cpu, paper"),
     (["--dataset", "cifar10", "--data-root", "/nonexistent"], "--data-root"),
+    (["--compile", "tensorrt"], "unknown compile backend 'tensorrt'; accepted: inductor, aot_eager"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(args, message, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))

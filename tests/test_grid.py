@@ -81,3 +81,5 @@ def test_grid_cli_lists_and_rejects_bad_tables(tmp_path, capsys):
     assert len(lines) == 4 and all(line.startswith("missing") for line in lines)
     assert main(["grid", "table9", "--scale", "smoke"]) == 2
     assert "unknown table 'table9'; accepted: table1, table2, table4, tables7-8, figure4" in capsys.readouterr().err
+    assert main(["grid", "table4", "--scale", "smoke", "--stack", "--compile", "inductor"]) == 2
+    assert "stacked runs (--stack) are not compiled" in capsys.readouterr().err

@@ -197,3 +197,19 @@ def test_bf16_autocast_trains_and_is_recorded_and_bad_precision_fails():
     assert bf16["curves"][0]["train_loss"] == pytest.approx(fp32["curves"][0]["train_loss"], rel=0.05)
     with pytest.raises(ValueError, match="unknown precision 'fp16'; accepted: fp32, bf16"):
         train.run(tiny(epochs=1), progress=False, precision="fp16")
+
+
+def test_compiled_step_follows_the_eager_run_and_keeps_plain_checkpoints(tmp_path):
+    """torch.compile of the step's model (aot_eager here: the inductor backend compiles C++ for a minute on a CPU;
+    bench/gpu_check.sh covers it on CUDA) trains the same run, last smaller batch and SAM's two passes included,
+    and its snapshots load into an uncompiled model."""
+    config = tiny(optimizer="sam", rho=0.05, drw=True, epochs=2)
+    eager = train.run(config, progress=False)
+    compiled = train.run(config, progress=False, compile="aot_eager", checkpoint_dir=tmp_path)
+    assert compiled["provenance"]["compile"] == "aot_eager" and eager["provenance"]["compile"] is None
+    for a, b in zip(eager["curves"], compiled["curves"]):
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-4)
+    snapshot = torch.load(tmp_path / "epoch_0002.pt", weights_only=False)["model"]
+    assert not any(k.startswith("_orig_mod") for k in snapshot)
+    with pytest.raises(ValueError, match="unknown compile backend 'tensorrt'; accepted: inductor, aot_eager"):
+        train.run(tiny(epochs=1), progress=False, compile="tensorrt")

@@ -38,6 +38,8 @@ def _train_parser(sub):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--precision", default=None, help="fp32 or bf16 (autocast, for GPUs); default fp32 (the "
                    "official code's), bf16 for the large scale on GPUs that support it")
+    p.add_argument("--compile", default=None, help="torch.compile the training step's model with this backend "
+                   "(inductor); pays on long runs (paper scale), not in a cpu-scale run on a CPU")
     large = p.add_argument_group("large scale (split-file data sets, distributed)")
     large.add_argument("--split-dir", default=None, help="folder of the split .txt files (default: --data-root)")
     large.add_argument("--workers", type=int, default=4, help="data-loader processes per replica")
@@ -73,6 +75,7 @@ def _grid_parser(sub):
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default: each table's)")
     p.add_argument("--list", action="store_true", help="print the runs and whether each has a record; train none")
     p.add_argument("--precision", default="fp32", help="fp32 (the official code's) or bf16 (autocast; GPUs)")
+    p.add_argument("--compile", default=None, help="torch.compile backend for each run's training step (inductor)")
     p.add_argument("--stack", action="store_true", help="train runs that differ in seed and rho only together, in "
                    "one process (fills a large GPU; no gain on a CPU)")
     p.add_argument("--data-root", default=None)
@@ -88,6 +91,8 @@ def _grid(args) -> int:
     from .results import find_record
 
     check_choice("scale", args.scale, tuple(SCALES))
+    if args.compile and args.stack:
+        raise ValueError("--compile applies to runs trained one by one; stacked runs (--stack) are not compiled")
     configs = []
     for table in args.tables:
         check_choice("table", table, tuple(GRIDS))
@@ -101,7 +106,8 @@ def _grid(args) -> int:
                   f"imbalance {c.imbalance:g} seed {c.seed}  {c.run_id}")
         return 0
     counts = run_missing(configs, root=args.out, data_root=args.data_root, device=args.device,
-                         progress=not args.quiet, stack=args.stack, precision=args.precision or "fp32")
+                         progress=not args.quiet, stack=args.stack, precision=args.precision or "fp32",
+                         **({"compile": args.compile} if args.compile else {}))
     print(f"{len(configs)} runs: {counts['present']} already recorded, {counts['trained']} trained, "
           f"{counts['skipped']} left to another runner")
     return 0
@@ -159,10 +165,13 @@ def _train(args) -> int:
     config = _config_from_args(args)
     kwargs = dict(data_root=args.data_root, progress=not args.quiet)
     if config.dataset in LARGE_DATASETS:
+        if args.compile:
+            raise ValueError(f"--compile is not supported for {config.dataset} (the distributed trainer); "
+                             "it applies to the CIFAR / Fashion-MNIST trainer")
         kwargs.update(split_dir=args.split_dir, workers=args.workers, ascent=args.ascent,
                       image_size=args.image_size, sync_bn=args.sync_bn, precision=args.precision)
     else:
-        kwargs.update(device=args.device, precision=args.precision or "fp32")
+        kwargs.update(device=args.device, precision=args.precision or "fp32", compile=args.compile)
     try:
         record = get_or_run(config, root=args.out, **kwargs)
     finally:

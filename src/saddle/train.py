@@ -20,6 +20,7 @@ from .config import RunConfig
 from .splits import LARGE_DATASETS
 
 PRECISIONS = ("fp32", "bf16")
+COMPILE_BACKENDS = ("inductor", "aot_eager")
 CHECKPOINT_FRACTIONS = (10, 50, 160, 170, 190, 200)  # of 200 epochs: the epochs the paper's Fig. 3 looks at
 
 
@@ -179,16 +180,21 @@ def report_from_counts(correct: torch.Tensor, total: torch.Tensor, groups: dict)
 
 
 def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str | Path | None = None,
-        on_epoch_end=None, progress: bool = True, channels_last: bool = True, precision: str = "fp32") -> dict:
+        on_epoch_end=None, progress: bool = True, channels_last: bool = True, precision: str = "fp32",
+        compile: str | None = None) -> dict:
     """Train one configuration and return its record (not yet written; see results.get_or_run).
 
     on_epoch_end(epoch, curve_row) is called after each epoch (1-based), e.g. for live plots. precision "bf16"
     runs the forward passes under bfloat16 autocast (fast on GPUs; the official code trains in float32, the
-    default); it is recorded in the provenance, not in the run id."""
+    default); it is recorded in the provenance, not in the run id. compile: a torch.compile backend for the training
+    step's model (see step_model), or None (eager, the default: on a CPU the compile costs more than it saves in a
+    `cpu`-scale run)."""
     from .results import git_commit, provenance
 
     started, commit = time.time(), git_commit()
     data_lib.check_choice("precision", precision, PRECISIONS)
+    if compile is not None:
+        data_lib.check_choice("compile backend", compile, COMPILE_BACKENDS)
     if config.dataset in LARGE_DATASETS:
         raise ValueError(f"{config.dataset} is read from split files by saddle.distributed.run "
                          "(torchrun --nproc_per_node=N -m saddle train ...), not by train.run")
@@ -200,6 +206,7 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
     model = build_model(config, data).to(device, memory_format=memory_format)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     optimizer = build_optimizer(config, model, generator)
+    forward = step_model(model, compile)
     curves, start_epoch = [], 0
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
     last = checkpoint_dir / "last.pt" if checkpoint_dir else None
@@ -213,7 +220,7 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
     for epoch in bar:
         lr, rho = set_schedules(optimizer, config, epoch)
         criterion = build_criterion(config, data.counts, epoch, device)
-        train_loss, train_acc = train_epoch(model, optimizer, criterion, data, generator, config, memory_format,
+        train_loss, train_acc = train_epoch(forward, optimizer, criterion, data, generator, config, memory_format,
                                             autocast)
         row = curve_row(epoch, lr, rho, criterion, train_loss, train_acc)
         if not math.isfinite(train_loss):
@@ -237,11 +244,19 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
     record = run_record(config, status, curves, data.counts, data.class_names, data.groups, eval_epochs, keep,
                         train_report, diverged_epoch)
     record["provenance"] = provenance(device, time.time() - started, commit, channels_last=channels_last,
-                                      precision=precision,
+                                      precision=precision, compile=compile,
                                       resumed_from_epoch=start_epoch or None)
     if last is not None and last.exists():
         last.unlink()
     return record
+
+
+def step_model(model, backend: str | None):
+    """The model as the training step calls it: torch.compile'd with static shapes (one graph for the full batches,
+    one for the last, smaller batch; one more per SAM pass if BatchNorm is frozen there), or the model itself when
+    backend is None. It shares the model's parameters and buffers, so the optimizers, evaluation, checkpoints and
+    the Hessian keep using the plain module (checkpoint keys stay free of torch.compile's prefix)."""
+    return model if backend is None else torch.compile(model, backend=backend, dynamic=False)
 
 
 def curve_row(epoch: int, lr: float, rho: float, criterion, train_loss: float, train_acc: float) -> dict:
