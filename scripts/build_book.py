@@ -3,15 +3,20 @@
 The source notebooks in book/ carry no outputs (reviewable in git). Executed copies, with every other page of
 the book, are assembled in _build/source/ and built from there into _build/html, warnings as errors.
 
-Usage: python scripts/build_book.py [--scale cpu] [--build _build]"""
+At the cpu scale the chapters only read the committed records, so they run side by side (one per core); at the
+other scales they run one after another, since a later chapter reads the runs an earlier one trained.
+
+Usage: python scripts/build_book.py [--scale cpu] [--build _build] [--jobs N]"""
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import papermill as pm
@@ -27,7 +32,7 @@ def chapters_in_toc(toc: dict) -> list[str]:
     return files
 
 
-def execute(chapter: Path, target: Path, scale: str) -> dict:
+def execute(chapter: Path, target: Path, scale: str, progress_bar: bool = True) -> dict:
     """Run one notebook; a failing cell stops the build with the chapter and the cell named."""
     log = target.with_suffix(".runs.log")
     log.unlink(missing_ok=True)
@@ -35,7 +40,7 @@ def execute(chapter: Path, target: Path, scale: str) -> dict:
     started = time.time()
     try:
         pm.execute_notebook(str(chapter), str(target), parameters={"scale": scale}, cwd=str(ROOT),
-                            kernel_name="python3", progress_bar=True, report_mode=False)
+                            kernel_name="python3", progress_bar=progress_bar, report_mode=False)
     except pm.PapermillExecutionError as exc:
         sys.exit(f"chapter {chapter.name} failed at cell {exc.exec_count} ({exc.ename}: {exc.evalue}); "
                  f"the executed notebook is {target}")
@@ -49,7 +54,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="cpu")
     parser.add_argument("--build", default=str(ROOT / "_build"))
+    parser.add_argument("--jobs", type=int, default=None, help="chapters executed at once (default: one per core "
+                        "at the cpu scale, else 1)")
     args = parser.parse_args()
+    jobs = args.jobs or (os.cpu_count() or 1 if args.scale == "cpu" else 1)
     build = Path(args.build)
     source = build / "source"
     if source.exists():
@@ -57,12 +65,14 @@ def main() -> int:
     shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, source / name)
-    summary = []
-    for entry in chapters_in_toc(yaml.safe_load((ROOT / "_toc.yml").read_text())):
-        notebook = ROOT / f"{entry}.ipynb"
-        if notebook.exists():
-            print(f"== executing {entry} at scale={args.scale}", flush=True)
-            summary.append(execute(notebook, source / f"{entry}.ipynb", args.scale))
+    entries = [e for e in chapters_in_toc(yaml.safe_load((ROOT / "_toc.yml").read_text()))
+               if (ROOT / f"{e}.ipynb").exists()]
+    print(f"== executing {len(entries)} chapters at scale={args.scale}, {jobs} at a time", flush=True)
+    # each in a process of its own: execute() sets the kernel's run log through os.environ
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        summary = list(pool.map(execute, [ROOT / f"{e}.ipynb" for e in entries],
+                                [source / f"{e}.ipynb" for e in entries], [args.scale] * len(entries),
+                                [jobs == 1] * len(entries)))
     started = time.time()
     shutil.rmtree(build / "html", ignore_errors=True)  # no stale pages or images from an earlier build
     jupyter_book = Path(sys.executable).parent / "jupyter-book"

@@ -7,10 +7,13 @@ Usage: python scripts/check_book_in_browser.py [_build]   (exit 1 with a list of
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
@@ -24,8 +27,10 @@ def chromium() -> str | None:
 
 
 def render(browser: str, page: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([browser, *FLAGS, *extra, page.resolve().as_uri()], capture_output=True, text=True,
-                          timeout=120)
+    """One headless Chromium with a profile of its own, so that several can run side by side."""
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run([browser, *FLAGS, f"--user-data-dir={profile}", *extra, page.resolve().as_uri()],
+                              capture_output=True, text=True, timeout=120)
 
 
 def visible_text(dom: str) -> str:
@@ -64,12 +69,17 @@ def main(build: Path) -> int:
     shots.mkdir(parents=True, exist_ok=True)
     pages = sorted(p for p in html_dir.rglob("*.html") if "_static" not in p.parts and p.name not in
                    ("genindex.html", "search.html", "py-modindex.html"))
-    failures = {}
-    for page in pages:
+
+    def check(page: Path) -> list[str]:
         dom = render(browser, page, "--dump-dom").stdout
         name = str(page.relative_to(html_dir)).replace("/", "__").removesuffix(".html")
         render(browser, page, f"--screenshot={shots / (name + '.png')}", "--window-size=1280,2400")
-        found = problems_of(page, dom) if dom.strip() else ["Chromium returned no DOM"]
+        return problems_of(page, dom) if dom.strip() else ["Chromium returned no DOM"]
+
+    failures = {}
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # one Chromium per core: each is mostly one thread
+        found_per_page = list(pool.map(check, pages))
+    for page, found in zip(pages, found_per_page):
         if found:
             failures[page.relative_to(html_dir)] = found
         print(f"{'FAIL' if found else 'ok  '} {page.relative_to(html_dir)}", flush=True)

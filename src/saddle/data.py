@@ -7,6 +7,7 @@ transforms.
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import math
 import pickle
@@ -218,6 +219,18 @@ def _read_idx_pair(root: Path, images: str, labels: str):
 
 
 def _read_idx(path: Path, ndim: int) -> np.ndarray:
+    """An idx.gz file as an array (a fresh copy: callers may change it). Decompressing Fashion-MNIST takes most of a
+    second, and the chapters load it once per run and per Hessian snapshot, so the parsed file is kept per process,
+    keyed by its size and modification time."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc}; the file is damaged or truncated, reinstall it") from exc
+    return _parse_idx(path, ndim, stat.st_size, stat.st_mtime_ns).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_idx(path: Path, ndim: int, size: int, mtime_ns: int) -> np.ndarray:
     try:
         with gzip.open(path, "rb") as f:
             raw = f.read()
