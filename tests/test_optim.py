@@ -41,6 +41,14 @@ def test_closure_step_equals_two_steps():
     assert torch.allclose(w, w2)
 
 
+def test_gradient_norm_is_float32_for_bf16_parameters():
+    """SAM's radius divides by ||g||: with bf16 parameters (or gradients) it is still formed in float32."""
+    w = torch.nn.Parameter(torch.zeros(100_000, dtype=torch.bfloat16))
+    w.grad = torch.ones_like(w)
+    norm = optim.SAM([w], torch.optim.SGD, rho=0.05, lr=0.1)._grad_norm()
+    assert norm.dtype == torch.float32 and norm.item() == pytest.approx(math.sqrt(100_000), rel=1e-6)
+
+
 def test_state_dict_keeps_momentum():
     _, w, opt, loss = quadratic_setup(True, momentum=0.9)
     for _ in range(2):

@@ -60,7 +60,8 @@ class SAM(torch.optim.Optimizer):
         self.second_step()
 
     def _grad_norm(self) -> torch.Tensor:
-        grads = [(p.grad * p.abs()) if g["adaptive"] else p.grad
+        """||g|| in float32 whatever the parameters' dtype (a bf16 sum of squares loses the radius' scale)."""
+        grads = [((p.grad * p.abs()) if g["adaptive"] else p.grad).float()
                  for g in self.param_groups for p in g["params"] if p.grad is not None]
         return torch.stack(torch._foreach_norm(grads, 2)).norm(2)
 
