@@ -37,9 +37,10 @@ def checkpoint_dir(config: RunConfig, root: Path | None = None) -> Path:
 
 
 def write_record(record: dict, path: Path) -> Path:
-    """Write via a temporary file and rename, so a reader never sees half a record."""
+    """Write via a temporary file and rename, so a reader never sees half a record (the file is the process's
+    own: chapters built side by side may write the same analysis)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(record, indent=1))
     os.replace(tmp, path)
     return path
