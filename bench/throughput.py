@@ -184,15 +184,14 @@ def main():
     print(f"saddle trainer (tensors, batched augmentation, channels_last): {speed['saddle']:.0f} img/s")
     print(f"saddle / official, alternating batch by batch: {speed['saddle'] / speed['official']:.2f}x "
           "(target >= 1.3x on CPU)")
-    if compile_s is not None:
-        print(f"saddle trainer, step's model compiled ({args.compile}; first step {compile_s:.0f} s): "
-              f"{speed['saddle_compiled']:.0f} img/s, {speed['saddle_compiled'] / speed['official']:.2f}x the "
-              f"official-style loop, {speed['saddle_compiled'] / speed['saddle']:.2f}x eager")
     figures = {"model": args.model, "steps": args.steps, "sgd_step_s": times["sgd"], "sam_step_s": times["sam"],
                "sam_over_sgd": times["sam"] / times["sgd"], "official_img_s": speed["official"],
                "official_2_workers_img_s": with_workers, "saddle_img_s": speed["saddle"],
                "saddle_over_official": speed["saddle"] / speed["official"]}
     if compile_s is not None:
+        print(f"saddle trainer, step's model compiled ({args.compile}; first step {compile_s:.0f} s): "
+              f"{speed['saddle_compiled']:.0f} img/s, {speed['saddle_compiled'] / speed['official']:.2f}x the "
+              f"official-style loop, {speed['saddle_compiled'] / speed['saddle']:.2f}x eager")
         figures.update(compile_backend=args.compile, compile_first_step_s=compile_s,
                        saddle_compiled_img_s=speed["saddle_compiled"],
                        saddle_compiled_over_official=speed["saddle_compiled"] / speed["official"])
