@@ -2,7 +2,8 @@
 
 PyHessian's path, as the official script uses it: the class's images in batches of 128 (a DataLoader), so every
 Hessian-vector product re-runs forward and backward(create_graph=True) over each batch; density() with the eigh
-fix. This package's paths: (a) the class as one batch, one graph built once and reused by every product;
+fix. This package's paths, both with each eval-mode BatchNorm folded into the convolution before it
+(`hessian.batchnorm_folded`): (a) the class as one batch, one graph built once and reused by every product;
 (b) the default of `class_spectra`: batches of 128 whose gradient graphs are all built once and reused (on CPU a
 batch of 128 stays in cache, so (b) beats (a) on large classes). channels-first throughout: channels_last made
 the double backward 1.5x slower here. All start Lanczos from the same seeded vector, so their extreme Ritz values
@@ -39,9 +40,11 @@ def model_and_data(run_id, epoch):
 
 
 PATHS = {
-    "PyHessian path (batches of 128, graph rebuilt per product)": dict(batched=True, reuse_graph=False),
-    "saddle, one batch (one graph, reused)": dict(batched=False, reuse_graph=True),
-    "saddle, batches of 128 (graphs built once, reused; the default)": dict(batched=True, reuse_graph=True),
+    "PyHessian path (batches of 128, graph rebuilt per product)": dict(batched=True, reuse_graph=False,
+                                                                        fold_batchnorm=False),
+    "saddle, one batch (one graph, reused)": dict(batched=False, reuse_graph=True, fold_batchnorm=True),
+    "saddle, batches of 128 (graphs built once, reused; the default)": dict(batched=True, reuse_graph=True,
+                                                                             fold_batchnorm=True),
 }
 
 
@@ -51,9 +54,10 @@ def time_paths(model, criterion, x, y, iters):
     out = {}
     for name, how in PATHS.items():
         data = batches if how["batched"] else (x, y)
-        hessian.spectral_density(model, criterion, data, 1, reuse_graph=how["reuse_graph"])
+        options = dict(reuse_graph=how["reuse_graph"], fold_batchnorm=how["fold_batchnorm"])
+        hessian.spectral_density(model, criterion, data, 1, **options)
         start = time.perf_counter()
-        spectrum = hessian.spectral_density(model, criterion, data, iters, reuse_graph=how["reuse_graph"])
+        spectrum = hessian.spectral_density(model, criterion, data, iters, **options)
         out[name] = (time.perf_counter() - start, spectrum)
     return out
 

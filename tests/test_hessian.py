@@ -144,3 +144,50 @@ def test_augmented_operator_differs_from_fixed_one():
     moving = class_spectra(model, d, classes=[0], iters=5, augment=True, progress=False)[0]
     assert np.allclose(fixed.eigenvalues, again.eigenvalues)
     assert not np.allclose(fixed.eigenvalues, moving.eigenvalues)
+
+
+def _resnet_with_batchnorm_statistics(name):
+    from saddle import models
+    torch.manual_seed(0)
+    model = models.build(name, num_classes=5).double()
+    for bn in (m for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
+        bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.5, 2)
+        bn.weight.data.uniform_(0.5, 1.5), bn.bias.data.uniform_(-0.5, 0.5)
+    return model.eval()
+
+
+def test_folded_batchnorm_gives_the_same_hessian():
+    """Folding each eval-mode BatchNorm into its convolution changes the graph, not the function: float64
+    Hessian-vector products agree to rounding, every BatchNorm is folded, and the model is restored after."""
+    from saddle.hessian import batchnorm_folded
+    model = _resnet_with_batchnorm_statistics("resnet8")
+    x, y = torch.randn(6, 3, 16, 16, dtype=torch.float64), torch.randint(0, 5, (6,))
+    criterion = nn.CrossEntropyLoss()
+    params = list(model.parameters())
+    probe = [torch.randn_like(p) for p in params]
+
+    def hvp():
+        grads = torch.autograd.grad(criterion(model(x), y), params, create_graph=True)
+        return torch.cat([h.reshape(-1) for h in torch.autograd.grad(grads, params, probe)])
+
+    before, logits = hvp(), model(x)
+    with batchnorm_folded(model) as folded:
+        inside = hvp()
+    assert folded == 7  # the stem and two per block of ResNet-8's three blocks
+    assert torch.allclose(inside, before, rtol=1e-9, atol=1e-9 * before.abs().max())
+    assert not any("forward" in vars(m) for m in model.modules())
+    assert torch.equal(model(x), logits)
+    with batchnorm_folded(model.train()) as folded:
+        assert folded == 0  # batch statistics: nothing to fold
+
+
+def test_every_batchnorm_of_resnet50_is_folded():
+    """torchvision's ResNet-50 (the large scale): stem, three per bottleneck and each downsample's Sequential."""
+    from saddle.hessian import batchnorm_folded
+    model = _resnet_with_batchnorm_statistics("resnet50")
+    x = torch.randn(2, 3, 32, 32, dtype=torch.float64)
+    with torch.no_grad():
+        logits = model(x)
+        with batchnorm_folded(model) as folded:
+            assert torch.allclose(model(x), logits, rtol=1e-9, atol=1e-9)
+    assert folded == sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 53
