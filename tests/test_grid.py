@@ -78,8 +78,17 @@ def test_grid_cli_lists_and_rejects_bad_tables(tmp_path, capsys):
     from saddle.cli import main
     assert main(["grid", "table4", "--scale", "smoke", "--list", "--out", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 4 and all(line.startswith("missing") for line in lines)
+    assert len(lines) == 5 and all(line.startswith("missing") for line in lines[:4])
+    assert lines[4] == "0 of 4 runs recorded; their training took 0.0 hours of wall time"
     assert main(["grid", "table9", "--scale", "smoke"]) == 2
     assert "unknown table 'table9'; accepted: table1, table2, table4, tables7-8, figure4" in capsys.readouterr().err
     assert main(["grid", "table4", "--scale", "smoke", "--stack", "--compile", "inductor"]) == 2
     assert "stacked runs (--stack) are not compiled" in capsys.readouterr().err
+
+
+def test_training_time_counts_resumed_runs_apart():
+    from saddle.grid import training_time
+    whole = {"curves": [{}] * 200, "provenance": {"wall_time_s": 3600.0, "resumed_from_epoch": None}}
+    resumed = {"curves": [{}] * 200, "provenance": {"wall_time_s": 1800.0, "resumed_from_epoch": 150}}
+    cost = training_time({"a": whole, "b": resumed, "c": None})
+    assert cost == {"runs": 2, "measured": 1.5, "scaled": 1.0 + 2.0, "resumed": 1}

@@ -87,8 +87,7 @@ def _grid_parser(sub):
 
 def _grid(args) -> int:
     from .data import check_choice
-    from .grid import GRIDS, run_missing, unique
-    from .results import find_record
+    from .grid import GRIDS, collect, run_missing, training_time, unique
 
     check_choice("scale", args.scale, tuple(SCALES))
     if args.compile and args.stack:
@@ -100,10 +99,17 @@ def _grid(args) -> int:
         configs += GRIDS[table](args.scale, **seeds)
     configs = unique(configs)
     if args.list:
+        records = collect(configs, root=args.out)
         for c in configs:
             rho = f" rho {c.rho}" if c.optimizer == "sam" else ""
-            print(f"{'done   ' if find_record(c, args.out) else 'missing'} {c.label}{rho} {c.dataset} {c.profile} "
-                  f"imbalance {c.imbalance:g} seed {c.seed}  {c.run_id}")
+            record = records[c.run_id]
+            took = f"  {record['provenance']['wall_time_s'] / 60:.0f} min" if record else ""
+            print(f"{'done   ' if record else 'missing'} {c.label}{rho} {c.dataset} {c.profile} "
+                  f"imbalance {c.imbalance:g} seed {c.seed}  {c.run_id}{took}")
+        cost = training_time(records)
+        print(f"{cost['runs']} of {len(configs)} runs recorded; their training took {cost['measured']:.1f} hours of "
+              f"wall time" + (f" ({cost['resumed']} resumed after an interruption, their time before it untimed: "
+                              f"{cost['scaled']:.1f} hours with it estimated)" if cost["resumed"] else ""))
         return 0
     counts = run_missing(configs, root=args.out, data_root=args.data_root, device=args.device,
                          progress=not args.quiet, stack=args.stack, precision=args.precision or "fp32",

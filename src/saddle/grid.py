@@ -116,6 +116,19 @@ def collect(configs, *, train: bool = False, root: Path | None = None, **run_kwa
     return {c.run_id: get_or_run(c, root=root) if find_record(c, root) is not None else None for c in configs}
 
 
+def training_time(records) -> dict:
+    """What the recorded runs (records: run id -> record or None) cost, in hours of wall time summed over runs (at
+    the cpu scale one thread per run). A run resumed after an interruption timed only its last stretch:
+    'measured' counts what was timed, 'scaled' counts each resumed run at its timed seconds per epoch over all
+    its epochs (an estimate), 'resumed' how many runs that concerns."""
+    done = [r for r in records.values() if r is not None]
+    measured = sum(r["provenance"]["wall_time_s"] for r in done)
+    scaled = sum(r["provenance"]["wall_time_s"] * len(r["curves"])
+                 / max(1, len(r["curves"]) - (r["provenance"].get("resumed_from_epoch") or 0)) for r in done)
+    return {"runs": len(done), "measured": measured / 3600, "scaled": scaled / 3600,
+            "resumed": sum(bool(r["provenance"].get("resumed_from_epoch")) for r in done)}
+
+
 def fill_command(table: str, scale: str, seeds) -> str:
     """The command that trains a table's missing runs (several copies may run side by side)."""
     return f"python -m saddle grid {table} --scale {scale} --seeds {','.join(str(s) for s in seeds)}"
