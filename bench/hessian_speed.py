@@ -2,11 +2,11 @@
 
 PyHessian's path, as the official script uses it: the class's images in batches of 128 (a DataLoader), so every
 Hessian-vector product re-runs forward and backward(create_graph=True) over each batch; density() with the eigh
-fix. This package's paths, both with each eval-mode BatchNorm folded into the convolution before it
-(`hessian.batchnorm_folded`): (a) the class as one batch, one graph built once and reused by every product;
-(b) the default of `class_spectra`: batches of 128 whose gradient graphs are all built once and reused (on CPU a
-batch of 128 stays in cache, so (b) beats (a) on large classes). channels-first throughout: channels_last made
-the double backward 1.5x slower here. All start Lanczos from the same seeded vector, so their extreme Ritz values
+fix. This package's paths, both on `hessian.second_order_graph` (each eval-mode BatchNorm folded into its
+convolution, the convolutions' backward rewritten for a cheap double backward): (a) the class as one batch, one
+graph built once and reused by every product; (b) the default of `class_spectra`: the class in one part per
+thread, each in batches of at most 128 whose gradient graphs are all built once and reused, the parts' products
+formed side by side. All start Lanczos from the same seeded vector, so their extreme Ritz values
 must agree (to 1e-4 of the spectral range).
 
 Usage: python bench/hessian_speed.py [--iters 30] [--class-index 0] [--run RECORD_ID --epoch 200]"""
@@ -41,10 +41,10 @@ def model_and_data(run_id, epoch):
 
 PATHS = {
     "PyHessian path (batches of 128, graph rebuilt per product)": dict(batched=True, reuse_graph=False,
-                                                                        fold_batchnorm=False),
-    "saddle, one batch (one graph, reused)": dict(batched=False, reuse_graph=True, fold_batchnorm=True),
+                                                                        fast_graph=False),
+    "saddle, one batch (one graph, reused)": dict(batched=False, reuse_graph=True, fast_graph=True),
     "saddle, batches of 128 (graphs built once, reused; the default)": dict(batched=True, reuse_graph=True,
-                                                                             fold_batchnorm=True),
+                                                                             fast_graph=True),
 }
 
 
@@ -54,7 +54,7 @@ def time_paths(model, criterion, x, y, iters):
     out = {}
     for name, how in PATHS.items():
         data = batches if how["batched"] else (x, y)
-        options = dict(reuse_graph=how["reuse_graph"], fold_batchnorm=how["fold_batchnorm"])
+        options = dict(reuse_graph=how["reuse_graph"], fast_graph=how["fast_graph"])
         hessian.spectral_density(model, criterion, data, 1, **options)
         start = time.perf_counter()
         spectrum = hessian.spectral_density(model, criterion, data, iters, **options)

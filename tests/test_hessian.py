@@ -63,6 +63,24 @@ def test_batches_equal_single_batch_with_and_without_graph_reuse(problem):
     assert np.allclose(whole.eigenvalues, reread.eigenvalues, atol=1e-8)
 
 
+@pytest.mark.parametrize("shards", [2, 3])
+def test_sharded_products_equal_one_graph(problem, shards):
+    """The images split into parts whose products run on threads side by side, then add up: the same operator,
+    and PyHessian's own power iteration still works on the engine."""
+    model, criterion, x, y, exact = problem
+    batches = [(x[:20], y[:20]), (x[20:], y[20:])]
+    one = Hessian(model, criterion, dataloader=batches, reuse_graph=True)
+    sharded = Hessian(model, criterion, dataloader=batches, reuse_graph=True, shards=shards)
+    assert len(sharded.shard_grads) == shards
+    probe = torch.randn(sum(p.numel() for p in model.parameters()), dtype=torch.float64)
+    assert torch.allclose(sharded.flat_hvp(probe), one.flat_hvp(probe), atol=1e-12)
+    whole = spectral_density(model, criterion, (x, y), iters=30, seed=3)
+    assert np.allclose(spectral_density(model, criterion, batches, iters=30, seed=3, shards=shards).eigenvalues,
+                       whole.eigenvalues, atol=1e-8)
+    top, _ = sharded.eigenvalues(maxIter=500)
+    assert abs(top[0] - exact[np.abs(exact).argmax()]) / np.abs(exact).max() < 1e-3
+
+
 def test_density_converges_to_exact_histogram(problem):
     model, criterion, x, y, exact = problem
     edges = np.linspace(exact.min() - 1e-3, exact.max() + 1e-3, 9)
@@ -156,12 +174,14 @@ def _resnet_with_batchnorm_statistics(name):
     return model.eval()
 
 
-def test_folded_batchnorm_gives_the_same_hessian():
-    """Folding each eval-mode BatchNorm into its convolution changes the graph, not the function: float64
-    Hessian-vector products agree to rounding, every BatchNorm is folded, and the model is restored after."""
-    from saddle.hessian import batchnorm_folded
+@pytest.mark.parametrize("size", [16, 15])  # even and odd: a strided convolution drops an edge row or not
+def test_second_order_graph_gives_the_same_hessian(size):
+    """Folding each eval-mode BatchNorm into its convolution and rewriting the convolution's backward change the
+    graph, not the function: float64 Hessian-vector products agree to rounding, every pair is rewritten, and the
+    model is restored after."""
+    from saddle.hessian import second_order_graph
     model = _resnet_with_batchnorm_statistics("resnet8")
-    x, y = torch.randn(6, 3, 16, 16, dtype=torch.float64), torch.randint(0, 5, (6,))
+    x, y = torch.randn(6, 3, size, size, dtype=torch.float64), torch.randint(0, 5, (6,))
     criterion = nn.CrossEntropyLoss()
     params = list(model.parameters())
     probe = [torch.randn_like(p) for p in params]
@@ -171,23 +191,23 @@ def test_folded_batchnorm_gives_the_same_hessian():
         return torch.cat([h.reshape(-1) for h in torch.autograd.grad(grads, params, probe)])
 
     before, logits = hvp(), model(x)
-    with batchnorm_folded(model) as folded:
+    with second_order_graph(model) as folded:
         inside = hvp()
     assert folded == 7  # the stem and two per block of ResNet-8's three blocks
     assert torch.allclose(inside, before, rtol=1e-9, atol=1e-9 * before.abs().max())
     assert not any("forward" in vars(m) for m in model.modules())
     assert torch.equal(model(x), logits)
-    with batchnorm_folded(model.train()) as folded:
+    with second_order_graph(model.train()) as folded:
         assert folded == 0  # batch statistics: nothing to fold
 
 
 def test_every_batchnorm_of_resnet50_is_folded():
     """torchvision's ResNet-50 (the large scale): stem, three per bottleneck and each downsample's Sequential."""
-    from saddle.hessian import batchnorm_folded
+    from saddle.hessian import second_order_graph
     model = _resnet_with_batchnorm_statistics("resnet50")
     x = torch.randn(2, 3, 32, 32, dtype=torch.float64)
     with torch.no_grad():
         logits = model(x)
-        with batchnorm_folded(model) as folded:
+        with second_order_graph(model) as folded:
             assert torch.allclose(model(x), logits, rtol=1e-9, atol=1e-9)
     assert folded == sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 53
