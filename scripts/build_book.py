@@ -68,6 +68,8 @@ def main() -> int:
     entries = [e for e in chapters_in_toc(yaml.safe_load((ROOT / "_toc.yml").read_text()))
                if (ROOT / f"{e}.ipynb").exists()]
     print(f"== executing {len(entries)} chapters at scale={args.scale}, {jobs} at a time", flush=True)
+    if jobs > 1 and "OMP_NUM_THREADS" not in os.environ:  # the kernels share the cores instead of each taking all
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
     # each in a process of its own: execute() sets the kernel's run log through os.environ
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         summary = list(pool.map(execute, [ROOT / f"{e}.ipynb" for e in entries],

@@ -71,10 +71,14 @@ def main(build: Path) -> int:
                    ("genindex.html", "search.html", "py-modindex.html"))
 
     def check(page: Path) -> list[str]:
-        dom = render(browser, page, "--dump-dom").stdout
+        for _ in range(2):  # a broken page fails twice; once, it can be a Chromium starved of CPU on a busy machine
+            dom = render(browser, page, "--dump-dom").stdout
+            found = problems_of(page, dom) if dom.strip() else ["Chromium returned no DOM"]
+            if not found:
+                break
         name = str(page.relative_to(html_dir)).replace("/", "__").removesuffix(".html")
         render(browser, page, f"--screenshot={shots / (name + '.png')}", "--window-size=1280,2400")
-        return problems_of(page, dom) if dom.strip() else ["Chromium returned no DOM"]
+        return found
 
     failures = {}
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # one Chromium per core: each is mostly one thread

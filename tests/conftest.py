@@ -1,3 +1,4 @@
+import os
 import pickle
 from pathlib import Path
 
@@ -7,7 +8,11 @@ import torch
 
 from saddle.data import FASHION_MNIST_DIR
 
-torch.set_num_threads(2)
+# pytest-xdist runs the test files on two workers (pyproject: -n 2): each worker, and the notebooks and scripts it
+# starts, takes one core; alone (-n 0), the tests take both.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)
 
 needs_fashion_mnist = pytest.mark.skipif(not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
                                          reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
