@@ -151,6 +151,27 @@ def test_class_spectra_bad_input():
         class_spectra(model, d, classes=[9], iters=3, progress=False)
 
 
+def test_classes_side_by_side_equal_one_at_a_time():
+    """Classes computed on threads of their own give each class the spectrum it gets alone, and the model is
+    restored (no rewritten forward left) after success and after an error."""
+    from saddle import data, models
+    from saddle.hessian import AVERAGE, class_spectra
+    d = data.load("synthetic", n_max=20, imbalance=10)
+    torch.manual_seed(0)
+    model = models.resnet8()
+    classes = [0, 3, 9, AVERAGE]
+    alone = class_spectra(model, d, classes=classes, iters=8, progress=False, workers=1)
+    side_by_side = class_spectra(model, d, classes=classes, iters=8, progress=False, workers=2)
+    assert list(side_by_side) == classes
+    for c in classes:
+        assert np.allclose(side_by_side[c].eigenvalues, alone[c].eigenvalues, rtol=1e-4, atol=1e-6)
+        assert np.allclose(side_by_side[c].weights, alone[c].weights, rtol=1e-3, atol=1e-6)
+    assert not any("forward" in vars(m) for m in model.modules())
+    with pytest.raises(ValueError, match="iters must be between 1 and the parameter count"):
+        class_spectra(model, d, classes=classes, iters=10 ** 9, progress=False, workers=2)
+    assert not any("forward" in vars(m) for m in model.modules())
+
+
 def test_augmented_operator_differs_from_fixed_one():
     from saddle import data, models
     from saddle.hessian import class_spectra

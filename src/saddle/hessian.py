@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,9 +216,10 @@ def second_order_graph(model: torch.nn.Module):
     conv_transpose2d and convolution_backward (`_Conv2d`), and on a CPU its folded weight is channels_last.
     On the cpu-scale ResNet-8 that made a Hessian-vector product 10-25% faster, depending on the class's size
     (end to end: bench/hessian_speed.py).
-    Training-mode BatchNorms (batch statistics) are left alone. Yields the number of pairs rewritten."""
+    Training-mode BatchNorms (batch statistics) are left alone, and so are pairs an enclosing second_order_graph
+    already rewrote (so threads may share one). Yields the number of pairs rewritten."""
     pairs = [(conv, bn) for conv, bn in conv_batchnorm_pairs(model)
-             if not bn.training and bn.running_var is not None and bn.affine and conv.bias is None
+             if "forward" not in vars(conv) and not bn.training and bn.running_var is not None and bn.affine and conv.bias is None
              and conv.padding_mode == "zeros" and not isinstance(conv.padding, str) and conv.groups == 1
              and conv.dilation == (1, 1)]
     for conv, bn in pairs:
@@ -382,30 +383,60 @@ def class_criterion(name: str, counts, config=None) -> torch.nn.Module:
 def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_class: int | None = None,
                   iters: int = 100, n_v: int = 1, seed: int = 0, augment: bool = False,
                   batch_size: int = 128, max_graph_images: int = 2048, progress: bool = True,
-                  config=None) -> dict:
+                  config=None, workers: int | None = None) -> dict:
     """Spectrum of each class's mean training loss (eval mode, no augmentation unless asked). A class given as
     "average" is the mean loss over the whole training set: the spectrum that hides the saddles (Fig. 2 A/D).
     A class of up to max_graph_images images keeps its gradient graphs (in batches of batch_size) for all
-    products; a larger one is re-read per product, PyHessian's way, so memory stays bounded."""
+    products; a larger one is re-read per product, PyHessian's way, so memory stays bounded.
+    workers: classes computed side by side, each on a thread of one core, largest first (None: on a CPU one per
+    torch thread, on a GPU one). A tail class of a few images gains nothing from a second core inside its own
+    products, which are made of small operators; beside another class it runs at full speed. Re-read classes
+    (augmented, or too large to keep) run one at a time: PyHessian's products over a loader write the shared
+    parameters' .grad."""
     classes = list(range(data.num_classes)) if classes == "all" else list(classes)
     bad = [c for c in classes if c != AVERAGE and not (isinstance(c, int) and 0 <= c < data.num_classes)]
     if bad:
         raise ValueError(f"classes {bad} out of range; accepted: 0..{data.num_classes - 1}, {AVERAGE!r} or 'all'")
     device = next(model.parameters()).device
     loss = class_criterion(criterion, data.counts, config).to(device)
-    spectra = {}
-    for c in tqdm(classes, desc="class spectra", disable=not progress):
+    images = {}
+    for c in classes:
         chosen = torch.ones_like(data.train_y, dtype=torch.bool) if c == AVERAGE else data.train_y == c
-        x, y = data.train_x[chosen][:max_per_class], data.train_y[chosen][:max_per_class]
-        if len(x) == 0:
+        images[c] = data.train_x[chosen][:max_per_class], data.train_y[chosen][:max_per_class]
+        if len(images[c][1]) == 0:
             raise ValueError(f"class {c} ({data.class_names[c]}) has no training samples")
+    if workers is None:
+        workers = torch.get_num_threads() if device.type == "cpu" else 1
+    kept = not augment and all(len(y) <= max_graph_images for _, y in images.values())
+    workers = max(1, min(workers, len(classes))) if kept else 1
+
+    def spectrum(c):
+        x, y = images[c]
         if augment:
             batches = AugmentedBatches(data, x, y, batch_size, seed)
         else:
             batches = [(data.normalize(x[i:i + batch_size]), y[i:i + batch_size]) for i in range(0, len(x), batch_size)]
-        spectra[c] = spectral_density(model, loss, batches, iters=iters, n_v=n_v, seed=seed,
-                                      reuse_graph=len(x) <= max_graph_images)
-    return spectra
+        return spectral_density(model, loss, batches, iters=iters, n_v=n_v, seed=seed,
+                                reuse_graph=len(x) <= max_graph_images, shards=1 if workers > 1 else None)
+
+    largest_first = sorted(classes, key=lambda c: -len(images[c][1]))
+    with second_order_graph(model), tqdm(total=len(classes), desc="class spectra", disable=not progress) as bar:
+        if workers == 1:
+            spectra = {}
+            for c in largest_first:
+                spectra[c] = spectrum(c)
+                bar.update()
+        else:
+            futures = {c: _one_core_threads(workers).submit(spectrum, c) for c in largest_first}
+            for future in futures.values():
+                future.add_done_callback(lambda _: bar.update())
+            try:
+                spectra = {c: future.result() for c, future in futures.items()}
+            finally:  # on an error, no class may still be using the model once it is restored
+                for future in futures.values():
+                    future.cancel()
+                wait(futures.values())
+    return {c: spectra[c] for c in classes}
 
 
 def checkpoint_path(run_id: str, epoch: int, cache=None) -> Path:
