@@ -61,3 +61,9 @@ def train_group_accuracy(record: dict, group: str) -> float | None:
     if not members:
         return None
     return sum(record["metrics"]["train_final"]["per_class"][c] for c in members) / len(members)
+
+
+def seeds_phrase(counts) -> str:
+    """How many seeds each setting ran on, for prose: '3 seeds', or '1 to 3 seeds' when settings differ."""
+    low, high = int(min(counts)), int(max(counts))
+    return f"{low if low == high else f'{low} to {high}'} seed{'s' * (high > 1)}"
