@@ -236,9 +236,13 @@ def _folded_forward(conv: torch.nn.Conv2d, bn: torch.nn.BatchNorm2d):
     def forward(x):
         scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
         weight = conv.weight * scale.view(-1, 1, 1, 1)
-        if weight.device.type == "cpu":
-            weight = weight.contiguous(memory_format=torch.channels_last)
-        return _Conv2d.apply(x, weight, bn.bias - bn.running_mean * scale, conv.stride, conv.padding)
+        if weight.device.type != "cpu":
+            return _Conv2d.apply(x, weight, bn.bias - bn.running_mean * scale, conv.stride, conv.padding)
+        # channels_last throughout: a one-channel input (the first convolution) would otherwise start the
+        # network in the default layout, and mixed layouts cost conversions in every product
+        weight = weight.contiguous(memory_format=torch.channels_last)
+        out = _Conv2d.apply(x, weight, bn.bias - bn.running_mean * scale, conv.stride, conv.padding)
+        return out.contiguous(memory_format=torch.channels_last)
     return forward
 
 
