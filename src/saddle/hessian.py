@@ -219,9 +219,9 @@ def second_order_graph(model: torch.nn.Module):
     Training-mode BatchNorms (batch statistics) are left alone, and so are pairs an enclosing second_order_graph
     already rewrote (so threads may share one). Yields the number of pairs rewritten."""
     pairs = [(conv, bn) for conv, bn in conv_batchnorm_pairs(model)
-             if "forward" not in vars(conv) and not bn.training and bn.running_var is not None and bn.affine and conv.bias is None
-             and conv.padding_mode == "zeros" and not isinstance(conv.padding, str) and conv.groups == 1
-             and conv.dilation == (1, 1)]
+             if "forward" not in vars(conv) and not bn.training and bn.running_var is not None and bn.affine
+             and conv.bias is None and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
+             and conv.groups == 1 and conv.dilation == (1, 1)]
     for conv, bn in pairs:
         conv.forward = _folded_forward(conv, bn)
         bn.forward = lambda x: x
