@@ -195,7 +195,7 @@ def lambda_min_vs_rho(df: pd.DataFrame):
     """lambda_min of each tail class against SAM's rho (rho 0 = SGD), the paper's Fig. 3 C."""
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(5, 3.2))
-    sns.lineplot(df, x="rho", y="lambda_min", hue="class", marker="o", ax=ax)
+    sns.lineplot(df, x="rho", y="lambda_min", hue="class", marker="o", errorbar="sd", ax=ax)
     ax.axhline(0, color="grey", lw=0.8)
     ax.set(xlabel="$\\rho$ (0 = SGD)", ylabel="$\\lambda_{min}$ of the class loss")
     fig.tight_layout()
