@@ -4,7 +4,7 @@ PyHessian's path, as the official script uses it: the class's images in batches 
 Hessian-vector product re-runs forward and backward(create_graph=True) over each batch; density() with the eigh
 fix. This package's paths, both on `hessian.second_order_graph` (each eval-mode BatchNorm folded into its
 convolution, the convolutions' backward rewritten for a cheap double backward): (a) the class as one batch, one
-graph built once and reused by every product; (b) the default of `class_spectra`: the class in one part per
+graph built once and reused by every product; (b) the default for a lone class: the class in one part per
 thread, each in batches of at most 128 whose gradient graphs are all built once and reused, the parts' products
 formed side by side. With --class-index all, also (c) `class_spectra` as the chapters call it: every class
 at once, classes side by side on threads of one core each, largest first. All start Lanczos from the same
@@ -44,8 +44,8 @@ PATHS = {
     "PyHessian path (batches of 128, graph rebuilt per product)": dict(batched=True, reuse_graph=False,
                                                                         fast_graph=False),
     "saddle, one batch (one graph, reused)": dict(batched=False, reuse_graph=True, fast_graph=True),
-    "saddle, batches of 128 (graphs built once, reused; the default)": dict(batched=True, reuse_graph=True,
-                                                                             fast_graph=True),
+    "saddle, parts in batches of 128 (graphs built once, reused; a lone class's default)":
+        dict(batched=True, reuse_graph=True, fast_graph=True),
 }
 
 
