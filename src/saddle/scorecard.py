@@ -250,7 +250,7 @@ def sentence(row) -> str:
         ours = "no run at this scale yet"
     else:
         noise = "" if pd.isna(row["s.e."]) else f" ± {row['s.e.']:.1f} (s.e.)"
-        ours = f"ours {row['ours']:+.1f}{noise} over {row['seeds']} seed{'s' * (row['seeds'] > 1)}"
+        ours = f"ours {row['ours']:+.1f}{noise} over {book.seeds_phrase([row['seeds']])}"
     where = f"Table {row['table']}" if row["table"] != "fig4" else "Fig. 4"
     data = f", {row['data']}" if "data" in row else ""
     return f"- **{row['claim']}** ({where}{data}): {paper}; {ours}. *{row['verdict']}*."
