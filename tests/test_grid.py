@@ -27,9 +27,10 @@ def test_tables_at_each_scale():
     assert {c.model for c in paper} == {"resnet32"}
     assert {c.profile for c in grid.table2("cpu")} == {"step"}
     assert sorted({c.imbalance for c in grid.tables7_8("cpu")}) == [10, 50, 100, 200]
-    rho0, *sam = grid.figure4("cpu")
+    rho0, *sam = grid.figure4("cpu", seeds=(0,))
     assert rho0 == grid.method_config("CE+DRW", "cpu") and [c.rho for c in sam] == [0.05, 0.1, 0.2, 0.5, 0.8, 1.0]
-    shared = grid.unique(grid.table1("cpu", seeds=(0,)) + grid.table4("cpu") + grid.figure4("cpu"))
+    seed0 = (0,)
+    shared = grid.unique(grid.table1("cpu", seed0) + grid.table4("cpu", seed0) + grid.figure4("cpu", seed0))
     assert len(shared) == 8 + 2 + 5  # CE+DRW and CE+DRW+SAM at rho 0.5 are in all three
 
 
@@ -50,7 +51,7 @@ def test_run_missing_trains_each_missing_run_once_and_respects_locks(tmp_path, m
 
 def test_stacking_groups_seeds_and_radii_and_trains_each_group_once(tmp_path, monkeypatch):
     monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
-    configs = grid.unique(grid.figure4("smoke", seeds=(0, 1)) + grid.table4("smoke"))
+    configs = grid.unique(grid.figure4("smoke", seeds=(0, 1)) + grid.table4("smoke", seeds=(0,)))
     groups = grid.stack_groups(configs)
     labels = [sorted({c.label for c in g}) for g in groups]
     assert labels == [["CE+DRW"], ["CE+DRW+SAM"], ["CE+DRW+PGD"], ["CE+DRW+LPF-SGD"]]
@@ -77,9 +78,9 @@ def test_get_or_run_many_writes_one_record_per_stacked_run(tmp_path, monkeypatch
 def test_grid_cli_lists_and_rejects_bad_tables(tmp_path, capsys):
     from saddle.cli import main
     assert main(["grid", "table4", "--scale", "smoke", "--list", "--out", str(tmp_path)]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 5 and all(line.startswith("missing") for line in lines[:4])
-    assert lines[4] == "0 of 4 runs recorded; their training took 0.0 hours of wall time"
+    lines = capsys.readouterr().out.strip().splitlines()  # four methods on seeds 0-2, the default
+    assert len(lines) == 13 and all(line.startswith("missing") for line in lines[:12])
+    assert lines[12] == "0 of 12 runs recorded; their training took 0.0 hours of wall time"
     assert main(["grid", "table9", "--scale", "smoke"]) == 2
     assert "unknown table 'table9'; accepted: table1, table2, table4, tables7-8, figure4" in capsys.readouterr().err
     assert main(["grid", "table4", "--scale", "smoke", "--stack", "--compile", "inductor"]) == 2
