@@ -27,9 +27,9 @@ def test_tables_at_each_scale():
     assert {c.model for c in paper} == {"resnet32"}
     assert {c.profile for c in grid.table2("cpu")} == {"step"}
     assert sorted({c.imbalance for c in grid.tables7_8("cpu")}) == [10, 50, 100, 200]
-    rho0, *sam = grid.figure4("cpu", seeds=(0,))
-    assert rho0 == grid.method_config("CE+DRW", "cpu") and [c.rho for c in sam] == [0.05, 0.1, 0.2, 0.5, 0.8, 1.0]
     seed0 = (0,)
+    rho0, *sam = grid.figure4("cpu", seed0)
+    assert rho0 == grid.method_config("CE+DRW", "cpu") and [c.rho for c in sam] == [0.05, 0.1, 0.2, 0.5, 0.8, 1.0]
     shared = grid.unique(grid.table1("cpu", seed0) + grid.table4("cpu", seed0) + grid.figure4("cpu", seed0))
     assert len(shared) == 8 + 2 + 5  # CE+DRW and CE+DRW+SAM at rho 0.5 are in all three
 
