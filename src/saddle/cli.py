@@ -25,7 +25,13 @@ def _train_parser(sub):
     p.add_argument("--rho", type=float, default=None, help="SAM radius (default 0.05 with SAM)")
     p.add_argument("--rho-steps", default=None, help="large-scale rho schedule: 4 comma-separated values for "
                    "epochs 1-5, 6-60, 61-75, 76-90 (of 90), e.g. 0.05,0.1,0.5,0.5")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="initialisation and batch order (>= 0)")
+    p.add_argument("--subset-seed", type=int, default=None, help="which images form the long-tailed subset and the "
+                   "validation split (the official --rand_number; default 0)")
+    p.add_argument("--val-per-class", type=int, default=None, help="a balanced validation split of this many unused "
+                   "training images per class (default 0: none)")
+    p.add_argument("--class-order", default=None, help="Fashion-MNIST's long-tail class order: calibrated "
+                   "(default) or natural")
     p.add_argument("--scale", default="cpu", help=f"one of {', '.join(SCALES)}")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--model", default=None, help="resnet8/14/20/32/44/56/50 (default: the scale's)")
@@ -73,9 +79,13 @@ def _grid_parser(sub):
     p.add_argument("tables", nargs="+", help=f"one or more of {', '.join(GRIDS)}")
     p.add_argument("--scale", default="cpu", help=f"one of {', '.join(SCALES)}")
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default: each table's)")
+    p.add_argument("--methods", default=None, help="comma-separated methods to keep, as the paper writes them "
+                   "(e.g. CE+DRW,CE+DRW+SAM); default: every method of the tables")
     p.add_argument("--list", action="store_true", help="print the runs and whether each has a record; train none")
     p.add_argument("--precision", default="fp32", help="fp32 (the official code's) or bf16 (autocast; GPUs)")
     p.add_argument("--compile", default=None, help="torch.compile backend for each run's training step (inductor)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1: records are "
+                   "bit-for-bit repeatable only at a fixed thread count; run one runner per core)")
     p.add_argument("--stack", action="store_true", help="train runs that differ in seed and rho only together, in "
                    "one process (fills a large GPU; no gain on a CPU)")
     p.add_argument("--data-root", default=None)
@@ -86,37 +96,68 @@ def _grid_parser(sub):
 
 
 def _grid(args) -> int:
+    import torch
+
     from .data import check_choice
-    from .grid import GRIDS, collect, run_missing, training_time, unique
+    from .grid import DEPENDENT_GRIDS, GRIDS, collect, method_config, run_missing, training_time, unique
 
     check_choice("scale", args.scale, tuple(SCALES))
     if args.compile and args.stack:
         raise ValueError("--compile applies to runs trained one by one; stacked runs (--stack) are not compiled")
-    configs = []
+    seeds = {} if args.seeds is None else {"seeds": parse_seeds(args.seeds)}
     for table in args.tables:
         check_choice("table", table, tuple(GRIDS))
-        seeds = {} if args.seeds is None else {"seeds": [int(s) for s in args.seeds.split(",")]}
-        configs += GRIDS[table](args.scale, **seeds)
-    configs = unique(configs)
+    methods = None
+    if args.methods is not None:
+        methods = args.methods.split(",")
+        for m in methods:
+            method_config(m, args.scale)  # an unknown method fails here, with the accepted form
+
+    def listing():
+        configs = unique([c for table in args.tables for c in GRIDS[table](args.scale, **seeds, **(
+            {"root": args.out} if table in DEPENDENT_GRIDS else {}))])
+        return [c for c in configs if methods is None or c.label in methods]
+
+    configs = listing()
     if args.list:
         records = collect(configs, root=args.out)
         for c in configs:
-            rho = f" rho {c.rho}" if c.optimizer == "sam" else ""
+            rho = f" rho {c.rho:g}" if c.optimizer == "sam" else ""
             record = records[c.run_id]
             took = f"  {record['provenance']['wall_time_s'] / 60:.0f} min" if record else ""
+            extra = "".join(f" {k.replace('_', '-')} {v}" for k, v in c.to_dict().items()
+                            if k in ("subset_seed", "val_per_class", "class_order") and v)
             print(f"{'done   ' if record else 'missing'} {c.label}{rho} {c.dataset} {c.profile} "
-                  f"imbalance {c.imbalance:g} seed {c.seed}  {c.run_id}{took}")
+                  f"imbalance {c.imbalance:g} seed {c.seed}{extra}  {c.run_id}{took}")
         cost = training_time(records)
+        waiting = [t for t in args.tables if t in DEPENDENT_GRIDS]
         print(f"{cost['runs']} of {len(configs)} runs recorded; their training took {cost['measured']:.1f} hours of "
               f"wall time" + (f" ({cost['resumed']} resumed after an interruption, their time before it untimed: "
                               f"{cost['scaled']:.1f} hours with it estimated)" if cost["resumed"] else ""))
+        if waiting:
+            print(f"{', '.join(waiting)}: SAM rows appear once their rho tuning (grid tune) is recorded")
         return 0
-    counts = run_missing(configs, root=args.out, data_root=args.data_root, device=args.device,
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)  # bit-for-bit repeatable only at a fixed thread count
+    counts = run_missing(listing, root=args.out, data_root=args.data_root, device=args.device,
                          progress=not args.quiet, stack=args.stack, precision=args.precision or "fp32",
                          **({"compile": args.compile} if args.compile else {}))
-    print(f"{len(configs)} runs: {counts['present']} already recorded, {counts['trained']} trained, "
-          f"{counts['skipped']} left to another runner")
-    return 0
+    print(f"{counts['present'] + counts['trained'] + len(counts['failed'])} runs: {counts['present']} recorded "
+          f"(before, or by another runner), {counts['trained']} trained here, {len(counts['failed'])} failed")
+    for run_id, error in counts["failed"].items():
+        print(f"failed: {run_id}: {error}", file=sys.stderr)
+    return 1 if counts["failed"] else 0
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0,1,2' -> [0, 1, 2]; a ValueError naming the text unless every item is an integer >= 0."""
+    try:
+        seeds = [int(s) for s in text.split(",")]
+    except ValueError:
+        seeds = None
+    if not seeds or any(s < 0 for s in seeds):
+        raise ValueError(f"--seeds {text!r}: expected comma-separated integers >= 0, e.g. 0,1,2")
+    return seeds
 
 
 def _hessian(args) -> int:
@@ -135,14 +176,15 @@ def _hessian(args) -> int:
     return 0
 
 
-def _config_from_args(a) -> RunConfig:
+def config_from_args(a) -> RunConfig:
     optimizer = a.optimizer or ("sam" if a.sam else "sgd")
     steps = tuple(float(r) for r in a.rho_steps.split(",")) if a.rho_steps else None
     rho = a.rho if a.rho is not None else (0.05 if optimizer == "sam" and not steps else 0.0)
     return RunConfig.at_scale(a.scale, dataset=a.dataset, imbalance=a.imbalance, profile=a.profile, loss=a.loss,
                               drw=a.drw, optimizer=optimizer, rho=rho, rho_steps=steps, seed=a.seed,
                               epochs=a.epochs, model=a.model, n_max=a.n_max, sam_bn=a.sam_bn,
-                              batch_size=a.batch_size)
+                              batch_size=a.batch_size, subset_seed=a.subset_seed, val_per_class=a.val_per_class,
+                              class_order=a.class_order)
 
 
 def main(argv=None) -> int:
@@ -166,9 +208,10 @@ def main(argv=None) -> int:
 
 
 def _train(args) -> int:
-    from .results import get_or_run, record_path
+    from .results import record_path
+    from .runs import get_or_run
 
-    config = _config_from_args(args)
+    config = config_from_args(args)
     kwargs = dict(data_root=args.data_root, progress=not args.quiet)
     if config.dataset in LARGE_DATASETS:
         if args.compile:

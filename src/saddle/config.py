@@ -7,9 +7,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 
-from .data import DATASETS, PROFILES, check_choice
+from .data import CLASS_ORDERS, DATASETS, PROFILES, check_choice
 from .losses import DRW_KINDS, LOSSES
 from .models import MODELS
 from .splits import LARGE_DATASETS
@@ -18,8 +19,8 @@ OPTIMIZERS = ("sgd", "sam", "pgd", "lpf")
 # Settings of one optimizer only: left out of other optimizers' records (and hashes), so adding them kept every
 # earlier run id.
 OPTIMIZER_FIELDS = {"pgd": ("pgd_sigma",), "lpf": ("lpf_radius", "lpf_samples")}
-# Settings that only some recipes use: left out of a record (and its hash) while None, for the same reason.
-UNSET_FIELDS = ("drw_epoch",)
+# Settings that only some recipes use: left out of a record (and its hash) while at these values, for the same reason.
+OMITTED_AT = {"drw_epoch": None, "val_per_class": 0, "class_order": "calibrated"}
 LR_SCHEDULES = ("step", "cosine")
 SAM_BN = ("update", "freeze")
 
@@ -38,6 +39,30 @@ SCALES = {
                   eval_every=1, batch_size=256, lr=0.2, lr_schedule="cosine", weight_decay=2e-4, max_margin=0.3,
                   drw_epoch=60),
 }
+
+
+# Every numeric field: (lowest, highest, type); None (where a field may be None) is checked by the field's meaning.
+NUMERIC_RANGES = {
+    "imbalance": (1.0, 1e6, float), "rho": (0.0, 100.0, float), "seed": (0, 2**31 - 1, int),
+    "epochs": (1, 100_000, int), "width": (1, 64, int), "n_max": (1, 10**7, int), "test_limit": (1, 10**7, int),
+    "eval_every": (1, 100_000, int), "batch_size": (1, 10**6, int), "lr": (1e-12, 100.0, float),
+    "momentum": (0.0, 1.0, float), "weight_decay": (0.0, 1.0, float), "drw_beta": (0.0, 1.0, float),
+    "max_margin": (0.0, 100.0, float), "vs_gamma": (0.0, 100.0, float), "vs_tau": (0.0, 100.0, float),
+    "pgd_sigma": (0.0, 100.0, float), "lpf_radius": (0.0, 100.0, float), "lpf_samples": (1, 4096, int),
+    "subset_seed": (0, 2**32 - 1, int), "val_per_class": (0, 10**6, int),
+}
+
+
+def check_number(name: str, value, low, high, kind=float) -> None:
+    """A finite number of the right kind in [low, high] (None passes: the field's default meaning); else a
+    ValueError naming the value and what is accepted."""
+    if value is None:
+        return
+    accepted = f"{'an integer' if kind is int else 'a finite number'} in [{low:g}, {high:g}]"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not float(value).is_integer()):
+        raise ValueError(f"{name} must be {accepted}, got {value!r}")
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"{name} must be {accepted}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -76,6 +101,8 @@ class RunConfig:
     lpf_samples: int = 8  # LPF-SGD: Monte-Carlo samples M per batch
     subset_seed: int = 0  # the official `rand_number`: which images form the long-tailed subset
     drw_epoch: int | None = None  # 0-based epoch DRW starts; None: with the first LR drop (160 of 200)
+    val_per_class: int = 0  # a balanced validation split of this many unused training images per class (0: none)
+    class_order: str = "calibrated"  # Fashion-MNIST's long-tail class order (data.CLASS_ORDERS)
 
     def __post_init__(self):
         check_choice("dataset", self.dataset, DATASETS + tuple(LARGE_DATASETS))
@@ -87,25 +114,18 @@ class RunConfig:
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         check_choice("drw_kind", self.drw_kind, DRW_KINDS)
         check_choice("sam_bn", self.sam_bn, SAM_BN)
-        if self.imbalance < 1:
-            raise ValueError(f"imbalance must be >= 1 (n_max / n_min), got {self.imbalance}")
-        if self.rho < 0:
-            raise ValueError(f"rho must be >= 0, got {self.rho}")
+        check_choice("class_order", self.class_order, CLASS_ORDERS)
+        if self.class_order != "calibrated" and self.dataset != "fashion-mnist":
+            raise ValueError(f"class_order {self.class_order!r} applies to fashion-mnist only, not {self.dataset}")
+        for name, (low, high, kind) in NUMERIC_RANGES.items():
+            check_number(name, getattr(self, name), low, high, kind)
+        for value in self.rho_steps or ():
+            check_number("rho_steps entry", value, 0.0, math.inf, float)
         if self.optimizer != "sam" and (self.rho or self.rho_steps):
             raise ValueError(f"rho={self.rho} is a SAM setting but optimizer is {self.optimizer!r}; "
                              "use optimizer='sam' (--sam)")
-        if self.pgd_sigma < 0 or self.lpf_radius < 0 or self.lpf_samples < 1:
-            raise ValueError(f"pgd_sigma and lpf_radius must be >= 0 and lpf_samples >= 1, got {self.pgd_sigma}, "
-                             f"{self.lpf_radius}, {self.lpf_samples}")
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        for name in ("batch_size", "eval_every", "width"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.drw_epoch is not None and not 0 <= self.drw_epoch < self.epochs:
             raise ValueError(f"drw_epoch must be in 0..{self.epochs - 1} (epochs {self.epochs}), got {self.drw_epoch}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
 
     @classmethod
     def at_scale(cls, scale: str = "cpu", **overrides) -> "RunConfig":
@@ -133,8 +153,8 @@ class RunConfig:
             if optimizer != self.optimizer:
                 for name in fields:
                     del d[name]
-        for name in UNSET_FIELDS:
-            if d[name] is None:
+        for name, value in OMITTED_AT.items():
+            if d[name] == value:
                 del d[name]
         d["rho_steps"] = list(self.rho_steps) if self.rho_steps else None
         return d

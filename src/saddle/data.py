@@ -33,6 +33,9 @@ FASHION_MNIST_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 # (coat, pullover, shirt), so the tail is hard on the test set as on CIFAR-10-LT. `nearest_mean_class_order`
 # recomputes it from the files.
 FASHION_MNIST_ORDER = (1, 9, 7, 5, 3, 8, 0, 4, 2, 6)
+# The class-order control: Fashion-MNIST's own label order (T-shirt most frequent, ankle boot rarest), fixed before
+# the control's runs; it puts two easy classes (sneaker, ankle boot) and the bag in the tail.
+CLASS_ORDERS = ("calibrated", "natural")
 
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
 FASHION_MEAN, FASHION_STD = (0.286,), (0.353,)
@@ -69,6 +72,24 @@ def long_tail_indices(targets, counts, seed: int = 0) -> np.ndarray:
         np.random.shuffle(idx)
         kept.append(idx[:n])
     return np.concatenate(kept)
+
+
+def validation_indices(targets, kept: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
+    """A balanced validation split: `per_class` images of each class drawn (seeded) from the training images that
+    the long-tailed subset `kept` did not take, so it shares no image with the training or the test set. Its own
+    generator leaves numpy's global seed (the official subset rule's) alone."""
+    targets = np.asarray(targets)
+    unused = np.ones(len(targets), dtype=bool)
+    unused[kept] = False
+    rng = np.random.RandomState(seed)
+    picked = []
+    for label in np.unique(targets):
+        idx = np.where((targets == label) & unused)[0]
+        if len(idx) < per_class:
+            raise ValueError(f"class {label} has {len(idx)} training images outside the long-tailed subset, fewer "
+                             f"than the {per_class} validation images asked for; use a smaller val_per_class")
+        picked.append(np.sort(rng.permutation(idx)[:per_class]))
+    return np.concatenate(picked)
 
 
 def class_groups(num_classes: int, profile: str) -> dict[str, list[int]]:
@@ -109,6 +130,8 @@ class LongTailData:
     mean: tuple
     std: tuple
     groups: dict = field(default_factory=dict)
+    val_x: torch.Tensor | None = None  # a balanced validation split drawn from unused training images, or None
+    val_y: torch.Tensor | None = None
 
     @property
     def num_classes(self) -> int:
@@ -119,8 +142,9 @@ class LongTailData:
         return self.train_x.shape[1]
 
     def to(self, device) -> "LongTailData":
-        for name in ("train_x", "train_y", "test_x", "test_y"):
-            setattr(self, name, getattr(self, name).to(device))
+        for name in ("train_x", "train_y", "test_x", "test_y", "val_x", "val_y"):
+            if getattr(self, name) is not None:
+                setattr(self, name, getattr(self, name).to(device))
         return self
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
@@ -152,18 +176,22 @@ def check_choice(what: str, value, accepted) -> None:
 
 def load(name: str, imbalance: float = 100.0, profile: str = "exp", n_max: int | None = None,
          subset_seed: int = 0, data_root: str | Path | None = None, test_limit: int | None = None,
-         download: bool = True) -> LongTailData:
+         download: bool = True, val_per_class: int = 0, class_order: str = "calibrated") -> LongTailData:
     """Build a long-tailed training set and the balanced test set by name.
 
     n_max: images in the most frequent class (default: the data set's per-class size, 5000 for CIFAR-10).
-    test_limit: keep a class-balanced prefix of this many test images (smoke runs)."""
+    test_limit: keep a class-balanced prefix of this many test images (smoke runs).
+    val_per_class: also draw a balanced validation split of this many images per class (see validation_indices).
+    class_order: Fashion-MNIST's long-tail order, "calibrated" (FASHION_MNIST_ORDER) or "natural" (its labels)."""
+    check_choice("class_order", class_order, CLASS_ORDERS)
     check_choice("dataset", name, DATASETS)
     check_choice("profile", profile, PROFILES)
     if imbalance < 1:
         raise ValueError(f"imbalance must be >= 1 (n_max / n_min), got {imbalance}")
     if name == "fashion-mnist":
         (train_x, train_y), (test_x, test_y) = _fashion_mnist(data_root, download)
-        order, names, mean, std = FASHION_MNIST_ORDER, FASHION_MNIST_NAMES, FASHION_MEAN, FASHION_STD
+        order = FASHION_MNIST_ORDER if class_order == "calibrated" else tuple(range(10))
+        names, mean, std = FASHION_MNIST_NAMES, FASHION_MEAN, FASHION_STD
     elif name in ("cifar10", "cifar100"):
         (train_x, train_y), (test_x, test_y), names = _cifar(name, data_root, download)
         order, mean, std = tuple(range(len(names))), CIFAR_MEAN, CIFAR_STD
@@ -183,12 +211,15 @@ def load(name: str, imbalance: float = 100.0, profile: str = "exp", n_max: int |
         raise ValueError(f"n_max={n_max} with imbalance {imbalance} leaves class {counts.index(0)} with no images; "
                          f"use n_max >= {math.ceil(imbalance)} or a smaller imbalance")
     keep = long_tail_indices(train_y, counts, seed=subset_seed)
+    val = validation_indices(train_y, keep, val_per_class, subset_seed) if val_per_class else None
     if test_limit:
         test_keep = np.concatenate([np.where(test_y == c)[0][: test_limit // num_classes] for c in range(num_classes)])
         test_x, test_y = test_x[np.sort(test_keep)], test_y[np.sort(test_keep)]
     data = LongTailData(name=name, train_x=torch.from_numpy(train_x[keep]), train_y=torch.from_numpy(train_y[keep]),
                         test_x=torch.from_numpy(np.ascontiguousarray(test_x)), test_y=torch.from_numpy(test_y),
-                        counts=counts, class_names=[names[i] for i in order], mean=mean, std=std)
+                        counts=counts, class_names=[names[i] for i in order], mean=mean, std=std,
+                        val_x=torch.from_numpy(train_x[val]) if val is not None else None,
+                        val_y=torch.from_numpy(train_y[val]) if val is not None else None)
     data.groups = {**class_groups(num_classes, profile), **count_groups(counts)}
     return data
 

@@ -26,7 +26,7 @@ from . import optim, splits
 from .config import RunConfig
 from .data import check_choice
 from .train import (PRECISIONS, add_test_report, build_criterion, build_model, build_optimizer, checkpoint_epochs,
-                    curve_row, frozen_bn_statistics, load_checkpoint, report_from_counts, run_record,
+                    curve_row, frozen_bn_statistics, report_from_counts, resume_state, run_record,
                     save_checkpoint, set_schedules)
 
 ASCENTS = ("global", "local")
@@ -144,10 +144,6 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
     model = model.to(device)
     optimizer = build_optimizer(config, model)
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
-    last = checkpoint_dir / "last.pt" if checkpoint_dir else None
-    start_epoch, curves = 0, []
-    if last is not None and last.exists():
-        start_epoch, curves = load_checkpoint(last, config, model, optimizer)
     ddp = DistributedDataParallel(model) if dist.is_initialized() else model
     sampler = DistributedSampler(data.train, num_replicas=world, rank=rank, shuffle=True, seed=config.seed)
     # workers are started afresh each epoch, seeded from the epoch's seed below, so a resumed run augments alike
@@ -160,6 +156,7 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
         else contextlib.nullcontext
     eval_epochs = {e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs}
     keep = set(checkpoint_epochs(config.epochs))
+    start_epoch, curves = resume_state(checkpoint_dir, config, model, optimizer, None, keep)
     bar = tqdm(range(start_epoch, config.epochs), initial=start_epoch, total=config.epochs, desc=config.label,
                unit="epoch", disable=not progress or rank != 0)
     status, diverged_epoch = "complete", None
@@ -199,7 +196,5 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
     record["provenance"] = provenance(device, time.time() - started, commit, world_size=world, ascent=ascent,
                                       backend=dist.get_backend() if dist.is_initialized() else None,
                                       precision=precision, image_size=image_size, resumed_from_epoch=start_epoch or None)
-    if last is not None and last.exists():
-        last.unlink()
-    return record
+    return record  # results.get_or_run writes it, then removes last.pt
 

@@ -6,11 +6,13 @@ and profile). The cpu scale's Fashion-MNIST-LT has 10 classes and takes the CIFA
 from __future__ import annotations
 
 import json
-import os
+import sys
+import time
 from pathlib import Path
 
 from .config import RunConfig
-from .results import cache_dir, find_record, get_or_run, get_or_run_many
+from .results import RecordError, find_record
+from .runs import RunLockedError, get_or_run, get_or_run_many, obtain
 from .splits import LARGE_DATASETS
 
 METHODS = ("CE", "CE+SAM", "CE+DRW", "CE+DRW+SAM", "LDAM+DRW", "LDAM+DRW+SAM", "VS", "VS+SAM")
@@ -95,13 +97,109 @@ def figure4(scale: str, seeds=SEEDS, rhos=FIGURE4_RHOS, dataset_names=None) -> l
             for s in seeds for d in dataset_names or datasets(scale) for rho in rhos]
 
 
+# ---- The validated protocol (cpu and smoke scales): a validation split, rho tuned on it, resampled subsets. ----
+# Written down before any of its runs trained:
+# - every run draws a balanced validation split of VAL_PER_CLASS unused training images per class, and its
+#   long-tailed subset with subset_seed = seed (so seeds resample init, batch order *and* the images);
+# - each SAM method's rho is chosen from TUNE_RHOS on TUNE_SEEDS (disjoint from the evaluation seeds, so the
+#   chosen radius is not favoured by the very runs that judge it) by select_rho: the highest mean *validation*
+#   accuracy at the final epoch over the tuning seeds; a tie (equal to 0.01 points) goes to the smaller rho.
+#   No test number enters the choice;
+# - Table 1 is then trained at the tuned radii on PROTOCOL_SEEDS, and the class-order control (CE+DRW and
+#   CE+DRW+SAM, tuned rho, Fashion-MNIST's natural class order) on CONTROL_SEEDS.
+VAL_PER_CLASS = 200
+TUNE_RHOS = (0.05, 0.1, 0.2, 0.3, 0.5)
+SAM_METHODS = ("CE+SAM", "CE+DRW+SAM", "LDAM+DRW+SAM", "VS+SAM")
+TUNE_SEEDS = {"CE+DRW+SAM": (10, 11), "CE+SAM": (10,), "LDAM+DRW+SAM": (10,), "VS+SAM": (10,)}
+PROTOCOL_SEEDS = (0, 1, 2, 3, 4)
+CONTROL_SEEDS = (0, 1, 2)
+CONTROL_METHODS = ("CE+DRW", "CE+DRW+SAM")
+
+
+def protocol_config(method: str, scale: str, *, seed: int = 0, rho: float | None = None, **overrides) -> RunConfig:
+    """A run of the validated protocol: validation split, subset_seed = seed; SAM methods need their rho."""
+    if "SAM" in method and rho is None:
+        raise ValueError(f"{method} in the validated protocol needs a rho (tuned_rho, or a tuning grid value)")
+    overrides.setdefault("val_per_class", VAL_PER_CLASS if scale in ("cpu", "smoke") else 0)
+    return method_config(method, scale, seed=seed, rho=rho, subset_seed=seed, **overrides)
+
+
+def tune(scale: str, seeds=None, rhos=TUNE_RHOS, dataset_names=None) -> list[RunConfig]:
+    """The rho tuning grid: every SAM method at every rho of TUNE_RHOS on its tuning seeds (or `seeds`)."""
+    return [protocol_config(m, scale, seed=s, rho=r, dataset=d)
+            for m in SAM_METHODS for s in (seeds or TUNE_SEEDS[m]) for d in dataset_names or datasets(scale)
+            for r in rhos]
+
+
+def select_rho(val_acc_by_rho: dict[float, list[float]]) -> float:
+    """The written selection rule: the rho of highest mean validation accuracy (final epoch, over the tuning
+    seeds); ties (means equal to 0.01 points) go to the smaller rho. Takes validation numbers only."""
+    if not val_acc_by_rho or any(not accs for accs in val_acc_by_rho.values()):
+        raise ValueError("select_rho needs at least one validation accuracy for every rho")
+    mean = {rho: round(sum(accs) / len(accs), 2) for rho, accs in val_acc_by_rho.items()}
+    return min(mean, key=lambda rho: (-mean[rho], rho))
+
+
+def tuning_table(method: str, scale: str, *, root: Path | None = None, rhos=TUNE_RHOS, dataset: str | None = None,
+                 seeds=None) -> dict[float, list[float | None]]:
+    """Final-epoch validation accuracy of each tuning run of `method`, by rho (None where a run has no record yet
+    or diverged)."""
+    table = {}
+    for rho in rhos:
+        table[rho] = []
+        for seed in seeds or TUNE_SEEDS[method]:
+            record = find_record(protocol_config(method, scale, seed=seed, rho=rho, dataset=dataset), root)
+            final = (record.get("metrics") or {}).get("final", {}) if record else {}
+            table[rho].append(final.get("val", {}).get("acc"))
+    return table
+
+
+def tuned_rho(method: str, scale: str, *, root: Path | None = None, dataset: str | None = None) -> float | None:
+    """`method`'s rho by select_rho once its whole tuning grid is recorded, else None. A diverged run counts as
+    the worst validation accuracy (0)."""
+    table = tuning_table(method, scale, root=root, dataset=dataset)
+    for rho in table:
+        for seed, acc in zip(TUNE_SEEDS[method], table[rho]):
+            if acc is None:
+                record = find_record(protocol_config(method, scale, seed=seed, rho=rho, dataset=dataset), root)
+                if record is None:
+                    return None
+                table[rho] = [0.0 if a is None else a for a in table[rho]]
+    return select_rho(table)
+
+
+def table1_tuned(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None, root: Path | None = None
+                 ) -> list[RunConfig]:
+    """Table 1 under the validated protocol: the eight methods on `seeds`, SAM at its tuned rho. A SAM method
+    whose tuning is not complete is left out until it is (run_missing re-reads the grid after every run)."""
+    configs = []
+    for s in seeds:
+        for d in dataset_names or datasets(scale):
+            for m in METHODS:
+                rho = tuned_rho(m, scale, root=root, dataset=d) if "SAM" in m else None
+                if "SAM" not in m or rho is not None:
+                    configs.append(protocol_config(m, scale, seed=s, rho=rho, dataset=d))
+    return configs
+
+
+def order_control(scale: str, seeds=CONTROL_SEEDS, dataset_names=None, root: Path | None = None) -> list[RunConfig]:
+    """The class-order control: CE+DRW and CE+DRW+SAM (tuned rho) with Fashion-MNIST's natural class order; the
+    calibrated-order runs it is compared with are table1_tuned's of the same seeds."""
+    rho = tuned_rho("CE+DRW+SAM", scale, root=root)
+    return [protocol_config(m, scale, seed=s, rho=rho if "SAM" in m else None, class_order="natural")
+            for s in seeds for m in CONTROL_METHODS if "SAM" not in m or rho is not None]
+
+
 def large_table(dataset: str, seeds=(0,)) -> list[RunConfig]:
     """Table 3 (iNaturalist 2018) or Table 6 (ImageNet-LT): four methods with ResNet-50 at the large scale,
     SAM on App. C's rho schedule. Each run is one torchrun job (see chapter 5), so these are not in GRIDS."""
     return [method_config(m, "large", dataset=dataset, seed=s) for s in seeds for m in LARGE_METHODS]
 
 
-GRIDS = {"table1": table1, "table2": table2, "table4": table4, "tables7-8": tables7_8, "figure4": figure4}
+GRIDS = {"table1": table1, "table2": table2, "table4": table4, "tables7-8": tables7_8, "figure4": figure4,
+         "tune": tune, "table1-tuned": table1_tuned, "order-control": order_control}
+# Grids whose runs depend on other runs' records (the tuned rho): re-read after every run.
+DEPENDENT_GRIDS = ("table1-tuned", "order-control")
 
 
 def unique(configs) -> list[RunConfig]:
@@ -137,34 +235,65 @@ def fill_command(table: str, scale: str, seeds) -> str:
 
 
 def run_missing(configs, *, root: Path | None = None, progress: bool = True, stack: bool = False,
-                **run_kwargs) -> dict[str, int]:
-    """Train every config that has no record yet. Several runners may share the work: each run is claimed with a
-    lock file (cache/locks/<run id>), so two processes never train the same run; a lock whose process is gone is
-    taken over. stack: runs that differ in seed and rho only train together (saddle.stacked; for a large GPU).
-    Returns counts of 'present', 'trained' and 'skipped' (claimed by another runner)."""
+                poll_s: float = 30.0, **run_kwargs) -> dict:
+    """Train every config that has no record yet. Several runners (and `train`s) share the work: a run is trained
+    under its lock (saddle.runs.run_lock), so no two processes train it; a lock dies with its process.
+
+    configs: a list, or a callable returning the list (re-read after every run, for grids that grow as their
+    tuning lands). The runner loops until every run is recorded: runs held by another process are waited for
+    (polling every poll_s seconds) and taken over if that process dies. stack: runs that differ in seed and rho
+    only train together (saddle.stacked; for a large GPU). Returns counts of 'present' (recorded before, or by
+    another runner), 'trained' and 'failed' (run id -> error; the caller exits non-zero naming them)."""
     from tqdm import tqdm
 
-    locks = cache_dir() / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    counts = {"present": 0, "trained": 0, "skipped": 0}
-    groups = stack_groups(unique(configs)) if stack else [[c] for c in unique(configs)]
-    for group in tqdm(groups, desc="grid", unit="group" if stack else "run", disable=not progress):
-        present = [c for c in group if find_record(c, root) is not None]
-        counts["present"] += len(present)
-        claimed = [c for c in group if c not in present and _claim(locks / c.run_id)]
-        counts["skipped"] += len(group) - len(present) - len(claimed)
-        if not claimed:
-            continue
-        try:
-            if stack and len(claimed) > 1:
-                get_or_run_many(claimed, root=root, progress=progress, **run_kwargs)
-            else:
-                get_or_run(claimed[0], root=root, progress=progress, **run_kwargs)
-            counts["trained"] += len(claimed)
-        finally:
-            for c in claimed:
-                (locks / c.run_id).unlink(missing_ok=True)
+    listing = configs if callable(configs) else (lambda: configs)
+    counts = {"present": 0, "trained": 0, "waited": 0, "failed": {}}
+    counted = set()
+    bar = tqdm(desc="grid", unit="run", disable=not progress, file=sys.stderr)
+    while True:
+        todo = unique(listing())
+        bar.total = len(todo)
+        for c in todo:
+            if c.run_id not in counted and c.run_id not in counts["failed"] and _has_record(c, root):
+                counted.add(c.run_id)
+                counts["present"] += 1
+        bar.n = len(counted) + len(counts["failed"])
+        bar.refresh()
+        missing = [c for c in todo if c.run_id not in counted and c.run_id not in counts["failed"]]
+        if not missing:
+            break
+        groups = stack_groups(missing) if stack else [[c] for c in missing]
+        progressed = False
+        for group in groups:
+            try:
+                if stack and len(group) > 1:
+                    get_or_run_many(group, root=root, progress=progress, **run_kwargs)
+                    action = "trained"
+                else:
+                    action = obtain(group[0], root=root, progress=progress, **run_kwargs)[1]
+            except RunLockedError:
+                continue  # another runner has it: come back to it
+            except (ValueError, RuntimeError, OSError) as exc:
+                for c in group:
+                    counts["failed"][c.run_id] = f"{type(exc).__name__}: {exc}"
+                    print(f"grid: run {c.run_id} failed: {exc}", file=sys.stderr)
+                continue
+            for c in group:
+                counted.add(c.run_id)
+            counts["trained" if action == "trained" else "present"] += len(group)
+            progressed = True
+            break  # re-read the grid: a dependent grid may have grown
+        if not progressed:
+            time.sleep(poll_s)  # every missing run is held by another process: wait for them
+    bar.close()
     return counts
+
+
+def _has_record(config: RunConfig, root) -> bool:
+    try:
+        return find_record(config, root) is not None
+    except RecordError:
+        return False
 
 
 def stack_groups(configs) -> list[list[RunConfig]]:
@@ -176,23 +305,3 @@ def stack_groups(configs) -> list[list[RunConfig]]:
             json.dumps({k: v for k, v in c.to_dict().items() if k not in ("seed", "rho")}, sort_keys=True)
         groups.setdefault(key, []).append(c)
     return list(groups.values())
-
-
-def _claim(lock: Path) -> bool:
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        owner = lock.read_text().strip()
-        if not owner.isdigit():
-            return False  # being written by its owner right now
-        try:
-            os.kill(int(owner), 0)
-        except ProcessLookupError:
-            lock.unlink(missing_ok=True)  # stale: its owner died
-            return _claim(lock)
-        except PermissionError:
-            pass  # alive, another user's
-        return False
-    with os.fdopen(fd, "w") as f:
-        f.write(str(os.getpid()))
-    return True

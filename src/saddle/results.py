@@ -1,16 +1,19 @@
 """The results store: one JSON record per run, named by its config's hash, written atomically after the run.
 
-Records of real runs are committed under results/<scale>/; checkpoints go to a git-ignored cache. Chapters call
-get_or_run, so they read what exists and train only what is missing."""
+Records of real runs are committed under results/<scale>/; checkpoints go to a git-ignored cache. The store knows
+paths, records and provenance and imports no trainer: saddle.runs.get_or_run sits above both, reading what exists
+and training only what is missing."""
 from __future__ import annotations
 
 import datetime
 import hashlib
 import json
+import math
 import os
 import platform
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -36,21 +39,65 @@ def checkpoint_dir(config: RunConfig, root: Path | None = None) -> Path:
     return Path(root or cache_dir()) / "checkpoints" / config.run_id
 
 
+class RecordError(ValueError):
+    """A record file that is not valid JSON or lacks a field every record has; the message names the path."""
+
+
+REQUIRED_FIELDS = ("id", "status", "config", "metrics", "curves")
+
+
+def strict_json(value):
+    """The value with every non-finite float as None, so the file is strict JSON (a diverged run's NaN loss)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
+
+
 def write_record(record: dict, path: Path) -> Path:
-    """Write via a temporary file and rename, so a reader never sees half a record (the file is the process's
-    own: chapters built side by side may write the same analysis)."""
+    """Write strict JSON via a temporary file and rename, so a reader never sees half a record (the file is the
+    process's own: chapters built side by side may write the same analysis)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(strict_json(record), indent=1, allow_nan=False))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
-def read_record(path: str | Path) -> dict:
+def check_writable(folder: Path) -> None:
+    """Raise PermissionError naming `folder` unless a file can be created in it (checked before a run trains, so a
+    finished run never meets an unwritable results folder)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test.{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise PermissionError(f"cannot write records to {folder}: {exc.strerror or exc}; pass --out DIR with a "
+                              "writable folder") from exc
+
+
+def read_record(path: str | Path, required=REQUIRED_FIELDS) -> dict:
+    """A record; RecordError naming the path (and the field) if it is not JSON or lacks a required field."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no record at {path}")
-    return json.loads(path.read_text())
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RecordError(f"record {path} is not valid JSON ({exc}); delete it and re-run what made it") from exc
+    missing = [f for f in required if not isinstance(record, dict) or f not in record]
+    if missing:
+        raise RecordError(f"record {path} lacks the field(s) {', '.join(missing)}; delete it and re-run what made it")
+    return record
 
 
 def locate_record(run: str, root: Path | None = None) -> Path:
@@ -69,56 +116,13 @@ def find_record(config: RunConfig, root: Path | None = None) -> dict | None:
     if not path.exists():
         return None
     record = read_record(path)
-    if RunConfig.from_dict(record["config"]) != config:
+    try:
+        same = RunConfig.from_dict(record["config"]) == config
+    except (TypeError, ValueError) as exc:
+        raise RecordError(f"record {path}: its config is not valid ({exc}); delete it and re-run") from exc
+    if not same:
         raise ValueError(f"record {path} holds another config than its name says; delete it and re-run")
     return record
-
-
-class MissingRecordError(RuntimeError):
-    """SADDLE_READ_ONLY is set and a record that would have to be trained or computed does not exist."""
-
-
-def get_or_run(config: RunConfig, *, root: Path | None = None, cache: Path | None = None, **run_kwargs) -> dict:
-    """The record of `config`: read it if it exists, else train (resuming from a checkpoint) and write it.
-
-    Environment: SADDLE_READ_ONLY=1 refuses to train (a build from committed records must not start a run);
-    SADDLE_RUN_LOG=FILE appends 'read <id>' or 'trained <id>' per call (the book build's summary counts them)."""
-    from .splits import LARGE_DATASETS
-
-    if config.dataset in LARGE_DATASETS:
-        from .distributed import run  # ImageNet-LT, iNaturalist: only rank 0 gets (and writes) the record
-    else:
-        from .train import run
-
-    record = find_record(config, root)
-    action = "read"
-    if record is None:
-        _refuse_if_read_only(record_path(config, root), f"get_or_run (config: {config.to_dict()})")
-        record = run(config, checkpoint_dir=checkpoint_dir(config, cache), **run_kwargs)
-        if record is None:
-            return None
-        write_record(record, record_path(config, root))
-        action = "trained"
-    _log(action, config.run_id)
-    return record
-
-
-def get_or_run_many(configs: list[RunConfig], *, root: Path | None = None, cache: Path | None = None,
-                    **run_kwargs) -> list[dict]:
-    """get_or_run for runs that differ in seed and rho only: the missing ones train together in one process
-    (saddle.stacked, to fill a large GPU), each written as its own record with its own snapshots."""
-    from .stacked import run_many
-
-    missing = [c for c in configs if find_record(c, root) is None]
-    for c in missing:
-        _refuse_if_read_only(record_path(c, root), f"get_or_run_many (config: {c.to_dict()})")
-    if missing:
-        records = run_many(missing, checkpoint_dirs=[checkpoint_dir(c, cache) for c in missing], **run_kwargs)
-        for c, record in zip(missing, records):
-            write_record(record, record_path(c, root))
-    for c in configs:
-        _log("trained" if c in missing else "read", c.run_id)
-    return [find_record(c, root) for c in configs]
 
 
 def analysis_path(scale: str, kind: str, run_id: str, epoch: int, settings: dict, root: Path | None = None) -> Path:
@@ -133,33 +137,55 @@ def get_or_compute(path: Path, compute, how: str) -> dict:
     path = Path(path)
     action = "read"
     if path.exists():
-        record = read_record(path)
+        record = read_record(path, required=())
     else:
-        _refuse_if_read_only(path, how)
+        refuse_if_read_only(path, how)
         started, commit = time.time(), git_commit()
         record = compute()
         record["provenance"] = provenance("cpu", time.time() - started, commit)
         write_record(record, path)
         action = "computed"
-    _log(action, path.stem)
+    log(action, path.stem)
     return record
 
 
-def _refuse_if_read_only(path: Path, how: str):
-    if os.environ.get("SADDLE_READ_ONLY"):
-        raise MissingRecordError(f"no record {path} and SADDLE_READ_ONLY is set; create it with {how}")
+class MissingRecordError(RuntimeError):
+    """SADDLE_READ_ONLY is on and a record that would have to be trained or computed does not exist."""
 
 
-def _log(action: str, name: str):
+def read_only() -> bool:
+    """SADDLE_READ_ONLY: 1, true or yes (any case) turn it on; unset, empty, 0, false or no leave it off; anything
+    else is an error (a typo must not silently start a long run)."""
+    value = os.environ.get("SADDLE_READ_ONLY", "").strip().lower()
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("", "0", "false", "no"):
+        return False
+    raise ValueError(f"SADDLE_READ_ONLY={os.environ['SADDLE_READ_ONLY']!r}; accepted: 1, true, yes (on) or 0, false, "
+                     "no, empty (off)")
+
+
+def refuse_if_read_only(path: Path, how: str):
+    if read_only():
+        raise MissingRecordError(f"no record {path} and SADDLE_READ_ONLY is set; create it with: {how}")
+
+
+def log(action: str, name: str):
     if os.environ.get("SADDLE_RUN_LOG"):
         with open(os.environ["SADDLE_RUN_LOG"], "a") as log:
             log.write(f"{action} {name}\n")
 
 
 def load_records(scale: str, root: Path | None = None, **match) -> list[dict]:
-    """All committed records of a scale whose config matches the given fields, e.g. loss='ldam'."""
+    """All committed records of a scale whose config matches the given fields, e.g. loss='ldam'. A damaged record
+    is skipped with a warning naming its path, so one bad file does not hide the others."""
     folder = Path(root or results_dir()) / scale
-    records = [read_record(p) for p in sorted(folder.glob("*.json"))]
+    records = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            records.append(read_record(path))
+        except RecordError as exc:
+            warnings.warn(f"skipped: {exc}", stacklevel=2)
     return [r for r in records if all(r["config"].get(k) == v for k, v in match.items())]
 
 
@@ -185,5 +211,5 @@ def provenance(device, wall_time_s: float, commit: str | None = None, **extra) -
     """Where a record came from. `commit`: the code's commit when the work started (a checkout that moves during a
     long run must not relabel it); by default, now."""
     return {"git_commit": commit or git_commit(), "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "torch": torch.__version__, "device": device_name(device), "wall_time_s": round(wall_time_s, 2),
-            "python": platform.python_version(), **extra}
+            "torch": torch.__version__, "device": device_name(device), "threads": torch.get_num_threads(),
+            "wall_time_s": round(wall_time_s, 2), "python": platform.python_version(), **extra}

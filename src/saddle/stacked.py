@@ -20,7 +20,8 @@ from . import data as data_lib
 from . import optim
 from .config import RunConfig
 from .train import (PRECISIONS, accuracy_report, add_test_report, build_criterion, build_model, checkpoint_epochs,
-                    curve_row, default_device, load_data, run_record, set_schedules)
+                    curve_row, default_device, load_data, run_record, save_verified, set_schedules,
+                    snapshot_name)
 
 MAY_DIFFER = ("seed", "rho")
 
@@ -140,6 +141,8 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
             correct += (out.argmax(-1) == y).sum(1)
         evaluate = epoch + 1 in eval_epochs
         reports = _reports(skeleton, params, buffers, data, data.test_x, data.test_y) if evaluate else None
+        val_reports = _reports(skeleton, params, buffers, data, data.val_x, data.val_y) \
+            if evaluate and data.val_x is not None else None
         for i in range(n_runs):
             if statuses[i] != "complete":
                 continue
@@ -149,6 +152,8 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
                 statuses[i] = "diverged"
             elif evaluate:
                 add_test_report(row, reports[i], data.groups)
+                if val_reports:
+                    add_test_report(row, val_reports[i], data.groups, prefix="val_")
             curves[i].append(row)
         if checkpoint_dirs and epoch + 1 in keep:
             for i, (c, folder) in enumerate(zip(configs, checkpoint_dirs)):
@@ -183,5 +188,5 @@ def _snapshot(folder, config, skeleton, params, buffers, i, epoch):
     folder.mkdir(parents=True, exist_ok=True)
     stacked = {**params, **buffers}
     state = {k: stacked[k][i].detach().clone() for k in skeleton.state_dict()}
-    torch.save({"run_id": config.run_id, "config": config.to_dict(), "epoch": epoch, "model": state},
-               folder / f"epoch_{epoch:04d}.pt")
+    save_verified({"run_id": config.run_id, "config": config.to_dict(), "epoch": epoch, "model": state},
+                  folder / snapshot_name(epoch))

@@ -6,9 +6,11 @@ metrics as an uninterrupted one."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import os
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -40,7 +42,8 @@ def default_device() -> torch.device:
 def load_data(config: RunConfig, data_root=None) -> data_lib.LongTailData:
     """The config's long-tailed training set and test set."""
     return data_lib.load(config.dataset, config.imbalance, config.profile, config.n_max, config.subset_seed,
-                         data_root, config.test_limit)
+                         data_root, config.test_limit, val_per_class=config.val_per_class,
+                         class_order=config.class_order)
 
 
 def build_model(config: RunConfig, data: data_lib.LongTailData) -> torch.nn.Module:
@@ -207,13 +210,10 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
     generator = torch.Generator(device=device).manual_seed(config.seed)
     optimizer = build_optimizer(config, model, generator)
     forward = step_model(model, compile)
-    curves, start_epoch = [], 0
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
-    last = checkpoint_dir / "last.pt" if checkpoint_dir else None
-    if last is not None and last.exists():
-        start_epoch, curves = load_checkpoint(last, config, model, optimizer, generator)
     eval_epochs = {e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs}
     keep = set(checkpoint_epochs(config.epochs))
+    start_epoch, curves = resume_state(checkpoint_dir, config, model, optimizer, generator, keep)
     bar = tqdm(range(start_epoch, config.epochs), initial=start_epoch, total=config.epochs, disable=not progress,
                desc=config.label, unit="epoch", leave=False)
     status, diverged_epoch = "complete", None
@@ -231,6 +231,9 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
             report = accuracy_report(predict(model, data, data.test_x, memory_format), data.test_y, data.groups,
                                      data.num_classes)
             add_test_report(row, report, data.groups)
+            if data.val_x is not None:
+                add_test_report(row, accuracy_report(predict(model, data, data.val_x, memory_format), data.val_y,
+                                                     data.groups, data.num_classes), data.groups, prefix="val_")
             bar.set_postfix(loss=f"{train_loss:.3f}", test=f"{report['acc']:.1f}")
         curves.append(row)
         if checkpoint_dir:
@@ -246,9 +249,7 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
     record["provenance"] = provenance(device, time.time() - started, commit, channels_last=channels_last,
                                       precision=precision, compile=compile,
                                       resumed_from_epoch=start_epoch or None)
-    if last is not None and last.exists():
-        last.unlink()
-    return record
+    return record  # the caller writes it, then removes last.pt (results.get_or_run): nothing finished is lost
 
 
 def step_model(model, backend: str | None):
@@ -265,8 +266,11 @@ def curve_row(epoch: int, lr: float, rho: float, criterion, train_loss: float, t
             "train_loss": train_loss, "train_acc": train_acc}
 
 
-def add_test_report(row: dict, report: dict, groups: dict) -> None:
-    row.update(test_acc=report["acc"], per_class=report["per_class"], **{g: report[g] for g in groups})
+def add_test_report(row: dict, report: dict, groups: dict, prefix: str = "") -> None:
+    """The test report into a curve row as test_acc, per_class, head, ...; with prefix "val_" the validation
+    report as val_acc, val_per_class, val_head, ..."""
+    row.update({f"{prefix or 'test_'}acc": report["acc"], f"{prefix}per_class": report["per_class"],
+                **{f"{prefix}{g}": report[g] for g in groups}})
 
 
 def run_record(config: RunConfig, status: str, curves: list, train_counts, class_names, groups: dict,
@@ -282,33 +286,127 @@ def run_record(config: RunConfig, status: str, curves: list, train_counts, class
     return record
 
 
+EPOCH_RULES = ("final", "best_val", "best")  # what a table reads: the last epoch, best on validation, best on test
+
+
 def summarise(curves: list, groups: dict, train_report: dict) -> dict:
-    """final (last epoch) and best (the epoch of highest test accuracy, as the official code reports)."""
+    """Test numbers at three epochs: final (the last), best_val (highest validation accuracy, the earliest on a tie;
+    only with a validation split) and best (highest *test* accuracy: what the official code reports, optimistic).
+    Each also carries the validation numbers of its epoch where there are some."""
     evaluated = [r for r in curves if "test_acc" in r]
-    pick = lambda r: {"epoch": r["epoch"], "acc": r["test_acc"], "per_class": r["per_class"],
-                      **{g: r[g] for g in groups}}
-    best = max(evaluated, key=lambda r: r["test_acc"])
-    return {"final": pick(evaluated[-1]), "best": pick(best),
-            "train_final": dict(train_report)}
+
+    def pick(r):
+        picked = {"epoch": r["epoch"], "acc": r["test_acc"], "per_class": r["per_class"], **{g: r[g] for g in groups}}
+        if "val_acc" in r:
+            picked["val"] = {"acc": r["val_acc"], "per_class": r["val_per_class"], **{g: r[f"val_{g}"] for g in groups}}
+        return picked
+
+    metrics = {"final": pick(evaluated[-1]), "best": pick(max(evaluated, key=lambda r: r["test_acc"])),
+               "train_final": dict(train_report)}
+    if "val_acc" in evaluated[-1]:
+        metrics["best_val"] = pick(max(evaluated, key=lambda r: r["val_acc"]))
+    return metrics
 
 
 def save_checkpoint(folder: Path, config, model, optimizer, generator, epoch, curves, keep=False):
-    """Atomically write the resumable state; `keep` also stores a snapshot for the Hessian chapters.
+    """Write the resumable state (last.pt) atomically, each file with a SHA-256 beside it; `keep` first stores the
+    epoch's snapshot for the Hessian chapters, so a kill never leaves last.pt past a snapshot it did not write.
     generator: the run's random stream, or None where the epoch seeds it (the distributed trainer)."""
     folder.mkdir(parents=True, exist_ok=True)
     state = {"run_id": config.run_id, "config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
              "optimizer": optimizer.state_dict(), "curves": curves,
              "generator": generator.get_state() if generator is not None else None}
-    tmp = folder / "last.pt.tmp"
-    torch.save(state, tmp)
-    os.replace(tmp, folder / "last.pt")
     if keep:
-        torch.save({k: state[k] for k in ("run_id", "config", "epoch", "model")}, folder / f"epoch_{epoch:04d}.pt")
+        save_verified({k: state[k] for k in ("run_id", "config", "epoch", "model")}, folder / snapshot_name(epoch))
+    save_verified(state, folder / "last.pt")
+
+
+def snapshot_name(epoch: int) -> str:
+    return f"epoch_{epoch:04d}.pt"
+
+
+def checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_verified(obj, path: Path) -> None:
+    """torch.save to `path` via a temporary file and a rename, then its SHA-256 beside it (path.sha256)."""
+    path = Path(path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    torch.save(obj, tmp)
+    digest = file_sha256(tmp)
+    os.replace(tmp, path)
+    tmp_sum = checksum_path(tmp)
+    tmp_sum.write_text(f"{digest}  {path.name}\n")
+    os.replace(tmp_sum, checksum_path(path))
+
+
+class DamagedCheckpointError(ValueError):
+    """A checkpoint whose bytes do not match the SHA-256 beside it, or that torch cannot read safely."""
+
+
+def load_verified(path: Path) -> dict:
+    """A checkpoint read with weights_only=True after its SHA-256 is checked (a file without one, written before
+    checksums existed, is read with weights_only=True alone). Raises DamagedCheckpointError naming the path."""
+    path = Path(path)
+    sums = checksum_path(path)
+    if sums.exists():
+        expected = sums.read_text().split()[0] if sums.read_text().split() else ""
+        actual = file_sha256(path)
+        if actual != expected:
+            raise DamagedCheckpointError(f"checkpoint {path} is damaged: its SHA-256 is {actual[:16]}..., the one "
+                                         f"recorded beside it ({sums.name}) is {expected[:16] or 'empty'}...")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise DamagedCheckpointError(f"checkpoint {path} cannot be read as a weights-only checkpoint: {exc}") from exc
+
+
+def set_aside(path: Path) -> Path:
+    """Move a damaged checkpoint (and its checksum) out of the way, keeping it for inspection."""
+    aside = path.with_name(path.name + ".damaged")
+    os.replace(path, aside)
+    if checksum_path(path).exists():
+        os.replace(checksum_path(path), checksum_path(aside))
+    return aside
+
+
+def remove_checkpoint(path: Path) -> None:
+    Path(path).unlink(missing_ok=True)
+    checksum_path(Path(path)).unlink(missing_ok=True)
+
+
+def resume_state(folder: Path | None, config, model, optimizer, generator, keep=()) -> tuple[int, list]:
+    """(epochs done, curves) from folder/last.pt, or (0, []) when there is none. A damaged last.pt is set aside
+    and the run restarts, with a warning naming both paths; a kept snapshot that a kill lost is rewritten when
+    last.pt is at that very epoch."""
+    last = Path(folder) / "last.pt" if folder else None
+    if last is None or not last.exists():
+        return 0, []
+    try:
+        epoch, curves = load_checkpoint(last, config, model, optimizer, generator)
+    except DamagedCheckpointError as exc:
+        aside = set_aside(last)
+        warnings.warn(f"{exc}; moved it to {aside} and restarting the run from epoch 0", stacklevel=2)
+        return 0, []
+    snapshot = Path(folder) / snapshot_name(epoch)
+    if epoch in keep and not snapshot.exists():
+        save_verified({"run_id": config.run_id, "config": config.to_dict(), "epoch": epoch,
+                       "model": model.state_dict()}, snapshot)
+    return epoch, curves
 
 
 def load_checkpoint(path: Path, config, model, optimizer=None, generator=None):
-    """Restore a checkpoint of *this* config; returns (epochs done, curves so far)."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    """Restore a checkpoint of *this* config (verified, weights only); returns (epochs done, curves so far)."""
+    state = load_verified(path)
     if state.get("run_id") != config.run_id:
         raise ValueError(f"checkpoint {path} belongs to run {state.get('run_id')!r}, not {config.run_id!r}; "
                          "it was written by another configuration")

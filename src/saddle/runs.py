@@ -1,0 +1,133 @@
+"""Getting a run's record: read it from the store, or train it (resuming from its checkpoint) and write it.
+
+This module sits above the store (saddle.results) and the trainers (train, stacked, distributed), so neither
+imports the other. A run is trained under a lock (cache/locks/<run id>, held with flock for the process's life),
+so a `train` and any number of `grid` runners never train the same run twice; the kernel drops the lock when its
+process dies, so there is nothing stale to take over."""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shlex
+from pathlib import Path
+
+from .config import RunConfig
+from .results import (cache_dir, check_writable, checkpoint_dir, find_record, log, record_path, refuse_if_read_only,
+                      write_record)
+from .splits import LARGE_DATASETS
+
+
+class RunLockedError(RuntimeError):
+    """Another process is training this run right now."""
+
+
+@contextlib.contextmanager
+def run_lock(run_id: str, wait: bool = False):
+    """Hold cache/locks/<run_id> exclusively (flock) for the block; RunLockedError if another process holds it and
+    `wait` is False. The lock file stays behind (removing a flock'd file would let two processes lock two files)."""
+    locks = cache_dir() / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    fd = os.open(locks / run_id, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise RunLockedError(f"run {run_id} is being trained by another process (lock {locks / run_id})") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
+
+
+# The fields `python -m saddle train` sets from its options (cli.config_from_args), beyond the scale.
+COMMAND_FIELDS = ("dataset", "loss", "drw", "optimizer", "rho", "rho_steps", "imbalance", "profile", "seed",
+                  "subset_seed", "val_per_class", "class_order", "epochs", "n_max", "model", "batch_size", "sam_bn")
+
+
+def train_command(config: RunConfig) -> str:
+    """The command line that creates `config`'s record, or a Python call where no command line expresses it
+    (a field the command has no option for differs from the scale's default)."""
+    expressible = RunConfig.at_scale(config.scale, **{f: getattr(config, f) for f in COMMAND_FIELDS})
+    if expressible != config:
+        return f"saddle.runs.get_or_run(saddle.RunConfig.from_dict({config.to_dict()!r}))"
+    defaults = RunConfig.at_scale(config.scale, loss=config.loss)
+    args = ["python -m saddle train", f"--scale {config.scale}"]
+    if config.dataset != defaults.dataset:
+        args.append(f"--dataset {config.dataset}")
+    args += [f"--loss {config.loss}"] + (["--drw"] if config.drw else []) + [f"--optimizer {config.optimizer}"]
+    if config.optimizer == "sam":
+        args.append(f"--rho-steps {','.join(map(str, config.rho_steps))}" if config.rho_steps
+                    else f"--rho {config.rho:g}")
+    args += [f"--imbalance {config.imbalance:g}", f"--profile {config.profile}", f"--seed {config.seed}"]
+    for name in ("subset_seed", "val_per_class", "class_order", "epochs", "n_max", "model", "batch_size", "sam_bn"):
+        if getattr(config, name) != getattr(defaults, name):
+            args.append(f"--{name.replace('_', '-')} {shlex.quote(str(getattr(config, name)))}")
+    return " ".join(args)
+
+
+def _trainer(config: RunConfig):
+    if config.dataset in LARGE_DATASETS:
+        from .distributed import run  # ImageNet-LT, iNaturalist: only rank 0 gets (and writes) the record
+    else:
+        from .train import run
+    return run
+
+
+def get_or_run(config: RunConfig, *, root: Path | None = None, cache: Path | None = None, **run_kwargs) -> dict:
+    """The record of `config`: read it if it exists, else train it under its lock (resuming from a checkpoint),
+    write it, and only then remove the resumable checkpoint, so a record that cannot be written loses nothing.
+
+    Environment: SADDLE_READ_ONLY=1 refuses to train (a build from committed records must not start a run);
+    SADDLE_RUN_LOG=FILE appends 'read <id>' or 'trained <id>' per call (the book build's summary counts them)."""
+    return obtain(config, root=root, cache=cache, **run_kwargs)[0]
+
+
+def obtain(config: RunConfig, *, root: Path | None = None, cache: Path | None = None, **run_kwargs
+           ) -> tuple[dict | None, str]:
+    """get_or_run, also saying what it did: 'read' (the record existed, or another process wrote it while this
+    one waited for the lock) or 'trained'."""
+    record = find_record(config, root)
+    if record is not None:
+        log("read", config.run_id)
+        return record, "read"
+    path = record_path(config, root)
+    refuse_if_read_only(path, train_command(config))
+    check_writable(path.parent)
+    folder = checkpoint_dir(config, cache)
+    with run_lock(config.run_id):
+        record = find_record(config, root)  # another process may have finished it while we waited for the lock
+        if record is None:
+            record = _trainer(config)(config, checkpoint_dir=folder, **run_kwargs)
+            if record is None:
+                return None, "trained"  # a replica other than rank 0
+            write_record(record, path)
+            from .train import remove_checkpoint
+            remove_checkpoint(folder / "last.pt")
+            log("trained", config.run_id)
+            return record, "trained"
+    log("read", config.run_id)
+    return record, "read"
+
+
+def get_or_run_many(configs: list[RunConfig], *, root: Path | None = None, cache: Path | None = None,
+                    **run_kwargs) -> list[dict]:
+    """get_or_run for runs that differ in seed and rho only: the missing ones train together in one process
+    (saddle.stacked, to fill a large GPU), each written as its own record with its own snapshots."""
+    from .stacked import run_many
+
+    missing = [c for c in configs if find_record(c, root) is None]
+    for c in missing:
+        refuse_if_read_only(record_path(c, root), train_command(c))
+        check_writable(record_path(c, root).parent)
+    if missing:
+        with contextlib.ExitStack() as locks:
+            for c in missing:
+                locks.enter_context(run_lock(c.run_id))
+            records = run_many(missing, checkpoint_dirs=[checkpoint_dir(c, cache) for c in missing], **run_kwargs)
+            for c, record in zip(missing, records):
+                write_record(record, record_path(c, root))
+    for c in configs:
+        log("trained" if c in missing else "read", c.run_id)
+    return [find_record(c, root) for c in configs]
