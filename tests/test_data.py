@@ -1,4 +1,5 @@
 import gzip
+import pickle
 import shutil
 
 import numpy as np
@@ -90,6 +91,25 @@ def test_fake_cifar10_loader(tmp_path):
     assert d.train_y.tolist() == y_all[keep].tolist()
     assert len(d.test_y) == 30 and d.mean == data.CIFAR_MEAN
     assert d.class_names[0] == "airplane"
+
+
+@pytest.mark.parametrize("name", ["cifar10", "cifar100"])
+def test_cifar_files_read_alike_by_torchvision_and_by_us(name, tmp_path, monkeypatch):
+    """The fixture is in the genuine format (Python 2 pickles): torchvision's own reader opens it, a plain Python 3
+    pickle.load cannot, and ours reads the same images, labels and class names."""
+    import torchvision
+    import torchvision.datasets.cifar as tv_cifar
+    folder, _ = write_fake_cifar(tmp_path, name, per_class=4, test_per_class=2)
+    with pytest.raises(UnicodeDecodeError):
+        pickle.loads((folder / ("test_batch" if name == "cifar10" else "test")).read_bytes())
+    monkeypatch.setattr(tv_cifar, "check_integrity", lambda *a, **k: True)  # the fixture has no real md5s
+    monkeypatch.setattr(tv_cifar.CIFAR10, "_check_integrity", lambda self: True)
+    cls = torchvision.datasets.CIFAR10 if name == "cifar10" else torchvision.datasets.CIFAR100
+    (train_x, train_y), (test_x, test_y), names = data._cifar(name, tmp_path, download=False)
+    for split, (x, y) in (("train", (train_x, train_y)), ("test", (test_x, test_y))):
+        theirs = cls(str(tmp_path), train=split == "train", download=False)
+        assert np.array_equal(x, theirs.data.transpose(0, 3, 1, 2)) and y.tolist() == list(theirs.targets)
+    assert list(names) == theirs.classes
 
 
 def test_fake_cifar100_loader(tmp_path):

@@ -5,6 +5,7 @@ iNaturalist under `torchrun --nproc_per_node=N -m saddle train --scale large ...
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .config import OPTIMIZERS, SCALES, RunConfig
@@ -194,6 +195,8 @@ def main(argv=None) -> int:
     _hessian_parser(sub)
     _grid_parser(sub)
     args = parser.parse_args(argv)
+    from .results import MissingRecordError
+    from .runs import RunLockedError
     try:
         if args.command == "train":
             return _train(args)
@@ -201,9 +204,12 @@ def main(argv=None) -> int:
             return _hessian(args)
         if args.command == "grid":
             return _grid(args)
-    except (ValueError, DataError, FileNotFoundError) as exc:
+    except (ValueError, DataError, FileNotFoundError, PermissionError, MissingRecordError, RunLockedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `grid --list | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 0
 
 

@@ -58,7 +58,7 @@ def check_number(name: str, value, low, high, kind=float) -> None:
     ValueError naming the value and what is accepted."""
     if value is None:
         return
-    accepted = f"{'an integer' if kind is int else 'a finite number'} in [{low:g}, {high:g}]"
+    accepted = f"an integer in [{low}, {high}]" if kind is int else f"a finite number in [{low:g}, {high:g}]"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not float(value).is_integer()):
         raise ValueError(f"{name} must be {accepted}, got {value!r}")
     if not math.isfinite(value) or not low <= value <= high:
@@ -134,7 +134,7 @@ class RunConfig:
         settings = dict(SCALES[scale], scale=scale)
         if scale == "large" and overrides.get("dataset") == "inat2018":  # the iNat recipe: lr 0.1, LDAM wd 1e-4
             settings.update(lr=0.1, **({"weight_decay": 1e-4} if overrides.get("loss") == "ldam" else {}))
-        if overrides.get("loss") == "vs" and "epochs" not in overrides:
+        if overrides.get("loss") == "vs" and overrides.get("epochs") is None:
             settings["epochs"] = round(settings["epochs"] * 1.5)
         unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
         if unknown:

@@ -11,6 +11,7 @@ import functools
 import gzip
 import math
 import pickle
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -231,6 +232,9 @@ def _fashion_mnist(data_root, download):
             if all((candidate / f).exists() for pair in FASHION_MNIST_FILES.values() for f in pair):
                 return [_read_idx_pair(candidate, *FASHION_MNIST_FILES[s]) for s in ("train", "test")]
     where = Path(data_root) if data_root else Path.home() / ".cache" / "saddle"
+    if data_root and not where.is_dir():
+        raise DataError(f"--data-root {data_root} does not exist; pass the folder holding "
+                        f"{', '.join(f for p in FASHION_MNIST_FILES.values() for f in p)} (nothing was created)")
     if download:
         try:
             import torchvision
@@ -265,7 +269,7 @@ def _parse_idx(path: Path, ndim: int, size: int, mtime_ns: int) -> np.ndarray:
     try:
         with gzip.open(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"cannot read {path}: {exc}; the file is damaged or truncated, reinstall it") from exc
     magic = int.from_bytes(raw[:4], "big")
     if magic != 0x800 + ndim:
@@ -278,9 +282,9 @@ def _parse_idx(path: Path, ndim: int, size: int, mtime_ns: int) -> np.ndarray:
     return body[:, None].copy() if ndim == 3 else body.astype(np.int64)
 
 
-CIFAR_LAYOUT = {  # folder, training files, test file, label key, names
-    "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch", b"labels"),
-    "cifar100": ("cifar-100-python", ["train"], "test", b"fine_labels"),
+CIFAR_LAYOUT = {  # folder, training files, test file, label key
+    "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch", "labels"),
+    "cifar100": ("cifar-100-python", ["train"], "test", "fine_labels"),
 }
 
 
@@ -289,6 +293,9 @@ def _cifar(name, data_root, download):
     folder, train_files, test_file, key = CIFAR_LAYOUT[name]
     root = Path(data_root) if data_root else Path.home() / ".cache" / "saddle"
     base = root / folder
+    if data_root and not root.is_dir():
+        raise DataError(f"--data-root {data_root} does not exist; pass the folder containing {folder}/ (nothing was "
+                        "created)")
     if not base.exists() and download:
         _cifar_download(name, root, folder)
     if not base.exists():
@@ -313,11 +320,13 @@ def _cifar_download(name, root, folder):
                         f"{folder} (the python version) and pass --data-root DIR containing {folder}/") from exc
 
 
-def _read_cifar_batch(path: Path, key: bytes):
+def _read_cifar_batch(path: Path, key: str):
+    """One batch file as the CIFAR site ships it: a Python 2 pickle, read (as torchvision reads it) with latin1 so
+    its byte-string keys become str."""
     try:
         with open(path, "rb") as f:
-            entry = pickle.load(f, encoding="bytes")
-        x = np.asarray(entry[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+            entry = pickle.load(f, encoding="latin1")
+        x = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
         y = np.asarray(entry[key], dtype=np.int64)
     except FileNotFoundError as exc:
         raise DataError(f"missing CIFAR file {path}; the folder is incomplete, download it again") from exc
@@ -331,7 +340,7 @@ def _read_cifar_batch(path: Path, key: bytes):
 def _cifar100_names(meta: Path):
     try:
         with open(meta, "rb") as f:
-            return tuple(n.decode() for n in pickle.load(f, encoding="bytes")[b"fine_label_names"])
+            return tuple(pickle.load(f, encoding="latin1")["fine_label_names"])
     except Exception:
         return tuple(f"class {i}" for i in range(100))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from .config import RunConfig
@@ -213,7 +214,7 @@ def collect(configs, *, train: bool = False, root: Path | None = None, **run_kwa
     configs = unique(configs)
     if train:
         run_missing(configs, root=root, **run_kwargs)
-    return {c.run_id: get_or_run(c, root=root) if find_record(c, root) is not None else None for c in configs}
+    return {c.run_id: get_or_run(c, root=root) if _has_record(c, root, warn=True) else None for c in configs}
 
 
 def training_time(records) -> dict:
@@ -289,10 +290,13 @@ def run_missing(configs, *, root: Path | None = None, progress: bool = True, sta
     return counts
 
 
-def _has_record(config: RunConfig, root) -> bool:
+def _has_record(config: RunConfig, root, warn: bool = False) -> bool:
+    """Whether `config` has a usable record; a damaged one counts as missing (with a warning naming it)."""
     try:
         return find_record(config, root) is not None
-    except RecordError:
+    except RecordError as exc:
+        if warn:
+            warnings.warn(f"skipped: {exc}", stacklevel=3)
         return False
 
 

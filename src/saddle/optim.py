@@ -7,6 +7,11 @@ import math
 import torch
 
 
+def at_least_float32(t: torch.Tensor) -> torch.Tensor:
+    """t in float32, or in its own dtype where that is wider (float64)."""
+    return t.to(torch.promote_types(t.dtype, torch.float32))
+
+
 class SAM(torch.optim.Optimizer):
     """Sharpness-aware minimisation around any base optimizer.
 
@@ -60,8 +65,9 @@ class SAM(torch.optim.Optimizer):
         self.second_step()
 
     def _grad_norm(self) -> torch.Tensor:
-        """||g|| in float32 whatever the parameters' dtype (a bf16 sum of squares loses the radius' scale)."""
-        grads = [((p.grad * p.abs()) if g["adaptive"] else p.grad).float()
+        """||g|| in float32 at least, whatever the parameters' dtype (a bf16 sum of squares loses the radius' scale;
+        float64 parameters keep float64)."""
+        grads = [at_least_float32((p.grad * p.abs()) if g["adaptive"] else p.grad)
                  for g in self.param_groups for p in g["params"] if p.grad is not None]
         return torch.stack(torch._foreach_norm(grads, 2)).norm(2)
 

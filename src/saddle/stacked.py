@@ -63,7 +63,7 @@ class StackedSAM:
 
     @torch.no_grad()
     def ascend(self, grads: list[torch.Tensor]):
-        norms = torch.stack([g.flatten(1).float().pow(2).sum(1) for g in grads]).sum(0).sqrt()
+        norms = torch.stack([optim.at_least_float32(g.flatten(1)).pow(2).sum(1) for g in grads]).sum(0).sqrt()
         self.origin = [p.clone() for p in self.params]
         for p, g, scale in zip(self.params, grads, self._per_run(self.rhos / (norms + 1e-12))):
             p.add_(g * scale)
