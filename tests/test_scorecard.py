@@ -28,61 +28,113 @@ def test_paper_values_come_from_the_papers_tables():
     assert scorecard.paper_value("CE+DRW+SAM", "fig4", "cifar10", "head", rho=0.8) is None  # not printed
 
 
-def test_verdicts_follow_sign_and_seed_noise():
+@pytest.mark.parametrize("p,df,expected", [
+    (0.975, 1, 12.7062), (0.975, 2, 4.3027), (0.975, 4, 2.7764), (0.95, 2, 2.9200), (0.95, 4, 2.1318),
+    (0.975, 30, 2.0423), (0.995, 10, 3.1693), (0.025, 3, -3.1824), (0.5, 7, 0.0)])
+def test_t_quantiles_match_the_tables(p, df, expected):
+    assert scorecard.t_quantile(p, df) == pytest.approx(expected, abs=1e-4)
+
+
+def test_paired_interval_pairs_by_seed():
+    mean, low, high = scorecard.paired_interval([41, 43, 42], [30, 33, 31])  # differences 11, 10, 11
+    assert mean == pytest.approx(32 / 3) and high - mean == pytest.approx(4.3027 * (1 / 3) ** 0.5 / 3 ** 0.5, abs=1e-3)
+    assert (low, high) == pytest.approx((mean - (high - mean), high))
+    with pytest.raises(ValueError, match="as many values"):
+        scorecard.paired_interval([1, 2], [1])
+    with pytest.raises(ValueError, match="finite"):
+        scorecard.paired_interval([1, float("nan")], [1, 2])
+
+
+@pytest.mark.parametrize("diffs,kind,expected", [
+    ([9, 10, 11], "raises", "reproduced"),
+    ([-9, -10, -11], "raises", "contradicted"),
+    ([1.5, -1.0, 4.0], "raises", "inconclusive"),
+    ([5.0], "raises", "not tested"),  # one seed: no spread, no interval
+    ([], "raises", "not tested"),
+    ([-9, -10, -11], "lowers", "reproduced"),
+    ([9, 10, 11], "lowers", "contradicted"),
+    ([0.1, -0.2, 0.3, 0.0, -0.1], "keeps", "reproduced"),  # 5 seeds, 90% interval inside +-2
+    ([5, 5.5, 6], "keeps", "contradicted"),  # 95% interval wholly above +2
+    ([0, 4, 1], "keeps", "inconclusive"),  # mean 1.7, interval reaches past 2 and inside it
+    ([2.5, 3.0, 2.7, 2.9, 2.6], "keeps", "contradicted"),
+    ([1.0, 1.3, 0.9, 1.1, 1.2], "raises", "reproduced"),
+])
+def test_verdict_rule(diffs, kind, expected):
+    assert scorecard.verdict(diffs, kind) == expected
+
+
+def test_verdict_is_symmetric_in_sign_and_keeps_has_its_tolerance():
+    noisy = [1.5, -1.0, 4.0]
+    assert scorecard.verdict(noisy) == scorecard.verdict([-d for d in noisy], "lowers") == "inconclusive"
+    assert scorecard.verdict([3, 3.2, 2.9], "keeps", tolerance=5) == "reproduced"
+    assert scorecard.verdict([3, 3.2, 2.9], "keeps", tolerance=1) == "contradicted"
+    with pytest.raises(ValueError, match="unknown kind 'improves'"):
+        scorecard.verdict([1, 2], "improves")
+
+
+def test_p_values_holm_and_seeds_needed():
+    assert scorecard.p_value([9, 10, 11]) < 0.01 and scorecard.p_value([1.5, -1.0, 4.0]) > 0.05
+    assert scorecard.holm_survivors([0.001, 0.02, 0.04, 0.5]) == 1  # 0.001 <= 0.05/4; 0.02 > 0.05/3
+    assert scorecard.holm_survivors([0.01, 0.02]) == 2
+    assert scorecard.seeds_needed([1.5, -1.0, 4.0]) > 3 and scorecard.seeds_needed([9, 10, 11]) == 2
+
+
+def test_claims_are_paired_by_seed():
     def assess(sam_tails, drw_tails, claim=CLAIM):
-        recs = records(*[fake("CE+DRW+SAM", s, tail=t) for s, t in enumerate(sam_tails)],
-                       *[fake("CE+DRW", s, tail=t) for s, t in enumerate(drw_tails)])
+        recs = records(*[fake("CE+DRW+SAM", s, tail=t) for s, t in enumerate(sam_tails) if t is not None],
+                       *[fake("CE+DRW", s, tail=t) for s, t in enumerate(drw_tails) if t is not None])
         return scorecard.assess(claim, "cpu", "fashion-mnist", range(len(sam_tails)), recs)
 
-    clear = assess([40, 41, 42], [30, 31, 32])
-    assert clear["verdict"] == "reproduced" and clear["ours"] == 10 and clear["paper"] == 11.7
-    assert clear["seeds"] == 3 and clear["s.e."] == pytest.approx(0.82, abs=0.01)
-    assert assess([40], [30])["verdict"] == "direction reproduced"  # one seed: no noise estimate
-    assert assess([32, 40, 30], [30, 31, 32])["verdict"] == "direction reproduced"  # inside the noise
-    assert assess([29, 30, 31], [30, 31, 32])["verdict"] == "not reproduced"
-    keeps = Claim("k", "keeps", 1, "CE+DRW+SAM", "CE+DRW", "tail", "keeps")
-    assert assess([31.5], [30], keeps)["verdict"] == "reproduced"
-    assert assess([35], [30], keeps)["verdict"] == "not reproduced"
-    assert assess([30, 40], [30, 31], keeps)["verdict"] == "direction reproduced"  # +4.5, s.e. 3.5: noise
-    assert assess([35, 35.5, 36], [30, 30.5, 31], keeps)["verdict"] == "not reproduced"  # +5 beyond the noise
-    lowers = Claim("l", "lowers", 1, "CE+DRW+SAM", "CE+DRW", "tail", "lowers")
-    assert assess([25], [30], lowers)["verdict"] == "direction reproduced"
+    # seed-to-seed spread is large but each seed's SAM run beats its own baseline by about 10: paired, reproduced
+    clear = assess([40, 51, 62], [30, 41, 51])
+    assert clear["verdict"] == "reproduced" and clear["ours"] == pytest.approx(10.33, abs=0.01)
+    assert clear["paper"] == 11.7 and clear["seeds"] == 3 and clear["agree"] == 3
+    assert clear["ratio"] == pytest.approx(0.88, abs=0.01) and clear["low"] > 0
+    assert assess([40], [30])["verdict"] == "not tested"
+    assert assess([32, 40, 30], [30, 31, 32])["verdict"] == "inconclusive"
+    assert assess([20, 21, 22], [30, 31, 32])["verdict"] == "contradicted"
+    row = assess([40, None, 42], [30, 31, 32])  # seed 1 has no SAM run: the pair is left out
+    assert row["seeds"] == 2 and row["ours"] == 10.0
     missing = scorecard.assess(CLAIM, "cpu", "fashion-mnist", [0], records(fake("CE+DRW", 0)))
     assert missing["verdict"] == "not run here" and missing["ours"] is None
 
 
-def test_seeds_that_did_not_run_are_left_out():
-    recs = records(fake("CE+DRW+SAM", 0, tail=40), fake("CE+DRW", 0, tail=30), fake("CE+DRW", 1, tail=32))
-    row = scorecard.assess(CLAIM, "cpu", "fashion-mnist", {1: [0, 1, 2]}, recs)
-    assert row["seeds"] == 1 and row["ours"] == 9.0 and row["verdict"] == "direction reproduced"
+def test_sentences_carry_the_interval_and_the_agreeing_seeds():
+    recs = records(*[fake("CE+DRW+SAM", s, tail=t) for s, t in enumerate([32, 40, 30])],
+                   *[fake("CE+DRW", s, tail=t) for s, t in enumerate([30, 31, 32])])
+    row = scorecard.assess(CLAIM, "cpu", "fashion-mnist", range(3), recs)
+    text = scorecard.sentence(row)
+    assert "ours +3.0 [" in text and "2 of 3 agreeing" in text and "*inconclusive*" in text and "seeds would" in text
 
 
 def test_rho_claims_use_their_own_radii():
     claim = next(c for c in scorecard.CLAIMS if c.id == "f4-tail-rises")
     recs = records(fake("CE+DRW+SAM", 0, rho=0.8, tail=45), fake("CE+DRW+SAM", 0, rho=0.05, tail=40))
     row = scorecard.assess(claim, "cpu", "fashion-mnist", [0], recs)
-    assert row["paper"] == 10.0 and row["ours"] == 5.0 and row["verdict"] == "direction reproduced"
+    assert row["paper"] == 10.0 and row["ours"] == 5.0 and row["verdict"] == "not tested"
 
 
 def test_cells_read_every_table_and_name_the_missing():
-    recs = records(fake("CE", 0, tail=20, acc=60), fake("CE+DRW", 0, tail=30, acc=62),
-                   fake("CE+DRW+SAM", 0, tail=25, acc=65))
-    frame = scorecard.cells("cpu", "fashion-mnist", [0], recs)
+    recs = records(*[fake("CE", s, tail=20 + s, acc=60 + s) for s in (0, 1)],
+                   *[fake("CE+DRW", s, tail=30 + s, acc=62 + s) for s in (0, 1)],
+                   *[fake("CE+DRW+SAM", s, tail=25 + 9 * s, acc=65 + s) for s in (0, 1)])
+    frame = scorecard.cells("cpu", "fashion-mnist", [0, 1], recs)
     t1 = frame[(frame.table == 1)].set_index(["method", "metric"])
     assert t1.loc[("CE", "tail"), "verdict"] == "reference"
-    assert t1.loc[("CE+DRW", "tail"), "verdict"] == "direction reproduced"  # paper +9.1, ours +10
-    assert t1.loc[("CE+DRW+SAM", "acc"), "verdict"] == "direction reproduced"
+    assert t1.loc[("CE+DRW", "tail"), "verdict"] == "reproduced"  # paper +9.1, ours +10 on both seeds
+    assert t1.loc[("CE+DRW+SAM", "tail"), "verdict"] == "inconclusive"  # +5 and +13
+    assert t1.loc[("CE+DRW+SAM", "acc"), "verdict"] == "reproduced"
     assert t1.loc[("VS", "acc"), "verdict"] == "not run here" and pd.isna(t1.loc[("VS", "acc"), "ours"])
     assert {3, 9} <= set(frame.table) and (frame[frame.table == 3].verdict == "not run here").all()
     assert set(frame.verdict) <= set(scorecard.VERDICTS) | {"reference", "no paper number"}
 
 
 def test_cells_on_the_papers_data_compare_the_numbers_themselves():
-    recs = records(fake("CE", 0, scale="paper", dataset="cifar10", acc=71.2),
-                   fake("CE+DRW", 0, scale="paper", dataset="cifar10", acc=70.0))
-    frame = scorecard.cells("paper", "cifar10", [0], recs).set_index(["table", "method", "metric"])
-    assert frame.loc[(1, "CE", "acc"), "verdict"] == "reproduced"  # 71.2 against the paper's 71.7
-    assert frame.loc[(1, "CE+DRW", "acc"), "verdict"] == "not reproduced"  # 70.0 against 75.5, and below CE
+    recs = records(*[fake("CE", s, scale="paper", dataset="cifar10", acc=71.2 + 0.1 * s) for s in (0, 1, 2)],
+                   *[fake("CE+DRW", s, scale="paper", dataset="cifar10", acc=70.0 - 0.2 * s) for s in (0, 1, 2)])
+    frame = scorecard.cells("paper", "cifar10", [0, 1, 2], recs).set_index(["table", "method", "metric"])
+    assert frame.loc[(1, "CE", "acc"), "verdict"] == "reproduced"  # 71.2-71.4 against the paper's 71.7
+    assert frame.loc[(1, "CE+DRW", "acc"), "verdict"] == "contradicted"  # about 70 against 75.5
 
 
 def test_every_claim_names_a_table_of_the_paper_and_known_methods():

@@ -1,15 +1,15 @@
 """The paper's claims about accuracy, each with its verdict at a scale, and its tables side by side with ours.
 
 A claim compares a method with its baseline on one metric of one table ('SAM raises CE+DRW's tail accuracy',
-Table 1). The paper's side comes from its tables (book/data/paper_results.json), ours from the run records, seeds
-averaged. Verdicts:
+Table 1). The paper's side comes from its tables (book/data/paper_results.json), ours from the run records. Every
+verdict in the book comes from one rule, `verdict`, applied to differences paired by seed (same seed, same
+subset, same initialisation on both sides):
 
-- reproduced: our difference has the claimed sign and exceeds twice its standard error over seeds (a 'keeps'
-  claim: our difference is within KEEP_TOLERANCE points);
-- direction reproduced: the sign is right but one seed only, or within the noise of the seeds (a 'keeps' claim:
-  outside the tolerance by less than twice the standard error);
-- not reproduced: the sign is wrong (or, for 'keeps', the difference is outside the tolerance beyond the noise);
-- not run here: a record the claim needs does not exist at this scale.
+- raises: the two-sided 95% Student-t interval of the mean difference lies above 0 -> reproduced, below 0 ->
+  contradicted, else inconclusive; lowers: mirrored;
+- keeps: the 90% interval lies inside +-tolerance (two one-sided tests at 5%) -> reproduced, the 95% interval lies
+  wholly outside it -> contradicted, else inconclusive;
+- fewer than 2 seeds -> not tested (no spread, no interval); a record missing -> not run here.
 
 At the cpu scale the data set is Fashion-MNIST-LT, not CIFAR: only differences between methods are compared,
 never the absolute accuracies."""
@@ -21,10 +21,159 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import book, grid
+from .data import check_choice
 
-VERDICTS = ("reproduced", "direction reproduced", "not reproduced", "not run here")
+VERDICTS = ("reproduced", "contradicted", "inconclusive", "not tested", "not run here")
+KINDS = ("raises", "lowers", "keeps")
 KEEP_TOLERANCE = 2.0  # accuracy points
 PAPER_DATASET = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
+EPOCH_RULES = ("final", "best_val", "best")  # the last epoch; best on validation; best on test (the official code's)
+
+
+# ---- The rule: Student-t intervals of paired differences, and the verdict they give. ----
+
+def _log_beta_continued_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of the regularised incomplete beta function (modified Lentz)."""
+    tiny, c, d = 1e-300, 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    result = d
+    for m in range(1, 500):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            result *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return result
+
+
+def _incomplete_beta(a: float, b: float, x: float) -> float:
+    """I_x(a, b), the regularised incomplete beta function."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _log_beta_continued_fraction(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _log_beta_continued_fraction(b, a, 1.0 - x) / b
+
+
+def t_cdf(t: float, df: float) -> float:
+    """P(T <= t) for Student's t with df degrees of freedom."""
+    tail = 0.5 * _incomplete_beta(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t > 0 else tail
+
+
+def t_quantile(p: float, df: float) -> float:
+    """The p-quantile of Student's t (bisection on t_cdf, to 1e-12): t_quantile(0.975, 2) = 4.3027."""
+    if not 0.0 < p < 1.0 or df <= 0:
+        raise ValueError(f"t_quantile needs 0 < p < 1 and df > 0, got p={p}, df={df}")
+    if p < 0.5:
+        return -t_quantile(1.0 - p, df)
+    low, high = 0.0, 1.0
+    while t_cdf(high, df) < p:
+        high *= 2.0
+    for _ in range(200):
+        mid = (low + high) / 2.0
+        low, high = (mid, high) if t_cdf(mid, df) < p else (low, mid)
+        if high - low < 1e-12:
+            break
+    return (low + high) / 2.0
+
+
+def differences(ours, base) -> list[float]:
+    """ours[i] - base[i], paired by position (the same seed on both sides); NaN/inf refused."""
+    ours, base = list(ours), list(base)
+    if len(ours) != len(base):
+        raise ValueError(f"paired differences need as many values on each side, got {len(ours)} and {len(base)}")
+    diffs = [float(a) - float(b) for a, b in zip(ours, base)]
+    if not all(math.isfinite(d) for d in diffs):
+        raise ValueError(f"differences must be finite, got {diffs}")
+    return diffs
+
+
+def interval(diffs, level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): the two-sided Student-t interval of the mean of `diffs` (n - 1 degrees of freedom);
+    low and high are NaN with fewer than two values."""
+    diffs = [float(d) for d in diffs]
+    n = len(diffs)
+    if n == 0:
+        raise ValueError("no differences")
+    mean = sum(diffs) / n
+    if n < 2:
+        return mean, math.nan, math.nan
+    se = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1) / n)
+    half = t_quantile(0.5 + level / 2.0, n - 1) * se
+    return mean, mean - half, mean + half
+
+
+def paired_interval(ours, base, level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high) of ours - base paired by position (same seed), two-sided Student-t, n - 1 d.o.f."""
+    return interval(differences(ours, base), level)
+
+
+def verdict(diffs, kind: str = "raises", tolerance: float = KEEP_TOLERANCE) -> str:
+    """The book's one verdict rule (see the module docstring) on paired differences."""
+    check_choice("kind", kind, KINDS)
+    diffs = [float(d) for d in diffs]
+    if len(diffs) < 2:
+        return "not tested"
+    mean, low, high = interval(diffs, 0.95)
+    if kind == "keeps":
+        _, low90, high90 = interval(diffs, 0.90)
+        if -tolerance < low90 and high90 < tolerance:
+            return "reproduced"
+        return "contradicted" if low > tolerance or high < -tolerance else "inconclusive"
+    if kind == "lowers":
+        low, high = -high, -low
+    return "reproduced" if low > 0 else "contradicted" if high < 0 else "inconclusive"
+
+
+def p_value(diffs, kind: str = "raises", tolerance: float = KEEP_TOLERANCE) -> float:
+    """The test behind `verdict`: two-sided paired t-test of 'no difference' (raises, lowers), or for keeps the
+    larger of the two one-sided p-values of 'outside +-tolerance' (TOST). NaN with fewer than two values."""
+    diffs = [float(d) for d in diffs]
+    n = len(diffs)
+    if n < 2:
+        return math.nan
+    mean = sum(diffs) / n
+    se = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1) / n)
+    if se == 0:
+        return 0.0 if (kind != "keeps" and mean != 0) or (kind == "keeps" and abs(mean) < tolerance) else 1.0
+    if kind == "keeps":
+        return max(1.0 - t_cdf((mean + tolerance) / se, n - 1), t_cdf((mean - tolerance) / se, n - 1))
+    return 2.0 * (1.0 - t_cdf(abs(mean) / se, n - 1))
+
+
+def holm_survivors(p_values, alpha: float = 0.05) -> int:
+    """How many of the tests stay significant after Holm's step-down correction for their number."""
+    ps = sorted(p for p in p_values if not math.isnan(p))
+    survivors = 0
+    for i, p in enumerate(ps):
+        if p > alpha / (len(ps) - i):
+            break
+        survivors += 1
+    return survivors
+
+
+def seeds_needed(diffs, level: float = 0.95, start: int = 2, most: int = 100) -> int | None:
+    """How many seeds the observed mean and spread of `diffs` would need for the 95% interval to exclude 0 (None
+    if the mean is 0 or more than `most` would be needed): what would move an 'inconclusive'."""
+    diffs = [float(d) for d in diffs]
+    if len(diffs) < 2:
+        return None
+    mean = sum(diffs) / len(diffs)
+    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1))
+    if mean == 0:
+        return None
+    for n in range(max(start, 2), most + 1):
+        if t_quantile(0.5 + level / 2.0, n - 1) * sd / math.sqrt(n) < abs(mean):
+            return n
+    return None
 
 
 @dataclass(frozen=True)
@@ -80,16 +229,50 @@ CLAIMS = (
 FIGURE4_PAPER = {0.05: {"tail": 63.0}, 0.8: {"tail": 73.0}}
 
 
-def method_runs(method: str, scale: str, dataset: str, seeds, records: dict, profile: str = "exp",
-                imbalance: float = 100.0, rho: float | None = None) -> list[dict] | None:
-    """The completed records of one method over those of the seeds that ran, or None if none did (not run here)."""
-    runs = [records.get(grid.method_config(method, scale, dataset=dataset, profile=profile, imbalance=imbalance,
-                                           seed=s, rho=rho).run_id) for s in seeds]
-    return [r for r in runs if r is not None and r["status"] == "complete"] or None
+PROTOCOLS = ("paper", "tuned")  # Table 5's rho on the fixed subset; rho tuned on validation, subsets resampled
 
 
-def mean_std(runs: list[dict], metric: str, which: str = "final") -> tuple[float, float, int]:
-    values = [r["metrics"][which][metric] for r in runs]
+def run_config(method: str, scale: str, dataset: str, seed: int, profile: str = "exp", imbalance: float = 100.0,
+               rho: float | None = None, protocol: str = "paper", records_root=None):
+    """The RunConfig a claim reads for one seed: the paper's protocol (grid.method_config) or the validated one
+    (grid.protocol_config at the tuned rho; None while that rho's tuning is incomplete)."""
+    if protocol == "paper":
+        return grid.method_config(method, scale, dataset=dataset, profile=profile, imbalance=imbalance, seed=seed,
+                                  rho=rho)
+    check_choice("protocol", protocol, PROTOCOLS)
+    if profile != "exp" or imbalance != 100.0 or rho is not None:
+        return None  # the validated protocol runs Table 1 only
+    if "SAM" in method:
+        rho = grid.tuned_rho(method, scale, root=records_root, dataset=dataset)
+        if rho is None:
+            return None
+    return grid.protocol_config(method, scale, seed=seed, rho=rho, dataset=dataset)
+
+
+def metric_value(record: dict | None, metric: str, which: str = "final") -> float | None:
+    """A completed record's test `metric` at the epoch rule `which`, or None (missing, diverged, or no such
+    epoch: best_val needs a validation split)."""
+    if record is None or record.get("status") != "complete":
+        return None
+    picked = (record.get("metrics") or {}).get(which)
+    return None if picked is None else picked.get(metric)
+
+
+def seed_values(method: str, scale: str, dataset: str, seeds, records: dict, metric: str, which: str = "final",
+                profile: str = "exp", imbalance: float = 100.0, rho: float | None = None,
+                protocol: str = "paper") -> dict[int, float]:
+    """seed -> the method's metric, for the seeds that have a completed record."""
+    values = {}
+    for seed in seeds:
+        config = run_config(method, scale, dataset, seed, profile, imbalance, rho, protocol)
+        value = metric_value(records.get(config.run_id) if config else None, metric, which)
+        if value is not None:
+            values[seed] = value
+    return values
+
+
+def mean_std(values) -> tuple[float, float, int]:
+    values = list(values)
     mean = sum(values) / len(values)
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else float("nan")
     return mean, std, len(values)
@@ -115,54 +298,68 @@ def paper_value(method: str, table, dataset: str, metric: str, profile: str = "e
     return rows[0]["metrics"].get(metric) if rows else None
 
 
-def assess(claim: Claim, scale: str, dataset: str, seeds, records: dict, which: str = "final") -> dict:
-    """One row of the scorecard: the paper's difference, ours (mean over the seeds that ran, with its standard
-    error when both sides have two or more), verdict. `seeds`: a list, or a dict from table number to list."""
+def judge(diffs, kind: str, paper: float | None, tolerance: float = KEEP_TOLERANCE) -> dict:
+    """The numbers every verdict row shows: ours (mean of the paired differences, 95% interval), n seeds, how many
+    seeds agree with the claim (raise / lower / stay within the tolerance), ours/paper, p, and the verdict."""
+    mean, low, high = interval(diffs)
+    sign = {"raises": lambda d: d > 0, "lowers": lambda d: d < 0, "keeps": lambda d: abs(d) <= tolerance}[kind]
+    return {"ours": round(mean, 2), "low": None if math.isnan(low) else round(low, 2),
+            "high": None if math.isnan(high) else round(high, 2), "seeds": len(diffs),
+            "agree": sum(map(sign, diffs)),
+            "ratio": round(mean / paper, 2) if paper not in (None, 0) else None,
+            "p": p_value(diffs, kind, tolerance), "verdict": verdict(diffs, kind, tolerance),
+            "seeds needed": seeds_needed(diffs) if kind != "keeps" else None}
+
+
+def assess(claim: Claim, scale: str, dataset: str, seeds, records: dict, which: str = "final",
+           protocol: str = "paper") -> dict:
+    """One row of the scorecard: the paper's difference, ours paired by seed (mean, 95% interval, seeds that
+    agree), and the verdict of the one rule. `seeds`: a list, or a dict from table number to list."""
     table = paper_table(claim.table, dataset)
     if isinstance(seeds, dict):
         seeds = seeds[claim.table]
     sides = ((claim.method, claim.rho), (claim.baseline, claim.baseline_rho))
     paper = [paper_value(m, table, dataset, claim.metric, claim.profile, claim.imbalance, rho) for m, rho in sides]
-    row = {"claim": claim.text, "table": table, "metric": claim.metric,
-           "paper": None if None in paper else round(paper[0] - paper[1], 2)}
-    runs = [method_runs(m, scale, dataset, seeds, records, claim.profile, claim.imbalance, rho) for m, rho in sides]
-    if None in runs:
-        return {**row, "ours": None, "s.e.": None, "seeds": 0, "verdict": "not run here"}
-    (a, sa, na), (b, sb, nb) = (mean_std(r, claim.metric, which) for r in runs)
-    diff = a - b
-    se = math.sqrt(sa ** 2 / na + sb ** 2 / nb) if min(na, nb) > 1 else None
-    if claim.kind == "keeps":
-        if abs(diff) <= KEEP_TOLERANCE:
-            verdict = "reproduced"
-        else:  # outside the tolerance: inside the noise of the seeds at best
-            verdict = "direction reproduced" if se is not None and abs(diff) - 2 * se <= KEEP_TOLERANCE else \
-                "not reproduced"
-    else:
-        signed = diff if claim.kind == "raises" else -diff
-        if signed <= 0:
-            verdict = "not reproduced"
-        else:
-            verdict = "reproduced" if se is not None and signed > 2 * se else "direction reproduced"
-    return {**row, "ours": round(diff, 2), "s.e.": None if se is None else round(se, 2), "seeds": min(na, nb),
-            "verdict": verdict}
+    paper = None if None in paper else round(paper[0] - paper[1], 2)
+    row = {"claim": claim.text, "table": table, "metric": claim.metric, "kind": claim.kind, "paper": paper}
+    a, b = (seed_values(m, scale, dataset, seeds, records, claim.metric, which, claim.profile, claim.imbalance, rho,
+                        protocol) for m, rho in sides)
+    paired = sorted(set(a) & set(b))
+    if not paired:
+        return {**row, "ours": None, "low": None, "high": None, "seeds": 0, "agree": 0, "ratio": None,
+                "p": math.nan, "verdict": "not run here", "seeds needed": None}
+    return {**row, **judge([a[s] - b[s] for s in paired], claim.kind, paper)}
 
 
-def assess_all(claims, scale: str, dataset: str, seeds, records: dict, which: str = "final") -> pd.DataFrame:
-    return pd.DataFrame([assess(c, scale, dataset, seeds, records, which) for c in claims])
+def assess_all(claims, scale: str, dataset: str, seeds, records: dict, which: str = "final",
+               protocol: str = "paper") -> pd.DataFrame:
+    return pd.DataFrame([assess(c, scale, dataset, seeds, records, which, protocol) for c in claims])
+
+
+def multiplicity(verdicts: pd.DataFrame, alpha: float = 0.05) -> str:
+    """One line on multiple testing: how many claims were tested, how many passed their own 5% test, and how many
+    of those survive Holm's correction for the number tested."""
+    tested = verdicts[~verdicts["verdict"].isin(("not tested", "not run here"))]
+    decided = int(tested["verdict"].isin(("reproduced", "contradicted")).sum())
+    return (f"{len(tested)} claims were tested (2 or more seeds); {decided} reached a decision (reproduced or "
+            f"contradicted) at 5% each; {holm_survivors(tested['p'], alpha)} of the tests stay significant after "
+            f"Holm's correction for {len(tested)} tests.")
 
 
 def side_by_side(methods, scale: str, dataset: str, seeds, records: dict, table: int, metrics=("acc", "head",
-                 "mid", "tail"), profile: str = "exp", imbalance: float = 100.0, which: str = "final") -> pd.DataFrame:
+                 "mid", "tail"), profile: str = "exp", imbalance: float = 100.0, which: str = "final",
+                 protocol: str = "paper") -> pd.DataFrame:
     """A table as the paper prints it, ours (mean +- std over seeds) next to the paper's, one row per method."""
     rows = []
     for method in methods:
-        runs = method_runs(method, scale, dataset, seeds, records, profile, imbalance)
         row = {"method": method}
         for metric in metrics:
-            if runs is None:
+            values = seed_values(method, scale, dataset, seeds, records, metric, which, profile, imbalance,
+                                 protocol=protocol)
+            if not values:
                 ours = "not run here"
             else:
-                mean, std, n = mean_std(runs, metric, which)
+                mean, std, n = mean_std(values.values())
                 ours = f"{mean:.1f}" + (f" ± {std:.1f}" if n > 1 else "")
             paper = paper_value(method, table, dataset, metric, profile, imbalance)
             row[(metric, "ours")] = ours
@@ -185,32 +382,27 @@ NOT_RUN_TABLES = {3: "ImageNet-LT and iNaturalist 2018 (chapter 5: no large-scal
                   9: "IB loss and PaCo (not implemented here)"}
 
 
-def cells(scale: str, dataset: str, seeds, records: dict, which: str = "final") -> pd.DataFrame:
-    """Every cell of the paper's CIFAR tables beside ours, with a verdict per cell. On the paper's own data a cell
-    is reproduced when ours is within max(1 point, 2 std over seeds) of the paper's; elsewhere (the cpu scale) a
-    cell is compared through its difference from the table's reference row (CE, or CE+DRW): same sign as the
-    paper's difference is 'direction reproduced' (a paper difference under half a point asks ours to stay within
-    KEEP_TOLERANCE). `seeds`: a list, or a dict from table number to list."""
+def cell_kind(paper_difference: float, keep_below: float = 0.5) -> str:
+    """What a table cell claims about its row against the reference row: raises, lowers, or (a paper difference
+    under half a point) keeps."""
+    return "keeps" if abs(paper_difference) < keep_below else "raises" if paper_difference > 0 else "lowers"
+
+
+def cells(scale: str, dataset: str, seeds, records: dict, which: str = "final", protocol: str = "paper"
+          ) -> pd.DataFrame:
+    """Every cell of the paper's CIFAR tables beside ours, each judged by the one rule. Off the paper's data (the
+    cpu scale) a cell is its row's difference from the table's reference row (CE, or CE+DRW), paired by seed, and
+    claims the paper's sign (cell_kind); on the paper's own data a cell claims to stay within 1 point of the
+    paper's number. `seeds`: a list, or a dict from table number to list."""
     same_data = dataset in PAPER_DATASET
     rows = []
     for table, methods, metrics, profile, imbalances in TABLE_LAYOUT:
         table_seeds = seeds[table] if isinstance(seeds, dict) else seeds
         for b in imbalances:
-            reference = method_runs(REFERENCE[table], scale, dataset, table_seeds, records, profile, b)
             for method in methods:
-                runs = method_runs(method, scale, dataset, table_seeds, records, profile, b)
                 for metric in metrics:
-                    paper = paper_value(method, table, dataset, metric, profile, b)
-                    paper_ref = paper_value(REFERENCE[table], table, dataset, metric, profile, b)
-                    row = {"table": paper_table(table, dataset), "method": method,
-                           "profile": profile, "imbalance": b, "metric": metric, "paper": paper, "ours": None,
-                           "std": None, "seeds": 0, "verdict": "not run here"}
-                    if runs is not None:
-                        mean, std, n = mean_std(runs, metric, which)
-                        row.update(ours=round(mean, 2), std=None if n < 2 else round(std, 2), seeds=n)
-                        row["verdict"] = _cell_verdict(mean, std, n, paper, paper_ref, reference, metric, which,
-                                                       same_data, method == REFERENCE[table])
-                    rows.append(row)
+                    rows.append(_cell(table, method, metric, profile, b, scale, dataset, table_seeds, records, which,
+                                      protocol, same_data))
     for table, why in NOT_RUN_TABLES.items():
         for r in book.paper_results(table=table):
             for metric, value in r["metrics"].items():
@@ -220,37 +412,55 @@ def cells(scale: str, dataset: str, seeds, records: dict, which: str = "final") 
     return pd.DataFrame(rows)
 
 
-def _cell_verdict(mean, std, n, paper, paper_ref, reference, metric, which, same_data, is_reference) -> str:
+def _cell(table, method, metric, profile, b, scale, dataset, seeds, records, which, protocol, same_data) -> dict:
+    paper = paper_value(method, table, dataset, metric, profile, b)
+    paper_ref = paper_value(REFERENCE[table], table, dataset, metric, profile, b)
+    values = seed_values(method, scale, dataset, seeds, records, metric, which, profile, b, protocol=protocol)
+    row = {"table": paper_table(table, dataset), "method": method, "profile": profile, "imbalance": b,
+           "metric": metric, "paper": paper, "ours": None, "std": None, "seeds": 0, "verdict": "not run here"}
+    if not values:
+        return row
+    mean, std, n = mean_std(values.values())
+    row.update(ours=round(mean, 2), std=None if n < 2 else round(std, 2), seeds=n)
     if same_data and paper is not None:
-        return "reproduced" if abs(mean - paper) <= max(1.0, 2 * std if n > 1 else 0) else (
-            "not reproduced" if is_reference or reference is None else _direction(
-                mean - mean_std(reference, metric, which)[0], paper - paper_ref))
-    if is_reference:
-        return "reference"
-    if reference is None or paper is None or paper_ref is None:
-        return "not run here" if reference is None else "no paper number"
-    return _direction(mean - mean_std(reference, metric, which)[0], paper - paper_ref)
-
-
-def _direction(ours: float, paper: float) -> str:
-    if abs(paper) < 0.5:
-        return "direction reproduced" if abs(ours) <= KEEP_TOLERANCE else "not reproduced"
-    return "direction reproduced" if ours * paper > 0 else "not reproduced"
+        row["verdict"] = verdict([v - paper for v in values.values()], "keeps", tolerance=1.0)
+        return row
+    if method == REFERENCE[table]:
+        row["verdict"] = "reference"
+        return row
+    reference = seed_values(REFERENCE[table], scale, dataset, seeds, records, metric, which, profile, b,
+                            protocol=protocol)
+    paired = sorted(set(values) & set(reference))
+    if paper is None or paper_ref is None:
+        row["verdict"] = "no paper number"
+    elif paired:
+        row["verdict"] = verdict([values[s] - reference[s] for s in paired], cell_kind(paper - paper_ref))
+    return row
 
 
 def count(verdicts: pd.DataFrame) -> dict[str, int]:
-    """How many claims got each verdict (all four keys, zeros included)."""
+    """How many claims got each verdict (all five keys, zeros included)."""
     return {v: int((verdicts["verdict"] == v).sum()) for v in VERDICTS}
 
 
+def interval_text(row) -> str:
+    """'+3.8 [-2.4, +10.1]' (95% interval), or '+3.8 (one seed)'."""
+    if pd.isna(row["low"]):
+        return f"{row['ours']:+.1f} (one seed, no interval)"
+    return f"{row['ours']:+.1f} [{row['low']:+.1f}, {row['high']:+.1f}]"
+
+
 def sentence(row) -> str:
-    """A verdict row as one line of prose (markdown): the claim, the paper's difference, ours, the verdict."""
+    """A verdict row as one line of prose (markdown): the claim, the paper's difference, ours with its interval,
+    how many seeds agree, the verdict, and what would move an inconclusive one."""
     paper = "the paper prints no number" if pd.isna(row["paper"]) else f"paper {row['paper']:+.1f}"
-    if pd.isna(row["ours"]):
-        ours = "no run at this scale yet"
-    else:
-        noise = "" if pd.isna(row["s.e."]) else f" ± {row['s.e.']:.1f} (s.e.)"
-        ours = f"ours {row['ours']:+.1f}{noise} over {book.seeds_phrase([row['seeds']])}"
     where = f"Table {row['table']}" if row["table"] != "fig4" else "Fig. 4"
     data = f", {row['data']}" if "data" in row else ""
-    return f"- **{row['claim']}** ({where}{data}): {paper}; {ours}. *{row['verdict']}*."
+    if pd.isna(row["ours"]):
+        return f"- **{row['claim']}** ({where}{data}): {paper}; no run at this scale yet. *{row['verdict']}*."
+    ours = (f"ours {interval_text(row)} (95% interval) over {book.seeds_phrase([row['seeds']])}, "
+            f"{row['agree']} of {row['seeds']} agreeing")
+    more = ""
+    if row["verdict"] == "inconclusive" and not pd.isna(row.get("seeds needed")):
+        more = f" At the observed mean and spread, about {int(row['seeds needed'])} seeds would settle it."
+    return f"- **{row['claim']}** ({where}{data}): {paper}; {ours}. *{row['verdict']}*.{more}"
