@@ -104,7 +104,7 @@ def test_sentences_carry_the_interval_and_the_agreeing_seeds():
                    *[fake("CE+DRW", s, tail=t) for s, t in enumerate([30, 31, 32])])
     row = scorecard.assess(CLAIM, "cpu", "fashion-mnist", range(3), recs)
     text = scorecard.sentence(row)
-    assert "ours +3.0 [" in text and "2 of 3 agreeing" in text and "*inconclusive*" in text and "seeds would" in text
+    assert "ours +3.0 [" in text and "2 of 3 agreeing" in text and "*inconclusive*" in text and "seeds would make the interval exclude zero" in text
 
 
 def test_rho_claims_use_their_own_radii():
@@ -143,3 +143,28 @@ def test_every_claim_names_a_table_of_the_paper_and_known_methods():
         for method in (claim.method, claim.baseline):
             grid.method_config(method, "cpu")  # raises on an unknown method
     assert len({c.id for c in scorecard.CLAIMS}) == len(scorecard.CLAIMS)
+
+
+def test_no_verdict_is_built_outside_the_rule():
+    """Every verdict string in the chapters' code and the package comes from saddle.scorecard: no other file spells
+    one as a string literal, and no page uses the retired words."""
+    import json
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    literal = re.compile(r"""["'](reproduced|contradicted|inconclusive|not tested|not reproduced|direction """
+                         r"""reproduced|partly reproduced)["']""")
+    sources = {p: p.read_text() for p in (root / "src" / "saddle").glob("*.py") if p.name != "scorecard.py"}
+    pages = {}
+    for nb in (root / "book").glob("*.ipynb"):
+        cells = json.loads(nb.read_text())["cells"]
+        sources[nb] = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        pages[nb] = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    for md in (root / "book").glob("*.md"):
+        pages[md] = md.read_text()
+    pages[root / "README.md"] = (root / "README.md").read_text()
+    built = {str(p): literal.findall(text) for p, text in sources.items() if literal.search(text)}
+    assert not built, built
+    retired = {str(p) for p, text in pages.items() if re.search(r"direction reproduced|partly reproduced|\*\*partly\*\*",
+                                                                 text)}
+    assert not retired, retired

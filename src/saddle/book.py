@@ -18,7 +18,7 @@ def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: 
     smoke, cpu or paper scale; the large scale's runs are separate torchrun jobs (chapter 5)."""
     check_choice("scale", scale, BOOK_SCALES)
     if which is not None:
-        check_choice("which", which, ("final", "best"))
+        check_choice("which", which, ("final", "best_val", "best"))
     for b in imbalances or ():
         if b < 1:
             raise ValueError(f"imbalance must be >= 1 (n_max / n_min), got {b}")

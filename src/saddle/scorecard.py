@@ -341,9 +341,9 @@ def multiplicity(verdicts: pd.DataFrame, alpha: float = 0.05) -> str:
     of those survive Holm's correction for the number tested."""
     tested = verdicts[~verdicts["verdict"].isin(("not tested", "not run here"))]
     decided = int(tested["verdict"].isin(("reproduced", "contradicted")).sum())
-    return (f"{len(tested)} claims were tested (2 or more seeds); {decided} reached a decision (reproduced or "
-            f"contradicted) at 5% each; {holm_survivors(tested['p'], alpha)} of the tests stay significant after "
-            f"Holm's correction for {len(tested)} tests.")
+    return (f"{len(tested)} claims were tested (2 or more seeds) and {decided} reached a decision (reproduced or "
+            f"contradicted) at 5% each; after Holm's correction for {len(tested)} tests, "
+            f"{holm_survivors(tested['p'], alpha)} remain significant.")
 
 
 def side_by_side(methods, scale: str, dataset: str, seeds, records: dict, table: int, metrics=("acc", "head",
@@ -458,9 +458,22 @@ def sentence(row) -> str:
     data = f", {row['data']}" if "data" in row else ""
     if pd.isna(row["ours"]):
         return f"- **{row['claim']}** ({where}{data}): {paper}; no run at this scale yet. *{row['verdict']}*."
-    ours = (f"ours {interval_text(row)} (95% interval) over {book.seeds_phrase([row['seeds']])}, "
+    interval_words = "" if pd.isna(row["low"]) else " (95% interval)"
+    ours = (f"ours {interval_text(row)}{interval_words} over {book.seeds_phrase([row['seeds']])}, "
             f"{row['agree']} of {row['seeds']} agreeing")
     more = ""
     if row["verdict"] == "inconclusive" and not pd.isna(row.get("seeds needed")):
-        more = f" At the observed mean and spread, about {int(row['seeds needed'])} seeds would settle it."
+        more = (f" At the observed mean and spread, about {int(row['seeds needed'])} seeds would make the interval "
+                "exclude zero.")
     return f"- **{row['claim']}** ({where}{data}): {paper}; {ours}. *{row['verdict']}*.{more}"
+
+
+def claim_row(text: str, diffs_by_seed: dict, kind: str, paper: float | None = None,
+              tolerance: float = KEEP_TOLERANCE) -> dict:
+    """A verdict row for a claim a chapter measures itself (spectra, Theorem 2's checks): `diffs_by_seed` maps each
+    seed that has the measurement to its paired difference; judged by the same rule as the accuracy claims."""
+    diffs = [diffs_by_seed[s] for s in sorted(diffs_by_seed)]
+    if not diffs:
+        return {"claim": text, "kind": kind, "paper": paper, "ours": None, "low": None, "high": None, "seeds": 0,
+                "agree": 0, "ratio": None, "p": math.nan, "verdict": "not run here", "seeds needed": None}
+    return {"claim": text, "kind": kind, "paper": paper, **judge(diffs, kind, paper, tolerance)}
