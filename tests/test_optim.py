@@ -163,3 +163,129 @@ def test_low_pass_gradient_smooths_the_loss():
         grads.append(w.grad.item())
     s = 0.1 * 2.0  # radius times ||w||
     assert abs(sum(grads) / len(grads) - (8 + 3 * s ** 2 * 2)) < 0.02
+
+
+class TinyNet(torch.nn.Module):
+    """features -> linear, the shape CC-SAM needs, small enough to compute every step by hand (float64)."""
+
+    def __init__(self, classes=3, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.body = torch.nn.Linear(4, 5).double()
+        self.linear = torch.nn.Linear(5, classes).double()
+
+    def features(self, x):
+        return torch.tanh(self.body(x))
+
+    def forward(self, x):
+        return self.linear(self.features(x))
+
+
+def _batch(seed=1, labels=(0, 0, 0, 1, 1, 2)):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(len(labels), 4, generator=gen, dtype=torch.float64), torch.tensor(labels)
+
+
+def _flat_grad(loss, params):
+    return torch.autograd.grad(loss, params)
+
+
+def test_imbsam_step_matches_the_hand_computed_one():
+    """w' = w - lr (grad L_head(w) + grad L_tail(w + eps)), eps = rho g_tail / ||g_tail||, shares over the batch."""
+    from saddle import train
+    x, y = _batch()
+    model, reference = TinyNet(), TinyNet()
+    params = list(reference.parameters())
+    ce = lambda out, t: torch.nn.functional.cross_entropy(out, t, reduction="sum") / len(y)
+    tail = y == 2
+    g_head = _flat_grad(ce(reference(x)[~tail], y[~tail]), params)
+    g_tail = _flat_grad(ce(reference(x)[tail], y[tail]), params)
+    norm = torch.sqrt(sum((g ** 2).sum() for g in g_tail)) + 1e-12  # SAM's guard against a zero gradient
+    rho, lr = 0.3, 0.1
+    with torch.no_grad():
+        for p, g in zip(params, g_tail):
+            p.add_(rho * g / norm)
+    g_tail_at = _flat_grad(ce(reference(x)[tail], y[tail]), params)
+    expected = [p0 - lr * (gh + gt) for p0, gh, gt in zip(TinyNet().parameters(), g_head, g_tail_at)]
+    opt = optim.ImbSAM(model.parameters(), torch.optim.SGD, rho=rho, lr=lr)
+    criterion = torch.nn.CrossEntropyLoss()
+    config = type("C", (), {"sam_bn": "update"})
+    train._imbalanced_sam_step(model, opt, criterion, x, y, torch.tensor([2]), config)
+    for p, e in zip(model.parameters(), expected):
+        assert torch.allclose(p, e, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("tail,same_as", [([], "sgd"), ([0, 1, 2], "sam")])
+def test_imbsam_degenerate_cases(tail, same_as):
+    """No tail image in the batch: one SGD step. Every class in the tail: one SAM step."""
+    from saddle import train
+    x, y = _batch()
+    model, other = TinyNet(), TinyNet()
+    criterion = torch.nn.CrossEntropyLoss()
+    config = type("C", (), {"sam_bn": "update"})
+    train._imbalanced_sam_step(model, optim.ImbSAM(model.parameters(), rho=0.3, lr=0.1), criterion, x, y,
+                               torch.tensor(tail, dtype=torch.long), config)
+    if same_as == "sgd":
+        opt = torch.optim.SGD(other.parameters(), lr=0.1)
+        criterion(other(x), y).backward()
+        opt.step()
+    else:
+        opt = optim.SAM(other.parameters(), rho=0.3, lr=0.1)
+        criterion(other(x), y).backward()
+        opt.first_step(zero_grad=True)
+        criterion(other(x), y).backward()
+        opt.second_step(zero_grad=True)
+    for a, b in zip(model.parameters(), other.parameters()):
+        assert torch.allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_imbsam_tail_is_the_classes_under_eta():
+    assert optim.tail_classes([500, 299, 179, 107, 64, 38, 23, 13, 8, 5], eta=20).tolist() == [7, 8, 9]
+    assert optim.tail_classes([100, 50], eta=20).tolist() == []
+
+
+def test_ccsam_loss_matches_the_hand_computed_one():
+    """(1 - a) CE(w) + a sum_c share_c CE_c(theta + rho_c g_c / ||g_c||), rho_c = rho (n_max / n_c)^gamma, classifier
+    only; with DRW weights each class's share is its summed weight over the batch's."""
+    x, y = _batch()
+    counts, rho, gamma, a = [100, 10, 1], 0.2, 0.25, 0.3
+    weight = torch.tensor([0.2, 0.8, 2.0], dtype=torch.float64)
+    criterion = torch.nn.CrossEntropyLoss(weight=weight)
+    model = TinyNet()
+    opt = optim.ClassConditionalSAM(model.parameters(), counts, rho=rho, gamma=gamma, weight=a, lr=0.1)
+    loss, _ = opt.loss(model, criterion, x, y)
+    feats = model.features(x)
+    W, b = model.linear.weight, model.linear.bias
+    expected = (1 - a) * criterion(feats @ W.T + b, y)
+    total = weight[y].sum()
+    for c in (0, 1, 2):
+        m = y == c
+        gW, gb = torch.autograd.grad(criterion(feats[m] @ W.T + b, y[m]), (W, b), retain_graph=True)
+        radius = rho * (100 / counts[c]) ** gamma
+        norm = torch.sqrt((gW ** 2).sum() + (gb ** 2).sum())
+        out_c = feats[m] @ (W + radius * gW / norm).T + (b + radius * gb / norm)
+        expected = expected + a * criterion(out_c, y[m]) * weight[y[m]].sum() / total
+    assert torch.allclose(loss, expected, rtol=1e-12)
+    mine = torch.autograd.grad(loss, list(model.parameters()), retain_graph=True)
+    theirs = torch.autograd.grad(expected, list(model.parameters()))
+    assert all(torch.allclose(m, t, rtol=1e-10, atol=1e-14) for m, t in zip(mine, theirs))
+
+
+def test_ccsam_degenerate_cases():
+    """rho 0: the plain loss. Equal radii (gamma 0) on a batch of one class with weight 1: SAM on the classifier."""
+    x, y = _batch()
+    criterion = torch.nn.CrossEntropyLoss()
+    model = TinyNet()
+    flat = optim.ClassConditionalSAM(model.parameters(), [100, 10, 1], rho=0.0, weight=0.3, lr=0.1)
+    assert torch.allclose(flat.loss(model, criterion, x, y)[0], criterion(model(x), y), rtol=1e-14)
+    x1, y1 = _batch(labels=(1, 1, 1, 1))
+    ccsam = optim.ClassConditionalSAM(model.parameters(), [100, 10, 1], rho=0.4, gamma=0.0, weight=1.0, lr=0.1)
+    loss, _ = ccsam.loss(model, criterion, x1, y1)
+    W, b = model.linear.weight, model.linear.bias
+    g = torch.autograd.grad(criterion(model(x1), y1), (W, b))
+    norm = torch.sqrt(sum((t ** 2).sum() for t in g))
+    with torch.no_grad():
+        W.add_(0.4 * g[0] / norm)
+        b.add_(0.4 * g[1] / norm)
+    assert torch.allclose(loss, criterion(model(x1), y1), rtol=1e-12)
+    assert optim.class_radii([100, 25, 1], 0.1).tolist() == pytest.approx([0.1, 0.1 * 2 ** 0.5, 0.1 * 10 ** 0.5])

@@ -65,7 +65,7 @@ def test_trained_network_check_is_stored_and_read_back(tmp_path, monkeypatch):
     kwargs = dict(rhos=[0.1, 0.5], tail_classes=[9], n_batches=3, batch_size=16, iters=6, root=tmp_path,
                   cache=tmp_path / "cache", progress=False)
     monkeypatch.setenv("SADDLE_READ_ONLY", "1")
-    with pytest.raises(RuntimeError, match="SADDLE_READ_ONLY is set; create it with saddle.theory"):
+    with pytest.raises(RuntimeError, match="SADDLE_READ_ONLY is set; create it with: saddle.theory"):
         theory.get_or_check_trained(record, 2, **kwargs)
     monkeypatch.delenv("SADDLE_READ_ONLY")
     result = theory.get_or_check_trained(record, 2, **kwargs)

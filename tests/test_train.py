@@ -93,8 +93,13 @@ def test_failed_run_leaves_no_record(tmp_path, monkeypatch):
     ("loss", "focal", "unknown loss 'focal'; accepted: ce, ldam, vs"),
     ("optimizer", "adam", "unknown optimizer 'adam'; accepted: sgd, sam"),
     ("profile", "linear", "unknown profile 'linear'; accepted: exp, step"),
-    ("imbalance", 0.5, "imbalance must be >= 1"),
-    ("epochs", 0, "epochs must be >= 1"),
+    ("imbalance", 0.5, r"imbalance must be a finite number in \[1, 1e\+06\], got 0.5"),
+    ("imbalance", float("nan"), r"imbalance must be a finite number in \[1, 1e\+06\], got nan"),
+    ("epochs", 0, r"epochs must be an integer in \[1, 100000\], got 0"),
+    ("epochs", 2.5, r"epochs must be an integer in \[1, 100000\], got 2.5"),
+    ("seed", True, r"seed must be an integer"),
+    ("lr", float("inf"), r"lr must be a finite number"),
+    ("n_max", 0, r"n_max must be an integer in \[1, 10000000\], got 0"),
     ("model", "resnet33", "unknown model 'resnet33'"),
 ])
 def test_bad_config(field, value, message):
@@ -103,7 +108,7 @@ def test_bad_config(field, value, message):
 
 
 def test_bad_rho_and_scale():
-    with pytest.raises(ValueError, match="rho must be >= 0, got -0.5"):
+    with pytest.raises(ValueError, match=r"rho must be a finite number in \[0, 100\], got -0.5"):
         RunConfig.at_scale("smoke", optimizer="sam", rho=-0.5)
     with pytest.raises(ValueError, match="optimizer is 'sgd'"):
         RunConfig.at_scale("smoke", rho=0.5)

@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 
-from .config import OPTIMIZERS, SCALES, RunConfig
+from .config import OPTIMIZERS, SAM_LIKE, SCALES, RunConfig
 from .data import DATASETS, PROFILES, DataError
 from .losses import LOSSES
 from .splits import LARGE_DATASETS
@@ -123,7 +123,7 @@ def _grid(args) -> int:
     if args.list:
         records = collect(configs, root=args.out)
         for c in configs:
-            rho = f" rho {c.rho:g}" if c.optimizer == "sam" else ""
+            rho = f" rho {c.rho:g}" if c.optimizer in SAM_LIKE else ""
             record = records[c.run_id]
             took = f"  {record['provenance']['wall_time_s'] / 60:.0f} min" if record else ""
             extra = "".join(f" {k.replace('_', '-')} {v}" for k, v in c.to_dict().items()
@@ -136,7 +136,7 @@ def _grid(args) -> int:
               f"wall time" + (f" ({cost['resumed']} resumed after an interruption, their time before it untimed: "
                               f"{cost['scaled']:.1f} hours with it estimated)" if cost["resumed"] else ""))
         if waiting:
-            print(f"{', '.join(waiting)}: SAM rows appear once their rho tuning (grid tune) is recorded")
+            print(f"{', '.join(waiting)}: rows at a tuned rho appear once that rho's tuning runs are recorded")
         return 0
     if args.threads is not None:
         torch.set_num_threads(args.threads)  # bit-for-bit repeatable only at a fixed thread count
@@ -180,7 +180,7 @@ def _hessian(args) -> int:
 def config_from_args(a) -> RunConfig:
     optimizer = a.optimizer or ("sam" if a.sam else "sgd")
     steps = tuple(float(r) for r in a.rho_steps.split(",")) if a.rho_steps else None
-    rho = a.rho if a.rho is not None else (0.05 if optimizer == "sam" and not steps else 0.0)
+    rho = a.rho if a.rho is not None else (0.05 if optimizer in SAM_LIKE and not steps else 0.0)
     return RunConfig.at_scale(a.scale, dataset=a.dataset, imbalance=a.imbalance, profile=a.profile, loss=a.loss,
                               drw=a.drw, optimizer=optimizer, rho=rho, rho_steps=steps, seed=a.seed,
                               epochs=a.epochs, model=a.model, n_max=a.n_max, sam_bn=a.sam_bn,

@@ -15,10 +15,12 @@ from .losses import DRW_KINDS, LOSSES
 from .models import MODELS
 from .splits import LARGE_DATASETS
 
-OPTIMIZERS = ("sgd", "sam", "pgd", "lpf")
+OPTIMIZERS = ("sgd", "sam", "pgd", "lpf", "imbsam", "ccsam")
+SAM_LIKE = ("sam", "imbsam", "ccsam")  # the optimizers that take a radius rho
 # Settings of one optimizer only: left out of other optimizers' records (and hashes), so adding them kept every
 # earlier run id.
-OPTIMIZER_FIELDS = {"pgd": ("pgd_sigma",), "lpf": ("lpf_radius", "lpf_samples")}
+OPTIMIZER_FIELDS = {"pgd": ("pgd_sigma",), "lpf": ("lpf_radius", "lpf_samples"), "imbsam": ("imbsam_eta",),
+                    "ccsam": ("ccsam_gamma", "ccsam_weight")}
 # Settings that only some recipes use: left out of a record (and its hash) while at these values, for the same reason.
 OMITTED_AT = {"drw_epoch": None, "val_per_class": 0, "class_order": "calibrated"}
 LR_SCHEDULES = ("step", "cosine")
@@ -45,11 +47,12 @@ SCALES = {
 NUMERIC_RANGES = {
     "imbalance": (1.0, 1e6, float), "rho": (0.0, 100.0, float), "seed": (0, 2**31 - 1, int),
     "epochs": (1, 100_000, int), "width": (1, 64, int), "n_max": (1, 10**7, int), "test_limit": (1, 10**7, int),
-    "eval_every": (1, 100_000, int), "batch_size": (1, 10**6, int), "lr": (1e-12, 100.0, float),
+    "eval_every": (1, 100_000, int), "batch_size": (1, 10**6, int), "lr": (1e-12, 1e12, float),
     "momentum": (0.0, 1.0, float), "weight_decay": (0.0, 1.0, float), "drw_beta": (0.0, 1.0, float),
     "max_margin": (0.0, 100.0, float), "vs_gamma": (0.0, 100.0, float), "vs_tau": (0.0, 100.0, float),
     "pgd_sigma": (0.0, 100.0, float), "lpf_radius": (0.0, 100.0, float), "lpf_samples": (1, 4096, int),
-    "subset_seed": (0, 2**32 - 1, int), "val_per_class": (0, 10**6, int),
+    "subset_seed": (0, 2**32 - 1, int), "val_per_class": (0, 10**6, int), "imbsam_eta": (1, 10**7, int),
+    "ccsam_gamma": (0.0, 4.0, float), "ccsam_weight": (0.0, 1.0, float),
 }
 
 
@@ -99,6 +102,9 @@ class RunConfig:
     pgd_sigma: float = 1e-4  # PGD: std of the Gaussian noise added to each gradient (paper, App. C)
     lpf_radius: float = 1e-3  # LPF-SGD: filter radius gamma, relative to each filter's norm
     lpf_samples: int = 8  # LPF-SGD: Monte-Carlo samples M per batch
+    imbsam_eta: int = 20  # ImbSAM: classes with fewer training images than this are its tail (official default)
+    ccsam_gamma: float = 0.25  # CC-SAM: radius of class c = rho (n_max / n_c)^gamma
+    ccsam_weight: float = 0.3  # CC-SAM: weight of the class-conditional term (the official flat_ratio)
     subset_seed: int = 0  # the official `rand_number`: which images form the long-tailed subset
     drw_epoch: int | None = None  # 0-based epoch DRW starts; None: with the first LR drop (160 of 200)
     val_per_class: int = 0  # a balanced validation split of this many unused training images per class (0: none)
@@ -121,7 +127,7 @@ class RunConfig:
             check_number(name, getattr(self, name), low, high, kind)
         for value in self.rho_steps or ():
             check_number("rho_steps entry", value, 0.0, math.inf, float)
-        if self.optimizer != "sam" and (self.rho or self.rho_steps):
+        if self.optimizer not in SAM_LIKE and (self.rho or self.rho_steps):
             raise ValueError(f"rho={self.rho} is a SAM setting but optimizer is {self.optimizer!r}; "
                              "use optimizer='sam' (--sam)")
         if self.drw_epoch is not None and not 0 <= self.drw_epoch < self.epochs:
@@ -175,6 +181,7 @@ class RunConfig:
     @property
     def label(self) -> str:
         """The method as the paper writes it, e.g. 'LDAM+DRW+SAM'."""
-        optimizer = {"sgd": [], "lpf": ["LPF-SGD"]}.get(self.optimizer, [self.optimizer.upper()])
+        optimizer = {"sgd": [], "lpf": ["LPF-SGD"], "imbsam": ["ImbSAM"], "ccsam": ["CC-SAM"]}.get(
+            self.optimizer, [self.optimizer.upper()])
         parts = [self.loss.upper()] + (["DRW"] if self.drw else []) + optimizer
         return "+".join(parts)

@@ -30,7 +30,7 @@ TABLE5_RHO = {
     ("cifar100", "step"): {"CE+SAM": 0.5, "CE+DRW+SAM": 0.2, "LDAM+DRW+SAM": 0.5, "VS+SAM": 0.2},
 }
 RHO_COLUMN = {"fashion-mnist": "cifar10", "synthetic": "cifar10", "cifar10": "cifar10", "cifar100": "cifar100"}
-_OPTIMIZERS = {"SAM": "sam", "PGD": "pgd", "LPF-SGD": "lpf"}
+_OPTIMIZERS = {"SAM": "sam", "PGD": "pgd", "LPF-SGD": "lpf", "ImbSAM": "imbsam", "CC-SAM": "ccsam"}
 LARGE_METHODS = ("CE+DRW", "CE+DRW+SAM", "LDAM+DRW", "LDAM+DRW+SAM")  # Tables 3 (iNaturalist) and 6 (ImageNet-LT)
 # App. C's step schedules for the large sets: epochs 1-5, 6-60, 61-75, 76-90 (of 90); the official iNat CE run
 # stops at 0.2.
@@ -62,6 +62,8 @@ def method_config(method: str, scale: str, *, dataset: str | None = None, profil
         overrides.setdefault("rho_steps", LARGE_RHO_STEPS[(dataset, loss.lower())])
     elif optimizer == "sam" and rho is None:
         rho = table5_rho(method, dataset, profile)
+    elif optimizer in ("imbsam", "ccsam") and rho is None:
+        raise ValueError(f"{method} needs a rho: the paper's Table 5 has none for it (grid followups tunes it)")
     return RunConfig.at_scale(scale, dataset=dataset, profile=profile, imbalance=float(imbalance), loss=loss.lower(),
                               drw="DRW" in rest, optimizer=optimizer, rho=rho or 0.0, seed=seed, **overrides)
 
@@ -111,7 +113,12 @@ def figure4(scale: str, seeds=SEEDS, rhos=FIGURE4_RHOS, dataset_names=None) -> l
 VAL_PER_CLASS = 200
 TUNE_RHOS = (0.05, 0.1, 0.2, 0.3, 0.5)
 SAM_METHODS = ("CE+SAM", "CE+DRW+SAM", "LDAM+DRW+SAM", "VS+SAM")
-TUNE_SEEDS = {"CE+DRW+SAM": (10, 11), "CE+SAM": (10,), "LDAM+DRW+SAM": (10,), "VS+SAM": (10,)}
+# After the paper (chapter 8): ImbSAM and CC-SAM on CE+DRW, their radius tuned by the same rule on one seed.
+FOLLOWUP_METHODS = ("CE+DRW+ImbSAM", "CE+DRW+CC-SAM")
+FOLLOWUP_RHOS = (0.05, 0.1, 0.2, 0.5)
+TUNE_SEEDS = {"CE+DRW+SAM": (10, 11), "CE+SAM": (10,), "LDAM+DRW+SAM": (10,), "VS+SAM": (10,),
+              "CE+DRW+ImbSAM": (10,), "CE+DRW+CC-SAM": (10,)}
+TUNE_GRID = {**{m: TUNE_RHOS for m in SAM_METHODS}, **{m: FOLLOWUP_RHOS for m in FOLLOWUP_METHODS}}
 PROTOCOL_SEEDS = (0, 1, 2, 3, 4)
 CONTROL_SEEDS = (0, 1, 2)
 CONTROL_METHODS = ("CE+DRW", "CE+DRW+SAM")
@@ -141,12 +148,12 @@ def select_rho(val_acc_by_rho: dict[float, list[float]]) -> float:
     return min(mean, key=lambda rho: (-mean[rho], rho))
 
 
-def tuning_table(method: str, scale: str, *, root: Path | None = None, rhos=TUNE_RHOS, dataset: str | None = None,
+def tuning_table(method: str, scale: str, *, root: Path | None = None, rhos=None, dataset: str | None = None,
                  seeds=None) -> dict[float, list[float | None]]:
     """Final-epoch validation accuracy of each tuning run of `method`, by rho (None where a run has no record yet
     or diverged)."""
     table = {}
-    for rho in rhos:
+    for rho in rhos or TUNE_GRID[method]:
         table[rho] = []
         for seed in seeds or TUNE_SEEDS[method]:
             record = find_record(protocol_config(method, scale, seed=seed, rho=rho, dataset=dataset), root)
@@ -183,6 +190,20 @@ def table1_tuned(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None, root: Pat
     return configs
 
 
+def followups(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None, root: Path | None = None) -> list[RunConfig]:
+    """Chapter 8: ImbSAM and CC-SAM on CE+DRW, tuned on validation (one seed, FOLLOWUP_RHOS), then on `seeds` at
+    the tuned radius, beside CE+DRW and CE+DRW+SAM (tuned) of the same seeds (table1_tuned's runs)."""
+    configs = [protocol_config(m, scale, seed=s, rho=r, dataset=d) for m in FOLLOWUP_METHODS
+               for s in TUNE_SEEDS[m] for d in dataset_names or datasets(scale) for r in FOLLOWUP_RHOS]
+    for s in seeds:
+        for d in dataset_names or datasets(scale):
+            for m in ("CE+DRW", "CE+DRW+SAM") + FOLLOWUP_METHODS:
+                rho = tuned_rho(m, scale, root=root, dataset=d) if m != "CE+DRW" else None
+                if m == "CE+DRW" or rho is not None:
+                    configs.append(protocol_config(m, scale, seed=s, rho=rho, dataset=d))
+    return configs
+
+
 def order_control(scale: str, seeds=CONTROL_SEEDS, dataset_names=None, root: Path | None = None) -> list[RunConfig]:
     """The class-order control: CE+DRW and CE+DRW+SAM (tuned rho) with Fashion-MNIST's natural class order; the
     calibrated-order runs it is compared with are table1_tuned's of the same seeds."""
@@ -198,9 +219,9 @@ def large_table(dataset: str, seeds=(0,)) -> list[RunConfig]:
 
 
 GRIDS = {"table1": table1, "table2": table2, "table4": table4, "tables7-8": tables7_8, "figure4": figure4,
-         "tune": tune, "table1-tuned": table1_tuned, "order-control": order_control}
+         "tune": tune, "table1-tuned": table1_tuned, "order-control": order_control, "followups": followups}
 # Grids whose runs depend on other runs' records (the tuned rho): re-read after every run.
-DEPENDENT_GRIDS = ("table1-tuned", "order-control")
+DEPENDENT_GRIDS = ("table1-tuned", "order-control", "followups")
 
 
 def unique(configs) -> list[RunConfig]:
@@ -237,7 +258,7 @@ def fill_command(table: str, scale: str, seeds) -> str:
 
 def run_missing(configs, *, root: Path | None = None, progress: bool = True, stack: bool = False,
                 poll_s: float = 30.0, **run_kwargs) -> dict:
-    """Train every config that has no record yet. Several runners (and `train`s) share the work: a run is trained
+    """Train every config that has no record yet. Several runners (and `train` commands) share the work: a run is trained
     under its lock (saddle.runs.run_lock), so no two processes train it; a lock dies with its process.
 
     configs: a list, or a callable returning the list (re-read after every run, for grids that grow as their
@@ -248,7 +269,7 @@ def run_missing(configs, *, root: Path | None = None, progress: bool = True, sta
     from tqdm import tqdm
 
     listing = configs if callable(configs) else (lambda: configs)
-    counts = {"present": 0, "trained": 0, "waited": 0, "failed": {}}
+    counts = {"present": 0, "trained": 0, "failed": {}}
     counted = set()
     bar = tqdm(desc="grid", unit="run", disable=not progress, file=sys.stderr)
     while True:

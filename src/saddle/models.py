@@ -71,9 +71,13 @@ class CifarResNet(nn.Module):
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_normal_(m.weight)
 
-    def forward(self, x):
+    def features(self, x):
+        """The pooled representation the classifier reads (CC-SAM perturbs the classifier on top of it)."""
         out = self.layer3(self.layer2(self.layer1(F.relu(self.bn1(self.conv1(x))))))
-        return self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
+        return F.adaptive_avg_pool2d(out, 1).flatten(1)
+
+    def forward(self, x):
+        return self.linear(self.features(x))
 
 
 def resnet(depth: int, num_classes: int = 10, normed: bool = False, in_channels: int = 3, width: int = 1):

@@ -1,7 +1,9 @@
 """SAM (Foret et al. 2021) in the two-step form of davda54/sam, the two flatness baselines of the paper's
-Table 4 (perturbed SGD and low-pass-filter SGD), and the learning-rate / rho schedules."""
+Table 4 (perturbed SGD and low-pass-filter SGD), the two SAM variants that came after the paper (ImbSAM and
+CC-SAM), and the learning-rate / rho schedules."""
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -32,6 +34,8 @@ class SAM(torch.optim.Optimizer):
 
     @torch.no_grad()
     def first_step(self, zero_grad: bool = False):
+        if not any(p.grad is not None for g in self.param_groups for p in g["params"]):
+            return  # nothing to climb along (ImbSAM on a batch without tail images)
         norm = self._grad_norm()
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
@@ -77,6 +81,103 @@ class SAM(torch.optim.Optimizer):
     def load_state_dict(self, state_dict):
         self.base_optimizer.load_state_dict(state_dict)
         self.param_groups = self.base_optimizer.param_groups
+
+
+class ImbSAM(SAM):
+    """ImbSAM (Zhou et al., ICCV 2023; cool-xuan/Imbalanced_SAM): SAM's ascent on the *tail* classes' share of the
+    batch loss only, the head classes' share taken with its plain gradient. The gradient it steps with is
+    grad L_head(w) + grad L_tail(w + eps), eps = rho grad L_tail(w) / ||grad L_tail(w)||, where each share is its
+    images' part of the batch loss (normalised by the whole batch, as the official code does).
+
+    The loop: backward L_head, keep_head_gradient(); backward L_tail, first_step(); backward L_tail at w + eps,
+    second_step(), which adds the kept head gradient, returns to w and lets the base optimizer step. A batch with
+    no tail image makes it one step of the base optimizer."""
+
+    def __init__(self, params, base_optimizer=torch.optim.SGD, rho: float = 0.05, **kwargs):
+        super().__init__(params, base_optimizer, rho=rho, **kwargs)
+        self._head: dict[torch.Tensor, torch.Tensor] = {}
+
+    @torch.no_grad()
+    def keep_head_gradient(self):
+        """Set the head share's gradient aside (and clear .grad for the tail share's backward)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._head[p] = p.grad.clone()
+                    p.grad = None
+
+    @torch.no_grad()
+    def second_step(self, zero_grad: bool = False):
+        for p, head in self._head.items():
+            p.grad = head if p.grad is None else p.grad.add_(head)
+        self._head.clear()
+        super().second_step(zero_grad)
+
+
+def tail_classes(counts, eta: int = 20) -> torch.Tensor:
+    """ImbSAM's tail: the classes with fewer than eta training images (the official default, eta = 20)."""
+    return torch.tensor([c for c, n in enumerate(counts) if n < eta], dtype=torch.long)
+
+
+def class_radii(counts, rho: float, gamma: float = 0.25) -> torch.Tensor:
+    """CC-SAM's class-conditional radii: rho_c = rho (n_max / n_c)^gamma, so the most frequent class gets rho and
+    rarer classes more (gamma = 1/4, the exponent of the CC-SAM code's (n_c - 1)^(-1/4); see the appendix)."""
+    n = torch.tensor(counts, dtype=torch.float64)
+    return rho * (n.max() / n) ** gamma
+
+
+class ClassConditionalSAM(torch.optim.SGD):
+    """CC-SAM (Zhou et al., CVPR 2023; zzpustc/CC-SAM), its first (representation) stage: SGD on
+    (1 - weight) L(w) + weight L_cc, where L_cc evaluates each class's images with the *classifier* perturbed
+    along that class's own classifier gradient, by that class's radius: theta_c = theta + rho_c g_c / ||g_c||,
+    g_c = grad_theta of the class's mean loss (class_radii gives rho_c). Only the classifier is perturbed, as in
+    the official code, so it costs one extra classifier pass per class, not a network pass.
+
+    The loop: loss = optimizer.loss(model, criterion, x, y); loss.backward(); optimizer.step(). The model needs
+    `features(x)` and a `linear` classifier (saddle.models.CifarResNet). rho sits in the param groups, so the
+    training loop's schedule sets it like SAM's."""
+
+    def __init__(self, params, counts, rho: float = 0.05, gamma: float = 0.25, weight: float = 0.3, **sgd):
+        if rho < 0 or not 0 <= weight <= 1:
+            raise ValueError(f"rho must be >= 0 and weight in [0, 1], got {rho}, {weight}")
+        super().__init__(params, **sgd)
+        for group in self.param_groups:
+            group["rho"] = rho
+        self.counts, self.gamma, self.weight = list(counts), gamma, weight
+
+    def loss(self, model, criterion, x, y, autocast=None):
+        """The CC-SAM objective of one batch, and the logits at the unperturbed weights (for the accuracy log)."""
+        from torch.func import functional_call
+
+        context = autocast() if autocast else contextlib.nullcontext()
+        with context:
+            features = model.features(x)
+            out = at_least_float32(model.linear(features))
+        base = criterion(out, y)
+        if self.weight == 0:
+            return base, out
+        radii = class_radii(self.counts, self.param_groups[0]["rho"], self.gamma).to(out.device, out.dtype)
+        names, thetas = zip(*model.linear.named_parameters())
+        flat = out.new_zeros(())
+        for c in y.unique():
+            members = y == c
+            grads = torch.autograd.grad(criterion(out[members], y[members]), thetas, retain_graph=True)
+            norm = torch.stack([at_least_float32(g).norm() for g in grads]).norm()
+            step = radii[c] / (norm + 1e-12)
+            perturbed = {n: t + step * g.detach() for n, t, g in zip(names, thetas, grads)}
+            with context:
+                out_c = at_least_float32(functional_call(model.linear, perturbed, (features[members],)))
+            flat = flat + criterion(out_c, y[members]) * batch_share(criterion, y, members).to(out.dtype)
+        return (1 - self.weight) * base + self.weight * flat, out
+
+
+def batch_share(criterion, y: torch.Tensor, members: torch.Tensor) -> torch.Tensor:
+    """The fraction of the batch loss that `members` carry: their count, or with class weights (DRW) their summed
+    weights, over the whole batch's (a mean loss over members times this is their part of the batch mean)."""
+    weight = getattr(criterion, "weight", None)
+    if weight is None:
+        return members.sum().double() / len(y)
+    return weight[y[members]].double().sum() / weight[y].double().sum()
 
 
 class PerturbedSGD(torch.optim.SGD):

@@ -12,7 +12,7 @@ import os
 import shlex
 from pathlib import Path
 
-from .config import RunConfig
+from .config import SAM_LIKE, RunConfig
 from .results import (cache_dir, check_writable, checkpoint_dir, find_record, log, record_path, refuse_if_read_only,
                       write_record)
 from .splits import LARGE_DATASETS
@@ -57,7 +57,7 @@ def train_command(config: RunConfig) -> str:
     if config.dataset != defaults.dataset:
         args.append(f"--dataset {config.dataset}")
     args += [f"--loss {config.loss}"] + (["--drw"] if config.drw else []) + [f"--optimizer {config.optimizer}"]
-    if config.optimizer == "sam":
+    if config.optimizer in SAM_LIKE:
         args.append(f"--rho-steps {','.join(map(str, config.rho_steps))}" if config.rho_steps
                     else f"--rho {config.rho:g}")
     args += [f"--imbalance {config.imbalance:g}", f"--profile {config.profile}", f"--seed {config.seed}"]
@@ -96,7 +96,9 @@ def obtain(config: RunConfig, *, root: Path | None = None, cache: Path | None = 
     refuse_if_read_only(path, train_command(config))
     check_writable(path.parent)
     folder = checkpoint_dir(config, cache)
-    with run_lock(config.run_id):
+    # a torchrun job: every replica trains, rank 0 alone holds the lock (and writes the record)
+    replica = config.dataset in LARGE_DATASETS and int(os.environ.get("RANK", "0")) != 0
+    with contextlib.nullcontext() if replica else run_lock(config.run_id):
         record = find_record(config, root)  # another process may have finished it while we waited for the lock
         if record is None:
             record = _trainer(config)(config, checkpoint_dir=folder, **run_kwargs)

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from . import data as data_lib
 from . import losses, models, optim
-from .config import RunConfig
+from .config import SAM_LIKE, RunConfig
 from .splits import LARGE_DATASETS
 
 PRECISIONS = ("fp32", "bf16")
@@ -53,13 +53,19 @@ def build_model(config: RunConfig, data: data_lib.LongTailData) -> torch.nn.Modu
                         in_channels=data.in_channels, width=config.width)
 
 
-def build_optimizer(config: RunConfig, model: torch.nn.Module, generator: torch.Generator | None = None
-                    ) -> torch.optim.Optimizer:
-    """SGD with momentum, or SAM / PGD / LPF-SGD around it; the noisy ones draw from the run's generator."""
+def build_optimizer(config: RunConfig, model: torch.nn.Module, generator: torch.Generator | None = None,
+                    counts=None) -> torch.optim.Optimizer:
+    """SGD with momentum, or SAM / ImbSAM / CC-SAM / PGD / LPF-SGD around it; the noisy ones draw from the run's
+    generator; CC-SAM needs the class counts for its radii."""
     sgd = dict(lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     if config.optimizer == "sam":
         return optim.SAM(model.parameters(), torch.optim.SGD, rho=config.rho, adaptive=config.sam_adaptive,
                          normalized=config.sam_normalized, **sgd)
+    if config.optimizer == "imbsam":
+        return optim.ImbSAM(model.parameters(), torch.optim.SGD, rho=config.rho, **sgd)
+    if config.optimizer == "ccsam":
+        return optim.ClassConditionalSAM(model.parameters(), counts, rho=config.rho, gamma=config.ccsam_gamma,
+                                         weight=config.ccsam_weight, **sgd)
     if config.optimizer == "pgd":
         return optim.PerturbedSGD(model.parameters(), sigma=config.pgd_sigma, generator=generator, **sgd)
     if config.optimizer == "lpf":
@@ -80,7 +86,7 @@ def build_criterion(config: RunConfig, counts, epoch: int, device) -> torch.nn.M
 def set_schedules(optimizer, config: RunConfig, epoch: int) -> tuple[float, float]:
     """The learning rate and SAM's rho of 0-based `epoch`, set on every parameter group; returns both."""
     lr = (optim.cifar_lr if config.lr_schedule == "step" else optim.cosine_lr)(epoch, config.epochs, config.lr)
-    rho = optim.rho_at(epoch, config.epochs, config.rho, config.rho_steps) if config.optimizer == "sam" else 0.0
+    rho = optim.rho_at(epoch, config.epochs, config.rho, config.rho_steps) if config.optimizer in SAM_LIKE else 0.0
     for group in optimizer.param_groups:
         group["lr"] = lr
         if "rho" in group:
@@ -111,6 +117,7 @@ def train_epoch(model, optimizer, criterion, data, generator, config, memory_for
     the forward passes (bf16 mixed precision); losses, gradients and SAM's gradient norm stay in float32."""
     model.train()
     n = len(data.train_y)
+    tail = optim.tail_classes(data.counts, config.imbsam_eta).to(data.train_y.device)
     order = torch.randperm(n, generator=generator, device=generator.device).to(data.train_y.device)
     loss_sum = torch.zeros((), device=data.train_y.device)
     correct = torch.zeros((), device=data.train_y.device, dtype=torch.long)
@@ -122,6 +129,12 @@ def train_epoch(model, optimizer, criterion, data, generator, config, memory_for
         if isinstance(optimizer, optim.LowPassSGD):
             loss, out = _low_pass_loss(model, optimizer, criterion, x, y, autocast)
             optimizer.step()
+        elif isinstance(optimizer, optim.ClassConditionalSAM):
+            loss, out = optimizer.loss(model, criterion, x, y, autocast)
+            loss.backward()
+            optimizer.step()
+        elif isinstance(optimizer, optim.ImbSAM):
+            loss, out = _imbalanced_sam_step(model, optimizer, criterion, x, y, tail, config, autocast)
         elif isinstance(optimizer, optim.SAM):
             _loss(model, criterion, x, y, autocast)[0].backward()
             optimizer.first_step(zero_grad=True)
@@ -140,8 +153,32 @@ def train_epoch(model, optimizer, criterion, data, generator, config, memory_for
 
 def _loss(model, criterion, x, y, autocast=contextlib.nullcontext):
     with autocast():
-        out = model(x).float()
+        out = optim.at_least_float32(model(x))
     return criterion(out, y), out
+
+
+def _imbalanced_sam_step(model, optimizer, criterion, x, y, tail, config, autocast=contextlib.nullcontext):
+    """One ImbSAM step (see optim.ImbSAM): the head share's plain gradient plus the tail share's SAM gradient, the
+    second pass over the whole batch at w + eps as in the official code. Returns the loss at w and its logits."""
+    loss, out = _loss(model, criterion, x, y, autocast)
+    in_tail = torch.isin(y, tail)
+    share = lambda members: optim.batch_share(criterion, y, members).to(out.dtype)
+    head_share = criterion(out[~in_tail], y[~in_tail]) * share(~in_tail) \
+        if (~in_tail).any() else None
+    tail_share = criterion(out[in_tail], y[in_tail]) * share(in_tail) \
+        if in_tail.any() else None
+    if head_share is not None:
+        head_share.backward(retain_graph=tail_share is not None)
+    optimizer.keep_head_gradient()
+    if tail_share is not None:
+        tail_share.backward()
+        optimizer.first_step(zero_grad=True)
+        with frozen_bn_statistics(model, config.sam_bn == "freeze"):
+            with autocast():
+                again = optim.at_least_float32(model(x))
+            (criterion(again[in_tail], y[in_tail]) * share(in_tail)).backward()
+    optimizer.second_step(zero_grad=True)
+    return loss.detach(), out
 
 
 def _low_pass_loss(model, optimizer, criterion, x, y, autocast=contextlib.nullcontext):
@@ -208,7 +245,7 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
         else contextlib.nullcontext
     model = build_model(config, data).to(device, memory_format=memory_format)
     generator = torch.Generator(device=device).manual_seed(config.seed)
-    optimizer = build_optimizer(config, model, generator)
+    optimizer = build_optimizer(config, model, generator, data.counts)
     forward = step_model(model, compile)
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
     eval_epochs = {e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs}
