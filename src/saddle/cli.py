@@ -83,6 +83,9 @@ def _grid_parser(sub):
     p.add_argument("--methods", default=None, help="comma-separated methods to keep, as the paper writes them "
                    "(e.g. CE+DRW,CE+DRW+SAM); default: every method of the tables")
     p.add_argument("--list", action="store_true", help="print the runs and whether each has a record; train none")
+    p.add_argument("--keep-snapshots", default=None, help="copy the snapshots of every recorded run of the tables "
+                   "from the cache into results/<scale>/checkpoints/ (to commit): 'all' kept epochs, or "
+                   "comma-separated epochs, e.g. 200; train none")
     p.add_argument("--precision", default="fp32", help="fp32 (the official code's) or bf16 (autocast; GPUs)")
     p.add_argument("--compile", default=None, help="torch.compile backend for each run's training step (inductor)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1: records are "
@@ -120,6 +123,14 @@ def _grid(args) -> int:
         return [c for c in configs if methods is None or c.label in methods]
 
     configs = listing()
+    if args.keep_snapshots:
+        from .hessian import keep_snapshots
+        epochs = None if args.keep_snapshots == "all" else parse_seeds(args.keep_snapshots)
+        records = collect(configs, root=args.out)
+        kept = [p for c in configs if records[c.run_id] for p in keep_snapshots(records[c.run_id], epochs)]
+        print(f"{len(kept)} snapshots of {sum(r is not None for r in records.values())} recorded runs in "
+              f"results/{args.scale}/checkpoints/")
+        return 0
     if args.list:
         records = collect(configs, root=args.out)
         for c in configs:

@@ -20,9 +20,9 @@ from tqdm import tqdm
 from . import data as data_lib
 from . import losses
 from .config import RunConfig
-from .results import analysis_path, cache_dir
+from .results import analysis_path, cache_dir, results_dir
 from .results import get_or_compute as get_or_compute_record
-from .train import build_model, load_checkpoint, load_data
+from .train import build_model, load_checkpoint, load_data, load_verified
 
 
 class Hessian(PyHessian):
@@ -444,13 +444,54 @@ def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_cla
 
 
 def checkpoint_path(run_id: str, epoch: int, cache=None) -> Path:
-    folder = Path(cache or cache_dir()) / "checkpoints" / run_id
-    path = folder / f"epoch_{epoch:04d}.pt"
-    if not path.exists():
-        have = sorted(int(p.stem.split("_")[1]) for p in folder.glob("epoch_*.pt")) if folder.exists() else []
-        raise FileNotFoundError(f"no checkpoint of run {run_id} at epoch {epoch} in {folder}; available epochs: "
-                                f"{have or 'none (re-run the training with get_or_run to create them)'}")
-    return path
+    """A run's snapshot at `epoch`: in the cache where the run trained, else among the committed snapshots
+    (results/<scale>/checkpoints/<run id>/, so a fresh clone analyses them without training)."""
+    folders = [Path(cache or cache_dir()) / "checkpoints" / run_id, *sorted(results_dir().glob(f"*/checkpoints/{run_id}"))]
+    for folder in folders:
+        if (folder / f"epoch_{epoch:04d}.pt").exists():
+            return folder / f"epoch_{epoch:04d}.pt"
+    have = sorted({int(p.stem.split("_")[1]) for f in folders if f.exists() for p in f.glob("epoch_*.pt")})
+    raise FileNotFoundError(f"no checkpoint of run {run_id} at epoch {epoch} in {folders[0]} or among the committed "
+                            f"snapshots; available epochs: "
+                            f"{have or 'none (re-run the training with get_or_run to create them)'}")
+
+
+def keep_snapshots(record: dict, epochs=None, cache=None) -> list[Path]:
+    """Copy a run's snapshots (all its kept epochs, or `epochs`) with their checksums from the cache into
+    results/<scale>/checkpoints/<run id>/, to be committed: what a fresh clone's Hessian chapters read."""
+    import shutil
+
+    config = RunConfig.from_dict(record["config"])
+    target = results_dir() / config.scale / "checkpoints" / config.run_id
+    copied = []
+    for epoch in epochs or record["checkpoint_epochs"]:
+        source = Path(cache or cache_dir()) / "checkpoints" / config.run_id / f"epoch_{epoch:04d}.pt"
+        load_verified(source)  # a damaged snapshot is not committed
+        target.mkdir(parents=True, exist_ok=True)
+        for path in (source, source.with_name(source.name + ".sha256")):
+            if path.exists():
+                shutil.copy2(path, target / path.name)
+        copied.append(target / source.name)
+    return copied
+
+
+def class_loss_and_gradient(model, data, classes, criterion: str = "ce", max_per_class: int | None = None,
+                            config=None) -> dict:
+    """Each class's mean training loss and the norm of its gradient at the analysed point (eval mode, no
+    augmentation): a saddle is a point of *small* gradient, so a negative lambda_min means little beside a large
+    gradient."""
+    device = next(model.parameters()).device
+    loss_fn = class_criterion(criterion, data.counts, config).to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    model.eval()
+    out = {}
+    for c in classes:
+        chosen = torch.ones_like(data.train_y, dtype=torch.bool) if c == AVERAGE else data.train_y == c
+        x, y = data.train_x[chosen][:max_per_class], data.train_y[chosen][:max_per_class]
+        loss = loss_fn(model(data.normalize(x).to(device)), y.to(device))
+        grads = torch.autograd.grad(loss, params)
+        out[str(c)] = {"loss": float(loss), "grad_norm": float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)))}
+    return out
 
 
 def get_or_compute(record: dict, epoch: int, classes="all", criterion: str = "ce", iters: int = 100,
@@ -474,7 +515,8 @@ def get_or_compute(record: dict, epoch: int, classes="all", criterion: str = "ce
                                 progress=progress, config=config)
         return {"run_id": config.run_id, "label": config.label, "settings": settings,
                 "class_names": data.class_names, "train_counts": data.counts,
-                "spectra": {str(c): s.to_dict() for c, s in spectra.items()}}
+                "spectra": {str(c): s.to_dict() for c, s in spectra.items()},
+                "at_point": class_loss_and_gradient(model, data, list(spectra), criterion, max_per_class, config)}
     how = f"python -m saddle hessian --run {config.run_id} --epoch {epoch}"
     return get_or_compute_record(path, spectra_record, how)
 

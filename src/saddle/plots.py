@@ -254,3 +254,14 @@ def accuracy_vs_rho(df: pd.DataFrame):
                       errorbar="sd", dashes={"ours": "", "paper": (3, 2)})
     ax.set(xlabel=r"$\rho$", ylabel="test accuracy (%)")
     return ax.figure
+
+
+def curvature_vs_accuracy(df: pd.DataFrame):
+    """Tail lambda_min (mean over the tail classes) against tail test accuracy, one point per run (radius, seed):
+    does curvature track accuracy?"""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    points = ax.scatter(df["lambda_min"], df["tail acc"], c=df["rho"], cmap="viridis", s=40)
+    fig.colorbar(points, ax=ax, label="rho (0 = SGD)")
+    ax.set(xlabel="tail lambda_min (mean over tail classes)", ylabel="tail test accuracy (%)")
+    fig.tight_layout()
+    return fig
