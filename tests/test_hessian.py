@@ -136,6 +136,25 @@ def test_class_spectra_record_and_cache(tmp_path):
         get_or_compute(record, epoch=5, iters=3, root=tmp_path, cache=tmp_path / "cache")
 
 
+def test_spectra_from_committed_snapshots_on_a_fresh_clone(tmp_path, monkeypatch):
+    """A run's snapshots kept in results/<scale>/checkpoints/ are what a fresh clone (no cache) analyses: new
+    Hessian settings are computed from them without training; each class also gets its loss and gradient norm."""
+    import shutil
+    from saddle.hessian import get_or_compute, keep_snapshots
+    monkeypatch.setenv("SADDLE_RESULTS", str(tmp_path))
+    record = trained_tiny_run(tmp_path)
+    kept = keep_snapshots(record, epochs=[2], cache=tmp_path / "cache")
+    assert [p.name for p in kept] == ["epoch_0002.pt"] and (kept[0].parent / "epoch_0002.pt.sha256").exists()
+    shutil.rmtree(tmp_path / "cache")  # a fresh clone: no cache
+    result = get_or_compute(record, epoch=2, classes=[9], iters=5, root=tmp_path, cache=tmp_path / "cache",
+                            progress=False)
+    point = result["at_point"]["9"]
+    assert result["spectra"]["9"]["lambda_min"] <= result["spectra"]["9"]["lambda_max"]
+    assert point["loss"] > 0 and point["grad_norm"] > 0
+    with pytest.raises(FileNotFoundError, match="available epochs: \\[2\\]"):
+        get_or_compute(record, epoch=1, classes=[9], iters=5, root=tmp_path, cache=tmp_path / "cache")
+
+
 def test_class_spectra_bad_input():
     from saddle import data, models
     from saddle.hessian import class_spectra
