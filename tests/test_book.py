@@ -62,7 +62,11 @@ def test_chapter_parameters_are_checked_with_the_accepted_values(kwargs, message
     ("04_cifar_lt", {"scale": "smoke", "which": "last"}, "unknown which 'last'; accepted: final, best_val, best"),
     ("04_cifar_lt", {"scale": "smoke", "methods": ["CE+FOCAL"]}, "unknown method 'CE\\+FOCAL'"),
     ("06_ablations", {"scale": "smoke", "rhos": [0.5, -1.0]}, "rho must be >= 0, got -1.0"),
-    ("07_scorecard", {"scale": "paper", "table2_seeds": [-1]}, "seeds must be a non-empty list")])
+    ("07_scorecard", {"scale": "paper", "table2_seeds": [-1]}, "seeds must be a non-empty list"),
+    ("06_ablations", {"scale": "smoke", "rho": 0.5}, r"unknown parameter\(s\) rho; this chapter's parameters are .*rhos"),
+    ("02_saddle_points", {"scale": "smoke", "rhos": [0.5]}, r"unknown parameter\(s\) rhos; this chapter's parameters are .*rho,"),
+    ("01_long_tail_primer", {"scale": "smoke", "rho": float("nan")}, "rho must be a finite number >= 0, got nan"),
+    ("04_cifar_lt", {"scale": "smoke", "seeds": "0"}, "seeds must be a non-empty list of non-negative integers, got '0'")])
 def test_bad_parameters_fail_first(chapter, parameters, message, isolated_results):
     with pytest.raises(pm.PapermillExecutionError, match=message) as failure:
         pm.execute_notebook(str(ROOT / "book" / f"{chapter}.ipynb"), str(isolated_results / "out.ipynb"),

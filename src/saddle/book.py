@@ -1,7 +1,9 @@
 """What the chapter notebooks share: parameter checks, the paper's numbers, and tables of run records."""
 from __future__ import annotations
 
+import ast
 import json
+import math
 
 from .data import DATASETS, check_choice
 from .grid import GRIDS
@@ -12,21 +14,54 @@ BOOK_SCALES = ("smoke", "cpu", "paper")  # "large" runs are torchrun jobs of the
 PAPER_RESULTS = ROOT / "book" / "data" / "paper_results.json"
 
 
+def assigned_names(source: str) -> list[str]:
+    """The names a cell's source assigns at its top level, in order (tuple targets included)."""
+    names = []
+    for node in ast.parse(source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, (ast.AnnAssign, ast.AugAssign)) else []
+        for target in targets:
+            names += [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+    return names
+
+
+def check_parameter_names(history) -> None:
+    """Refuse a papermill parameter the chapter does not have (papermill itself only warns and runs the chapter
+    with its defaults). `history`: IPython's `In`, the sources of the cells run so far: the chapter's `parameters`
+    cell is the first, papermill's injected cell the one that starts with '# Parameters'."""
+    cells = [c for c in history if c and c.strip()]
+    if not cells:
+        return
+    declared = set(assigned_names(cells[0]))
+    injected = [c for c in cells[1:] if c.lstrip().startswith("# Parameters")]
+    unknown = [n for c in injected for n in assigned_names(c) if n not in declared]
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {', '.join(unknown)}; this chapter's parameters are "
+                         f"{', '.join(sorted(declared))}")
+
+
 def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: str | None = None,
                      which: str | None = None, imbalances=None, tables=None) -> None:
     """Fail in a chapter's first cell, with the accepted values, before any work is done. The book builds at
     smoke, cpu or paper scale; the large scale's runs are separate torchrun jobs (chapter 5)."""
+    if not isinstance(scale, str):
+        raise ValueError(f"scale must be a string, one of {', '.join(BOOK_SCALES)}; got {scale!r}")
     check_choice("scale", scale, BOOK_SCALES)
     if which is not None:
         check_choice("which", which, ("final", "best_val", "best"))
+    if imbalances is not None and not isinstance(imbalances, (list, tuple)):
+        raise ValueError(f"imbalances must be a list of numbers >= 1, got {imbalances!r}")
     for b in imbalances or ():
-        if b < 1:
+        if isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b) or b < 1:
             raise ValueError(f"imbalance must be >= 1 (n_max / n_min), got {b}")
     for table in tables or ():
         check_choice("table", table, tuple(GRIDS))
-    if rho is not None and rho < 0:
-        raise ValueError(f"rho must be >= 0, got {rho}")
-    if seeds is not None and (not list(seeds) or any(int(s) != s or s < 0 for s in seeds)):
+    if rho is not None and (isinstance(rho, bool) or not isinstance(rho, (int, float)) or not math.isfinite(rho)
+                            or rho < 0):
+        raise ValueError(f"rho must be >= 0, got {rho}" if isinstance(rho, (int, float)) and rho < 0 else
+                         f"rho must be a finite number >= 0, got {rho!r}")
+    if seeds is not None and (not isinstance(seeds, (list, tuple)) or not seeds
+                              or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)):
         raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
     if dataset is not None:
         check_choice("dataset", dataset, DATASETS)
