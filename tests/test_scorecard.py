@@ -168,3 +168,27 @@ def test_no_verdict_is_built_outside_the_rule():
     retired = {str(p) for p, text in pages.items() if re.search(r"direction reproduced|partly reproduced|\*\*partly\*\*",
                                                                  text)}
     assert not retired, retired
+
+
+def test_beyond_the_paper_claims_read_the_validated_protocol(tmp_path, monkeypatch):
+    """ImbSAM / CC-SAM against CE+DRW+SAM, each at its tuned rho, paired by seed; the paper has no number."""
+    from saddle.results import record_path, write_record
+    monkeypatch.setenv("SADDLE_RESULTS", str(tmp_path))
+
+    def write(config, tail, val=70.0):
+        write_record({"id": config.run_id, "status": "complete", "config": config.to_dict(), "curves": [],
+                      "metrics": {"final": {"acc": 70.0, "tail": tail, "val": {"acc": val}}}},
+                     record_path(config, tmp_path))
+    for method, rhos in (("CE+DRW+SAM", grid.TUNE_RHOS), ("CE+DRW+ImbSAM", grid.FOLLOWUP_RHOS)):
+        for seed in grid.TUNE_SEEDS[method]:
+            for rho in rhos:
+                write(grid.protocol_config(method, "cpu", seed=seed, rho=rho), 30.0, val=70.0 + (rho == 0.1))
+    records = {}
+    for seed, (sam, imb) in enumerate([(30, 35), (31, 37), (29, 33)]):
+        for method, tail in (("CE+DRW+SAM", sam), ("CE+DRW+ImbSAM", imb)):
+            config = grid.protocol_config(method, "cpu", seed=seed, rho=0.1)
+            records[config.run_id] = {"status": "complete", "metrics": {"final": {"tail": tail, "acc": 70.0}}}
+    claim = next(c for c in scorecard.BEYOND_CLAIMS if c.method == "CE+DRW+ImbSAM" and c.metric == "tail")
+    row = scorecard.assess(claim, "cpu", "fashion-mnist", [0, 1, 2], records, "final", "tuned")
+    assert row["paper"] is None and row["seeds"] == 3 and row["ours"] == pytest.approx(5.0)
+    assert row["verdict"] == "reproduced" and "beyond the paper" in scorecard.sentence(row)
