@@ -265,3 +265,35 @@ def curvature_vs_accuracy(df: pd.DataFrame):
     ax.set(xlabel="tail lambda_min (mean over tail classes)", ylabel="tail test accuracy (%)")
     fig.tight_layout()
     return fig
+
+
+def toy_saddle(toy, paths: dict, extent: float = 1.5):
+    """Contours of the 2-D toy saddle f(u, v) (saddle.theory.SaddleToy), its descent field -grad f as arrows, and
+    optimiser paths {label: array [steps + 1, 2]}; the saddle at 0 and the minima at v = +-sqrt(-lam / c)."""
+    import torch
+
+    from .theory import toy_value
+
+    fine = np.linspace(-extent, extent, 201)
+    U, V = np.meshgrid(fine, fine)
+    values = toy_value(toy, torch.from_numpy(np.stack([U, V], axis=-1))).numpy()
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    contours = ax.contour(U, V, values, levels=15, cmap="viridis", linewidths=0.8)
+    fig.colorbar(contours, ax=ax, label="$f(u, v)$")
+    coarse = np.linspace(-extent, extent, 13)
+    QU, QV = np.meshgrid(coarse, coarse)
+    descent = -toy.gradient(torch.from_numpy(np.stack([QU.ravel(), QV.ravel()], axis=1))).numpy()
+    ax.quiver(QU, QV, descent[:, 0].reshape(QU.shape), descent[:, 1].reshape(QU.shape), color="0.55",
+              angles="xy", width=0.003, label=r"$-\nabla f$")
+    for label, path in paths.items():
+        ax.plot(path[:, 0], path[:, 1], lw=1.2, marker=".", ms=3, label=label)
+    starts = np.array([path[0] for path in paths.values()])
+    ax.scatter(starts[:, 0], starts[:, 1], marker="o", s=40, facecolors="none", edgecolors="black", zorder=5,
+               label="start")
+    ax.scatter([0], [0], marker="x", s=70, color="black", zorder=5, label="saddle")
+    ax.scatter([0, 0], [toy.minimum, -toy.minimum], marker="*", s=140, color="black", zorder=5, label="minima")
+    ax.set(xlabel=r"$u$ (curvature $a > 0$)", ylabel=r"$v$ (curvature $\lambda < 0$ at the saddle)",
+           xlim=(-extent, extent), ylim=(-extent, extent), aspect="equal")
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    fig.tight_layout()
+    return fig

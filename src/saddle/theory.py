@@ -270,3 +270,40 @@ def escape_steps(toy: SaddleToy, method: str, rho: float = 0.0, lr: float = 0.05
         if np.isfinite(steps).all():
             break
     return steps
+
+
+# The 2-D saddle drawn (chapter 1): values and single paths of the Check 4 toy.
+
+def toy_value(toy: SaddleToy, w: torch.Tensor) -> torch.Tensor:
+    """f(u, v) of the toy at points w [..., 2]. SaddleToy only gives gradients (all an optimiser needs); a contour
+    plot needs the values."""
+    u, v = w[..., 0], w[..., 1]
+    return toy.a * u ** 2 / 2 + toy.lam * v ** 2 / 2 + toy.c * v ** 4 / 4
+
+
+def toy_trajectory(toy: SaddleToy, start, method: str = "sgd", rho: float = 0.0, lr: float = 0.05,
+                   steps: int = 300, seed: int = 0) -> np.ndarray:
+    """One path [steps + 1, 2] of SGD, unnormalised or normalised SAM on the toy from `start`, with escape_steps'
+    update (the toy's gradient noise, the same draw in both SAM passes). escape_steps only counts steps over many
+    trials; a path is what one draws on the contour plot to see where each optimiser goes."""
+    if method not in ESCAPE_METHODS:
+        raise ValueError(f"unknown method {method!r}; accepted: {', '.join(ESCAPE_METHODS)}")
+    gen = torch.Generator().manual_seed(seed)
+    scale = torch.tensor([toy.noise_u, toy.noise_v], dtype=torch.float64)
+    w = torch.tensor([list(start)], dtype=torch.float64)
+    path = [w[0]]
+    for _ in range(steps):
+        xi = scale * torch.randn(1, 2, generator=gen, dtype=torch.float64)
+        g = toy.gradient(w) + xi
+        if method != "sgd":
+            g = toy.gradient(w + sam_perturbation(g, rho, method == "sam_normalized")) + xi
+        w = w - lr * g
+        path.append(w[0])
+    return torch.stack(path).numpy()
+
+
+def toy_escape_step(toy: SaddleToy, path) -> float:
+    """The first step at which a path reaches |v| >= half the minimum's distance (escape_steps' criterion), inf if
+    it never does: the number a drawn path is summarised by."""
+    reached = np.flatnonzero(np.abs(np.asarray(path)[:, 1]) >= toy.minimum / 2)
+    return float(reached[0]) if len(reached) else math.inf
