@@ -158,19 +158,32 @@ def escape_steps(df: pd.DataFrame, sgd_median: float, max_steps: int, lam: float
     return fig
 
 
-def spectral_densities(panels: dict, ncols: int = 3):
-    """Eigen spectral densities on a log scale, as PyHessian draws them and the paper's Fig. 2 shows them.
-    `panels`: title -> Spectrum; laid out row by row, `ncols` to a row."""
+def spectral_densities(panels: dict, ncols: int = 3, linthresh: float = 1.0):
+    """Eigen spectral densities (log density) as the paper's Fig. 2 shows them, on a symmetric-log eigenvalue axis
+    shared by every panel, so the negative side (lambda_min of a few units against lambda_max of hundreds) stays
+    visible and compared panels read alike; the extreme Ritz values are marked, since their weights (~1e-5) vanish
+    in the density. `panels`: title -> Spectrum; laid out row by row, `ncols` to a row."""
     sns.set_theme(style="whitegrid")
     nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows), squeeze=False, sharex=True,
+                             sharey=True)
+    low = min(s.lambda_min for s in panels.values())
+    high = max(s.lambda_max for s in panels.values())
     for ax, (title, spectrum) in zip(axes.flat, panels.items()):
         grid, density = spectrum.density()
-        ax.semilogy(grid, density + 1e-7, lw=1)
+        ax.plot(grid, density + 1e-7, lw=1)
         ax.axvline(0, color="grey", lw=0.8)
+        for value, colour in ((spectrum.lambda_min, "#c44e52"), (spectrum.lambda_max, "#4c72b0")):
+            ax.axvline(value, color=colour, lw=0.9, ls="--")
         ax.set(title=f"{title}\n$\\lambda_{{min}}$ {spectrum.lambda_min:.3g}, $\\lambda_{{max}}$ {spectrum.lambda_max:.3g}",
-               xlabel="eigenvalue", ylabel="density (log)", ylim=(1e-6, None))
+               yscale="log", ylim=(1e-6, None))
+        ax.set_xscale("symlog", linthresh=linthresh)
+        ax.set_xlim(-max(1.2 * abs(min(low, 0)), linthresh), 1.2 * max(high, linthresh))
         ax.title.set_fontsize(9)
+    for ax in axes[-1]:
+        ax.set_xlabel("eigenvalue (symmetric log)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("density (log)")
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     fig.tight_layout()
@@ -184,10 +197,14 @@ def ratio_over_training(df: pd.DataFrame, drw_epoch: int | None = None):
     grid = sns.relplot(df, x="epoch", y="ratio", hue="group", units="class", estimator=None, col="method",
                        kind="line", marker="o", palette=GROUP_COLOURS, height=3.2, aspect=1.2,
                        hue_order=[g for g in GROUP_COLOURS if g in set(df["group"])])
-    for ax in grid.axes.flat:
+    for (method, ax) in zip(grid.col_names, grid.axes.flat):
         if drw_epoch is not None:
             ax.axvline(drw_epoch, color="grey", ls="--", lw=1)
         ax.set(yscale="log", ylabel="$|\\lambda_{min} / \\lambda_{max}|$")
+        last = df[df["method"] == method].sort_values("epoch").groupby("class").tail(1)
+        for _, row in last.iterrows():  # name each line at its last point
+            ax.annotate(str(row["class"]), (row["epoch"], row["ratio"]), xytext=(3, 0), textcoords="offset points",
+                        fontsize=6, va="center", color=GROUP_COLOURS.get(row["group"], "black"))
     return grid.figure
 
 
