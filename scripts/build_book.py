@@ -50,6 +50,18 @@ def execute(chapter: Path, target: Path, scale: str, progress_bar: bool = True) 
             "computed": actions.count("computed"), "read": actions.count("read")}
 
 
+def add_repository(config: Path, url: str) -> None:
+    """Name a real public repository in the build's _config.yml: launch (Binder, Colab) and repository buttons."""
+    if not url.startswith("https://"):
+        sys.exit(f"SADDLE_REPOSITORY_URL must be an https:// address of the public repository, got {url!r}")
+    settings = yaml.safe_load(config.read_text())
+    settings["repository"] = {"url": url, "path_to_book": ".", "branch": "main"}
+    settings["launch_buttons"] = {"notebook_interface": "classic", "binderhub_url": "https://mybinder.org",
+                                  "colab_url": "https://colab.research.google.com"}
+    settings.setdefault("html", {})["use_repository_button"] = True
+    config.write_text(yaml.safe_dump(settings, sort_keys=False))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="cpu")
@@ -65,6 +77,8 @@ def main() -> int:
     shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, source / name)
+    if os.environ.get("SADDLE_REPOSITORY_URL"):
+        add_repository(source / "_config.yml", os.environ["SADDLE_REPOSITORY_URL"])
     entries = [e for e in chapters_in_toc(yaml.safe_load((ROOT / "_toc.yml").read_text()))
                if (ROOT / f"{e}.ipynb").exists()]
     print(f"== executing {len(entries)} chapters at scale={args.scale}, {jobs} at a time", flush=True)
