@@ -149,3 +149,13 @@ def test_protocol_runs_keep_the_paper_grid_ids_apart():
     followups = grid.followups("smoke", seeds=(0,))
     assert {c.label for c in followups} == {"CE+DRW+ImbSAM", "CE+DRW+CC-SAM", "CE+DRW"}
     assert len([c for c in followups if c.seed == 10]) == 2 * len(grid.FOLLOWUP_RHOS)
+
+
+def test_estimate_reads_the_cost_of_recorded_runs(tmp_path):
+    from saddle.results import record_path, write_record
+    done = RunConfig.at_scale("smoke", optimizer="sam", rho=0.1)
+    assert "no recorded run" in grid.estimate([done], tmp_path)
+    write_record({"id": done.run_id, "status": "complete", "config": done.to_dict(), "metrics": {},
+                  "curves": [{}] * 4, "provenance": {"wall_time_s": 120.0}}, record_path(done, tmp_path))
+    missing = [RunConfig.at_scale("smoke", optimizer="sam", rho=r) for r in (0.2, 0.3)]
+    assert grid.estimate(missing, tmp_path).startswith("2 run(s) missing: about 4 minutes")  # 30 s x 4 epochs x 2
