@@ -111,6 +111,7 @@ def theorem_ratios(panels: dict, ncols: int = 2):
             ax.axvline(1 / abs(lam), color="grey", ls=":", lw=1)
         ax.set(title=f"{title}\ncurvature along $v$: {lam:.3g}", xlabel="$\\rho$", xscale="log", yscale="log",
                ylabel="second-moment ratio along $v$")
+        ax.set_xticks(sorted(set(df["rho"])))  # a tick at every radius tried: within one decade a log axis has one
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.title.set_fontsize(10)
@@ -224,6 +225,9 @@ def class_ratio_bars(df: pd.DataFrame):
     sns.set_theme(style="whitegrid")
     grid = sns.catplot(df, x="class", y="ratio", hue="method", kind="bar", height=3.2, aspect=2.2)
     grid.set(yscale="log", ylabel="$|\\lambda_{min} / \\lambda_{max}|$", xlabel="class (most frequent first)")
+    grid.tick_params(axis="x", labelrotation=35)  # ten class names side by side overlap otherwise
+    for label in grid.ax.get_xticklabels():
+        label.set_horizontalalignment("right")
     return grid.figure
 
 
