@@ -90,3 +90,14 @@ def trained_tiny_run(tmp_path):
     from saddle import RunConfig, get_or_run
     config = RunConfig.at_scale("smoke", dataset="synthetic", n_max=40, imbalance=10, epochs=2)
     return get_or_run(config, root=tmp_path, cache=tmp_path / "cache", progress=False)
+
+
+def interrupted_run(config, folder, after: int):
+    """Train `config` with checkpoints in `folder` and kill it (KeyboardInterrupt) after epoch `after`."""
+    from saddle import train
+
+    def stop(epoch, row):
+        if epoch == after:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        train.run(config, progress=False, checkpoint_dir=folder, on_epoch_end=stop)

@@ -10,7 +10,7 @@ import warnings
 import pytest
 import torch
 
-from conftest import needs_fashion_mnist
+from conftest import interrupted_run, needs_fashion_mnist
 from saddle import RunConfig, grid, runs, train
 from saddle.cli import main
 from saddle.results import (MissingRecordError, RecordError, checkpoint_dir, find_record, load_records, read_only,
@@ -58,12 +58,7 @@ def test_an_unwritable_results_folder_fails_before_training(tmp_path, capsys, mo
 def test_damaged_last_checkpoint_is_set_aside_and_the_run_restarts(tmp_path):
     config = tiny(epochs=3)
     whole = train.run(config, progress=False)
-
-    def stop(epoch, row):
-        if epoch == 2:
-            raise KeyboardInterrupt
-    with pytest.raises(KeyboardInterrupt):
-        train.run(config, progress=False, checkpoint_dir=tmp_path, on_epoch_end=stop)
+    interrupted_run(config, tmp_path, after=2)
     last = tmp_path / "last.pt"
     raw = bytearray(last.read_bytes())
     for i in range(len(raw) // 2, len(raw) // 2 + 400):  # 400 flipped bytes: torch's zip reader would not notice

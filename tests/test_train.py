@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from conftest import needs_fashion_mnist
+from conftest import interrupted_run, needs_fashion_mnist
 from saddle import RunConfig, get_or_run, train
 from saddle.results import checkpoint_dir, find_record, record_path
 
@@ -41,12 +41,7 @@ def test_record_contents():
 def test_resume_matches_uninterrupted(tmp_path):
     config = tiny(optimizer="sam", rho=0.2, drw=True, epochs=4)
     whole = train.run(config, progress=False)
-
-    def stop_after_two(epoch, row):
-        if epoch == 2:
-            raise KeyboardInterrupt
-    with pytest.raises(KeyboardInterrupt):
-        train.run(config, progress=False, checkpoint_dir=tmp_path, on_epoch_end=stop_after_two)
+    interrupted_run(config, tmp_path, after=2)
     resumed = train.run(config, progress=False, checkpoint_dir=tmp_path)
     assert resumed["provenance"]["resumed_from_epoch"] == 2
     assert strip(resumed) == strip(whole)
