@@ -4,8 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import warnings
 
 import pytest
 import torch
@@ -13,7 +11,7 @@ import torch
 from conftest import interrupted_run, needs_fashion_mnist
 from saddle import RunConfig, grid, runs, train
 from saddle.cli import main
-from saddle.results import (MissingRecordError, RecordError, checkpoint_dir, find_record, load_records, read_only,
+from saddle.results import (RecordError, checkpoint_dir, find_record, load_records, read_only,
                             read_record, record_path, write_record)
 
 SRC = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "src")

@@ -5,7 +5,7 @@ import torch
 
 from conftest import interrupted_run, needs_fashion_mnist
 from saddle import RunConfig, get_or_run, train
-from saddle.results import checkpoint_dir, find_record, record_path
+from saddle.results import record_path
 
 
 def tiny(**kw):

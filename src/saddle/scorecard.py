@@ -32,7 +32,7 @@ EPOCH_RULES = ("final", "best_val", "best")  # the last epoch; best on validatio
 
 # ---- The rule: Student-t intervals of paired differences, and the verdict they give. ----
 
-def _log_beta_continued_fraction(a: float, b: float, x: float) -> float:
+def _beta_continued_fraction(a: float, b: float, x: float) -> float:
     """The continued fraction of the regularised incomplete beta function (modified Lentz)."""
     tiny, c, d = 1e-300, 1.0, 1.0 - (a + b) * x / (a + 1.0)
     d = 1.0 / (d if abs(d) > tiny else tiny)
@@ -58,8 +58,8 @@ def _incomplete_beta(a: float, b: float, x: float) -> float:
         return 1.0
     log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
     if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _log_beta_continued_fraction(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _log_beta_continued_fraction(b, a, 1.0 - x) / b
+        return math.exp(log_front) * _beta_continued_fraction(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _beta_continued_fraction(b, a, 1.0 - x) / b
 
 
 def t_cdf(t: float, df: float) -> float:
