@@ -1,4 +1,5 @@
 """The book: every chapter runs at smoke scale, bad parameters fail in the first cells, the build is clean."""
+import json
 import os
 import re
 import shutil
@@ -12,6 +13,8 @@ import pytest
 import yaml
 
 from conftest import needs_fashion_mnist
+
+from saddle import grid
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
@@ -53,6 +56,22 @@ def test_chapter_parameters_are_checked_with_the_accepted_values(kwargs, message
     with pytest.raises(ValueError, match=re.escape(message)):
         check_parameters(**kwargs)
     check_parameters("smoke", rho=0.5, seeds=[0], tables=["table1"], dataset="cifar10", which="best", imbalances=[10])
+
+
+def test_a_long_table_folds_with_its_full_strings_and_a_csv_download():
+    import base64
+    import io
+
+    import pandas as pd
+
+    from saddle.book import collapsed_table
+    claim = "SAM raises the tail accuracy of CE+DRW (exp profile, imbalance 100), a string longer than fifty characters"
+    frame = pd.DataFrame({"claim": [claim, "short"], "ours": [1.5, None]})
+    page = collapsed_table(frame, "All 2 rows", "cells.csv")
+    assert page.count("<details>") == 1 and "<summary>All 2 rows</summary>" in page
+    assert "CE+DRW (exp profile, imbalance 100), a string longer than fifty characters" in page  # not cut at 50
+    csv = re.search(r'href="data:text/csv;base64,([^"]+)"', page).group(1)
+    assert pd.read_csv(io.StringIO(base64.b64decode(csv).decode())).equals(frame)
 
 
 @pytest.mark.parametrize("chapter,parameters,message", [
@@ -109,6 +128,22 @@ def test_every_chapter_runs_at_smoke_scale(chapter, smoke_results, monkeypatch):
         # the runs chapters 1-6 trained reached the scorecard: some claim has a verdict other than 'not run here'
         outputs = " ".join(str(o) for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", []))
         assert re.search(r"\*(reproduced|contradicted|inconclusive|not tested)\*", outputs), outputs[:2000]
+
+
+@needs_fashion_mnist
+def test_chapter_4_trains_and_shows_table_1_at_a_new_rho(isolated_results):
+    """`papermill book/04_cifar_lt.ipynb out.ipynb -p scale smoke -p rho 0.3`: the SAM runs at 0.3 train and show."""
+    out = isolated_results / "out.ipynb"
+    pm.execute_notebook(str(ROOT / "book" / "04_cifar_lt.ipynb"), str(out), kernel_name="python3",
+                        parameters={"scale": "smoke", "rho": 0.3, "tables": ["table1"],
+                                    "methods": ["CE+DRW", "CE+DRW+SAM"]}, progress_bar=False, cwd=str(ROOT))
+    records = [json.loads(p.read_text()) for p in (isolated_results / "results" / "smoke").glob("*.json")]
+    assert sorted((r["config"]["optimizer"], r["config"]["rho"]) for r in records) == [
+        ("sam", 0.3), ("sam", grid.table5_rho("CE+DRW+SAM", "fashion-mnist")), ("sgd", 0.0)]
+    own = [c for c in nbformat.read(out, as_version=4).cells if "own_configs" in c.source][0]
+    shown = " ".join(str(o) for o in own.outputs)
+    assert "SAM at rho 0.3, final epoch" in shown and "not run here" not in shown
+    assert re.search(r"SAM raises the tail accuracy of CE\+DRW .*SAM at rho 0\.3", shown), shown[:2000]
 
 
 def test_cifar_chapter_runs_the_paper_grid_on_cifar_files(isolated_results):

@@ -102,3 +102,19 @@ def seeds_phrase(counts) -> str:
     """How many seeds each setting ran on, for prose: '3 seeds', or '1 to 3 seeds' when settings differ."""
     low, high = int(min(counts)), int(max(counts))
     return f"{low if low == high else f'{low} to {high}'} seed{'s' * (high > 1)}"
+
+
+def collapsed_table(frame, summary: str, filename: str) -> str:
+    """HTML for a long table on a book page: a download link carrying the table as CSV (a data URI, so it works
+    from any copy of the page) and the full table folded under `summary`, every string in full."""
+    import base64
+    import html
+
+    import pandas as pd
+
+    csv = base64.b64encode(frame.to_csv(index=False).encode()).decode()
+    with pd.option_context("display.max_colwidth", None):
+        table = frame.to_html(index=False, na_rep="")
+    return (f'<p><a download="{html.escape(filename)}" href="data:text/csv;base64,{csv}">Download the table as '
+            f"CSV ({html.escape(filename)}, {len(frame)} rows)</a></p>\n"
+            f"<details><summary>{html.escape(summary)}</summary>\n{table}\n</details>")

@@ -68,10 +68,16 @@ def method_config(method: str, scale: str, *, dataset: str | None = None, profil
                               drw="DRW" in rest, optimizer=optimizer, rho=rho or 0.0, seed=seed, **overrides)
 
 
-def table1(scale: str, seeds=SEEDS, dataset_names=None) -> list[RunConfig]:
-    """Table 1: eight methods, exponential profile, imbalance 100."""
-    return [method_config(m, scale, dataset=d, seed=s)
+def table1(scale: str, seeds=SEEDS, dataset_names=None, rho: float | None = None) -> list[RunConfig]:
+    """Table 1: eight methods, exponential profile, imbalance 100; rho: every SAM method at this radius instead of
+    Table 5's (the methods without SAM are the same runs either way)."""
+    return [method_config(m, scale, dataset=d, seed=s, rho=sam_rho(m, rho))
             for s in seeds for d in dataset_names or datasets(scale) for m in METHODS]
+
+
+def sam_rho(method: str, rho: float | None) -> float | None:
+    """The radius to ask of `method`: `rho` for a SAM-like method (SAM, ImbSAM, CC-SAM), None for the others."""
+    return rho if "SAM" in method else None
 
 
 def table2(scale: str, seeds=(0,), dataset_names=None) -> list[RunConfig]:

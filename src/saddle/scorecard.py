@@ -357,14 +357,16 @@ def multiplicity(verdicts: pd.DataFrame, alpha: float = 0.05) -> str:
 
 def side_by_side(methods, scale: str, dataset: str, seeds, records: dict, table: int, metrics=("acc", "head",
                  "mid", "tail"), profile: str = "exp", imbalance: float = 100.0, which: str = "final",
-                 protocol: str = "paper") -> pd.DataFrame:
-    """A table as the paper prints it, ours (mean +- std over seeds) next to the paper's, one row per method."""
+                 protocol: str = "paper", rho: float | None = None) -> pd.DataFrame:
+    """A table as the paper prints it, ours (mean +- std over seeds) next to the paper's, one row per method.
+    rho: read every SAM method at this radius (paper protocol) instead of Table 5's; the paper column stays its
+    own (Table 5's radius)."""
     rows = []
     for method in methods:
         row = {"method": method}
         for metric in metrics:
             values = seed_values(method, scale, dataset, seeds, records, metric, which, profile, imbalance,
-                                 protocol=protocol)
+                                 grid.sam_rho(method, rho), protocol)
             if not values:
                 ours = "not run here"
             else:
