@@ -193,3 +193,35 @@ def test_beyond_the_paper_claims_read_the_validated_protocol(tmp_path, monkeypat
     row = scorecard.assess(claim, "cpu", "fashion-mnist", [0, 1, 2], records, "final", "tuned")
     assert row["paper"] is None and row["seeds"] == 3 and row["ours"] == pytest.approx(5.0)
     assert row["verdict"] == "reproduced" and "beyond the paper" in scorecard.sentence(row)
+
+
+def test_averages_pair_each_seed_over_all_its_cells_and_recompute_the_papers_mean():
+    def record(method, seed, profile, tail):
+        config = grid.method_config(method, "cpu", profile=profile, seed=seed)
+        values = {"acc": 50.0, "head": 80.0, "mid": 50.0, "tail": tail}
+        return config.run_id, {"status": "complete", "label": method, "metrics": {"final": values}}
+
+    vs_tail = scorecard.AVERAGES[2]
+    assert vs_tail.source == "abstract" and vs_tail.metric == "tail"
+    # gains by seed: exp +4, +6, +8 and step +2, +2, -10 -> per-seed means +3, +4, -1
+    recs = dict([record("VS+SAM", s, "exp", 30 + g) for s, g in enumerate((4, 6, 8))]
+                + [record("VS", s, p, 30) for s in range(3) for p in ("exp", "step")]
+                + [record("VS+SAM", s, "step", 30 + g) for s, g in enumerate((2, 2, -10))])
+    row = scorecard.assess_average(vs_tail, "cpu", "fashion-mnist", {1: [0, 1, 2], 2: [0, 1, 2]}, recs)
+    assert row["ours"] == pytest.approx(2.0) and row["seeds"] == 3 and row["agree"] == 2
+    assert row["verdict"] == "inconclusive"
+    assert row["paper"] == pytest.approx(((78.0 - 70.3) + (72.3 - 62.3)) / 2, abs=0.01)  # CIFAR-10, Tables 1 and 2
+    # a seed missing one cell drops out of the average entirely; with one seed left there is no interval
+    only_seed_0 = scorecard.assess_average(vs_tail, "cpu", "fashion-mnist", {1: [0, 1, 2], 2: [0]}, recs)
+    assert only_seed_0["seeds"] == 1 and only_seed_0["ours"] == pytest.approx(3.0)
+    assert only_seed_0["verdict"] == "not tested"
+    assert "(the abstract)" in scorecard.sentence(row)
+
+
+def test_appendix_f_averages_are_the_papers_own():
+    """App. F states +3.9 overall and +8.6 tail on CIFAR-10-LT, +3.2 and +3.9 on CIFAR-100-LT: the same means of
+    its Tables 7 and 8, recomputed from the tables' cells."""
+    for dataset, expected in (("cifar10", (3.9, 8.6)), ("cifar100", (3.2, 3.9))):
+        rows = [scorecard.assess_average(a, "paper", dataset, {7: [0]}, {}) for a in scorecard.AVERAGES[:2]]
+        assert [round(r["paper"], 1) for r in rows] == list(expected)
+        assert all(r["verdict"] == "not run here" for r in rows)

@@ -236,6 +236,48 @@ BEYOND_CLAIMS = tuple(
 FIGURE4_PAPER = {0.05: {"tail": 63.0}, 0.8: {"tail": 73.0}}
 
 
+@dataclass(frozen=True)
+class Average:
+    """A claim the paper makes about an average of its table cells (the abstract; App. F): SAM's gain (method+SAM
+    minus method) averaged over cells (table, method, profile, imbalance). Not counted among the claims above:
+    its cells are counted there already."""
+    id: str
+    text: str
+    source: str  # where the paper states it: 'abstract' or 'App. F'
+    metric: str
+    cells: tuple  # of (table, method, profile, imbalance)
+
+
+AVERAGES = tuple(
+    [Average(f"appf-{metric}", f"SAM raises the {words} accuracy of CE+DRW and LDAM+DRW, averaged over imbalance "
+             "10, 50, 100 and 200", "App. F", metric,
+             tuple((7, m, "exp", float(b)) for m in ("CE+DRW", "LDAM+DRW") for b in grid.IMBALANCES))
+     for metric, words in (("acc", "overall"), ("tail", "tail"))]
+    + [Average(f"abstract-vs-{metric}", f"SAM raises the {words} accuracy of VS, averaged over the exponential and "
+               "step profiles (imbalance 100)", "abstract", metric,
+               ((1, "VS", "exp", 100.0), (2, "VS", "step", 100.0)))
+       for metric, words in (("tail", "tail"), ("acc", "overall"))])
+
+
+def assess_average(average: Average, scale: str, dataset: str, seeds: dict, records: dict,
+                   which: str = "final") -> dict:
+    """A verdict row for an Average: per seed, the mean of that seed's paired gains over the cells (a seed counts
+    only where every cell has both runs), judged by the one rule; the paper's side is the same mean over its
+    own cells (Table 8's for CIFAR-100). seeds: table number -> seeds, as for `assess`."""
+    by_cell = []
+    paper = []
+    for table, method, profile, imbalance in average.cells:
+        gains = [seed_values(m, scale, dataset, seeds[table], records, average.metric, which, profile, imbalance)
+                 for m in (f"{method}+SAM", method)]
+        by_cell.append({s: gains[0][s] - gains[1][s] for s in set(gains[0]) & set(gains[1])})
+        sides = [paper_value(m, table, dataset, average.metric, profile, imbalance) for m in (f"{method}+SAM", method)]
+        paper.append(None if None in sides else sides[0] - sides[1])
+    seeds_all = set.intersection(*(set(c) for c in by_cell))
+    row = claim_row(average.text, {s: sum(c[s] for c in by_cell) / len(by_cell) for s in seeds_all}, "raises",
+                    None if None in paper else round(sum(paper) / len(paper), 2))
+    return {**row, "table": average.source, "metric": average.metric}
+
+
 PROTOCOLS = ("paper", "tuned")  # Table 5's rho on the fixed subset; rho tuned on validation, subsets resampled
 
 
@@ -465,7 +507,8 @@ def sentence(row) -> str:
     """A verdict row as one line of prose (markdown): the claim, the paper's difference, ours with its interval,
     how many seeds agree, the verdict, and what would move an inconclusive one."""
     paper = "the paper prints no number" if pd.isna(row["paper"]) else f"paper {row['paper']:+.1f}"
-    where = {"fig4": "Fig. 4", "beyond": "beyond the paper"}.get(row["table"], f"Table {row['table']}")
+    where = {"fig4": "Fig. 4", "beyond": "beyond the paper", "abstract": "the abstract", "App. F": "App. F"}.get(
+        row["table"], f"Table {row['table']}")
     data = f", {row['data']}" if "data" in row else ""
     if pd.isna(row["ours"]):
         return f"- **{row['claim']}** ({where}{data}): {paper}; no run at this scale yet. *{row['verdict']}*."
