@@ -1,7 +1,11 @@
 """Open every page of the built book in headless Chromium and check that it renders.
 
 For each page: the title is there, MathJax typeset the math (no raw $$ or \\( left in the text), every image the
-page shows exists, and no error or Traceback text appears. A screenshot of each page goes to <build>/screenshots/.
+page shows exists, and no error or Traceback text appears. A screenshot of each page goes to <build>/screenshots/,
+and one of every figure as the page shows it (cut from a full-page screenshot at the same window width), beside a
+table of each figure's rendered size: the pixel height of 10-point text at that size (matplotlib's default tick
+labels), from the PNG's dpi and its shown/natural width. A figure whose 10-point text renders below MIN_TEXT_PX
+fails the check: a reader cannot read its labels without zooming.
 
 Usage: python scripts/check_book_in_browser.py [_build]   (exit 1 with a list of problems if any page fails)"""
 from __future__ import annotations
@@ -31,6 +35,39 @@ def render(browser: str, page: Path, *extra: str) -> subprocess.CompletedProcess
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run([browser, *FLAGS, f"--user-data-dir={profile}", *extra, page.resolve().as_uri()],
                               capture_output=True, text=True, timeout=120)
+
+
+WINDOW_WIDTH = 1280  # a laptop browser; the theme's content column is narrower
+MIN_TEXT_PX = 7.0  # 10-point text below this many CSS pixels is illegible at 100% zoom
+MEASURE = """<script>window.addEventListener("load", () => {
+  document.body.dataset.pageHeight = document.documentElement.scrollHeight;
+  document.querySelectorAll("main img").forEach(img => { const r = img.getBoundingClientRect();
+    img.dataset.box = [r.left + scrollX, r.top + scrollY, r.width, r.height, img.naturalWidth].join(","); });
+});</script>"""
+
+
+def figure_boxes(browser: str, page: Path) -> tuple[int, list[tuple[str, list[float]]]]:
+    """The page's height and, for each image in its main column, (src, [left, top, width, height, natural width])
+    in CSS pixels, measured by Chromium on a copy of the page with a script that records them."""
+    probe = page.with_name(page.stem + ".__measure.html")
+    probe.write_text(page.read_text().replace("</body>", MEASURE + "</body>"))
+    try:
+        dom = render(browser, probe, "--dump-dom", f"--window-size={WINDOW_WIDTH},2400").stdout
+    finally:
+        probe.unlink()
+    height = re.search(r'data-page-height="(\d+)"', dom)
+    boxes = [(src, [float(v) for v in box.split(",")]) for src, box in
+             re.findall(r'<img[^>]*?src="([^"]+)"[^>]*?data-box="([^"]+)"', dom)]
+    return int(height.group(1)) if height else 0, boxes
+
+
+def text_px(image: Path, shown_width: float, natural_width: float) -> float | None:
+    """CSS pixels of 10-point text in a figure shown `shown_width` wide: 10 pt is 10/72 inch at the PNG's dpi."""
+    from PIL import Image
+
+    with Image.open(image) as png:
+        dpi = png.info.get("dpi", (None,))[0]
+    return None if not dpi or not natural_width else 10 / 72 * dpi * shown_width / natural_width
 
 
 def visible_text(dom: str) -> str:
@@ -77,10 +114,28 @@ def main(build: Path) -> int:
             if not found:
                 break
         name = str(page.relative_to(html_dir)).replace("/", "__").removesuffix(".html")
-        render(browser, page, f"--screenshot={shots / (name + '.png')}", "--window-size=1280,2400")
+        render(browser, page, f"--screenshot={shots / (name + '.png')}", f"--window-size={WINDOW_WIDTH},2400")
+        height, boxes = figure_boxes(browser, page)
+        figures = [(src, box) for src, box in boxes if "_images/" in src and box[2] > 0]
+        if figures and height:
+            from PIL import Image
+
+            full = shots / f"{name}.full.png"
+            render(browser, page, f"--screenshot={full}", f"--window-size={WINDOW_WIDTH},{height}")
+            with Image.open(full) as shot:
+                for i, (src, (left, top, width, tall, natural)) in enumerate(figures):
+                    shot.crop((int(left), int(top), int(left + width), int(top + tall))).save(
+                        shots / f"{name}.figure{i + 1}.png")
+                    px = text_px(page.parent / src.split("?")[0], width, natural)
+                    sizes.append((name, i + 1, Path(src).name, width, px))
+                    if px is not None and px < MIN_TEXT_PX:
+                        found.append(f"figure {i + 1} ({Path(src).name}) shows 10-point text at {px:.1f} px "
+                                     f"(below {MIN_TEXT_PX}): make it narrower or its fonts larger")
+            full.unlink()
         return found
 
     failures = {}
+    sizes = []
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # one Chromium per core: each is mostly one thread
         found_per_page = list(pool.map(check, pages))
     for page, found in zip(pages, found_per_page):
@@ -89,6 +144,9 @@ def main(build: Path) -> int:
         print(f"{'FAIL' if found else 'ok  '} {page.relative_to(html_dir)}", flush=True)
     for page, found in failures.items():
         print(f"{page}: " + "; ".join(found), file=sys.stderr)
+    print("\nfigure                                   shown px  10-pt text px")
+    for name, i, image, width, px in sorted(sizes):
+        print(f"{name + ' #' + str(i):<40} {width:8.0f}  {'?' if px is None else f'{px:.1f}':>13}")
     print(f"{len(pages) - len(failures)} of {len(pages)} pages render; screenshots in {shots}")
     return 1 if failures else 0
 

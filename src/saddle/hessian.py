@@ -490,7 +490,7 @@ def class_loss_and_gradient(model, data, classes, criterion: str = "ce", max_per
         x, y = data.train_x[chosen][:max_per_class], data.train_y[chosen][:max_per_class]
         loss = loss_fn(model(data.normalize(x).to(device)), y.to(device))
         grads = torch.autograd.grad(loss, params)
-        out[str(c)] = {"loss": float(loss), "grad_norm": float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)))}
+        out[str(c)] = {"loss": loss.item(), "grad_norm": float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)))}
     return out
 
 
