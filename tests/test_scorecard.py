@@ -225,3 +225,16 @@ def test_appendix_f_averages_are_the_papers_own():
         rows = [scorecard.assess_average(a, "paper", dataset, {7: [0]}, {}) for a in scorecard.AVERAGES[:2]]
         assert [round(r["paper"], 1) for r in rows] == list(expected)
         assert all(r["verdict"] == "not run here" for r in rows)
+
+
+def test_the_control_protocol_reads_the_class_order_control_runs(monkeypatch):
+    monkeypatch.setattr(grid, "tuned_rho", lambda method, scale, root=None, dataset=None: 0.2)
+    control = {(c.label, c.seed): c.run_id for c in grid.order_control("cpu")}
+    for (method, seed), run_id in control.items():
+        config = scorecard.run_config(method, "cpu", "fashion-mnist", seed, protocol="control")
+        assert config.run_id == run_id and config.class_order == "natural"
+        tuned = scorecard.run_config(method, "cpu", "fashion-mnist", seed, protocol="tuned")
+        assert tuned.class_order == "calibrated" and tuned.run_id != run_id
+    assert len(control) == 6
+    with pytest.raises(ValueError, match="protocol"):
+        scorecard.run_config("CE+DRW", "cpu", "fashion-mnist", 0, protocol="natural")

@@ -23,12 +23,17 @@ def _group_colours(counts) -> list:
 def class_profiles(profiles: dict, log: bool = True):
     """Bar charts of training images per class, one panel per profile, bars coloured by head/mid/tail."""
     sns.set_theme(style="whitegrid")
-    fig, axes = plt.subplots(1, len(profiles), figsize=(3.4 * len(profiles), 2.8), squeeze=False)
-    for ax, (name, counts) in zip(axes[0], profiles.items()):
+    ncols = min(2, len(profiles))  # two panels a row: four in one row shrink their labels below legibility
+    nrows = -(-len(profiles) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.6 * nrows), squeeze=False)
+    for ax, (name, counts) in zip(axes.flat, profiles.items()):
         ax.bar(range(len(counts)), counts, color=_group_colours(counts), width=0.85)
         ax.set(title=name, xlabel="class (most frequent first)", yscale="log" if log else "linear")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes[0][0].set_ylabel("training images")
+    for ax in axes.flat[len(profiles):]:
+        ax.axis("off")
+    for row in axes:
+        row[0].set_ylabel("training images")
     fig.tight_layout()
     return fig
 
@@ -231,7 +236,7 @@ def class_ratio_bars(df: pd.DataFrame):
     return grid.figure
 
 
-def train_test_curves(records: list[dict], col_wrap: int = 4):
+def train_test_curves(records: list[dict], col_wrap: int = 3):
     """Accuracy over training per method: on the (augmented) training batches, on the test set, and on the test
     set's tail classes, so a reader sees whether a method underfits or fails to generalise."""
     sns.set_theme(style="whitegrid")
@@ -255,13 +260,21 @@ def gains(df: pd.DataFrame, x: str, xlabel: str, log_x: bool = False):
     """SAM's gain (method minus its baseline, in points) against `x`, ours beside the paper's, one panel per
     metric and a line per method (Tables 7 and 8, Fig. 4)."""
     sns.set_theme(style="whitegrid")
+    methods = list(dict.fromkeys(df["method"]))
+    palette = dict(zip(methods, sns.color_palette(n_colors=len(methods))))
     grid = sns.relplot(df, x=x, y="gain", hue="method", style="source", col="metric", kind="line", marker="o",
-                       height=3, aspect=1.1, dashes={"ours": "", "paper": (3, 2)})
-    for ax in grid.axes.flat:
+                       height=3, aspect=1.1, dashes={"ours": "", "paper": (3, 2)}, palette=palette)
+    for metric, ax in grid.axes_dict.items():
         ax.axhline(0, color="black", lw=0.8)
         if log_x:
             ax.set_xscale("log")
+        if {"low", "high"} <= set(df):  # 95% intervals over seeds, where a row has one
+            bars = df[(df["metric"] == metric) & df["low"].notna() & df["high"].notna()]
+            for method, rows in bars.groupby("method", sort=False):
+                ax.errorbar(rows[x], rows["gain"], yerr=[rows["gain"] - rows["low"], rows["high"] - rows["gain"]],
+                            fmt="none", ecolor=palette[method], capsize=3, lw=1)
     grid.set(xlabel=xlabel, ylabel="gain (points)")
+    grid.set_titles("{col_name}")
     return grid.figure
 
 

@@ -278,13 +278,16 @@ def assess_average(average: Average, scale: str, dataset: str, seeds: dict, reco
     return {**row, "table": average.source, "metric": average.metric}
 
 
-PROTOCOLS = ("paper", "tuned")  # Table 5's rho on the fixed subset; rho tuned on validation, subsets resampled
+# Table 5's rho on the fixed subset; rho tuned on validation, subsets resampled; and the class-order control: the
+# tuned protocol with Fashion-MNIST's classes in their natural order (CE+DRW and CE+DRW+SAM only, grid.order_control)
+PROTOCOLS = ("paper", "tuned", "control")
 
 
 def run_config(method: str, scale: str, dataset: str, seed: int, profile: str = "exp", imbalance: float = 100.0,
                rho: float | None = None, protocol: str = "paper", records_root=None):
-    """The RunConfig a claim reads for one seed: the paper's protocol (grid.method_config) or the validated one
-    (grid.protocol_config at the tuned rho; None while that rho's tuning is incomplete)."""
+    """The RunConfig a claim reads for one seed: the paper's protocol (grid.method_config), the validated one
+    (grid.protocol_config at the tuned rho; None while that rho's tuning is incomplete) or its class-order control
+    (the same in the natural class order)."""
     if protocol == "paper":
         return grid.method_config(method, scale, dataset=dataset, profile=profile, imbalance=imbalance, seed=seed,
                                   rho=rho)
@@ -295,7 +298,8 @@ def run_config(method: str, scale: str, dataset: str, seed: int, profile: str = 
         rho = grid.tuned_rho(method, scale, root=records_root, dataset=dataset)
         if rho is None:
             return None
-    return grid.protocol_config(method, scale, seed=seed, rho=rho, dataset=dataset)
+    order = {"class_order": "natural"} if protocol == "control" else {}
+    return grid.protocol_config(method, scale, seed=seed, rho=rho, dataset=dataset, **order)
 
 
 def metric_value(record: dict | None, metric: str, which: str = "final") -> float | None:
