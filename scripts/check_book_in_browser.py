@@ -46,9 +46,10 @@ MEASURE = """<script>window.addEventListener("load", () => {
 });</script>"""
 
 
-def figure_boxes(browser: str, page: Path) -> tuple[int, list[tuple[str, list[float]]]]:
-    """The page's height and, for each image in its main column, (src, [left, top, width, height, natural width])
-    in CSS pixels, measured by Chromium on a copy of the page with a script that records them."""
+def measure(browser: str, page: Path) -> tuple[str, int, list[tuple[str, list[float]]]]:
+    """The rendered DOM of a page, its height, and for each image in its main column (src, [left, top, width,
+    height, natural width]) in CSS pixels, measured by Chromium on a copy of the page with a script that records
+    them (the script leaves the page's text and images as they are)."""
     probe = page.with_name(page.stem + ".__measure.html")
     probe.write_text(page.read_text().replace("</body>", MEASURE + "</body>"))
     try:
@@ -58,7 +59,7 @@ def figure_boxes(browser: str, page: Path) -> tuple[int, list[tuple[str, list[fl
     height = re.search(r'data-page-height="(\d+)"', dom)
     boxes = [(src, [float(v) for v in box.split(",")]) for src, box in
              re.findall(r'<img[^>]*?src="([^"]+)"[^>]*?data-box="([^"]+)"', dom)]
-    return int(height.group(1)) if height else 0, boxes
+    return dom, int(height.group(1)) if height else 0, boxes
 
 
 def text_px(image: Path, shown_width: float, natural_width: float) -> float | None:
@@ -109,29 +110,26 @@ def main(build: Path) -> int:
 
     def check(page: Path) -> list[str]:
         for _ in range(2):  # a broken page fails twice; once, it can be a Chromium starved of CPU on a busy machine
-            dom = render(browser, page, "--dump-dom").stdout
+            dom, height, boxes = measure(browser, page)
             found = problems_of(page, dom) if dom.strip() else ["Chromium returned no DOM"]
             if not found:
                 break
         name = str(page.relative_to(html_dir)).replace("/", "__").removesuffix(".html")
-        render(browser, page, f"--screenshot={shots / (name + '.png')}", f"--window-size={WINDOW_WIDTH},2400")
-        height, boxes = figure_boxes(browser, page)
+        shot = shots / f"{name}.png"  # the whole page, at the width a laptop shows it
+        render(browser, page, f"--screenshot={shot}", f"--window-size={WINDOW_WIDTH},{max(height, 800)}")
         figures = [(src, box) for src, box in boxes if "_images/" in src and box[2] > 0]
-        if figures and height:
+        if figures and shot.exists():
             from PIL import Image
 
-            full = shots / f"{name}.full.png"
-            render(browser, page, f"--screenshot={full}", f"--window-size={WINDOW_WIDTH},{height}")
-            with Image.open(full) as shot:
+            with Image.open(shot) as full:
                 for i, (src, (left, top, width, tall, natural)) in enumerate(figures):
-                    shot.crop((int(left), int(top), int(left + width), int(top + tall))).save(
+                    full.crop((int(left), int(top), int(left + width), int(top + tall))).save(
                         shots / f"{name}.figure{i + 1}.png")
                     px = text_px(page.parent / src.split("?")[0], width, natural)
-                    sizes.append((name, i + 1, Path(src).name, width, px))
+                    sizes.append((name, i + 1, width, px))
                     if px is not None and px < MIN_TEXT_PX:
                         found.append(f"figure {i + 1} ({Path(src).name}) shows 10-point text at {px:.1f} px "
                                      f"(below {MIN_TEXT_PX}): make it narrower or its fonts larger")
-            full.unlink()
         return found
 
     failures = {}
@@ -145,7 +143,7 @@ def main(build: Path) -> int:
     for page, found in failures.items():
         print(f"{page}: " + "; ".join(found), file=sys.stderr)
     print("\nfigure                                   shown px  10-pt text px")
-    for name, i, image, width, px in sorted(sizes):
+    for name, i, width, px in sorted(sizes):
         print(f"{name + ' #' + str(i):<40} {width:8.0f}  {'?' if px is None else f'{px:.1f}':>13}")
     print(f"{len(pages) - len(failures)} of {len(pages)} pages render; screenshots in {shots}")
     return 1 if failures else 0

@@ -189,7 +189,8 @@ def test_book_builds_from_committed_records(built_book):
         text = page.read_text()
         assert 'src="http' not in text and "cdn.jsdelivr" not in text, page
     summary = out.stdout[out.stdout.index("records read"):]
-    assert re.search(r"01_long_tail_primer\s+[\d.]+\s+0\s+0\s+3\n", summary), summary  # 3 records read
+    primer_reads = re.search(r"01_long_tail_primer\s+[\d.]+\s+0\s+0\s+(\d+)\n", summary)
+    assert primer_reads and int(primer_reads.group(1)) >= 3, summary  # its 3 runs, then the class-order control's
     rows = re.findall(r"^(\d\d_\w+)\s+[\d.]+\s+(\d+)\s+(\d+)\s+(\d+)$", summary, re.M)
     assert len(rows) == len(CHAPTERS), summary
     assert all(trained == computed == "0" for _, trained, computed, read in rows), summary
