@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from .book import train_group_accuracy
 from .data import class_groups
@@ -27,7 +27,8 @@ def class_profiles(profiles: dict, log: bool = True):
     nrows = -(-len(profiles) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.6 * nrows), squeeze=False)
     for ax, (name, counts) in zip(axes.flat, profiles.items()):
-        ax.bar(range(len(counts)), counts, color=_group_colours(counts), width=0.85)
+        ax.bar(range(len(counts)), counts, color=_group_colours(counts), width=1.0 if len(counts) > 20 else 0.85,
+               linewidth=0)  # no white edges: 100 thin bars would look striped
         ax.set(title=name, xlabel="class (most frequent first)", yscale="log" if log else "linear")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in axes.flat[len(profiles):]:
@@ -41,12 +42,12 @@ def class_profiles(profiles: dict, log: bool = True):
 def per_class_lines(series: dict, ylabel: str, log: bool = False):
     """One line per named per-class quantity (weights, margins) against the class index."""
     sns.set_theme(style="whitegrid")
-    fig, ax = plt.subplots(figsize=(5.5, 3))
+    fig, ax = plt.subplots(figsize=(6.5, 3))
     for name, values in series.items():
         ax.plot(range(len(values)), values, marker="o", label=name)
     ax.set(xlabel="class (most frequent first)", ylabel=ylabel, yscale="log" if log else "linear")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5))  # outside: no line hidden
     fig.tight_layout()
     return fig
 
@@ -84,14 +85,16 @@ def theorem_quadratic(rows: list[dict]):
     df["rho_lam"] = df["rho"] * df["lam"]
     df["case"] = df.apply(lambda r: "normalised SAM" if r["normalized"] else
                           ("unnormalised, same z" if r["same_batch"] else "unnormalised, fresh z for ascent"), axis=1)
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    fig, ax = plt.subplots(figsize=(8, 3.6))
     x = np.linspace(df["rho_lam"].min() - 0.2, df["rho_lam"].max() + 0.2, 400)
     ax.plot(x, (1 + x) ** 2, color="black", lw=1.5, label="Theorem 2: $(1+\\rho\\lambda)^2$")
     sns.scatterplot(df, x="rho_lam", y="measured", hue="case", style="case", s=45, ax=ax)
     _mark_critical_products(ax)
-    ax.set(xlabel="$\\rho\\lambda$", ylabel="$E\\langle v,g_{SAM}\\rangle^2 / E\\langle v,g\\rangle^2$", yscale="symlog")
+    ax.set(xlabel="$\\rho\\lambda$ (symmetric log)", ylabel="$E\\langle v,g_{SAM}\\rangle^2 / E\\langle v,g\\rangle^2$",
+           yscale="symlog")
+    ax.set_xscale("symlog", linthresh=2)  # the points crowd between -2 and 1; the axis reaches -20
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
 
@@ -113,17 +116,22 @@ def theorem_ratios(panels: dict, ncols: int = 2):
         ax.plot(unnorm["rho"], unnorm["taylor_with_Hz"], "k:", label="Taylor step only ($H_z$)")
         ax.plot(norm["rho"], norm["predicted"], color="grey", ls="--", label="Theorem 2 with $\\rho/\\|g_z\\|$")
         if lam < 0 and 1 / abs(lam) < unnorm["rho"].max():
-            ax.axvline(1 / abs(lam), color="grey", ls=":", lw=1)
+            ax.axvline(1 / abs(lam), color="grey", ls=":", lw=1, label="$\\rho = 1/|\\lambda|$ (factor 0)")
         ax.set(title=f"{title}\ncurvature along $v$: {lam:.3g}", xlabel="$\\rho$", xscale="log", yscale="log",
                ylabel="second-moment ratio along $v$")
         ax.set_xticks(sorted(set(df["rho"])))  # a tick at every radius tried: within one decade a log axis has one
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.tick_params(axis="x", labelrotation=45)
         ax.title.set_fontsize(10)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+    legend = {}  # one legend for all panels, below them: inside a panel it covers the curves
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    fig.tight_layout(rect=(0, 0.9 / (3.4 * nrows + 0.9), 1, 1))
+    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=3, fontsize=9, frameon=False)
     return fig
 
 
@@ -159,7 +167,7 @@ def escape_steps(df: pd.DataFrame, sgd_median: float, max_steps: int, lam: float
     ax.axhline(max_steps, color="grey", ls="--", lw=1, label="never (step limit)")
     ax.set(xscale="log", yscale="log", xlabel="$\\rho$", ylabel="median steps to escape")
     ax2.set(xscale="log", xlabel="$\\rho$", ylabel="fraction of trials trapped", ylim=(-0.05, 1.05))
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -171,7 +179,7 @@ def spectral_densities(panels: dict, ncols: int = 3, linthresh: float = 1.0):
     in the density. `panels`: title -> Spectrum; laid out row by row, `ncols` to a row."""
     sns.set_theme(style="whitegrid")
     nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows), squeeze=False, sharex=True,
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 3.1 * nrows), squeeze=False, sharex=True,
                              sharey=True)
     low = min(s.lambda_min for s in panels.values())
     high = max(s.lambda_max for s in panels.values())
@@ -181,10 +189,12 @@ def spectral_densities(panels: dict, ncols: int = 3, linthresh: float = 1.0):
         ax.axvline(0, color="grey", lw=0.8)
         for value, colour in ((spectrum.lambda_min, "#c44e52"), (spectrum.lambda_max, "#4c72b0")):
             ax.axvline(value, color=colour, lw=0.9, ls="--")
-        ax.set(title=f"{title}\n$\\lambda_{{min}}$ {spectrum.lambda_min:.3g}, $\\lambda_{{max}}$ {spectrum.lambda_max:.3g}",
-               yscale="log", ylim=(1e-6, None))
+        method, _, what = title.partition(": ")  # "CE+DRW: class 0 Trouser (test 98%)" on two short lines
+        ax.set(title=f"{method}\n{what}\n$\\lambda_{{min}}$ {spectrum.lambda_min:.3g}, "
+                     f"$\\lambda_{{max}}$ {spectrum.lambda_max:.3g}", yscale="log", ylim=(1e-6, None))
         ax.set_xscale("symlog", linthresh=linthresh)
-        ax.set_xlim(-max(1.2 * abs(min(low, 0)), linthresh), 1.2 * max(high, linthresh))
+        # a margin past the extremes (their dashed lines off the frame) and past +-linthresh (its tick shown)
+        ax.set_xlim(-1.6 * max(abs(min(low, 0)), linthresh), 1.6 * max(high, linthresh))
         ax.title.set_fontsize(9)
     for ax in axes[-1]:
         ax.set_xlabel("eigenvalue (symmetric log)")
@@ -200,17 +210,19 @@ def ratio_over_training(df: pd.DataFrame, drw_epoch: int | None = None):
     """|lambda_min / lambda_max| per class over training, one panel per method, lines coloured by head/mid/tail
     (the paper's Fig. 3 A/B). `df` columns: method, epoch, class, group, ratio."""
     sns.set_theme(style="whitegrid")
-    grid = sns.relplot(df, x="epoch", y="ratio", hue="group", units="class", estimator=None, col="method",
-                       kind="line", marker="o", palette=GROUP_COLOURS, height=3.2, aspect=1.2,
-                       hue_order=[g for g in GROUP_COLOURS if g in set(df["group"])])
-    for (method, ax) in zip(grid.col_names, grid.axes.flat):
+    # one colour per class, in shades of its group's colour (head blue, mid orange, tail red), named in the legend
+    classes = df.drop_duplicates("class").sort_values("class", key=lambda c: c.str.split().str[0].astype(int))
+    palette = {}
+    for group, members in classes.groupby("group", sort=False):
+        shades = sns.dark_palette(GROUP_COLOURS.get(group, "black"), len(members) + 2)[2:]
+        palette.update(zip(members["class"], shades))
+    grid = sns.relplot(df, x="epoch", y="ratio", hue="class", col="method", kind="line", marker="o",
+                       palette=palette, hue_order=list(classes["class"]), height=3.2, aspect=1.2)
+    for ax in grid.axes.flat:
         if drw_epoch is not None:
             ax.axvline(drw_epoch, color="grey", ls="--", lw=1)
         ax.set(yscale="log", ylabel="$|\\lambda_{min} / \\lambda_{max}|$")
-        last = df[df["method"] == method].sort_values("epoch").groupby("class").tail(1)
-        for _, row in last.iterrows():  # name each line at its last point
-            ax.annotate(str(row["class"]), (row["epoch"], row["ratio"]), xytext=(3, 0), textcoords="offset points",
-                        fontsize=6, va="center", color=GROUP_COLOURS.get(row["group"], "black"))
+    grid.set_titles("{col_name}")
     return grid.figure
 
 
@@ -250,9 +262,12 @@ def train_test_curves(records: list[dict], col_wrap: int = 3):
                          {"method": r["label"], "epoch": row["epoch"], "curve": "test, tail", "accuracy": row["tail"]}]
     grid = sns.relplot(pd.DataFrame(rows), x="epoch", y="accuracy", hue="curve", col="method", kind="line",
                        col_wrap=min(col_wrap, len({r["label"] for r in records})), height=2.6, aspect=1.2,
-                       palette=["#8c8c8c", "#4c72b0", "#c44e52"], errorbar="sd")
+                       palette=["#8c8c8c", "#4c72b0", "#c44e52"], errorbar="sd", facet_kws={"sharex": False})
     grid.set(ylim=(0, 102), ylabel="accuracy (%)")
     grid.set_titles("{col_name}")
+    for method, ax in grid.axes_dict.items():  # each method's own length (VS: 1.5x) and its drop, dashed
+        config = next(r["config"] for r in records if r["label"] == method)
+        ax.axvline(config.get("drw_epoch") or round(0.8 * config["epochs"]), color="black", ls="--", lw=0.8)
     return grid.figure
 
 
@@ -268,6 +283,9 @@ def gains(df: pd.DataFrame, x: str, xlabel: str, log_x: bool = False):
         ax.axhline(0, color="black", lw=0.8)
         if log_x:
             ax.set_xscale("log")
+            ax.set_xticks(sorted(set(df[x])))  # the values tried, not the decades
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
         if {"low", "high"} <= set(df):  # 95% intervals over seeds, where a row has one
             bars = df[(df["metric"] == metric) & df["low"].notna() & df["high"].notna()]
             for method, rows in bars.groupby("method", sort=False):
@@ -283,20 +301,27 @@ def accuracy_vs_rho(df: pd.DataFrame):
     sns.set_theme(style="whitegrid")
     long = df.melt(id_vars=["rho", "source"], value_vars=[c for c in ("acc", "head", "tail") if c in df],
                    var_name="metric", value_name="accuracy")
-    ax = sns.lineplot(long, x="rho", y="accuracy", hue="metric", style="source", marker="o",
-                      palette={"acc": "black", "head": GROUP_COLOURS["head"], "tail": GROUP_COLOURS["tail"]},
-                      errorbar="sd", dashes={"ours": "", "paper": (3, 2)})
-    ax.set(xlabel=r"$\rho$", ylabel="test accuracy (%)")
-    return ax.figure
+    titles = {"ours": "ours", "paper": "paper (CIFAR-10-LT, Sec. 5.2)"}
+    long["panel"] = long["source"].map(titles)  # one panel per source: CIFAR and ours never share an axis
+    grid = sns.relplot(long.dropna(subset=["accuracy"]), x="rho", y="accuracy", hue="metric", col="panel",
+                       kind="line", marker="o", errorbar="sd", height=3.2, aspect=1.1,
+                       col_order=[titles[s] for s in ("ours", "paper") if s in set(long["source"])],
+                       palette={"acc": "black", "head": GROUP_COLOURS["head"], "tail": GROUP_COLOURS["tail"]},
+                       facet_kws={"sharey": False})
+    grid.set(xlabel=r"$\rho$ (0 = SGD)", ylabel="test accuracy (%)")
+    grid.set_titles("{col_name}")
+    return grid.figure
 
 
 def curvature_vs_accuracy(df: pd.DataFrame):
     """Tail lambda_min (mean over the tail classes) against tail test accuracy, one point per run (radius, seed):
     does curvature track accuracy?"""
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    points = ax.scatter(df["lambda_min"], df["tail acc"], c=df["rho"], cmap="viridis", s=40)
-    fig.colorbar(points, ax=ax, label="rho (0 = SGD)")
-    ax.set(xlabel="tail lambda_min (mean over tail classes)", ylabel="tail test accuracy (%)")
+    sns.set_theme(style="whitegrid")
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    sns.scatterplot(df.assign(radius=df["rho"].map(lambda r: f"{r:g}")), x="lambda_min", y="tail acc",
+                    hue="radius", style="radius", s=60, ax=ax)  # one colour and marker per radius
+    ax.legend(title="$\\rho$ (0 = SGD)", loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
+    ax.set(xlabel="tail $\\lambda_{min}$ (mean over the tail classes)", ylabel="tail test accuracy (%)")
     fig.tight_layout()
     return fig
 
