@@ -159,3 +159,16 @@ def test_estimate_reads_the_cost_of_recorded_runs(tmp_path):
                   "curves": [{}] * 4, "provenance": {"wall_time_s": 120.0}}, record_path(done, tmp_path))
     missing = [RunConfig.at_scale("smoke", optimizer="sam", rho=r) for r in (0.2, 0.3)]
     assert grid.estimate(missing, tmp_path).startswith("2 run(s) missing: about 4 minutes")  # 30 s x 4 epochs x 2
+
+
+@needs_fashion_mnist
+def test_a_run_about_to_train_says_first_what_it_costs(tmp_path, monkeypatch, capfd):
+    from saddle.runs import get_or_run
+    monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
+    first, second = (RunConfig.at_scale("smoke", epochs=1, seed=s) for s in (0, 1))
+    get_or_run(first, root=tmp_path)
+    assert "CE, seed 0: 1 run(s) missing; no recorded run of this scale" in capfd.readouterr().err
+    get_or_run(second, root=tmp_path)
+    assert "CE, seed 1: 1 run(s) missing: about 0 minutes of training" in capfd.readouterr().err
+    get_or_run(second, root=tmp_path)
+    assert "missing" not in capfd.readouterr().err  # a recorded run is read, silently

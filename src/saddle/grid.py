@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .config import RunConfig
 from .results import RecordError, find_record
-from .runs import RunLockedError, get_or_run, get_or_run_many, obtain
+from .runs import RunLockedError, estimate, get_or_run, get_or_run_many, obtain
 from .splits import LARGE_DATASETS
 
 METHODS = ("CE", "CE+SAM", "CE+DRW", "CE+DRW+SAM", "LDAM+DRW", "LDAM+DRW+SAM", "VS", "VS+SAM")
@@ -245,29 +245,6 @@ def collect(configs, *, train: bool = False, root: Path | None = None, **run_kwa
             print(estimate(missing, root), file=sys.stderr, flush=True)
         run_missing(configs, root=root, **run_kwargs)
     return {c.run_id: get_or_run(c, root=root) if _has_record(c, root, warn=True) else None for c in configs}
-
-
-def estimate(missing, root: Path | None = None) -> str:
-    """An up-front word on what training `missing` costs: the mean wall time per epoch of this scale's recorded
-    runs with the same optimizer (one thread each), times the missing runs' epochs."""
-    from .results import load_records
-
-    missing = list(missing)
-    if not missing:
-        return "nothing to train"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        done = [r for r in load_records(missing[0].scale, root) if r.get("status") == "complete"]
-    seconds = 0.0
-    for c in missing:
-        alike = [r["provenance"]["wall_time_s"] / max(1, len(r["curves"])
-                                                      - (r["provenance"].get("resumed_from_epoch") or 0))
-                 for r in done if r["config"].get("optimizer") == c.optimizer]
-        if not alike:
-            return f"{len(missing)} run(s) missing; no recorded run of this scale to estimate their cost from"
-        seconds += sum(alike) / len(alike) * c.epochs
-    return (f"{len(missing)} run(s) missing: about {seconds / 60:.0f} minutes of training on one core, from this "
-            f"scale's recorded runs (progress below)")
 
 
 def training_time(records) -> dict:

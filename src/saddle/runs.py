@@ -10,11 +10,13 @@ import contextlib
 import fcntl
 import os
 import shlex
+import sys
+import warnings
 from pathlib import Path
 
 from .config import SAM_LIKE, RunConfig
-from .results import (cache_dir, check_writable, checkpoint_dir, find_record, log, record_path, refuse_if_read_only,
-                      write_record)
+from .results import (cache_dir, check_writable, checkpoint_dir, find_record, load_records, log, record_path,
+                      refuse_if_read_only, write_record)
 from .splits import LARGE_DATASETS
 
 
@@ -95,6 +97,7 @@ def obtain(config: RunConfig, *, root: Path | None = None, cache: Path | None = 
     path = record_path(config, root)
     refuse_if_read_only(path, train_command(config))
     check_writable(path.parent)
+    print(f"{config.label}, seed {config.seed}: {estimate([config], root)}", file=sys.stderr, flush=True)
     folder = checkpoint_dir(config, cache)
     # a torchrun job: every replica trains, rank 0 alone holds the lock (and writes the record)
     replica = config.dataset in LARGE_DATASETS and int(os.environ.get("RANK", "0")) != 0
@@ -133,3 +136,24 @@ def get_or_run_many(configs: list[RunConfig], *, root: Path | None = None, cache
     for c in configs:
         log("trained" if c in missing else "read", c.run_id)
     return [find_record(c, root) for c in configs]
+
+
+def estimate(missing, root: Path | None = None) -> str:
+    """An up-front word on what training `missing` costs: the mean wall time per epoch of this scale's recorded
+    runs with the same optimizer (one thread each), times the missing runs' epochs."""
+    missing = list(missing)
+    if not missing:
+        return "nothing to train"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        done = [r for r in load_records(missing[0].scale, root) if r.get("status") == "complete"]
+    seconds = 0.0
+    for c in missing:
+        alike = [r["provenance"]["wall_time_s"] / max(1, len(r["curves"])
+                                                      - (r["provenance"].get("resumed_from_epoch") or 0))
+                 for r in done if r["config"].get("optimizer") == c.optimizer]
+        if not alike:
+            return f"{len(missing)} run(s) missing; no recorded run of this scale to estimate their cost from"
+        seconds += sum(alike) / len(alike) * c.epochs
+    return (f"{len(missing)} run(s) missing: about {seconds / 60:.0f} minutes of training on one core, from this "
+            f"scale's recorded runs (progress below)")
