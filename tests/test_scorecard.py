@@ -238,3 +238,20 @@ def test_the_control_protocol_reads_the_class_order_control_runs(monkeypatch):
     assert len(control) == 6
     with pytest.raises(ValueError, match="protocol"):
         scorecard.run_config("CE+DRW", "cpu", "fashion-mnist", 0, protocol="natural")
+
+
+def test_multiplicity_names_the_claims_that_survive_holm():
+    verdicts = pd.DataFrame({"claim": ["a", "b", "c", "d"], "p": [0.001, 0.04, 0.5, float("nan")],
+                             "verdict": ["reproduced", "reproduced", "inconclusive", "not tested"]})
+    line = scorecard.multiplicity(verdicts)
+    # 3 tested; b passes alone (0.04 < 0.05) but not Holm's second step (0.04 > 0.05 / 2)
+    assert line.startswith("3 claims were tested") and "2 reached a decision" in line
+    assert line.endswith("1 remains significant: a (reproduced).")
+
+
+def test_a_sentence_says_when_more_seeds_would_decide_against_the_paper():
+    against = scorecard.claim_row("SAM raises x", {0: -3.0, 1: -1.0, 2: 0.5}, "raises", paper=2.0)
+    text = scorecard.sentence({**against, "table": 1})
+    assert against["verdict"] == "inconclusive" and text.endswith("on the side against the paper.")
+    one = scorecard.sentence({**scorecard.claim_row("SAM raises x", {0: 1.5}, "raises"), "table": 1})
+    assert "ours +1.5 on one seed (no interval), 1 of 1 agreeing: *not tested*." in one

@@ -396,9 +396,11 @@ def multiplicity(verdicts: pd.DataFrame, alpha: float = 0.05) -> str:
     of those survive Holm's correction for the number tested."""
     tested = verdicts[~verdicts["verdict"].isin(("not tested", "not run here"))]
     decided = int(tested["verdict"].isin(("reproduced", "contradicted")).sum())
+    survivors = holm_survivors(tested["p"], alpha)
+    names = "; ".join(f"{c} ({v})" for c, v in tested.sort_values("p").head(survivors)[["claim", "verdict"]].values)
     return (f"{len(tested)} claims were tested (2 or more seeds) and {decided} reached a decision (reproduced or "
-            f"contradicted) at 5% each; after Holm's correction for {len(tested)} tests, "
-            f"{holm_survivors(tested['p'], alpha)} remain significant.")
+            f"contradicted) at 5% each; after Holm's correction for {len(tested)} tests, {survivors} "
+            f"{'remains' if survivors == 1 else 'remain'} significant" + (f": {names}." if survivors else "."))
 
 
 def side_by_side(methods, scale: str, dataset: str, seeds, records: dict, table: int, metrics=("acc", "head",
@@ -515,15 +517,16 @@ def sentence(row) -> str:
         row["table"], f"Table {row['table']}")
     data = f", {row['data']}" if "data" in row else ""
     if pd.isna(row["ours"]):
-        return f"- **{row['claim']}** ({where}{data}): {paper}; no run at this scale yet. *{row['verdict']}*."
-    interval_words = "" if pd.isna(row["low"]) else " (95% interval)"
-    ours = (f"ours {interval_text(row)}{interval_words} over {book.seeds_phrase([row['seeds']])}, "
-            f"{row['agree']} of {row['seeds']} agreeing")
+        return f"- **{row['claim']}** ({where}{data}): {paper}; no run at this scale yet: *{row['verdict']}*."
+    value = (f"{row['ours']:+.1f} on one seed (no interval)" if pd.isna(row["low"]) else
+             f"{interval_text(row)} (95% interval) over {book.seeds_phrase([row['seeds']])}")
+    ours = f"ours {value}, {row['agree']} of {row['seeds']} agreeing"
     more = ""
     if row["verdict"] == "inconclusive" and not pd.isna(row.get("seeds needed")):
+        against = (row["kind"] == "raises" and row["ours"] < 0) or (row["kind"] == "lowers" and row["ours"] > 0)
         more = (f" At the observed mean and spread, about {int(row['seeds needed'])} seeds would make the interval "
-                "exclude zero.")
-    return f"- **{row['claim']}** ({where}{data}): {paper}; {ours}. *{row['verdict']}*.{more}"
+                "exclude zero" + (", on the side against the paper." if against else "."))
+    return f"- **{row['claim']}** ({where}{data}): {paper}; {ours}: *{row['verdict']}*.{more}"
 
 
 def claim_row(text: str, diffs_by_seed: dict, kind: str, paper: float | None = None,
