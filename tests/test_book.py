@@ -131,6 +131,31 @@ def test_every_chapter_runs_at_smoke_scale(chapter, smoke_results, monkeypatch):
 
 
 @needs_fashion_mnist
+def test_chapter_2_recomputes_spectra_from_committed_snapshots_without_training(smoke_results, monkeypatch):
+    """A fresh clone re-running chapter 2 with new Hessian settings (`-p iters ...`) computes the spectra from the
+    snapshots committed under results/<scale>/checkpoints/ and trains nothing (at smoke scale, once the chapter's runs
+    exist: the per-chapter test above trained them in the same folder)."""
+    from saddle.hessian import keep_snapshots
+    from saddle.results import load_records
+    monkeypatch.setenv("SADDLE_RESULTS", str(smoke_results / "results"))
+    if not (smoke_results / "02_saddle_points.ipynb").exists():  # run alone (-k): train the chapter's runs first
+        monkeypatch.setenv("SADDLE_CACHE", str(smoke_results / "cache"))
+        pm.execute_notebook(str(ROOT / "book" / "02_saddle_points.ipynb"), str(smoke_results / "02_saddle_points.ipynb"),
+                            parameters={"scale": "smoke"}, kernel_name="python3", progress_bar=False, cwd=str(ROOT))
+    for record in load_records("smoke", smoke_results / "results"):  # what `--keep-snapshots all` commits
+        keep_snapshots(record, cache=smoke_results / "cache")
+    monkeypatch.setenv("SADDLE_CACHE", str(smoke_results / "fresh-clone-cache"))  # no cache: a fresh clone
+    monkeypatch.setenv("SADDLE_RUN_LOG", str(smoke_results / "run.log"))
+    pm.execute_notebook(str(ROOT / "book" / "02_saddle_points.ipynb"), str(smoke_results / "02_iters3.ipynb"),
+                        parameters={"scale": "smoke", "iters": 3}, kernel_name="python3", progress_bar=False,
+                        cwd=str(ROOT))
+    log = (smoke_results / "run.log").read_text()
+    assert "trained" not in log and "read" in log, log
+    recomputed = [json.loads(p.read_text()) for p in (smoke_results / "results" / "smoke" / "hessian").glob("*.json")]
+    assert sum(r["settings"]["iters"] == 3 for r in recomputed) >= 2  # new spectra, from the kept snapshots
+
+
+@needs_fashion_mnist
 def test_chapter_4_trains_and_shows_table_1_at_a_new_rho(isolated_results):
     """`papermill book/04_cifar_lt.ipynb out.ipynb -p scale smoke -p rho 0.3`: the SAM runs at 0.3 train and show."""
     out = isolated_results / "out.ipynb"
