@@ -255,3 +255,12 @@ def test_a_sentence_says_when_more_seeds_would_decide_against_the_paper():
     assert against["verdict"] == "inconclusive" and text.endswith("on the side against the paper.")
     one = scorecard.sentence({**scorecard.claim_row("SAM raises x", {0: 1.5}, "raises"), "table": 1})
     assert "ours +1.5 on one seed (no interval), 1 of 1 agreeing: *not tested*." in one
+
+
+def test_the_abstracts_averages_are_the_papers_own():
+    """The abstract: SAM adds 6.2 points to VS's tail and about 4 overall, the mean over CIFAR-10 and CIFAR-100 of
+    the exponential (Table 1) and step (Table 2) profiles; each data set's half is one AVERAGES row."""
+    for average, expected in ((scorecard.AVERAGES[2], 6.2), (scorecard.AVERAGES[3], 3.9)):
+        halves = [scorecard.assess_average(average, "paper", d, {1: [0], 2: [0]}, {})["paper"]
+                  for d in ("cifar10", "cifar100")]
+        assert round(sum(halves) / 2, 1) == expected
