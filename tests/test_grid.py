@@ -172,3 +172,9 @@ def test_a_run_about_to_train_says_first_what_it_costs(tmp_path, monkeypatch, ca
     assert "CE, seed 1: 1 run(s) missing: about 0 minutes of training" in capfd.readouterr().err
     get_or_run(second, root=tmp_path)
     assert "missing" not in capfd.readouterr().err  # a recorded run is read, silently
+
+
+def test_edge_sentence_names_the_radii_at_the_lower_edge_of_their_grid():
+    assert grid.edge_sentence({"CE+DRW+SAM": 0.05, "CE+DRW+ImbSAM": None, "VS+SAM": 0.2}).startswith(
+        "CE+DRW+SAM chose the smallest radius tried (0.05)")
+    assert grid.edge_sentence({"CE+DRW+SAM": 0.1}) == "No tuned radius lies at the lower edge of its grid."

@@ -182,6 +182,16 @@ def tuned_rho(method: str, scale: str, *, root: Path | None = None, dataset: str
     return select_rho(table)
 
 
+def edge_sentence(tuned: dict) -> str:
+    """A sentence on tuned radii (method -> rho or None) that sit at the smallest value their grid tried: there the
+    best radius may lie below the grid, which a reader of the tuned table should know."""
+    at_edge = [m for m, rho in tuned.items() if rho is not None and rho == min(TUNE_GRID[m])]
+    if not at_edge:
+        return "No tuned radius lies at the lower edge of its grid."
+    return (f"{', '.join(at_edge)} chose the smallest radius tried ({', '.join(f'{tuned[m]:g}' for m in at_edge)}): "
+            "a smaller one was not tried, so the best radius may lie below the grid.")
+
+
 def table1_tuned(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None, root: Path | None = None
                  ) -> list[RunConfig]:
     """Table 1 under the validated protocol: the eight methods on `seeds`, SAM at its tuned rho. A SAM method
