@@ -451,9 +451,10 @@ def checkpoint_path(run_id: str, epoch: int, cache=None) -> Path:
         if (folder / f"epoch_{epoch:04d}.pt").exists():
             return folder / f"epoch_{epoch:04d}.pt"
     have = sorted({int(p.stem.split("_")[1]) for f in folders if f.exists() for p in f.glob("epoch_*.pt")})
+    none = ("none: no snapshot of this run was kept or committed; retrain it into an empty results folder "
+            "(SADDLE_RESULTS=<folder>) to create them")
     raise FileNotFoundError(f"no checkpoint of run {run_id} at epoch {epoch} in {folders[0]} or among the committed "
-                            f"snapshots; available epochs: "
-                            f"{have or 'none (re-run the training with get_or_run to create them)'}")
+                            f"snapshots; available epochs: {have or none}")
 
 
 def keep_snapshots(record: dict, epochs=None, cache=None) -> list[Path]:
