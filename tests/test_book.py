@@ -225,6 +225,20 @@ def test_book_builds_from_committed_records(built_book):
                                                                              "08_after_the_paper")), summary
 
 
+def test_every_chapter_page_teaches_and_captions(built_book):
+    """Each chapter page: learning objectives, a summary, two or more exercises with hidden solutions, a re-run box,
+    a caption on every figure, and no parameter cell shown."""
+    build, out = built_book
+    assert out.returncode == 0
+    for page in sorted((build / "html" / "book").glob("0*.html")):
+        text = page.read_text()
+        assert "Learning objectives" in text and re.search(r">Summary<", text), page.name
+        assert len(re.findall(r"sd-dropdown", text)) >= 2 and text.count("Solution") >= 2, page.name
+        assert "Re-run this chapter" in text, page.name
+        assert text.count("<img") == text.count("<figcaption"), page.name
+        assert "# smoke | cpu | paper" not in text, page.name  # the parameters cell stays hidden
+
+
 @needs_fashion_mnist
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Chromium not installed (apt-get install chromium)")
 def test_every_page_renders_in_chromium(built_book):
