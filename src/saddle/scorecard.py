@@ -503,7 +503,9 @@ def count(verdicts: pd.DataFrame) -> dict[str, int]:
 
 
 def interval_text(row) -> str:
-    """'+3.8 [-2.4, +10.1]' (95% interval), or '+3.8 (one seed)'."""
+    """'+3.8 [-2.4, +10.1]' (95% interval), '+3.8 (one seed, no interval)', or 'no runs yet'."""
+    if pd.isna(row["ours"]):
+        return "no runs yet"
     if pd.isna(row["low"]):
         return f"{row['ours']:+.1f} (one seed, no interval)"
     return f"{row['ours']:+.1f} [{row['low']:+.1f}, {row['high']:+.1f}]"
