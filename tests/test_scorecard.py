@@ -252,7 +252,7 @@ def test_multiplicity_names_the_claims_that_survive_holm():
 def test_a_sentence_says_when_more_seeds_would_decide_against_the_paper():
     against = scorecard.claim_row("SAM raises x", {0: -3.0, 1: -1.0, 2: 0.5}, "raises", paper=2.0)
     text = scorecard.sentence({**against, "table": 1})
-    assert against["verdict"] == "inconclusive" and text.endswith("on the side against the paper.")
+    assert against["verdict"] == "inconclusive" and text.endswith("on the side against the claim.")
     one = scorecard.sentence({**scorecard.claim_row("SAM raises x", {0: 1.5}, "raises"), "table": 1})
     assert "ours +1.5 on one seed (no interval), 1 of 1 agreeing: *not tested*." in one
 

@@ -527,7 +527,7 @@ def sentence(row) -> str:
     if row["verdict"] == "inconclusive" and not pd.isna(row.get("seeds needed")):
         against = (row["kind"] == "raises" and row["ours"] < 0) or (row["kind"] == "lowers" and row["ours"] > 0)
         more = (f" At the observed mean and spread, about {int(row['seeds needed'])} seeds would make the interval "
-                "exclude zero" + (", on the side against the paper." if against else "."))
+                "exclude zero" + (", on the side against the claim." if against else "."))
     return f"- **{row['claim']}** ({where}{data}): {paper}; {ours}: *{row['verdict']}*.{more}"
 
 
