@@ -26,8 +26,8 @@ OMITTED_AT = {"drw_epoch": None, "val_per_class": 0, "class_order": "calibrated"
 LR_SCHEDULES = ("step", "cosine")
 SAM_BN = ("update", "freeze")
 
-# Per-scale defaults. `cpu` is calibrated on Fashion-MNIST-LT (the book's appendix "How this book was measured"): a small n_max with
-# the imbalance-100 profile and many epochs, so CE+DRW fits every class and the DRW phase is long.
+# Per-scale defaults. `cpu` is calibrated on Fashion-MNIST-LT (the book's appendix "How this book was measured"):
+# a small n_max with the imbalance-100 profile and many epochs, so CE+DRW fits every class and the DRW phase is long.
 SCALES = {
     "smoke": dict(dataset="fashion-mnist", model="resnet8", width=1, n_max=100, epochs=4, test_limit=500,
                   eval_every=2),

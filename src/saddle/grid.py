@@ -224,7 +224,7 @@ def order_control(scale: str, seeds=CONTROL_SEEDS, dataset_names=None, root: Pat
     """The class-order control: CE+DRW and CE+DRW+SAM (tuned rho) with Fashion-MNIST's natural class order; the
     calibrated-order runs it is compared with are table1_tuned's of the same seeds."""
     rho = tuned_rho("CE+DRW+SAM", scale, root=root)
-    return [protocol_config(m, scale, seed=s, rho=rho if "SAM" in m else None, class_order="natural")
+    return [protocol_config(m, scale, seed=s, rho=sam_rho(m, rho), class_order="natural")
             for s in seeds for m in CONTROL_METHODS if "SAM" not in m or rho is not None]
 
 
