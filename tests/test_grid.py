@@ -113,6 +113,17 @@ def test_select_rho_is_the_written_rule():
         grid.select_rho({0.1: []})
 
 
+def test_tune_grid_is_every_sam_radius_and_the_sgd_end_of_the_sweep():
+    """The tuning grid: each SAM method at each radius on its tuning seeds, plus CE+DRW (SGD) on CE+DRW+SAM's
+    tuning seeds, the rho = 0 point that chapters 2 and 6 plot; those never enter the selection."""
+    configs = grid.tune("cpu")
+    sgd = [c for c in configs if c.optimizer == "sgd"]
+    assert [(c.label, c.seed) for c in sgd] == [("CE+DRW", s) for s in grid.TUNE_SEEDS["CE+DRW+SAM"]]
+    assert len(configs) - len(sgd) == sum(len(grid.TUNE_RHOS) * len(grid.TUNE_SEEDS[m]) for m in grid.SAM_METHODS)
+    assert all(c.subset_seed == c.seed and c.val_per_class == grid.VAL_PER_CLASS for c in configs)
+    assert "CE+DRW" not in grid.TUNE_GRID  # so tuning_table and tuned_rho never see the anchors
+
+
 def test_tuned_rho_waits_for_the_whole_tuning_grid(tmp_path):
     """No tuned rho until every tuning run has a record; then the rule's choice; dependent grids grow with it."""
     from saddle.results import write_record, record_path

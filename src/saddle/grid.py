@@ -139,10 +139,14 @@ def protocol_config(method: str, scale: str, *, seed: int = 0, rho: float | None
 
 
 def tune(scale: str, seeds=None, rhos=TUNE_RHOS, dataset_names=None) -> list[RunConfig]:
-    """The rho tuning grid: every SAM method at every rho of TUNE_RHOS on its tuning seeds (or `seeds`)."""
-    return [protocol_config(m, scale, seed=s, rho=r, dataset=d)
-            for m in SAM_METHODS for s in (seeds or TUNE_SEEDS[m]) for d in dataset_names or datasets(scale)
-            for r in rhos]
+    """The rho tuning grid: every SAM method at every rho of TUNE_RHOS on its tuning seeds (or `seeds`), and CE+DRW
+    (SGD) on CE+DRW+SAM's tuning seeds: the rho = 0 end of the sweeps chapters 2 and 6 plot, not a candidate."""
+    sweep = [protocol_config(m, scale, seed=s, rho=r, dataset=d)
+             for m in SAM_METHODS for s in (seeds or TUNE_SEEDS[m]) for d in dataset_names or datasets(scale)
+             for r in rhos]
+    anchors = [protocol_config("CE+DRW", scale, seed=s, dataset=d)
+               for s in (seeds or TUNE_SEEDS["CE+DRW+SAM"]) for d in dataset_names or datasets(scale)]
+    return sweep + anchors
 
 
 def select_rho(val_acc_by_rho: dict[float, list[float]]) -> float:
