@@ -155,6 +155,21 @@ def test_spectra_from_committed_snapshots_on_a_fresh_clone(tmp_path, monkeypatch
         get_or_compute(record, epoch=1, classes=[9], iters=5, root=tmp_path, cache=tmp_path / "cache")
 
 
+def test_sweep_rows_are_the_tail_spectra_of_each_run_and_skip_what_is_missing(tmp_path):
+    """sweep_rows: one row per tail class of each (rho, seed) run, tagged with both; a run without a record, and with
+    compute=False a run without spectra, is left out rather than computed."""
+    from saddle.hessian import get_or_compute, sweep_rows
+    record = trained_tiny_run(tmp_path)
+    tail = record["groups"]["tail"]
+    assert sweep_rows({(0.0, 0): record}, iters=4, root=tmp_path, cache=tmp_path / "cache", compute=False) == []
+    rows = sweep_rows({(0.0, 0): record, (0.5, 1): None}, iters=4, root=tmp_path, cache=tmp_path / "cache",
+                      progress=False)
+    assert [(r["rho"], r["seed"]) for r in rows] == [(0.0, 0)] * len(tail)
+    stored = get_or_compute(record, record["config"]["epochs"], tail, iters=4, seed=0, root=tmp_path,
+                            cache=tmp_path / "cache", compute=False)
+    assert [r["lambda_min"] for r in rows] == [stored["spectra"][str(c)]["lambda_min"] for c in tail]
+
+
 def test_class_spectra_bad_input():
     from saddle import data, models
     from saddle.hessian import class_spectra

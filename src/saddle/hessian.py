@@ -522,6 +522,22 @@ def get_or_compute(record: dict, epoch: int, classes="all", criterion: str = "ce
     return get_or_compute_record(path, spectra_record, how)
 
 
+def sweep_rows(runs: dict, iters: int = 100, max_per_class: int | None = None, compute: bool = True,
+               **kwargs) -> list[dict]:
+    """One row per tail class of each run of a radius sweep, {(rho, seed): record or None}, from its tail spectra at
+    the last epoch (the probe seeded by the run's seed; computed where missing and `compute`): what Fig. 3 C and
+    chapter 6's curvature panels plot. Runs without a record or without spectra are left out."""
+    rows = []
+    for (rho, seed), record in runs.items():
+        if record is None or record.get("status") != "complete":
+            continue
+        result = get_or_compute(record, record["config"]["epochs"], record["groups"]["tail"], iters=iters, seed=seed,
+                                max_per_class=max_per_class, compute=compute, **kwargs)
+        if result is not None:
+            rows += [{"rho": rho, "seed": seed, **row} for row in spectra_rows(result, record, f"rho {rho:g}")]
+    return rows
+
+
 def spectra_rows(result: dict, record: dict, method: str) -> list[dict]:
     """One row per spectrum of a get_or_compute result: class, its group, lambda_min, lambda_max, the ratio, and
     the run's final test and training accuracy on that class (what the paper prints above each Fig. 2 panel)."""
