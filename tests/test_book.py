@@ -77,6 +77,7 @@ def test_a_long_table_folds_with_its_full_strings_and_a_csv_download():
 @pytest.mark.parametrize("chapter,parameters,message", [
     ("01_long_tail_primer", {"scale": "huge"}, "unknown scale 'huge'; accepted: smoke, cpu, paper"),
     ("02_saddle_points", {"scale": "smoke", "rho_sweep": [0.5, -0.1]}, "rho must be >= 0, got -0.1"),
+    ("02_saddle_points", {"scale": "smoke", "protocol": "fancy"}, "unknown protocol 'fancy'; accepted: tuned, paper"),
     ("03_theorem2", {"scale": "smoke", "samples": 10}, "samples must be >= 100"),
     ("04_cifar_lt", {"scale": "smoke", "which": "last"}, "unknown which 'last'; accepted: final, best_val, best"),
     ("04_cifar_lt", {"scale": "smoke", "methods": ["CE+FOCAL"]}, "unknown method 'CE\\+FOCAL'"),
