@@ -226,11 +226,17 @@ def ratio_over_training(df: pd.DataFrame, drw_epoch: int | None = None):
     return grid.figure
 
 
-def lambda_min_vs_rho(df: pd.DataFrame):
-    """lambda_min of each tail class against SAM's rho (rho 0 = SGD), the paper's Fig. 3 C."""
+def lambda_min_vs_rho(df: pd.DataFrame, each_seed: bool = False):
+    """lambda_min of each tail class against SAM's rho (rho 0 = SGD), the paper's Fig. 3 C: the mean over seeds with
+    a band of one standard deviation, or with `each_seed` one line per seed (a band from two seeds misleads)."""
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(5, 3.2))
-    sns.lineplot(df, x="rho", y="lambda_min", hue="class", marker="o", errorbar="sd", ax=ax)
+    if each_seed:
+        sns.lineplot(df.assign(seed=df["seed"].astype(str)), x="rho", y="lambda_min", hue="class", style="seed",
+                     markers=True, dashes=True, errorbar=None, ax=ax)
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
+    else:
+        sns.lineplot(df, x="rho", y="lambda_min", hue="class", marker="o", errorbar="sd", ax=ax)
     ax.axhline(0, color="grey", lw=0.8)
     ax.set(xlabel="$\\rho$ (0 = SGD)", ylabel="$\\lambda_{min}$ of the class loss")
     fig.tight_layout()
@@ -313,14 +319,17 @@ def accuracy_vs_rho(df: pd.DataFrame):
     return grid.figure
 
 
-def curvature_vs_accuracy(df: pd.DataFrame):
+def curvature_vs_accuracy(df: pd.DataFrame, marker: str = "radius"):
     """Tail lambda_min (mean over the tail classes) against tail test accuracy, one point per run (radius, seed):
-    does curvature track accuracy?"""
+    does curvature track accuracy? One colour per radius; one marker per `marker` ('radius' or 'seed')."""
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    sns.scatterplot(df.assign(radius=df["rho"].map(lambda r: f"{r:g}")), x="lambda_min", y="tail acc",
-                    hue="radius", style="radius", s=60, ax=ax)  # one colour and marker per radius
-    ax.legend(title="$\\rho$ (0 = SGD)", loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
+    radius = "$\\rho$ (0 = SGD)"
+    sns.scatterplot(df.assign(**{radius: df["rho"].map(lambda r: f"{r:g}")}, seed=df["seed"].astype(str)),
+                    x="lambda_min", y="tail acc", hue=radius, style=radius if marker == "radius" else marker, s=60,
+                    ax=ax)
+    ax.legend(title=radius if marker == "radius" else None, loc="center left", bbox_to_anchor=(1.01, 0.5),
+              fontsize=9)
     ax.set(xlabel="tail $\\lambda_{min}$ (mean over the tail classes)", ylabel="tail test accuracy (%)")
     fig.tight_layout()
     return fig
