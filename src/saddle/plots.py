@@ -244,9 +244,11 @@ def lambda_min_vs_rho(df: pd.DataFrame, each_seed: bool = False):
 
 
 def class_ratio_bars(df: pd.DataFrame):
-    """|lambda_min / lambda_max| per class for several methods at one epoch (Figs. 5-7 in kind)."""
+    """|lambda_min / lambda_max| per class for several methods at one epoch (Figs. 5-7 in kind), as points side by
+    side: on a log axis a bar's length depends on where the axis starts, a point's position does not."""
     sns.set_theme(style="whitegrid")
-    grid = sns.catplot(df, x="class", y="ratio", hue="method", kind="bar", height=3.2, aspect=2.2)
+    grid = sns.catplot(df, x="class", y="ratio", hue="method", kind="point", dodge=0.45, linestyle="none",
+                       markers=["o", "s", "D", "^"][:df["method"].nunique()], height=3.2, aspect=2.2)
     grid.set(yscale="log", ylabel="$|\\lambda_{min} / \\lambda_{max}|$", xlabel="class (most frequent first)")
     grid.tick_params(axis="x", labelrotation=35)  # ten class names side by side overlap otherwise
     for label in grid.ax.get_xticklabels():
