@@ -1,11 +1,12 @@
 """Figures shared by the chapters (seaborn on matplotlib), in the kinds the paper uses."""
 from __future__ import annotations
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
 
 from .book import train_group_accuracy
 from .data import class_groups
@@ -18,6 +19,15 @@ def _group_colours(counts) -> list:
     groups = class_groups(len(counts), "step" if len(set(counts)) == 2 else "exp")
     owner = {c: name for name, members in groups.items() for c in members}
     return [GROUP_COLOURS[owner[c]] for c in range(len(counts))]
+
+
+def _shades(colour: str, n: int) -> list:
+    """n shades of one colour, from darker to lighter, none near black or white: the darkest shades of two groups'
+    colours (a dark_palette's) look alike."""
+    rgb = np.array(matplotlib.colors.to_rgb(colour))
+    if n == 1:
+        return [tuple(rgb)]
+    return [tuple(rgb * (1 - t) if t > 0 else rgb + (1 - rgb) * -t) for t in np.linspace(0.35, -0.5, n)]
 
 
 def class_profiles(profiles: dict, log: bool = True):
@@ -194,7 +204,14 @@ def spectral_densities(panels: dict, ncols: int = 3, linthresh: float = 1.0):
                      f"$\\lambda_{{max}}$ {spectrum.lambda_max:.3g}", yscale="log", ylim=(1e-6, None))
         ax.set_xscale("symlog", linthresh=linthresh)
         # a margin past the extremes (their dashed lines off the frame) and past +-linthresh (its tick shown)
-        ax.set_xlim(-1.6 * max(abs(min(low, 0)), linthresh), 1.6 * max(high, linthresh))
+        left, right = -1.6 * max(abs(min(low, 0)), linthresh), 1.6 * max(high, linthresh)
+        ax.set_xlim(left, right)
+        # 0 and every power of ten from linthresh out, written "-10" not "-10^1", so the labels fit apart
+        powers = linthresh * 10.0 ** np.arange(0, 10)
+        ax.xaxis.set_major_locator(FixedLocator([*-powers[powers <= -left][::-1], 0, *powers[powers <= right]]))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.tick_params(axis="x", labelsize=8)
         ax.title.set_fontsize(9)
     for ax in axes[-1]:
         ax.set_xlabel("eigenvalue (symmetric log)")
@@ -208,16 +225,18 @@ def spectral_densities(panels: dict, ncols: int = 3, linthresh: float = 1.0):
 
 def ratio_over_training(df: pd.DataFrame, drw_epoch: int | None = None):
     """|lambda_min / lambda_max| per class over training, one panel per method, lines coloured by head/mid/tail
-    (the paper's Fig. 3 A/B). `df` columns: method, epoch, class, group, ratio."""
+    and styled by group (the paper's Fig. 3 A/B). `df` columns: method, epoch, class, group, ratio."""
     sns.set_theme(style="whitegrid")
     # one colour per class, in shades of its group's colour (head blue, mid orange, tail red), named in the legend
     classes = df.drop_duplicates("class").sort_values("class", key=lambda c: c.str.split().str[0].astype(int))
     palette = {}
     for group, members in classes.groupby("group", sort=False):
-        shades = sns.dark_palette(GROUP_COLOURS.get(group, "black"), len(members) + 2)[2:]
-        palette.update(zip(members["class"], shades))
-    grid = sns.relplot(df, x="epoch", y="ratio", hue="class", col="method", kind="line", marker="o",
-                       palette=palette, hue_order=list(classes["class"]), height=3.2, aspect=1.2)
+        palette.update(zip(members["class"], _shades(GROUP_COLOURS.get(group, "#555555"), len(members))))
+    # and a line style and marker per group, so that a dark mid shade and a dark tail shade cannot be confused
+    groups = [g for g in GROUP_COLOURS if g in set(df["group"])] or None
+    grid = sns.relplot(df, x="epoch", y="ratio", hue="class", style="group", style_order=groups, col="method",
+                       kind="line", markers=True, palette=palette, hue_order=list(classes["class"]), height=3.2,
+                       aspect=1.2)
     for ax in grid.axes.flat:
         if drw_epoch is not None:
             ax.axvline(drw_epoch, color="grey", ls="--", lw=1)

@@ -1,0 +1,38 @@
+"""The figures' readability rules that a reader relies on: eigenvalue ticks that can be read, group styles."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from saddle import plots  # noqa: E402
+from saddle.hessian import Spectrum  # noqa: E402
+
+
+def spectrum(low, high):
+    values = np.linspace(low, high, 20)[None]
+    return Spectrum(values, np.full_like(values, 1 / 20))
+
+
+def test_spectral_density_ticks_are_zero_and_powers_of_ten_written_plainly():
+    fig = plots.spectral_densities({"A: one": spectrum(-6.5, 108), "B: two": spectrum(-0.3, 40)})
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    left, right = ax.get_xlim()
+    assert (left, right) == (-1.6 * 6.5, 1.6 * 108)  # a margin past both extremes, shared by the panels
+    assert list(ax.get_xticks()) == [-10, -1, 0, 1, 10, 100]  # -100 and 1000 lie past the limits
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["-10", "-1", "0", "1", "10", "100"]
+    plt.close(fig)
+
+
+def test_ratio_over_training_styles_each_group_and_keeps_shades_off_black():
+    rows = [{"method": "SGD", "epoch": e, "class": f"{c} c{c}", "group": g, "ratio": 0.1 + c / 100}
+            for e in (1, 2) for c, g in enumerate(["head", "head", "mid", "mid", "tail", "tail"])]
+    fig = plots.ratio_over_training(pd.DataFrame(rows), drw_epoch=2)
+    markers = [line.get_marker() for line in fig.axes[0].get_lines()[:6]]  # the six classes' lines, in class order
+    assert markers[0] == markers[1] and markers[2] == markers[3] and markers[4] == markers[5]
+    assert len(set(markers)) == 3  # head, mid and tail: a style (marker and dashes) each
+    for shade in plots._shades("#dd8452", 5) + plots._shades("#c44e52", 5):
+        assert 0.15 < np.mean(shade) < 0.9  # neither near black nor near white
+    plt.close(fig)
