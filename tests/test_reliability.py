@@ -146,6 +146,16 @@ def test_the_grid_runner_waits_for_a_held_run_and_takes_it_over_when_its_owner_d
     assert all(find_record(c, tmp_path) for c in configs)
 
 
+def test_the_grid_runner_without_wait_trains_the_rest_and_leaves_a_held_run_to_its_owner(tmp_path, monkeypatch):
+    monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
+    configs = [tiny(epochs=1, seed=s) for s in (0, 1)]
+    monkeypatch.setattr(grid.time, "sleep", lambda s: pytest.fail("a runner without wait waited"))
+    with runs.run_lock(configs[0].run_id):  # flock: a second open file of this process conflicts like another's
+        counts = grid.run_missing(configs, root=tmp_path, progress=False, wait=False)
+    assert counts["trained"] == 1 and counts["held"] == [configs[0].run_id] and not counts["failed"]
+    assert find_record(configs[0], tmp_path) is None and find_record(configs[1], tmp_path) is not None
+
+
 RUNNER = """
 import sys
 sys.path.insert(0, {src!r})

@@ -90,6 +90,8 @@ def _grid_parser(sub):
     p.add_argument("--compile", default=None, help="torch.compile backend for each run's training step (inductor)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1: records are "
                    "bit-for-bit repeatable only at a fixed thread count; run one runner per core)")
+    p.add_argument("--no-wait", action="store_true", help="return once every missing run is held by another "
+                   "runner instead of waiting for them (to chain grids: `grid tune --no-wait && grid table1-tuned`)")
     p.add_argument("--stack", action="store_true", help="train runs that differ in seed and rho only together, in "
                    "one process (fills a large GPU; no gain on a CPU)")
     p.add_argument("--data-root", default=None)
@@ -152,10 +154,13 @@ def _grid(args) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)  # bit-for-bit repeatable only at a fixed thread count
     counts = run_missing(listing, root=args.out, data_root=args.data_root, device=args.device,
-                         progress=not args.quiet, stack=args.stack, precision=args.precision or "fp32",
+                         progress=not args.quiet, stack=args.stack, wait=not args.no_wait,
+                         precision=args.precision or "fp32",
                          **({"compile": args.compile} if args.compile else {}))
-    print(f"{counts['present'] + counts['trained'] + len(counts['failed'])} runs: {counts['present']} recorded "
-          f"(before, or by another runner), {counts['trained']} trained here, {len(counts['failed'])} failed")
+    total = counts["present"] + counts["trained"] + len(counts["failed"]) + len(counts["held"])
+    print(f"{total} runs: {counts['present']} recorded "
+          f"(before, or by another runner), {counts['trained']} trained here, {len(counts['failed'])} failed"
+          + (f", {len(counts['held'])} left to other runners (--no-wait)" if counts["held"] else ""))
     for run_id, error in counts["failed"].items():
         print(f"failed: {run_id}: {error}", file=sys.stderr)
     return 1 if counts["failed"] else 0

@@ -280,19 +280,21 @@ def fill_command(table: str, scale: str, seeds) -> str:
 
 
 def run_missing(configs, *, root: Path | None = None, progress: bool = True, stack: bool = False,
-                poll_s: float = 30.0, **run_kwargs) -> dict:
+                poll_s: float = 30.0, wait: bool = True, **run_kwargs) -> dict:
     """Train every config that has no record yet. Several runners (and `train` commands) share the work: a run is trained
     under its lock (saddle.runs.run_lock), so no two processes train it; a lock dies with its process.
 
     configs: a list, or a callable returning the list (re-read after every run, for grids that grow as their
     tuning lands). The runner loops until every run is recorded: runs held by another process are waited for
-    (polling every poll_s seconds) and taken over if that process dies. stack: runs that differ in seed and rho
-    only train together (saddle.stacked; for a large GPU). Returns counts of 'present' (recorded before, or by
-    another runner), 'trained' and 'failed' (run id -> error; the caller exits non-zero naming them)."""
+    (polling every poll_s seconds) and taken over if that process dies; wait=False returns instead once every
+    missing run is held elsewhere (so that a chain of grids moves on to the next one). stack: runs that differ in
+    seed and rho only train together (saddle.stacked; for a large GPU). Returns counts of 'present' (recorded
+    before, or by another runner), 'trained', 'held' (run ids left to other processes, with wait=False) and
+    'failed' (run id -> error; the caller exits non-zero naming them)."""
     from tqdm import tqdm
 
     listing = configs if callable(configs) else (lambda: configs)
-    counts = {"present": 0, "trained": 0, "failed": {}}
+    counts = {"present": 0, "trained": 0, "held": [], "failed": {}}
     counted = set()
     bar = tqdm(desc="grid", unit="run", disable=not progress, file=sys.stderr)
     while True:
@@ -328,6 +330,9 @@ def run_missing(configs, *, root: Path | None = None, progress: bool = True, sta
             counts["trained" if action == "trained" else "present"] += len(group)
             progressed = True
             break  # re-read the grid: a dependent grid may have grown
+        if not progressed and not wait:
+            counts["held"] = [c.run_id for c in missing]
+            break
         if not progressed:
             time.sleep(poll_s)  # every missing run is held by another process: wait for them
     bar.close()
