@@ -264,3 +264,14 @@ def test_the_abstracts_averages_are_the_papers_own():
         halves = [scorecard.assess_average(average, "paper", d, {1: [0], 2: [0]}, {})["paper"]
                   for d in ("cifar10", "cifar100")]
         assert round(sum(halves) / 2, 1) == expected
+
+
+def test_verdict_changes_names_each_changed_claim_and_skips_claims_without_an_interval():
+    before = pd.DataFrame({"claim": ["a", "b", "c", "d", "e"],
+                           "verdict": ["reproduced", "inconclusive", "not run here", "contradicted", "contradicted"]})
+    after = pd.DataFrame({"claim": ["a", "b", "c", "d", "e"],
+                          "verdict": ["reproduced", "reproduced", "inconclusive", "not run here", "not tested"]})
+    assert scorecard.verdict_changes(before, after) == ["b (inconclusive -> reproduced)"]
+    assert scorecard.verdict_changes(before, before) == []
+    with pytest.raises(ValueError, match="same claims"):
+        scorecard.verdict_changes(before, after.iloc[::-1])

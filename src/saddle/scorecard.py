@@ -502,6 +502,16 @@ def count(verdicts: pd.DataFrame) -> dict[str, int]:
     return {v: int((verdicts["verdict"] == v).sum()) for v in VERDICTS}
 
 
+def verdict_changes(before: pd.DataFrame, after: pd.DataFrame) -> list[str]:
+    """The claims whose verdict differs between two assessments of the same claims (assess_all frames over one
+    claim list: two epoch rules, or two radii), each as 'claim (before -> after)'. A claim without an interval
+    on either side is left out: 'not run here' and 'not tested' (one seed) are absences, not verdicts that changed."""
+    if not before["claim"].reset_index(drop=True).equals(after["claim"].reset_index(drop=True)):
+        raise ValueError("verdict_changes compares two assessments of the same claims, in the same order")
+    pairs = zip(before["claim"], before["verdict"], after["verdict"])
+    return [f"{claim} ({a} -> {b})" for claim, a, b in pairs if a != b and not {a, b} & {"not run here", "not tested"}]
+
+
 def interval_text(row) -> str:
     """'+3.8 [-2.4, +10.1]' (95% interval), '+3.8 (one seed, no interval)', or 'no runs yet'."""
     if pd.isna(row["ours"]):
