@@ -84,8 +84,8 @@ def _grid_parser(sub):
                    "(e.g. CE+DRW,CE+DRW+SAM); default: every method of the tables")
     p.add_argument("--list", action="store_true", help="print the runs and whether each has a record; train none")
     p.add_argument("--keep-snapshots", default=None, help="copy the snapshots of every recorded run of the tables "
-                   "from the cache into results/<scale>/checkpoints/ (to commit): 'all' kept epochs, or "
-                   "comma-separated epochs, e.g. 200; train none")
+                   "from the cache into results/<scale>/checkpoints/ (to commit): 'all' kept epochs, 'last' (each run's "
+                   "final epoch: 200, or 300 for VS), or comma-separated epochs, e.g. 200; train none")
     p.add_argument("--precision", default="fp32", help="fp32 (the official code's) or bf16 (autocast; GPUs)")
     p.add_argument("--compile", default=None, help="torch.compile backend for each run's training step (inductor)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1: records are "
@@ -127,9 +127,11 @@ def _grid(args) -> int:
     configs = listing()
     if args.keep_snapshots:
         from .hessian import keep_snapshots
-        epochs = None if args.keep_snapshots == "all" else parse_seeds(args.keep_snapshots)
+        choice = args.keep_snapshots
+        epochs = None if choice in ("all", "last") else parse_seeds(choice)
         records = collect(configs, root=args.out)
-        kept = [p for c in configs if records[c.run_id] for p in keep_snapshots(records[c.run_id], epochs)]
+        kept = [p for c in configs if records[c.run_id] for p in keep_snapshots(
+            records[c.run_id], [c.epochs] if choice == "last" else epochs)]
         print(f"{len(kept)} snapshots of {sum(r is not None for r in records.values())} recorded runs in "
               f"results/{args.scale}/checkpoints/")
         return 0
