@@ -47,7 +47,9 @@ def test_every_toc_entry_exists_and_notebooks_have_parameters():
     (dict(scale="smoke", seeds=[0.5]), "seeds must be a non-empty list of non-negative integers, got [0.5]"),
     (dict(scale="smoke", tables=["table3"]), "unknown table 'table3'"),
     (dict(scale="smoke", dataset="imagenet"), "unknown dataset 'imagenet'"),
-    (dict(scale="smoke", which="last"), "unknown which 'last'; accepted: final, best_val, best"),
+    (dict(scale="smoke", which="last"), "unknown which 'last'; accepted: final, best"),
+    (dict(scale="smoke", which="best_val"), "which 'best_val' needs a validation split"),
+    (dict(scale="smoke", which="last", protocol="tuned"), "unknown which 'last'; accepted: final, best_val, best"),
     (dict(scale="smoke", imbalances=[10, 0.5]), "imbalance must be >= 1 (n_max / n_min), got 0.5"),
 ])
 def test_chapter_parameters_are_checked_with_the_accepted_values(kwargs, message):
@@ -79,7 +81,8 @@ def test_a_long_table_folds_with_its_full_strings_and_a_csv_download():
     ("02_saddle_points", {"scale": "smoke", "rho_sweep": [0.5, -0.1]}, "rho must be >= 0, got -0.1"),
     ("02_saddle_points", {"scale": "smoke", "protocol": "fancy"}, "unknown protocol 'fancy'; accepted: tuned, paper"),
     ("03_theorem2", {"scale": "smoke", "samples": 10}, "samples must be >= 100"),
-    ("04_cifar_lt", {"scale": "smoke", "which": "last"}, "unknown which 'last'; accepted: final, best_val, best"),
+    ("04_cifar_lt", {"scale": "smoke", "which": "last"}, "unknown which 'last'; accepted: final, best"),
+    ("07_scorecard", {"scale": "smoke", "which": "best_val"}, "which 'best_val' needs a validation split"),
     ("04_cifar_lt", {"scale": "smoke", "methods": ["CE+FOCAL"]}, "unknown method 'CE\\+FOCAL'"),
     ("06_ablations", {"scale": "smoke", "rhos": [0.5, -1.0]}, "rho must be >= 0, got -1.0"),
     ("07_scorecard", {"scale": "paper", "table2_seeds": [-1]}, "seeds must be a non-empty list"),

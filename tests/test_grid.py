@@ -46,9 +46,13 @@ def test_run_missing_trains_each_missing_run_once_and_reports_failures(tmp_path,
     monkeypatch.setattr(grid, "obtain", obtain)
     monkeypatch.setattr(grid, "_has_record", lambda config, root, warn=False: config in trained)
     configs = [RunConfig.at_scale("smoke", seed=s) for s in range(4)]
+    monkeypatch.setattr(grid.time, "sleep", lambda s: pytest.fail("waited, though no run was held elsewhere"))
     counts = grid.run_missing(configs + configs[:1], root=tmp_path, progress=False)
-    assert counts == {"present": 0, "trained": 3, "failed": {configs[2].run_id: "ValueError: broken run"}}
+    assert counts == {"present": 0, "trained": 3, "held": [], "failed": {configs[2].run_id: "ValueError: broken run"}}
     assert trained == [configs[0], configs[1], configs[3]]
+    trained.clear()
+    counts = grid.run_missing(configs[2:3], root=tmp_path, progress=False, wait=False)
+    assert counts["held"] == [] and list(counts["failed"]) == [configs[2].run_id]  # failed, not left to another
 
 
 def test_stacking_groups_seeds_and_radii_and_trains_each_group_once(tmp_path, monkeypatch):
@@ -67,7 +71,7 @@ def test_stacking_groups_seeds_and_radii_and_trains_each_group_once(tmp_path, mo
     monkeypatch.setattr(grid, "get_or_run_many", lambda group, **kw: (real_many(("many", len(group))),
                                                                       done.update(c.run_id for c in group)))
     counts = grid.run_missing(configs, root=tmp_path, progress=False, stack=True)
-    assert counts == {"present": 0, "trained": 16, "failed": {}}
+    assert counts == {"present": 0, "trained": 16, "held": [], "failed": {}}
     assert calls == [("many", 2), ("many", 12), ("one", "CE+DRW+PGD"), ("one", "CE+DRW+LPF-SGD")]
 
 

@@ -146,6 +146,8 @@ def test_spectra_from_committed_snapshots_on_a_fresh_clone(tmp_path, monkeypatch
     kept = keep_snapshots(record, epochs=[2], cache=tmp_path / "cache")
     assert [p.name for p in kept] == ["epoch_0002.pt"] and (kept[0].parent / "epoch_0002.pt.sha256").exists()
     shutil.rmtree(tmp_path / "cache")  # a fresh clone: no cache
+    with pytest.raises(FileNotFoundError, match=f"no snapshot of run {record['id']} at epoch 2"):
+        keep_snapshots(record, epochs=[2], cache=tmp_path / "cache")  # named, not a damaged-file error
     result = get_or_compute(record, epoch=2, classes=[9], iters=5, root=tmp_path, cache=tmp_path / "cache",
                             progress=False)
     point = result["at_point"]["9"]

@@ -41,14 +41,19 @@ def check_parameter_names(history) -> None:
 
 
 def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: str | None = None,
-                     which: str | None = None, imbalances=None, tables=None) -> None:
+                     which: str | None = None, imbalances=None, tables=None, protocol: str = "paper") -> None:
     """Fail in a chapter's first cell, with the accepted values, before any work is done. The book builds at
-    smoke, cpu or paper scale; the large scale's runs are separate torchrun jobs (chapter 5)."""
+    smoke, cpu or paper scale; the large scale's runs are separate torchrun jobs (chapter 5). `protocol`: whose
+    runs `which` reads; the paper protocol's hold out no validation images, so they have no 'best_val' epoch."""
     if not isinstance(scale, str):
         raise ValueError(f"scale must be a string, one of {', '.join(BOOK_SCALES)}; got {scale!r}")
     check_choice("scale", scale, BOOK_SCALES)
     if which is not None:
-        check_choice("which", which, ("final", "best_val", "best"))
+        rules = ("final", "best_val", "best") if protocol == "tuned" else ("final", "best")
+        if which == "best_val" and protocol != "tuned":
+            raise ValueError("which 'best_val' needs a validation split, which the paper protocol's runs (this "
+                             f"chapter's tables) do not hold out; accepted: {', '.join(rules)}")
+        check_choice("which", which, rules)
     if imbalances is not None and not isinstance(imbalances, (list, tuple)):
         raise ValueError(f"imbalances must be a list of numbers >= 1, got {imbalances!r}")
     for b in imbalances or ():

@@ -91,7 +91,7 @@ def _grid_parser(sub):
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1: records are "
                    "bit-for-bit repeatable only at a fixed thread count; run one runner per core)")
     p.add_argument("--no-wait", action="store_true", help="return once every missing run is held by another "
-                   "runner instead of waiting for them (to chain grids: `grid tune --no-wait && grid table1-tuned`)")
+                   "runner instead of waiting for them (to chain independent grids: `grid tune --no-wait && grid followups`)")
     p.add_argument("--stack", action="store_true", help="train runs that differ in seed and rho only together, in "
                    "one process (fills a large GPU; no gain on a CPU)")
     p.add_argument("--data-root", default=None)
@@ -130,11 +130,18 @@ def _grid(args) -> int:
         choice = args.keep_snapshots
         epochs = None if choice in ("all", "last") else parse_seeds(choice)
         records = collect(configs, root=args.out)
-        kept = [p for c in configs if records[c.run_id] for p in keep_snapshots(
-            records[c.run_id], [c.epochs] if choice == "last" else epochs)]
+        kept, absent = [], []
+        for c in configs:
+            if records[c.run_id]:
+                try:
+                    kept += keep_snapshots(records[c.run_id], [c.epochs] if choice == "last" else epochs)
+                except FileNotFoundError as exc:
+                    absent.append(str(exc))
         print(f"{len(kept)} snapshots of {sum(r is not None for r in records.values())} recorded runs in "
               f"results/{args.scale}/checkpoints/")
-        return 0
+        for line in absent:
+            print(f"skipped: {line}", file=sys.stderr)
+        return 1 if absent else 0
     if args.list:
         records = collect(configs, root=args.out)
         for c in configs:

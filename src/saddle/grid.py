@@ -330,10 +330,11 @@ def run_missing(configs, *, root: Path | None = None, progress: bool = True, sta
             counts["trained" if action == "trained" else "present"] += len(group)
             progressed = True
             break  # re-read the grid: a dependent grid may have grown
-        if not progressed and not wait:
-            counts["held"] = [c.run_id for c in missing]
+        held = [c.run_id for c in missing if c.run_id not in counts["failed"]]
+        if not progressed and held and not wait:
+            counts["held"] = held
             break
-        if not progressed:
+        if not progressed and held:
             time.sleep(poll_s)  # every missing run is held by another process: wait for them
     bar.close()
     return counts

@@ -467,6 +467,8 @@ def keep_snapshots(record: dict, epochs=None, cache=None) -> list[Path]:
     copied = []
     for epoch in epochs or record["checkpoint_epochs"]:
         source = Path(cache or cache_dir()) / "checkpoints" / config.run_id / f"epoch_{epoch:04d}.pt"
+        if not source.exists():  # a run recorded on another machine has no snapshots in this cache
+            raise FileNotFoundError(f"no snapshot of run {config.run_id} at epoch {epoch} in {source.parent}")
         load_verified(source)  # a damaged snapshot is not committed
         target.mkdir(parents=True, exist_ok=True)
         for path in (source, source.with_name(source.name + ".sha256")):

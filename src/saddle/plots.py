@@ -22,8 +22,8 @@ def _group_colours(counts) -> list:
 
 
 def _shades(colour: str, n: int) -> list:
-    """n shades of one colour, from darker to lighter, none near black or white: the darkest shades of two groups'
-    colours (a dark_palette's) look alike."""
+    """n shades of one colour, from darker to lighter, none near black or white (unlike sns.dark_palette, whose
+    darkest shades of different colours look alike)."""
     rgb = np.array(matplotlib.colors.to_rgb(colour))
     if n == 1:
         return [tuple(rgb)]
@@ -233,7 +233,7 @@ def ratio_over_training(df: pd.DataFrame, drw_epoch: int | None = None):
     for group, members in classes.groupby("group", sort=False):
         palette.update(zip(members["class"], _shades(GROUP_COLOURS.get(group, "#555555"), len(members))))
     # and a line style and marker per group, so that a dark mid shade and a dark tail shade cannot be confused
-    groups = [g for g in GROUP_COLOURS if g in set(df["group"])] or None
+    groups = [g for g in GROUP_COLOURS if g in set(df["group"])] + sorted(set(df["group"]) - set(GROUP_COLOURS))
     grid = sns.relplot(df, x="epoch", y="ratio", hue="class", style="group", style_order=groups, col="method",
                        kind="line", markers=True, palette=palette, hue_order=list(classes["class"]), height=3.2,
                        aspect=1.2)

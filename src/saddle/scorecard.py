@@ -24,6 +24,7 @@ from . import book, grid
 from .data import check_choice
 
 VERDICTS = ("reproduced", "contradicted", "inconclusive", "not tested", "not run here")
+UNTESTED = ("not tested", "not run here")  # one seed (no interval), or no runs: no test was made
 KINDS = ("raises", "lowers", "keeps")
 KEEP_TOLERANCE = 2.0  # accuracy points
 PAPER_DATASET = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
@@ -394,7 +395,7 @@ def assess_all(claims, scale: str, dataset: str, seeds, records: dict, which: st
 def multiplicity(verdicts: pd.DataFrame, alpha: float = 0.05) -> str:
     """One line on multiple testing: how many claims were tested, how many passed their own 5% test, and how many
     of those survive Holm's correction for the number tested."""
-    tested = verdicts[~verdicts["verdict"].isin(("not tested", "not run here"))]
+    tested = verdicts[~verdicts["verdict"].isin(UNTESTED)]
     decided = int(tested["verdict"].isin(("reproduced", "contradicted")).sum())
     survivors = holm_survivors(tested["p"], alpha)
     names = "; ".join(f"{c} ({v})" for c, v in tested.sort_values("p").head(survivors)[["claim", "verdict"]].values)
@@ -509,7 +510,7 @@ def verdict_changes(before: pd.DataFrame, after: pd.DataFrame) -> list[str]:
     if not before["claim"].reset_index(drop=True).equals(after["claim"].reset_index(drop=True)):
         raise ValueError("verdict_changes compares two assessments of the same claims, in the same order")
     pairs = zip(before["claim"], before["verdict"], after["verdict"])
-    return [f"{claim} ({a} -> {b})" for claim, a, b in pairs if a != b and not {a, b} & {"not run here", "not tested"}]
+    return [f"{claim} ({a} -> {b})" for claim, a, b in pairs if a != b and not {a, b} & set(UNTESTED)]
 
 
 def interval_text(row) -> str:
