@@ -1,36 +1,44 @@
 #!/usr/bin/env bash
-# One prepared check for a lent GPU machine (issues #7 and #8), at most 10 minutes (the sum of the step limits);
-# logs and records go to OUTDIR.
+# One prepared check for a lent GPU machine, inside one global time budget (default 500 s); everything it writes is
+# packed into OUTDIR/gpu_check.tar.gz after every step, so a call stopped at its limit still returns what finished.
 # From the repository root on that machine (its own python3 and torch, no venv):
-#     PYTHONPATH=src bash bench/gpu_check.sh "$OUT"
+#     PYTHONPATH=src bash bench/gpu_check.sh "$OUT" [BUDGET_S]
 # 1. the training, SAM, stacked and distributed tests, which take the GPU as their default device;
-# 2. bench/throughput.py: SGD vs SAM, this trainer (eager and torch.compile'd) vs the official-style loop, stacked
+# 2. one timed 200-epoch CE+DRW+SAM run of ResNet-32, bf16, on CIFAR-10-LT-shaped synthetic data (n_max 5000,
+#    imbalance 100: 12,406 images; target <= 90 s on an H100), with its progress bar (s/epoch) in the log;
+# 3. bench/throughput.py: SGD vs SAM, this trainer (eager and torch.compile'd) vs the official-style loop, stacked
 #    vs one by one (a JSON record);
-# 3. one timed 200-epoch CE+DRW+SAM run of ResNet-32, bf16, on CIFAR-10-LT-shaped synthetic data (n_max 5000,
-#    imbalance 100: 12,406 images; target <= 90 s on an H100);
 # 4. 20 epochs of the same run compiled (inductor; compile time included) and 20 in float32, for the speed-ups
 #    (the records' wall times).
-# Not yet run: no session so far has had a GPU.
 set -u
-OUT=${1:?usage: bench/gpu_check.sh OUTDIR}
-mkdir -p "$OUT"
-export PYTHONPATH=${PYTHONPATH:-src}
-run() {  # run NAME SECONDS CMD...: time one step, keep its output, go on if it fails
+OUT=${1:?usage: bench/gpu_check.sh OUTDIR [BUDGET_S]}
+BUDGET=${2:-500}
+WORK=/tmp/gpu_check
+rm -rf "$WORK" && mkdir -p "$WORK" "$OUT"
+export PYTHONPATH=${PYTHONPATH:-src} PYTHONUNBUFFERED=1
+pack() { tar czf "$OUT/gpu_check.tar.gz.part" -C "$WORK" --exclude='cache*' . && mv "$OUT/gpu_check.tar.gz.part" "$OUT/gpu_check.tar.gz"; }
+run() {  # run NAME SECONDS CMD...: time one step (never past the budget), keep its output, go on if it fails
     local name=$1 limit=$2; shift 2
+    local left=$((BUDGET - SECONDS))
+    if ((left < 10)); then echo "$name: skipped, budget spent" | tee -a "$WORK/summary.txt"; return; fi
+    ((limit > left)) && limit=$left
     local start=$SECONDS
-    timeout "$limit" "$@" > "$OUT/$name.txt" 2>&1
-    echo "$name: exit $? after $((SECONDS - start)) s" | tee -a "$OUT/summary.txt"
+    timeout "$limit" "$@" > "$WORK/$name.txt" 2>&1
+    echo "$name: exit $? after $((SECONDS - start)) s (limit $limit s)" | tee -a "$WORK/summary.txt"
+    pack
 }
-nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
+git rev-parse HEAD > "$WORK/commit.txt" 2>/dev/null || true
+nvidia-smi > "$WORK/nvidia-smi.txt" 2>&1
 run versions 30 python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0))"
-run pytest 150 python3 -m pytest -q -x -p no:cacheprovider tests/test_optim.py tests/test_train.py \
+run pytest 120 python3 -m pytest -q -rf --durations=8 -p no:cacheprovider tests/test_optim.py tests/test_train.py \
     tests/test_stacked.py tests/test_distributed.py
-run throughput 150 python3 bench/throughput.py --steps 20 --stacked 4
-cp results/bench/throughput-*.json "$OUT/" 2>/dev/null
-run paper_run_bf16 120 env SADDLE_CACHE="$OUT/cache" python3 -m saddle train --scale paper --dataset synthetic \
-    --n-max 5000 --drw --sam --rho 0.5 --precision bf16 --out "$OUT/results" --quiet
-run paper_run_bf16_compiled_20ep 90 env SADDLE_CACHE="$OUT/cache-compiled" python3 -m saddle train --scale paper \
+run paper_run_bf16 180 env SADDLE_CACHE="$WORK/cache" python3 -m saddle train --scale paper --dataset synthetic \
+    --n-max 5000 --drw --sam --rho 0.5 --precision bf16 --out "$WORK/results"
+run throughput 120 python3 bench/throughput.py --steps 20 --stacked 4
+cp results/bench/throughput-*.json "$WORK/" 2>/dev/null
+run paper_run_fp32_20ep 60 env SADDLE_CACHE="$WORK/cache-fp32" python3 -m saddle train --scale paper \
+    --dataset synthetic --n-max 5000 --drw --sam --rho 0.5 --epochs 20 --out "$WORK/results-fp32" --quiet
+run paper_run_bf16_compiled_20ep 90 env SADDLE_CACHE="$WORK/cache-compiled" python3 -m saddle train --scale paper \
     --dataset synthetic --n-max 5000 --drw --sam --rho 0.5 --precision bf16 --compile inductor --epochs 20 \
-    --out "$OUT/results-compiled" --quiet
-run paper_run_fp32_20ep 60 env SADDLE_CACHE="$OUT/cache-fp32" python3 -m saddle train --scale paper \
-    --dataset synthetic --n-max 5000 --drw --sam --rho 0.5 --epochs 20 --out "$OUT/results-fp32" --quiet
+    --out "$WORK/results-compiled" --quiet
+pack
