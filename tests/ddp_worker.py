@@ -32,10 +32,10 @@ def train(data, checkpoints, out, epochs, stop_after=None):
     model = small_network()
     try:
         distributed.run(config(epochs), data_root=data, checkpoint_dir=checkpoints, workers=0, image_size=32,
-                        augment=False, model=model, on_epoch_end=stop, progress=False)
+                        augment=False, model=model, on_epoch_end=stop, progress=False, device="cpu")
     except Stop:
         return
-    if distributed.setup()[0] == 0:
+    if distributed.setup("cpu")[0] == 0:
         torch.save(model.state_dict(), out)
 
 

@@ -116,3 +116,13 @@ def test_torchrun_cli_trains_resnet50_and_rank_zero_writes_one_record(tree, tmp_
     assert set(record["groups"]) == {"head", "mid", "tail", "many", "medium", "few"}
     assert [row["drw"] for row in record["curves"]] == [False, True]  # DRW from epoch 60 of 90 = 1 of 2
     assert record["metrics"]["final"]["epoch"] == 2 and len(record["metrics"]["final"]["per_class"]) == 20
+
+
+def test_setup_device_choice():
+    from saddle import distributed
+    assert distributed.setup("cpu") == (0, 1, torch.device("cpu"))
+    with pytest.raises(ValueError, match="unknown device 'gpu'; accepted: cpu, cuda"):
+        distributed.setup("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda' needs one GPU per local process; this machine has 0"):
+            distributed.setup("cuda")

@@ -249,7 +249,7 @@ def _train(args) -> int:
             raise ValueError(f"--compile is not supported for {config.dataset} (the distributed trainer); "
                              "it applies to the CIFAR / Fashion-MNIST trainer")
         kwargs.update(split_dir=args.split_dir, workers=args.workers, ascent=args.ascent,
-                      image_size=args.image_size, sync_bn=args.sync_bn, precision=args.precision)
+                      image_size=args.image_size, sync_bn=args.sync_bn, precision=args.precision, device=args.device)
     else:
         kwargs.update(device=args.device, precision=args.precision or "fp32", compile=args.compile)
     try:

@@ -32,12 +32,20 @@ from .train import (PRECISIONS, add_test_report, build_criterion, build_model, b
 ASCENTS = ("global", "local")
 
 
-def setup() -> tuple[int, int, torch.device]:
-    """(rank, world size, device): joins torchrun's process group when launched by it."""
+def setup(device: str | None = None) -> tuple[int, int, torch.device]:
+    """(rank, world size, device): joins torchrun's process group when launched by it. One GPU per local process,
+    else (or with device "cpu") every process on the CPU over gloo: two processes cannot share one GPU under NCCL."""
+    if device not in (None, "cpu", "cuda"):
+        raise ValueError(f"unknown device {device!r}; accepted: cpu, cuda")
+    on_gpu = device != "cpu" and torch.cuda.is_available() \
+        and torch.cuda.device_count() >= int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+    if device == "cuda" and not on_gpu:
+        raise ValueError(f"device 'cuda' needs one GPU per local process; this machine has "
+                         f"{torch.cuda.device_count()} for {os.environ.get('LOCAL_WORLD_SIZE', 1)}")
     if "RANK" in os.environ and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group("nccl" if on_gpu else "gloo")
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
-    if torch.cuda.is_available():
+    if on_gpu:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
     else:
@@ -119,11 +127,11 @@ def _sync_buffers(model):
 def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, workers: int = 4,
         ascent: str = "global", image_size: int = 224, augment: bool = True, sync_bn: bool = False,
         model: torch.nn.Module | None = None, on_epoch_end=None, progress: bool = True,
-        precision: str | None = None) -> dict | None:
+        precision: str | None = None, device: str | None = None) -> dict | None:
     """Train one large-scale configuration; rank 0 returns the record (not yet written), other ranks None.
     `model` replaces the config's network (tests use a BatchNorm-free one to compare against one process);
     on_epoch_end(epoch, row) is called on every rank after each epoch's checkpoint. precision: "fp32" or "bf16"
-    (autocast); by default bf16 on GPUs that support it, else fp32."""
+    (autocast); by default bf16 on GPUs that support it, else fp32. device: see setup."""
     from .results import git_commit, provenance
 
     if config.dataset not in splits.LARGE_DATASETS:
@@ -133,7 +141,7 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
     if config.optimizer not in ("sgd", "sam"):
         raise ValueError(f"the large-scale trainer runs optimizer 'sgd' or 'sam', got {config.optimizer!r}")
     started, commit = time.time(), git_commit()
-    rank, world, device = setup()
+    rank, world, device = setup(device)
     batch = local_batch_size(config, world)
     data = splits.load(config.dataset, data_root, split_dir, image_size, augment)
     groups = {**data.groups, **data.shots}

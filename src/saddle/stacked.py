@@ -20,7 +20,7 @@ from . import data as data_lib
 from . import optim
 from .config import RunConfig
 from .train import (PRECISIONS, accuracy_report, add_test_report, build_criterion, build_model, checkpoint_epochs,
-                    curve_row, default_device, load_data, run_record, save_verified, set_schedules,
+                    curve_row, default_device, deterministic_kernels, load_data, run_record, save_verified, set_schedules,
                     snapshot_name)
 
 MAY_DIFFER = ("seed", "rho")
@@ -91,6 +91,7 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
     data_lib.check_choice("precision", precision, PRECISIONS)
     started, commit = time.time(), git_commit()
     device = torch.device(device) if device else default_device()
+    deterministic_kernels(device)
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
         else contextlib.nullcontext
     config = configs[0]

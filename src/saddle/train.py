@@ -39,6 +39,14 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def deterministic_kernels(device: torch.device) -> None:
+    """On a GPU, cuDNN's deterministic algorithms and no autotuning, so that one seed gives one record and a resumed
+    run ends where the uninterrupted one does (the official code asks for this with --seed, then undoes it with
+    cudnn.benchmark=True). A CPU run is deterministic already."""
+    if device.type == "cuda":
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+
+
 def load_data(config: RunConfig, data_root=None) -> data_lib.LongTailData:
     """The config's long-tailed training set and test set."""
     return data_lib.load(config.dataset, config.imbalance, config.profile, config.n_max, config.subset_seed,
@@ -239,6 +247,7 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
         raise ValueError(f"{config.dataset} is read from split files by saddle.distributed.run "
                          "(torchrun --nproc_per_node=N -m saddle train ...), not by train.run")
     device = torch.device(device) if device else default_device()
+    deterministic_kernels(device)
     data = load_data(config, data_root).to(device)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
