@@ -2,15 +2,17 @@
 
 The 200-epoch CE+DRW+SAM run took 3.1 s/epoch on an H200 (97 SAM steps: 32 ms each) against a 90 s target for the
 run. A step's arithmetic is about 27 GFLOP, well under a millisecond on such a chip, so the question is whether the
-time is the GPU's or the host's (one kernel launch at a time). The variants:
-  eager, deterministic cuDNN  what saddle.train does on a GPU;
-  eager, cudnn.benchmark      what the official code does (autotuned, not deterministic);
-  eager, bf16 autocast        saddle's --precision bf16;
-  CUDA graph                  the same fp32 step captured once and replayed: no per-kernel launch cost, so its time
-                              is close to the GPU's own; eager / graph is the share the launches cost.
-Prints ms per step and the ratios, and appends a JSON record to results/bench/. GPU only.
+time is the GPU's or the host's (one kernel launch at a time). Each variant alternates step by step with the
+reference, eager fp32 with deterministic cuDNN (what saddle.train does on a GPU), so drift cancels in the ratio:
+  benchmark   cudnn.benchmark, what the official code does (autotuned, not deterministic);
+  bf16        saddle's --precision bf16 (autocast);
+  graph       the whole fp32 step (forward, backward, SGD) captured once in a CUDA graph and replayed, as in
+              PyTorch's whole-network example: no per-kernel launch cost, so its time is close to the GPU's own;
+  compiled    torch.compile(mode="reduce-overhead"): inductor's kernels replayed as CUDA graphs (compile excluded).
+Prints ms per step and the ratio for one variant, appends a JSON record to results/bench/. GPU only; run each
+variant in its own process (a failed capture can poison a CUDA context).
 
-Usage: PYTHONPATH=src python3 bench/gpu_step.py [--steps 50] [--model resnet32]
+Usage: PYTHONPATH=src python3 bench/gpu_step.py VARIANT [--steps 50] [--model resnet32]
 """
 
 import argparse
@@ -26,33 +28,40 @@ from saddle.models import build
 from saddle.results import ROOT, device_name
 
 
-def eager_step(model, opt, x, y, autocast):
+VARIANTS = ("benchmark", "bf16", "graph", "compiled")
+
+
+def eager_step(model, opt, x, y, autocast=contextlib.nullcontext):
     def step():
         with autocast():
             loss = F.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=False)
+        opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
     return step
 
 
 def graph_step(model, opt, x, y):
-    """The whole step (forward, backward, SGD) captured in one CUDA graph, as in PyTorch's whole-network example."""
-    step = eager_step(model, opt, x, y, contextlib.nullcontext)
+    """The whole step captured in one CUDA graph: warm-up on a side stream, gradients allocated inside the capture."""
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
         for _ in range(3):
-            step()
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
+    opt.zero_grad(set_to_none=True)
     with torch.cuda.graph(graph):
-        step()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
     return graph.replay
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("variant", choices=VARIANTS)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--model", default="resnet32")
     args = parser.parse_args()
@@ -67,19 +76,23 @@ def main():
         model = build(args.model).to(device, memory_format=torch.channels_last).train()
         return model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
 
-    bf16 = lambda: torch.autocast("cuda", dtype=torch.bfloat16)  # noqa: E731
-    variants = {}
-    for name, det, autocast in (("eager_deterministic", True, contextlib.nullcontext),
-                                ("eager_benchmark", False, contextlib.nullcontext),
-                                ("eager_bf16_deterministic", True, bf16)):
-        variants[name] = (det, eager_step(*fresh(), x, y, autocast))
+    deterministic = args.variant != "benchmark"
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-    variants["graph_deterministic"] = (True, graph_step(*fresh(), x, y))
-
-    total = dict.fromkeys(variants, 0.0)
-    for i in range(args.steps + 3):  # alternate step by step, so machine drift hits all alike
-        for name, (det, fn) in variants.items():
-            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = det, not det
+    steps = {"reference": eager_step(*fresh(), x, y)}
+    if args.variant == "graph":
+        steps["graph"] = graph_step(*fresh(), x, y)
+    elif args.variant == "compiled":
+        model, opt = fresh()
+        steps["compiled"] = eager_step(torch.compile(model, mode="reduce-overhead"), opt, x, y)
+    elif args.variant == "bf16":
+        steps["bf16"] = eager_step(*fresh(), x, y, lambda: torch.autocast("cuda", dtype=torch.bfloat16))
+    else:
+        steps["benchmark"] = eager_step(*fresh(), x, y)
+    total = dict.fromkeys(steps, 0.0)
+    for i in range(args.steps + 3):  # three warm-up steps each (the compile happens in the first)
+        for name, fn in steps.items():
+            on = name == "reference" or deterministic
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = on, not on
             torch.cuda.synchronize()
             start = time.perf_counter()
             fn()
@@ -87,20 +100,17 @@ def main():
             if i >= 3:
                 total[name] += time.perf_counter() - start
     ms = {name: 1000 * t / args.steps for name, t in total.items()}
-    for name, value in ms.items():
-        print(f"{name:26s} {value:7.2f} ms/step")
-    ratios = {"benchmark_over_deterministic": ms["eager_benchmark"] / ms["eager_deterministic"],
-              "bf16_over_fp32": ms["eager_bf16_deterministic"] / ms["eager_deterministic"],
-              "eager_over_graph": ms["eager_deterministic"] / ms["graph_deterministic"]}
-    for name, value in ratios.items():
-        print(f"{name:26s} {value:7.2f}")
+    ratio = ms["reference"] / ms[args.variant]
+    print(f"{args.model}, batch 128, {args.steps} steps: eager deterministic fp32 {ms['reference']:.2f} ms/step, "
+          f"{args.variant} {ms[args.variant]:.2f} ms/step: reference / {args.variant} = {ratio:.2f}")
     now = datetime.datetime.now(datetime.timezone.utc)
     folder = ROOT / "results" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"gpu-step-{now:%Y%m%dT%H%M%S}.json"
+    path = folder / f"gpu-step-{args.variant}-{now:%Y%m%dT%H%M%S}.json"
     path.write_text(json.dumps({"date": now.isoformat(timespec="seconds"), "device": device_name(device),
                                 "torch": torch.__version__, "model": args.model, "batch": 128, "steps": args.steps,
-                                "ms_per_step": ms, "ratios": ratios}, indent=1) + "\n")
+                                "variant": args.variant, "ms_per_step": ms, "reference_over_variant": ratio},
+                               indent=1) + "\n")
     print("record:", path)
 
 

@@ -200,10 +200,12 @@ def test_bf16_autocast_trains_and_is_recorded_and_bad_precision_fails():
         train.run(tiny(epochs=1), progress=False, precision="fp16")
 
 
-def test_compiled_step_follows_the_eager_run_and_keeps_plain_checkpoints(tmp_path):
+def test_compiled_step_follows_the_eager_run_and_keeps_plain_checkpoints(tmp_path, monkeypatch):
     """torch.compile of the step's model (aot_eager here: the inductor backend compiles C++ for a minute on a CPU;
     bench/gpu_check.sh covers it on CUDA) trains the same run, last smaller batch and SAM's two passes included,
-    and its snapshots load into an uncompiled model."""
+    and its snapshots load into an uncompiled model. On a GPU the convolutions run in full float32: cuDNN's
+    default TF32 keeps 10 mantissa bits, so two orderings of the same step differ by ~1e-3, above this tolerance."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     config = tiny(optimizer="sam", rho=0.05, drw=True, epochs=2)
     eager = train.run(config, progress=False)
     compiled = train.run(config, progress=False, compile="aot_eager", checkpoint_dir=tmp_path)
