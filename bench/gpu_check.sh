@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # One prepared check for a lent GPU machine, inside one global time budget (default 500 s); everything it writes is
 # packed into OUTDIR/gpu_check.tar.gz after every step, so a call stopped at its limit still returns what finished.
-# From the repository root on that machine (its own python3 and torch, no venv):
-#     PYTHONPATH=src bash bench/gpu_check.sh "$OUT" [BUDGET_S]
-# 1. the training, SAM, stacked and distributed tests, which take the GPU as their default device;
-# 2. one timed 200-epoch CE+DRW+SAM run of ResNet-32, bf16, on CIFAR-10-LT-shaped synthetic data (n_max 5000,
-#    imbalance 100: 12,406 images; target <= 90 s on an H100), with its progress bar (s/epoch) in the log;
+# From the repository root on that machine (its own python3 and torch, no venv); the device's copy of the tree keeps
+# a stale .git, so name the commit being measured:
+#     SADDLE_GIT_COMMIT=<git rev-parse HEAD here> PYTHONPATH=src bash bench/gpu_check.sh "$OUT" [BUDGET_S]
+# 1. the training, SAM, stacked and distributed tests, which take the GPU as their default device (test_stacked
+#    imports pyhessian, which that machine lacks: carry its folder and put it on PYTHONPATH);
+# 2. 30 epochs of the paper-scale CE+DRW+SAM run of ResNet-32, bf16, on CIFAR-10-LT-shaped synthetic data (n_max
+#    5000, imbalance 100: 12,406 images), with its progress bar (s/epoch) in the log: the whole 200-epoch run took
+#    3.1 s/epoch on an H200 (2026-11-29), so it does not fit in a lease;
 # 3. bench/throughput.py: SGD vs SAM, this trainer (eager and torch.compile'd) vs the official-style loop, stacked
 #    vs one by one (a JSON record);
-# 4. 20 epochs of the same run compiled (inductor; compile time included) and 20 in float32, for the speed-ups
-#    (the records' wall times).
+# 4. bench/gpu_step.py graph and compiled: a step eager against the same step replayed as a CUDA graph;
+# 5. 10 epochs of the run in float32 and 10 compiled (inductor; compile time included), for their wall times.
 set -u
 OUT=${1:?usage: bench/gpu_check.sh OUTDIR [BUDGET_S]}
 BUDGET=${2:-500}
@@ -27,18 +30,20 @@ run() {  # run NAME SECONDS CMD...: time one step (never past the budget), keep 
     echo "$name: exit $? after $((SECONDS - start)) s (limit $limit s)" | tee -a "$WORK/summary.txt"
     pack
 }
-git rev-parse HEAD > "$WORK/commit.txt" 2>/dev/null || true
+echo "${SADDLE_GIT_COMMIT:-unnamed (see usage)}" > "$WORK/commit.txt"
 nvidia-smi > "$WORK/nvidia-smi.txt" 2>&1
 run versions 30 python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0))"
 run pytest 120 python3 -m pytest -q -rf --durations=8 -p no:cacheprovider tests/test_optim.py tests/test_train.py \
     tests/test_stacked.py tests/test_distributed.py
-run paper_run_bf16 180 env SADDLE_CACHE="$WORK/cache" python3 -m saddle train --scale paper --dataset synthetic \
-    --n-max 5000 --drw --sam --rho 0.5 --precision bf16 --out "$WORK/results"
+run paper_run_bf16_30ep 150 env SADDLE_CACHE="$WORK/cache" python3 -m saddle train --scale paper \
+    --dataset synthetic --n-max 5000 --drw --sam --rho 0.5 --precision bf16 --epochs 30 --out "$WORK/results"
 run throughput 120 python3 bench/throughput.py --steps 20 --stacked 4
-cp results/bench/throughput-*.json "$WORK/" 2>/dev/null
-run paper_run_fp32_20ep 60 env SADDLE_CACHE="$WORK/cache-fp32" python3 -m saddle train --scale paper \
-    --dataset synthetic --n-max 5000 --drw --sam --rho 0.5 --epochs 20 --out "$WORK/results-fp32" --quiet
-run paper_run_bf16_compiled_20ep 90 env SADDLE_CACHE="$WORK/cache-compiled" python3 -m saddle train --scale paper \
-    --dataset synthetic --n-max 5000 --drw --sam --rho 0.5 --precision bf16 --compile inductor --epochs 20 \
+run gpu_step_graph 30 python3 bench/gpu_step.py graph
+run gpu_step_compiled 70 python3 bench/gpu_step.py compiled
+cp results/bench/throughput-*.json results/bench/gpu-step-*.json "$WORK/" 2>/dev/null
+run paper_run_fp32_10ep 60 env SADDLE_CACHE="$WORK/cache-fp32" python3 -m saddle train --scale paper \
+    --dataset synthetic --n-max 5000 --drw --sam --rho 0.5 --epochs 10 --out "$WORK/results-fp32" --quiet
+run paper_run_bf16_compiled_10ep 90 env SADDLE_CACHE="$WORK/cache-compiled" python3 -m saddle train --scale paper \
+    --dataset synthetic --n-max 5000 --drw --sam --rho 0.5 --precision bf16 --compile inductor --epochs 10 \
     --out "$WORK/results-compiled" --quiet
 pack

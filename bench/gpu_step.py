@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from saddle.models import build
-from saddle.results import ROOT, device_name
+from saddle.results import ROOT, device_name, git_commit
 
 
 VARIANTS = ("benchmark", "bf16", "graph", "compiled")
@@ -108,7 +108,8 @@ def main():
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"gpu-step-{args.variant}-{now:%Y%m%dT%H%M%S}.json"
     path.write_text(json.dumps({"date": now.isoformat(timespec="seconds"), "device": device_name(device),
-                                "torch": torch.__version__, "model": args.model, "batch": 128, "steps": args.steps,
+                                "torch": torch.__version__, "git_commit": git_commit(), "threads": torch.get_num_threads(),
+                                "model": args.model, "batch": 128, "steps": args.steps,
                                 "variant": args.variant, "ms_per_step": ms, "reference_over_variant": ratio},
                                indent=1) + "\n")
     print("record:", path)

@@ -25,7 +25,7 @@ from PIL import Image
 
 from saddle import RunConfig, data, stacked, train
 from saddle.models import build
-from saddle.results import ROOT, device_name
+from saddle.results import ROOT, device_name, git_commit
 
 
 def step_times(model_name, steps, device):
@@ -150,7 +150,8 @@ def write_bench_record(figures: dict, device) -> Path:
     now = datetime.datetime.now(datetime.timezone.utc)
     path = folder / f"throughput-{now:%Y%m%dT%H%M%S}.json"
     path.write_text(json.dumps({"date": now.isoformat(timespec="seconds"), "device": device_name(device),
-                                "torch": torch.__version__, **figures}, indent=1) + "\n")
+                                "torch": torch.__version__, "git_commit": git_commit(),
+                                "threads": torch.get_num_threads(), **figures}, indent=1) + "\n")
     return path
 
 

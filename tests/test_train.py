@@ -190,6 +190,15 @@ def test_provenance_names_the_commit_the_run_started_from(monkeypatch):
     assert record["provenance"]["git_commit"] == "commit-at-start"
 
 
+def test_commit_named_by_the_environment_wins_over_a_stale_checkout(monkeypatch):
+    """A working tree copied to another machine (the GPU one) keeps an old .git: the sender names the commit."""
+    from saddle.results import git_commit
+    monkeypatch.delenv("SADDLE_GIT_COMMIT", raising=False)
+    here = git_commit()
+    monkeypatch.setenv("SADDLE_GIT_COMMIT", "0123abc")
+    assert git_commit() == "0123abc" != here
+
+
 def test_bf16_autocast_trains_and_is_recorded_and_bad_precision_fails():
     """The bf16 path (meant for GPUs) runs on the CPU too; it follows the float32 run closely early on."""
     fp32 = train.run(tiny(optimizer="sam", rho=0.05, epochs=1), progress=False)

@@ -190,6 +190,10 @@ def load_records(scale: str, root: Path | None = None, **match) -> list[dict]:
 
 
 def git_commit() -> str:
+    """HEAD (with "-dirty" when tracked files differ), or SADDLE_GIT_COMMIT where the checkout's history is not the
+    code's: a copy of the working tree sent to another machine keeps a stale .git."""
+    if os.environ.get("SADDLE_GIT_COMMIT"):
+        return os.environ["SADDLE_GIT_COMMIT"]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                                 check=True).stdout.strip()
