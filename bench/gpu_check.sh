@@ -3,12 +3,12 @@
 # packed into OUTDIR/gpu_check.tar.gz after every step, so a call stopped at its limit still returns what finished.
 # From the repository root on that machine (its own python3 and torch, no venv); the device's copy of the tree keeps
 # a stale .git, so name the commit being measured:
-#     SADDLE_GIT_COMMIT=<git rev-parse HEAD here> PYTHONPATH=src bash bench/gpu_check.sh "$OUT" [BUDGET_S]
+#     SADDLE_GIT_COMMIT=<git describe --always --dirty --abbrev=40, here> PYTHONPATH=src bash bench/gpu_check.sh "$OUT" [BUDGET_S]
 # 1. the training, SAM, stacked and distributed tests, which take the GPU as their default device (test_stacked
 #    imports pyhessian, which that machine lacks: carry its folder and put it on PYTHONPATH);
 # 2. 30 epochs of the paper-scale CE+DRW+SAM run of ResNet-32, bf16, on CIFAR-10-LT-shaped synthetic data (n_max
-#    5000, imbalance 100: 12,406 images), with its progress bar (s/epoch) in the log: the whole 200-epoch run took
-#    3.1 s/epoch on an H200 (2026-11-29), so it does not fit in a lease;
+#    5000, imbalance 100: 12,406 images), with its progress bar (s/epoch) in the log: on an H200 (2026-11-29) its
+#    first 50 epochs took 3.3 s each, so the whole 200-epoch run (about 11 minutes) does not fit in a lease;
 # 3. bench/throughput.py: SGD vs SAM, this trainer (eager and torch.compile'd) vs the official-style loop, stacked
 #    vs one by one (a JSON record);
 # 4. bench/gpu_step.py graph and compiled: a step eager against the same step replayed as a CUDA graph;
@@ -40,7 +40,7 @@ run paper_run_bf16_30ep 150 env SADDLE_CACHE="$WORK/cache" python3 -m saddle tra
 run throughput 120 python3 bench/throughput.py --steps 20 --stacked 4
 run gpu_step_graph 30 python3 bench/gpu_step.py graph
 run gpu_step_compiled 70 python3 bench/gpu_step.py compiled
-cp results/bench/throughput-*.json results/bench/gpu-step-*.json "$WORK/" 2>/dev/null
+find results/bench -name '*.json' -newer "$WORK/commit.txt" -exec cp {} "$WORK/" \;
 run paper_run_fp32_10ep 60 env SADDLE_CACHE="$WORK/cache-fp32" python3 -m saddle train --scale paper \
     --dataset synthetic --n-max 5000 --drw --sam --rho 0.5 --epochs 10 --out "$WORK/results-fp32" --quiet
 run paper_run_bf16_compiled_10ep 90 env SADDLE_CACHE="$WORK/cache-compiled" python3 -m saddle train --scale paper \

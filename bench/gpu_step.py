@@ -1,7 +1,8 @@
 """Where a ResNet-32 training step's time goes on a GPU (batch 128, SGD, channels_last), variants side by side.
 
-The 200-epoch CE+DRW+SAM run took 3.1 s/epoch on an H200 (97 SAM steps: 32 ms each) against a 90 s target for the
-run. A step's arithmetic is about 27 GFLOP, well under a millisecond on such a chip, so the question is whether the
+The paper-scale CE+DRW+SAM run went at 3.3 s/epoch on an H200 (97 SAM steps: 34 ms each, evaluation included)
+against a 90 s target for 200 epochs. A step's arithmetic is about 27 GMAC, well under a millisecond on such a chip,
+so the question is whether the
 time is the GPU's or the host's (one kernel launch at a time). Each variant alternates step by step with the
 reference, eager fp32 with deterministic cuDNN (what saddle.train does on a GPU), so drift cancels in the ratio:
   benchmark   cudnn.benchmark, what the official code does (autotuned, not deterministic);

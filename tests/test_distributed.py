@@ -105,7 +105,7 @@ def test_two_gloo_processes_equal_one_process_and_resume_with_another_count(tree
 def test_torchrun_cli_trains_resnet50_and_rank_zero_writes_one_record(tree, tmp_path):
     root, _ = tree
     out = _torchrun(2, "-m", "saddle", "train", "--scale", "large", "--dataset", "imagenet-lt", "--data-root", root,
-                    "--drw", "--epochs", "2", "--batch-size", "32", "--image-size", "16",
+                    "--drw", "--epochs", "2", "--batch-size", "32", "--image-size", "16", "--device", "cpu",
                     "--workers", "0", "--out", tmp_path / "results", "--quiet",
                     env={"SADDLE_CACHE": str(tmp_path / "cache")})
     records = list((tmp_path / "results").rglob("*.json"))
@@ -118,11 +118,17 @@ def test_torchrun_cli_trains_resnet50_and_rank_zero_writes_one_record(tree, tmp_
     assert record["metrics"]["final"]["epoch"] == 2 and len(record["metrics"]["final"]["per_class"]) == 20
 
 
-def test_setup_device_choice():
+def test_setup_device_choice(monkeypatch, capsys):
     from saddle import distributed
-    assert distributed.setup("cpu") == (0, 1, torch.device("cpu"))
+    assert distributed.setup("cpu") == distributed.setup(torch.device("cpu")) == (0, 1, torch.device("cpu"))
     with pytest.raises(ValueError, match="unknown device 'gpu'; accepted: cpu, cuda"):
         distributed.setup("gpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="device 'cuda' needs one GPU per local process; this machine has 0"):
-            distributed.setup("cuda")
+    # two local processes on a one-GPU host: both on the CPU (NCCL cannot share a GPU), said once by local rank 0
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    assert distributed.setup() == (0, 1, torch.device("cpu"))
+    assert "2 processes on 1 GPU(s): training on the CPU over gloo" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="device 'cuda:0' needs one GPU per local process; this machine has 1 for 2"):
+        distributed.setup("cuda:0")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -26,22 +27,25 @@ from . import optim, splits
 from .config import RunConfig
 from .data import check_choice
 from .train import (PRECISIONS, add_test_report, build_criterion, build_model, build_optimizer, checkpoint_epochs,
-                    curve_row, frozen_bn_statistics, report_from_counts, resume_state, run_record,
-                    save_checkpoint, set_schedules)
+                    curve_row, deterministic_kernels, frozen_bn_statistics, report_from_counts, resume_state,
+                    run_record, save_checkpoint, set_schedules)
 
 ASCENTS = ("global", "local")
 
 
-def setup(device: str | None = None) -> tuple[int, int, torch.device]:
+def setup(device=None) -> tuple[int, int, torch.device]:
     """(rank, world size, device): joins torchrun's process group when launched by it. One GPU per local process,
     else (or with device "cpu") every process on the CPU over gloo: two processes cannot share one GPU under NCCL."""
-    if device not in (None, "cpu", "cuda"):
-        raise ValueError(f"unknown device {device!r}; accepted: cpu, cuda")
-    on_gpu = device != "cpu" and torch.cuda.is_available() \
-        and torch.cuda.device_count() >= int(os.environ.get("LOCAL_WORLD_SIZE", 1))
-    if device == "cuda" and not on_gpu:
-        raise ValueError(f"device 'cuda' needs one GPU per local process; this machine has "
-                         f"{torch.cuda.device_count()} for {os.environ.get('LOCAL_WORLD_SIZE', 1)}")
+    kind = _device_kind(device)
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    on_gpu = kind != "cpu" and gpus >= local_world
+    if kind == "cuda" and not on_gpu:
+        raise ValueError(f"device {str(device)!r} needs one GPU per local process; "
+                         f"this machine has {gpus} for {local_world}")
+    if kind is None and 0 < gpus < local_world and int(os.environ.get("LOCAL_RANK", 0)) == 0:
+        print(f"{local_world} processes on {gpus} GPU(s): training on the CPU over gloo (one GPU per process needed)",
+              file=sys.stderr)
     if "RANK" in os.environ and not dist.is_initialized():
         dist.init_process_group("nccl" if on_gpu else "gloo")
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
@@ -51,6 +55,16 @@ def setup(device: str | None = None) -> tuple[int, int, torch.device]:
     else:
         device = torch.device("cpu")
     return rank, world, device
+
+
+def _device_kind(device) -> str | None:
+    """'cpu', 'cuda' or None (choose) from a name or torch.device; the local rank picks the GPU, not an index."""
+    if device is None:
+        return None
+    kind = device.type if isinstance(device, torch.device) else str(device).split(":")[0]
+    if kind not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {device!r}; accepted: cpu, cuda")
+    return kind
 
 
 def teardown():
@@ -142,6 +156,7 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
         raise ValueError(f"the large-scale trainer runs optimizer 'sgd' or 'sam', got {config.optimizer!r}")
     started, commit = time.time(), git_commit()
     rank, world, device = setup(device)
+    deterministic_kernels(device)
     batch = local_batch_size(config, world)
     data = splits.load(config.dataset, data_root, split_dir, image_size, augment)
     groups = {**data.groups, **data.shots}

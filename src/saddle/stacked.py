@@ -20,8 +20,8 @@ from . import data as data_lib
 from . import optim
 from .config import RunConfig
 from .train import (PRECISIONS, accuracy_report, add_test_report, build_criterion, build_model, checkpoint_epochs,
-                    curve_row, default_device, deterministic_kernels, load_data, run_record, save_verified, set_schedules,
-                    snapshot_name)
+                    curve_row, default_device, deterministic_kernels, load_data, run_record, save_verified,
+                    set_schedules, snapshot_name)
 
 MAY_DIFFER = ("seed", "rho")
 
