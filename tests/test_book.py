@@ -264,3 +264,9 @@ def test_browser_check_catches_raw_math_and_missing_images(tmp_path):
     bad = '<title>T</title><p class="math">$$x$$</p><img src="missing.png"><div class="output traceback">x</div>'
     found = " ".join(problems_of(page, bad))
     assert "raw LaTeX" in found and "missing.png" in found and "traceback" in found
+
+
+def test_and_list_joins_names_for_prose():
+    from saddle.book import and_list
+    assert [and_list([]), and_list(["A"]), and_list(["A", "B"]), and_list(["A", "B", "C"])] == \
+        ["", "A", "A and B", "A, B and C"]

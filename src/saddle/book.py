@@ -109,6 +109,12 @@ def seeds_phrase(counts) -> str:
     return f"{low if low == high else f'{low} to {high}'} seed{'s' * (high > 1)}"
 
 
+def and_list(names) -> str:
+    """'A', 'A and B', 'A, B and C': names in a sentence."""
+    names = list(names)
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
 def collapsed_table(frame, summary: str, filename: str) -> str:
     """HTML for a long table on a book page: a download link carrying the table as CSV (a data URI, so it works
     from any copy of the page) and the full table folded under `summary`, every string in full."""
