@@ -2,9 +2,8 @@
 
 The paper-scale CE+DRW+SAM run went at 3.3 s/epoch on an H200 (97 SAM steps: 34 ms each, evaluation included)
 against a 90 s target for 200 epochs. A step's arithmetic is about 27 GMAC, well under a millisecond on such a chip,
-so the question is whether the
-time is the GPU's or the host's (one kernel launch at a time). Each variant alternates step by step with the
-reference, eager fp32 with deterministic cuDNN (what saddle.train does on a GPU), so drift cancels in the ratio:
+so the question is whether the time is the GPU's or the host's (one kernel launch at a time). Each variant
+alternates step by step with the reference, eager fp32 with deterministic cuDNN (what saddle.train does on a GPU), so drift cancels in the ratio:
   benchmark   cudnn.benchmark, what the official code does (autotuned, not deterministic);
   bf16        saddle's --precision bf16 (autocast);
   graph       the whole fp32 step (forward, backward, SGD) captured once in a CUDA graph and replayed, as in
@@ -18,15 +17,13 @@ Usage: PYTHONPATH=src python3 bench/gpu_step.py VARIANT [--steps 50] [--model re
 
 import argparse
 import contextlib
-import datetime
-import json
 import time
 
 import torch
 import torch.nn.functional as F
 
 from saddle.models import build
-from saddle.results import ROOT, device_name, git_commit
+from throughput import write_bench_record  # bench/, beside this script
 
 
 VARIANTS = ("benchmark", "bf16", "graph", "compiled")
@@ -104,15 +101,8 @@ def main():
     ratio = ms["reference"] / ms[args.variant]
     print(f"{args.model}, batch 128, {args.steps} steps: eager deterministic fp32 {ms['reference']:.2f} ms/step, "
           f"{args.variant} {ms[args.variant]:.2f} ms/step: reference / {args.variant} = {ratio:.2f}")
-    now = datetime.datetime.now(datetime.timezone.utc)
-    folder = ROOT / "results" / "bench"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"gpu-step-{args.variant}-{now:%Y%m%dT%H%M%S}.json"
-    path.write_text(json.dumps({"date": now.isoformat(timespec="seconds"), "device": device_name(device),
-                                "torch": torch.__version__, "git_commit": git_commit(), "threads": torch.get_num_threads(),
-                                "model": args.model, "batch": 128, "steps": args.steps,
-                                "variant": args.variant, "ms_per_step": ms, "reference_over_variant": ratio},
-                               indent=1) + "\n")
+    path = write_bench_record({"model": args.model, "batch": 128, "steps": args.steps, "variant": args.variant,
+                               "ms_per_step": ms, "reference_over_variant": ratio}, device, f"gpu-step-{args.variant}")
     print("record:", path)
 
 

@@ -144,11 +144,12 @@ def stacked_vs_one_by_one(model_name: str, runs: int, device) -> dict:
     return {"runs": runs, "stacked_img_s": images / together, "one_by_one_img_s": images / alone}
 
 
-def write_bench_record(figures: dict, device) -> Path:
+def write_bench_record(figures: dict, device, name: str = "throughput") -> Path:
+    """results/bench/NAME-<UTC time>.json: the figures with date, device, torch, commit and threads."""
     folder = ROOT / "results" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc)
-    path = folder / f"throughput-{now:%Y%m%dT%H%M%S}.json"
+    path = folder / f"{name}-{now:%Y%m%dT%H%M%S}.json"
     path.write_text(json.dumps({"date": now.isoformat(timespec="seconds"), "device": device_name(device),
                                 "torch": torch.__version__, "git_commit": git_commit(),
                                 "threads": torch.get_num_threads(), **figures}, indent=1) + "\n")

@@ -91,7 +91,8 @@ def _grid_parser(sub):
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1: records are "
                    "bit-for-bit repeatable only at a fixed thread count; run one runner per core)")
     p.add_argument("--no-wait", action="store_true", help="return once every missing run is held by another "
-                   "runner instead of waiting for them (to chain independent grids: `grid tune --no-wait && grid followups`)")
+                   "runner instead of waiting for them (to chain independent grids: "
+                   "`grid tune --no-wait && grid followups`)")
     p.add_argument("--stack", action="store_true", help="train runs that differ in seed and rho only together, in "
                    "one process (fills a large GPU; no gain on a CPU)")
     p.add_argument("--data-root", default=None)
