@@ -193,3 +193,27 @@ def test_edge_sentence_names_the_radii_at_the_lower_edge_of_their_grid():
     assert grid.edge_sentence({"CE+DRW+SAM": 0.05, "CE+DRW+ImbSAM": None, "VS+SAM": 0.2}).startswith(
         "CE+DRW+SAM chose the smallest radius tried (0.05)")
     assert grid.edge_sentence({"CE+DRW+SAM": 0.1}) == "No tuned radius lies at the lower edge of its grid."
+
+
+def test_regime_rule_picks_the_cheapest_candidate_that_fits_its_tail():
+    from saddle.grid import select_regime_scale
+    fits = {"r32-n500": (97.0, 91.0), "r8-n5000": (99.0, 95.0)}
+    assert select_regime_scale(fits, {"r32-n500": 70.0, "r8-n5000": 100.0}) == ("r32-n500", True)
+    assert select_regime_scale(fits, {"r32-n500": 120.0, "r8-n5000": 100.0}) == ("r8-n5000", True)
+    # SAM's tail fit under 90% (or SGD's under 95%) disqualifies; none qualifying: the highest SAM tail fit
+    fits = {"r32-n500": (97.0, 89.9), "r8-n5000": (94.9, 95.0)}
+    assert select_regime_scale(fits, {"r32-n500": 70.0, "r8-n5000": 100.0}) == ("r8-n5000", False)
+    with pytest.raises(ValueError, match="cost for every candidate"):
+        select_regime_scale(fits, {"r32-n500": 70.0})
+
+
+def test_mechanism_and_statistics_grids_are_the_declared_runs():
+    from saddle import grid
+    mech = grid.mechanism_cpu("cpu")
+    assert [(c.rho, c.seed, c.subset_seed, c.val_per_class) for c in mech] == [(0.5, s, s, 200) for s in range(5)]
+    radii = grid.headline_radii("cpu")
+    assert {c.run_id for c in mech} <= {c.run_id for c in radii}  # rho 0.5 is trained once
+    pilot = grid.regime_pilot()
+    assert [(c.scale, c.label, c.seed) for c in pilot] == [
+        (s, m, 10) for s in ("r32-n500", "r8-n5000") for m in ("CE+DRW", "CE+DRW+SAM")]
+    assert pilot[0].model == "resnet32" and pilot[2].n_max == 5000 and pilot[1].rho == 0.5

@@ -275,3 +275,19 @@ def test_verdict_changes_names_each_changed_claim_and_skips_claims_without_an_in
     assert scorecard.verdict_changes(before, before) == []
     with pytest.raises(ValueError, match="same claims"):
         scorecard.verdict_changes(before, after.iloc[::-1])
+
+
+def test_equivalence_margins_are_half_the_smallest_gain_the_paper_reports():
+    from saddle.scorecard import equivalence_margin
+    assert equivalence_margin("acc") == 0.7  # CE -> CE+SAM, +1.4
+    assert equivalence_margin("head") == 1.25  # CE -> CE+SAM, +2.5 (the DRW rows' -0.2 .. +0.1 are no change)
+    assert equivalence_margin("tail") == 3.85  # VS -> VS+SAM, +7.7 (CE's -0.6 is no gain)
+
+
+def test_every_claim_has_one_declared_family_and_primaries_belong_to_theirs():
+    from saddle.scorecard import BEYOND_CLAIMS, CLAIMS, FAMILIES, HEADLINE_ID, PRIMARY
+    assert set(FAMILIES["accuracy, paper protocol"]) == {c.id for c in CLAIMS}
+    assert set(FAMILIES["after the paper"]) == {c.id for c in BEYOND_CLAIMS}
+    assert HEADLINE_ID in FAMILIES["accuracy, validated protocol"]
+    for family, ids in PRIMARY.items():
+        assert set(ids) <= set(FAMILIES[family]), family

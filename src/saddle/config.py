@@ -33,6 +33,14 @@ SCALES = {
                   eval_every=2),
     "cpu": dict(dataset="fashion-mnist", model="resnet8", width=1, n_max=500, epochs=200, test_limit=None,
                 eval_every=10),
+    # Candidates for a scale in the paper's regime (the tail fitted under SAM at Table 5's radius), both on the cpu
+    # scale's Fashion-MNIST-LT: the paper's ResNet-32 at n_max 500, and ResNet-8 at CIFAR-10-LT's counts (n_max
+    # 5000, a 50-image tail). grid.REGIME_RULE picks one of them from its pilot runs (book appendix, "A scale in the
+    # paper's regime").
+    "r32-n500": dict(dataset="fashion-mnist", model="resnet32", width=1, n_max=500, epochs=200, test_limit=None,
+                     eval_every=10),
+    "r8-n5000": dict(dataset="fashion-mnist", model="resnet8", width=1, n_max=5000, epochs=200, test_limit=None,
+                     eval_every=10),
     "paper": dict(dataset="cifar10", model="resnet32", width=1, n_max=None, epochs=200, test_limit=None,
                   eval_every=1),
     # ImageNet-LT / iNaturalist 2018 (Tables 3 and 6): ResNet-50, 90 epochs, global batch 256, cosine LR, DRW from
@@ -41,6 +49,10 @@ SCALES = {
                   eval_every=1, batch_size=256, lr=0.2, lr_schedule="cosine", weight_decay=2e-4, max_margin=0.3,
                   drw_epoch=60),
 }
+
+# The scales that train Fashion-MNIST-LT with a validation split available (the validated protocol's scales).
+VALIDATED_SCALES = ("smoke", "cpu", "r32-n500", "r8-n5000")
+REGIME_CANDIDATES = ("r32-n500", "r8-n5000")
 
 
 # Every numeric field: (lowest, highest, type); None (where a field may be None) is checked by the field's meaning.

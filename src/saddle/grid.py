@@ -11,7 +11,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .config import RunConfig
+from .config import REGIME_CANDIDATES, VALIDATED_SCALES, RunConfig
 from .results import RecordError, find_record
 from .runs import RunLockedError, estimate, get_or_run, get_or_run_many, obtain
 from .splits import LARGE_DATASETS
@@ -134,7 +134,7 @@ def protocol_config(method: str, scale: str, *, seed: int = 0, rho: float | None
     """A run of the validated protocol: validation split, subset_seed = seed; SAM methods need their rho."""
     if "SAM" in method and rho is None:
         raise ValueError(f"{method} in the validated protocol needs a rho (tuned_rho, or a tuning grid value)")
-    overrides.setdefault("val_per_class", VAL_PER_CLASS if scale in ("cpu", "smoke") else 0)
+    overrides.setdefault("val_per_class", VAL_PER_CLASS if scale in VALIDATED_SCALES else 0)
     return method_config(method, scale, seed=seed, rho=rho, subset_seed=seed, **overrides)
 
 
@@ -232,6 +232,66 @@ def order_control(scale: str, seeds=CONTROL_SEEDS, dataset_names=None, root: Pat
             for s in seeds for m in CONTROL_METHODS if "SAM" not in m or rho is not None]
 
 
+# ---- Runs added for the mechanism and the statistics (written before any of them trained). ----
+# mechanism-cpu: CE+DRW+SAM at Table 5's radius (0.5) on the validated seeds, so the large radius has 5 seeds of
+# records and snapshots at cpu beside the tuned radius'. ten-seeds: the headline pair (CE+DRW, CE+DRW+SAM at the
+# tuned rho) on seeds 5-9, resampled subsets. headline-radii: the headline at rho 0.2 (the runner-up of the tuning)
+# and 0.5 on seeds 0-4, to show how the headline moves with the radius choice.
+MECHANISM_RHO = 0.5
+EXTRA_SEEDS = (5, 6, 7, 8, 9)
+HEADLINE_RHOS = (0.2, 0.5)
+
+
+def mechanism_cpu(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None) -> list[RunConfig]:
+    """CE+DRW+SAM at the paper's radius on the validated protocol's seeds (their CE+DRW runs are table1-tuned's)."""
+    return [protocol_config("CE+DRW+SAM", scale, seed=s, rho=MECHANISM_RHO, dataset=d)
+            for s in seeds for d in dataset_names or datasets(scale)]
+
+
+def ten_seeds(scale: str, seeds=EXTRA_SEEDS, dataset_names=None, root: Path | None = None) -> list[RunConfig]:
+    """The headline's two runs on five more seeds (with table1-tuned's 0-4: ten), SAM at its tuned rho."""
+    rho = tuned_rho("CE+DRW+SAM", scale, root=root)
+    return [protocol_config(m, scale, seed=s, rho=sam_rho(m, rho), dataset=d)
+            for s in seeds for d in dataset_names or datasets(scale) for m in CONTROL_METHODS
+            if "SAM" not in m or rho is not None]
+
+
+def headline_radii(scale: str, seeds=PROTOCOL_SEEDS, rhos=HEADLINE_RHOS, dataset_names=None) -> list[RunConfig]:
+    """CE+DRW+SAM at other radii than the tuned one on the validated seeds (rho 0.5 is mechanism_cpu's runs)."""
+    return [protocol_config("CE+DRW+SAM", scale, seed=s, rho=r, dataset=d)
+            for s in seeds for d in dataset_names or datasets(scale) for r in rhos]
+
+
+# ---- A scale in the paper's regime: the rule, written before its pilot runs. ----
+# Candidates: config.REGIME_CANDIDATES. Pilot: CE+DRW and CE+DRW+SAM at rho 0.5 on the tuning seed 10, validation
+# split, each candidate at its own scale. The rule: among the candidates whose CE+DRW fits >= 95% and whose
+# CE+DRW+SAM (rho 0.5) fits >= 90% of the tail's training images (train_final, mean over the tail classes) at the
+# last epoch, the cheapest (one-thread minutes per pilot pair, measured on the machine that trained it); if none
+# qualifies, the one of highest CE+DRW+SAM tail fit, and the book says that no candidate reached the regime.
+REGIME_RULE = {"seed": 10, "rho": 0.5, "sgd_tail_fit": 95.0, "sam_tail_fit": 90.0}
+
+
+def regime_pilot(scale: str = "cpu", seeds=None, dataset_names=None) -> list[RunConfig]:
+    """The pilot runs of every regime candidate, in order of expected cost (the `scale` argument is ignored: each
+    candidate trains at its own scale)."""
+    seed = REGIME_RULE["seed"]
+    return [protocol_config(m, candidate, seed=seed, rho=sam_rho(m, REGIME_RULE["rho"]))
+            for candidate in REGIME_CANDIDATES for m in CONTROL_METHODS]
+
+
+def select_regime_scale(tail_fit: dict[str, tuple[float, float]], minutes: dict[str, float]) -> tuple[str, bool]:
+    """The written rule on the pilot's numbers: tail_fit maps a candidate to (CE+DRW, CE+DRW+SAM) tail training
+    accuracy in %, minutes to its measured cost. Returns (the chosen candidate, whether it qualified)."""
+    if not tail_fit or set(tail_fit) - set(minutes):
+        raise ValueError(f"select_regime_scale needs a cost for every candidate, got {sorted(minutes)} for "
+                         f"{sorted(tail_fit)}")
+    qualified = [c for c, (sgd, sam) in tail_fit.items()
+                 if sgd >= REGIME_RULE["sgd_tail_fit"] and sam >= REGIME_RULE["sam_tail_fit"]]
+    if qualified:
+        return min(qualified, key=lambda c: (minutes[c], c)), True
+    return max(tail_fit, key=lambda c: (tail_fit[c][1], -minutes[c])), False
+
+
 def large_table(dataset: str, seeds=(0,)) -> list[RunConfig]:
     """Table 3 (iNaturalist 2018) or Table 6 (ImageNet-LT): four methods with ResNet-50 at the large scale,
     SAM on App. C's rho schedule. Each run is one torchrun job (see chapter 5), so these are not in GRIDS."""
@@ -239,9 +299,11 @@ def large_table(dataset: str, seeds=(0,)) -> list[RunConfig]:
 
 
 GRIDS = {"table1": table1, "table2": table2, "table4": table4, "tables7-8": tables7_8, "figure4": figure4,
-         "tune": tune, "table1-tuned": table1_tuned, "order-control": order_control, "followups": followups}
+         "tune": tune, "table1-tuned": table1_tuned, "order-control": order_control, "followups": followups,
+         "mechanism-cpu": mechanism_cpu, "ten-seeds": ten_seeds, "headline-radii": headline_radii,
+         "regime-pilot": regime_pilot}
 # Grids whose runs depend on other runs' records (the tuned rho): re-read after every run.
-DEPENDENT_GRIDS = ("table1-tuned", "order-control", "followups")
+DEPENDENT_GRIDS = ("table1-tuned", "order-control", "followups", "ten-seeds")
 
 
 def unique(configs) -> list[RunConfig]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import book, grid
+from .config import REGIME_CANDIDATES
 from .data import check_choice
 
 VERDICTS = ("reproduced", "contradicted", "inconclusive", "not tested", "not run here")
@@ -231,6 +232,45 @@ BEYOND_CLAIMS = tuple(
     Claim(f"b-{m.split('+')[-1].lower()}-{metric}", f"{m.split('+')[-1]} beats SAM on CE+DRW's {words} accuracy",
           "beyond", m, "CE+DRW+SAM", metric)
     for m in ("CE+DRW+ImbSAM", "CE+DRW+CC-SAM") for metric, words in (("tail", "tail"), ("acc", "overall")))
+
+# ---- Declared before the runs that test them: families, primary claims, equivalence margins. ----
+# Holm's correction runs within each family; a verdict is printed raw and, where they differ, family-adjusted.
+# Accuracy families are the Claim ids above under one protocol; the others are the keys chapters 2, 3 and 8 give
+# their claims (chapter 2's mechanism claims: one family per scale).
+TABLE1_IDS = tuple(c.id for c in CLAIMS if c.table == 1)
+MECHANISM_IDS = ("tail_saddle", "sam_ratio", "sam_flatter", "sam_tail_max", "sam_tail_min", "average_hides",
+                 "drw_drives", "sam_lower_throughout", "rho_raises", "ce_tail_saddle", "sam_shrinks_all",
+                 "ldam_tail_saddle", "ldam_sam_raises", "lmin_tracks_tail_acc", "negative_in_residual",
+                 "sam_large_rho_tail_min")
+FAMILIES = {
+    "accuracy, paper protocol": tuple(c.id for c in CLAIMS),
+    "accuracy, validated protocol": TABLE1_IDS,
+    "accuracy, class-order control": tuple(i for i in TABLE1_IDS if i.startswith("t1-ce+drw-")),
+    "mechanism, cpu": MECHANISM_IDS,
+    **{f"mechanism, {scale}": MECHANISM_IDS for scale in REGIME_CANDIDATES},
+    "theorem 2": ("check1", "check2_close", "check2_far", "check3_regime", "check4"),
+    "after the paper": tuple(c.id for c in BEYOND_CLAIMS),
+}
+# The primary claims: the accuracy headline (validated protocol) and the mechanism as the paper tells it.
+HEADLINE_ID = "t1-ce+drw-sam-tail-exp-100"
+PRIMARY = {"accuracy, validated protocol": (HEADLINE_ID,),
+           **{family: ("tail_saddle", "sam_large_rho_tail_min", "lmin_tracks_tail_acc", "negative_in_residual")
+              for family in FAMILIES if family.startswith("mechanism")}}
+
+
+def equivalence_margin(metric: str) -> float:
+    """The margin of a 'keeps' / 'no real gain' claim on `metric`: half the smallest gain from SAM that the paper's
+    Table 1 (CIFAR-10-LT, the cpu scale's column) reports on that metric, counting changes of at least one point
+    (smaller ones the paper itself treats as no change). acc 0.7 (CE's +1.4), head 1.25 (CE's +2.5), tail 3.85
+    (VS's +7.7): an effect the paper calls a gain cannot hide inside the margin."""
+    gains = []
+    for method in ("CE", "CE+DRW", "LDAM+DRW", "VS"):
+        sides = [book.paper_results(table=1, dataset="CIFAR-10", imbalance="LT", beta=100,
+                                    method=m.replace("+", " + "))[0]["metrics"][metric]
+                 for m in (f"{method}+SAM", method)]
+        gains.append(sides[0] - sides[1])
+    return round(min(g for g in gains if g >= 1.0) / 2, 2)
+
 
 # Fig. 4 as the paper's text gives it (Sec. 5.2, CIFAR-10-LT, CE+DRW+SAM): tail accuracy about 63 % at rho 0.05 and
 # 73 % at rho 0.8; the other points of the figure are not printed. Rho 0 and 0.5 are Table 1's CE+DRW(+SAM).

@@ -1,0 +1,85 @@
+"""What training costs on this machine, measured rather than remembered.
+
+`seconds_per_epoch` times a few real training steps of a run's model, batch and optimizer (and the evaluation the
+run does), on the threads this process has, and scales them to the run's images; `plan` turns that into runs,
+minutes per run and the wall time with a number of workers. Records of other machines never enter an estimate:
+CPU models differ, and records trained beside other jobs are slow."""
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import torch
+
+from .config import RunConfig
+
+_CACHE: dict = {}
+
+
+def _model_key(config: RunConfig) -> tuple:
+    """What a step's cost depends on: the network, the data shape, the batch and the optimizer's passes."""
+    passes = 2 if config.optimizer in ("sam", "imbsam", "ccsam") else (
+        config.lpf_samples if config.optimizer == "lpf" else 1)
+    return (config.dataset, config.model, config.width, config.n_max, config.imbalance, config.profile,
+            config.batch_size, config.val_per_class, config.test_limit, passes, torch.get_num_threads())
+
+
+def seconds_per_epoch(config: RunConfig, *, data_root=None, batches: int = 3) -> float:
+    """Wall seconds one epoch of `config` takes here: `batches` timed training steps (after one warm-up step),
+    scaled to the training set, plus the run's test and validation evaluations spread over its epochs."""
+    from . import train
+
+    key = _model_key(config)
+    if key in _CACHE:
+        return _CACHE[key]
+    data = train.load_data(config, data_root)
+    model = train.build_model(config, data).to(memory_format=torch.channels_last)
+    generator = torch.Generator().manual_seed(config.seed)
+    optimizer = train.build_optimizer(config, model, generator, data.counts)
+    criterion = train.build_criterion(config, data.counts, 0, "cpu")
+    n = min(len(data.train_y), (batches + 1) * config.batch_size)
+    sample = copy.copy(data)
+    sample.train_x, sample.train_y = data.train_x[:config.batch_size], data.train_y[:config.batch_size]
+    train.train_epoch(model, optimizer, criterion, sample, generator, config, torch.channels_last)  # warm-up
+    sample.train_x, sample.train_y = data.train_x[:n], data.train_y[:n]
+    started = time.perf_counter()
+    train.train_epoch(model, optimizer, criterion, sample, generator, config, torch.channels_last)
+    train_per_image = (time.perf_counter() - started) / n
+    probe = data.test_x[:min(len(data.test_y), 1000)]
+    started = time.perf_counter()
+    train.predict(model, data, probe, torch.channels_last)
+    eval_per_image = (time.perf_counter() - started) / len(probe)
+    evals = len({e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs})
+    evaluated = len(data.test_y) + (0 if data.val_y is None else len(data.val_y))
+    seconds = (train_per_image * len(data.train_y)
+               + eval_per_image * (evaluated * evals + len(data.train_y)) / config.epochs)
+    _CACHE[key] = seconds
+    return seconds
+
+
+def run_minutes(config: RunConfig, **kwargs) -> float:
+    """Minutes one run of `config` takes here, from seconds_per_epoch."""
+    return seconds_per_epoch(config, **kwargs) * config.epochs / 60
+
+
+def plan(configs, workers: int = 1, **kwargs) -> dict:
+    """runs, minutes per run (each), total minutes on one thread, and the wall minutes with `workers` processes
+    taking the longest remaining run first (what the locked runner does to a list in order, near enough)."""
+    minutes = [run_minutes(c, **kwargs) for c in configs]
+    loads = [0.0] * max(1, int(workers))
+    for m in sorted(minutes, reverse=True):
+        loads[loads.index(min(loads))] += m
+    return {"runs": len(minutes), "minutes": minutes, "total": sum(minutes), "wall": max(loads) if minutes else 0.0,
+            "workers": len(loads)}
+
+
+def plan_text(plan_: dict) -> str:
+    """'12 runs, 9-16 minutes each on one thread: about 75 minutes of wall time on 2 workers'."""
+    if not plan_["runs"]:
+        return "nothing to train"
+    low, high = min(plan_["minutes"]), max(plan_["minutes"])
+    each = f"{low:.0f}" if math.isclose(round(low), round(high)) else f"{low:.0f}-{high:.0f}"
+    return (f"{plan_['runs']} run{'s' * (plan_['runs'] != 1)}, {each} minutes each on one thread (measured here): "
+            f"about {plan_['wall']:.0f} minutes of wall time on {plan_['workers']} worker"
+            f"{'s' * (plan_['workers'] != 1)}")
