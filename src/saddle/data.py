@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import math
 import pickle
 import zlib
@@ -148,6 +149,18 @@ class LongTailData:
                 setattr(self, name, getattr(self, name).to(device))
         return self
 
+    def digest(self) -> str:
+        """SHA-256 of every array a run reads (images and labels of each split, in order): kept in the record's
+        provenance, so a record made from other files than the clean run's is told apart from it."""
+        h = hashlib.sha256()
+        for name in ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y"):
+            array = getattr(self, name)
+            h.update(name.encode())
+            if array is not None:
+                h.update(str(tuple(array.shape)).encode())
+                h.update(array.detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()
+
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 images -> normalised float, in one fused step."""
         mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1) * 255
@@ -199,6 +212,8 @@ def load(name: str, imbalance: float = 100.0, profile: str = "exp", n_max: int |
     else:
         (train_x, train_y), (test_x, test_y) = _synthetic(n_max or 100)
         order, names, mean, std = tuple(range(10)), tuple(f"class {i}" for i in range(10)), (0.5,) * 3, (0.25,) * 3
+    for split, (x, y) in (("training", (train_x, train_y)), ("test", (test_x, test_y))):
+        check_arrays(name, split, x, y, len(order))
     relabel = np.empty(len(order), dtype=np.int64)
     relabel[list(order)] = np.arange(len(order))
     train_y, test_y = relabel[train_y], relabel[test_y]
@@ -223,6 +238,23 @@ def load(name: str, imbalance: float = 100.0, profile: str = "exp", n_max: int |
                         val_y=torch.from_numpy(train_y[val]) if val is not None else None)
     data.groups = {**class_groups(num_classes, profile), **count_groups(counts)}
     return data
+
+
+IMAGE_SHAPES = {"fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32), "cifar100": (3, 32, 32),
+                "synthetic": (3, 32, 32)}
+
+
+def check_arrays(name: str, split: str, x: np.ndarray, y: np.ndarray, num_classes: int) -> None:
+    """A DataError unless the split's images have the data set's shape, as many labels as images, and every label
+    in 0..num_classes-1: files that disagree never train a run (whose record would carry the real run's id)."""
+    if tuple(x.shape[1:]) != IMAGE_SHAPES[name]:
+        raise DataError(f"{name} {split} images have shape {tuple(x.shape[1:])}; expected {IMAGE_SHAPES[name]} "
+                        "(the files are not the data set's, or are damaged)")
+    if len(x) != len(y):
+        raise DataError(f"{name} {split} files disagree: {len(x)} images but {len(y)} labels")
+    if len(y) and (y.min() < 0 or y.max() >= num_classes):
+        bad = y[(y < 0) | (y >= num_classes)][0]
+        raise DataError(f"{name} {split} labels include {int(bad)}; accepted: 0..{num_classes - 1}")
 
 
 def _fashion_mnist(data_root, download):
@@ -320,12 +352,34 @@ def _cifar_download(name, root, folder):
                         f"{folder} (the python version) and pass --data-root DIR containing {folder}/") from exc
 
 
+# What a CIFAR batch file may name: numpy's array reconstruction, its dtype, bytes decoding. A pickle naming
+# anything else (os.system, builtins.eval, ...) is refused before it runs.
+_CIFAR_GLOBALS = {(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+                  for name in ("_reconstruct", "scalar")} | {
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"), ("_codecs", "encode")}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """pickle.Unpickler that resolves only _CIFAR_GLOBALS: reading a data folder can never run its code."""
+
+    def find_class(self, module, name):
+        if (module, name) not in _CIFAR_GLOBALS:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which a CIFAR batch never does (refused unread; "
+                                         "accepted: numpy arrays, lists, strings and numbers)")
+        return super().find_class(module, name)
+
+
+def _load_cifar_pickle(f):
+    return _CifarUnpickler(f, encoding="latin1").load()
+
+
 def _read_cifar_batch(path: Path, key: str):
     """One batch file as the CIFAR site ships it: a Python 2 pickle, read (as torchvision reads it) with latin1 so
-    its byte-string keys become str."""
+    its byte-string keys become str, through the restricted unpickler."""
     try:
         with open(path, "rb") as f:
-            entry = pickle.load(f, encoding="latin1")
+            entry = _load_cifar_pickle(f)
         x = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
         y = np.asarray(entry[key], dtype=np.int64)
     except FileNotFoundError as exc:
@@ -340,9 +394,15 @@ def _read_cifar_batch(path: Path, key: str):
 def _cifar100_names(meta: Path):
     try:
         with open(meta, "rb") as f:
-            return tuple(pickle.load(f, encoding="latin1")["fine_label_names"])
-    except Exception:
+            names = tuple(str(n) for n in _load_cifar_pickle(f)["fine_label_names"])
+    except FileNotFoundError:
         return tuple(f"class {i}" for i in range(100))
+    except Exception as exc:
+        raise DataError(f"cannot read CIFAR-100's class names from {meta}: {exc}; it is damaged, download it again") \
+            from exc
+    if len(names) != 100:
+        raise DataError(f"{meta} names {len(names)} classes; CIFAR-100 has 100")
+    return names
 
 
 def _synthetic(per_class: int, num_classes: int = 10, test_per_class: int = 100, seed: int = 1234):

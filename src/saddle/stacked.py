@@ -95,7 +95,9 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
         else contextlib.nullcontext
     config = configs[0]
-    data = load_data(config, data_root).to(device)
+    data = load_data(config, data_root)
+    data_sha256 = data.digest()
+    data = data.to(device)
     models = [build_model(c, data).to(device) for c in configs]
     params, buffers = stack_module_state(models)
     params = {k: v.detach().requires_grad_(False) for k, v in params.items()}
@@ -169,7 +171,7 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
         record = run_record(c, statuses[i], curves[i], data.counts, data.class_names, data.groups, eval_epochs,
                             keep, train_reports[i], curves[i][-1]["epoch"] if statuses[i] == "diverged" else None)
         record["provenance"] = provenance(device, wall, commit, stacked_runs=n_runs, channels_last=False,
-                                          precision=precision)
+                                          precision=precision, data_sha256=data_sha256)
         records.append(record)
     return records
 

@@ -248,7 +248,9 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
                          "(torchrun --nproc_per_node=N -m saddle train ...), not by train.run")
     device = torch.device(device) if device else default_device()
     deterministic_kernels(device)
-    data = load_data(config, data_root).to(device)
+    data = load_data(config, data_root)
+    data_sha256 = data.digest()
+    data = data.to(device)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
         else contextlib.nullcontext
@@ -294,7 +296,7 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
                         train_report, diverged_epoch)
     record["provenance"] = provenance(device, time.time() - started, commit, channels_last=channels_last,
                                       precision=precision, compile=compile,
-                                      resumed_from_epoch=start_epoch or None)
+                                      resumed_from_epoch=start_epoch or None, data_sha256=data_sha256)
     return record  # the caller writes it, then removes last.pt (results.get_or_run): nothing finished is lost
 
 
