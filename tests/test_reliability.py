@@ -76,6 +76,10 @@ def test_a_crafted_checkpoint_runs_no_code(tmp_path):
         def __reduce__(self):
             return (os.system, (f"touch {marker}",))
     torch.save({"run_id": "x", "model": Payload()}, tmp_path / "last.pt")
+    with pytest.raises(train.DamagedCheckpointError, match="has no SHA-256 beside it"):
+        train.load_verified(tmp_path / "last.pt")  # no checksum: refused before reading
+    # a crafter who also writes the matching checksum still meets weights-only loading
+    (tmp_path / "last.pt.sha256").write_text(train.file_sha256(tmp_path / "last.pt") + "  last.pt\n")
     with pytest.raises(train.DamagedCheckpointError, match="cannot be read as a weights-only checkpoint"):
         train.load_verified(tmp_path / "last.pt")
     assert not marker.exists()
@@ -176,8 +180,8 @@ def test_many_runners_never_train_one_run_twice(tmp_path):
 
 def test_bad_records_are_named_and_skipped(tmp_path):
     config = tiny()
-    good = write_record({"id": "g", "status": "complete", "config": tiny(seed=1).to_dict(), "metrics": {},
-                         "curves": []}, tmp_path / "smoke" / "good.json")
+    good = write_record({"id": "g", "status": "complete", "config": tiny(seed=1).to_dict(), "metrics": {"final": {}},
+                         "curves": [], "provenance": {"wall_time_s": 1.0}}, tmp_path / "smoke" / "good.json")
     path = record_path(config, tmp_path)
     path.write_text('{"id": "x", "config": {"dataset": "synthe')
     with pytest.raises(RecordError, match=f"record {path} is not valid JSON"):

@@ -5,6 +5,8 @@ iNaturalist under `torchrun --nproc_per_node=N -m saddle train --scale large ...
 from __future__ import annotations
 
 import argparse
+import errno
+import math
 import os
 import sys
 
@@ -109,6 +111,7 @@ def _grid(args) -> int:
     from .grid import DEPENDENT_GRIDS, GRIDS, collect, method_config, run_missing, training_time, unique
 
     check_choice("scale", args.scale, tuple(SCALES))
+    check_runtime(args)
     if args.compile and args.stack:
         raise ValueError("--compile applies to runs trained one by one; stacked runs (--stack) are not compiled")
     seeds = {} if args.seeds is None else {"seeds": parse_seeds(args.seeds)}
@@ -126,10 +129,18 @@ def _grid(args) -> int:
         return [c for c in configs if methods is None or c.label in methods]
 
     configs = listing()
+    if methods is not None:
+        offered = {c.label for table in args.tables for c in GRIDS[table](args.scale, **seeds, **(
+            {"root": args.out} if table in DEPENDENT_GRIDS else {}))}
+        absent = [m for m in methods if m not in offered]
+        if absent:
+            raise ValueError(f"--methods {','.join(absent)}: no run of {' '.join(args.tables)} has "
+                             f"{'this method' if len(absent) == 1 else 'these methods'}; they have "
+                             f"{', '.join(sorted(offered))}")
     if args.keep_snapshots:
         from .hessian import keep_snapshots
         choice = args.keep_snapshots
-        epochs = None if choice in ("all", "last") else parse_seeds(choice)
+        epochs = None if choice in ("all", "last") else parse_seeds(choice, "--keep-snapshots")
         records = collect(configs, root=args.out)
         kept, absent = [], []
         for c in configs:
@@ -176,23 +187,80 @@ def _grid(args) -> int:
     return 1 if counts["failed"] else 0
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'0,1,2' -> [0, 1, 2]; a ValueError naming the text unless every item is an integer >= 0."""
+def parse_seeds(text: str, option: str = "--seeds") -> list[int]:
+    """'0,1,2' -> [0, 1, 2]; a ValueError naming the option and the text unless every item is an integer >= 0
+    written in ASCII digits."""
+    items = [s.strip() for s in text.split(",")]
+    if not items or not all(s.isascii() and s.isdigit() for s in items):
+        raise ValueError(f"{option} {text!r}: expected comma-separated integers >= 0, e.g. 0,1,2")
+    return [int(s) for s in items]
+
+
+def parse_rho_steps(text: str) -> tuple[float, ...]:
+    """'0.05,0.1,0.5,0.5' -> the large-scale schedule: exactly four finite radii in [0, 100]."""
     try:
-        seeds = [int(s) for s in text.split(",")]
+        steps = tuple(float(r) for r in text.split(","))
     except ValueError:
-        seeds = None
-    if not seeds or any(s < 0 for s in seeds):
-        raise ValueError(f"--seeds {text!r}: expected comma-separated integers >= 0, e.g. 0,1,2")
-    return seeds
+        steps = ()
+    if len(steps) != 4 or not all(math.isfinite(r) and 0 <= r <= 100 for r in steps):
+        raise ValueError(f"--rho-steps {text!r}: expected 4 comma-separated radii in [0, 100] (epochs 1-5, 6-60, "
+                         "61-75, 76-90), e.g. 0.05,0.1,0.5,0.5")
+    return steps
+
+
+def parse_classes(text: str) -> str | list:
+    """'all', or comma-separated class indices (>= 0) and/or 'average'."""
+    if text == "all":
+        return "all"
+    items = [c.strip() for c in text.split(",")]
+    if not items or not all(c == "average" or (c.isascii() and c.isdigit()) for c in items):
+        raise ValueError(f"--classes {text!r}: expected 'all', or comma-separated class indices and/or 'average', "
+                         "e.g. 0,9,average")
+    return [c if c == "average" else int(c) for c in items]
+
+
+def check_at_least(option: str, value, low: int = 1) -> None:
+    if value is not None and value < low:
+        raise ValueError(f"{option} {value}: expected an integer >= {low}")
+
+
+def check_device(device: str | None) -> None:
+    """None (the default), 'cpu', 'cuda' or 'cuda:N' of a GPU this machine has."""
+    if device is None:
+        return
+    import torch
+    kind, _, index = device.partition(":")
+    if kind not in ("cpu", "cuda") or (index and not (kind == "cuda" and index.isascii() and index.isdigit())):
+        raise ValueError(f"--device {device!r}: expected cpu, cuda or cuda:N")
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if kind == "cuda" and int(index or 0) >= gpus:
+        raise ValueError(f"--device {device!r}: this machine has {gpus} GPU(s) visible to torch; use --device cpu")
+
+
+def check_runtime(args) -> None:
+    """The options that do not enter a run's id, checked before any record, lock or folder is touched."""
+    from .train import COMPILE_BACKENDS, PRECISIONS
+    if args.precision is not None and args.precision not in PRECISIONS:
+        raise ValueError(f"--precision {args.precision!r}: expected one of {', '.join(PRECISIONS)}")
+    if getattr(args, "compile", None) is not None and args.compile not in COMPILE_BACKENDS:
+        raise ValueError(f"--compile {args.compile!r}: expected one of {', '.join(COMPILE_BACKENDS)}")
+    check_device(args.device)
+    if args.out is not None and not args.out.strip():
+        raise ValueError("--out '': expected a folder (leave the option out for results/)")
+    check_at_least("--threads", getattr(args, "threads", None))
 
 
 def _hessian(args) -> int:
     from .hessian import get_or_compute
     from .results import locate_record, read_record
 
+    classes = parse_classes(args.classes)
+    for option, value in (("--iters", args.iters), ("--n-v", args.n_v), ("--max-per-class", args.max_per_class),
+                          ("--epoch", args.epoch)):
+        check_at_least(option, value)
+    if args.out is not None and not args.out.strip():
+        raise ValueError("--out '': expected a folder (leave the option out for results/)")
     path = locate_record(args.run, args.out)
-    classes = "all" if args.classes == "all" else [c if c == "average" else int(c) for c in args.classes.split(",")]
     result = get_or_compute(read_record(path), args.epoch, classes, args.criterion, args.iters, args.n_v,
                             augment=args.augment, max_per_class=args.max_per_class, data_root=args.data_root,
                             root=args.out, progress=not args.quiet)
@@ -204,8 +272,14 @@ def _hessian(args) -> int:
 
 
 def config_from_args(a) -> RunConfig:
-    optimizer = a.optimizer or ("sam" if a.sam else "sgd")
-    steps = tuple(float(r) for r in a.rho_steps.split(",")) if a.rho_steps else None
+    optimizer = a.optimizer if a.optimizer is not None else ("sam" if a.sam else "sgd")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"--optimizer {optimizer!r}: expected one of {', '.join(OPTIMIZERS)}")
+    steps = parse_rho_steps(a.rho_steps) if a.rho_steps is not None else None
+    for option, value in (("--rho", a.rho), ("--rho-steps", steps)):
+        if value is not None and optimizer not in SAM_LIKE:
+            raise ValueError(f"{option} is a setting of SAM-like optimizers ({', '.join(SAM_LIKE)}), but the "
+                             f"optimizer is {optimizer!r}: add --sam or --optimizer sam")
     rho = a.rho if a.rho is not None else (0.05 if optimizer in SAM_LIKE and not steps else 0.0)
     return RunConfig.at_scale(a.scale, dataset=a.dataset, imbalance=a.imbalance, profile=a.profile, loss=a.loss,
                               drw=a.drw, optimizer=optimizer, rho=rho, rho_steps=steps, seed=a.seed,
@@ -236,6 +310,12 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # `grid --list | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        print(f"error: no space left on the device ({exc.filename or 'writing'}); what the run had done is kept in "
+              "cache/ (its last.pt): free space and re-run the same command to resume", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -243,9 +323,16 @@ def _train(args) -> int:
     from .results import record_path
     from .runs import get_or_run
 
+    check_runtime(args)
     config = config_from_args(args)
+    from .data import check_subset
+    check_subset(config.dataset, config.n_max, config.imbalance, config.profile, config.val_per_class)
     kwargs = dict(data_root=args.data_root, progress=not args.quiet)
     if config.dataset in LARGE_DATASETS:
+        split_dir = args.split_dir or args.data_root
+        if not split_dir or not os.path.isdir(split_dir):
+            raise ValueError(f"--split-dir {split_dir!r}: {config.dataset} reads its split files from a folder "
+                             "(--split-dir, or --data-root holding them); none was given or it does not exist")
         if args.compile:
             raise ValueError(f"--compile is not supported for {config.dataset} (the distributed trainer); "
                              "it applies to the CIFAR / Fashion-MNIST trainer")

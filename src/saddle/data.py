@@ -240,6 +240,26 @@ def load(name: str, imbalance: float = 100.0, profile: str = "exp", n_max: int |
     return data
 
 
+# Training images per class of each data set (synthetic: as many as asked for).
+TRAIN_PER_CLASS = {"fashion-mnist": 6000, "cifar10": 5000, "cifar100": 500, "synthetic": None}
+
+
+def check_subset(name: str, n_max: int | None, imbalance: float, profile: str, val_per_class: int = 0) -> None:
+    """A ValueError, before any file is read or any run is locked, unless the long-tailed subset can be drawn: n_max
+    within the data set's images per class (less the validation split) and every class left with an image."""
+    if name not in TRAIN_PER_CLASS:
+        return  # the large sets bring their own split files
+    available = TRAIN_PER_CLASS[name]
+    if available is not None and n_max is not None and n_max + val_per_class > available:
+        raise ValueError(f"--n-max {n_max}: {name} has {available} training images per class"
+                         + (f", {val_per_class} of them kept for validation" if val_per_class else "")
+                         + f"; accepted: 1..{available - val_per_class}")
+    counts = long_tail_counts(n_max or available or 100, 10 if name != "cifar100" else 100, imbalance, profile)
+    if min(counts) < 1:
+        raise ValueError(f"--imbalance {imbalance:g}: with n_max {n_max} the rarest class would have no image; "
+                         f"accepted: imbalance <= n_max ({n_max})")
+
+
 IMAGE_SHAPES = {"fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32), "cifar100": (3, 32, 32),
                 "synthetic": (3, 32, 32)}
 
@@ -267,6 +287,10 @@ def _fashion_mnist(data_root, download):
     if data_root and not where.is_dir():
         raise DataError(f"--data-root {data_root} does not exist; pass the folder holding "
                         f"{', '.join(f for p in FASHION_MNIST_FILES.values() for f in p)} (nothing was created)")
+    if data_root:  # the user's folder: read, never downloaded into
+        absent = [f for p in FASHION_MNIST_FILES.values() for f in p if not (where / f).exists()]
+        raise DataError(f"--data-root {data_root} lacks {', '.join(absent)}; put the four Fashion-MNIST idx.gz files "
+                        "there, or leave --data-root out after `apt-get install dataset-fashion-mnist` (nothing was downloaded or created)")
     if download:
         try:
             import torchvision

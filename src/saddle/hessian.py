@@ -22,7 +22,7 @@ from . import losses
 from .config import RunConfig
 from .results import analysis_path, cache_dir, results_dir
 from .results import get_or_compute as get_or_compute_record
-from .train import build_model, load_checkpoint, load_data, load_verified
+from .train import build_model, load_checkpoint, load_data, load_verified, snapshot_name
 
 
 class Hessian(PyHessian):
@@ -448,8 +448,8 @@ def checkpoint_path(run_id: str, epoch: int, cache=None) -> Path:
     (results/<scale>/checkpoints/<run id>/, so a fresh clone analyses them without training)."""
     folders = [Path(cache or cache_dir()) / "checkpoints" / run_id, *sorted(results_dir().glob(f"*/checkpoints/{run_id}"))]
     for folder in folders:
-        if (folder / f"epoch_{epoch:04d}.pt").exists():
-            return folder / f"epoch_{epoch:04d}.pt"
+        if (folder / snapshot_name(epoch)).exists():
+            return folder / snapshot_name(epoch)
     have = sorted({int(p.stem.split("_")[1]) for f in folders if f.exists() for p in f.glob("epoch_*.pt")})
     none = ("none: no snapshot of this run was kept or committed; retrain it into an empty results folder "
             "(SADDLE_RESULTS=<folder>) to create them")
@@ -466,7 +466,7 @@ def keep_snapshots(record: dict, epochs=None, cache=None) -> list[Path]:
     target = results_dir() / config.scale / "checkpoints" / config.run_id
     copied = []
     for epoch in epochs or record["checkpoint_epochs"]:
-        source = Path(cache or cache_dir()) / "checkpoints" / config.run_id / f"epoch_{epoch:04d}.pt"
+        source = Path(cache or cache_dir()) / "checkpoints" / config.run_id / snapshot_name(epoch)
         if not source.exists():  # a run recorded on another machine has no snapshots in this cache
             raise FileNotFoundError(f"no snapshot of run {config.run_id} at epoch {epoch} in {source.parent}")
         load_verified(source)  # a damaged snapshot is not committed

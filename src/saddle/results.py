@@ -11,6 +11,7 @@ import json
 import math
 import os
 import platform
+import re
 import subprocess
 import time
 import warnings
@@ -43,7 +44,24 @@ class RecordError(ValueError):
     """A record file that is not valid JSON or lacks a field every record has; the message names the path."""
 
 
-REQUIRED_FIELDS = ("id", "status", "config", "metrics", "curves")
+REQUIRED_FIELDS = ("id", "status", "config", "metrics", "curves", "provenance")
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
+def check_record(record, path: Path) -> None:
+    """RecordError naming the path unless the record has what the store, the scorecard and the cost estimates
+    read: the required fields with their types, a wall time, and for a complete run its final metrics."""
+    missing = [f for f in REQUIRED_FIELDS if not isinstance(record, dict) or f not in record]
+    if missing:
+        raise RecordError(f"record {path} lacks the field(s) {', '.join(missing)}; delete it and re-run what made it")
+    kinds = {"config": dict, "metrics": dict, "curves": list, "provenance": dict, "status": str}
+    wrong = [f for f, kind in kinds.items() if not isinstance(record[f], kind)]
+    if not wrong and not isinstance(record["provenance"].get("wall_time_s"), (int, float)):
+        wrong = ["provenance.wall_time_s"]
+    if not wrong and record["status"] == "complete" and not isinstance(record["metrics"].get("final"), dict):
+        wrong = ["metrics.final"]
+    if wrong:
+        raise RecordError(f"record {path} has no valid {', '.join(wrong)}; delete it and re-run what made it")
 
 
 def strict_json(value):
@@ -64,7 +82,10 @@ def write_record(record: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(strict_json(record), indent=1, allow_nan=False))
+        with open(tmp, "w") as f:
+            f.write(json.dumps(strict_json(record), indent=1, allow_nan=False))
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename makes it the record
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -85,8 +106,9 @@ def check_writable(folder: Path) -> None:
                               "writable folder") from exc
 
 
-def read_record(path: str | Path, required=REQUIRED_FIELDS) -> dict:
-    """A record; RecordError naming the path (and the field) if it is not JSON or lacks a required field."""
+def read_record(path: str | Path, run_record: bool = True) -> dict:
+    """A record; RecordError naming the path (and the field) if it is not JSON or, for a run's record
+    (run_record), lacks what check_record asks for. Derived records (spectra) need only be a JSON object."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no record at {path}")
@@ -94,21 +116,32 @@ def read_record(path: str | Path, required=REQUIRED_FIELDS) -> dict:
         record = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RecordError(f"record {path} is not valid JSON ({exc}); delete it and re-run what made it") from exc
-    missing = [f for f in required if not isinstance(record, dict) or f not in record]
-    if missing:
-        raise RecordError(f"record {path} lacks the field(s) {', '.join(missing)}; delete it and re-run what made it")
+    if run_record:
+        check_record(record, path)
+    elif not isinstance(record, dict):
+        raise RecordError(f"record {path} is not a JSON object; delete it and re-run what made it")
     return record
 
 
 def locate_record(run: str, root: Path | None = None) -> Path:
-    """A record's path from its id (searched under every scale) or from a path."""
-    path = Path(run)
-    if path.exists():
+    """A run record's path from its id (looked up, never pattern-matched, under every scale of the store) or from
+    a path to a record inside the store; anything else is a ValueError saying what is accepted."""
+    store = Path(root or results_dir()).resolve()
+    if run.endswith(".json") or os.sep in run:
+        path = Path(run).resolve()
+        if store not in path.parents or path.suffix != ".json":
+            raise ValueError(f"--run {run!r}: expected a run id or the path of a record inside {store}")
+        if not path.is_file():
+            raise FileNotFoundError(f"no record {path}")
         return path
-    matches = sorted(Path(root or results_dir()).glob(f"*/{run}.json"))
+    if not RUN_ID.fullmatch(run):
+        raise ValueError(f"--run {run!r}: expected a run id (letters, digits, '.', '+', '-'), e.g. "
+                         "fashion-mnist-ce-drw-s0-8ecfdfadd0, or a record's path inside the store")
+    matches = sorted(p for p in store.iterdir() if (p / f"{run}.json").is_file()) if store.is_dir() else []
     if not matches:
-        raise FileNotFoundError(f"no record {run!r}: give a record's path or an id under {root or results_dir()}")
-    return matches[0]
+        raise FileNotFoundError(f"no record {run!r} under {store}: give a run id listed by `grid --list` or a "
+                                "record's path")
+    return matches[0] / f"{run}.json"
 
 
 def find_record(config: RunConfig, root: Path | None = None) -> dict | None:
@@ -137,7 +170,7 @@ def get_or_compute(path: Path, compute, how: str) -> dict:
     path = Path(path)
     action = "read"
     if path.exists():
-        record = read_record(path, required=())
+        record = read_record(path, run_record=False)
     else:
         refuse_if_read_only(path, how)
         started, commit = time.time(), git_commit()

@@ -385,33 +385,86 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def pending_checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256.pending")
+
+
+def _write_synced(path: Path, write) -> None:
+    with open(path, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def save_verified(obj, path: Path) -> None:
-    """torch.save to `path` via a temporary file and a rename, then its SHA-256 beside it (path.sha256)."""
+    """torch.save to `path` with its SHA-256 beside it (path.sha256), safe against a kill at any point: the file
+    goes to a temporary and is synced; its digest is written first as path.sha256.pending, then the file is renamed
+    into place, then the digest. A kill between the two renames leaves a file that matches the pending digest,
+    which load_verified accepts."""
     path = Path(path)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
+    _write_synced(tmp, lambda f: torch.save(obj, f))
+    pending = pending_checksum_path(path)
     digest = file_sha256(tmp)
+    _write_synced(pending, lambda f: f.write(f"{digest}  {path.name}\n".encode()))
     os.replace(tmp, path)
-    tmp_sum = checksum_path(tmp)
-    tmp_sum.write_text(f"{digest}  {path.name}\n")
-    os.replace(tmp_sum, checksum_path(path))
+    os.replace(pending, checksum_path(path))
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the *.<pid>.tmp files (and their old-style .tmp.sha256) that processes no longer alive left in
+    `folder` after a kill; a live process's temporary is left alone."""
+    removed = []
+    for tmp in Path(folder).glob("*.tmp*"):
+        parts = tmp.name.split(".")
+        pid = next((p for p in reversed(parts[:parts.index("tmp")]) if p.isdigit()), None) if "tmp" in parts else None
+        if pid is None or _alive(int(pid)):
+            continue
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class DamagedCheckpointError(ValueError):
-    """A checkpoint whose bytes do not match the SHA-256 beside it, or that torch cannot read safely."""
+    """A checkpoint whose bytes do not match the SHA-256 beside it, that has none, or that torch cannot read
+    safely."""
+
+
+def _recorded_digest(sums: Path) -> str:
+    try:
+        words = sums.read_text(encoding="ascii").split()
+    except (UnicodeDecodeError, OSError) as exc:
+        raise DamagedCheckpointError(f"checksum file {sums} cannot be read ({exc}); it is damaged") from exc
+    return words[0] if words else ""
 
 
 def load_verified(path: Path) -> dict:
-    """A checkpoint read with weights_only=True after its SHA-256 is checked (a file without one, written before
-    checksums existed, is read with weights_only=True alone). Raises DamagedCheckpointError naming the path."""
+    """A checkpoint read with weights_only=True after its SHA-256 is checked against path.sha256 (or, after a kill
+    between save_verified's two renames, path.sha256.pending, which then becomes path.sha256). A missing checksum
+    is an error: every checkpoint this package writes has one. Raises DamagedCheckpointError naming the path."""
     path = Path(path)
-    sums = checksum_path(path)
-    if sums.exists():
-        expected = sums.read_text().split()[0] if sums.read_text().split() else ""
-        actual = file_sha256(path)
-        if actual != expected:
-            raise DamagedCheckpointError(f"checkpoint {path} is damaged: its SHA-256 is {actual[:16]}..., the one "
-                                         f"recorded beside it ({sums.name}) is {expected[:16] or 'empty'}...")
+    sums, pending = checksum_path(path), pending_checksum_path(path)
+    if not sums.exists() and not pending.exists():
+        raise DamagedCheckpointError(f"checkpoint {path} has no SHA-256 beside it ({sums.name}): it cannot be "
+                                     "verified; restore both files (git checkout, or re-run what made them)")
+    actual = file_sha256(path)
+    expected = _recorded_digest(sums) if sums.exists() else ""
+    if actual != expected and pending.exists() and _recorded_digest(pending) == actual:
+        os.replace(pending, sums)  # finish the interrupted save
+        expected = actual
+    if actual != expected:
+        raise DamagedCheckpointError(f"checkpoint {path} is damaged: its SHA-256 is {actual[:16]}..., the one "
+                                     f"recorded beside it ({sums.name}) is {expected[:16] or 'empty'}...")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -430,6 +483,7 @@ def set_aside(path: Path) -> Path:
 def remove_checkpoint(path: Path) -> None:
     Path(path).unlink(missing_ok=True)
     checksum_path(Path(path)).unlink(missing_ok=True)
+    pending_checksum_path(Path(path)).unlink(missing_ok=True)
 
 
 def resume_state(folder: Path | None, config, model, optimizer, generator, keep=()) -> tuple[int, list]:
@@ -437,6 +491,8 @@ def resume_state(folder: Path | None, config, model, optimizer, generator, keep=
     and the run restarts, with a warning naming both paths; a kept snapshot that a kill lost is rewritten when
     last.pt is at that very epoch."""
     last = Path(folder) / "last.pt" if folder else None
+    if last is not None and last.parent.is_dir():
+        remove_stale_temporaries(last.parent)
     if last is None or not last.exists():
         return 0, []
     try:
