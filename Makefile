@@ -18,8 +18,9 @@ book: setup system
 	else echo "Chromium not installed: skipped the page check (apt-get install chromium)"; fi
 
 # Train every missing run of the paper's tables at SCALE (several `make grid` can run side by side: runs are locked).
+WORKERS ?= $(shell nproc)
 grid: setup system
-	$(PY) -m saddle grid $(TABLES) --scale $(SCALE)
+	$(PY) -m saddle grid $(TABLES) --scale $(SCALE) --workers $(WORKERS)
 
 setup: $(VENV)/.installed
 
@@ -30,12 +31,14 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
-# Debian packages: Fashion-MNIST (the cpu scale's data) and Chromium (the book's page check), when apt is there
+# Debian packages: Fashion-MNIST (the cpu scale's data), Chromium (the book's page check) and GNU parallel (the
+# grid-commands test), when apt is there
 # and they are not. Without apt, say how to get them; the tests that need them are skipped.
 system:
 	@missing=""; \
 	[ -f $(FASHION_MNIST) ] || missing="$$missing dataset-fashion-mnist"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v parallel >/dev/null 2>&1 || missing="$$missing parallel"; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	elif [ -n "$$missing" ]; then echo "missing:$$missing (sudo apt-get install$$missing)"; fi

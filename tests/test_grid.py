@@ -134,6 +134,7 @@ def test_tuned_rho_waits_for_the_whole_tuning_grid(tmp_path):
 
     def fake(config, val):
         write_record({"id": config.run_id, "status": "complete", "config": config.to_dict(), "curves": [],
+                      "provenance": {"wall_time_s": 1.0},
                       "metrics": {"final": {"acc": 0.0, "val": {"acc": val}}}}, record_path(config, tmp_path))
     method = "CE+DRW+SAM"
     runs = [(grid.protocol_config(method, "cpu", seed=s, rho=r), r) for s in grid.TUNE_SEEDS[method]

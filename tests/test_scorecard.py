@@ -178,6 +178,7 @@ def test_beyond_the_paper_claims_read_the_validated_protocol(tmp_path, monkeypat
 
     def write(config, tail, val=70.0):
         write_record({"id": config.run_id, "status": "complete", "config": config.to_dict(), "curves": [],
+                      "provenance": {"wall_time_s": 1.0},
                       "metrics": {"final": {"acc": 70.0, "tail": tail, "val": {"acc": val}}}},
                      record_path(config, tmp_path))
     for method, rhos in (("CE+DRW+SAM", grid.TUNE_RHOS), ("CE+DRW+ImbSAM", grid.FOLLOWUP_RHOS)):

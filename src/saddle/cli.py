@@ -45,6 +45,8 @@ def _train_parser(sub):
     p.add_argument("--out", default=None, help="results folder (default: results/)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's; records are "
+                   "bit-for-bit repeatable at a fixed count, and the grid's runs use 1)")
     p.add_argument("--precision", default=None, help="fp32 or bf16 (autocast, for GPUs); default fp32 (the "
                    "official code's), bf16 for the large scale on GPUs that support it")
     p.add_argument("--compile", default=None, help="torch.compile the training step's model with this backend "
@@ -97,6 +99,10 @@ def _grid_parser(sub):
                    "`grid tune --no-wait && grid followups`)")
     p.add_argument("--stack", action="store_true", help="train runs that differ in seed and rho only together, in "
                    "one process (fills a large GPU; no gain on a CPU)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes, one thread each, sharing the runs "
+                   "(e.g. the machine's cores); default 1: this process alone")
+    p.add_argument("--commands", action="store_true", help="print one self-contained `python -m saddle train` "
+                   "line per missing run (for GNU parallel or a Slurm array: scripts/grid_array.sbatch); train none")
     p.add_argument("--data-root", default=None)
     p.add_argument("--out", default=None, help="results folder (default: results/)")
     p.add_argument("--device", default=None)
@@ -172,12 +178,29 @@ def _grid(args) -> int:
         if waiting:
             print(f"{', '.join(waiting)}: rows at a tuned rho appear once that rho's tuning runs are recorded")
         return 0
+    if args.commands:
+        from .runs import train_command
+        records = collect(configs, root=args.out)
+        for c in configs:
+            if records[c.run_id] is None:
+                print(train_command(c, threads=args.threads, out=args.out, data_root=args.data_root))
+        return 0
     if args.threads is not None:
         torch.set_num_threads(args.threads)  # bit-for-bit repeatable only at a fixed thread count
-    counts = run_missing(listing, root=args.out, data_root=args.data_root, device=args.device,
-                         progress=not args.quiet, stack=args.stack, wait=not args.no_wait,
-                         precision=args.precision or "fp32",
-                         **({"compile": args.compile} if args.compile else {}))
+    run_kwargs = dict(data_root=args.data_root, device=args.device, precision=args.precision or "fp32",
+                      **({"compile": args.compile} if args.compile else {}))
+    if args.workers > 1:
+        if args.stack or args.threads != 1:
+            raise ValueError("--workers N runs N processes of one thread each: leave out --stack and --threads")
+        from . import costs, pool
+        spec = {"tables": args.tables, "scale": args.scale, "seeds": seeds.get("seeds"), "methods": methods}
+        missing = [c for c in configs if collect([c], root=args.out)[c.run_id] is None]
+        plan = costs.plan(missing, args.workers, data_root=args.data_root)
+        print(costs.plan_text(plan), file=sys.stderr, flush=True)
+        counts = pool.train_pool(spec, args.workers, root=args.out, expected_minutes=plan["wall"], **run_kwargs)
+    else:
+        counts = run_missing(listing, root=args.out, progress=not args.quiet, stack=args.stack,
+                             wait=not args.no_wait, **run_kwargs)
     total = counts["present"] + counts["trained"] + len(counts["failed"]) + len(counts["held"])
     print(f"{total} runs: {counts['present']} recorded "
           f"(before, or by another runner), {counts['trained']} trained here, {len(counts['failed'])} failed"
@@ -248,6 +271,8 @@ def check_runtime(args) -> None:
     if args.out is not None and not args.out.strip():
         raise ValueError("--out '': expected a folder (leave the option out for results/)")
     check_at_least("--threads", getattr(args, "threads", None))
+    if getattr(args, "command", None) == "grid":
+        check_at_least("--workers", args.workers)
 
 
 def _hessian(args) -> int:
@@ -325,6 +350,9 @@ def _train(args) -> int:
 
     check_runtime(args)
     config = config_from_args(args)
+    if args.threads is not None:
+        import torch
+        torch.set_num_threads(args.threads)
     from .data import check_subset
     check_subset(config.dataset, config.n_max, config.imbalance, config.profile, config.val_per_class)
     kwargs = dict(data_root=args.data_root, progress=not args.quiet)

@@ -27,12 +27,20 @@ def _model_key(config: RunConfig) -> tuple:
 
 def seconds_per_epoch(config: RunConfig, *, data_root=None, batches: int = 3) -> float:
     """Wall seconds one epoch of `config` takes here: `batches` timed training steps (after one warm-up step),
-    scaled to the training set, plus the run's test and validation evaluations spread over its epochs."""
+    scaled to the training set, plus the run's test and validation evaluations spread over its epochs (measured
+    once per network, data and optimizer in a process)."""
+    key = _model_key(config)
+    if key not in _CACHE:
+        _CACHE[key] = _measure(config, data_root, batches)
+    train_per_image, eval_per_image, n_train, n_evaluated = _CACHE[key]
+    evals = len({e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs})
+    return train_per_image * n_train + eval_per_image * (n_evaluated * evals + n_train) / config.epochs
+
+
+def _measure(config: RunConfig, data_root, batches: int) -> tuple[float, float, int, int]:
+    """(training seconds per image, evaluation seconds per image, training images, test + validation images)."""
     from . import train
 
-    key = _model_key(config)
-    if key in _CACHE:
-        return _CACHE[key]
     data = train.load_data(config, data_root)
     model = train.build_model(config, data).to(memory_format=torch.channels_last)
     generator = torch.Generator().manual_seed(config.seed)
@@ -50,12 +58,8 @@ def seconds_per_epoch(config: RunConfig, *, data_root=None, batches: int = 3) ->
     started = time.perf_counter()
     train.predict(model, data, probe, torch.channels_last)
     eval_per_image = (time.perf_counter() - started) / len(probe)
-    evals = len({e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs})
     evaluated = len(data.test_y) + (0 if data.val_y is None else len(data.val_y))
-    seconds = (train_per_image * len(data.train_y)
-               + eval_per_image * (evaluated * evals + len(data.train_y)) / config.epochs)
-    _CACHE[key] = seconds
-    return seconds
+    return train_per_image, eval_per_image, len(data.train_y), evaluated
 
 
 def run_minutes(config: RunConfig, **kwargs) -> float:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .config import REGIME_CANDIDATES, VALIDATED_SCALES, RunConfig
 from .results import RecordError, find_record
-from .runs import RunLockedError, estimate, get_or_run, get_or_run_many, obtain
+from .runs import RunLockedError, get_or_run, get_or_run_many, obtain
 from .splits import LARGE_DATASETS
 
 METHODS = ("CE", "CE+SAM", "CE+DRW", "CE+DRW+SAM", "LDAM+DRW", "LDAM+DRW+SAM", "VS", "VS+SAM")
@@ -311,16 +311,42 @@ def unique(configs) -> list[RunConfig]:
     return list(dict.fromkeys(configs))
 
 
-def collect(configs, *, train: bool = False, root: Path | None = None, **run_kwargs) -> dict[str, dict | None]:
-    """Each config's record by run id; a missing one is trained first when `train`, else None (a chapter shows
-    it as 'not run here', with the command that fills it)."""
+def listing(spec: dict, root: Path | None = None) -> list[RunConfig]:
+    """The runs a spec names: {"configs": [config dicts]}, or {"tables": [grid names], "scale": ..., "seeds":
+    [...] or None, "methods": [...] or None} (re-read on every call: dependent grids grow as tuning lands). A
+    spec is plain data, so worker processes can rebuild the same list."""
+    if "configs" in spec:
+        return unique(RunConfig.from_dict(d) for d in spec["configs"])
+    seeds = {} if spec.get("seeds") is None else {"seeds": spec["seeds"]}
+    configs = unique([c for table in spec["tables"] for c in GRIDS[table](
+        spec["scale"], **seeds, **({"root": root} if table in DEPENDENT_GRIDS else {}))])
+    return [c for c in configs if not spec.get("methods") or c.label in spec["methods"]]
+
+
+def train_missing(configs, *, root: Path | None = None, workers: int | None = None, **run_kwargs) -> dict:
+    """Train the configs' missing runs, first saying what that costs here (saddle.costs, measured on this
+    machine): on `workers` processes (default: every core), one thread each."""
+    from . import costs, pool
+
+    configs = unique(configs)
+    missing = [c for c in configs if not has_record(c, root)]
+    if not missing:
+        return {"present": len(configs), "trained": 0, "held": [], "failed": {}}
+    workers = max(1, min(workers or pool.default_workers(), len(missing)))
+    plan = costs.plan(missing, workers, data_root=run_kwargs.get("data_root"))
+    print(costs.plan_text(plan), file=sys.stderr, flush=True)
+    return pool.train_pool({"configs": [c.to_dict() for c in configs]}, workers, root=root,
+                           expected_minutes=plan["wall"], **run_kwargs)
+
+
+def collect(configs, *, train: bool = False, root: Path | None = None, workers: int | None = None,
+            **run_kwargs) -> dict[str, dict | None]:
+    """Each config's record by run id; a missing one is trained first when `train` (train_missing, on
+    `workers` processes), else None (a chapter shows it as 'not run here', with the command that fills it)."""
     configs = unique(configs)
     if train:
-        missing = [c for c in configs if not _has_record(c, root)]
-        if missing:
-            print(estimate(missing, root), file=sys.stderr, flush=True)
-        run_missing(configs, root=root, **run_kwargs)
-    return {c.run_id: get_or_run(c, root=root) if _has_record(c, root, warn=True) else None for c in configs}
+        train_missing(configs, root=root, workers=workers, **run_kwargs)
+    return {c.run_id: get_or_run(c, root=root) if has_record(c, root, warn=True) else None for c in configs}
 
 
 def training_time(records) -> dict:
@@ -342,7 +368,7 @@ def fill_command(table: str, scale: str, seeds) -> str:
 
 
 def run_missing(configs, *, root: Path | None = None, progress: bool = True, stack: bool = False,
-                poll_s: float = 30.0, wait: bool = True, **run_kwargs) -> dict:
+                poll_s: float = 30.0, wait: bool = True, report=None, **run_kwargs) -> dict:
     """Train every config that has no record yet. Several runners (and `train` commands) share the work: a run is trained
     under its lock (saddle.runs.run_lock), so no two processes train it; a lock dies with its process.
 
@@ -363,7 +389,7 @@ def run_missing(configs, *, root: Path | None = None, progress: bool = True, sta
         todo = unique(listing())
         bar.total = len(todo)
         for c in todo:
-            if c.run_id not in counted and c.run_id not in counts["failed"] and _has_record(c, root):
+            if c.run_id not in counted and c.run_id not in counts["failed"] and has_record(c, root):
                 counted.add(c.run_id)
                 counts["present"] += 1
         bar.n = len(counted) + len(counts["failed"])
@@ -379,7 +405,8 @@ def run_missing(configs, *, root: Path | None = None, progress: bool = True, sta
                     get_or_run_many(group, root=root, progress=progress, **run_kwargs)
                     action = "trained"
                 else:
-                    action = obtain(group[0], root=root, progress=progress, **run_kwargs)[1]
+                    hook = {} if report is None else {"on_epoch_end": lambda epoch, row, c=group[0]: report(c, epoch)}
+                    action = obtain(group[0], root=root, progress=progress, **hook, **run_kwargs)[1]
             except RunLockedError:
                 continue  # another runner has it: come back to it
             except (ValueError, RuntimeError, OSError) as exc:
@@ -402,7 +429,7 @@ def run_missing(configs, *, root: Path | None = None, progress: bool = True, sta
     return counts
 
 
-def _has_record(config: RunConfig, root, warn: bool = False) -> bool:
+def has_record(config: RunConfig, root, warn: bool = False) -> bool:
     """Whether `config` has a usable record; a damaged one counts as missing (with a warning naming it)."""
     try:
         return find_record(config, root) is not None

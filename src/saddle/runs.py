@@ -10,12 +10,10 @@ import contextlib
 import fcntl
 import os
 import shlex
-import sys
-import warnings
 from pathlib import Path
 
 from .config import SAM_LIKE, RunConfig
-from .results import (cache_dir, check_writable, checkpoint_dir, find_record, load_records, log, record_path,
+from .results import (cache_dir, check_writable, checkpoint_dir, find_record, log, record_path,
                       refuse_if_read_only, write_record)
 from .splits import LARGE_DATASETS
 
@@ -48,8 +46,9 @@ COMMAND_FIELDS = ("dataset", "loss", "drw", "optimizer", "rho", "rho_steps", "im
                   "subset_seed", "val_per_class", "class_order", "epochs", "n_max", "model", "batch_size", "sam_bn")
 
 
-def train_command(config: RunConfig) -> str:
-    """The command line that creates `config`'s record, or a Python call where no command line expresses it
+def train_command(config: RunConfig, threads: int | None = None, out=None, data_root=None) -> str:
+    """The command line that creates `config`'s record (with --threads, --out and --data-root when given: a
+    self-contained line for GNU parallel or a Slurm array), or a Python call where no command line expresses it
     (a field the command has no option for differs from the scale's default)."""
     expressible = RunConfig.at_scale(config.scale, **{f: getattr(config, f) for f in COMMAND_FIELDS})
     if expressible != config:
@@ -66,6 +65,9 @@ def train_command(config: RunConfig) -> str:
     for name in ("subset_seed", "val_per_class", "class_order", "epochs", "n_max", "model", "batch_size", "sam_bn"):
         if getattr(config, name) != getattr(defaults, name):
             args.append(f"--{name.replace('_', '-')} {shlex.quote(str(getattr(config, name)))}")
+    for option, value in (("--threads", threads), ("--out", out), ("--data-root", data_root)):
+        if value is not None:
+            args.append(f"{option} {shlex.quote(str(value))}")
     return " ".join(args)
 
 
@@ -97,7 +99,6 @@ def obtain(config: RunConfig, *, root: Path | None = None, cache: Path | None = 
     path = record_path(config, root)
     refuse_if_read_only(path, train_command(config))
     check_writable(path.parent)
-    print(f"{config.label}, seed {config.seed}: {estimate([config], root)}", file=sys.stderr, flush=True)
     folder = checkpoint_dir(config, cache)
     # a torchrun job: every replica trains, rank 0 alone holds the lock (and writes the record)
     replica = config.dataset in LARGE_DATASETS and int(os.environ.get("RANK", "0")) != 0
@@ -136,24 +137,3 @@ def get_or_run_many(configs: list[RunConfig], *, root: Path | None = None, cache
     for c in configs:
         log("trained" if c in missing else "read", c.run_id)
     return [find_record(c, root) for c in configs]
-
-
-def estimate(missing, root: Path | None = None) -> str:
-    """An up-front word on what training `missing` costs: the mean wall time per epoch of this scale's recorded
-    runs with the same optimizer (one thread each), times the missing runs' epochs."""
-    missing = list(missing)
-    if not missing:
-        return "nothing to train"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        done = [r for r in load_records(missing[0].scale, root) if r.get("status") == "complete"]
-    seconds = 0.0
-    for c in missing:
-        alike = [r["provenance"]["wall_time_s"] / max(1, len(r["curves"])
-                                                      - (r["provenance"].get("resumed_from_epoch") or 0))
-                 for r in done if r["config"].get("optimizer") == c.optimizer]
-        if not alike:
-            return f"{len(missing)} run(s) missing; no recorded run of this scale to estimate their cost from"
-        seconds += sum(alike) / len(alike) * c.epochs
-    return (f"{len(missing)} run(s) missing: about {seconds / 60:.0f} minutes of training on one core, from this "
-            f"scale's recorded runs (progress below)")

@@ -7,8 +7,12 @@ subset, same initialisation on both sides):
 
 - raises: the two-sided 95% Student-t interval of the mean difference lies above 0 -> reproduced, below 0 ->
   contradicted, else inconclusive; lowers: mirrored;
-- keeps: the 90% interval lies inside +-tolerance (two one-sided tests at 5%) -> reproduced, the 95% interval lies
-  wholly outside it -> contradicted, else inconclusive;
+- keeps: equivalence by two one-sided tests at one level: the 90% interval lies inside +-margin -> reproduced,
+  wholly outside it (either side) -> contradicted, else inconclusive; the margin is the claim's, fixed before any
+  run (equivalence_margin: half the smallest gain the paper's Table 1 reports on that metric);
+- the verdict is printed raw and, within its declared family (FAMILIES), after Holm's step-down correction
+  (holm_verdicts); a second word says whether our effect is smaller than, as large as, or larger than the
+  paper's (size_word, by the same 95% interval);
 - fewer than 2 seeds -> not tested (no spread, no interval); a record missing -> not run here.
 
 At the cpu scale the data set is Fashion-MNIST-LT, not CIFAR: only differences between methods are compared,
@@ -129,15 +133,16 @@ def verdict(diffs, kind: str = "raises", tolerance: float = KEEP_TOLERANCE) -> s
         _, low90, high90 = interval(diffs, 0.90)
         if -tolerance < low90 and high90 < tolerance:
             return "reproduced"
-        return "contradicted" if low > tolerance or high < -tolerance else "inconclusive"
+        return "contradicted" if low90 > tolerance or high90 < -tolerance else "inconclusive"
     if kind == "lowers":
         low, high = -high, -low
     return "reproduced" if low > 0 else "contradicted" if high < 0 else "inconclusive"
 
 
 def p_value(diffs, kind: str = "raises", tolerance: float = KEEP_TOLERANCE) -> float:
-    """The test behind `verdict`: two-sided paired t-test of 'no difference' (raises, lowers), or for keeps the
-    larger of the two one-sided p-values of 'outside +-tolerance' (TOST). NaN with fewer than two values."""
+    """The test behind `verdict`, so that p < 0.05 exactly when it decides: two-sided paired t-test of 'no
+    difference' (raises, lowers); for keeps the smaller of TOST's p (inside +-tolerance: the larger of its two
+    one-sided p-values) and the one-sided p of lying beyond the margin on the mean's side. NaN below two values."""
     diffs = [float(d) for d in diffs]
     n = len(diffs)
     if n < 2:
@@ -145,10 +150,47 @@ def p_value(diffs, kind: str = "raises", tolerance: float = KEEP_TOLERANCE) -> f
     mean = sum(diffs) / n
     se = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1) / n)
     if se == 0:
-        return 0.0 if (kind != "keeps" and mean != 0) or (kind == "keeps" and abs(mean) < tolerance) else 1.0
+        return 0.0 if (kind != "keeps" and mean != 0) or (kind == "keeps" and abs(mean) != tolerance) else 1.0
     if kind == "keeps":
-        return max(1.0 - t_cdf((mean + tolerance) / se, n - 1), t_cdf((mean - tolerance) / se, n - 1))
+        inside = max(1.0 - t_cdf((mean + tolerance) / se, n - 1), t_cdf((mean - tolerance) / se, n - 1))
+        outside = 1.0 - t_cdf((abs(mean) - tolerance) / se, n - 1)  # one-sided: beyond the margin on mean's side
+        return min(inside, outside)
     return 2.0 * (1.0 - t_cdf(abs(mean) / se, n - 1))
+
+
+def holm_adjusted(p_values) -> list[float]:
+    """Holm's step-down adjusted p-values, in the input's order (NaN stays NaN and is not counted): the i-th
+    smallest of m gets max over j <= i of min(1, (m - j) p_(j)), j from 0, so p_adj < alpha exactly when Holm's
+    procedure at alpha rejects it."""
+    indexed = sorted((p, i) for i, p in enumerate(p_values) if not math.isnan(p))
+    m, running = len(indexed), 0.0
+    adjusted = [math.nan] * len(p_values)
+    for rank, (p, i) in enumerate(indexed):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def holm_verdicts(frame: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """The frame (one family's verdict rows) with 'p (Holm)' and 'verdict (Holm)': a decided verdict whose
+    adjusted p is not below alpha becomes inconclusive; untested rows keep their word."""
+    frame = frame.copy()
+    frame["p (Holm)"] = holm_adjusted([float(p) for p in frame["p"]])
+    frame["verdict (Holm)"] = [v if v not in ("reproduced", "contradicted") or q < alpha else "inconclusive"
+                               for v, q in zip(frame["verdict"], frame["p (Holm)"])]
+    return frame
+
+
+def size_word(paper: float | None, low: float | None, high: float | None) -> str | None:
+    """Ours against the paper's effect, by our 95% interval: 'as large as the paper's' when the paper's number lies
+    inside it, 'smaller than the paper's' / 'larger than the paper's' (in the direction of the paper's effect)
+    when it lies beyond; None without a paper number or an interval."""
+    if paper is None or low is None or high is None or any(map(math.isnan, (paper, low, high))):
+        return None
+    if low <= paper <= high:
+        return "as large as the paper's"
+    beyond = paper > high if paper >= 0 else paper < low
+    return "smaller than the paper's" if beyond else "larger than the paper's"
 
 
 def holm_survivors(p_values, alpha: float = 0.05) -> int:
@@ -403,6 +445,9 @@ def judge(diffs, kind: str, paper: float | None, tolerance: float = KEEP_TOLERAN
             "high": None if math.isnan(high) else round(high, 2), "seeds": len(diffs),
             "agree": sum(map(sign, diffs)),
             "ratio": round(mean / paper, 2) if paper not in (None, 0) else None,
+            "size": size_word(paper, None if math.isnan(low) else low, None if math.isnan(high) else high)
+            if kind != "keeps" else None,
+            "margin": tolerance if kind == "keeps" else None,
             "p": p_value(diffs, kind, tolerance), "verdict": verdict(diffs, kind, tolerance),
             "seeds needed": seeds_needed(diffs) if kind != "keeps" else None}
 
@@ -417,14 +462,20 @@ def assess(claim: Claim, scale: str, dataset: str, seeds, records: dict, which: 
     sides = ((claim.method, claim.rho), (claim.baseline, claim.baseline_rho))
     paper = [paper_value(m, table, dataset, claim.metric, claim.profile, claim.imbalance, rho) for m, rho in sides]
     paper = None if None in paper else round(paper[0] - paper[1], 2)
-    row = {"claim": claim.text, "table": table, "metric": claim.metric, "kind": claim.kind, "paper": paper}
+    row = {"id": claim.id, "claim": claim.text, "table": table, "metric": claim.metric, "kind": claim.kind,
+           "paper": paper}
     a, b = (seed_values(m, scale, dataset, seeds, records, claim.metric, which, claim.profile, claim.imbalance, rho,
                         protocol) for m, rho in sides)
     paired = sorted(set(a) & set(b))
     if not paired:
         return {**row, "ours": None, "low": None, "high": None, "seeds": 0, "agree": 0, "ratio": None,
-                "p": math.nan, "verdict": "not run here", "seeds needed": None}
-    return {**row, **judge([a[s] - b[s] for s in paired], claim.kind, paper)}
+                "size": None, "margin": None, "p": math.nan, "verdict": "not run here", "seeds needed": None}
+    return {**row, **judge([a[s] - b[s] for s in paired], claim.kind, paper, claim_margin(claim))}
+
+
+def claim_margin(claim: Claim) -> float:
+    """A keeps claim's equivalence margin (equivalence_margin of its metric)."""
+    return equivalence_margin(claim.metric)
 
 
 def assess_all(claims, scale: str, dataset: str, seeds, records: dict, which: str = "final",
@@ -579,7 +630,11 @@ def sentence(row) -> str:
         against = (row["kind"] == "raises" and row["ours"] < 0) or (row["kind"] == "lowers" and row["ours"] > 0)
         more = (f" At the observed mean and spread, about {int(row['seeds needed'])} seeds would make the interval "
                 "exclude zero" + (", on the side against the claim." if against else "."))
-    return f"- **{row['claim']}** ({where}{data}): {paper}; {ours}: *{row['verdict']}*.{more}"
+    size = f", {row['size']}" if isinstance(row.get("size"), str) else ""
+    holm = row.get("verdict (Holm)")
+    adjusted = (f" After Holm's correction within its family: *{holm}* (adjusted p {row['p (Holm)']:.2g})."
+                if isinstance(holm, str) and holm != row["verdict"] else "")
+    return f"- **{row['claim']}** ({where}{data}): {paper}; {ours}: *{row['verdict']}*{size}.{adjusted}{more}"
 
 
 def claim_row(text: str, diffs_by_seed: dict, kind: str, paper: float | None = None,
@@ -589,5 +644,6 @@ def claim_row(text: str, diffs_by_seed: dict, kind: str, paper: float | None = N
     diffs = [diffs_by_seed[s] for s in sorted(diffs_by_seed)]
     if not diffs:
         return {"claim": text, "kind": kind, "paper": paper, "ours": None, "low": None, "high": None, "seeds": 0,
-                "agree": 0, "ratio": None, "p": math.nan, "verdict": "not run here", "seeds needed": None}
+                "agree": 0, "ratio": None, "size": None, "margin": None, "p": math.nan, "verdict": "not run here",
+                "seeds needed": None}
     return {"claim": text, "kind": kind, "paper": paper, **judge(diffs, kind, paper, tolerance)}
