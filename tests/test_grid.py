@@ -44,7 +44,7 @@ def test_run_missing_trains_each_missing_run_once_and_reports_failures(tmp_path,
         trained.append(config)
         return {}, "trained"
     monkeypatch.setattr(grid, "obtain", obtain)
-    monkeypatch.setattr(grid, "_has_record", lambda config, root, warn=False: config in trained)
+    monkeypatch.setattr(grid, "has_record", lambda config, root, warn=False: config in trained)
     configs = [RunConfig.at_scale("smoke", seed=s) for s in range(4)]
     monkeypatch.setattr(grid.time, "sleep", lambda s: pytest.fail("waited, though no run was held elsewhere"))
     counts = grid.run_missing(configs + configs[:1], root=tmp_path, progress=False)
@@ -66,7 +66,7 @@ def test_stacking_groups_seeds_and_radii_and_trains_each_group_once(tmp_path, mo
     monkeypatch.setattr(grid, "get_or_run_many", lambda group, **kw: calls.append(("many", len(group))))
     monkeypatch.setattr(grid, "obtain", lambda config, **kw: (calls.append(("one", config.label)), "trained"))
     done = set()
-    monkeypatch.setattr(grid, "_has_record", lambda config, root, warn=False: config.run_id in done)
+    monkeypatch.setattr(grid, "has_record", lambda config, root, warn=False: config.run_id in done)
     real_many = calls.append
     monkeypatch.setattr(grid, "get_or_run_many", lambda group, **kw: (real_many(("many", len(group))),
                                                                       done.update(c.run_id for c in group)))
@@ -167,27 +167,17 @@ def test_protocol_runs_keep_the_paper_grid_ids_apart():
     assert len([c for c in followups if c.seed == 10]) == 2 * len(grid.FOLLOWUP_RHOS)
 
 
-def test_estimate_reads_the_cost_of_recorded_runs(tmp_path):
-    from saddle.results import record_path, write_record
-    done = RunConfig.at_scale("smoke", optimizer="sam", rho=0.1)
-    assert "no recorded run" in grid.estimate([done], tmp_path)
-    write_record({"id": done.run_id, "status": "complete", "config": done.to_dict(), "metrics": {},
-                  "curves": [{}] * 4, "provenance": {"wall_time_s": 120.0}}, record_path(done, tmp_path))
-    missing = [RunConfig.at_scale("smoke", optimizer="sam", rho=r) for r in (0.2, 0.3)]
-    assert grid.estimate(missing, tmp_path).startswith("2 run(s) missing: about 4 minutes")  # 30 s x 4 epochs x 2
-
-
 @needs_fashion_mnist
-def test_a_run_about_to_train_says_first_what_it_costs(tmp_path, monkeypatch, capfd):
-    from saddle.runs import get_or_run
+def test_missing_runs_say_first_what_they_cost_here_and_recorded_ones_train_nothing(tmp_path, monkeypatch,
+                                                                                   capfd):
     monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
-    first, second = (RunConfig.at_scale("smoke", epochs=1, seed=s) for s in (0, 1))
-    get_or_run(first, root=tmp_path)
-    assert "CE, seed 0: 1 run(s) missing; no recorded run of this scale" in capfd.readouterr().err
-    get_or_run(second, root=tmp_path)
-    assert "CE, seed 1: 1 run(s) missing: about 0 minutes of training" in capfd.readouterr().err
-    get_or_run(second, root=tmp_path)
-    assert "missing" not in capfd.readouterr().err  # a recorded run is read, silently
+    first = RunConfig.at_scale("smoke", epochs=1)
+    counts = grid.train_missing([first], root=tmp_path, workers=1)
+    assert counts["trained"] == 1
+    err = capfd.readouterr().err
+    assert "1 run, " in err and "minutes each on one thread (measured here)" in err
+    assert grid.train_missing([first], root=tmp_path, workers=1)["trained"] == 0
+    assert "measured here" not in capfd.readouterr().err  # a recorded run costs nothing and says nothing
 
 
 def test_edge_sentence_names_the_radii_at_the_lower_edge_of_their_grid():
