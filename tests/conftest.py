@@ -15,6 +15,9 @@ from saddle.data import CIFAR_NAMES, FASHION_MNIST_DIR
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["OMP_NUM_THREADS"] = "1"
 torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)
+# Tests train into temporary folders, often while the developer's tree has uncommitted changes; the refusal of a
+# dirty tree itself is tested with this unset (test_provenance.py).
+os.environ.setdefault("SADDLE_ALLOW_DIRTY", "1")
 
 needs_fashion_mnist = pytest.mark.skipif(not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
                                          reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")

@@ -1,3 +1,5 @@
+import math
+
 import pandas as pd
 import pytest
 
@@ -292,3 +294,47 @@ def test_every_claim_has_one_declared_family_and_primaries_belong_to_theirs():
     assert HEADLINE_ID in FAMILIES["accuracy, validated protocol"]
     for family, ids in PRIMARY.items():
         assert set(ids) <= set(FAMILIES[family]), family
+
+
+def test_equivalence_is_one_tost_at_90_percent_on_both_sides():
+    from saddle.scorecard import interval, p_value, verdict
+    inside = [0.1, -0.2, 0.3, 0.0, 0.1]
+    assert verdict(inside, "keeps", 2.0) == "reproduced" and p_value(inside, "keeps", 2.0) < 0.05
+    above = [3.0, 3.5, 4.4, 2.9, 4.1]  # the 90% interval wholly above +2
+    assert interval(above, 0.90)[1] > 2.0
+    assert verdict(above, "keeps", 2.0) == "contradicted" and p_value(above, "keeps", 2.0) < 0.05
+    below = [-d for d in above]  # ... or wholly below -2: contradicted too
+    assert verdict(below, "keeps", 2.0) == "contradicted"
+    # the case: 90% interval [+2.43, +5.70] lies beyond +2, though the 95% interval reaches below it
+    straddle = [2.0, 6.4, 2.6, 5.6, 3.4]
+    _, low90, _ = interval(straddle, 0.90)
+    _, low95, _ = interval(straddle, 0.95)
+    assert low90 > 2.0 > low95 and verdict(straddle, "keeps", 2.0) == "contradicted"
+    assert verdict([1.0, 3.0, 2.5, 1.5], "keeps", 2.0) == "inconclusive"
+
+
+def test_holm_adjusted_p_values_match_a_worked_example():
+    from saddle.scorecard import holm_adjusted, holm_survivors
+    # m = 4: sorted 0.01, 0.02, 0.03, 0.5 -> 4 x 0.01 = 0.04, 3 x 0.02 = 0.06, max(0.06, 2 x 0.03) = 0.06, 0.5
+    p = [0.03, 0.5, 0.01, 0.02]
+    assert holm_adjusted(p) == pytest.approx([0.06, 0.5, 0.04, 0.06])
+    assert holm_survivors(p) == 1 == sum(q < 0.05 for q in holm_adjusted(p))
+    assert math.isnan(holm_adjusted([0.01, math.nan])[1]) and holm_adjusted([0.01, math.nan])[0] == 0.01
+
+
+def test_holm_verdicts_demote_decisions_that_do_not_survive_their_family():
+    from saddle.scorecard import holm_verdicts
+    frame = pd.DataFrame({"claim": list("abcd"), "p": [0.011, 0.04, 0.3, math.nan],
+                          "verdict": ["reproduced", "contradicted", "inconclusive", "not run here"]})
+    out = holm_verdicts(frame)  # m = 3: 3 x 0.011 = 0.033 survives; 2 x 0.04 = 0.08 does not
+    assert list(out["verdict (Holm)"]) == ["reproduced", "inconclusive", "inconclusive", "not run here"]
+    assert list(out["p (Holm)"][:3]) == pytest.approx([0.033, 0.08, 0.3])
+
+
+def test_size_word_compares_the_papers_effect_with_our_interval():
+    from saddle.scorecard import size_word
+    assert size_word(11.7, 1.07, 4.66) == "smaller than the paper's"  # the headline
+    assert size_word(3.0, 1.07, 4.66) == "as large as the paper's"
+    assert size_word(0.5, 1.07, 4.66) == "larger than the paper's"
+    assert size_word(-2.0, -1.5, -0.5) == "smaller than the paper's"  # a 'lowers' claim: by magnitude
+    assert size_word(None, 1.0, 2.0) is None and size_word(3.0, None, None) is None

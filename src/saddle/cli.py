@@ -47,6 +47,8 @@ def _train_parser(sub):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's; records are "
                    "bit-for-bit repeatable at a fixed count, and the grid's runs use 1)")
+    p.add_argument("--allow-dirty", action="store_true", help="train from a tree with uncommitted changes, saving "
+                   "their diff beside the record (without it such a run is refused)")
     p.add_argument("--precision", default=None, help="fp32 or bf16 (autocast, for GPUs); default fp32 (the "
                    "official code's), bf16 for the large scale on GPUs that support it")
     p.add_argument("--compile", default=None, help="torch.compile the training step's model with this backend "
@@ -101,6 +103,8 @@ def _grid_parser(sub):
                    "one process (fills a large GPU; no gain on a CPU)")
     p.add_argument("--workers", type=int, default=1, help="worker processes, one thread each, sharing the runs "
                    "(e.g. the machine's cores); default 1: this process alone")
+    p.add_argument("--allow-dirty", action="store_true", help="train from a tree with uncommitted changes, saving "
+                   "their diff beside each record (without it such runs are refused)")
     p.add_argument("--commands", action="store_true", help="print one self-contained `python -m saddle train` "
                    "line per missing run (for GNU parallel or a Slurm array: scripts/grid_array.sbatch); train none")
     p.add_argument("--data-root", default=None)
@@ -320,6 +324,8 @@ def main(argv=None) -> int:
     _hessian_parser(sub)
     _grid_parser(sub)
     args = parser.parse_args(argv)
+    if getattr(args, "allow_dirty", False):
+        os.environ["SADDLE_ALLOW_DIRTY"] = "1"  # also for the worker processes it starts
     from .results import MissingRecordError
     from .runs import RunLockedError
     try:

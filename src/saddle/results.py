@@ -237,6 +237,47 @@ def git_commit() -> str:
         return "unknown"
 
 
+class DirtyTreeError(ValueError):
+    """The code has uncommitted changes and the run was not told to record them (--allow-dirty)."""
+
+
+def allow_dirty() -> bool:
+    """SADDLE_ALLOW_DIRTY=1 (what --allow-dirty sets): a run may start from a tree with uncommitted changes, whose
+    diff it then records."""
+    return os.environ.get("SADDLE_ALLOW_DIRTY", "").strip().lower() in ("1", "true", "yes")
+
+
+def tree_diff() -> str:
+    """`git diff HEAD` of the tracked files ('' for a clean tree, or where there is no git): what a '-dirty'
+    commit in a record does not say by itself."""
+    if os.environ.get("SADDLE_GIT_COMMIT"):
+        return ""
+    try:
+        return subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def check_clean_or_allowed(how: str) -> str:
+    """The tree's diff ('' when clean); DirtyTreeError when it has changes and SADDLE_ALLOW_DIRTY is off."""
+    diff = tree_diff()
+    if diff and not allow_dirty():
+        raise DirtyTreeError(f"the code in {ROOT} has uncommitted changes, so a record would name a commit that "
+                             f"did not make it: commit them, or {how} to record the diff beside the record")
+    return diff
+
+
+def keep_diff(record: dict, path: Path, diff: str) -> None:
+    """Save a dirty tree's diff beside its record (<record>.diff) and its SHA-256 in the provenance."""
+    if not diff:
+        return
+    record["provenance"]["git_diff_sha256"] = hashlib.sha256(diff.encode()).hexdigest()
+    target = Path(path).with_suffix(".diff")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(diff)
+
+
 def device_name(device) -> str:
     device = torch.device(device)
     if device.type == "cuda":

@@ -13,8 +13,8 @@ import shlex
 from pathlib import Path
 
 from .config import SAM_LIKE, RunConfig
-from .results import (cache_dir, check_writable, checkpoint_dir, find_record, log, record_path,
-                      refuse_if_read_only, write_record)
+from .results import (cache_dir, check_clean_or_allowed, check_writable, checkpoint_dir, find_record, keep_diff, log,
+                      record_path, refuse_if_read_only, write_record)
 from .splits import LARGE_DATASETS
 
 
@@ -98,6 +98,7 @@ def obtain(config: RunConfig, *, root: Path | None = None, cache: Path | None = 
         return record, "read"
     path = record_path(config, root)
     refuse_if_read_only(path, train_command(config))
+    diff = check_clean_or_allowed("pass --allow-dirty (SADDLE_ALLOW_DIRTY=1)")
     check_writable(path.parent)
     folder = checkpoint_dir(config, cache)
     # a torchrun job: every replica trains, rank 0 alone holds the lock (and writes the record)
@@ -108,6 +109,7 @@ def obtain(config: RunConfig, *, root: Path | None = None, cache: Path | None = 
             record = _trainer(config)(config, checkpoint_dir=folder, **run_kwargs)
             if record is None:
                 return None, "trained"  # a replica other than rank 0
+            keep_diff(record, path, diff)
             write_record(record, path)
             from .train import remove_checkpoint
             remove_checkpoint(folder / "last.pt")
@@ -124,6 +126,7 @@ def get_or_run_many(configs: list[RunConfig], *, root: Path | None = None, cache
     from .stacked import run_many
 
     missing = [c for c in configs if find_record(c, root) is None]
+    diff = check_clean_or_allowed("pass --allow-dirty (SADDLE_ALLOW_DIRTY=1)") if missing else ""
     for c in missing:
         refuse_if_read_only(record_path(c, root), train_command(c))
         check_writable(record_path(c, root).parent)
@@ -133,6 +136,7 @@ def get_or_run_many(configs: list[RunConfig], *, root: Path | None = None, cache
                 locks.enter_context(run_lock(c.run_id))
             records = run_many(missing, checkpoint_dirs=[checkpoint_dir(c, cache) for c in missing], **run_kwargs)
             for c, record in zip(missing, records):
+                keep_diff(record, record_path(c, root), diff)
                 write_record(record, record_path(c, root))
     for c in configs:
         log("trained" if c in missing else "read", c.run_id)

@@ -1,0 +1,44 @@
+"""A record names the code that made it: a clean commit, or a dirty one with its diff saved beside the record."""
+import hashlib
+
+import pytest
+
+from saddle import RunConfig, runs
+from saddle import results as store
+from saddle.cli import main
+
+DIFF = "diff --git a/src/saddle/train.py b/src/saddle/train.py\n+# an uncommitted change\n"
+
+
+def tiny():
+    return RunConfig.at_scale("smoke", dataset="synthetic", n_max=40, imbalance=10, epochs=1)
+
+
+def test_a_dirty_tree_is_refused_unless_allowed(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(store, "tree_diff", lambda: DIFF)
+    monkeypatch.delenv("SADDLE_ALLOW_DIRTY")
+    monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(store.DirtyTreeError, match="uncommitted changes.*--allow-dirty"):
+        runs.get_or_run(tiny(), root=tmp_path)
+    assert main(["train", "--scale", "smoke", "--dataset", "synthetic", "--n-max", "40", "--imbalance", "10",
+                 "--epochs", "1", "--out", str(tmp_path), "--quiet"]) == 2
+    assert "--allow-dirty" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_an_allowed_dirty_run_saves_its_diff_beside_the_record(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "tree_diff", lambda: DIFF)
+    monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
+    record = runs.get_or_run(tiny(), root=tmp_path)
+    path = store.record_path(tiny(), tmp_path)
+    assert path.with_suffix(".diff").read_text() == DIFF
+    assert record["provenance"]["git_diff_sha256"] == hashlib.sha256(DIFF.encode()).hexdigest()
+
+
+def test_a_clean_tree_records_no_diff(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "tree_diff", lambda: "")
+    monkeypatch.delenv("SADDLE_ALLOW_DIRTY")
+    monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
+    record = runs.get_or_run(tiny(), root=tmp_path)
+    assert "git_diff_sha256" not in record["provenance"]
+    assert not list(tmp_path.rglob("*.diff"))
