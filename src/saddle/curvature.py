@@ -1,0 +1,97 @@
+"""Curvature that can be read: a class's Hessian split into its Gauss-Newton part and the rest, H = G + R.
+
+For a loss l(f(theta)) of the network's outputs z = f(theta), H = J^T (d2l/dz2) J + sum_k (dl/dz_k) d2f_k/dtheta2.
+The first term, G (the generalised Gauss-Newton matrix), is positive semi-definite for cross-entropy; the second,
+R, is weighted by the loss's gradient at the outputs, so it vanishes on images the network fits with confidence.
+Negative eigenvalues of H can only come from R: where the tail's lambda_min is large and negative, this module
+says whether it sits in R (unfitted images) and what the class's gradient norm is beside it (a saddle is a
+point of small gradient). Products are exact (torch.func: a Jacobian-vector then a vector-Jacobian product for
+G, forward-over-reverse for H), extremes by the same Lanczos as saddle.hessian."""
+from __future__ import annotations
+
+import torch
+from torch.func import functional_call, grad, jvp, vjp
+
+from .hessian import AVERAGE, class_criterion, lanczos, tridiagonal_eigh
+
+PARTS = ("H", "G", "R")
+
+
+class GaussNewtonSplit:
+    """H, G and R = H - G of one loss over a fixed batch (the model in eval mode: BatchNorm on its running
+    statistics), as products with flat parameter vectors."""
+
+    def __init__(self, model: torch.nn.Module, criterion, x: torch.Tensor, y: torch.Tensor):
+        model.eval()
+        self.names = [n for n, p in model.named_parameters() if p.requires_grad]
+        params = dict(model.named_parameters())
+        self.shapes = [params[n].shape for n in self.names]
+        self.theta = torch.cat([params[n].detach().reshape(-1) for n in self.names])
+        fixed = {**dict(model.named_buffers()),
+                 **{n: p.detach() for n, p in params.items() if n not in self.names}}
+
+        def outputs(theta):
+            return functional_call(model, {**fixed, **self._unflat(theta)}, (x,))
+
+        self.outputs = outputs
+        self.output_loss = lambda z: criterion(z, y)
+        self.loss = lambda theta: criterion(outputs(theta), y)
+        self.z, self.pullback = vjp(outputs, self.theta)  # kept: every G product reuses the backward graph
+        self.z = self.z.detach()
+
+    @property
+    def dim(self) -> int:
+        return self.theta.numel()
+
+    def _unflat(self, flat: torch.Tensor) -> dict:
+        parts = torch.split(flat, [s.numel() for s in self.shapes])
+        return {n: part.view(s) for n, part, s in zip(self.names, parts, self.shapes)}
+
+    def gradient(self) -> torch.Tensor:
+        return grad(self.loss)(self.theta)
+
+    def hvp(self, v: torch.Tensor) -> torch.Tensor:
+        return jvp(grad(self.loss), (self.theta,), (v,))[1]
+
+    def gvp(self, v: torch.Tensor) -> torch.Tensor:
+        jv = jvp(self.outputs, (self.theta,), (v,))[1]
+        curved = jvp(grad(self.output_loss), (self.z,), (jv,))[1]
+        return self.pullback(curved)[0]
+
+    def rvp(self, v: torch.Tensor) -> torch.Tensor:
+        return self.hvp(v) - self.gvp(v)
+
+    def product(self, part: str):
+        return {"H": self.hvp, "G": self.gvp, "R": self.rvp}[part]
+
+    def extremes(self, part: str, iters: int = 100, seed: int = 0) -> tuple[float, float]:
+        """(lambda_min, lambda_max) of H, G or R by Lanczos from a seeded Gaussian probe."""
+        generator = torch.Generator().manual_seed(seed)
+        v0 = torch.randn(self.dim, generator=generator, dtype=self.theta.dtype)
+        alphas, betas, _ = lanczos(self.product(part), v0, min(iters, self.dim), generator)
+        ritz, _ = tridiagonal_eigh(alphas, betas)
+        return float(ritz[0]), float(ritz[-1])
+
+
+def class_split(model, data, classes="all", criterion: str = "ce", iters: int = 100, seed: int = 0,
+                max_per_class: int | None = None, config=None) -> dict:
+    """Per class (or AVERAGE, the whole training set): its mean loss, gradient norm, the extremes of H, G and R,
+    and lambda_min / ||g||: side by side, what tells a saddle (small gradient, negative curvature) from a point
+    that is simply not fitted."""
+    classes = list(range(data.num_classes)) if classes == "all" else list(classes)
+    device = next(model.parameters()).device
+    loss = class_criterion(criterion, data.counts, config).to(device)
+    rows = {}
+    for c in classes:
+        chosen = torch.ones_like(data.train_y, dtype=torch.bool) if c == AVERAGE else data.train_y == c
+        x, y = data.train_x[chosen][:max_per_class], data.train_y[chosen][:max_per_class]
+        if len(y) == 0:
+            raise ValueError(f"class {c} has no training images")
+        split = GaussNewtonSplit(model, loss, data.normalize(x).to(device), y.to(device))
+        g = split.gradient()
+        row = {"images": len(y), "loss": float(split.loss(split.theta)), "grad_norm": float(g.norm())}
+        for part in PARTS:
+            row[f"{part}_min"], row[f"{part}_max"] = split.extremes(part, iters, seed)
+        row["lambda_min_over_grad"] = row["H_min"] / row["grad_norm"] if row["grad_norm"] > 0 else float("nan")
+        rows[str(c)] = row
+    return rows
