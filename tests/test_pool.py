@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import needs_fashion_mnist
-from saddle import RunConfig, costs, grid, pool
+from saddle import RunConfig, costs, grid
 from saddle.results import load_records
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -30,7 +30,7 @@ def by_id(records):
 def test_a_pool_of_two_trains_each_run_once_with_a_single_runners_records(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
     configs = [tiny(s) for s in range(3)]
-    counts = pool.train_pool({"configs": [c.to_dict() for c in configs]}, 2, root=tmp_path / "pool")
+    counts = grid.train_pool({"configs": [c.to_dict() for c in configs]}, 2, root=tmp_path / "pool")
     assert counts["trained"] == 3 and not counts["failed"]
     pooled = load_records("smoke", tmp_path / "pool")
     assert len(pooled) == 3 and {r["provenance"]["threads"] for r in pooled} == {1}

@@ -107,7 +107,7 @@ def test_bad_rho_and_scale():
         RunConfig.at_scale("smoke", optimizer="sam", rho=-0.5)
     with pytest.raises(ValueError, match="optimizer is 'sgd'"):
         RunConfig.at_scale("smoke", rho=0.5)
-    with pytest.raises(ValueError, match="unknown scale 'huge'; accepted: smoke, cpu, paper"):
+    with pytest.raises(ValueError, match="unknown scale 'huge'; accepted: smoke, cpu, r32-n500, r8-n5000, paper, large"):
         RunConfig.at_scale("huge")
 
 

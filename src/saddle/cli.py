@@ -196,12 +196,12 @@ def _grid(args) -> int:
     if args.workers > 1:
         if args.stack or args.threads != 1:
             raise ValueError("--workers N runs N processes of one thread each: leave out --stack and --threads")
-        from . import costs, pool
+        from . import costs, grid
         spec = {"tables": args.tables, "scale": args.scale, "seeds": seeds.get("seeds"), "methods": methods}
         missing = [c for c in configs if collect([c], root=args.out)[c.run_id] is None]
         plan = costs.plan(missing, args.workers, data_root=args.data_root)
         print(costs.plan_text(plan), file=sys.stderr, flush=True)
-        counts = pool.train_pool(spec, args.workers, root=args.out, expected_minutes=plan["wall"], **run_kwargs)
+        counts = grid.train_pool(spec, args.workers, root=args.out, expected_minutes=plan["wall"], **run_kwargs)
     else:
         counts = run_missing(listing, root=args.out, progress=not args.quiet, stack=args.stack,
                              wait=not args.no_wait, **run_kwargs)

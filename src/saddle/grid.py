@@ -5,6 +5,7 @@ Methods are written as the paper writes them ('LDAM+DRW+SAM'); rho comes from th
 and profile). The cpu scale's Fashion-MNIST-LT has 10 classes and takes the CIFAR-10 column."""
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -335,8 +336,26 @@ def train_missing(configs, *, root: Path | None = None, workers: int | None = No
     workers = max(1, min(workers or pool.default_workers(), len(missing)))
     plan = costs.plan(missing, workers, data_root=run_kwargs.get("data_root"))
     print(costs.plan_text(plan), file=sys.stderr, flush=True)
-    return pool.train_pool({"configs": [c.to_dict() for c in configs]}, workers, root=root,
-                           expected_minutes=plan["wall"], **run_kwargs)
+    return train_pool({"configs": [c.to_dict() for c in configs]}, workers, root=root,
+                      expected_minutes=plan["wall"], **run_kwargs)
+
+
+def _run_listing(spec: dict, root, run_kwargs: dict, report) -> dict:
+    return run_missing(lambda: listing(spec, root), root=root, progress=False, report=report, **run_kwargs)
+
+
+def _recorded(spec: dict, root) -> int:
+    return sum(has_record(c, root) for c in listing(spec, root))
+
+
+def train_pool(spec: dict, workers: int, *, root: Path | None = None, expected_minutes: float | None = None,
+               **run_kwargs) -> dict:
+    """Train every missing run of `spec` (listing's: config dicts, or grid tables) on `workers` processes of one
+    thread each (saddle.pool), through the locked runner, so each run trains once."""
+    from . import pool
+    return pool.run_on_workers(functools.partial(_run_listing, spec, root, run_kwargs),
+                               functools.partial(_recorded, spec, root), len(listing(spec, root)), workers,
+                               expected_minutes=expected_minutes)
 
 
 def collect(configs, *, train: bool = False, root: Path | None = None, workers: int | None = None,

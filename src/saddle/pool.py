@@ -1,5 +1,5 @@
 """Training on every core: one worker process per core, one torch thread each, sharing a list of runs through the
-locked runner (grid.run_missing), so each run trains once and its record is bit-for-bit the one a single runner
+locked runner (grid.run_missing, handed in by grid.train_pool), so each run trains once and its record is bit-for-bit the one a single runner
 writes. The parent shows one overall bar (runs done of the total, elapsed and expected wall time) and one bar per
 worker for the run it is training; under papermill --log-output both reach the log."""
 from __future__ import annotations
@@ -7,7 +7,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue as queue_lib
-from pathlib import Path
 
 from tqdm import tqdm
 
@@ -19,36 +18,29 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _worker(index: int, spec: dict, root, run_kwargs: dict, messages) -> None:
-    """One worker: one thread, the locked runner over the spec's runs, each epoch reported to the parent."""
+def _worker(index: int, run, messages) -> None:
+    """One worker: one thread, `run` (the locked runner over a list of runs), each epoch reported to the parent."""
     os.environ["OMP_NUM_THREADS"] = "1"
     import torch
     torch.set_num_threads(1)
-    from . import grid
 
     def report(config: RunConfig, epoch: int) -> None:
         messages.put(("epoch", index, f"{config.label} s{config.seed}", epoch, config.epochs))
 
     try:
-        counts = grid.run_missing(lambda: grid.listing(spec, root), root=root, progress=False, report=report,
-                                  **run_kwargs)
-        messages.put(("done", index, counts))
+        messages.put(("done", index, run(report)))
     except Exception as exc:  # the parent names it; the other workers go on
         messages.put(("done", index, {"present": 0, "trained": 0, "held": [],
                                       "failed": {f"worker {index}": f"{type(exc).__name__}: {exc}"}}))
 
 
-def train_pool(spec: dict, workers: int, *, root: Path | None = None, expected_minutes: float | None = None,
-               poll_s: float = 2.0, **run_kwargs) -> dict:
-    """Train every missing run of `spec` (grid.listing's: config dicts, or grid tables) on `workers` processes.
-    Returns the runner's counts summed over workers ('failed' merged)."""
-    from . import grid
-
+def run_on_workers(run, recorded, total: int, workers: int, *, expected_minutes: float | None = None,
+                   poll_s: float = 2.0) -> dict:
+    """Call `run(report)` (picklable; returns the runner's counts) on `workers` processes while `recorded()` says
+    how many of the `total` runs have records. Returns the counts summed over workers ('failed' merged)."""
     context = multiprocessing.get_context("spawn")  # no torch state forked from the parent (a notebook kernel)
     messages = context.Queue()
-    processes = [context.Process(target=_worker, args=(i, spec, root, run_kwargs, messages), daemon=True)
-                 for i in range(workers)]
-    total = len(grid.listing(spec, root))
+    processes = [context.Process(target=_worker, args=(i, run, messages), daemon=True) for i in range(workers)]
     expected = f", about {expected_minutes:.0f} min expected" if expected_minutes else ""
     overall = tqdm(total=total, desc=f"runs on {workers} workers{expected}", unit="run", position=0)
     bars = [tqdm(total=1, desc=f"worker {i}: starting", unit="epoch", position=i + 1, leave=False)
@@ -74,7 +66,7 @@ def train_pool(spec: dict, workers: int, *, root: Path | None = None, expected_m
                 for key in ("present", "trained"):
                     counts[key] += message[2][key]
                 counts["failed"].update(message[2]["failed"])
-            overall.n = sum(grid.has_record(c, root) for c in grid.listing(spec, root))
+            overall.n = recorded()
             overall.refresh()
             if message is None and not any(p.is_alive() for p in processes):
                 break  # a worker died without a word (killed): what it finished is recorded
