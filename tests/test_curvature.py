@@ -76,3 +76,17 @@ def test_class_split_reports_each_class_side_by_side():
     row = rows["9"]
     assert row["G_min"] > -1e-3 * abs(row["G_max"])
     assert row["lambda_min_over_grad"] == pytest.approx(row["H_min"] / row["grad_norm"])
+
+
+
+def test_lanczos_past_the_rank_of_an_operator_in_float32_stays_inside_its_spectrum():
+    """A tail class of 5 images has a G of rank <= 50: 100 Lanczos steps past that rank must not turn float32
+    round-off into Ritz values of +-3e4 (what they were before breakdown was judged relative to float32)."""
+    from saddle.hessian import lanczos, tridiagonal_eigh
+    torch.manual_seed(0)
+    U = torch.linalg.qr(torch.randn(5000, 50))[0]
+    generator = torch.Generator().manual_seed(0)
+    alphas, betas, _ = lanczos(lambda v: U @ (torch.linspace(1, 40, 50) * (U.T @ v)),
+                               torch.randn(5000, generator=generator), 100, generator)
+    ritz, _ = tridiagonal_eigh(alphas, betas)
+    assert abs(ritz[0].item()) < 1e-3 and ritz[-1].item() == pytest.approx(40.0, rel=1e-4)
