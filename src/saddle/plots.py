@@ -12,6 +12,10 @@ from .book import train_group_accuracy
 from .data import class_groups
 
 GROUP_COLOURS = {"head": "#4c72b0", "mid": "#dd8452", "tail": "#c44e52"}
+# Figures are drawn at most 6.5 inches wide (the book's text column) and rendered at 200 dpi, so a PNG shrunk to the
+# column keeps its tick labels sharp.
+COLUMN_INCHES = 6.5
+matplotlib.rcParams.update({"figure.dpi": 200, "savefig.dpi": 200})
 
 
 def _group_colours(counts) -> list:
@@ -352,6 +356,31 @@ def curvature_vs_accuracy(df: pd.DataFrame, marker: str = "radius"):
     ax.legend(title=radius if marker == "radius" else None, loc="center left", bbox_to_anchor=(1.01, 0.5),
               fontsize=9)
     ax.set(xlabel="tail $\\lambda_{min}$ (mean over the tail classes)", ylabel="tail test accuracy (%)")
+    fig.tight_layout()
+    return fig
+
+
+def curvature_split(df: pd.DataFrame):
+    """saddle.mechanism's rows in two panels: (A) lambda_min of H, G and R per radius, one point per tail class and
+    seed; (B) |lambda_min(R)| against the class's training loss, log-log, one colour per radius."""
+    sns.set_theme(style="whitegrid")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 2.9))
+    if df.empty:
+        for ax in (left, right):
+            ax.axis("off")
+        left.text(0.5, 0.5, "no curvature records at this scale yet", ha="center", transform=fig.transFigure)
+        return fig
+    radius = "$\\rho$ (0 = SGD)"
+    df = df.assign(**{radius: df["rho"].map(lambda r: f"{r:g}")})
+    long = df.melt(id_vars=[radius], value_vars=["H_min", "G_min", "R_min"], var_name="part", value_name="value")
+    long["part"] = long["part"].str[0]
+    sns.stripplot(long, x="part", y="value", hue=radius, dodge=True, size=4, ax=left, legend=False)
+    left.axhline(0, color="grey", lw=0.8)
+    left.set(xlabel="part of the Hessian", ylabel="$\\lambda_{min}$ (tail classes)", title="A: where it is negative")
+    sns.scatterplot(df.assign(neg=df["R_min"].abs()), x="loss", y="neg", hue=radius, s=30, ax=right)
+    right.set(xscale="log", yscale="log", xlabel="class training loss", ylabel="$|\\lambda_{min}(R)|$",
+              title="B: against the unfitted loss")
+    right.legend(title=radius, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, title_fontsize=8)
     fig.tight_layout()
     return fig
 

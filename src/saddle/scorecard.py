@@ -480,7 +480,10 @@ def claim_margin(claim: Claim) -> float:
 
 def assess_all(claims, scale: str, dataset: str, seeds, records: dict, which: str = "final",
                protocol: str = "paper") -> pd.DataFrame:
-    return pd.DataFrame([assess(c, scale, dataset, seeds, records, which, protocol) for c in claims])
+    """The claims' verdict rows, assessed together as one family: each row also carries its Holm-adjusted p and
+    verdict within that family (holm_verdicts), which sentence() prints where it differs from the raw one."""
+    frame = pd.DataFrame([assess(c, scale, dataset, seeds, records, which, protocol) for c in claims])
+    return holm_verdicts(frame) if len(frame) else frame
 
 
 def multiplicity(verdicts: pd.DataFrame, alpha: float = 0.05) -> str:
