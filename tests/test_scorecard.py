@@ -140,7 +140,10 @@ def test_cells_read_every_table_and_name_the_missing():
     assert t1.loc[("CE+DRW+SAM", "tail"), "verdict"] == "inconclusive"  # +5 and +13
     assert t1.loc[("CE+DRW+SAM", "acc"), "verdict"] == "reproduced"
     assert t1.loc[("VS", "acc"), "verdict"] == "not run here" and pd.isna(t1.loc[("VS", "acc"), "ours"])
-    assert {3, 9} <= set(frame.table) and (frame[frame.table == 3].verdict == "not run here").all()
+    assert {3, 6, 9} <= set(frame.table) and (frame[frame.table == 3].verdict == "not run here").all()
+    # the large-scale rows name their own data: iNaturalist 2018 is Table 3, ImageNet-LT the appendix's Table 6
+    assert set(frame[frame.table == 3].data) == {"iNaturalist-2018"} and set(frame[frame.table == 6].data) == {"ImageNet-LT"}
+    assert set(frame[frame.table == 1].data) == {"fashion-mnist"}
     assert set(frame.verdict) <= set(scorecard.VERDICTS) | {"reference", "no paper number"}
 
 
