@@ -36,3 +36,11 @@ def test_ratio_over_training_styles_each_group_and_keeps_shades_off_black():
     for shade in plots._shades("#dd8452", 5) + plots._shades("#c44e52", 5):
         assert 0.15 < np.mean(shade) < 0.9  # neither near black nor near white
     plt.close(fig)
+
+
+def test_book_tables_show_p_to_two_significant_digits_and_no_index():
+    import pandas as pd
+    from saddle import book
+    html = book.table_html(pd.DataFrame({"ours": [2.874, -0.001], "p": [0.011351, 0.0000321]}), digits={"p": 2})
+    assert "0.011" in html and "3.2e-05" in html and "2.87" in html and "-0.00" not in html
+    assert "<th></th>" not in html and 'white-space: nowrap' in html

@@ -129,3 +129,27 @@ def collapsed_table(frame, summary: str, filename: str) -> str:
     return (f'<p><a download="{html.escape(filename)}" href="data:text/csv;base64,{csv}">Download the table as '
             f"CSV ({html.escape(filename)}, {len(frame)} rows)</a></p>\n"
             f"<details><summary>{html.escape(summary)}</summary>\n{table}\n</details>")
+
+
+def significant(value, digits: int = 2) -> str:
+    """A p-value or other small number to `digits` significant digits ('0.011', '3.2e-05'); '' for None/NaN."""
+    if value is None or value != value:
+        return ""
+    return f"{value:.{digits}g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.{digits - 1}e}"
+
+
+def table_html(frame, digits: dict | None = None, decimals: int = 2) -> str:
+    """A table for a book page: no index column, every cell in full and unwrapped, floats to `decimals` places
+    except the columns of `digits` ({column: significant digits}, for p-values)."""
+    import pandas as pd
+
+    frame = frame.copy()
+    for column in frame.columns:
+        if column in (digits or {}):
+            frame[column] = [significant(v, digits[column]) for v in frame[column]]
+        elif pd.api.types.is_float_dtype(frame[column]):
+            frame[column] = [("" if v != v else f"{v + 0.0:.{decimals}f}".replace("-0.00", "0.00"))
+                             for v in frame[column]]
+    with pd.option_context("display.max_colwidth", None):
+        table = frame.to_html(index=False, na_rep="", escape=True)
+    return table.replace("<td>", '<td style="white-space: nowrap">')

@@ -486,6 +486,41 @@ def assess_all(claims, scale: str, dataset: str, seeds, records: dict, which: st
     return holm_verdicts(frame) if len(frame) else frame
 
 
+
+def headline_variants(family: pd.DataFrame, scale: str, dataset: str, tuned_rho: float, root=None) -> pd.DataFrame:
+    """The headline (SAM raises CE+DRW's tail, validated protocol) at each radius (the tuned one, then
+    grid.HEADLINE_RHOS), epoch rule (final, best_val) and seed count (the 5 protocol seeds; 10 where seeds 5-9 are
+    recorded), each with its raw verdict and its Holm verdict within `family` (the validated protocol's Table 1
+    claims as assess_all gave them, the headline's p replaced by the variant's): how far the headline depends on
+    choices a reader could have made otherwise."""
+    from .results import find_record
+
+    position = list(family["id"]).index(HEADLINE_ID)
+    paper = family["paper"].iloc[position]
+    rows = []
+    for rho in dict.fromkeys((tuned_rho, *grid.HEADLINE_RHOS)):
+        for seeds in (grid.PROTOCOL_SEEDS, grid.PROTOCOL_SEEDS + grid.EXTRA_SEEDS):
+            pairs = {s: (find_record(grid.protocol_config("CE+DRW+SAM", scale, seed=s, rho=rho, dataset=dataset), root),
+                         find_record(grid.protocol_config("CE+DRW", scale, seed=s, dataset=dataset), root))
+                     for s in seeds}
+            if len(seeds) > len(grid.PROTOCOL_SEEDS) and not all(a and b for a, b in pairs.values()):
+                continue  # ten seeds only where all ten are recorded
+            for which in ("final", "best_val"):
+                diffs = {s: metric_value(a, "tail", which) - metric_value(b, "tail", which)
+                         for s, (a, b) in pairs.items()
+                         if metric_value(a, "tail", which) is not None and metric_value(b, "tail", which) is not None}
+                row = claim_row("SAM raises CE+DRW's tail accuracy", diffs, "raises", paper)
+                ps = [float(p) for p in family["p"]]
+                ps[position] = row["p"]
+                adjusted = holm_adjusted(ps)[position]
+                decided = row["verdict"] in ("reproduced", "contradicted")
+                rows.append({"rho": rho, "epoch": which, "seeds": row["seeds"], "ours": row["ours"],
+                             "low": row["low"], "high": row["high"], "p": row["p"], "verdict": row["verdict"],
+                             "p (Holm)": adjusted,
+                             "verdict (Holm)": row["verdict"] if not decided or adjusted < 0.05 else "inconclusive",
+                             "tuned": rho == tuned_rho})
+    return pd.DataFrame(rows)
+
 def multiplicity(verdicts: pd.DataFrame, alpha: float = 0.05) -> str:
     """One line on multiple testing: how many claims were tested, how many passed their own 5% test, and how many
     of those survive Holm's correction for the number tested."""
