@@ -39,3 +39,21 @@ def test_a_radius_that_lowers_lambda_min_is_contradicted_and_missing_runs_are_no
 def test_summary_counts_runs_per_radius():
     table = mechanism.summary(rows(1.0, seeds=(0, 1)))
     assert list(table.index) == [0.0, 0.05, 0.5] and set(table["runs"]) == {2}
+
+
+def pilot(scale, sgd, sam, minutes=(10.0, 20.0)):
+    return {"scale": scale, "CE+DRW tail fit": sgd, "CE+DRW+SAM tail fit": sam,
+            "CE+DRW minutes": minutes[0] if sgd is not None else None,
+            "CE+DRW+SAM minutes": minutes[1] if sam is not None else None}
+
+
+def test_the_regime_rule_waits_until_it_is_decided():
+    first, second = mechanism.grid.REGIME_CANDIDATES
+    # the cheapest candidate qualifies: decided without the other's pilot
+    assert mechanism.regime_choice([pilot(first, 100, 95), pilot(second, None, None)]) == (first, True)
+    # the cheapest falls short: undecided until the other is recorded, then the rule picks
+    assert mechanism.regime_choice([pilot(first, 100, 60), pilot(second, None, None)]) == (None, False)
+    assert mechanism.regime_choice([pilot(first, 100, 60), pilot(second, 99, 92, (40, 60))]) == (second, True)
+    # no candidate qualifies: the highest SAM tail fit, flagged as not qualified
+    assert mechanism.regime_choice([pilot(first, 100, 60), pilot(second, 99, 70, (40, 60))]) == (second, False)
+    assert mechanism.regime_choice([pilot(first, None, None), pilot(second, None, None)]) == (None, False)

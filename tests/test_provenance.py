@@ -42,3 +42,19 @@ def test_a_clean_tree_records_no_diff(tmp_path, monkeypatch):
     record = runs.get_or_run(tiny(), root=tmp_path)
     assert "git_diff_sha256" not in record["provenance"]
     assert not list(tmp_path.rglob("*.diff"))
+
+
+def test_dirty_records_are_listed_with_whether_their_diff_was_kept(tmp_path):
+    import json
+    from saddle.results import dirty_records
+    folder = tmp_path / "cpu"
+    folder.mkdir()
+    for name, commit, kept in (("a", "abc123-dirty", False), ("b", "def456", False), ("c", "0123ab-dirty", True)):
+        provenance = {"git_commit": commit, "date": "2026-11-30T00:00:00+00:00", "wall_time_s": 1.0}
+        if kept:
+            provenance["git_diff_sha256"] = "0" * 64
+        (folder / f"{name}.json").write_text(json.dumps({
+            "id": name, "status": "complete", "label": "CE", "config": {"seed": 0}, "curves": [],
+            "metrics": {"final": {"acc": 1.0}}, "provenance": provenance}))
+    rows = dirty_records("cpu", tmp_path)
+    assert [(r["run"], r["diff kept"]) for r in rows] == [("a", False), ("c", True)]

@@ -293,6 +293,7 @@ def select_regime_scale(tail_fit: dict[str, tuple[float, float]], minutes: dict[
     return max(tail_fit, key=lambda c: (tail_fit[c][1], -minutes[c])), False
 
 
+
 def large_table(dataset: str, seeds=(0,)) -> list[RunConfig]:
     """Table 3 (iNaturalist 2018) or Table 6 (ImageNet-LT): four methods with ResNet-50 at the large scale,
     SAM on App. C's rho schedule. Each run is one torchrun job (see chapter 5), so these are not in GRIDS."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import grid, scorecard
+from .book import train_group_accuracy
 from .config import RunConfig
 from .curvature import class_split
 from .results import analysis_path, find_record
@@ -129,3 +130,53 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
     table = rows.groupby("rho")[columns].mean()
     table.insert(0, "runs", rows.groupby("rho")["seed"].nunique())
     return table
+
+
+def regime_calibration(root=None) -> list[dict]:
+    """Every regime candidate's pilot as recorded: its scale, CE+DRW's and CE+DRW+SAM's (rho 0.5) tail training
+    accuracy at the last epoch, and the pair's one-thread minutes (the records' wall times); None where a run is
+    not recorded yet."""
+    rows = []
+    for candidate in grid.REGIME_CANDIDATES:
+        found = {m: find_record(grid.protocol_config(m, candidate, seed=grid.REGIME_RULE["seed"],
+                                                rho=grid.sam_rho(m, grid.REGIME_RULE["rho"])), root) for m in grid.CONTROL_METHODS}
+        fit = {m: None if r is None else round(train_group_accuracy(r, "tail"), 1) for m, r in found.items()}
+        minutes = {m: None if r is None else round(r["provenance"]["wall_time_s"] / 60, 1) for m, r in found.items()}
+        rows.append({"scale": candidate, "CE+DRW tail fit": fit["CE+DRW"], "CE+DRW+SAM tail fit": fit["CE+DRW+SAM"],
+                     "CE+DRW minutes": minutes["CE+DRW"], "CE+DRW+SAM minutes": minutes["CE+DRW+SAM"]})
+    return rows
+
+
+def regime_choice(rows: list[dict]) -> tuple[str | None, bool]:
+    """The rule (grid.select_regime_scale) on the candidates whose pilot pair is recorded, once it is decided: a
+    qualifying candidate cheaper than every unrecorded one's expected cost is not known here, so the choice waits
+    until either the cheapest recorded candidate qualifies and no other is cheaper, or every pilot is recorded.
+    Returns (candidate or None while undecided, whether it qualified)."""
+    done = [r for r in rows if None not in (r["CE+DRW tail fit"], r["CE+DRW+SAM tail fit"])]
+    if not done:
+        return None, False
+    fit = {r["scale"]: (r["CE+DRW tail fit"], r["CE+DRW+SAM tail fit"]) for r in done}
+    minutes = {r["scale"]: r["CE+DRW minutes"] + r["CE+DRW+SAM minutes"] for r in done}
+    choice, qualified = grid.select_regime_scale(fit, minutes)
+    cheaper_first = grid.REGIME_CANDIDATES.index(choice) == 0  # candidates are declared in order of expected cost
+    return (choice, qualified) if len(done) == len(rows) or (qualified and cheaper_first) else (None, False)
+
+
+def regime_text(rows: list[dict]) -> str:
+    """The calibration in a sentence: each candidate's pilot, then what the rule decides."""
+    def one(r):
+        if r["CE+DRW tail fit"] is None and r["CE+DRW+SAM tail fit"] is None:
+            return f"{r['scale']}: not trained"
+        parts = [f"CE+DRW fits {r['CE+DRW tail fit']}% of the tail" if r["CE+DRW tail fit"] is not None
+                 else "CE+DRW not trained",
+                 f"CE+DRW+SAM at rho {grid.REGIME_RULE['rho']:g} {r['CE+DRW+SAM tail fit']}%"
+                 if r["CE+DRW+SAM tail fit"] is not None else "CE+DRW+SAM not trained yet"]
+        cost = [m for m in (r["CE+DRW minutes"], r["CE+DRW+SAM minutes"]) if m is not None]
+        return f"{r['scale']}: " + ", ".join(parts) + f" ({' + '.join(f'{m:g}' for m in cost)} min on one thread)"
+    choice, qualified = regime_choice(rows)
+    rule = grid.REGIME_RULE
+    verdict = ("the rule is not decided yet (a pilot is missing)" if choice is None else
+               f"the rule chooses {choice}" if qualified else
+               f"no candidate reaches {rule['sgd_tail_fit']:g}% / {rule['sam_tail_fit']:g}%: the rule falls back to "
+               f"{choice}, the highest SAM tail fit, and the paper's regime is not reached")
+    return "; ".join(one(r) for r in rows) + f". So {verdict}."

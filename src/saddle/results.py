@@ -291,3 +291,17 @@ def provenance(device, wall_time_s: float, commit: str | None = None, **extra) -
     return {"git_commit": commit or git_commit(), "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "torch": torch.__version__, "device": device_name(device), "threads": torch.get_num_threads(),
             "wall_time_s": round(wall_time_s, 2), "python": platform.python_version(), **extra}
+
+
+def dirty_records(scale: str, root: Path | None = None) -> list[dict]:
+    """The records of `scale` trained from a tree with uncommitted changes before such runs were refused: the commit
+    they started from, whether their diff was kept (git_diff_sha256, since --allow-dirty), their run and label.
+    Their code is the named commit plus changes that, without a kept diff, cannot be recovered."""
+    rows = []
+    for record in load_records(scale, root):
+        provenance = record["provenance"]
+        if str(provenance.get("git_commit", "")).endswith("-dirty"):
+            rows.append({"run": record["id"], "method": record.get("label"), "seed": record["config"]["seed"],
+                         "commit": provenance["git_commit"][:12], "date": str(provenance.get("date", ""))[:10],
+                         "diff kept": "git_diff_sha256" in provenance})
+    return sorted(rows, key=lambda r: (r["date"], r["run"]))
