@@ -33,7 +33,6 @@ UNTESTED = ("not tested", "not run here")  # one seed (no interval), or no runs:
 KINDS = ("raises", "lowers", "keeps")
 KEEP_TOLERANCE = 2.0  # accuracy points
 PAPER_DATASET = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
-EPOCH_RULES = ("final", "best_val", "best")  # the last epoch; best on validation; best on test (the official code's)
 
 
 # ---- The rule: Student-t intervals of paired differences, and the verdict they give. ----

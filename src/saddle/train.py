@@ -26,10 +26,6 @@ COMPILE_BACKENDS = ("inductor", "aot_eager")
 CHECKPOINT_FRACTIONS = (10, 50, 160, 170, 190, 200)  # of 200 epochs: the epochs the paper's Fig. 3 looks at
 
 
-class DivergedError(RuntimeError):
-    pass
-
-
 def checkpoint_epochs(epochs: int) -> list[int]:
     """1-based epochs at which a snapshot is kept for the Hessian chapters (paper's 10, 50, ... of 200)."""
     return sorted({max(1, round(epochs * f / 200)) for f in CHECKPOINT_FRACTIONS})
@@ -332,9 +328,6 @@ def run_record(config: RunConfig, status: str, curves: list, train_counts, class
     else:
         record["metrics"] = summarise(curves, groups, train_report)
     return record
-
-
-EPOCH_RULES = ("final", "best_val", "best")  # what a table reads: the last epoch, best on validation, best on test
 
 
 def summarise(curves: list, groups: dict, train_report: dict) -> dict:
