@@ -270,3 +270,21 @@ def test_and_list_joins_names_for_prose():
     from saddle.book import and_list
     assert [and_list([]), and_list(["A"]), and_list(["A", "B"]), and_list(["A", "B", "C"])] == \
         ["", "A", "A and B", "A, B and C"]
+
+
+FIGURE_BLOCK = re.compile(r"^```\{glue:figure\}[ \t]*(\S+)[ \t]*\n((?:[ \t]*:[^\n]*\n)*)(.*?)^```", re.M | re.S)
+
+
+def test_every_figure_caption_is_short():
+    """A caption says what is shown and the one thing to look at; the prose around the figure explains the rest."""
+    captions = []
+    for chapter in CHAPTERS:
+        for cell in json.loads(chapter.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] == "markdown":
+                source = "".join(cell["source"])
+                captions += [(chapter.name, m.group(1), m.group(3)) for m in FIGURE_BLOCK.finditer(source)]
+    blocks = sum("".join(c["source"]).count("{glue:figure}") for chapter in CHAPTERS
+                 for c in json.loads(chapter.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "markdown")
+    assert len(captions) == blocks >= 25, (len(captions), blocks)  # the pattern finds every block there is
+    long = [f"{name} {key}: {len(text.split())} words" for name, key, text in captions if len(text.split()) > 50]
+    assert not long, "captions over 50 words: " + "; ".join(long)
