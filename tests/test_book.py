@@ -47,6 +47,8 @@ def test_every_toc_entry_exists_and_notebooks_have_parameters():
     (dict(scale="smoke", seeds=[0.5]), "seeds must be a non-empty list of non-negative integers, got [0.5]"),
     (dict(scale="smoke", tables=["table3"]), "unknown table 'table3'"),
     (dict(scale="smoke", dataset="imagenet"), "unknown dataset 'imagenet'"),
+    (dict(scale="smoke", workers=0), "workers must be a whole number >= 1"),
+    (dict(scale="smoke", workers=1.5), "workers must be a whole number >= 1"),
     (dict(scale="smoke", which="last"), "unknown which 'last'; accepted: final, best"),
     (dict(scale="smoke", which="best_val"), "which 'best_val' needs a validation split"),
     (dict(scale="smoke", which="last", protocol="tuned"), "unknown which 'last'; accepted: final, best_val, best"),

@@ -41,7 +41,8 @@ def check_parameter_names(history) -> None:
 
 
 def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: str | None = None,
-                     which: str | None = None, imbalances=None, tables=None, protocol: str = "paper") -> None:
+                     which: str | None = None, imbalances=None, tables=None, protocol: str = "paper",
+                     workers: int | None = None) -> None:
     """Fail in a chapter's first cell, with the accepted values, before any work is done. The book builds at
     smoke, cpu or paper scale; the large scale's runs are separate torchrun jobs (chapter 5). `protocol`: whose
     runs `which` reads; the paper protocol's hold out no validation images, so they have no 'best_val' epoch."""
@@ -70,6 +71,8 @@ def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: 
         raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
     if dataset is not None:
         check_choice("dataset", dataset, DATASETS)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a whole number >= 1 (processes of one thread each), got {workers!r}")
 
 
 def paper_results(**match) -> list[dict]:
