@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SCALE ?= cpu
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: test book grid setup system bench clean
+.PHONY: test book pdf grid setup system bench clean
 TABLES ?= table1 table2 table4 tables7-8 figure4
 
 test: setup system
@@ -16,6 +16,10 @@ book: setup system
 	$(PY) scripts/build_book.py --scale $(SCALE)
 	@if command -v chromium >/dev/null 2>&1; then $(PY) scripts/check_book_in_browser.py _build; \
 	else echo "Chromium not installed: skipped the page check (apt-get install chromium)"; fi
+
+# The built book as one PDF (Chromium prints each page, poppler's pdfunite joins them): _build/saddle-book.pdf
+pdf: book
+	$(PY) scripts/book_pdf.py _build
 
 # Train every missing run of the paper's tables at SCALE (several `make grid` can run side by side: runs are locked).
 WORKERS ?= $(shell nproc)
@@ -39,6 +43,7 @@ system:
 	[ -f $(FASHION_MNIST) ] || missing="$$missing dataset-fashion-mnist"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v parallel >/dev/null 2>&1 || missing="$$missing parallel"; \
+	command -v pdfunite >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	elif [ -n "$$missing" ]; then echo "missing:$$missing (sudo apt-get install$$missing)"; fi
