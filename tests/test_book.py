@@ -290,3 +290,18 @@ def test_every_figure_caption_is_short():
     assert len(captions) == blocks >= 25, (len(captions), blocks)  # the pattern finds every block there is
     long = [f"{name} {key}: {len(text.split())} words" for name, key, text in captions if len(text.split()) > 50]
     assert not long, "captions over 50 words: " + "; ".join(long)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None or shutil.which("pdfunite") is None,
+                    reason="make pdf needs Chromium and poppler's pdfunite (apt-get install chromium poppler-utils)")
+def test_make_pdf_prints_every_page_of_the_book_into_one_file(built_book):
+    build, out = built_book
+    assert out.returncode == 0
+    made = subprocess.run([sys.executable, str(ROOT / "scripts" / "book_pdf.py"), str(build)], capture_output=True,
+                          text=True, timeout=600)
+    assert made.returncode == 0, made.stdout + made.stderr
+    info = subprocess.run(["pdfinfo", str(build / "saddle-book.pdf")], capture_output=True, text=True).stdout
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    chapters = 1 + sum(len(part["chapters"]) for part in toc["parts"])
+    assert f"{chapters} pages of the book" in made.stdout
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) > 2 * chapters  # each page printed in full
