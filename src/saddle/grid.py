@@ -187,6 +187,22 @@ def tuned_rho(method: str, scale: str, *, root: Path | None = None, dataset: str
     return select_rho(table)
 
 
+def protocol_rho(method: str, scale: str, protocol: str) -> float | None:
+    """A SAM method's radius under a chapter's protocol: 'tuned' on validation by select_rho (None until its
+    tuning grid is recorded), 'paper' Table 5's; 0.5 at smoke scale, where nothing is tuned."""
+    if scale == "smoke":
+        return 0.5
+    return tuned_rho(method, scale) if protocol == "tuned" else table5_rho(method, datasets(scale)[0])
+
+
+def chapter_config(method: str, scale: str, protocol: str, seed: int, rho: float | None = None) -> RunConfig:
+    """The run of `method` at training seed `seed` (SAM at `rho`) under a chapter's protocol: 'tuned' (validation
+    split, a new subset per seed) or 'paper' (the paper's recipe on subset 0)."""
+    if protocol == "tuned":
+        return protocol_config(method, scale, seed=seed, rho=rho)
+    return method_config(method, scale, seed=seed, rho=rho)
+
+
 def edge_sentence(tuned: dict) -> str:
     """A sentence on tuned radii (method -> rho or None) that sit at the smallest value their grid tried: there the
     best radius may lie below the grid, which a reader of the tuned table should know."""

@@ -180,3 +180,21 @@ def regime_text(rows: list[dict]) -> str:
                f"no candidate reaches {rule['sgd_tail_fit']:g}% / {rule['sam_tail_fit']:g}%: the rule falls back to "
                f"{choice}, the highest SAM tail fit, and the paper's regime is not reached")
     return "; ".join(one(r) for r in rows) + f". So {verdict}."
+
+
+def split_texts(rows: pd.DataFrame, large_rho: float = grid.MECHANISM_RHO) -> dict:
+    """The numbers chapter 2 quotes from the split, per radius ('sgd', 'tuned', 'large'): lambda_min of H and R,
+    the gradient norm, the tail's training fit and test accuracy; 'n/a' where a radius has no records."""
+    texts = {f"split_{key}_{name}": "n/a" for key in ("sgd", "tuned", "large")
+             for name in ("hmin", "rmin", "grad", "fit", "test")}
+    texts.update(split_g_min="n/a", split_runs="0")
+    if rows.empty:
+        return texts
+    table = summary(rows)
+    for r, values in table.iterrows():
+        key = "sgd" if r == 0 else "large" if r == large_rho else "tuned"
+        for column, name in (("H_min", "hmin"), ("R_min", "rmin"), ("grad_norm", "grad"), ("train acc", "fit"),
+                             ("test acc", "test")):
+            texts[f"split_{key}_{name}"] = f"{values[column]:.3g}"
+    texts.update(split_g_min=f"{rows['G_min'].min():.1g}", split_runs=f"{int(table['runs'].min())}")
+    return texts

@@ -688,3 +688,37 @@ def claim_row(text: str, diffs_by_seed: dict, kind: str, paper: float | None = N
                 "agree": 0, "ratio": None, "size": None, "margin": None, "p": math.nan, "verdict": "not run here",
                 "seeds needed": None}
     return {"claim": text, "kind": kind, "paper": paper, **judge(diffs, kind, paper, tolerance)}
+
+
+class Verdicts:
+    """The claims one chapter judges, in the order it judges them, each by the one rule (claim_row); `show`
+    (myst_nb's glue) puts each verdict in the text as verdict_<key>. frame() is the chapter's family with Holm."""
+
+    def __init__(self, show=None):
+        self.rows, self._show = [], show
+
+    def add(self, key: str, row: dict, **extra) -> dict:
+        """A row judged elsewhere (e.g. mechanism.claims), with extra columns (e.g. the unit of its diffs)."""
+        row = {"key": key, **extra, **row}
+        self.rows.append(row)
+        if self._show is not None:
+            self._show(f"verdict_{key}", row["verdict"], display=False)
+        return row
+
+    def judge(self, key: str, text: str, diffs, kind: str, tolerance: float = KEEP_TOLERANCE, **extra) -> dict:
+        """Judge a claim: `diffs` maps each seed to its paired difference, or lists differences over other units
+        (points, radii, minibatches, trials)."""
+        by_unit = diffs if isinstance(diffs, dict) else dict(enumerate(diffs))
+        return self.add(key, claim_row(text, by_unit, kind, tolerance=tolerance), **extra)
+
+    def judge_all(self, claims) -> None:
+        """Judge (key, text, diffs, kind) tuples in order."""
+        for key, text, diffs, kind in claims:
+            self.judge(key, text, diffs, kind)
+
+    def keys(self) -> set[str]:
+        return {row["key"] for row in self.rows}
+
+    def frame(self) -> pd.DataFrame:
+        """Every row, indexed by key, with the Holm-adjusted p and verdict within this family."""
+        return holm_verdicts(pd.DataFrame(self.rows).set_index("key"))

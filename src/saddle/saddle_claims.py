@@ -1,0 +1,229 @@
+"""Chapter 2's reading of class spectra: is the tail at a saddle, and does SAM move it off?
+
+Each function takes spectra records (hessian.get_or_compute's dicts) or tables built from them and returns what
+the chapter shows: panels, tables, the texts it glues, and claims as (key, text, {seed: difference}, kind) for
+scorecard.Verdicts to judge by the one rule. Claims about a group average over the whole group on every seed
+that has its spectra; a claim measured on one seed only comes out 'not tested'."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .hessian import AVERAGE, Spectrum, get_or_compute
+from .results import find_record
+from .runs import get_or_run
+
+
+def stat(result: dict, c, key: str) -> float:
+    """One spectral statistic (lambda_min, lambda_max or ratio) of class `c` (or AVERAGE) in a spectra record."""
+    return getattr(Spectrum.from_dict(result["spectra"][str(c)]), key)
+
+
+def group_stat(result: dict, members, key: str) -> float:
+    """Mean of a spectral statistic over a group's classes."""
+    return sum(stat(result, c, key) for c in members) / len(members)
+
+
+def per_seed(spectra_by_seed: dict, fn) -> dict:
+    """seed -> fn(that seed's spectra), for the seeds where fn has what it needs (a missing record is None)."""
+    out = {}
+    for s, got in spectra_by_seed.items():
+        try:
+            out[s] = fn(got)
+        except (TypeError, KeyError):  # spectra missing for this seed
+            pass
+    return out
+
+
+@dataclass
+class Estimator:
+    """The chapter's Lanczos settings and the seed it plots: spectra are computed for that seed's runs only;
+    other seeds enter where their spectra records already exist."""
+    iters: int
+    max_per_class: int | None
+    seed: int
+
+    def of(self, record: dict, epoch: int, which="all", seed: int | None = None, compute: bool = True) -> dict | None:
+        """A run's spectra at `epoch` (probe vectors seeded by `seed`, default the plotted one)."""
+        return get_or_compute(record, epoch, which, iters=self.iters, seed=self.seed if seed is None else seed,
+                              max_per_class=self.max_per_class, compute=compute)
+
+    def of_seed(self, config, epoch: int, which="all") -> dict | None:
+        """Spectra of `config`'s run: trained and computed if it is the plotted seed, else read where recorded."""
+        plotted = config.seed == self.seed
+        record = get_or_run(config) if plotted or find_record(config) is not None else None
+        return None if record is None else self.of(record, epoch, which, seed=config.seed, compute=plotted)
+
+
+def fig2_panels(records: dict, final: dict, average: dict, head_class: int, tail_class: int) -> dict:
+    """Fig. 2's panels: per method the average loss's spectrum, then the head and tail class's."""
+    panels = {}
+    for name, record in records.items():
+        classes = record["class_names"]
+        panels[f"{name}: average loss"] = Spectrum.from_dict(average[name]["spectra"][AVERAGE])
+        for c in (head_class, tail_class):
+            acc = record["metrics"]["final"]["per_class"][c]
+            panels[f"{name}: class {c} {classes[c]} (test {acc:.0f}%)"] = Spectrum.from_dict(
+                final[name]["spectra"][str(c)])
+    return panels
+
+
+def group_of(record: dict) -> dict:
+    """class -> 'head' | 'mid' | 'tail'."""
+    return {c: g for g in ("head", "mid", "tail") for c in record["groups"].get(g, [])}
+
+
+def at_point(final: dict, records: dict) -> pd.DataFrame:
+    """Per method and class at the analysed point: lambda_min beside the class loss and its gradient norm (None
+    where the spectra record predates them)."""
+    rows = []
+    for name, result in final.items():
+        classes, owner = records[name]["class_names"], group_of(records[name])
+        stored = result.get("at_point")
+        for c in range(len(classes)):
+            rows.append({"method": name, "class": f"{c} {classes[c]}", "group": owner[c],
+                         "lambda_min": stat(result, c, "lambda_min"),
+                         "loss": stored[str(c)]["loss"] if stored else None,
+                         "gradient norm": stored[str(c)]["grad_norm"] if stored else None})
+    return pd.DataFrame(rows)
+
+
+def gradient_sentence(table: pd.DataFrame) -> str:
+    """How much steeper the tail's class losses are than the head's at the analysed point, from at_point()."""
+    if table["loss"].isna().all():
+        return "These spectra records carry no gradient norms yet."
+    norm = table.groupby(["method", "group"])["gradient norm"].mean()
+    methods = list(dict.fromkeys(table["method"]))
+    steeper = {m: norm[(m, "tail")] / norm[(m, "head")] for m in methods}
+    return "The mean gradient norm of the tail group's class losses is " + "; ".join(
+        f"{norm[(m, 'tail')]:.2g} against the head group's {norm[(m, 'head')]:.2g} with {m} ({steeper[m]:.1f} times)"
+        for m in methods) + (". The tail classes end on a slope, not at a stationary point, so their negative "
+                             "curvature is that of a point the optimiser is still leaving, not of a saddle in the "
+                             "strict sense." if min(steeper.values()) > 2 else ".")
+
+
+def fig2_texts(final: dict, average: dict, groups: dict, head_class: int, tail_class: int) -> dict:
+    """The numbers Fig. 2's discussion quotes: group ratios, and the extremes of the plotted classes and of the
+    average loss, per method ('drw' for CE+DRW, 'sam' for CE+DRW+SAM)."""
+    texts = {}
+    for m, key in (("CE+DRW", "drw"), ("CE+DRW+SAM", "sam")):
+        texts[f"{key}_tailgroup_ratio"] = f"{group_stat(final[m], groups['tail'], 'ratio'):.3f}"
+        texts[f"{key}_headgroup_ratio"] = f"{group_stat(final[m], groups['head'], 'ratio'):.3f}"
+        for c, which in ((tail_class, "tailclass"), (head_class, "headclass"), (AVERAGE, "avg")):
+            result = average[m] if c == AVERAGE else final[m]
+            texts[f"{key}_{which}_min"] = f"{stat(result, c, 'lambda_min'):.3g}"
+            texts[f"{key}_{which}_max"] = f"{stat(result, c, 'lambda_max'):.3g}"
+            texts[f"{key}_{which}_ratio"] = f"{stat(result, c, 'ratio'):.3f}"
+    return texts
+
+
+def group_claims(spectra_by_seed: dict, groups: dict, n_classes: int) -> list[tuple]:
+    """The paired claims on whole groups, every seed with spectra: spectra_by_seed[seed][method] holds 'all'
+    (every class) and 'tail' (tail classes only) spectra records, None where missing."""
+    tail, head, every = groups["tail"], groups["head"], list(range(n_classes))
+
+    def change(which, members, key):
+        return per_seed(spectra_by_seed, lambda g: group_stat(g["CE+DRW+SAM"][which], members, key)
+                        - group_stat(g["CE+DRW"][which], members, key))
+
+    return [
+        ("tail_saddle", "tail classes end at larger |lambda_min/lambda_max| than head classes (CE+DRW)",
+         per_seed(spectra_by_seed, lambda g: group_stat(g["CE+DRW"]["all"], tail, "ratio")
+                  - group_stat(g["CE+DRW"]["all"], head, "ratio")), "raises"),
+        ("sam_ratio", "SAM lowers the tail group's |lambda_min/lambda_max|", change("tail", tail, "ratio"), "lowers"),
+        ("sam_flatter", "SAM lowers the head group's lambda_max", change("all", head, "lambda_max"), "lowers"),
+        ("sam_tail_max", "SAM lowers the tail group's lambda_max", change("tail", tail, "lambda_max"), "lowers"),
+        ("sam_tail_min", "SAM raises the tail group's lambda_min (less negative curvature)",
+         change("tail", tail, "lambda_min"), "raises"),
+        ("sam_shrinks_all", "SAM shrinks |lambda_min| of the classes (mean over all classes)",
+         change("all", every, "lambda_min"), "raises"),
+    ]
+
+
+def average_claim(final: dict, average: dict, tail, seed: int) -> tuple:
+    """The average loss hides the tail's saddle: measured on the plotted seed only."""
+    return ("average_hides", "the average loss's |lambda_min/lambda_max| is below the tail group's (CE+DRW)",
+            {seed: group_stat(final["CE+DRW"], tail, "ratio") - stat(average["CE+DRW"], AVERAGE, "ratio")}, "raises")
+
+
+def over_training(by_group: pd.DataFrame, run_epochs, last: int, seed: int) -> tuple[list[tuple], dict]:
+    """Fig. 3 A/B: the tail group's ratio before and after DRW starts (80% of training), and SAM against SGD
+    at each epoch; `by_group` is the ratio's mean per (method, group) by epoch. Spectra over training exist for the
+    plotted seed only, so both claims are one seed's."""
+    drw_start = max(e for e in run_epochs if e <= round(0.8 * last))
+    after = [e for e in run_epochs if e > drw_start]
+    tail = by_group.xs("tail", level="group")
+    claims = [("drw_drives", "after DRW starts, the tail group's ratio rises (CE+DRW)",
+               {seed: tail.loc["CE+DRW", after].mean() - tail.loc["CE+DRW", drw_start]} if after else {}, "raises"),
+              ("sam_lower_throughout", "SAM keeps the tail group's ratio below SGD's at every epoch (largest gap "
+               "shown)", {seed: float((tail.loc["CE+DRW+SAM"] - tail.loc["CE+DRW"]).max())}, "lowers")]
+    before, later = tail.loc["CE+DRW", drw_start], tail.loc["CE+DRW", after].mean() if after else None
+    below = tail.loc["CE+DRW+SAM"] < tail.loc["CE+DRW"]
+    texts = {"drw_tail_before": f"{before:.3f}", "drw_tail_after": "n/a" if not after else f"{later:.3f}",
+             "drw_start": drw_start, "drw_tail_direction": "n/a" if not after else "falls" if later < before
+             else "rises", "sam_below_epochs": f"{int(below.sum())} of {len(below)}"}
+    return claims, texts
+
+
+def radius_sweep(rho_table: pd.DataFrame, sweep_seeds, n_tail: int) -> tuple[tuple, dict]:
+    """Fig. 3 C: the largest radius against SGD (rho 0) on the tail group's mean lambda_min, per sweep seed."""
+    top = float(rho_table["rho"].max())
+    tail_lam = rho_table.groupby(["seed", "rho"])["lambda_min"].mean()  # the tail group's mean, per run
+    claim = ("rho_raises", f"rho {top:g} raises the tail group's lambda_min over SGD's",
+             {s: tail_lam[(s, top)] - tail_lam[(s, 0.0)] for s in sweep_seeds}, "raises")
+    mean_by_rho = rho_table.groupby("rho")["lambda_min"].mean()
+    by_class = rho_table.pivot_table(index="rho", columns="class", values="lambda_min")  # mean over the seeds
+    raised = int((by_class.loc[top] > by_class.loc[0.0]).sum())
+    texts = {"rho_raised_classes": f"{raised} of {n_tail}", "rho_lam_sgd": f"{mean_by_rho.loc[0.0]:.3g}",
+             "rho_lam_max": f"{mean_by_rho.loc[top]:.3g}", "rho_max": f"{top:g}",
+             "sweep_seeds_text": " and ".join(map(str, sweep_seeds))}
+    return claim, texts
+
+
+def tail_above_head(rows: pd.DataFrame, method: str) -> tuple[float, float]:
+    """(tail, head) group means of the ratio of one method in spectra_rows()."""
+    by_method = rows.groupby(["method", "group"])["ratio"].mean()
+    return by_method.loc[(method, "tail")], by_method.loc[(method, "head")]
+
+
+def spectrum_change(final: dict, n_classes: int, seed: int) -> dict:
+    """Over every class of the plotted seed: in how many SAM lowers lambda_max and shrinks |lambda_min|, and the
+    sentence that says what that means."""
+    every = range(n_classes)
+    max_falls = sum(stat(final["CE+DRW+SAM"], c, "lambda_max") < stat(final["CE+DRW"], c, "lambda_max")
+                    for c in every)
+    min_shrinks = sum(abs(stat(final["CE+DRW+SAM"], c, "lambda_min")) < abs(stat(final["CE+DRW"], c, "lambda_min"))
+                      for c in every)
+    both_grow = 2 * max_falls < n_classes and 2 * min_shrinks < n_classes
+    sentence = (f"Over all classes of seed {seed}, lambda_max falls with SAM in {max_falls} of {n_classes} classes "
+                f"and |lambda_min| shrinks in {min_shrinks} of {n_classes}: " + (
+                    "at this radius SAM sharpens both sides of the spectrum." if both_grow else
+                    "SAM does not shrink the whole spectrum." if min(max_falls, min_shrinks) < n_classes else
+                    "SAM shrinks both sides of the spectrum in every class."))
+    return {"shrunk_classes": f"{min_shrinks} of {n_classes}", "fig6_sentence": sentence,
+            "max_falls_classes": f"{max_falls} of {n_classes}",
+            "min_grows_classes": f"{n_classes - min_shrinks} of {n_classes}"}
+
+
+def closing(final: dict, groups: dict, n_classes: int, seed: int, rho: float) -> str:
+    """The chapter's closing sentence, every direction in it read off the plotted seed's spectra."""
+    every = range(n_classes)
+    max_falls = sum(stat(final["CE+DRW+SAM"], c, "lambda_max") < stat(final["CE+DRW"], c, "lambda_max")
+                    for c in every)
+    min_grows = sum(abs(stat(final["CE+DRW+SAM"], c, "lambda_min")) > abs(stat(final["CE+DRW"], c, "lambda_min"))
+                    for c in every)
+    ratio = {m: group_stat(final[m], groups["tail"], "ratio") for m in ("CE+DRW", "CE+DRW+SAM")}
+    sharpens = 2 * max_falls < n_classes  # lambda_max rises in most classes
+    return (f"At this scale (Fashion-MNIST-LT, ResNet-8, seed {seed} for the whole spectrum, rho {rho:g}), SAM "
+            f"lowers lambda_max in {max_falls} of {n_classes} classes while |lambda_min| grows in {min_grows} of "
+            f"{n_classes}" + (": the largest eigenvalue falls while the negative side stays or deepens" if
+                              not sharpens and 2 * min_grows >= n_classes else
+                              ": SAM ends at a sharper point on both sides of the spectrum" if
+                              sharpens and 2 * min_grows >= n_classes else "") + ", and the ratio "
+            f"|lambda_min/lambda_max| {'rises' if ratio['CE+DRW+SAM'] > ratio['CE+DRW'] else 'falls'} for the "
+            f"tail group ({ratio['CE+DRW']:.3f} with SGD, {ratio['CE+DRW+SAM']:.3f} with SAM). " + (
+                "Both extremes move, so a ratio of the two can rise or fall for either reason: the verdicts read "
+                "lambda_min and lambda_max separately too. " if sharpens else
+                "A ratio to lambda_max is therefore a poor measure of escaping a saddle when lambda_max itself "
+                "moves most. ") + "Chapter 3 discusses why a larger rho need not remove negative curvature.")

@@ -1,0 +1,113 @@
+"""Chapter 2's claims on made-up spectra records: group statistics, the per-seed differences each claim is judged
+on, the texts whose directions the chapter states, and the Verdicts collector that judges them by the one rule."""
+import math
+
+import pandas as pd
+import pytest
+
+from saddle import grid, mechanism, saddle_claims, scorecard
+
+GROUPS = {"head": [0], "mid": [1], "tail": [2, 3]}
+
+
+def result(extremes: dict) -> dict:
+    """A spectra record whose class c has Ritz values (lambda_min, lambda_max) = extremes[c], equal weights."""
+    return {"spectra": {str(c): {"eigenvalues": [[lo, 0.0, hi]], "weights": [[1 / 3] * 3]}
+                        for c, (lo, hi) in extremes.items()}}
+
+
+SGD = result({0: (-0.1, 10.0), 1: (-1.0, 20.0), 2: (-4.0, 40.0), 3: (-6.0, 30.0)})
+SAM = result({0: (-0.2, 8.0), 1: (-0.5, 25.0), 2: (-2.0, 50.0), 3: (-3.0, 30.0)})
+
+
+def test_group_stat_averages_over_the_whole_group():
+    assert saddle_claims.stat(SGD, 2, "lambda_min") == -4.0
+    assert saddle_claims.group_stat(SGD, GROUPS["tail"], "lambda_min") == -5.0
+    assert saddle_claims.group_stat(SGD, GROUPS["tail"], "ratio") == pytest.approx((0.1 + 0.2) / 2)
+
+
+def test_group_claims_pair_every_seed_that_has_spectra_and_skip_the_others():
+    by_seed = {0: {"CE+DRW": {"all": SGD, "tail": SGD}, "CE+DRW+SAM": {"all": SAM, "tail": SAM}},
+               1: {"CE+DRW": {"all": None, "tail": SGD}, "CE+DRW+SAM": {"all": None, "tail": SAM}}}
+    claims = {key: (diffs, kind) for key, _, diffs, kind in saddle_claims.group_claims(by_seed, GROUPS, 4)}
+    assert claims["sam_tail_min"] == ({0: 2.5, 1: 2.5}, "raises")  # -2.5 against -5.0 on both seeds
+    assert claims["sam_tail_max"][0] == {0: 5.0, 1: 5.0}
+    assert set(claims["sam_flatter"][0]) == {0}  # the head needs all-class spectra: seed 1 has none
+    assert claims["sam_flatter"][0][0] == pytest.approx(-2.0)
+    assert claims["tail_saddle"][0][0] == pytest.approx(0.15 - 0.01)
+    assert claims["sam_shrinks_all"][0][0] == pytest.approx((-5.7 + 11.1) / 4)  # mean lambda_min, every class
+
+
+def test_verdicts_judge_by_the_one_rule_show_each_verdict_and_correct_within_the_family():
+    shown = {}
+    verdicts = scorecard.Verdicts(show=lambda name, value, display: shown.update({name: value}))
+    verdicts.judge("up", "SAM raises it", {0: 1.0, 1: 1.2, 2: 0.9, 3: 1.1}, "raises")
+    verdicts.judge("one", "measured once", {0: 1.0}, "raises")
+    verdicts.judge("units", "over radii", [0.01, -0.01, 0.0], "keeps", tolerance=0.15, unit="radii")
+    assert shown == {"verdict_up": "reproduced", "verdict_one": "not tested", "verdict_units": "reproduced"}
+    family = verdicts.frame()
+    assert list(family.index) == ["up", "one", "units"] and verdicts.keys() == {"up", "one", "units"}
+    assert family.loc["units", "unit"] == "radii" and family.loc["units", "seeds"] == 3
+    assert family.loc["up", "p (Holm)"] >= family.loc["up", "p"]
+    assert math.isnan(family.loc["one", "p"]) or family.loc["one", "verdict (Holm)"] == "not tested"
+
+
+def test_spectrum_change_and_closing_state_the_directions_the_numbers_show():
+    final = {"CE+DRW": SGD, "CE+DRW+SAM": SAM}
+    texts = saddle_claims.spectrum_change(final, 4, seed=0)
+    # lambda_max falls in class 0 only; |lambda_min| shrinks in classes 1-3 and grows in class 0
+    assert texts["max_falls_classes"] == "1 of 4" and texts["shrunk_classes"] == "3 of 4"
+    assert texts["min_grows_classes"] == "1 of 4"
+    assert texts["fig6_sentence"].endswith("SAM does not shrink the whole spectrum.")
+    closing = saddle_claims.closing(final, GROUPS, 4, seed=0, rho=0.5)
+    assert "lowers lambda_max in 1 of 4 classes while |lambda_min| grows in 1 of 4" in closing
+    assert "the ratio |lambda_min/lambda_max| falls for the tail group (0.150 with SGD, 0.070 with SAM)" in closing
+
+
+def test_gradient_sentence_says_the_tail_is_on_a_slope_only_when_it_is():
+    def table(tail_norm):
+        return pd.DataFrame([{"method": "CE+DRW", "group": g, "loss": 0.1, "gradient norm": n}
+                             for g, n in (("head", 1.0), ("tail", tail_norm))])
+    assert "not at a stationary point" in saddle_claims.gradient_sentence(table(3.0))
+    assert "stationary" not in saddle_claims.gradient_sentence(table(1.5))
+    assert saddle_claims.gradient_sentence(table(3.0).assign(loss=None)).endswith("no gradient norms yet.")
+
+
+def test_over_training_compares_after_drw_with_its_start():
+    epochs = [10, 160, 200]
+    by_group = pd.DataFrame({10: [0.01, 0.02, 0.01, 0.01], 160: [0.03, 0.02, 0.02, 0.01],
+                             200: [0.05, 0.02, 0.01, 0.01]},
+                            index=pd.MultiIndex.from_tuples([("CE+DRW", "tail"), ("CE+DRW", "head"),
+                                                             ("CE+DRW+SAM", "tail"), ("CE+DRW+SAM", "head")],
+                                                            names=["method", "group"]))
+    claims, texts = saddle_claims.over_training(by_group, epochs, last=200, seed=0)
+    assert claims[0][2] == {0: pytest.approx(0.02)}
+    assert texts["drw_start"] == 160 and texts["drw_tail_direction"] == "rises"
+    assert texts["sam_below_epochs"] == "2 of 3"
+
+
+def test_radius_sweep_pairs_the_largest_radius_with_sgd_per_seed():
+    rows = pd.DataFrame([{"seed": s, "rho": r, "class": c, "lambda_min": -5.0 + r * (s - 8) + (c == "9")}
+                         for s in (10, 11) for r in (0.0, 0.1, 0.5) for c in ("8", "9")])
+    claim, texts = saddle_claims.radius_sweep(rows, [10, 11], n_tail=2)
+    assert claim[0] == "rho_raises" and claim[2] == {10: pytest.approx(1.0), 11: pytest.approx(1.5)}
+    assert texts["rho_raised_classes"] == "2 of 2" and texts["rho_max"] == "0.5"
+
+
+def test_protocol_radius_and_run():
+    assert grid.protocol_rho("CE+DRW+SAM", "smoke", "tuned") == 0.5
+    assert grid.protocol_rho("CE+DRW+SAM", "cpu", "paper") == grid.table5_rho("CE+DRW+SAM", grid.datasets("cpu")[0])
+    tuned = grid.chapter_config("CE+DRW+SAM", "cpu", "tuned", 3, 0.05)
+    paper = grid.chapter_config("CE+DRW+SAM", "cpu", "paper", 3, 0.05)
+    assert tuned.val_per_class > 0 and tuned.subset_seed == 3
+    assert paper.val_per_class == 0 and paper.subset_seed == 0
+
+
+def test_split_texts_read_each_radius_and_say_na_without_records():
+    assert set(mechanism.split_texts(pd.DataFrame()).values()) == {"n/a", "0"}
+    rows = pd.DataFrame([{"seed": s, "rho": rho, "class": "8 x", "H_min": -5.0 - rho, "R_min": -7.0, "G_min": -1e-6,
+                          "loss": 0.1, "test acc": 40.0, "images": 5, "train acc": 90.0, "grad_norm": 3.0,
+                          "H_max": 30.0, "lambda_min_over_grad": -1.0} for s in (0, 1) for rho in (0.0, 0.05, 0.5)])
+    texts = mechanism.split_texts(rows)
+    assert texts["split_large_hmin"] == "-5.5" and texts["split_tuned_hmin"] == "-5.05"
+    assert texts["split_sgd_fit"] == "90" and texts["split_runs"] == "2" and texts["split_g_min"] == "-1e-06"
