@@ -111,3 +111,4 @@ def test_split_texts_read_each_radius_and_say_na_without_records():
     texts = mechanism.split_texts(rows)
     assert texts["split_large_hmin"] == "-5.5" and texts["split_tuned_hmin"] == "-5.05"
     assert texts["split_sgd_fit"] == "90" and texts["split_runs"] == "2" and texts["split_g_min"] == "-1e-06"
+

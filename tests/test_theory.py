@@ -74,3 +74,14 @@ def test_trained_network_check_is_stored_and_read_back(tmp_path, monkeypatch):
     assert abs(optimised["optimised_curvature_along_v"] - optimised["lambda_min"]) < 0.05 * abs(optimised["lambda_min"]) + 1e-3
     assert len(optimised["table"]) == 4 and result["provenance"]["git_commit"]
     assert theory.get_or_check_trained(record, 2, **kwargs) == result
+
+
+def test_theorem_check_readings_follow_the_unnormalised_rows_only():
+    rows = [{"sam": "unnormalised", "rho": 0.1, "measured": 1.05, "predicted": 1.0, "stderr": 0.0},
+            {"sam": "normalised", "rho": 0.1, "measured": 9.0, "predicted": 1.0, "stderr": 0.0},
+            {"sam": "unnormalised", "rho": 0.5, "measured": 2.0, "predicted": 4.0, "stderr": 0.1}]
+    check = {"table": rows, "projections": {"hz_term": np.array([1.0, 3.0]), "h_term": np.array([2.0, 2.0])}}
+    assert theory.unnormalised_errors(check) == pytest.approx([0.05, -0.5])
+    assert theory.holds_up_to(check) == "rho = 0.1"  # 0.5 is off by 2 > 0.15 * 4 + 0.2
+    assert theory.holds_up_to({"table": rows[2:]}) == "no radius tried"
+    assert theory.replacement_error(check) == pytest.approx(0.5)

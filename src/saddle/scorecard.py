@@ -697,19 +697,17 @@ class Verdicts:
     def __init__(self, show=None):
         self.rows, self._show = [], show
 
-    def add(self, key: str, row: dict, **extra) -> dict:
+    def add(self, key: str, row: dict, **extra) -> None:
         """A row judged elsewhere (e.g. mechanism.claims), with extra columns (e.g. the unit of its diffs)."""
-        row = {"key": key, **extra, **row}
-        self.rows.append(row)
+        self.rows.append({"key": key, **extra, **row})
         if self._show is not None:
             self._show(f"verdict_{key}", row["verdict"], display=False)
-        return row
 
-    def judge(self, key: str, text: str, diffs, kind: str, tolerance: float = KEEP_TOLERANCE, **extra) -> dict:
+    def judge(self, key: str, text: str, diffs, kind: str, tolerance: float = KEEP_TOLERANCE, **extra) -> None:
         """Judge a claim: `diffs` maps each seed to its paired difference, or lists differences over other units
-        (points, radii, minibatches, trials)."""
+        (points, radii, minibatches, trials). Nothing is returned, so a cell that ends with it prints nothing."""
         by_unit = diffs if isinstance(diffs, dict) else dict(enumerate(diffs))
-        return self.add(key, claim_row(text, by_unit, kind, tolerance=tolerance), **extra)
+        self.add(key, claim_row(text, by_unit, kind, tolerance=tolerance), **extra)
 
     def judge_all(self, claims) -> None:
         """Judge (key, text, diffs, kind) tuples in order."""

@@ -307,3 +307,28 @@ def toy_escape_step(toy: SaddleToy, path) -> float:
     it never does: the number a drawn path is summarised by."""
     reached = np.flatnonzero(np.abs(np.asarray(path)[:, 1]) >= toy.minimum / 2)
     return float(reached[0]) if len(reached) else math.inf
+
+
+def unnormalised_errors(check: dict) -> list[float]:
+    """Relative error of unnormalised SAM's measured ratio against the theorem at each radius of a network check,
+    relative to max(prediction, 1) (1 is SGD's own ratio)."""
+    return [(row["measured"] - row["predicted"]) / max(row["predicted"], 1) for row in check["table"]
+            if row["sam"] == "unnormalised"]
+
+
+def holds_up_to(check: dict, tolerance: float = 0.15) -> str:
+    """The largest rho up to which unnormalised SAM's measured ratio stays within `tolerance` times
+    max(prediction, 1), plus two standard errors, of the theorem."""
+    good = None
+    for row in (x for x in check["table"] if x["sam"] == "unnormalised"):
+        if abs(row["measured"] - row["predicted"]) > tolerance * max(row["predicted"], 1) + 2 * row["stderr"]:
+            break
+        good = row["rho"]
+    return "no radius tried" if good is None else f"rho = {good}"
+
+
+def replacement_error(check: dict) -> float:
+    """Mean |H_z term - H term| over mean |H term|: how much replacing the minibatch Hessian H_z by H changes the
+    theorem's second-order term, over a network check's minibatches."""
+    p = check["projections"]
+    return float(np.abs(p["hz_term"] - p["h_term"]).mean() / np.abs(p["h_term"]).mean())
