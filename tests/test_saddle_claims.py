@@ -112,3 +112,31 @@ def test_split_texts_read_each_radius_and_say_na_without_records():
     assert texts["split_large_hmin"] == "-5.5" and texts["split_tuned_hmin"] == "-5.05"
     assert texts["split_sgd_fit"] == "90" and texts["split_runs"] == "2" and texts["split_g_min"] == "-1e-06"
 
+
+
+def test_curvature_points_rank_lambda_min_against_tail_accuracy():
+    curvature = pd.DataFrame([{"rho": r, "seed": s, "class": c, "lambda_min": -4.0 + r + c / 10}
+                              for r in (0.0, 0.1, 0.5) for s in (0,) for c in (8, 9)])
+    runs = {(r, 0): {"metrics": {"final": {"tail": 40 - 10 * r}}} for r in (0.0, 0.1, 0.5)}
+    per_run, correlation = saddle_claims.curvature_points(curvature, runs)
+    assert list(per_run["lambda_min"]) == pytest.approx([-3.15, -3.05, -2.65])
+    assert correlation == pytest.approx(-1.0)
+    assert saddle_claims.correlation_words(correlation) == ("-1.00", "less negative curvature goes with lower "
+                                                                     "tail accuracy")
+    assert saddle_claims.correlation_words(float("nan"))[0] == "not defined"
+
+
+def test_tail_lambda_min_by_seed_keeps_the_seeds_with_spectra():
+    curvature = pd.DataFrame([{"method": m, "seed": s, "lambda_min": v} for m, s, v in
+                              (("SAM", 0, -2.0), ("SAM", 0, -4.0), ("SAM", 2, -1.0), ("SGD", 0, -5.0))])
+    assert saddle_claims.tail_lambda_min_by_seed(curvature, "SAM") == {0: -3.0, 2: -1.0}
+    assert saddle_claims.tail_lambda_min_by_seed(curvature, "ImbSAM") == {}
+    assert saddle_claims.tail_lambda_min_by_seed(pd.DataFrame(), "SAM") == {}
+
+
+def test_side_of_zero_and_radius():
+    assert scorecard.side_of_zero({"low": 0.5, "high": 2.0}) == "lies above zero"
+    assert scorecard.side_of_zero({"low": -2.0, "high": -0.1}) == "lies below zero"
+    assert scorecard.side_of_zero({"low": -1.0, "high": 1.0}) == "covers zero"
+    assert grid.chapter_config("CE+DRW", "cpu", "tuned", 0).radius == 0.0
+    assert grid.chapter_config("CE+DRW+SAM", "cpu", "tuned", 0, 0.2).radius == 0.2

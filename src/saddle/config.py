@@ -191,6 +191,11 @@ class RunConfig:
         return f"{self.dataset}-{self.label.replace('+', '-').lower()}-s{self.seed}-{digest}"
 
     @property
+    def radius(self) -> float:
+        """SAM's rho, 0 for a run without SAM (rho 0 is SGD on the paper's Fig. 4 axis)."""
+        return self.rho if self.optimizer == "sam" else 0.0
+
+    @property
     def label(self) -> str:
         """The method as the paper writes it, e.g. 'LDAM+DRW+SAM'."""
         optimizer = {"sgd": [], "lpf": ["LPF-SGD"], "imbsam": ["ImbSAM"], "ccsam": ["CC-SAM"]}.get(

@@ -34,6 +34,14 @@ def _shades(colour: str, n: int) -> list:
     return [tuple(rgb * (1 - t) if t > 0 else rgb + (1 - rgb) * -t) for t in np.linspace(0.35, -0.5, n)]
 
 
+def no_runs(text: str = "no runs recorded yet"):
+    """The figure a chapter shows in place of a plot whose runs are not recorded yet."""
+    fig, ax = plt.subplots(figsize=(4, 1))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center")
+    return fig
+
+
 def class_profiles(profiles: dict, log: bool = True):
     """Bar charts of training images per class, one panel per profile, bars coloured by head/mid/tail."""
     sns.set_theme(style="whitegrid")

@@ -227,3 +227,26 @@ def closing(final: dict, groups: dict, n_classes: int, seed: int, rho: float) ->
                 "lambda_min and lambda_max separately too. " if sharpens else
                 "A ratio to lambda_max is therefore a poor measure of escaping a saddle when lambda_max itself "
                 "moves most. ") + "Chapter 3 discusses why a larger rho need not remove negative curvature.")
+
+
+def curvature_points(curvature: pd.DataFrame, runs: dict, which: str = "final") -> tuple[pd.DataFrame, float]:
+    """One point per run (radius, seed): the tail group's mean lambda_min beside the run's tail test accuracy at
+    epoch rule `which` (runs: (rho, seed) -> record); and the rank (Spearman) correlation of the two, computed
+    without scipy."""
+    per_run = curvature.groupby(["rho", "seed"]).agg(lambda_min=("lambda_min", "mean")).reset_index()
+    per_run["tail acc"] = [runs[(r, s)]["metrics"][which]["tail"] for r, s in zip(per_run["rho"], per_run["seed"])]
+    return per_run, per_run["lambda_min"].rank().corr(per_run["tail acc"].rank())
+
+
+def correlation_words(correlation: float) -> tuple[str, str]:
+    """The rank correlation as the text says it, and what it reads as (undefined with fewer than two runs)."""
+    if pd.isna(correlation):
+        return "not defined", "too few runs to rank"
+    return f"{correlation:+.2f}", ("less negative curvature goes with lower tail accuracy" if correlation < 0
+                                   else "less negative curvature goes with higher tail accuracy")
+
+
+def tail_lambda_min_by_seed(curvature: pd.DataFrame, method: str) -> dict:
+    """seed -> the tail group's mean lambda_min for one method (seeds with spectra only)."""
+    rows = curvature[curvature["method"] == method] if len(curvature) else curvature
+    return rows.groupby("seed")["lambda_min"].mean().to_dict() if len(rows) else {}

@@ -654,6 +654,12 @@ def interval_text(row) -> str:
     return f"{row['ours']:+.1f} [{row['low']:+.1f}, {row['high']:+.1f}]"
 
 
+def side_of_zero(row) -> str:
+    """Where a claim row's 95% interval lies: 'lies above zero', 'lies below zero' or 'covers zero'."""
+    return ("lies above zero" if (row["low"] or 0) > 0 else "lies below zero" if (row["high"] or 0) < 0
+            else "covers zero")
+
+
 def sentence(row) -> str:
     """A verdict row as one line of prose (markdown): the claim, the paper's difference, ours with its interval,
     how many seeds agree, the verdict, and what would move an inconclusive one."""
