@@ -233,6 +233,10 @@ def test_train_command_recreates_the_config():
         assert config_from_args(parser.parse_args(command.split()[3:])) == config
     odd = tiny(lpf_radius=0.5, optimizer="lpf")
     assert runs.train_command(odd).startswith("saddle.runs.get_or_run(")
+    for config in grid.large_table("inat2018") + grid.large_table("imagenet-lt"):  # chapter 5's torchrun lines
+        command = runs.torchrun_command(config, gpus=4, data_root=f"/data/{config.dataset}")
+        assert command.startswith("torchrun --nproc_per_node=4 -m saddle train --scale large")
+        assert config_from_args(parser.parse_args(command.split()[4:])) == config
 
 
 def test_list_into_a_closed_pipe_exits_quietly():

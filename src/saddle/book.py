@@ -81,6 +81,51 @@ def paper_results(**match) -> list[dict]:
     return [r for r in rows if all(r.get(k) == v for k, v in match.items())]
 
 
+LARGE_TABLES = {"imagenet-lt": (6, "ImageNet-LT"), "inat2018": (3, "iNaturalist-2018")}  # table, the paper's name
+
+
+def large_side_by_side(records: dict) -> list[dict]:
+    """Tables 3 and 6 beside our large-scale records (records: data set -> {method label: record or None}); the
+    paper's rows without a run of ours (two-stage methods, other papers' numbers) stay, marked."""
+    rows = []
+    for dataset, (table, name) in LARGE_TABLES.items():
+        ours = records[dataset]
+        for p in paper_results(table=3, dataset=name):
+            method = p["method"].replace(" + ", "+")
+            record = ours.get(method)
+            row = {"table": table, "data set": name, "method": p["method"],
+                   "note": "two-stage" if p["two_stage"] else ("from another paper" if p["from_other_paper"] else "")}
+            for metric in ("acc", "head", "mid", "tail"):
+                row[f"paper {metric}"] = p["metrics"][metric]
+                row[f"ours {metric}"] = (f"{record['metrics']['final'][metric]:.1f}" if record else
+                                         "not run here" if method in ours else "")
+            rows.append(row)
+    return rows
+
+
+def large_claims(records: dict, verdict) -> list[dict]:
+    """SAM's gain over its base (CE+DRW, LDAM+DRW) in overall and tail accuracy on each large data set, the paper's
+    beside ours (one seed each), judged by `verdict` (scorecard.verdict) on the list of our differences."""
+    def paper(name, method, metric):
+        return paper_results(table=3, dataset=name, method=method.replace("+", " + "))[0]["metrics"][metric]
+
+    def ours(dataset, method, metric):
+        record = records[dataset].get(method)
+        return record["metrics"]["final"][metric] if record else None
+
+    claims = []
+    for dataset, (table, name) in LARGE_TABLES.items():
+        for base in ("CE+DRW", "LDAM+DRW"):
+            for metric in ("acc", "tail"):
+                gain = paper(name, base + "+SAM", metric) - paper(name, base, metric)
+                with_sam, without = ours(dataset, base + "+SAM", metric), ours(dataset, base, metric)
+                mine = None if with_sam is None or without is None else with_sam - without
+                claims.append({"table": table, "claim": f"SAM raises {metric} of {base} on {name}",
+                               "paper": f"{gain:+.1f}", "ours": "" if mine is None else f"{mine:+.1f}",
+                               "verdict": "not run here" if mine is None else verdict([mine])})
+    return claims
+
+
 def metrics_table(records: list[dict], which: str = "final", groups=("head", "mid", "tail")):
     """One row per record: method, seed, overall and group test accuracy (%), train accuracy, wall time."""
     import pandas as pd

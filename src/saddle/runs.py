@@ -71,6 +71,12 @@ def train_command(config: RunConfig, threads: int | None = None, out=None, data_
     return " ".join(args)
 
 
+def torchrun_command(config: RunConfig, gpus: int = 8, data_root=None) -> str:
+    """The torchrun line of a large-scale run: train_command's options on `gpus` processes of one machine."""
+    return train_command(config, data_root=data_root).replace(
+        "python -m saddle train", f"torchrun --nproc_per_node={gpus} -m saddle train", 1)
+
+
 def _trainer(config: RunConfig):
     if config.dataset in LARGE_DATASETS:
         from .distributed import run  # ImageNet-LT, iNaturalist: only rank 0 gets (and writes) the record
