@@ -126,6 +126,73 @@ def large_claims(records: dict, verdict) -> list[dict]:
     return claims
 
 
+def show(title: str, frame) -> None:
+    """A bold title, then the table, in the notebook's output."""
+    from IPython.display import Markdown, display
+    display(Markdown(f"**{title}**"))
+    display(frame)
+
+
+def trend_words(gains) -> str:
+    """Whether a gain series (by imbalance) ends higher than it starts, whether it rises at every step (strictly:
+    a flat step is not a rise), and whether its last value is still a loss."""
+    rising = all(b > a for a, b in zip(gains.iloc[:-1], gains.iloc[1:]))
+    return (("larger" if gains.iloc[-1] > gains.iloc[0] else "not larger")
+            + f" at {gains.index[-1]:g} than at {gains.index[0]:g}" + (", rising at every step" if rising else "")
+            + (", still a loss there" if gains.iloc[-1] < 0 else ""))
+
+
+def gain_lines(gains) -> list[str]:
+    """One bullet per (method, metric) of ours with at least two imbalances: our gains by imbalance and their
+    trend beside the paper's (gains: rows (method, metric, source), columns imbalance)."""
+    lines = []
+    for (method, metric, source), by_imbalance in gains.iterrows():
+        if source != "ours" or by_imbalance.notna().sum() < 2:
+            continue
+        trend = by_imbalance.dropna()
+        paper = gains.loc[(method, metric, "paper")].dropna() if (method, metric, "paper") in gains.index else None
+        lines.append(f"- **{method}, {metric}**: ours {' / '.join(f'{g:+.1f}' for g in trend)} at imbalance "
+                     f"{' / '.join(f'{b:g}' for b in trend.index)}, {trend_words(trend)}; "
+                     + (f"paper {' / '.join(f'{g:+.1f}' for g in paper)}, {trend_words(paper)}."
+                        if paper is not None and len(paper) >= 2 else "the paper gives no such row."))
+    return lines
+
+
+def tail_fit(records, dataset: str):
+    """Mean tail training accuracy (no augmentation, end of training) and seed count per method on `dataset`:
+    did the method fit its tail?"""
+    import pandas as pd
+    rows = [(r["label"], train_group_accuracy(r, "tail")) for r in records
+            if r is not None and r["status"] == "complete" and r["config"]["dataset"] == dataset]
+    return pd.DataFrame(rows, columns=["method", "fit"]).groupby("method")["fit"].agg(["mean", "count"])
+
+
+def fit_text(fits, method: str) -> str:
+    """'55% (3 seeds)' from tail_fit(), or 'no runs yet' ('not run here' names a verdict)."""
+    if method not in fits.index:
+        return "no runs yet"
+    return f"{fits.loc[method, 'mean']:.0f}% ({seeds_phrase([fits.loc[method, 'count']])})"
+
+
+def fit_pair(method: str, tuned: float, table5: float, paper_fit, tuned_fit) -> str:
+    """A SAM method's tail fit at Table 5's radius and at its tuned one, in a phrase."""
+    where = "the same radius on the validated protocol" if tuned == table5 else f"the tuned {tuned:g}"
+    return f"{method} {fit_text(paper_fit, method)} at Table 5's {table5:g}, {fit_text(tuned_fit, method)} at {where}"
+
+
+def fit_answer(tuned_fit, methods, bar: float = 90) -> str:
+    """Which of `methods` fit their tail at the tuned radius, with `bar`% of the tail's training images as the bar."""
+    have = [m for m in methods if m in tuned_fit.index]
+    if not have:
+        return "no SAM method has runs on the validated protocol yet"
+    fitting = [m for m in have if tuned_fit.loc[m, "mean"] >= bar]
+    short = [m for m in have if tuned_fit.loc[m, "mean"] < bar]
+    parts = (f"{and_list(fitting)} {'fit their' if len(fitting) > 1 else 'fits its'} tail at the tuned radius"
+             if fitting else "", f"{and_list(short)} still {'fall' if len(short) > 1 else 'falls'} short of it"
+             if short else "")
+    return f"at {bar:g}% of the tail's training images as the bar, " + "; ".join(p for p in parts if p)
+
+
 def metrics_table(records: list[dict], which: str = "final", groups=("head", "mid", "tail")):
     """One row per record: method, seed, overall and group test accuracy (%), train accuracy, wall time."""
     import pandas as pd
