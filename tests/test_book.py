@@ -40,6 +40,14 @@ def test_every_toc_entry_exists_and_notebooks_have_parameters():
         assert all(not c.get("outputs") for c in nbformat.read(chapter, as_version=4).cells if c.cell_type == "code")
 
 
+def test_notebooks_only_call():
+    """Logic lives in src/saddle with unit tests: a chapter's code cells define no function or class."""
+    for chapter in CHAPTERS:
+        cells = nbformat.read(chapter, as_version=4).cells
+        code = "\n".join(c.source for c in cells if c.cell_type == "code")
+        assert not re.findall(r"^\s*(?:def|class) \w+", code, re.M), chapter.name
+
+
 @pytest.mark.parametrize("kwargs,message", [
     (dict(scale="large"), "unknown scale 'large'; accepted: smoke, cpu, paper"),
     (dict(scale="smoke", rho=-1.0), "rho must be >= 0, got -1.0"),
