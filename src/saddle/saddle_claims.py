@@ -187,14 +187,18 @@ def tail_above_head(rows: pd.DataFrame, method: str) -> tuple[float, float]:
     return by_method.loc[(method, "tail")], by_method.loc[(method, "head")]
 
 
+def extremes_moved(final: dict, n_classes: int) -> tuple[int, int, int]:
+    """Over every class: in how many SAM lowers lambda_max, shrinks |lambda_min|, and grows |lambda_min|."""
+    sgd, sam = final["CE+DRW"], final["CE+DRW+SAM"]
+    size = [(abs(stat(sam, c, "lambda_min")), abs(stat(sgd, c, "lambda_min"))) for c in range(n_classes)]
+    return (sum(stat(sam, c, "lambda_max") < stat(sgd, c, "lambda_max") for c in range(n_classes)),
+            sum(a < b for a, b in size), sum(a > b for a, b in size))
+
+
 def spectrum_change(final: dict, n_classes: int, seed: int) -> dict:
     """Over every class of the plotted seed: in how many SAM lowers lambda_max and shrinks |lambda_min|, and the
     sentence that says what that means."""
-    every = range(n_classes)
-    max_falls = sum(stat(final["CE+DRW+SAM"], c, "lambda_max") < stat(final["CE+DRW"], c, "lambda_max")
-                    for c in every)
-    min_shrinks = sum(abs(stat(final["CE+DRW+SAM"], c, "lambda_min")) < abs(stat(final["CE+DRW"], c, "lambda_min"))
-                      for c in every)
+    max_falls, min_shrinks, _ = extremes_moved(final, n_classes)
     both_grow = 2 * max_falls < n_classes and 2 * min_shrinks < n_classes
     sentence = (f"Over all classes of seed {seed}, lambda_max falls with SAM in {max_falls} of {n_classes} classes "
                 f"and |lambda_min| shrinks in {min_shrinks} of {n_classes}: " + (
@@ -208,11 +212,7 @@ def spectrum_change(final: dict, n_classes: int, seed: int) -> dict:
 
 def closing(final: dict, groups: dict, n_classes: int, seed: int, rho: float) -> str:
     """The chapter's closing sentence, every direction in it read off the plotted seed's spectra."""
-    every = range(n_classes)
-    max_falls = sum(stat(final["CE+DRW+SAM"], c, "lambda_max") < stat(final["CE+DRW"], c, "lambda_max")
-                    for c in every)
-    min_grows = sum(abs(stat(final["CE+DRW+SAM"], c, "lambda_min")) > abs(stat(final["CE+DRW"], c, "lambda_min"))
-                    for c in every)
+    max_falls, _, min_grows = extremes_moved(final, n_classes)
     ratio = {m: group_stat(final[m], groups["tail"], "ratio") for m in ("CE+DRW", "CE+DRW+SAM")}
     sharpens = 2 * max_falls < n_classes  # lambda_max rises in most classes
     return (f"At this scale (Fashion-MNIST-LT, ResNet-8, seed {seed} for the whole spectrum, rho {rho:g}), SAM "
