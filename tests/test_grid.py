@@ -208,3 +208,24 @@ def test_mechanism_and_statistics_grids_are_the_declared_runs():
     assert [(c.scale, c.label, c.seed) for c in pilot] == [
         (s, m, 10) for s in ("r32-n500", "r8-n5000") for m in ("CE+DRW", "CE+DRW+SAM")]
     assert pilot[0].model == "resnet32" and pilot[2].n_max == 5000 and pilot[1].rho == 0.5
+
+
+def test_regime_grid_waits_for_its_own_shorter_tuning(tmp_path):
+    """At the regime scale CE+DRW+SAM is tuned on REGIME_TUNE_RHOS and seed 10 (rho 0.5 is the pilot's run); the
+    mechanism grid holds CE+DRW and rho 0.5 on every seed, and the tuned rho once the tuning is recorded."""
+    from saddle.results import record_path, write_record
+    tune = grid.regime_tune()
+    assert [(c.scale, c.seed, c.rho) for c in tune] == [("r8-n5000", 10, r) for r in grid.REGIME_TUNE_RHOS]
+    assert tune[-1].run_id == grid.regime_pilot()[-1].run_id  # the pilot's SAM run is the rho 0.5 tuning run
+    mech = grid.mechanism_regime(root=tmp_path)
+    assert [(c.label, c.rho, c.seed) for c in mech] == [
+        (m, r, s) for s in grid.PROTOCOL_SEEDS for m, r in (("CE+DRW", 0.0), ("CE+DRW+SAM", 0.5))]
+    for config, val in zip(tune, (80.0, 81.0, 79.0)):
+        write_record({"id": config.run_id, "status": "complete", "config": config.to_dict(), "curves": [],
+                      "provenance": {"wall_time_s": 1.0}, "metrics": {"final": {"acc": 0.0, "val": {"acc": val}}}},
+                     record_path(config, tmp_path))
+    assert grid.tuned_rho("CE+DRW+SAM", "r8-n5000", root=tmp_path) == 0.2
+    assert grid.tuned_rho("CE+DRW+SAM", "cpu", root=tmp_path) is None  # the cpu scale keeps its own plan
+    mech = grid.mechanism_regime(root=tmp_path)
+    assert [c.rho for c in mech[:3]] == [0.0, 0.5, 0.2] and len(mech) == 3 * len(grid.PROTOCOL_SEEDS)
+    assert all(c.subset_seed == c.seed and c.val_per_class == grid.VAL_PER_CLASS for c in mech)

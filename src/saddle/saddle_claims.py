@@ -3,7 +3,7 @@
 Each function takes spectra records (hessian.get_or_compute's dicts) or tables built from them and returns what
 the chapter shows: panels, tables, the texts it glues, and claims as (key, text, {seed: difference}, kind) for
 scorecard.Verdicts to judge by the one rule. Claims about a group average over the whole group on every seed
-that has its spectra; a claim measured on one seed only comes out 'not tested'."""
+that has its spectra; a claim measured on one seed only is scored as not tested."""
 from __future__ import annotations
 
 from dataclasses import dataclass
