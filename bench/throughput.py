@@ -23,7 +23,7 @@ import torch.nn.functional as F
 import torchvision.transforms as T
 from PIL import Image
 
-from saddle import RunConfig, data, stacked, train
+from saddle import RunConfig, data, optim, stacked, train
 from saddle.models import build
 from saddle.results import ROOT, device_name, git_commit
 
@@ -38,7 +38,7 @@ def step_times(model_name, steps, device):
         torch.manual_seed(0)
         model = build(model_name).to(device, memory_format=torch.channels_last).train()
         config = RunConfig.at_scale("paper", optimizer=name, rho=0.05 if name == "sam" else 0.0)
-        steps_of[name] = _step_fn(name, model, train.build_optimizer(config, model), x, y, device)
+        steps_of[name] = _step_fn(model, train.build_optimizer(config, model), x, y, device)
     total = dict.fromkeys(steps_of, 0.0)
     for i in range(steps + 2):
         for name, fn in steps_of.items():
@@ -49,17 +49,12 @@ def step_times(model_name, steps, device):
     return {name: t / steps for name, t in total.items()}
 
 
-def _step_fn(name, model, opt, x, y, device):
+def _step_fn(model, opt, x, y, device):
+    criterion = torch.nn.CrossEntropyLoss()
+
     def step():
-        loss = F.cross_entropy(model(x), y)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if name == "sam":
-            opt.first_step(zero_grad=True)
-            F.cross_entropy(model(x), y).backward()
-            opt.second_step(zero_grad=True)
-        else:
-            opt.step()
+        opt.step_batch(optim.Batch(model, criterion, x, y))  # the trainer's own step: SGD's, or SAM's two passes
         if device.type == "cuda":
             torch.cuda.synchronize()
     return step

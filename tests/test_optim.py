@@ -135,17 +135,17 @@ def test_low_pass_noise_is_scaled_per_filter_and_restored_exactly():
 
 def test_low_pass_gradient_with_radius_zero_is_the_batch_gradient():
     """The M parts, each weighted by its share, add up to the whole batch's gradient (uneven parts too)."""
-    from saddle.train import _low_pass_loss
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 3))
     x, y = torch.randn(37, 5), torch.randint(0, 3, (37,))
     criterion = torch.nn.CrossEntropyLoss()
-    criterion(model(x), y).backward()
+    before = criterion(model(x), y)
+    before.backward()
     full = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
     opt = optim.LowPassSGD(model.parameters(), radius=0.0, samples=8, lr=0.1)
-    loss, out = _low_pass_loss(model, opt, criterion, x, y)
-    assert out.shape == (37, 3) and torch.allclose(loss, criterion(model(x), y))
+    loss, out = opt.step_batch(optim.Batch(model, criterion, x, y))
+    assert out.shape == (37, 3) and torch.allclose(loss, before)
     assert all(torch.allclose(p.grad, g, atol=1e-6) for p, g in zip(model.parameters(), full))
 
 
@@ -192,7 +192,6 @@ def _flat_grad(loss, params):
 
 def test_imbsam_step_matches_the_hand_computed_one():
     """w' = w - lr (grad L_head(w) + grad L_tail(w + eps)), eps = rho g_tail / ||g_tail||, shares over the batch."""
-    from saddle import train
     x, y = _batch()
     model, reference = TinyNet(), TinyNet()
     params = list(reference.parameters())
@@ -207,10 +206,9 @@ def test_imbsam_step_matches_the_hand_computed_one():
             p.add_(rho * g / norm)
     g_tail_at = _flat_grad(ce(reference(x)[tail], y[tail]), params)
     expected = [p0 - lr * (gh + gt) for p0, gh, gt in zip(TinyNet().parameters(), g_head, g_tail_at)]
-    opt = optim.ImbSAM(model.parameters(), torch.optim.SGD, rho=rho, lr=lr)
+    opt = optim.ImbSAM(model.parameters(), torch.optim.SGD, rho=rho, lr=lr, tail=[2])
     criterion = torch.nn.CrossEntropyLoss()
-    config = type("C", (), {"sam_bn": "update"})
-    train._imbalanced_sam_step(model, opt, criterion, x, y, torch.tensor([2]), config)
+    opt.step_batch(optim.Batch(model, criterion, x, y))
     for p, e in zip(model.parameters(), expected):
         assert torch.allclose(p, e, rtol=1e-12, atol=1e-14)
 
@@ -218,13 +216,10 @@ def test_imbsam_step_matches_the_hand_computed_one():
 @pytest.mark.parametrize("tail,same_as", [([], "sgd"), ([0, 1, 2], "sam")])
 def test_imbsam_degenerate_cases(tail, same_as):
     """No tail image in the batch: one SGD step. Every class in the tail: one SAM step."""
-    from saddle import train
     x, y = _batch()
     model, other = TinyNet(), TinyNet()
     criterion = torch.nn.CrossEntropyLoss()
-    config = type("C", (), {"sam_bn": "update"})
-    train._imbalanced_sam_step(model, optim.ImbSAM(model.parameters(), rho=0.3, lr=0.1), criterion, x, y,
-                               torch.tensor(tail, dtype=torch.long), config)
+    optim.ImbSAM(model.parameters(), rho=0.3, lr=0.1, tail=tail).step_batch(optim.Batch(model, criterion, x, y))
     if same_as == "sgd":
         opt = torch.optim.SGD(other.parameters(), lr=0.1)
         criterion(other(x), y).backward()
@@ -253,7 +248,7 @@ def test_ccsam_loss_matches_the_hand_computed_one():
     criterion = torch.nn.CrossEntropyLoss(weight=weight)
     model = TinyNet()
     opt = optim.ClassConditionalSAM(model.parameters(), counts, rho=rho, gamma=gamma, weight=a, lr=0.1)
-    loss, _ = opt.loss(model, criterion, x, y)
+    loss, _ = opt.loss(optim.Batch(model, criterion, x, y))
     feats = model.features(x)
     W, b = model.linear.weight, model.linear.bias
     expected = (1 - a) * criterion(feats @ W.T + b, y)
@@ -277,10 +272,10 @@ def test_ccsam_degenerate_cases():
     criterion = torch.nn.CrossEntropyLoss()
     model = TinyNet()
     flat = optim.ClassConditionalSAM(model.parameters(), [100, 10, 1], rho=0.0, weight=0.3, lr=0.1)
-    assert torch.allclose(flat.loss(model, criterion, x, y)[0], criterion(model(x), y), rtol=1e-14)
+    assert torch.allclose(flat.loss(optim.Batch(model, criterion, x, y))[0], criterion(model(x), y), rtol=1e-14)
     x1, y1 = _batch(labels=(1, 1, 1, 1))
     ccsam = optim.ClassConditionalSAM(model.parameters(), [100, 10, 1], rho=0.4, gamma=0.0, weight=1.0, lr=0.1)
-    loss, _ = ccsam.loss(model, criterion, x1, y1)
+    loss, _ = ccsam.loss(optim.Batch(model, criterion, x1, y1))
     W, b = model.linear.weight, model.linear.bias
     g = torch.autograd.grad(criterion(model(x1), y1), (W, b))
     norm = torch.sqrt(sum((t ** 2).sum() for t in g))

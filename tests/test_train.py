@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from conftest import interrupted_run, needs_fashion_mnist
-from saddle import RunConfig, get_or_run, train
+from saddle import RunConfig, get_or_run, optim, train
 from saddle.results import record_path
 
 
@@ -126,7 +126,7 @@ def test_checkpoint_epochs():
 def test_frozen_bn_keeps_running_stats():
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
     before = model[1].running_mean.clone()
-    with train.frozen_bn_statistics(model, True):
+    with optim.frozen_bn_statistics(model, True):
         model(torch.randn(4, 1, 5, 5))
     assert torch.equal(model[1].running_mean, before) and model[1].momentum == 0.1
     model(torch.randn(4, 1, 5, 5))

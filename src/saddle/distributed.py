@@ -27,7 +27,7 @@ from . import optim, splits
 from .config import RunConfig
 from .data import check_choice
 from .train import (PRECISIONS, add_test_report, build_criterion, build_model, build_optimizer, checkpoint_epochs,
-                    curve_row, deterministic_kernels, frozen_bn_statistics, report_from_counts, resume_state,
+                    curve_row, deterministic_kernels, report_from_counts, resume_state,
                     run_record, save_checkpoint, set_schedules)
 
 ASCENTS = ("global", "local")
@@ -107,24 +107,9 @@ def train_epoch(ddp, optimizer, criterion, loader, config, ascent, device, autoc
     for x, y in loader:
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
-        if isinstance(optimizer, optim.SAM):
-            local = ddp.no_sync() if ascent == "local" and dist.is_initialized() else contextlib.nullcontext()
-            with local:
-                with autocast():
-                    first = criterion(ddp(x), y)
-                first.backward()
-            optimizer.first_step(zero_grad=True)
-            with frozen_bn_statistics(ddp, config.sam_bn == "freeze"), autocast():
-                out = ddp(x)
-                loss = criterion(out, y)
-            loss.backward()
-            optimizer.second_step(zero_grad=True)
-        else:
-            with autocast():
-                out = ddp(x)
-                loss = criterion(out, y)
-            loss.backward()
-            optimizer.step()
+        local = ddp.no_sync if ascent == "local" and dist.is_initialized() else contextlib.nullcontext
+        loss, out = optimizer.step_batch(optim.Batch(ddp, criterion, x, y, autocast=autocast, first_pass=local,
+                                                     freeze_bn=config.sam_bn == "freeze"))
         sums += torch.stack([loss.detach().double() * len(y), (out.argmax(1) == y).sum().double(),
                              torch.tensor(float(len(y)), dtype=torch.float64, device=device)])
     sums = _all_sum(sums)

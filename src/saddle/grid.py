@@ -118,6 +118,7 @@ def figure4(scale: str, seeds=SEEDS, rhos=FIGURE4_RHOS, dataset_names=None) -> l
 # - Table 1 is then trained at the tuned radii on PROTOCOL_SEEDS, and the class-order control (CE+DRW and
 #   CE+DRW+SAM, tuned rho, Fashion-MNIST's natural class order) on CONTROL_SEEDS.
 VAL_PER_CLASS = 200
+SMOKE_VAL_PER_CLASS = 20  # smoke checks the code path, not numbers: a small split keeps its evaluations quick
 TUNE_RHOS = (0.05, 0.1, 0.2, 0.3, 0.5)
 SAM_METHODS = ("CE+SAM", "CE+DRW+SAM", "LDAM+DRW+SAM", "VS+SAM")
 # After the paper (chapter 8): ImbSAM and CC-SAM on CE+DRW, their radius tuned by the same rule on one seed.
@@ -135,7 +136,9 @@ def protocol_config(method: str, scale: str, *, seed: int = 0, rho: float | None
     """A run of the validated protocol: validation split, subset_seed = seed; SAM methods need their rho."""
     if "SAM" in method and rho is None:
         raise ValueError(f"{method} in the validated protocol needs a rho (tuned_rho, or a tuning grid value)")
-    overrides.setdefault("val_per_class", VAL_PER_CLASS if scale in VALIDATED_SCALES else 0)
+    if scale not in VALIDATED_SCALES:
+        overrides.setdefault("val_per_class", 0)
+    overrides.setdefault("val_per_class", SMOKE_VAL_PER_CLASS if scale == "smoke" else VAL_PER_CLASS)
     return method_config(method, scale, seed=seed, rho=rho, subset_seed=seed, **overrides)
 
 

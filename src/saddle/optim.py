@@ -14,6 +14,74 @@ def at_least_float32(t: torch.Tensor) -> torch.Tensor:
     return t.to(torch.promote_types(t.dtype, torch.float32))
 
 
+@contextlib.contextmanager
+def frozen_bn_statistics(model: torch.nn.Module, freeze: bool):
+    """BatchNorm momentum 0 for the duration, so running statistics stay put (davda54's bypass_bn)."""
+    saved = {}
+    if freeze:
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                saved[m] = m.momentum
+                m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, momentum in saved.items():
+            m.momentum = momentum
+
+
+class Batch:
+    """One training batch, and its loss at the model's current weights: what every optimizer's step_batch takes.
+
+    autocast: a context for the forward passes (bf16); logits and losses stay in float32. freeze_bn: BatchNorm
+    statistics held on SAM's second pass. first_pass: a context for the pass that only picks SAM's ascent (DDP's
+    no_sync, for each replica's own ascent)."""
+
+    def __init__(self, model, criterion, x, y, *, autocast=contextlib.nullcontext, freeze_bn: bool = False,
+                 first_pass=contextlib.nullcontext):
+        self.model, self.criterion, self.x, self.y = model, criterion, x, y
+        self.autocast, self.freeze_bn, self.first_pass = autocast, freeze_bn, first_pass
+
+    def logits(self, x=None) -> torch.Tensor:
+        with self.autocast():
+            return at_least_float32(self.model(self.x if x is None else x))
+
+    def loss(self, x=None, y=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss, logits) of the batch, or of the images x with labels y."""
+        out = self.logits(x)
+        return self.criterion(out, self.y if y is None else y), out
+
+    def second_pass(self):
+        return frozen_bn_statistics(self.model, self.freeze_bn)
+
+
+class SGD(torch.optim.SGD):
+    """torch's SGD with the step every optimizer here has: step_batch(batch) -> (loss, logits) as trained."""
+
+    def step_batch(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        loss, out = batch.loss()
+        loss.backward()
+        self.step()
+        return loss.detach(), out
+
+
+@torch.no_grad()
+def climb(params: list, grads: list, scales, adaptive: bool = False) -> list[torch.Tensor]:
+    """SAM's ascent in place: w <- w + s g (s w^2 g for ASAM), s one scale or one per tensor (broadcast over it,
+    e.g. one per stacked run). Returns copies of the w it left; come_back(params, them) returns there bit for bit."""
+    origin = torch._foreach_mul(params, 1.0)
+    step = torch._foreach_mul(grads, scales)
+    if adaptive:
+        torch._foreach_mul_(step, torch._foreach_mul(params, params))
+    torch._foreach_add_(params, step)
+    return origin
+
+
+@torch.no_grad()
+def come_back(params: list, origin: list) -> None:
+    torch._foreach_copy_(params, origin)
+
+
 class SAM(torch.optim.Optimizer):
     """Sharpness-aware minimisation around any base optimizer.
 
@@ -42,22 +110,30 @@ class SAM(torch.optim.Optimizer):
             if not params:
                 continue
             scale = group["rho"] / (norm + 1e-12) if group["normalized"] else group["rho"]
-            self._origin.update(zip(params, torch._foreach_mul(params, 1.0)))  # copies of w, to return to
-            step = torch._foreach_mul([p.grad for p in params], scale)
-            if group["adaptive"]:
-                torch._foreach_mul_(step, torch._foreach_mul(params, params))
-            torch._foreach_add_(params, step)
+            self._origin.update(zip(params, climb(params, [p.grad for p in params], scale, group["adaptive"])))
         if zero_grad:
             self.zero_grad()
 
     @torch.no_grad()
     def second_step(self, zero_grad: bool = False):
         if self._origin:
-            torch._foreach_copy_(list(self._origin), list(self._origin.values()))
+            come_back(list(self._origin), list(self._origin.values()))
         self._origin.clear()
         self.base_optimizer.step()
         if zero_grad:
             self.zero_grad()
+
+    def step_batch(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """SAM's two passes: the gradient at w picks the ascent to w + eps; the gradient at w + eps steps from w.
+        Returns the loss and logits at w + eps (what the official scripts log)."""
+        with batch.first_pass():
+            batch.loss()[0].backward()
+        self.first_step(zero_grad=True)
+        with batch.second_pass():
+            loss, out = batch.loss()
+            loss.backward()
+        self.second_step(zero_grad=True)
+        return loss.detach(), out
 
     def step(self, closure=None):
         """One full SAM step; closure must recompute the loss and call backward."""
@@ -89,13 +165,35 @@ class ImbSAM(SAM):
     grad L_head(w) + grad L_tail(w + eps), eps = rho grad L_tail(w) / ||grad L_tail(w)||, where each share is its
     images' part of the batch loss (normalised by the whole batch, as the official code does).
 
-    The loop: backward L_head, keep_head_gradient(); backward L_tail, first_step(); backward L_tail at w + eps,
+    step_batch: backward L_head, keep_head_gradient(); backward L_tail, first_step(); backward L_tail at w + eps,
     second_step(), which adds the kept head gradient, returns to w and lets the base optimizer step. A batch with
-    no tail image makes it one step of the base optimizer."""
+    no tail image makes it one step of the base optimizer. tail: the tail's class indices (tail_classes)."""
 
-    def __init__(self, params, base_optimizer=torch.optim.SGD, rho: float = 0.05, **kwargs):
+    def __init__(self, params, base_optimizer=torch.optim.SGD, rho: float = 0.05, tail=(), **kwargs):
         super().__init__(params, base_optimizer, rho=rho, **kwargs)
+        self.tail = torch.as_tensor(tail, dtype=torch.long)
         self._head: dict[torch.Tensor, torch.Tensor] = {}
+
+    def step_batch(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """One ImbSAM step, the second pass over the whole batch at w + eps as in the official code. Returns the
+        loss at w and its logits."""
+        criterion, y = batch.criterion, batch.y
+        loss, out = batch.loss()
+        in_tail = torch.isin(y, self.tail.to(y.device))
+        share = lambda members: batch_share(criterion, y, members).to(out.dtype)
+        head_share = criterion(out[~in_tail], y[~in_tail]) * share(~in_tail) if (~in_tail).any() else None
+        tail_share = criterion(out[in_tail], y[in_tail]) * share(in_tail) if in_tail.any() else None
+        if head_share is not None:
+            head_share.backward(retain_graph=tail_share is not None)
+        self.keep_head_gradient()
+        if tail_share is not None:
+            tail_share.backward()
+            self.first_step(zero_grad=True)
+            with batch.second_pass():
+                again = batch.logits()
+                (criterion(again[in_tail], y[in_tail]) * share(in_tail)).backward()
+        self.second_step(zero_grad=True)
+        return loss.detach(), out
 
     @torch.no_grad()
     def keep_head_gradient(self):
@@ -126,14 +224,14 @@ def class_radii(counts, rho: float, gamma: float = 0.25) -> torch.Tensor:
     return rho * (n.max() / n) ** gamma
 
 
-class ClassConditionalSAM(torch.optim.SGD):
+class ClassConditionalSAM(SGD):
     """CC-SAM (Zhou et al., CVPR 2023; zzpustc/CC-SAM), its first (representation) stage: SGD on
     (1 - weight) L(w) + weight L_cc, where L_cc evaluates each class's images with the *classifier* perturbed
     along that class's own classifier gradient, by that class's radius: theta_c = theta + rho_c g_c / ||g_c||,
     g_c = grad_theta of the class's mean loss (class_radii gives rho_c). Only the classifier is perturbed, as in
     the official code, so it costs one extra classifier pass per class, not a network pass.
 
-    The loop: loss = optimizer.loss(model, criterion, x, y); loss.backward(); optimizer.step(). The model needs
+    step_batch: the loss below, its backward, SGD's step. The model needs
     `features(x)` and a `linear` classifier (saddle.models.CifarResNet). rho sits in the param groups, so the
     training loop's schedule sets it like SAM's."""
 
@@ -145,11 +243,17 @@ class ClassConditionalSAM(torch.optim.SGD):
             group["rho"] = rho
         self.counts, self.gamma, self.weight = list(counts), gamma, weight
 
-    def loss(self, model, criterion, x, y, autocast=None):
+    def step_batch(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        loss, out = self.loss(batch)
+        loss.backward()
+        self.step()
+        return loss.detach(), out
+
+    def loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """The CC-SAM objective of one batch, and the logits at the unperturbed weights (for the accuracy log)."""
         from torch.func import functional_call
 
-        context = autocast() if autocast else contextlib.nullcontext()
+        model, criterion, x, y, context = batch.model, batch.criterion, batch.x, batch.y, batch.autocast()
         with context:
             features = model.features(x)
             out = at_least_float32(model.linear(features))
@@ -165,7 +269,7 @@ class ClassConditionalSAM(torch.optim.SGD):
             norm = torch.stack([at_least_float32(g).norm() for g in grads]).norm()
             step = radii[c] / (norm + 1e-12)
             perturbed = {n: t + step * g.detach() for n, t, g in zip(names, thetas, grads)}
-            with context:
+            with batch.autocast():
                 out_c = at_least_float32(functional_call(model.linear, perturbed, (features[members],)))
             flat = flat + criterion(out_c, y[members]) * batch_share(criterion, y, members).to(out.dtype)
         return (1 - self.weight) * base + self.weight * flat, out
@@ -180,7 +284,7 @@ def batch_share(criterion, y: torch.Tensor, members: torch.Tensor) -> torch.Tens
     return weight[y[members]].double().sum() / weight[y].double().sum()
 
 
-class PerturbedSGD(torch.optim.SGD):
+class PerturbedSGD(SGD):
     """Stochastic perturbed gradient descent (Jin et al. 2017, 2021), the paper's 'PGD': isotropic Gaussian noise
     N(0, sigma^2 I) is added to every stochastic gradient before the SGD step, so the unstable direction of a saddle
     always gets a push. Noise comes from `generator` (the run's), so a resumed run draws the same noise."""
@@ -201,11 +305,11 @@ class PerturbedSGD(torch.optim.SGD):
         return super().step(closure)
 
 
-class LowPassSGD(torch.optim.SGD):
+class LowPassSGD(SGD):
     """Low-pass-filter SGD (Bisla et al. 2022): SGD on the loss convolved with a Gaussian kernel, whose gradient is
-    estimated by Monte Carlo. The training loop splits each batch into `samples` parts; for each part it calls
-    perturb() (w -> w + eps, eps ~ N(0, (radius * ||filter||)^2) per output filter of a weight, per tensor for
-    1-D parameters, as the official code scales it), backpropagates that part's share of the loss, and calls
+    estimated by Monte Carlo. step_batch splits the batch into `samples` parts; for each part it calls perturb()
+    (w -> w + eps, eps ~ N(0, (radius * ||filter||)^2) per output filter of a weight, per tensor for 1-D
+    parameters, as the official code scales it), backpropagates that part's share of the loss, and calls
     restore(); step() then moves from the unperturbed w with the accumulated gradient."""
 
     def __init__(self, params, radius: float = 1e-3, samples: int = 8, generator: torch.Generator | None = None,
@@ -235,6 +339,21 @@ class LowPassSGD(torch.optim.SGD):
         for p, origin in self._origin.items():
             p.copy_(origin)
         self._origin.clear()
+
+    def step_batch(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The Monte-Carlo gradient (official code: fresh noise for each part, each part's loss weighted by its
+        share of the batch), then the step; returns the loss and logits at the perturbed points."""
+        x, y = batch.x, batch.y
+        losses, outs = [], []
+        for xs, ys in zip(x.chunk(self.samples), y.chunk(self.samples)):
+            self.perturb()
+            loss, out = batch.loss(xs, ys)
+            (loss * len(ys) / len(y)).backward()
+            self.restore()
+            losses.append(loss.detach() * len(ys) / len(y))
+            outs.append(out.detach())
+        self.step()
+        return torch.stack(losses).sum(), torch.cat(outs)
 
 
 def phase_epochs(epochs: int) -> tuple[int, int, int]:

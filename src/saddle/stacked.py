@@ -64,15 +64,12 @@ class StackedSAM:
     @torch.no_grad()
     def ascend(self, grads: list[torch.Tensor]):
         norms = torch.stack([optim.at_least_float32(g.flatten(1)).pow(2).sum(1) for g in grads]).sum(0).sqrt()
-        self.origin = [p.clone() for p in self.params]
-        for p, g, scale in zip(self.params, grads, self._per_run(self.rhos / (norms + 1e-12))):
-            p.add_(g * scale)
+        self.origin = optim.climb(self.params, grads, self._per_run(self.rhos / (norms + 1e-12)))
 
     @torch.no_grad()
     def step(self, grads: list[torch.Tensor], lr: float):
         if self.origin is not None:
-            for p, w in zip(self.params, self.origin):
-                p.copy_(w)
+            optim.come_back(self.params, self.origin)
             self.origin = None
         for p, g in zip(self.params, grads):
             p.grad = g

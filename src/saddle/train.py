@@ -66,7 +66,8 @@ def build_optimizer(config: RunConfig, model: torch.nn.Module, generator: torch.
         return optim.SAM(model.parameters(), torch.optim.SGD, rho=config.rho, adaptive=config.sam_adaptive,
                          normalized=config.sam_normalized, **sgd)
     if config.optimizer == "imbsam":
-        return optim.ImbSAM(model.parameters(), torch.optim.SGD, rho=config.rho, **sgd)
+        return optim.ImbSAM(model.parameters(), torch.optim.SGD, rho=config.rho,
+                            tail=optim.tail_classes(counts, config.imbsam_eta), **sgd)
     if config.optimizer == "ccsam":
         return optim.ClassConditionalSAM(model.parameters(), counts, rho=config.rho, gamma=config.ccsam_gamma,
                                          weight=config.ccsam_weight, **sgd)
@@ -75,7 +76,7 @@ def build_optimizer(config: RunConfig, model: torch.nn.Module, generator: torch.
     if config.optimizer == "lpf":
         return optim.LowPassSGD(model.parameters(), radius=config.lpf_radius, samples=config.lpf_samples,
                                 generator=generator, **sgd)
-    return torch.optim.SGD(model.parameters(), **sgd)
+    return optim.SGD(model.parameters(), **sgd)
 
 
 def build_criterion(config: RunConfig, counts, epoch: int, device) -> torch.nn.Module:
@@ -98,30 +99,13 @@ def set_schedules(optimizer, config: RunConfig, epoch: int) -> tuple[float, floa
     return lr, rho
 
 
-@contextlib.contextmanager
-def frozen_bn_statistics(model: torch.nn.Module, freeze: bool):
-    """BatchNorm momentum 0 for the duration, so running statistics stay put (davda54's bypass_bn)."""
-    saved = {}
-    if freeze:
-        for m in model.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                saved[m] = m.momentum
-                m.momentum = 0.0
-    try:
-        yield
-    finally:
-        for m, momentum in saved.items():
-            m.momentum = momentum
-
-
 def train_epoch(model, optimizer, criterion, data, generator, config, memory_format,
                 autocast=contextlib.nullcontext) -> tuple[float, float]:
-    """One pass over the shuffled training set; returns (mean loss, accuracy %) of the batches as trained
-    (for SAM and LPF-SGD, at the perturbed weights, as the official scripts log them). autocast: a context for
-    the forward passes (bf16 mixed precision); losses, gradients and SAM's gradient norm stay in float32."""
+    """One pass over the shuffled training set, each batch one optimizer.step_batch; returns (mean loss,
+    accuracy %) of the batches as trained (for SAM and LPF-SGD at the perturbed weights, as the official scripts
+    log them). autocast: a context for the forward passes (bf16); losses, gradients and SAM's norm stay float32."""
     model.train()
     n = len(data.train_y)
-    tail = optim.tail_classes(data.counts, config.imbsam_eta).to(data.train_y.device)
     order = torch.randperm(n, generator=generator, device=generator.device).to(data.train_y.device)
     loss_sum = torch.zeros((), device=data.train_y.device)
     correct = torch.zeros((), device=data.train_y.device, dtype=torch.long)
@@ -130,73 +114,11 @@ def train_epoch(model, optimizer, criterion, data, generator, config, memory_for
         x = data.normalize(data_lib.augment(data.train_x[idx], generator)).contiguous(memory_format=memory_format)
         y = data.train_y[idx]
         optimizer.zero_grad(set_to_none=True)
-        if isinstance(optimizer, optim.LowPassSGD):
-            loss, out = _low_pass_loss(model, optimizer, criterion, x, y, autocast)
-            optimizer.step()
-        elif isinstance(optimizer, optim.ClassConditionalSAM):
-            loss, out = optimizer.loss(model, criterion, x, y, autocast)
-            loss.backward()
-            optimizer.step()
-        elif isinstance(optimizer, optim.ImbSAM):
-            loss, out = _imbalanced_sam_step(model, optimizer, criterion, x, y, tail, config, autocast)
-        elif isinstance(optimizer, optim.SAM):
-            _loss(model, criterion, x, y, autocast)[0].backward()
-            optimizer.first_step(zero_grad=True)
-            with frozen_bn_statistics(model, config.sam_bn == "freeze"):
-                loss, out = _loss(model, criterion, x, y, autocast)
-                loss.backward()
-            optimizer.second_step(zero_grad=True)
-        else:
-            loss, out = _loss(model, criterion, x, y, autocast)
-            loss.backward()
-            optimizer.step()
-        loss_sum += loss.detach() * len(y)
+        loss, out = optimizer.step_batch(optim.Batch(model, criterion, x, y, autocast=autocast,
+                                                     freeze_bn=config.sam_bn == "freeze"))
+        loss_sum += loss * len(y)
         correct += (out.argmax(1) == y).sum()
     return loss_sum.item() / n, 100.0 * correct.item() / n
-
-
-def _loss(model, criterion, x, y, autocast=contextlib.nullcontext):
-    with autocast():
-        out = optim.at_least_float32(model(x))
-    return criterion(out, y), out
-
-
-def _imbalanced_sam_step(model, optimizer, criterion, x, y, tail, config, autocast=contextlib.nullcontext):
-    """One ImbSAM step (see optim.ImbSAM): the head share's plain gradient plus the tail share's SAM gradient, the
-    second pass over the whole batch at w + eps as in the official code. Returns the loss at w and its logits."""
-    loss, out = _loss(model, criterion, x, y, autocast)
-    in_tail = torch.isin(y, tail)
-    share = lambda members: optim.batch_share(criterion, y, members).to(out.dtype)
-    head_share = criterion(out[~in_tail], y[~in_tail]) * share(~in_tail) \
-        if (~in_tail).any() else None
-    tail_share = criterion(out[in_tail], y[in_tail]) * share(in_tail) \
-        if in_tail.any() else None
-    if head_share is not None:
-        head_share.backward(retain_graph=tail_share is not None)
-    optimizer.keep_head_gradient()
-    if tail_share is not None:
-        tail_share.backward()
-        optimizer.first_step(zero_grad=True)
-        with frozen_bn_statistics(model, config.sam_bn == "freeze"):
-            with autocast():
-                again = optim.at_least_float32(model(x))
-            (criterion(again[in_tail], y[in_tail]) * share(in_tail)).backward()
-    optimizer.second_step(zero_grad=True)
-    return loss.detach(), out
-
-
-def _low_pass_loss(model, optimizer, criterion, x, y, autocast=contextlib.nullcontext):
-    """LPF-SGD's Monte-Carlo gradient (official code: the batch split into M parts, fresh noise for each, each
-    part's loss weighted by its share of the batch); returns the loss and outputs at the perturbed points."""
-    losses, outs = [], []
-    for xs, ys in zip(x.chunk(optimizer.samples), y.chunk(optimizer.samples)):
-        optimizer.perturb()
-        loss, out = _loss(model, criterion, xs, ys, autocast)
-        (loss * len(ys) / len(y)).backward()
-        optimizer.restore()
-        losses.append(loss.detach() * len(ys) / len(y))
-        outs.append(out.detach())
-    return torch.stack(losses).sum(), torch.cat(outs)
 
 
 @torch.no_grad()
