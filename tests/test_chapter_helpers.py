@@ -1,6 +1,7 @@
 """The chapter helpers in saddle.book on small made-up records: the phrases chapters 4 and 5 glue say what the
 numbers show."""
 import pandas as pd
+import pytest
 
 from saddle import book, scorecard
 
@@ -51,3 +52,46 @@ def test_large_claims_are_not_run_without_records_and_judged_by_the_given_rule()
     assert [c["ours"] for c in done] == ["+2.5", "+2.5"] and {c["verdict"] for c in done} == {"not tested"}
     assert [row["ours acc"] for row in book.large_side_by_side(ran) if row["data set"] == "iNaturalist-2018"
             and row["method"] == "CE + DRW + SAM"] == ["62.5"]
+
+
+def test_chapter_settings_resolve_none_by_scale_in_the_order_asked(monkeypatch):
+    from saddle import grid
+    from saddle.book import chapter_settings
+    monkeypatch.delenv("SADDLE_READ_ONLY", raising=False)
+    assert chapter_settings("smoke", seeds=None, iters=None, train_missing=None) == ([0], 4, True)
+    assert chapter_settings("cpu", iters=None, seeds=None, train_missing=None) == (100, list(grid.SEEDS), False)
+    assert chapter_settings("cpu", tuned_seeds=None) == list(grid.PROTOCOL_SEEDS)  # one name: its value
+    assert chapter_settings("cpu", seeds=[3], train_missing=True, max_per_class=8) == ([3], True, 8)
+    monkeypatch.setenv("SADDLE_READ_ONLY", "1")
+    assert chapter_settings("smoke", train_missing=True) is False  # a read-only build never trains
+    with pytest.raises(ValueError, match="iters must be a positive integer or None, got 0"):
+        chapter_settings("cpu", iters=0)
+    with pytest.raises(ValueError, match="unknown chapter setting"):
+        chapter_settings("cpu", epochs=3)
+
+
+def test_recipe_guidance_stops_before_the_first_drop_and_shows_the_hindsight_best():
+    from saddle.book import recipe_guidance
+    ours = pd.DataFrame({"data": "d", "rho": [0.0, 0.05, 0.1, 0.2, 0.5, 0.05],
+                         "acc": [60.0, 62.0, 63.0, 61.0, 65.0, 62.0], "tail": [10.0, 20.0, 22.0, 18.0, 30.0, 20.0]})
+    row = recipe_guidance(ours).iloc[0]
+    assert row["recipe picks"] == 0.1 and row["its acc"] == 63.0  # 0.2 drops below 0.1: stop at 0.1
+    assert row["best rho"] == 0.5 and row["best acc"] == 65.0 and row["SGD acc"] == 60.0
+    assert row["radii tried"] == "0.05, 0.1, 0.2, 0.5"
+    rising = ours[ours["rho"] != 0.2]
+    assert recipe_guidance(rising).iloc[0]["recipe picks"] == 0.5  # no drop: the largest radius
+    assert recipe_guidance(ours.iloc[:0]).empty
+
+
+def test_paper_rows_of_the_sweeps_are_labelled_with_the_papers_data_set():
+    from saddle import grid, scorecard
+    sweep = grid.figure4("cpu", seeds=(0,))
+    rows = scorecard.rho_sweep(sweep, grid.FIGURE4_RHOS, ["fashion-mnist"], {c.run_id: None for c in sweep}, "final")
+    assert set(rows["source"]) == {"paper"} and 0.5 in set(rows["rho"])
+    paper = rows.set_index("rho").loc[0.5]
+    assert paper["acc"] == scorecard.paper_value("CE+DRW+SAM", "fig4", "fashion-mnist", "acc", rho=0.5)
+    configs = grid.tables7_8("cpu", seeds=(0,))
+    gains = scorecard.imbalance_gains(grid.METHODS, "cpu", ["fashion-mnist"], grid.IMBALANCES, [0],
+                                      {c.run_id: None for c in configs}, "final")
+    assert set(gains["source"]) == {"paper"} and gains["low"].isna().all()
+    assert set(gains["line"]) == {"CE+DRW (paper, CIFAR-10)", "LDAM+DRW (paper, CIFAR-10)"}

@@ -229,3 +229,14 @@ def test_regime_grid_waits_for_its_own_shorter_tuning(tmp_path):
     mech = grid.mechanism_regime(root=tmp_path)
     assert [c.rho for c in mech[:3]] == [0.0, 0.5, 0.2] and len(mech) == 3 * len(grid.PROTOCOL_SEEDS)
     assert all(c.subset_seed == c.seed and c.val_per_class == grid.VAL_PER_CLASS for c in mech)
+
+
+def test_tuning_rows_show_each_seed_and_mark_the_chosen_radius(tmp_path):
+    from saddle.results import record_path, write_record
+    for config, val in zip(grid.regime_tune(), (80.0, 81.0, 79.0)):
+        write_record({"id": config.run_id, "status": "complete", "config": config.to_dict(), "curves": [],
+                      "provenance": {"wall_time_s": 1.0}, "metrics": {"final": {"acc": 0.0, "val": {"acc": val}}}},
+                     record_path(config, tmp_path))
+    rows = grid.tuning_rows(["CE+DRW+SAM"], "r8-n5000", root=tmp_path)
+    assert [(r["rho"], r["val acc, seed 10"], r["chosen"]) for r in rows] == [
+        (0.05, 80.0, ""), (0.2, 81.0, "<- tuned"), (0.5, 79.0, "")]

@@ -44,3 +44,36 @@ def test_book_tables_show_p_to_two_significant_digits_and_no_index():
     html = book.table_html(pd.DataFrame({"ours": [2.874, -0.001], "p": [0.011351, 0.0000321]}), digits={"p": 2})
     assert "0.011" in html and "3.2e-05" in html and "2.87" in html and "-0.00" not in html
     assert "<th></th>" not in html and 'white-space: nowrap' in html
+
+
+def test_verdict_bars_stack_every_verdict_in_the_rule_order_with_the_legend_below():
+    import pandas as pd
+
+    from saddle import plots, scorecard
+    assert list(plots.VERDICT_COLOURS) == list(scorecard.VERDICTS)  # one colour for each word of the one rule
+    claims = pd.DataFrame({"chapter": ["4", "4", "4", "2"],
+                           "verdict": ["inconclusive", "reproduced", "reproduced", "contradicted"]})
+    fig = plots.verdict_bars(claims, "chapter", order=["4", "2"])
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["reproduced", "contradicted", "inconclusive"]
+    assert [tick.get_text() for tick in ax.get_yticklabels()] == ["4", "2"]
+    assert [[bar.get_width() for bar in c] for c in ax.containers] == [[2, 0], [0, 1], [1, 0]]
+    legend_top = ax.get_legend().get_window_extent().y1
+    assert legend_top < ax.get_window_extent().y0  # below the axes, over no bar
+    assert fig.get_size_inches()[0] <= plots.COLUMN_INCHES
+    plt.close(fig)
+
+
+def test_publish_glues_a_figure_or_the_no_runs_figure_and_closes_it(monkeypatch):
+    import matplotlib.pyplot as plt
+    import myst_nb
+
+    from saddle import plots
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, fig, display: glued.setdefault(name, fig))
+    fig, _ = plt.subplots()
+    plots.publish("a", fig)
+    plots.publish("b")
+    assert glued["a"] is fig and glued["b"].axes[0].texts[0].get_text() == "no runs recorded yet"
+    assert not {glued["a"].number, glued["b"].number} & set(plt.get_fignums())  # both closed

@@ -354,3 +354,13 @@ def test_size_word_compares_the_papers_effect_with_our_interval():
     assert size_word(0.5, 1.07, 4.66) == "larger than the paper's"
     assert size_word(-2.0, -1.5, -0.5) == "smaller than the paper's"  # a 'lowers' claim: by magnitude
     assert size_word(None, 1.0, 2.0) is None and size_word(3.0, None, None) is None
+
+
+def test_order_control_without_records_says_not_run_here(tmp_path, monkeypatch):
+    from saddle import scorecard
+    monkeypatch.setenv("SADDLE_RESULTS", str(tmp_path))
+    rows, texts = scorecard.order_control("cpu")
+    assert [r["claim"].rsplit(", ", 1)[1] for r in rows] == ["calibrated class order", "natural class order"]
+    assert all(r["verdict"] == "not run here" for r in rows)
+    assert texts == {"control_calibrated": "not run here", "control_natural": "not run here",
+                     "calibrated_drw_tail": "not run here", "control_drw_tail": "not run here", "control_runs": 0}

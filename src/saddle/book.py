@@ -75,6 +75,62 @@ def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: 
         raise ValueError(f"workers must be a whole number >= 1 (processes of one thread each), got {workers!r}")
 
 
+def chapter_settings(scale: str, **given) -> tuple:
+    """A chapter's parameters with None resolved for `scale`, in the order given (one name: its value): the one
+    place the chapters' defaults live. smoke takes the least that runs every code path; the cpu book reads the
+    committed records, so it trains nothing unless train_missing=True. Names: seeds (the paper protocol's, 0-2),
+    tuned_seeds (the validated protocol's, 0-4), iters (Lanczos steps), max_per_class (images per class in a
+    spectrum), train_missing, dataset_names, imbalances (Tables 7-8), rhos (Fig. 4)."""
+    from .grid import FIGURE4_RHOS, IMBALANCES, PROTOCOL_SEEDS, SEEDS, datasets
+    from .results import read_only
+    smoke = scale == "smoke"
+    defaults = {"seeds": [0] if smoke else list(SEEDS), "tuned_seeds": [0] if smoke else list(PROTOCOL_SEEDS),
+                "iters": 4 if smoke else 100, "max_per_class": 16 if smoke else None,
+                "train_missing": scale != "cpu", "dataset_names": list(datasets(scale)),
+                "imbalances": [100] if smoke else list(IMBALANCES),
+                "rhos": [0.0, 0.05, 0.5, 0.8] if smoke else list(FIGURE4_RHOS)}
+    unknown = set(given) - set(defaults)
+    if unknown:
+        raise ValueError(f"unknown chapter setting(s) {', '.join(sorted(unknown))}; known: {', '.join(defaults)}")
+    for name in ("iters", "max_per_class"):
+        value = given.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+    resolved = {name: defaults[name] if value is None else value for name, value in given.items()}
+    if "train_missing" in resolved:
+        resolved["train_missing"] = bool(resolved["train_missing"]) and not read_only()
+    return tuple(resolved.values()) if len(resolved) > 1 else next(iter(resolved.values()))
+
+
+def recipe_guidance(ours):
+    """The paper's recipe for rho read off Fig. 4's runs (rows with data, rho, acc, tail): walk up the radii from
+    0.05 and stop before the first one whose mean accuracy drops; beside it the best radius in hindsight (chosen
+    on test numbers, so a reference only, never a choice) and SGD's accuracy."""
+    import pandas as pd
+    rows = []
+    for name, group in ours.groupby("data") if len(ours) else []:
+        mean = group.groupby("rho")[["acc", "tail"]].mean()
+        radii = [r for r in sorted(mean.index) if r >= 0.05]
+        if not radii:
+            continue
+        drops = [previous for previous, current in zip(radii, radii[1:])
+                 if mean.loc[current, "acc"] < mean.loc[previous, "acc"]]
+        chosen = drops[0] if drops else radii[-1]
+        best = mean["acc"].idxmax()
+        rows.append({"data": name, "radii tried": ", ".join(f"{r:g}" for r in radii), "recipe picks": chosen,
+                     "its acc": mean.loc[chosen, "acc"], "its tail": mean.loc[chosen, "tail"],
+                     "best rho": best, "best acc": mean.loc[best, "acc"], "best tail": mean.loc[best, "tail"],
+                     "SGD acc": mean.loc[0.0, "acc"] if 0.0 in mean.index else None})
+    return pd.DataFrame(rows)
+
+
+def glue_texts(texts: dict) -> None:
+    """Glue each value under its key for the chapter's prose ({glue:text}`key`), showing nothing in the cell."""
+    from myst_nb import glue
+    for key, text in texts.items():
+        glue(key, text, display=False)
+
+
 def paper_results(**match) -> list[dict]:
     """Rows of the paper's tables (book/data/paper_results.json) whose fields equal `match`."""
     rows = json.loads(PAPER_RESULTS.read_text())["results"]

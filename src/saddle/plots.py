@@ -42,6 +42,39 @@ def no_runs(text: str = "no runs recorded yet"):
     return fig
 
 
+def publish(name: str, fig=None, empty: str = "no runs recorded yet") -> None:
+    """Hand a chapter's figure to its {glue:figure} `name` (or, for None, a figure saying `empty`) and close it,
+    so the notebook does not show it a second time."""
+    from myst_nb import glue
+    fig = no_runs(empty) if fig is None else fig
+    glue(name, fig, display=False)
+    plt.close(fig)
+
+
+VERDICT_COLOURS = {"reproduced": "#55a868", "contradicted": "#c44e52", "inconclusive": "#dd8452",
+                   "not tested": "#8c8c8c", "not run here": "#d9d9d9"}
+
+
+def verdict_bars(claims: pd.DataFrame, by: str, order=None):
+    """Claims counted by verdict, one stacked bar per value of column `by` (in `order`, else sorted), segments in
+    the order reproduced / contradicted / inconclusive / untested, legend below the bars (never over them)."""
+    counts = pd.crosstab(claims[by], claims["verdict"]).reindex(order or sorted(set(claims[by])), fill_value=0)
+    counts = counts.reindex(columns=[v for v in VERDICT_COLOURS if v in counts.columns])
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 0.45 * len(counts) + 1.2))
+    left = np.zeros(len(counts))
+    for verdict in counts.columns:
+        ax.barh(counts.index.astype(str), counts[verdict], left=left, color=VERDICT_COLOURS[verdict], label=verdict,
+                height=0.7)
+        left += counts[verdict].to_numpy()
+    ax.invert_yaxis()  # the first row on top
+    ax.set(xlabel="claims")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(counts) < 4 else -0.2), ncol=len(counts.columns),
+              fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def class_profiles(profiles: dict, log: bool = True):
     """Bar charts of training images per class, one panel per profile, bars coloured by head/mid/tail."""
     sns.set_theme(style="whitegrid")

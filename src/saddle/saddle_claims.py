@@ -250,3 +250,51 @@ def tail_lambda_min_by_seed(curvature: pd.DataFrame, method: str) -> dict:
     """seed -> the tail group's mean lambda_min for one method (seeds with spectra only)."""
     rows = curvature[curvature["method"] == method] if len(curvature) else curvature
     return rows.groupby("seed")["lambda_min"].mean().to_dict() if len(rows) else {}
+
+
+def ldam_comparison(scale: str, protocol: str, seed: int, estimator: Estimator, classes: list[int],
+                    class_names: list[str], epoch: int) -> dict:
+    """Fig. 7's reading: LDAM+DRW's class spectra at `epoch`, and LDAM+DRW+SAM's beside them once its radius is
+    tuned and its run has spectra (a read-only build shows what exists). Returns the panels, the per-class rows,
+    the two claims, the texts chapter 2 glues and a note on what is still missing (or None)."""
+    from . import grid
+    from .hessian import spectra_rows
+    from .results import read_only
+    from .runs import train_command
+    rho = grid.protocol_rho("LDAM+DRW+SAM", scale, protocol)
+    records = {"LDAM+DRW": get_or_run(grid.chapter_config("LDAM+DRW", scale, protocol, seed))}
+    spectra = {"LDAM+DRW": estimator.of(records["LDAM+DRW"], epoch)}
+    note = None
+    if rho is None:
+        note = (f"LDAM+DRW+SAM's radius is not tuned yet at this scale: its panels and the claim on it wait for "
+                f"python -m saddle grid tune --methods LDAM+DRW+SAM --scale {scale}")
+    else:
+        config = grid.chapter_config("LDAM+DRW+SAM", scale, protocol, seed, rho)
+        record = find_record(config) if read_only() else get_or_run(config)
+        result = record and estimator.of(record, epoch, compute=not read_only())
+        if result is None:
+            note = (f"LDAM+DRW+SAM at its tuned rho {rho:g} has no seed-{seed} run with spectra yet: "
+                    f"{train_command(config)}, then python -m saddle hessian --run {config.run_id} --epoch {epoch}")
+        else:
+            records["LDAM+DRW+SAM"], spectra["LDAM+DRW+SAM"] = record, result
+    panels = {f"{name}: class {c} {class_names[c]} (test {records[name]['metrics']['final']['per_class'][c]:.0f}%)":
+              Spectrum.from_dict(spectra[name]["spectra"][str(c)]) for name in records for c in classes}
+    rows = pd.DataFrame([row for name in records for row in spectra_rows(spectra[name], records[name], name)])
+    tail, head = tail_above_head(rows, "LDAM+DRW")
+    tail_min = rows[rows.group == "tail"].groupby("method")["lambda_min"].mean()
+    with_sam = "LDAM+DRW+SAM" in records
+    claims = [("ldam_tail_saddle", "under LDAM+DRW the tail group's ratio is above the head group's",
+               {seed: tail - head}, "raises"),
+              ("ldam_sam_raises", "with SAM, LDAM+DRW's tail group has a higher lambda_min",
+               {seed: tail_min["LDAM+DRW+SAM"] - tail_min["LDAM+DRW"]} if with_sam else {}, "raises")]
+    last = classes[-1]
+    class_min = {name: stat(spectra[name], last, "lambda_min") for name in records}
+    texts = {"ldam_tail_ratio": f"{tail:.3f}", "ldam_head_ratio": f"{head:.3f}",
+             "ldam_rho": "not tuned yet" if rho is None else f"{rho:g}",
+             "ldam_tail_name": f"{last} {class_names[last]}",
+             "ldam_tail_vs_head": "above" if tail > head else "below",
+             "ldam_sam_sentence": f"Tail class {last} {class_names[last]} has lambda_min "
+             f"{class_min['LDAM+DRW']:.3g} with SGD and {class_min['LDAM+DRW+SAM']:.3g} with SAM." if with_sam else
+             "The SAM side waits for LDAM+DRW+SAM's tuned run and its spectra (the line above the figure says "
+             "which)."}
+    return {"panels": panels, "rows": rows, "claims": claims, "texts": texts, "note": note}

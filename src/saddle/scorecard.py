@@ -645,6 +645,70 @@ def verdict_changes(before: pd.DataFrame, after: pd.DataFrame) -> list[str]:
     return [f"{claim} ({a} -> {b})" for claim, a, b in pairs if a != b and not {a, b} & set(UNTESTED)]
 
 
+def order_control(scale: str) -> tuple[list[dict], dict]:
+    """The class-order control of the headline (SAM raises CE+DRW's tail), on CONTROL_SEEDS: the calibrated
+    order's validated runs beside the natural order's. Returns the two claim rows and the texts chapter 1 glues
+    (the interval of each, CE+DRW's mean tail accuracy in each order, the natural order's run count)."""
+    headline = sam_claim("CE+DRW", 1, "tail")
+    seeds = list(grid.CONTROL_SEEDS)
+    by_order = {"calibrated": ("tuned", grid.collect(grid.table1_tuned(scale, seeds))),
+                "natural": ("control", grid.collect(grid.order_control(scale)))}  # order -> (protocol, records)
+    rows = [assess(headline, scale, "fashion-mnist", seeds, records, "final", protocol)
+            | {"claim": f"{headline.text}, {order} class order"} for order, (protocol, records) in by_order.items()]
+    texts = {f"control_{order}": interval_text(row) if row["ours"] is not None else "not run here"
+             for order, row in zip(by_order, rows)}
+    for key, (protocol, records) in zip(("calibrated_drw_tail", "control_drw_tail"), by_order.values()):
+        tails = seed_values("CE+DRW", scale, "fashion-mnist", seeds, records, "tail", protocol=protocol)
+        texts[key] = (f"{sum(tails.values()) / len(tails):.1f}% over {book.seeds_phrase([len(tails)])}" if tails
+                      else "not run here")
+    texts["control_runs"] = sum(r is not None for r in by_order["natural"][1].values())
+    return rows, texts
+
+
+def rho_sweep(sweep, rhos, dataset_names, records: dict, which: str) -> pd.DataFrame:
+    """Fig. 4's points: accuracy (all, head, tail) and training fit of every completed CE+DRW(+SAM) run of the
+    sweep, by rho and seed ('ours'), with the paper's Fig. 4 values beside them ('paper')."""
+    rows = []
+    for name in dataset_names:
+        for c in grid.unique(sweep):
+            r = records[c.run_id]
+            if c.dataset == name and r is not None and r["status"] == "complete":
+                m = r["metrics"][which]
+                rows.append({"data": name, "rho": c.radius, "seed": c.seed, "source": "ours",
+                             **{k: m[k] for k in ("acc", "head", "tail")},
+                             "train acc": r["metrics"]["train_final"]["acc"],
+                             "train tail": book.train_group_accuracy(r, "tail")})
+        for rho in rhos:
+            method = "CE+DRW+SAM" if rho else "CE+DRW"
+            paper = {k: paper_value(method, "fig4", name, k, rho=rho or None) for k in ("acc", "head", "tail")}
+            if any(v is not None for v in paper.values()):
+                rows.append({"data": name, "rho": rho, "source": "paper", **paper})
+    return pd.DataFrame(rows)
+
+
+def imbalance_gains(methods, scale: str, dataset_names, imbalances, seeds, records: dict, which: str
+                    ) -> pd.DataFrame:
+    """Tables 7-8 as gains: SAM's gain in accuracy and tail accuracy for CE+DRW and LDAM+DRW at each imbalance,
+    ours (with its interval) beside the paper's, one row each; `line` names the plotted line so that the paper's
+    CIFAR numbers are never labelled with our data set."""
+    rows = []
+    for name in dataset_names:
+        paper_data = PAPER_DATASET[grid.RHO_COLUMN[name]]
+        for b in imbalances:
+            for method in [m for m in ("CE+DRW", "LDAM+DRW") if m in methods and f"{m}+SAM" in methods]:
+                for metric in ("acc", "tail"):
+                    row = assess(sam_claim(method, 7, metric, imbalance=b), scale, name, seeds, records, which)
+                    for source in ("ours", "paper"):
+                        if row[source] is not None:
+                            ours = source == "ours"
+                            rows.append({"imbalance": b, "method": f"{method} ({name})", "metric": metric,
+                                         "source": source, "gain": row[source],
+                                         "low": row["low"] if ours else None, "high": row["high"] if ours else None,
+                                         "line": f"{method} (ours, {name})" if ours
+                                         else f"{method} (paper, {paper_data})"})
+    return pd.DataFrame(rows)
+
+
 def interval_text(row) -> str:
     """'+3.8 [-2.4, +10.1]' (95% interval), '+3.8 (one seed, no interval)', or 'no runs yet'."""
     if pd.isna(row["ours"]):
