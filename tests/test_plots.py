@@ -50,13 +50,14 @@ def test_verdict_bars_stack_every_verdict_in_the_rule_order_with_the_legend_belo
     import pandas as pd
 
     from saddle import plots, scorecard
-    assert list(plots.VERDICT_COLOURS) == list(scorecard.VERDICTS)  # one colour for each word of the one rule
+    assert list(plots.VERDICT_COLOURS) == list(scorecard.VERDICTS)  # one colour for each word, in the rule's order
+    reproduced, contradicted, inconclusive = scorecard.VERDICTS[:3]
     claims = pd.DataFrame({"chapter": ["4", "4", "4", "2"],
-                           "verdict": ["inconclusive", "reproduced", "reproduced", "contradicted"]})
+                           "verdict": [inconclusive, reproduced, reproduced, contradicted]})
     fig = plots.verdict_bars(claims, "chapter", order=["4", "2"])
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["reproduced", "contradicted", "inconclusive"]
+    assert labels == [reproduced, contradicted, inconclusive]
     assert [tick.get_text() for tick in ax.get_yticklabels()] == ["4", "2"]
     assert [[bar.get_width() for bar in c] for c in ax.containers] == [[2, 0], [0, 1], [1, 0]]
     legend_top = ax.get_legend().get_window_extent().y1

@@ -10,6 +10,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullForm
 
 from .book import train_group_accuracy
 from .data import class_groups
+from .scorecard import VERDICTS
 
 GROUP_COLOURS = {"head": "#4c72b0", "mid": "#dd8452", "tail": "#c44e52"}
 # Figures are drawn at most 6.5 inches wide (the book's text column) and rendered at 200 dpi, so a PNG shrunk to the
@@ -51,8 +52,8 @@ def publish(name: str, fig=None, empty: str = "no runs recorded yet") -> None:
     plt.close(fig)
 
 
-VERDICT_COLOURS = {"reproduced": "#55a868", "contradicted": "#c44e52", "inconclusive": "#dd8452",
-                   "not tested": "#8c8c8c", "not run here": "#d9d9d9"}
+# Green, red, orange, then greys for the two absences, in the rule's order of its words.
+VERDICT_COLOURS = dict(zip(VERDICTS, ("#55a868", "#c44e52", "#dd8452", "#8c8c8c", "#d9d9d9"), strict=True))
 
 
 def verdict_bars(claims: pd.DataFrame, by: str, order=None):
