@@ -198,3 +198,15 @@ def split_texts(rows: pd.DataFrame, large_rho: float = grid.MECHANISM_RHO) -> di
             texts[f"split_{key}_{name}"] = f"{values[column]:.3g}"
     texts.update(split_g_min=f"{rows['G_min'].min():.1g}", split_runs=f"{int(table['runs'].min())}")
     return texts
+
+
+def recorded_claims(scale: str) -> pd.DataFrame:
+    """Chapter 2's curvature-split claims from the analysis records that exist (nothing trained or computed), on
+    the validated seeds at the tuned radius and the paper's: what chapter 7's overview counts."""
+    from .book import chapter_settings
+    seeds, iters = chapter_settings(scale, tuned_seeds=None, iters=None)
+    rho = grid.protocol_rho(SAM, scale, "tuned")
+    if rho is None:
+        return claims(pd.DataFrame(), grid.MECHANISM_RHO)
+    found = runs(scale, seeds, sorted({rho, grid.MECHANISM_RHO}))
+    return claims(split_rows(found, compute=False, iters=iters), rho)
