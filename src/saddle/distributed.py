@@ -11,7 +11,6 @@ checkpoints and the record."""
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import sys
 import time
@@ -21,14 +20,13 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
-from tqdm import tqdm
 
 from . import optim, splits
 from .config import RunConfig
 from .data import check_choice
-from .train import (PRECISIONS, add_test_report, build_criterion, build_model, build_optimizer, checkpoint_epochs,
-                    curve_row, deterministic_kernels, report_from_counts, resume_state,
-                    run_record, save_checkpoint, set_schedules)
+from .train import (PRECISIONS, add_test_report, build_model, build_optimizer, checkpoint_epochs,
+                    deterministic_kernels, epoch_loop, evaluation_epochs, report_from_counts, resume_state,
+                    run_record, save_checkpoint)
 
 ASCENTS = ("global", "local")
 
@@ -85,7 +83,7 @@ def local_batch_size(config: RunConfig, world: int) -> int:
 
 
 @torch.no_grad()
-def evaluate(model, dataset, rank: int, world: int, num_classes: int, groups: dict, device, batch_size: int,
+def evaluate_on(model, dataset, rank: int, world: int, num_classes: int, groups: dict, device, batch_size: int,
              workers: int) -> dict:
     """Accuracy over the whole dataset, each process predicting every world-th image; counts summed."""
     model.eval()
@@ -162,41 +160,35 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
     check_choice("precision", precision, PRECISIONS)
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
         else contextlib.nullcontext
-    eval_epochs = {e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs}
-    keep = set(checkpoint_epochs(config.epochs))
+    eval_epochs, keep = evaluation_epochs(config), set(checkpoint_epochs(config.epochs))
     start_epoch, curves = resume_state(checkpoint_dir, config, model, optimizer, None, keep)
-    bar = tqdm(range(start_epoch, config.epochs), initial=start_epoch, total=config.epochs, desc=config.label,
-               unit="epoch", disable=not progress or rank != 0)
-    status, diverged_epoch = "complete", None
-    for epoch in bar:
+
+    def before_epoch(epoch):
         sampler.set_epoch(epoch)
         torch.manual_seed(config.seed * 100_003 + epoch * 1_009 + rank)  # augmentation: resumable, per replica
-        lr, rho = set_schedules(optimizer, config, epoch)
-        criterion = build_criterion(config, data.counts, epoch, device)
-        train_loss, train_acc = train_epoch(ddp, optimizer, criterion, loader, config, ascent, device, autocast)
-        row = curve_row(epoch, lr, rho, criterion, train_loss, train_acc)
-        if not math.isfinite(train_loss):
-            status, diverged_epoch = "diverged", epoch + 1
-            curves.append(row)
-            break
-        if epoch + 1 in eval_epochs:
-            _sync_buffers(model)
-            report = evaluate(model, data.test, rank, world, data.num_classes, groups, device, batch, workers)
-            add_test_report(row, report, groups)
-            bar.set_postfix(loss=f"{train_loss:.3f}", test=f"{report['acc']:.1f}")
-        curves.append(row)
+
+    def evaluate(row):
+        _sync_buffers(model)
+        report = evaluate_on(model, data.test, rank, world, data.num_classes, groups, device, batch, workers)
+        add_test_report(row, report, groups)
+        return report["acc"]
+
+    def save(epoch):
         if checkpoint_dir and rank == 0:  # the model without its DDP wrapper: any process count resumes it
-            save_checkpoint(checkpoint_dir, config, model, optimizer, None, epoch + 1, curves, keep=epoch + 1 in keep)
+            save_checkpoint(checkpoint_dir, config, model, optimizer, None, epoch, curves, keep=epoch in keep)
         if dist.is_initialized():
             dist.barrier()  # every replica resumes from the same epoch if the job stops here
-        if on_epoch_end:
-            on_epoch_end(epoch + 1, row)
-    bar.close()
+
+    status, diverged_epoch = epoch_loop(
+        config, optimizer, data.counts, device, curves, start_epoch,
+        train_one=lambda criterion: train_epoch(ddp, optimizer, criterion, loader, config, ascent, device, autocast),
+        evaluate=evaluate, save=save, before_epoch=before_epoch, on_epoch_end=on_epoch_end,
+        progress=progress and rank == 0)
     train_report = None
     if status == "complete":
         data.train.transform = splits.image_transforms(splits.LARGE_DATASETS[config.dataset]["norm"], image_size,
                                                        train=False)
-        train_report = evaluate(model, data.train, rank, world, data.num_classes, groups, device, batch, workers)
+        train_report = evaluate_on(model, data.train, rank, world, data.num_classes, groups, device, batch, workers)
     if rank != 0:
         return None
     record = run_record(config, status, curves, data.counts, [str(label) for label in data.class_labels], groups,

@@ -20,8 +20,8 @@ from . import data as data_lib
 from . import optim
 from .config import RunConfig
 from .train import (PRECISIONS, accuracy_report, add_test_report, build_criterion, build_model, checkpoint_epochs,
-                    curve_row, default_device, deterministic_kernels, load_data, run_record, save_verified,
-                    set_schedules, snapshot_name)
+                    curve_row, default_device, deterministic_kernels, evaluation_epochs, load_data, run_record,
+                    save_verified, set_schedules, snapshot_name)
 
 MAY_DIFFER = ("seed", "rho")
 
@@ -112,7 +112,7 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
         return loss, (loss.detach(), out.detach())
 
     curves = [[] for _ in configs]
-    eval_epochs = {e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs}
+    eval_epochs = evaluation_epochs(config)
     keep = set(checkpoint_epochs(config.epochs))
     statuses = ["complete"] * n_runs
     bar = tqdm(range(config.epochs), desc=f"{config.label} x{n_runs}", unit="epoch", disable=not progress,

@@ -177,37 +177,25 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
     optimizer = build_optimizer(config, model, generator, data.counts)
     forward = step_model(model, compile)
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
-    eval_epochs = {e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs}
-    keep = set(checkpoint_epochs(config.epochs))
+    eval_epochs, keep = evaluation_epochs(config), set(checkpoint_epochs(config.epochs))
     start_epoch, curves = resume_state(checkpoint_dir, config, model, optimizer, generator, keep)
-    bar = tqdm(range(start_epoch, config.epochs), initial=start_epoch, total=config.epochs, disable=not progress,
-               desc=config.label, unit="epoch", leave=False)
-    status, diverged_epoch = "complete", None
-    for epoch in bar:
-        lr, rho = set_schedules(optimizer, config, epoch)
-        criterion = build_criterion(config, data.counts, epoch, device)
-        train_loss, train_acc = train_epoch(forward, optimizer, criterion, data, generator, config, memory_format,
-                                            autocast)
-        row = curve_row(epoch, lr, rho, criterion, train_loss, train_acc)
-        if not math.isfinite(train_loss):
-            status, diverged_epoch = "diverged", epoch + 1
-            curves.append(row)
-            break
-        if epoch + 1 in eval_epochs:
-            report = accuracy_report(predict(model, data, data.test_x, memory_format), data.test_y, data.groups,
-                                     data.num_classes)
-            add_test_report(row, report, data.groups)
-            if data.val_x is not None:
-                add_test_report(row, accuracy_report(predict(model, data, data.val_x, memory_format), data.val_y,
-                                                     data.groups, data.num_classes), data.groups, prefix="val_")
-            bar.set_postfix(loss=f"{train_loss:.3f}", test=f"{report['acc']:.1f}")
-        curves.append(row)
-        if checkpoint_dir:
-            save_checkpoint(checkpoint_dir, config, model, optimizer, generator, epoch + 1, curves,
-                            keep=epoch + 1 in keep)
-        if on_epoch_end:
-            on_epoch_end(epoch + 1, row)
-    bar.close()
+
+    def evaluate(row):
+        report = accuracy_report(predict(model, data, data.test_x, memory_format), data.test_y, data.groups,
+                                 data.num_classes)
+        add_test_report(row, report, data.groups)
+        if data.val_x is not None:
+            add_test_report(row, accuracy_report(predict(model, data, data.val_x, memory_format), data.val_y,
+                                                 data.groups, data.num_classes), data.groups, prefix="val_")
+        return report["acc"]
+
+    status, diverged_epoch = epoch_loop(
+        config, optimizer, data.counts, device, curves, start_epoch,
+        train_one=lambda criterion: train_epoch(forward, optimizer, criterion, data, generator, config,
+                                                memory_format, autocast),
+        evaluate=evaluate, on_epoch_end=on_epoch_end, progress=progress,
+        save=(lambda epoch: save_checkpoint(checkpoint_dir, config, model, optimizer, generator, epoch, curves,
+                                            keep=epoch in keep)) if checkpoint_dir else None)
     train_report = None if status == "diverged" else accuracy_report(
         predict(model, data, data.train_x, memory_format), data.train_y, data.groups, data.num_classes)
     record = run_record(config, status, curves, data.counts, data.class_names, data.groups, eval_epochs, keep,
@@ -216,6 +204,43 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
                                       precision=precision, compile=compile,
                                       resumed_from_epoch=start_epoch or None, data_sha256=data_sha256)
     return record  # the caller writes it, then removes last.pt (results.get_or_run): nothing finished is lost
+
+
+def evaluation_epochs(config: RunConfig) -> set[int]:
+    """The 1-based epochs a run is evaluated at: every eval_every-th, and the last."""
+    return {e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs}
+
+
+def epoch_loop(config: RunConfig, optimizer, counts, device, curves: list, start_epoch: int, *, train_one,
+               evaluate, save=None, before_epoch=None, on_epoch_end=None, progress: bool = True
+               ) -> tuple[str, int | None]:
+    """The epoch loop every trainer shares: the epoch's LR and rho, its criterion (DRW switches on at the first
+    LR drop), one pass (train_one(criterion) -> loss, accuracy), a stop at a non-finite loss, the evaluation at
+    evaluation_epochs (evaluate(row) adds its columns and returns the test accuracy), the checkpoint
+    (save(epoch)), then on_epoch_end(epoch, row). Rows are appended to `curves`; returns (status, diverged epoch)."""
+    eval_epochs = evaluation_epochs(config)
+    bar = tqdm(range(start_epoch, config.epochs), initial=start_epoch, total=config.epochs, disable=not progress,
+               desc=config.label, unit="epoch", leave=False)
+    for epoch in bar:
+        if before_epoch:
+            before_epoch(epoch)
+        lr, rho = set_schedules(optimizer, config, epoch)
+        criterion = build_criterion(config, counts, epoch, device)
+        train_loss, train_acc = train_one(criterion)
+        row = curve_row(epoch, lr, rho, criterion, train_loss, train_acc)
+        if not math.isfinite(train_loss):
+            curves.append(row)
+            bar.close()
+            return "diverged", epoch + 1
+        if epoch + 1 in eval_epochs:
+            bar.set_postfix(loss=f"{train_loss:.3f}", test=f"{evaluate(row):.1f}")
+        curves.append(row)
+        if save:
+            save(epoch + 1)
+        if on_epoch_end:
+            on_epoch_end(epoch + 1, row)
+    bar.close()
+    return "complete", None
 
 
 def step_model(model, backend: str | None):
