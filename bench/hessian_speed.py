@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from saddle import hessian, train
+from saddle import checkpoints, hessian, train
 from saddle.config import RunConfig
 from saddle.losses import WeightedCE
 from saddle.results import locate_record, read_record
@@ -33,7 +33,7 @@ def model_and_data(run_id, epoch):
     d = train.load_data(config)
     model = train.build_model(config, d)
     try:
-        train.load_checkpoint(hessian.checkpoint_path(config.run_id, epoch), config, model)
+        checkpoints.load_checkpoint(checkpoints.checkpoint_path(config.run_id, epoch), config, model)
         source = f"checkpoint {config.run_id} epoch {epoch}"
     except FileNotFoundError:
         source = "untrained network (no checkpoint on this machine)"

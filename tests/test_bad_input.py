@@ -8,7 +8,7 @@ import os
 import pytest
 import torch
 
-from saddle import RunConfig, grid, runs, train
+from saddle import RunConfig, checkpoints, grid, runs
 from saddle.cli import main
 from saddle.results import RecordError, load_records, locate_record, read_record, write_record
 
@@ -127,7 +127,7 @@ def test_a_record_without_provenance_or_final_metrics_is_named_and_skipped(isola
 
 def test_a_kill_between_the_two_renames_keeps_the_checkpoint_valid(tmp_path, monkeypatch):
     path = tmp_path / "last.pt"
-    train.save_verified({"epoch": 1}, path)
+    checkpoints.save_verified({"epoch": 1}, path)
     real_replace = os.replace
 
     def killed_after_the_file(src, dst):
@@ -136,9 +136,9 @@ def test_a_kill_between_the_two_renames_keeps_the_checkpoint_valid(tmp_path, mon
             raise KeyboardInterrupt  # the process dies here: the file renamed, its digest not yet
     monkeypatch.setattr(os, "replace", killed_after_the_file)
     with pytest.raises(KeyboardInterrupt):
-        train.save_verified({"epoch": 2}, path)
+        checkpoints.save_verified({"epoch": 2}, path)
     monkeypatch.setattr(os, "replace", real_replace)
-    assert train.load_verified(path)["epoch"] == 2  # the pending digest vouches for the new file
+    assert checkpoints.load_verified(path)["epoch"] == 2  # the pending digest vouches for the new file
     assert not list(tmp_path.glob("*.pending")) and not list(tmp_path.glob("*.damaged"))
 
 
@@ -148,24 +148,24 @@ def test_temporaries_of_dead_processes_are_removed_and_live_ones_kept(tmp_path):
     live = tmp_path / f"last.pt.{os.getpid()}.tmp"
     for p in (dead, dead_sum, live):
         p.write_text("x")
-    assert sorted(train.remove_stale_temporaries(tmp_path)) == sorted([dead, dead_sum])
+    assert sorted(checkpoints.remove_stale_temporaries(tmp_path)) == sorted([dead, dead_sum])
     assert live.exists()
 
 
 def test_a_snapshot_without_its_checksum_is_refused(tmp_path):
     path = tmp_path / "epoch_0004.pt"
-    train.save_verified({"model": {"w": torch.ones(2)}}, path)
-    train.checksum_path(path).unlink()
-    with pytest.raises(train.DamagedCheckpointError, match=f"checkpoint {path} has no SHA-256"):
-        train.load_verified(path)
+    checkpoints.save_verified({"model": {"w": torch.ones(2)}}, path)
+    checkpoints.checksum_path(path).unlink()
+    with pytest.raises(checkpoints.DamagedCheckpointError, match=f"checkpoint {path} has no SHA-256"):
+        checkpoints.load_verified(path)
 
 
 def test_a_checksum_file_that_is_not_text_is_named(tmp_path):
     path = tmp_path / "epoch_0004.pt"
-    train.save_verified({"model": {"w": torch.ones(2)}}, path)
-    train.checksum_path(path).write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(train.DamagedCheckpointError, match=f"{path.name}.sha256 cannot be read"):
-        train.load_verified(path)
+    checkpoints.save_verified({"model": {"w": torch.ones(2)}}, path)
+    checkpoints.checksum_path(path).write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(checkpoints.DamagedCheckpointError, match=f"{path.name}.sha256 cannot be read"):
+        checkpoints.load_verified(path)
 
 
 def test_a_full_disk_exits_2_and_says_the_run_is_kept(isolated, capsys, monkeypatch):

@@ -42,7 +42,7 @@ def test_chapter_2_recomputes_spectra_from_committed_snapshots_without_training(
     """A fresh clone re-running chapter 2 with new Hessian settings (`-p iters ...`) computes the spectra from the
     snapshots committed under results/<scale>/checkpoints/ and trains nothing (at smoke scale, once the chapter's runs
     exist: the per-chapter test above trained them in the same folder)."""
-    from saddle.hessian import keep_snapshots
+    from saddle.checkpoints import keep_snapshots
     from saddle.results import load_records
     monkeypatch.setenv("SADDLE_RESULTS", str(smoke_results / "results"))
     if not (smoke_results / "02_saddle_points.ipynb").exists():  # run alone (-k): train the chapter's runs first

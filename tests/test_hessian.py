@@ -140,7 +140,8 @@ def test_spectra_from_committed_snapshots_on_a_fresh_clone(tmp_path, monkeypatch
     """A run's snapshots kept in results/<scale>/checkpoints/ are what a fresh clone (no cache) analyses: new
     Hessian settings are computed from them without training; each class also gets its loss and gradient norm."""
     import shutil
-    from saddle.hessian import get_or_compute, keep_snapshots
+    from saddle.checkpoints import keep_snapshots
+    from saddle.hessian import get_or_compute
     monkeypatch.setenv("SADDLE_RESULTS", str(tmp_path))
     record = trained_tiny_run(tmp_path)
     kept = keep_snapshots(record, epochs=[2], cache=tmp_path / "cache")

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import interrupted_run, needs_fashion_mnist
-from saddle import RunConfig, grid, runs, train
+from saddle import RunConfig, checkpoints, grid, runs, train
 from saddle.cli import main
 from saddle.results import (RecordError, checkpoint_dir, find_record, load_records, read_only,
                             read_record, record_path, write_record)
@@ -76,20 +76,20 @@ def test_a_crafted_checkpoint_runs_no_code(tmp_path):
         def __reduce__(self):
             return (os.system, (f"touch {marker}",))
     torch.save({"run_id": "x", "model": Payload()}, tmp_path / "last.pt")
-    with pytest.raises(train.DamagedCheckpointError, match="has no SHA-256 beside it"):
-        train.load_verified(tmp_path / "last.pt")  # no checksum: refused before reading
+    with pytest.raises(checkpoints.DamagedCheckpointError, match="has no SHA-256 beside it"):
+        checkpoints.load_verified(tmp_path / "last.pt")  # no checksum: refused before reading
     # a crafter who also writes the matching checksum still meets weights-only loading
-    (tmp_path / "last.pt.sha256").write_text(train.file_sha256(tmp_path / "last.pt") + "  last.pt\n")
-    with pytest.raises(train.DamagedCheckpointError, match="cannot be read as a weights-only checkpoint"):
-        train.load_verified(tmp_path / "last.pt")
+    (tmp_path / "last.pt.sha256").write_text(checkpoints.file_sha256(tmp_path / "last.pt") + "  last.pt\n")
+    with pytest.raises(checkpoints.DamagedCheckpointError, match="cannot be read as a weights-only checkpoint"):
+        checkpoints.load_verified(tmp_path / "last.pt")
     assert not marker.exists()
 
 
 def test_snapshot_is_written_before_last_moves_on_and_a_lost_one_is_rewritten(tmp_path, monkeypatch):
     config = tiny(epochs=4)  # snapshots at epochs 1, 3, 4 (checkpoint_epochs(4))
     order = []
-    real = train.save_verified
-    monkeypatch.setattr(train, "save_verified", lambda obj, path: (order.append(path.name), real(obj, path)))
+    real = checkpoints.save_verified
+    monkeypatch.setattr(checkpoints, "save_verified", lambda obj, path: (order.append(path.name), real(obj, path)))
 
     def stop(epoch, row):
         if epoch == 3:
@@ -101,8 +101,8 @@ def test_snapshot_is_written_before_last_moves_on_and_a_lost_one_is_rewritten(tm
     model = train.build_model(config, train.load_data(config))
     optimizer = train.build_optimizer(config, model)
     generator = torch.Generator().manual_seed(0)
-    epoch, _ = train.resume_state(tmp_path, config, model, optimizer, generator, keep={1, 3, 4})
-    assert epoch == 3 and train.load_verified(tmp_path / "epoch_0003.pt")["epoch"] == 3
+    epoch, _ = checkpoints.resume_state(tmp_path, config, model, optimizer, generator, keep={1, 3, 4})
+    assert epoch == 3 and checkpoints.load_verified(tmp_path / "epoch_0003.pt")["epoch"] == 3
 
 
 LOCK_HOLDER = """

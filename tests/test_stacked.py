@@ -4,7 +4,7 @@ import torch
 from torch.func import functional_call, grad, stack_module_state, vmap
 
 from conftest import needs_fashion_mnist
-from saddle import hessian, stacked, train
+from saddle import checkpoints, stacked, train
 from saddle.config import RunConfig
 
 
@@ -27,13 +27,13 @@ def test_stacked_runs_track_runs_trained_alone(tmp_path):
             assert ours["train_loss"] == pytest.approx(theirs["train_loss"], rel=1e-3)
             assert ours.get("test_acc") == pytest.approx(theirs.get("test_acc"), abs=0.5)
         for epoch in record["checkpoint_epochs"]:
-            mine = train.load_verified(hessian.checkpoint_path(config.run_id, epoch, tmp_path))
-            theirs = train.load_verified(tmp_path / "alone" / config.run_id / f"epoch_{epoch:04d}.pt")
+            mine = checkpoints.load_verified(checkpoints.checkpoint_path(config.run_id, epoch, tmp_path))
+            theirs = checkpoints.load_verified(tmp_path / "alone" / config.run_id / f"epoch_{epoch:04d}.pt")
             a, b = _flat(mine["model"]), _flat(theirs["model"])
             assert ((a - b).norm() / b.norm()).item() < 1e-3, epoch
         model = train.build_model(config, train.load_data(config))
-        last = hessian.checkpoint_path(config.run_id, record["checkpoint_epochs"][-1], tmp_path)
-        train.load_checkpoint(last, config, model)  # a stacked run's snapshot loads as any run's (Hessian chapters)
+        last = checkpoints.checkpoint_path(config.run_id, record["checkpoint_epochs"][-1], tmp_path)
+        checkpoints.load_checkpoint(last, config, model)  # a stacked run's snapshot loads as any run's (Hessian chapters)
 
 
 @needs_fashion_mnist

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from conftest import interrupted_run, needs_fashion_mnist
-from saddle import RunConfig, get_or_run, optim, train
+from saddle import RunConfig, checkpoints, get_or_run, optim, train
 from saddle.results import record_path
 
 
@@ -120,7 +120,7 @@ def test_scales_and_ids():
 
 
 def test_checkpoint_epochs():
-    assert train.checkpoint_epochs(200) == [10, 50, 160, 170, 190, 200]
+    assert checkpoints.checkpoint_epochs(200) == [10, 50, 160, 170, 190, 200]
 
 
 def test_frozen_bn_keeps_running_stats():
@@ -221,7 +221,7 @@ def test_compiled_step_follows_the_eager_run_and_keeps_plain_checkpoints(tmp_pat
     assert compiled["provenance"]["compile"] == "aot_eager" and eager["provenance"]["compile"] is None
     for a, b in zip(eager["curves"], compiled["curves"]):
         assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-4)
-    snapshot = train.load_verified(tmp_path / "epoch_0002.pt")["model"]
+    snapshot = checkpoints.load_verified(tmp_path / "epoch_0002.pt")["model"]
     assert not any(k.startswith("_orig_mod") for k in snapshot)
     with pytest.raises(ValueError, match="unknown compile backend 'tensorrt'; accepted: inductor, aot_eager"):
         train.run(tiny(epochs=1), progress=False, compile="tensorrt")

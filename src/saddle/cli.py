@@ -148,7 +148,7 @@ def _grid(args) -> int:
                              f"{'this method' if len(absent) == 1 else 'these methods'}; they have "
                              f"{', '.join(sorted(offered))}")
     if args.keep_snapshots:
-        from .hessian import keep_snapshots
+        from .checkpoints import keep_snapshots
         choice = args.keep_snapshots
         epochs = None if choice in ("all", "last") else parse_seeds(choice, "--keep-snapshots")
         records = collect(configs, root=args.out)

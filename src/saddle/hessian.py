@@ -10,7 +10,6 @@ import functools
 import warnings
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,9 +19,10 @@ from tqdm import tqdm
 from . import data as data_lib
 from . import losses
 from .config import RunConfig
-from .results import analysis_path, cache_dir, results_dir
+from .checkpoints import checkpoint_path, load_checkpoint
+from .results import analysis_path
 from .results import get_or_compute as get_or_compute_record
-from .train import build_model, load_checkpoint, load_data, load_verified, snapshot_name
+from .train import build_model, load_data
 
 
 class Hessian(PyHessian):
@@ -444,41 +444,6 @@ def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_cla
                     future.cancel()
                 wait(futures.values())
     return {c: spectra[c] for c in classes}
-
-
-def checkpoint_path(run_id: str, epoch: int, cache=None) -> Path:
-    """A run's snapshot at `epoch`: in the cache where the run trained, else among the committed snapshots
-    (results/<scale>/checkpoints/<run id>/, so a fresh clone analyses them without training)."""
-    folders = [Path(cache or cache_dir()) / "checkpoints" / run_id, *sorted(results_dir().glob(f"*/checkpoints/{run_id}"))]
-    for folder in folders:
-        if (folder / snapshot_name(epoch)).exists():
-            return folder / snapshot_name(epoch)
-    have = sorted({int(p.stem.split("_")[1]) for f in folders if f.exists() for p in f.glob("epoch_*.pt")})
-    none = ("none: no snapshot of this run was kept or committed; retrain it into an empty results folder "
-            "(SADDLE_RESULTS=<folder>) to create them")
-    raise FileNotFoundError(f"no checkpoint of run {run_id} at epoch {epoch} in {folders[0]} or among the committed "
-                            f"snapshots; available epochs: {have or none}")
-
-
-def keep_snapshots(record: dict, epochs=None, cache=None) -> list[Path]:
-    """Copy a run's snapshots (all its kept epochs, or `epochs`) with their checksums from the cache into
-    results/<scale>/checkpoints/<run id>/, to be committed: what a fresh clone's Hessian chapters read."""
-    import shutil
-
-    config = RunConfig.from_dict(record["config"])
-    target = results_dir() / config.scale / "checkpoints" / config.run_id
-    copied = []
-    for epoch in epochs or record["checkpoint_epochs"]:
-        source = Path(cache or cache_dir()) / "checkpoints" / config.run_id / snapshot_name(epoch)
-        if not source.exists():  # a run recorded on another machine has no snapshots in this cache
-            raise FileNotFoundError(f"no snapshot of run {config.run_id} at epoch {epoch} in {source.parent}")
-        load_verified(source)  # a damaged snapshot is not committed
-        target.mkdir(parents=True, exist_ok=True)
-        for path in (source, source.with_name(source.name + ".sha256")):
-            if path.exists():
-                shutil.copy2(path, target / path.name)
-        copied.append(target / source.name)
-    return copied
 
 
 def class_loss_and_gradient(model, data, classes, criterion: str = "ce", max_per_class: int | None = None,

@@ -32,8 +32,8 @@ def split_record(record: dict, epoch: int | None = None, classes=None, iters: in
                  data_root=None, root=None, cache=None, compute: bool = True) -> dict | None:
     """The Gauss-Newton split of a run's classes (default: its tail) at `epoch` (default: the last), read from or
     written to its analysis record; compute=False: None where no record exists yet."""
-    from .hessian import checkpoint_path
-    from .train import build_model, load_checkpoint, load_data
+    from .checkpoints import checkpoint_path, load_checkpoint
+    from .train import build_model, load_data
 
     config = RunConfig.from_dict(record["config"])
     epoch = epoch or config.epochs

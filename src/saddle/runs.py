@@ -117,7 +117,7 @@ def obtain(config: RunConfig, *, root: Path | None = None, cache: Path | None = 
                 return None, "trained"  # a replica other than rank 0
             keep_diff(record, path, diff)
             write_record(record, path)
-            from .train import remove_checkpoint
+            from .checkpoints import remove_checkpoint
             remove_checkpoint(folder / "last.pt")
             log("trained", config.run_id)
             return record, "trained"

@@ -19,9 +19,9 @@ from tqdm import tqdm
 from . import data as data_lib
 from . import optim
 from .config import RunConfig
-from .train import (PRECISIONS, accuracy_report, add_test_report, build_criterion, build_model, checkpoint_epochs,
-                    curve_row, default_device, deterministic_kernels, evaluation_epochs, load_data, run_record,
-                    save_verified, set_schedules, snapshot_name)
+from .checkpoints import checkpoint_epochs, save_verified, snapshot_name
+from .train import (PRECISIONS, accuracy_report, add_test_report, build_criterion, build_model, curve_row,
+                    default_device, deterministic_kernels, evaluation_epochs, load_data, run_record, set_schedules)
 
 MAY_DIFFER = ("seed", "rho")
 

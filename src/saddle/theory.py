@@ -179,8 +179,8 @@ def trained_network_check(record: dict, epoch: int, rhos, tail_classes, n_batche
     criterion, DRW weights included, over the whole training set) and of each tail class's mean CE; then the
     second-moment ratio of SAM's to SGD's stochastic gradient of the optimised loss along each v."""
     from .config import RunConfig
-    from .hessian import checkpoint_path
-    from .train import build_criterion, build_model, load_checkpoint, load_data
+    from .checkpoints import checkpoint_path, load_checkpoint
+    from .train import build_criterion, build_model, load_data
 
     config = RunConfig.from_dict(record["config"])
     data = load_data(config, data_root)

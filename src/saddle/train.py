@@ -6,11 +6,8 @@ metrics as an uninterrupted one."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
-import os
 import time
-import warnings
 from pathlib import Path
 
 import torch
@@ -18,17 +15,12 @@ from tqdm import tqdm
 
 from . import data as data_lib
 from . import losses, models, optim
+from .checkpoints import checkpoint_epochs, resume_state, save_checkpoint
 from .config import SAM_LIKE, RunConfig
 from .splits import LARGE_DATASETS
 
 PRECISIONS = ("fp32", "bf16")
 COMPILE_BACKENDS = ("inductor", "aot_eager")
-CHECKPOINT_FRACTIONS = (10, 50, 160, 170, 190, 200)  # of 200 epochs: the epochs the paper's Fig. 3 looks at
-
-
-def checkpoint_epochs(epochs: int) -> list[int]:
-    """1-based epochs at which a snapshot is kept for the Hessian chapters (paper's 10, 50, ... of 200)."""
-    return sorted({max(1, round(epochs * f / 200)) for f in CHECKPOINT_FRACTIONS})
 
 
 def default_device() -> torch.device:
@@ -294,169 +286,3 @@ def summarise(curves: list, groups: dict, train_report: dict) -> dict:
     if "val_acc" in evaluated[-1]:
         metrics["best_val"] = pick(max(evaluated, key=lambda r: r["val_acc"]))
     return metrics
-
-
-def save_checkpoint(folder: Path, config, model, optimizer, generator, epoch, curves, keep=False):
-    """Write the resumable state (last.pt) atomically, each file with a SHA-256 beside it; `keep` first stores the
-    epoch's snapshot for the Hessian chapters, so a kill never leaves last.pt past a snapshot it did not write.
-    generator: the run's random stream, or None where the epoch seeds it (the distributed trainer)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {"run_id": config.run_id, "config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
-             "optimizer": optimizer.state_dict(), "curves": curves,
-             "generator": generator.get_state() if generator is not None else None}
-    if keep:
-        save_verified({k: state[k] for k in ("run_id", "config", "epoch", "model")}, folder / snapshot_name(epoch))
-    save_verified(state, folder / "last.pt")
-
-
-def snapshot_name(epoch: int) -> str:
-    return f"epoch_{epoch:04d}.pt"
-
-
-def checksum_path(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def pending_checksum_path(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256.pending")
-
-
-def _write_synced(path: Path, write) -> None:
-    with open(path, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def save_verified(obj, path: Path) -> None:
-    """torch.save to `path` with its SHA-256 beside it (path.sha256), safe against a kill at any point: the file
-    goes to a temporary and is synced; its digest is written first as path.sha256.pending, then the file is renamed
-    into place, then the digest. A kill between the two renames leaves a file that matches the pending digest,
-    which load_verified accepts."""
-    path = Path(path)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    _write_synced(tmp, lambda f: torch.save(obj, f))
-    pending = pending_checksum_path(path)
-    digest = file_sha256(tmp)
-    _write_synced(pending, lambda f: f.write(f"{digest}  {path.name}\n".encode()))
-    os.replace(tmp, path)
-    os.replace(pending, checksum_path(path))
-
-
-def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Delete the *.<pid>.tmp files (and their old-style .tmp.sha256) that processes no longer alive left in
-    `folder` after a kill; a live process's temporary is left alone."""
-    removed = []
-    for tmp in Path(folder).glob("*.tmp*"):
-        parts = tmp.name.split(".")
-        pid = next((p for p in reversed(parts[:parts.index("tmp")]) if p.isdigit()), None) if "tmp" in parts else None
-        if pid is None or _alive(int(pid)):
-            continue
-        tmp.unlink(missing_ok=True)
-        removed.append(tmp)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class DamagedCheckpointError(ValueError):
-    """A checkpoint whose bytes do not match the SHA-256 beside it, that has none, or that torch cannot read
-    safely."""
-
-
-def _recorded_digest(sums: Path) -> str:
-    try:
-        words = sums.read_text(encoding="ascii").split()
-    except (UnicodeDecodeError, OSError) as exc:
-        raise DamagedCheckpointError(f"checksum file {sums} cannot be read ({exc}); it is damaged") from exc
-    return words[0] if words else ""
-
-
-def load_verified(path: Path) -> dict:
-    """A checkpoint read with weights_only=True after its SHA-256 is checked against path.sha256 (or, after a kill
-    between save_verified's two renames, path.sha256.pending, which then becomes path.sha256). A missing checksum
-    is an error: every checkpoint this package writes has one. Raises DamagedCheckpointError naming the path."""
-    path = Path(path)
-    sums, pending = checksum_path(path), pending_checksum_path(path)
-    if not sums.exists() and not pending.exists():
-        raise DamagedCheckpointError(f"checkpoint {path} has no SHA-256 beside it ({sums.name}): it cannot be "
-                                     "verified; restore both files (git checkout, or re-run what made them)")
-    actual = file_sha256(path)
-    expected = _recorded_digest(sums) if sums.exists() else ""
-    if actual != expected and pending.exists() and _recorded_digest(pending) == actual:
-        os.replace(pending, sums)  # finish the interrupted save
-        expected = actual
-    if actual != expected:
-        raise DamagedCheckpointError(f"checkpoint {path} is damaged: its SHA-256 is {actual[:16]}..., the one "
-                                     f"recorded beside it ({sums.name}) is {expected[:16] or 'empty'}...")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise DamagedCheckpointError(f"checkpoint {path} cannot be read as a weights-only checkpoint: {exc}") from exc
-
-
-def set_aside(path: Path) -> Path:
-    """Move a damaged checkpoint (and its checksum) out of the way, keeping it for inspection."""
-    aside = path.with_name(path.name + ".damaged")
-    os.replace(path, aside)
-    if checksum_path(path).exists():
-        os.replace(checksum_path(path), checksum_path(aside))
-    return aside
-
-
-def remove_checkpoint(path: Path) -> None:
-    Path(path).unlink(missing_ok=True)
-    checksum_path(Path(path)).unlink(missing_ok=True)
-    pending_checksum_path(Path(path)).unlink(missing_ok=True)
-
-
-def resume_state(folder: Path | None, config, model, optimizer, generator, keep=()) -> tuple[int, list]:
-    """(epochs done, curves) from folder/last.pt, or (0, []) when there is none. A damaged last.pt is set aside
-    and the run restarts, with a warning naming both paths; a kept snapshot that a kill lost is rewritten when
-    last.pt is at that very epoch."""
-    last = Path(folder) / "last.pt" if folder else None
-    if last is not None and last.parent.is_dir():
-        remove_stale_temporaries(last.parent)
-    if last is None or not last.exists():
-        return 0, []
-    try:
-        epoch, curves = load_checkpoint(last, config, model, optimizer, generator)
-    except DamagedCheckpointError as exc:
-        aside = set_aside(last)
-        warnings.warn(f"{exc}; moved it to {aside} and restarting the run from epoch 0", stacklevel=2)
-        return 0, []
-    snapshot = Path(folder) / snapshot_name(epoch)
-    if epoch in keep and not snapshot.exists():
-        save_verified({"run_id": config.run_id, "config": config.to_dict(), "epoch": epoch,
-                       "model": model.state_dict()}, snapshot)
-    return epoch, curves
-
-
-def load_checkpoint(path: Path, config, model, optimizer=None, generator=None):
-    """Restore a checkpoint of *this* config (verified, weights only); returns (epochs done, curves so far)."""
-    state = load_verified(path)
-    if state.get("run_id") != config.run_id:
-        raise ValueError(f"checkpoint {path} belongs to run {state.get('run_id')!r}, not {config.run_id!r}; "
-                         "it was written by another configuration")
-    model.load_state_dict(state["model"])
-    if optimizer is not None:
-        optimizer.load_state_dict(state["optimizer"])
-    if generator is not None:
-        generator.set_state(state["generator"])
-    return state["epoch"], state.get("curves", [])
