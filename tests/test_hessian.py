@@ -122,18 +122,18 @@ def test_pyhessian_density_is_broken_on_this_torch(problem):
 
 
 def test_class_spectra_record_and_cache(tmp_path):
-    from saddle.hessian import get_or_compute
+    from saddle.spectra import run_spectra
     record = trained_tiny_run(tmp_path)
-    result = get_or_compute(record, epoch=2, classes=[0, 9, "average"], iters=8, root=tmp_path,
+    result = run_spectra(record, epoch=2, classes=[0, 9, "average"], iters=8, root=tmp_path,
                             cache=tmp_path / "cache", progress=False)
     assert set(result["spectra"]) == {"0", "9", "average"} and result["train_counts"][9] == 4
     s = result["spectra"]["9"]
     assert s["lambda_min"] <= s["lambda_max"] and len(s["eigenvalues"][0]) == 8
-    again = get_or_compute(record, epoch=2, classes=[0, 9, "average"], iters=8, root=tmp_path,
+    again = run_spectra(record, epoch=2, classes=[0, 9, "average"], iters=8, root=tmp_path,
                            cache=tmp_path / "cache")
     assert again == result  # read back, not recomputed
     with pytest.raises(FileNotFoundError, match=r"no checkpoint of run .* at epoch 5 .* available epochs: \[1, 2\]"):
-        get_or_compute(record, epoch=5, iters=3, root=tmp_path, cache=tmp_path / "cache")
+        run_spectra(record, epoch=5, iters=3, root=tmp_path, cache=tmp_path / "cache")
 
 
 def test_spectra_from_committed_snapshots_on_a_fresh_clone(tmp_path, monkeypatch):
@@ -141,7 +141,7 @@ def test_spectra_from_committed_snapshots_on_a_fresh_clone(tmp_path, monkeypatch
     Hessian settings are computed from them without training; each class also gets its loss and gradient norm."""
     import shutil
     from saddle.checkpoints import keep_snapshots
-    from saddle.hessian import get_or_compute
+    from saddle.spectra import run_spectra
     monkeypatch.setenv("SADDLE_RESULTS", str(tmp_path))
     record = trained_tiny_run(tmp_path)
     kept = keep_snapshots(record, epochs=[2], cache=tmp_path / "cache")
@@ -149,33 +149,33 @@ def test_spectra_from_committed_snapshots_on_a_fresh_clone(tmp_path, monkeypatch
     shutil.rmtree(tmp_path / "cache")  # a fresh clone: no cache
     with pytest.raises(FileNotFoundError, match=f"no snapshot of run {record['id']} at epoch 2"):
         keep_snapshots(record, epochs=[2], cache=tmp_path / "cache")  # named, not a damaged-file error
-    result = get_or_compute(record, epoch=2, classes=[9], iters=5, root=tmp_path, cache=tmp_path / "cache",
+    result = run_spectra(record, epoch=2, classes=[9], iters=5, root=tmp_path, cache=tmp_path / "cache",
                             progress=False)
     point = result["at_point"]["9"]
     assert result["spectra"]["9"]["lambda_min"] <= result["spectra"]["9"]["lambda_max"]
     assert point["loss"] > 0 and point["grad_norm"] > 0
     with pytest.raises(FileNotFoundError, match="available epochs: \\[2\\]"):
-        get_or_compute(record, epoch=1, classes=[9], iters=5, root=tmp_path, cache=tmp_path / "cache")
+        run_spectra(record, epoch=1, classes=[9], iters=5, root=tmp_path, cache=tmp_path / "cache")
 
 
 def test_sweep_rows_are_the_tail_spectra_of_each_run_and_skip_what_is_missing(tmp_path):
     """sweep_rows: one row per tail class of each (rho, seed) run, tagged with both; a run without a record, and with
     compute=False a run without spectra, is left out rather than computed."""
-    from saddle.hessian import get_or_compute, sweep_rows
+    from saddle.spectra import run_spectra, sweep_rows
     record = trained_tiny_run(tmp_path)
     tail = record["groups"]["tail"]
     assert sweep_rows({(0.0, 0): record}, iters=4, root=tmp_path, cache=tmp_path / "cache", compute=False) == []
     rows = sweep_rows({(0.0, 0): record, (0.5, 1): None}, iters=4, root=tmp_path, cache=tmp_path / "cache",
                       progress=False)
     assert [(r["rho"], r["seed"]) for r in rows] == [(0.0, 0)] * len(tail)
-    stored = get_or_compute(record, record["config"]["epochs"], tail, iters=4, seed=0, root=tmp_path,
+    stored = run_spectra(record, record["config"]["epochs"], tail, iters=4, seed=0, root=tmp_path,
                             cache=tmp_path / "cache", compute=False)
     assert [r["lambda_min"] for r in rows] == [stored["spectra"][str(c)]["lambda_min"] for c in tail]
 
 
 def test_class_spectra_bad_input():
     from saddle import data, models
-    from saddle.hessian import class_spectra
+    from saddle.spectra import class_spectra
     d = data.load("synthetic", n_max=20, imbalance=10)
     model = models.resnet8()
     with pytest.raises(ValueError, match=r"classes \[12\] out of range; accepted: 0..9, 'average' or 'all'"):
@@ -192,7 +192,7 @@ def test_classes_side_by_side_equal_one_at_a_time():
     """Classes computed on threads of their own give each class the spectrum it gets alone, and the model is
     restored (no rewritten forward left) after success and after an error."""
     from saddle import data, models
-    from saddle.hessian import AVERAGE, class_spectra
+    from saddle.spectra import AVERAGE, class_spectra
     d = data.load("synthetic", n_max=20, imbalance=10)
     torch.manual_seed(0)
     model = models.resnet8()
@@ -211,7 +211,7 @@ def test_classes_side_by_side_equal_one_at_a_time():
 
 def test_augmented_operator_differs_from_fixed_one():
     from saddle import data, models
-    from saddle.hessian import class_spectra
+    from saddle.spectra import class_spectra
     d = data.load("synthetic", n_max=20, imbalance=10)
     torch.manual_seed(0)
     model = models.resnet8()

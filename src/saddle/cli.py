@@ -280,7 +280,7 @@ def check_runtime(args) -> None:
 
 
 def _hessian(args) -> int:
-    from .hessian import get_or_compute
+    from .spectra import run_spectra
     from .results import locate_record, read_record
 
     classes = parse_classes(args.classes)
@@ -290,7 +290,7 @@ def _hessian(args) -> int:
     if args.out is not None and not args.out.strip():
         raise ValueError("--out '': expected a folder (leave the option out for results/)")
     path = locate_record(args.run, args.out)
-    result = get_or_compute(read_record(path), args.epoch, classes, args.criterion, args.iters, args.n_v,
+    result = run_spectra(read_record(path), args.epoch, classes, args.criterion, args.iters, args.n_v,
                             augment=args.augment, max_per_class=args.max_per_class, data_root=args.data_root,
                             root=args.out, progress=not args.quiet)
     for c, s in result["spectra"].items():

@@ -12,7 +12,8 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call, grad, jvp, vjp
 
-from .hessian import AVERAGE, class_criterion, lanczos, tridiagonal_eigh
+from .hessian import lanczos, tridiagonal_eigh
+from .spectra import AVERAGE, class_criterion
 
 PARTS = ("H", "G", "R")
 

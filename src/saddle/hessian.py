@@ -1,4 +1,6 @@
-"""Hessian spectra with PyHessian as the engine, its density() repaired for torch 2.
+"""The Hessian estimator: PyHessian as the engine, its density() repaired for torch 2, Lanczos, Hessian-vector
+products through BatchNorm (second_order_graph), and the Spectrum they give. The class-wise protocol that applies
+it to a run's snapshot is saddle.spectra.
 
 PyHessian 0.1 (the PyPI wheel, and the copy in the official repository) builds the Lanczos tridiagonal T and
 calls torch.eig, which torch removed. T is symmetric, so torch.linalg.eigh is the right tool: Ritz values are
@@ -8,21 +10,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import warnings
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from pyhessian import hessian as PyHessian
-from tqdm import tqdm
-
-from . import data as data_lib
-from . import losses
-from .config import RunConfig
-from .checkpoints import checkpoint_path, load_checkpoint
-from .results import analysis_path
-from .results import get_or_compute as get_or_compute_record
-from .train import build_model, load_data
 
 
 class Hessian(PyHessian):
@@ -54,7 +47,7 @@ class Hessian(PyHessian):
                 return self.dataloader_hv_product(v)[1]
         if self.shard_grads is None or len(self.shard_grads) == 1:
             return torch.autograd.grad(self.gradsH, self.params, grad_outputs=v, retain_graph=True)
-        parts = _one_core_threads(len(self.shard_grads)).map(
+        parts = one_core_threads(len(self.shard_grads)).map(
             lambda grads: torch.autograd.grad(grads, self.params, grad_outputs=v, retain_graph=True),
             self.shard_grads)
         return [sum(part) for part in zip(*parts)]
@@ -81,7 +74,7 @@ class Hessian(PyHessian):
 
 
 @functools.lru_cache(maxsize=None)
-def _one_core_threads(n: int) -> ThreadPoolExecutor:
+def one_core_threads(n: int) -> ThreadPoolExecutor:
     """n threads whose operators run on one thread each (torch's thread count is per thread); kept for reuse."""
     return ThreadPoolExecutor(n, thread_name_prefix="hvp", initializer=torch.set_num_threads, initargs=(1,))
 
@@ -355,174 +348,3 @@ def spectral_density(model, criterion, data, iters: int = 100, n_v: int = 1, see
         eig, w = engine.density(iter=iters, n_v=n_v, generator=torch.Generator().manual_seed(seed))
     model.zero_grad(set_to_none=True)
     return Spectrum(np.asarray(eig), np.asarray(w))
-
-
-HESSIAN_CRITERIA = ("ce", "drw", "ldam")
-AVERAGE = "average"
-
-
-class AugmentedBatches:
-    """Class images re-augmented on every pass, as the official script's training-transform loader did: each
-    Hessian-vector product then sees different images, so the operator is not fixed (offered for comparison)."""
-
-    def __init__(self, data, x, y, batch_size, seed):
-        self.data, self.x, self.y, self.batch_size = data, x, y, batch_size
-        self.generator = torch.Generator(device=x.device).manual_seed(seed)
-
-    def __iter__(self):
-        for i in range(0, len(self.y), self.batch_size):
-            yield (self.data.normalize(data_lib.augment(self.x[i:i + self.batch_size], self.generator)),
-                   self.y[i:i + self.batch_size])
-
-
-def class_criterion(name: str, counts, config=None) -> torch.nn.Module:
-    """The loss whose Hessian is taken. 'ce': unweighted mean CE (the paper's and the official default).
-    'drw': CE with DRW weights; for one class, PyTorch's weighted mean equals the unweighted one, so the Hessian
-    is the same as 'ce' (kept because the official script offers it). 'ldam': the LDAM loss with its margins."""
-    if name not in HESSIAN_CRITERIA:
-        raise ValueError(f"unknown Hessian criterion {name!r}; accepted: {', '.join(HESSIAN_CRITERIA)}")
-    if name == "ldam":
-        return losses.LDAMLoss(counts, max_margin=config.max_margin if config else 0.5)
-    weight = losses.drw_weights(counts) if name == "drw" else None
-    return losses.WeightedCE(weight)
-
-
-def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_class: int | None = None,
-                  iters: int = 100, n_v: int = 1, seed: int = 0, augment: bool = False,
-                  batch_size: int = 128, max_graph_images: int = 2048, progress: bool = True,
-                  config=None, workers: int | None = None) -> dict:
-    """Spectrum of each class's mean training loss (eval mode, no augmentation unless asked). A class given as
-    "average" is the mean loss over the whole training set: the spectrum that hides the saddles (Fig. 2 A/D).
-    A class of up to max_graph_images images keeps its gradient graphs (in batches of batch_size) for all
-    products; a larger one is re-read per product, PyHessian's way, so memory stays bounded.
-    workers: classes computed side by side, each on a thread of one core, largest first (None: on a CPU one per
-    torch thread, on a GPU one). A tail class of a few images gains nothing from a second core inside its own
-    products, which are made of small operators; beside another class it runs at full speed. Re-read classes
-    (augmented, or too large to keep) run one at a time: PyHessian's products over a loader write the shared
-    parameters' .grad."""
-    classes = list(range(data.num_classes)) if classes == "all" else list(classes)
-    bad = [c for c in classes if c != AVERAGE and not (isinstance(c, int) and 0 <= c < data.num_classes)]
-    if bad:
-        raise ValueError(f"classes {bad} out of range; accepted: 0..{data.num_classes - 1}, {AVERAGE!r} or 'all'")
-    device = next(model.parameters()).device
-    loss = class_criterion(criterion, data.counts, config).to(device)
-    images = {}
-    for c in classes:
-        chosen = torch.ones_like(data.train_y, dtype=torch.bool) if c == AVERAGE else data.train_y == c
-        images[c] = data.train_x[chosen][:max_per_class], data.train_y[chosen][:max_per_class]
-        if len(images[c][1]) == 0:
-            raise ValueError(f"class {c} ({data.class_names[c]}) has no training samples")
-    if workers is None:
-        workers = torch.get_num_threads() if device.type == "cpu" else 1
-    kept = not augment and all(len(y) <= max_graph_images for _, y in images.values())
-    workers = max(1, min(workers, len(classes))) if kept else 1
-
-    def spectrum(c):
-        x, y = images[c]
-        if augment:
-            batches = AugmentedBatches(data, x, y, batch_size, seed)
-        else:
-            batches = [(data.normalize(x[i:i + batch_size]), y[i:i + batch_size]) for i in range(0, len(x), batch_size)]
-        return spectral_density(model, loss, batches, iters=iters, n_v=n_v, seed=seed,
-                                reuse_graph=len(x) <= max_graph_images, shards=1 if workers > 1 else None)
-
-    largest_first = sorted(classes, key=lambda c: -len(images[c][1]))
-    with second_order_graph(model), tqdm(total=len(classes), desc="class spectra", disable=not progress) as bar:
-        if workers == 1:
-            spectra = {}
-            for c in largest_first:
-                spectra[c] = spectrum(c)
-                bar.update()
-        else:
-            futures = {c: _one_core_threads(workers).submit(spectrum, c) for c in largest_first}
-            for future in futures.values():
-                future.add_done_callback(lambda _: bar.update())
-            try:
-                spectra = {c: future.result() for c, future in futures.items()}
-            finally:  # on an error, no class may still be using the model once it is restored
-                for future in futures.values():
-                    future.cancel()
-                wait(futures.values())
-    return {c: spectra[c] for c in classes}
-
-
-def class_loss_and_gradient(model, data, classes, criterion: str = "ce", max_per_class: int | None = None,
-                            config=None) -> dict:
-    """Each class's mean training loss and the norm of its gradient at the analysed point (eval mode, no
-    augmentation): a saddle is a point of *small* gradient, so a negative lambda_min means little beside a large
-    gradient."""
-    device = next(model.parameters()).device
-    loss_fn = class_criterion(criterion, data.counts, config).to(device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    model.eval()
-    out = {}
-    for c in classes:
-        chosen = torch.ones_like(data.train_y, dtype=torch.bool) if c == AVERAGE else data.train_y == c
-        x, y = data.train_x[chosen][:max_per_class], data.train_y[chosen][:max_per_class]
-        loss = loss_fn(model(data.normalize(x).to(device)), y.to(device))
-        grads = torch.autograd.grad(loss, params)
-        out[str(c)] = {"loss": loss.item(), "grad_norm": float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)))}
-    return out
-
-
-def get_or_compute(record: dict, epoch: int, classes="all", criterion: str = "ce", iters: int = 100,
-                   n_v: int = 1, seed: int = 0, augment: bool = False, max_per_class: int | None = None,
-                   data_root=None, root=None, cache=None, progress: bool = True,
-                   compute: bool = True) -> dict | None:
-    """Class-wise spectra of a trained run at one epoch, stored as a record of their own (keyed by run, epoch
-    and settings) so chapters plot without recomputing. compute=False: None where no record exists yet."""
-    config = RunConfig.from_dict(record["config"])
-    settings = dict(epoch=epoch, classes=classes, criterion=criterion, iters=iters, n_v=n_v, seed=seed,
-                    augment=augment, max_per_class=max_per_class)
-    path = analysis_path(config.scale, "hessian", config.run_id, epoch, settings, root)
-    if not compute and not path.exists():
-        return None
-
-    def spectra_record():
-        data = load_data(config, data_root)
-        model = build_model(config, data)
-        load_checkpoint(checkpoint_path(config.run_id, epoch, cache), config, model)
-        spectra = class_spectra(model, data, classes, criterion, max_per_class, iters, n_v, seed, augment,
-                                progress=progress, config=config)
-        return {"run_id": config.run_id, "label": config.label, "settings": settings,
-                "class_names": data.class_names, "train_counts": data.counts,
-                "spectra": {str(c): s.to_dict() for c, s in spectra.items()},
-                "at_point": class_loss_and_gradient(model, data, list(spectra), criterion, max_per_class, config)}
-    how = f"python -m saddle hessian --run {config.run_id} --epoch {epoch}"
-    return get_or_compute_record(path, spectra_record, how)
-
-
-def sweep_rows(runs: dict, iters: int = 100, max_per_class: int | None = None, compute: bool = True,
-               **kwargs) -> list[dict]:
-    """One row per tail class of each run of a radius sweep, {(rho, seed): record or None}, from its tail spectra at
-    the last epoch (the probe seeded by the run's seed; computed where missing and `compute`): what Fig. 3 C and
-    chapter 6's curvature panels plot. Runs without a record or without spectra are left out."""
-    rows = []
-    for (rho, seed), record in runs.items():
-        if record is None or record.get("status") != "complete":
-            continue
-        result = get_or_compute(record, record["config"]["epochs"], record["groups"]["tail"], iters=iters, seed=seed,
-                                max_per_class=max_per_class, compute=compute, **kwargs)
-        if result is not None:
-            rows += [{"rho": rho, "seed": seed, **row} for row in spectra_rows(result, record, f"rho {rho:g}")]
-    return rows
-
-
-def spectra_rows(result: dict, record: dict, method: str) -> list[dict]:
-    """One row per spectrum of a get_or_compute result: class, its group, lambda_min, lambda_max, the ratio, and
-    the run's final test and training accuracy on that class (what the paper prints above each Fig. 2 panel)."""
-    owner = {c: g for g in ("head", "mid", "tail") for c in record["groups"].get(g, [])}
-    rows = []
-    for key, stored in result["spectra"].items():
-        spectrum = Spectrum.from_dict(stored)
-        row = {"method": method, "epoch": result["settings"]["epoch"], "lambda_min": spectrum.lambda_min,
-               "lambda_max": spectrum.lambda_max, "ratio": spectrum.ratio}
-        if key == AVERAGE:
-            row.update({"class": AVERAGE, "group": "all", "test acc": record["metrics"]["final"]["acc"]})
-        else:
-            c = int(key)
-            row.update({"class": f"{c} {result['class_names'][c]}", "group": owner[c],
-                        "test acc": record["metrics"]["final"]["per_class"][c],
-                        "train acc": record["metrics"]["train_final"]["per_class"][c]})
-        rows.append(row)
-    return rows

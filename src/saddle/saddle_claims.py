@@ -1,6 +1,6 @@
 """Chapter 2's reading of class spectra: is the tail at a saddle, and does SAM move it off?
 
-Each function takes spectra records (hessian.get_or_compute's dicts) or tables built from them and returns what
+Each function takes spectra records (spectra.run_spectra's dicts) or tables built from them and returns what
 the chapter shows: panels, tables, the texts it glues, and claims as (key, text, {seed: difference}, kind) for
 scorecard.Verdicts to judge by the one rule. Claims about a group average over the whole group on every seed
 that has its spectra; a claim measured on one seed only is scored as not tested."""
@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .hessian import AVERAGE, Spectrum, get_or_compute
+from .hessian import Spectrum
+from .spectra import AVERAGE, run_spectra
 from .results import find_record
 from .runs import get_or_run
 
@@ -46,7 +47,7 @@ class Estimator:
 
     def of(self, record: dict, epoch: int, which="all", seed: int | None = None, compute: bool = True) -> dict | None:
         """A run's spectra at `epoch` (probe vectors seeded by `seed`, default the plotted one)."""
-        return get_or_compute(record, epoch, which, iters=self.iters, seed=self.seed if seed is None else seed,
+        return run_spectra(record, epoch, which, iters=self.iters, seed=self.seed if seed is None else seed,
                               max_per_class=self.max_per_class, compute=compute)
 
     def of_seed(self, config, epoch: int, which="all") -> dict | None:
@@ -258,7 +259,7 @@ def ldam_comparison(scale: str, protocol: str, seed: int, estimator: Estimator, 
     tuned and its run has spectra (a read-only build shows what exists). Returns the panels, the per-class rows,
     the two claims, the texts chapter 2 glues and a note on what is still missing (or None)."""
     from . import grid
-    from .hessian import spectra_rows
+    from .spectra import spectra_rows
     from .results import read_only
     from .runs import train_command
     rho = grid.protocol_rho("LDAM+DRW+SAM", scale, protocol)
