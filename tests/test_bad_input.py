@@ -171,7 +171,7 @@ def test_a_checksum_file_that_is_not_text_is_named(tmp_path):
 def test_a_full_disk_exits_2_and_says_the_run_is_kept(isolated, capsys, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", "results/x.json")
-    monkeypatch.setattr(runs, "obtain", full)
+    monkeypatch.setattr(runs, "read_or_train", full)
     monkeypatch.setattr("saddle.cli._train", lambda args: full())
     assert main(["train", "--scale", "smoke", "--out", str(isolated / "out")]) == 2
     err = capsys.readouterr().err

@@ -38,12 +38,12 @@ def test_run_missing_trains_each_missing_run_once_and_reports_failures(tmp_path,
     monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
     trained = []
 
-    def obtain(config, **kw):
+    def read_or_train(config, **kw):
         if config.seed == 2:
             raise ValueError("broken run")
         trained.append(config)
         return {}, "trained"
-    monkeypatch.setattr(grid, "obtain", obtain)
+    monkeypatch.setattr(grid, "read_or_train", read_or_train)
     monkeypatch.setattr(grid, "has_record", lambda config, root, warn=False: config in trained)
     configs = [RunConfig.at_scale("smoke", seed=s) for s in range(4)]
     monkeypatch.setattr(grid.time, "sleep", lambda s: pytest.fail("waited, though no run was held elsewhere"))
@@ -64,7 +64,7 @@ def test_stacking_groups_seeds_and_radii_and_trains_each_group_once(tmp_path, mo
     assert [len(g) for g in groups] == [2, 12, 1, 1]  # rho 0 (SGD) x 2 seeds; six radii x 2 seeds
     calls = []
     monkeypatch.setattr(grid, "get_or_run_many", lambda group, **kw: calls.append(("many", len(group))))
-    monkeypatch.setattr(grid, "obtain", lambda config, **kw: (calls.append(("one", config.label)), "trained"))
+    monkeypatch.setattr(grid, "read_or_train", lambda config, **kw: (calls.append(("one", config.label)), "trained"))
     done = set()
     monkeypatch.setattr(grid, "has_record", lambda config, root, warn=False: config.run_id in done)
     real_many = calls.append

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .config import REGIME_CANDIDATES, VALIDATED_SCALES, RunConfig
 from .results import RecordError, find_record
-from .runs import RunLockedError, get_or_run, get_or_run_many, obtain
+from .runs import RunLockedError, get_or_run, get_or_run_many, read_or_train
 from .splits import LARGE_DATASETS
 
 METHODS = ("CE", "CE+SAM", "CE+DRW", "CE+DRW+SAM", "LDAM+DRW", "LDAM+DRW+SAM", "VS", "VS+SAM")
@@ -495,7 +495,7 @@ def run_missing(configs, *, root: Path | None = None, progress: bool = True, sta
                     action = "trained"
                 else:
                     hook = {} if report is None else {"on_epoch_end": lambda epoch, row, c=group[0]: report(c, epoch)}
-                    action = obtain(group[0], root=root, progress=progress, **hook, **run_kwargs)[1]
+                    action = read_or_train(group[0], root=root, progress=progress, **hook, **run_kwargs)[1]
             except RunLockedError:
                 continue  # another runner has it: come back to it
             except (ValueError, RuntimeError, OSError) as exc:

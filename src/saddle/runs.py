@@ -91,10 +91,10 @@ def get_or_run(config: RunConfig, *, root: Path | None = None, cache: Path | Non
 
     Environment: SADDLE_READ_ONLY=1 refuses to train (a build from committed records must not start a run);
     SADDLE_RUN_LOG=FILE appends 'read <id>' or 'trained <id>' per call (the book build's summary counts them)."""
-    return obtain(config, root=root, cache=cache, **run_kwargs)[0]
+    return read_or_train(config, root=root, cache=cache, **run_kwargs)[0]
 
 
-def obtain(config: RunConfig, *, root: Path | None = None, cache: Path | None = None, **run_kwargs
+def read_or_train(config: RunConfig, *, root: Path | None = None, cache: Path | None = None, **run_kwargs
            ) -> tuple[dict | None, str]:
     """get_or_run, also saying what it did: 'read' (the record existed, or another process wrote it while this
     one waited for the lock) or 'trained'."""
