@@ -281,6 +281,7 @@ def test_no_import_cycles_and_the_store_imports_no_trainer():
     package = Path(SRC) / "saddle"
     graph = {p.stem: _imports(p) - {p.stem} for p in package.glob("*.py")}
     assert not graph["results"] & {"train", "stacked", "distributed", "runs", "grid"}, graph["results"]
+    assert not graph["hessian"] & {"train", "results", "checkpoints", "runs"}, graph["hessian"]  # the estimator alone
 
     def reach(start, seen=None):
         seen = set() if seen is None else seen

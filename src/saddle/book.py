@@ -5,7 +5,8 @@ import ast
 import json
 import math
 
-from .data import DATASETS, check_choice
+from .checks import check_choice
+from .data import DATASETS
 from .grid import GRIDS
 from .results import ROOT
 

@@ -117,7 +117,7 @@ def _grid_parser(sub):
 def _grid(args) -> int:
     import torch
 
-    from .data import check_choice
+    from .checks import check_choice
     from .grid import DEPENDENT_GRIDS, GRIDS, collect, method_config, run_missing, training_time, unique
 
     check_choice("scale", args.scale, tuple(SCALES))

@@ -10,7 +10,8 @@ import json
 import math
 from dataclasses import dataclass
 
-from .data import CLASS_ORDERS, DATASETS, PROFILES, check_choice
+from .checks import check_choice, check_number
+from .data import CLASS_ORDERS, DATASETS, PROFILES
 from .losses import DRW_KINDS, LOSSES
 from .models import MODELS
 from .splits import LARGE_DATASETS
@@ -66,18 +67,6 @@ NUMERIC_RANGES = {
     "subset_seed": (0, 2**32 - 1, int), "val_per_class": (0, 10**6, int), "imbsam_eta": (1, 10**7, int),
     "ccsam_gamma": (0.0, 4.0, float), "ccsam_weight": (0.0, 1.0, float),
 }
-
-
-def check_number(name: str, value, low, high, kind=float) -> None:
-    """A finite number of the right kind in [low, high] (None passes: the field's default meaning); else a
-    ValueError naming the value and what is accepted."""
-    if value is None:
-        return
-    accepted = f"an integer in [{low}, {high}]" if kind is int else f"a finite number in [{low:g}, {high:g}]"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not float(value).is_integer()):
-        raise ValueError(f"{name} must be {accepted}, got {value!r}")
-    if not math.isfinite(value) or not low <= value <= high:
-        raise ValueError(f"{name} must be {accepted}, got {value!r}")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .checks import check_choice
+
 DATASETS = ("fashion-mnist", "cifar10", "cifar100", "synthetic")
 PROFILES = ("exp", "step")
 
@@ -181,11 +183,6 @@ def augment(x: torch.Tensor, generator: torch.Generator, padding: int = 4) -> to
     cols = torch.where(flips[:, None], cols.flip(1), cols)[:, None, :]
     batch = torch.arange(n, device=x.device)[:, None, None]
     return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2).contiguous()
-
-
-def check_choice(what: str, value, accepted) -> None:
-    if value not in accepted:
-        raise ValueError(f"unknown {what} {value!r}; accepted: {', '.join(map(str, accepted))}")
 
 
 def load(name: str, imbalance: float = 100.0, profile: str = "exp", n_max: int | None = None,

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from . import optim, splits
 from .config import RunConfig
-from .data import check_choice
+from .checks import check_choice
 from .checkpoints import checkpoint_epochs, resume_state, save_checkpoint
 from .train import (PRECISIONS, add_test_report, build_model, build_optimizer, deterministic_kernels, epoch_loop,
                     evaluation_epochs, report_from_counts, run_record)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import book, grid
 from .config import REGIME_CANDIDATES
-from .data import check_choice
+from .checks import check_choice
 
 VERDICTS = ("reproduced", "contradicted", "inconclusive", "not tested", "not run here")
 UNTESTED = ("not tested", "not run here")  # one seed (no interval), or no runs: no test was made

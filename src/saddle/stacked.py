@@ -18,8 +18,9 @@ from tqdm import tqdm
 
 from . import data as data_lib
 from . import optim
-from .config import RunConfig
 from .checkpoints import checkpoint_epochs, save_verified, snapshot_name
+from .checks import check_choice
+from .config import RunConfig
 from .train import (PRECISIONS, accuracy_report, add_test_report, build_criterion, build_model, curve_row,
                     default_device, deterministic_kernels, evaluation_epochs, load_data, run_record, set_schedules)
 
@@ -85,7 +86,7 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
     from .results import git_commit, provenance
 
     check_stackable(configs)
-    data_lib.check_choice("precision", precision, PRECISIONS)
+    check_choice("precision", precision, PRECISIONS)
     started, commit = time.time(), git_commit()
     device = torch.device(device) if device else default_device()
     deterministic_kernels(device)

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from . import data as data_lib
 from . import losses, models, optim
 from .checkpoints import checkpoint_epochs, resume_state, save_checkpoint
+from .checks import check_choice
 from .config import SAM_LIKE, RunConfig
 from .splits import LARGE_DATASETS
 
@@ -150,9 +151,9 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
     from .results import git_commit, provenance
 
     started, commit = time.time(), git_commit()
-    data_lib.check_choice("precision", precision, PRECISIONS)
+    check_choice("precision", precision, PRECISIONS)
     if compile is not None:
-        data_lib.check_choice("compile backend", compile, COMPILE_BACKENDS)
+        check_choice("compile backend", compile, COMPILE_BACKENDS)
     if config.dataset in LARGE_DATASETS:
         raise ValueError(f"{config.dataset} is read from split files by saddle.distributed.run "
                          "(torchrun --nproc_per_node=N -m saddle train ...), not by train.run")
