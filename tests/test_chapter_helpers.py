@@ -95,3 +95,19 @@ def test_paper_rows_of_the_sweeps_are_labelled_with_the_papers_data_set():
                                       {c.run_id: None for c in configs}, "final")
     assert set(gains["source"]) == {"paper"} and gains["low"].isna().all()
     assert set(gains["line"]) == {"CE+DRW (paper, CIFAR-10)", "LDAM+DRW (paper, CIFAR-10)"}
+
+
+def test_recorded_run_cost_counts_only_whole_one_thread_runs():
+    from saddle import costs
+
+    def record(optimizer, seconds, **made):
+        return {"status": "complete", "config": {"optimizer": optimizer},
+                "provenance": {"threads": 1, "wall_time_s": seconds, "resumed_from_epoch": None, **made}}
+    records = [record("sgd", 480), record("pgd", 600), record("sgd", 540), record("sam", 780), record("ccsam", 900),
+               record("sam", 60, resumed_from_epoch=190), record("sgd", 60, threads=4), record("sam", 30, stacked_runs=4),
+               {**record("sgd", 10), "status": "diverged"}]
+    assert costs.recorded_minutes(records) == {"one pass": 9.0, "two passes": 14.0}
+    assert costs.recorded_text(records) == ("about 9 minutes a run without SAM and 14 with it (one thread; medians "
+                                            "of the committed records)")
+    assert costs.recorded_text(records[3:5]) == "about 14 minutes a run with SAM (one thread; medians of the committed records)"
+    assert costs.recorded_text([]) == "a time no committed record shows yet"
