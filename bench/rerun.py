@@ -1,0 +1,95 @@
+"""Re-running a chapter at a new rho, end to end, on this machine: what a researcher does with the book.
+
+For each worker count asked, in a fresh results folder holding copies of the scale's committed records (so only the
+new radius's runs are missing, as on a fresh clone), it prints saddle.costs' estimate for those runs, then times
+`papermill <chapter> -p scale <scale> -p rho <rho> -p workers <n>`, and writes one record to results/bench/ with
+the estimate and the measured wall time side by side. A benchmark, not a test: it trains for real (chapter 4 at
+the cpu scale and a new rho is 12 runs). Target on a quiet 2-core machine: chapter 4 within 45 minutes on 2
+workers, the estimate within 25% of the measured time.
+
+Usage: python bench/rerun.py [--chapter 04_cifar_lt] [--scale cpu] [--rho 0.3] [--workers 1,2]"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from saddle import costs, grid
+from saddle.book import chapter_settings
+from saddle.results import ROOT, git_commit, results_dir
+
+CHAPTER_RUNS = {  # the runs a chapter trains at a new rho, on its own seeds (its other runs are the committed ones)
+    "04_cifar_lt": lambda scale, rho: [c for c in grid.table1(scale, chapter_settings(scale, seeds=None), rho=rho)
+                                       if c.optimizer == "sam"],
+    "06_ablations": lambda scale, rho: grid.figure4(scale, chapter_settings(scale, seeds=None), rhos=(rho,)),
+}
+CHAPTER_PARAMETERS = {"04_cifar_lt": lambda rho: ["-p", "rho", str(rho)],
+                      "06_ablations": lambda rho: ["-p", "rhos", f"[{rho}]", "-p", "train_missing", "True"]}
+
+
+def rerun(chapter: str, scale: str, rho: float, workers: int) -> dict:
+    """Estimate, then time, one re-run of `chapter` at `rho` with `workers` processes in a fresh results folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        results = Path(tmp) / "results"
+        (results / scale).mkdir(parents=True)
+        for record in (results_dir() / scale).glob("*.json"):
+            shutil.copy2(record, results / scale / record.name)
+        missing = [c for c in grid.unique(CHAPTER_RUNS[chapter](scale, rho)) if not grid.has_record(c, results)]
+        plan = costs.plan(missing, workers)
+        print(f"{chapter} at rho {rho:g}, {workers} worker(s): {costs.plan_text(plan)}", flush=True)
+        env = dict(os.environ, SADDLE_RESULTS=str(results), SADDLE_CACHE=str(Path(tmp) / "cache"),
+                   OMP_NUM_THREADS="1")
+        command = [sys.executable, "-m", "papermill", str(ROOT / "book" / f"{chapter}.ipynb"),
+                   str(Path(tmp) / "out.ipynb"), "-p", "scale", scale, *CHAPTER_PARAMETERS[chapter](rho),
+                   "-p", "workers", str(workers), "--cwd", str(ROOT)]
+        started = time.perf_counter()
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            raise SystemExit(f"{chapter} failed:\n{done.stderr[-3000:]}")
+        trained = sum(grid.has_record(c, results) for c in missing)
+        if trained < len(missing):  # e.g. a dirty tree, where runs refuse to record: nothing worth timing
+            tail = "\n".join(done.stderr.splitlines()[-15:])
+            raise SystemExit(f"{chapter} trained {trained} of its {len(missing)} missing runs:\n{tail}")
+    return {"workers": workers, "runs": len(missing), "trained": trained, "estimate_min": round(plan["wall"], 2),
+            "minutes_per_run": [round(m, 2) for m in plan["minutes"]], "measured_min": round(wall / 60, 2),
+            "estimate_over_measured": round(plan["wall"] * 60 / wall, 3) if wall else None}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chapter", default="04_cifar_lt", choices=sorted(CHAPTER_RUNS))
+    parser.add_argument("--scale", default="cpu", choices=("smoke", "cpu"))
+    parser.add_argument("--rho", type=float, default=0.3)
+    parser.add_argument("--workers", default=f"1,{os.cpu_count()}", help="comma-separated worker counts")
+    args = parser.parse_args()
+    try:
+        counts = [int(w) for w in args.workers.split(",")]
+    except ValueError:
+        parser.exit(2, f"--workers must be comma-separated whole numbers, got {args.workers!r}\n")
+    if any(w < 1 for w in counts) or not 0 < args.rho < 10:
+        parser.exit(2, f"--workers must be >= 1 and --rho in (0, 10), got {args.workers!r} and {args.rho}\n")
+    rows = [rerun(args.chapter, args.scale, args.rho, w) for w in counts]
+    for row in rows:
+        print(f"{row['workers']} worker(s): {row['runs']} runs, estimated {row['estimate_min']:.1f} min, measured "
+              f"{row['measured_min']:.1f} min (estimate / measured {row['estimate_over_measured']:.2f})")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    path = ROOT / "results" / "bench" / f"rerun-{args.chapter}-{args.scale}-{stamp}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"bench": "rerun", "chapter": args.chapter, "scale": args.scale, "rho": args.rho,
+                                "rows": rows, "git_commit": git_commit(), "date": stamp, "torch": torch.__version__,
+                                "cpus": os.cpu_count()}, indent=1) + "\n")
+    print(f"record: {path}")
+
+
+if __name__ == "__main__":
+    main()
