@@ -111,3 +111,16 @@ def test_recorded_run_cost_counts_only_whole_one_thread_runs():
                                             "of the committed records)")
     assert costs.recorded_text(records[3:5]) == "about 14 minutes a run with SAM (one thread; medians of the committed records)"
     assert costs.recorded_text([]) == "a time no committed record shows yet"
+
+
+def test_verdict_table_is_compact_with_the_sentences_folded_below():
+    frame = pd.DataFrame({"claim": ["SAM raises the tail", "PGD keeps the head"], "ours": [2.87, None],
+                          "low": [1.07, None], "high": [4.66, None], "paper": [11.7, None],
+                          "verdict": ["reproduced", "not run here"], "verdict (Holm)": ["inconclusive", "not run here"]})
+    page = book.verdict_table(frame, ["- **SAM raises the tail**: ours +2.9: *reproduced*."])
+    assert "+2.87 [+1.07, +4.66]" in page and "not run here" in page and "+11.70" in page
+    assert "<th>after Holm</th>" in page  # shown because Holm changes a verdict
+    assert "<li><b>SAM raises the tail</b>: ours +2.9: <i>reproduced</i>.</li>" in page and "<details>" in page
+    assert "<td>SAM raises the tail</td>" in page  # the claim wraps; the numbers do not
+    same = book.verdict_table(frame.assign(**{"verdict (Holm)": frame["verdict"]}))
+    assert "after Holm" not in same and "<details>" not in same

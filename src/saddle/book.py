@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import ast
+import html
 import json
 import math
+import re
 
 from .checks import check_choice
 from .data import DATASETS
@@ -308,6 +310,40 @@ def significant(value, digits: int = 2) -> str:
     if value is None or value != value:
         return ""
     return f"{value:.{digits}g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.{digits - 1}e}"
+
+
+def verdict_table(frame, sentences: list[str] | None = None) -> str:
+    """A chapter's claims as one compact table (claim, ours with its 95% interval, the paper's number, the verdict
+    and, where Holm's correction within the family changes it, the corrected one), with the claims' full
+    sentences folded below it."""
+    import pandas as pd
+
+    def interval(row):
+        if row["ours"] is None or row["ours"] != row["ours"]:
+            return "not run here"
+        if row["low"] is None or row["low"] != row["low"]:
+            return f"{row['ours']:+.2f}"
+        return f"{row['ours']:+.2f} [{row['low']:+.2f}, {row['high']:+.2f}]"
+    claims = frame["claim"]
+    if "data" in frame and frame["data"].nunique() > 1:
+        claims = [f"{c} ({d})" for c, d in zip(frame["claim"], frame["data"])]
+    table = pd.DataFrame({"claim": claims, "ours [95% interval]": [interval(r) for _, r in frame.iterrows()],
+                          "paper": ["" if p is None or p != p else f"{p:+.2f}" for p in frame["paper"]],
+                          "verdict": frame["verdict"]})
+    if "verdict (Holm)" in frame and (frame["verdict (Holm)"] != frame["verdict"]).any():
+        table["after Holm"] = frame["verdict (Holm)"]
+    page = re.sub(r'<tr>\n(\s*)<td style="white-space: nowrap">', r'<tr>\n\1<td>', table_html(table))  # claims wrap
+    if sentences:
+        items = "".join(f"<li>{_inline_markdown(s.removeprefix('- '))}</li>\n" for s in sentences)
+        page += f"<details><summary>Each claim in a sentence (click to unfold)</summary>\n<ul>\n{items}</ul>\n</details>"
+    return page
+
+
+def _inline_markdown(text: str) -> str:
+    """The claim sentences' markdown (**bold**, *italic*) as HTML, everything else escaped."""
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"\*(.+?)\*", r"<i>\1</i>", text)
 
 
 def table_html(frame, digits: dict | None = None, decimals: int = 2) -> str:
