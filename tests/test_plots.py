@@ -78,3 +78,17 @@ def test_publish_glues_a_figure_or_the_no_runs_figure_and_closes_it(monkeypatch)
     plots.publish("b")
     assert glued["a"] is fig and glued["b"].axes[0].texts[0].get_text() == "no runs recorded yet"
     assert not {glued["a"].number, glued["b"].number} & set(plt.get_fignums())  # both closed
+
+
+def test_toy_saddle_slider_is_self_contained_with_one_step_per_radius():
+    import json
+    import re
+
+    from saddle.theory import SaddleToy
+    page = plots.toy_saddle_slider(SaddleToy(), (1.0, 0.01), [0.05, 0.5, 1.0], steps=20)
+    assert "<script" in page and not re.search(r'<script[^>]+src="http', page)  # plotly inlined: works offline
+    figure = json.loads(re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*?\}),\s*\{\"displaylogo",
+                                  page, re.S).group(2))
+    steps = figure["sliders"][0]["steps"]
+    assert [s["label"] for s in steps] == ["0.05", "0.5", "1"]
+    assert [s["args"][0]["visible"] for s in steps][1] == [True, True, False, True, False]

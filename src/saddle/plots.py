@@ -457,3 +457,33 @@ def toy_saddle(toy, paths: dict, extent: float = 1.5):
     ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
     fig.tight_layout()
     return fig
+
+
+def toy_saddle_slider(toy, start, rhos, lr: float = 0.05, steps: int = 300, seed: int = 0) -> str:
+    """The toy saddle's contours with gradient descent's path and normalised SAM's, one SAM path per radius picked
+    by a slider: a self-contained HTML fragment (plotly, its script inlined, so it works offline)."""
+    import plotly.graph_objects as go
+
+    from .theory import toy_trajectory
+    u, v = np.linspace(-1.2, 1.2, 121), np.linspace(-1.6, 1.6, 161)
+    uu, vv = np.meshgrid(u, v)
+    value = toy.a * uu ** 2 / 2 + toy.lam * vv ** 2 / 2 + toy.c * vv ** 4 / 4
+    fig = go.Figure(go.Contour(x=u, y=v, z=value, colorscale="Greys", reversescale=True, ncontours=25,
+                               showscale=False, hoverinfo="skip", line={"width": 0.5}))
+    gd = toy_trajectory(toy, start, "sgd", lr=lr, steps=steps, seed=seed)
+    fig.add_trace(go.Scatter(x=gd[:, 0], y=gd[:, 1], mode="lines", name="gradient descent",
+                             line={"color": "black", "width": 2}))
+    for i, rho in enumerate(rhos):
+        path = toy_trajectory(toy, start, "sam_normalized", rho, lr, steps, seed)
+        fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines", name=f"SAM, rho = {rho:g}",
+                                 line={"color": "#c44e52", "width": 2}, visible=i == 0))
+    fixed = [True, True]  # the contours and gradient descent stay on every step of the slider
+    fig.update_layout(
+        sliders=[{"active": 0, "currentvalue": {"prefix": "SAM radius rho = "}, "pad": {"t": 40},
+                  "steps": [{"label": f"{rho:g}", "method": "update",
+                             "args": [{"visible": fixed + [j == i for j in range(len(rhos))]}]}
+                            for i, rho in enumerate(rhos)]}],
+        xaxis_title="u (positive curvature)", yaxis_title="v (negative curvature)", height=480,
+        margin={"l": 60, "r": 20, "t": 20, "b": 20}, legend={"orientation": "h", "y": 1.08, "x": 0},
+        template="simple_white")
+    return fig.to_html(include_plotlyjs=True, full_html=False, config={"displaylogo": False, "responsive": True})
