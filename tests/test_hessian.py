@@ -269,3 +269,15 @@ def test_every_batchnorm_of_resnet50_is_folded():
         with second_order_graph(model) as folded:
             assert torch.allclose(model(x), logits, rtol=1e-9, atol=1e-9)
     assert folded == sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 53
+
+
+def test_estimator_check_gives_the_probe_spread_at_each_number_of_steps(tmp_path):
+    from saddle.spectra import estimator_check
+    record = trained_tiny_run(tmp_path)
+    kwargs = dict(root=tmp_path, cache=tmp_path / "cache")
+    assert estimator_check({"tiny": record}, [9], iters=(4, 8), compute=False, **kwargs) == []  # nothing computed
+    rows = estimator_check({"tiny": record, "missing": None}, [9], iters=(4, 8), probes=(0, 1), **kwargs)
+    assert [(r["method"], r["Lanczos steps"], r["probes"]) for r in rows] == [("tiny", 4, 2), ("tiny", 8, 2)]
+    assert all(r["lambda_min spread"] >= 0 and r["lambda_min"] <= r["lambda_max"] for r in rows)
+    again = estimator_check({"tiny": record}, [9], iters=(4, 8), probes=(0, 1), compute=False, **kwargs)
+    assert again == rows  # read back from the analysis records

@@ -187,3 +187,34 @@ def spectra_rows(result: dict, record: dict, method: str) -> list[dict]:
                         "train acc": record["metrics"]["train_final"]["per_class"][c]})
         rows.append(row)
     return rows
+
+
+ESTIMATOR_ITERS = (50, 100, 200)  # Lanczos steps the estimator check compares
+ESTIMATOR_PROBES = (0, 1, 2)  # seeds of the starting probe
+
+
+def estimator_check(records: dict, classes, iters=ESTIMATOR_ITERS, probes=ESTIMATOR_PROBES, compute: bool = True,
+                    **kwargs) -> list[dict]:
+    """How much a class's extreme eigenvalues depend on the estimator: each run's (name -> record) spectra of
+    `classes` at its last epoch for every number of Lanczos steps and every probe seed. One row per run, class,
+    steps: the extremes' range over the probes (a spread of 0: the probe does not matter). Runs or settings
+    without spectra (compute=False) are left out."""
+    rows = []
+    for name, record in records.items():
+        if record is None:
+            continue
+        epoch = record["config"]["epochs"]
+        for steps in iters:
+            found = [run_spectra(record, epoch, list(classes), iters=steps, seed=probe, compute=compute,
+                                 progress=False, **kwargs) for probe in probes]
+            found = [f for f in found if f is not None]
+            if not found:
+                continue
+            for c in classes:
+                spectra = [Spectrum.from_dict(f["spectra"][str(c)]) for f in found]
+                lows, highs = [s.lambda_min for s in spectra], [s.lambda_max for s in spectra]
+                rows.append({"method": name, "class": f"{c} {found[0]['class_names'][c]}", "Lanczos steps": steps,
+                             "probes": len(found), "lambda_min": sum(lows) / len(lows),
+                             "lambda_min spread": max(lows) - min(lows), "lambda_max": sum(highs) / len(highs),
+                             "lambda_max spread": max(highs) - min(highs)})
+    return rows
