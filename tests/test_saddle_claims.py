@@ -140,3 +140,16 @@ def test_side_of_zero_and_radius():
     assert scorecard.side_of_zero({"low": -1.0, "high": 1.0}) == "covers zero"
     assert grid.chapter_config("CE+DRW", "cpu", "tuned", 0).radius == 0.0
     assert grid.chapter_config("CE+DRW+SAM", "cpu", "tuned", 0, 0.2).radius == 0.2
+
+
+def test_estimator_sentence_reads_the_probe_spread_and_the_longer_run():
+    from saddle.saddle_claims import estimator_sentence
+    rows = pd.DataFrame([
+        {"method": "a", "class": "8 Bag", "Lanczos steps": 100, "lambda_min": -2.0, "lambda_min spread": 0.2},
+        {"method": "a", "class": "8 Bag", "Lanczos steps": 200, "lambda_min": -2.05, "lambda_min spread": 0.1},
+        {"method": "b", "class": "8 Bag", "Lanczos steps": 100, "lambda_min": -1.0, "lambda_min spread": 0.3},
+        {"method": "b", "class": "8 Bag", "Lanczos steps": 200, "lambda_min": -1.5, "lambda_min spread": 0.0}])
+    assert estimator_sentence(rows) == ("At 100 Lanczos steps the probes put a tail class's lambda_min at most 0.3 "
+                                        "apart (30% of its size at most); 200 steps move the probes' mean by at most "
+                                        "0.5.")
+    assert estimator_sentence(rows.iloc[:0]) == "The estimator check has no spectra at this scale yet."

@@ -299,3 +299,17 @@ def ldam_comparison(scale: str, protocol: str, seed: int, estimator: Estimator, 
              "The SAM side waits for LDAM+DRW+SAM's tuned run and its spectra (the line above the figure says "
              "which)."}
     return {"panels": panels, "rows": rows, "claims": claims, "texts": texts, "note": note}
+
+
+def estimator_sentence(rows: pd.DataFrame, steps: int = 100, more: int = 200) -> str:
+    """What spectra.estimator_check's rows say about the book's estimator (`steps` Lanczos steps, one probe): how
+    far apart the probes put lambda_min, and how far `more` steps move it."""
+    if rows.empty or not {steps, more} <= set(rows["Lanczos steps"]):
+        return "The estimator check has no spectra at this scale yet."
+    at = rows[rows["Lanczos steps"] == steps].set_index(["method", "class"])
+    longer = rows[rows["Lanczos steps"] == more].set_index(["method", "class"])
+    relative = (at["lambda_min spread"] / at["lambda_min"].abs()).max()
+    moved = (longer["lambda_min"] - at["lambda_min"]).abs().reindex(at.index)
+    return (f"At {steps} Lanczos steps the probes put a tail class's lambda_min at most "
+            f"{at['lambda_min spread'].max():.3g} apart ({100 * relative:.0f}% of its size at most); {more} steps "
+            f"move the probes' mean by at most {moved.max():.3g}.")
