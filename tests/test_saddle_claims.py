@@ -152,4 +152,6 @@ def test_estimator_sentence_reads_the_probe_spread_and_the_longer_run():
     assert estimator_sentence(rows) == ("At 100 Lanczos steps the probes put a tail class's lambda_min at most 0.3 "
                                         "apart (30% of its size at most); 200 steps move the probes' mean by at most "
                                         "0.5.")
+    tiny = rows.assign(**{"lambda_min spread": 1.31e-4, "lambda_min": -8.0})
+    assert "at most 0.00013 apart (0.0016% of its size at most)" in estimator_sentence(tiny)
     assert estimator_sentence(rows.iloc[:0]) == "The estimator check has no spectra at this scale yet."

@@ -311,5 +311,5 @@ def estimator_sentence(rows: pd.DataFrame, steps: int = 100, more: int = 200) ->
     relative = (at["lambda_min spread"] / at["lambda_min"].abs()).max()
     moved = (longer["lambda_min"] - at["lambda_min"]).abs().reindex(at.index)
     return (f"At {steps} Lanczos steps the probes put a tail class's lambda_min at most "
-            f"{at['lambda_min spread'].max():.3g} apart ({100 * relative:.0f}% of its size at most); {more} steps "
-            f"move the probes' mean by at most {moved.max():.3g}.")
+            f"{at['lambda_min spread'].max():.2g} apart ({100 * relative:.2g}% of its size at most); {more} steps "
+            f"move the probes' mean by at most {moved.max():.2g}.")
