@@ -50,6 +50,26 @@ def execute(chapter: Path, target: Path, scale: str, progress_bar: bool = True) 
             "computed": actions.count("computed"), "read": actions.count("read")}
 
 
+# Figures a markdown page shows from a chapter's glue (myst-nb pastes figures only within their own notebook):
+# (executed notebook, glue key) -> the image the page's {figure} directive names.
+PAGE_FIGURES = {("book/07_scorecard.ipynb", "fig_07_overview"): "book/_generated/overview.png"}
+
+
+def export_figure(notebook: Path, key: str, target: Path) -> None:
+    """Write the PNG glued under `key` in an executed notebook to `target` (exit with the key named if absent)."""
+    import base64
+    import json
+    for cell in json.loads(notebook.read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            if output.get("metadata", {}).get("scrapbook", {}).get("name") == key:
+                data = output["data"].get("application/papermill.record/image/png")
+                if data:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(base64.b64decode("".join(data) if isinstance(data, list) else data))
+                    return
+    sys.exit(f"{notebook.name} glued no figure {key!r}, which a page of the book shows")
+
+
 def add_repository(config: Path, url: str) -> None:
     """Name a real public repository in the build's _config.yml: launch (Binder, Colab) and repository buttons."""
     if not url.startswith("https://"):
@@ -91,6 +111,8 @@ def main() -> int:
         summary = list(pool.map(execute, [ROOT / f"{e}.ipynb" for e in entries],
                                 [source / f"{e}.ipynb" for e in entries], [args.scale] * len(entries),
                                 [jobs == 1] * len(entries)))
+    for (notebook, key), image in PAGE_FIGURES.items():
+        export_figure(source / notebook, key, source / image)
     started = time.time()
     shutil.rmtree(build / "html", ignore_errors=True)  # no stale pages or images from an earlier build
     jupyter_book = Path(sys.executable).parent / "jupyter-book"

@@ -185,3 +185,22 @@ def test_every_figure_caption_is_short():
     assert len(captions) == blocks >= 25, (len(captions), blocks)  # the pattern finds every block there is
     long = [f"{name} {key}: {len(text.split())} words" for name, key, text in captions if len(text.split()) > 50]
     assert not long, "captions over 50 words: " + "; ".join(long)
+
+
+def test_a_pages_figure_is_exported_from_its_chapters_glue(tmp_path):
+    import base64
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from build_book import PAGE_FIGURES, export_figure
+    png = b"\x89PNG\r\n\x1a\nfake"
+    cell = nbformat.v4.new_code_cell("glue(...)")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={
+        "application/papermill.record/image/png": base64.b64encode(png).decode()},
+        metadata={"scrapbook": {"name": "fig_07_overview"}})]
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    nbformat.write(notebook, tmp_path / "07.ipynb")
+    export_figure(tmp_path / "07.ipynb", "fig_07_overview", tmp_path / "out" / "overview.png")
+    assert (tmp_path / "out" / "overview.png").read_bytes() == png
+    with pytest.raises(SystemExit, match="glued no figure 'fig_missing'"):
+        export_figure(tmp_path / "07.ipynb", "fig_missing", tmp_path / "x.png")
+    pages = " ".join(page.read_text() for page in (ROOT / "book").glob("*.md"))
+    assert all(image.removeprefix("book/") in pages for image in PAGE_FIGURES.values())  # each one a page shows
