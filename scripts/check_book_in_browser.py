@@ -1,8 +1,11 @@
 """Open every page of the built book in headless Chromium and check that it renders.
 
 For each page: the title is there, MathJax typeset the math (no raw $$ or \\( left in the text), every image the
-page shows exists, and no error or Traceback text appears. A screenshot of each page goes to <build>/screenshots/,
-and one of every figure as the page shows it (cut from a full-page screenshot at the same window width), beside a
+page shows exists, every link within the book leads to a page and anchor that exist, and no error or Traceback text
+appears. Each page is also opened at a phone's width (500 px: headless Chromium's narrowest window) and screenshot
+there; pages wider than that window are listed (reported, not yet failing). A screenshot of each page goes to
+<build>/screenshots/, and one of every figure as the page shows it (cut from a full-page screenshot at the same window
+width), beside a
 table of each figure's rendered size: the pixel height of 10-point text at that size (matplotlib's default tick
 labels), from the PNG's dpi and its shown/natural width. A figure whose 10-point text renders below MIN_TEXT_PX
 fails the check: a reader cannot read its labels without zooming.
@@ -46,6 +49,26 @@ MEASURE = """<script>window.addEventListener("load", () => {
 });</script>"""
 
 
+PHONE_WIDTH = 500  # a phone: headless Chromium will not open a window narrower than 500 CSS pixels
+PHONE_MEASURE = """<script>window.addEventListener("load", () => {
+  document.body.dataset.pageHeight = document.documentElement.scrollHeight;
+  document.body.dataset.pageWidth = document.documentElement.scrollWidth;
+});</script>"""
+
+
+def phone_width(browser: str, page: Path) -> tuple[int, int]:
+    """(the page's scroll width, its height) at PHONE_WIDTH CSS pixels: a page wider than the phone scrolls
+    sideways as a whole (a wide table inside its own scrolling box does not)."""
+    probe = page.with_name(page.stem + ".__phone.html")
+    probe.write_text(page.read_text().replace("</body>", PHONE_MEASURE + "</body>"))
+    try:
+        dom = render(browser, probe, "--dump-dom", f"--window-size={PHONE_WIDTH},1600").stdout
+    finally:
+        probe.unlink()
+    width, height = (re.search(rf'data-page-{k}="(\d+)"', dom) for k in ("width", "height"))
+    return int(width.group(1)) if width else 0, int(height.group(1)) if height else 0
+
+
 def measure(browser: str, page: Path) -> tuple[str, int, list[tuple[str, list[float]]]]:
     """The rendered DOM of a page, its height, and for each image in its main column (src, [left, top, width,
     height, natural width]) in CSS pixels, measured by Chromium on a copy of the page with a script that records
@@ -76,6 +99,30 @@ def visible_text(dom: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", dom))
 
 
+def dead_links(page: Path, dom: str) -> list[str]:
+    """Links within the book whose file, or whose #anchor in that file, does not exist."""
+    found = []
+    markup = re.sub(r"<script\b.*?</script>", " ", dom, flags=re.S | re.I)  # links, not code that builds them
+    for href in sorted(set(re.findall(r'<a\b[^>]*\bhref="([^"]+)"', markup))):
+        href = html.unescape(href)
+        if re.match(r"[a-z][a-z0-9+.-]*:", href) or href.startswith("//"):  # http:, mailto:, data:: not ours
+            continue
+        path, _, anchor = href.partition("#")
+        if not path:  # an anchor on this page
+            if anchor and not re.search(rf'\bid="{re.escape(anchor)}"', markup):
+                found.append(f"link {href}: no #{anchor} on this page")
+            continue
+        target = (page.parent / path.split("?")[0]).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.exists():
+            found.append(f"link {href} leads nowhere")
+        elif anchor and target.suffix == ".html" and not re.search(rf'\bid="{re.escape(anchor)}"',
+                                                                    target.read_text(errors="replace")):
+            found.append(f"link {href}: no #{anchor} in {target.name}")
+    return found
+
+
 def problems_of(page: Path, dom: str) -> list[str]:
     found = []
     if not re.search(r"<title>[^<]+</title>", dom):
@@ -89,6 +136,7 @@ def problems_of(page: Path, dom: str) -> list[str]:
         found.append("a Python traceback on the page")
     if re.search(r'class="[^"]*\b(system-message|output stderr)\b', dom):
         found.append("an error or stderr box on the page")
+    found += dead_links(page, dom)
     for src in re.findall(r'<img[^>]+src="([^"]+)"', dom):
         if src.startswith("data:"):
             continue
@@ -106,7 +154,8 @@ def main(build: Path) -> int:
     html_dir, shots = build / "html", build / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     pages = sorted(p for p in html_dir.rglob("*.html") if "_static" not in p.parts and p.name not in
-                   ("genindex.html", "search.html", "py-modindex.html"))
+                   ("genindex.html", "search.html", "py-modindex.html")
+                   and 'http-equiv="refresh"' not in p.read_text(errors="replace")[:2000].lower())  # a redirect: its target is checked
 
     def check(page: Path) -> list[str]:
         for _ in range(2):  # a broken page fails twice; once, it can be a Chromium starved of CPU on a busy machine
@@ -117,6 +166,9 @@ def main(build: Path) -> int:
         name = str(page.relative_to(html_dir)).replace("/", "__").removesuffix(".html")
         shot = shots / f"{name}.png"  # the whole page, at the width a laptop shows it
         render(browser, page, f"--screenshot={shot}", f"--window-size={WINDOW_WIDTH},{max(height, 800)}")
+        wide, tall = phone_width(browser, page)
+        render(browser, page, f"--screenshot={shots / f'{name}.phone.png'}", f"--window-size={PHONE_WIDTH},{max(tall, 800)}")
+        phone.append((name, wide))
         figures = [(src, box) for src, box in boxes if "_images/" in src and box[2] > 0]
         if figures and shot.exists():
             from PIL import Image
@@ -133,7 +185,7 @@ def main(build: Path) -> int:
         return found
 
     failures = {}
-    sizes = []
+    sizes, phone = [], []
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # one Chromium per core: each is mostly one thread
         found_per_page = list(pool.map(check, pages))
     for page, found in zip(pages, found_per_page):
@@ -145,6 +197,9 @@ def main(build: Path) -> int:
     print("\nfigure                                   shown px  10-pt text px")
     for name, i, width, px in sorted(sizes):
         print(f"{name + ' #' + str(i):<40} {width:8.0f}  {'?' if px is None else f'{px:.1f}':>13}")
+    sideways = [f"{name} ({wide} px)" for name, wide in sorted(phone) if wide > PHONE_WIDTH]
+    print(f"\nat {PHONE_WIDTH} px (phone screenshots: *.phone.png), pages wider than the window: "
+          f"{', '.join(sideways) or 'none'} (reported, not yet failing the check)")
     print(f"{len(pages) - len(failures)} of {len(pages)} pages render; screenshots in {shots}")
     return 1 if failures else 0
 

@@ -161,6 +161,11 @@ def test_browser_check_catches_raw_math_and_missing_images(tmp_path):
     bad = '<title>T</title><p class="math">$$x$$</p><img src="missing.png"><div class="output traceback">x</div>'
     found = " ".join(problems_of(page, bad))
     assert "raw LaTeX" in found and "missing.png" in found and "traceback" in found
+    (tmp_path / "other.html").write_text('<p id="there">x</p>')
+    links = good + '<a href="other.html#there">ok</a><a href="#top">self</a><a href="https://x.org">out</a>'
+    assert problems_of(page, links + '<b id="top"></b>') == []
+    broken = " ".join(problems_of(page, good + '<a href="gone.html">a</a><a href="other.html#nowhere">b</a>'))
+    assert "gone.html leads nowhere" in broken and "no #nowhere in other.html" in broken
 
 
 def test_and_list_joins_names_for_prose():
