@@ -56,15 +56,21 @@ PHONE_MEASURE = """<script>window.addEventListener("load", () => {
 });</script>"""
 
 
+def dump_with(browser: str, page: Path, script: str, window: str) -> str:
+    """The DOM Chromium renders from a copy of the page with `script` added (it records measurements as data
+    attributes), in a window of `window` ('width,height') CSS pixels; the copy is removed."""
+    probe = page.with_name(page.stem + ".__probe.html")
+    probe.write_text(page.read_text().replace("</body>", script + "</body>"))
+    try:
+        return render(browser, probe, "--dump-dom", f"--window-size={window}").stdout
+    finally:
+        probe.unlink()
+
+
 def phone_width(browser: str, page: Path) -> tuple[int, int]:
     """(the page's scroll width, its height) at PHONE_WIDTH CSS pixels: a page wider than the phone scrolls
     sideways as a whole (a wide table inside its own scrolling box does not)."""
-    probe = page.with_name(page.stem + ".__phone.html")
-    probe.write_text(page.read_text().replace("</body>", PHONE_MEASURE + "</body>"))
-    try:
-        dom = render(browser, probe, "--dump-dom", f"--window-size={PHONE_WIDTH},1600").stdout
-    finally:
-        probe.unlink()
+    dom = dump_with(browser, page, PHONE_MEASURE, f"{PHONE_WIDTH},1600")
     width, height = (re.search(rf'data-page-{k}="(\d+)"', dom) for k in ("width", "height"))
     return int(width.group(1)) if width else 0, int(height.group(1)) if height else 0
 
@@ -73,12 +79,7 @@ def measure(browser: str, page: Path) -> tuple[str, int, list[tuple[str, list[fl
     """The rendered DOM of a page, its height, and for each image in its main column (src, [left, top, width,
     height, natural width]) in CSS pixels, measured by Chromium on a copy of the page with a script that records
     them (the script leaves the page's text and images as they are)."""
-    probe = page.with_name(page.stem + ".__measure.html")
-    probe.write_text(page.read_text().replace("</body>", MEASURE + "</body>"))
-    try:
-        dom = render(browser, probe, "--dump-dom", f"--window-size={WINDOW_WIDTH},2400").stdout
-    finally:
-        probe.unlink()
+    dom = dump_with(browser, page, MEASURE, f"{WINDOW_WIDTH},2400")
     height = re.search(r'data-page-height="(\d+)"', dom)
     boxes = [(src, [float(v) for v in box.split(",")]) for src, box in
              re.findall(r'<img[^>]*?src="([^"]+)"[^>]*?data-box="([^"]+)"', dom)]
