@@ -3,7 +3,7 @@
 For each worker count asked, in a fresh results folder holding copies of the scale's committed records (so only the
 new radius's runs are missing, as on a fresh clone), it prints saddle.costs' estimate for those runs, then times
 `papermill <chapter> -p scale <scale> -p rho <rho> -p workers <n>`, and writes one record to results/bench/ with
-the estimate and the measured wall time side by side. A benchmark, not a test: it trains for real (chapter 4 at
+the estimate and the measured wall time side by side (and each run's estimated and recorded minutes). A benchmark, not a test: it trains for real (chapter 4 at
 the cpu scale and a new rho is 12 runs). Target on a quiet 2-core machine: chapter 4 within 45 minutes on 2
 workers, the estimate within 25% of the measured time.
 
@@ -25,7 +25,7 @@ import torch
 
 from saddle import costs, grid
 from saddle.book import chapter_settings
-from saddle.results import ROOT, git_commit, results_dir
+from saddle.results import ROOT, find_record, git_commit, results_dir
 
 CHAPTER_RUNS = {  # the runs a chapter trains at a new rho, on its own seeds (its other runs are the committed ones)
     "04_cifar_lt": lambda scale, rho: [c for c in grid.table1(scale, chapter_settings(scale, seeds=None), rho=rho)
@@ -34,6 +34,15 @@ CHAPTER_RUNS = {  # the runs a chapter trains at a new rho, on its own seeds (it
 }
 CHAPTER_PARAMETERS = {"04_cifar_lt": lambda rho: ["-p", "rho", str(rho)],
                       "06_ablations": lambda rho: ["-p", "rhos", f"[{rho}]", "-p", "train_missing", "True"]}
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), so a record says which machine its minutes are of."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return "unknown"
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
 
 
 def rerun(chapter: str, scale: str, rho: float, workers: int) -> dict:
@@ -56,12 +65,17 @@ def rerun(chapter: str, scale: str, rho: float, workers: int) -> dict:
         wall = time.perf_counter() - started
         if done.returncode != 0:
             raise SystemExit(f"{chapter} failed:\n{done.stderr[-3000:]}")
-        trained = sum(grid.has_record(c, results) for c in missing)
+        found = [find_record(c, results) for c in missing]
+        trained = sum(r is not None for r in found)
         if trained < len(missing):  # e.g. a dirty tree, where runs refuse to record: nothing worth timing
             tail = "\n".join(done.stderr.splitlines()[-15:])
             raise SystemExit(f"{chapter} trained {trained} of its {len(missing)} missing runs:\n{tail}")
+        measured = [r["provenance"]["wall_time_s"] / 60 for r in found]
     return {"workers": workers, "runs": len(missing), "trained": trained, "estimate_min": round(plan["wall"], 2),
-            "minutes_per_run": [round(m, 2) for m in plan["minutes"]], "measured_min": round(wall / 60, 2),
+            "minutes_per_run": [round(m, 2) for m in plan["minutes"]],
+            "measured_minutes_per_run": [round(m, 2) for m in measured],
+            "run_minutes_over_workers": round(sum(measured) / workers, 2),
+            "measured_min": round(wall / 60, 2),
             "estimate_over_measured": round(plan["wall"] * 60 / wall, 3) if wall else None}
 
 
@@ -87,7 +101,8 @@ def main():
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"bench": "rerun", "chapter": args.chapter, "scale": args.scale, "rho": args.rho,
                                 "rows": rows, "git_commit": git_commit(), "date": stamp, "torch": torch.__version__,
-                                "cpus": os.cpu_count()}, indent=1) + "\n")
+                                "cpus": os.cpu_count(), "threads_per_worker": 1, "device": "cpu",
+                                "cpu_model": cpu_model()}, indent=1) + "\n")
     print(f"record: {path}")
 
 

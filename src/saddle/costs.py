@@ -26,9 +26,9 @@ def _model_key(config: RunConfig) -> tuple:
             config.batch_size, config.val_per_class, config.test_limit, passes, torch.get_num_threads())
 
 
-def seconds_per_epoch(config: RunConfig, *, data_root=None, batches: int = 3) -> float:
-    """Wall seconds one epoch of `config` takes here: `batches` timed training steps (after one warm-up step),
-    scaled to the training set, plus the run's test and validation evaluations spread over its epochs (measured
+def seconds_per_epoch(config: RunConfig, *, data_root=None, batches: int = 4) -> float:
+    """Wall seconds one epoch of `config` takes here: `batches` timed training steps (after two warm-up steps),
+    scaled to the training set, plus the run's test and validation evaluations spread over its epochs (after a warm-up pass; measured
     once per network, data and optimizer in a process)."""
     key = _model_key(config)
     if key not in _CACHE:
@@ -50,12 +50,14 @@ def _measure(config: RunConfig, data_root, batches: int) -> tuple[float, float, 
     n = min(len(data.train_y), (batches + 1) * config.batch_size)
     sample = copy.copy(data)
     sample.train_x, sample.train_y = data.train_x[:config.batch_size], data.train_y[:config.batch_size]
-    train.train_epoch(model, optimizer, criterion, sample, generator, config, torch.channels_last)  # warm-up
+    for _ in range(2):  # warm-up: the first step is ~2x slower than the ones after it
+        train.train_epoch(model, optimizer, criterion, sample, generator, config, torch.channels_last)
     sample.train_x, sample.train_y = data.train_x[:n], data.train_y[:n]
     started = time.perf_counter()
     train.train_epoch(model, optimizer, criterion, sample, generator, config, torch.channels_last)
     train_per_image = (time.perf_counter() - started) / n
     probe = data.test_x[:min(len(data.test_y), 1000)]
+    train.predict(model, data, probe, torch.channels_last)  # warm-up: a cold first pass is ~2x slower
     started = time.perf_counter()
     train.predict(model, data, probe, torch.channels_last)
     eval_per_image = (time.perf_counter() - started) / len(probe)

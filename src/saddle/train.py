@@ -115,8 +115,12 @@ def train_epoch(model, optimizer, criterion, data, generator, config, memory_for
 
 
 @torch.no_grad()
-def predict(model, data, x_uint8, memory_format, batch_size: int = 1000) -> torch.Tensor:
+def predict(model, data, x_uint8, memory_format, batch_size: int | None = None) -> torch.Tensor:
+    """Predicted classes of `x_uint8` in eval mode. Batches of 128 on a CPU (a batch that stays in cache: 3x
+    faster per image than 1000 here, bench/eval_batch.py, with bitwise the same logits), 1000 on an accelerator."""
     model.eval()
+    if batch_size is None:
+        batch_size = 128 if x_uint8.device.type == "cpu" else 1000
     preds = [model(data.normalize(x_uint8[i:i + batch_size]).contiguous(memory_format=memory_format)).argmax(1)
              for i in range(0, len(x_uint8), batch_size)]
     return torch.cat(preds)
