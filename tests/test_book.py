@@ -54,9 +54,9 @@ def test_notebooks_only_call():
     (dict(scale="smoke", dataset="imagenet"), "unknown dataset 'imagenet'"),
     (dict(scale="smoke", workers=0), "workers must be a whole number >= 1"),
     (dict(scale="smoke", workers=1.5), "workers must be a whole number >= 1"),
-    (dict(scale="smoke", which="last"), "unknown which 'last'; accepted: final, best"),
-    (dict(scale="smoke", which="best_val"), "which 'best_val' needs a validation split"),
-    (dict(scale="smoke", which="last", protocol="tuned"), "unknown which 'last'; accepted: final, best_val, best"),
+    (dict(scale="smoke", epoch_rule="last"), "unknown epoch_rule 'last'; accepted: final, best"),
+    (dict(scale="smoke", epoch_rule="best_val"), "epoch_rule 'best_val' needs a validation split"),
+    (dict(scale="smoke", epoch_rule="last", protocol="validated"), "unknown epoch_rule 'last'; accepted: final, best_val, best"),
     (dict(scale="smoke", imbalances=[10, 0.5]), "imbalance must be >= 1 (n_max / n_min), got 0.5"),
 ])
 def test_chapter_parameters_are_checked_with_the_accepted_values(kwargs, message):
@@ -64,7 +64,7 @@ def test_chapter_parameters_are_checked_with_the_accepted_values(kwargs, message
     from saddle.book import check_parameters
     with pytest.raises(ValueError, match=re.escape(message)):
         check_parameters(**kwargs)
-    check_parameters("smoke", rho=0.5, seeds=[0], tables=["table1"], dataset="cifar10", which="best", imbalances=[10])
+    check_parameters("smoke", rho=0.5, seeds=[0], tables=["table1"], dataset="cifar10", epoch_rule="best", imbalances=[10])
 
 
 def test_a_long_table_folds_with_its_full_strings_and_a_csv_download():
@@ -86,10 +86,10 @@ def test_a_long_table_folds_with_its_full_strings_and_a_csv_download():
 @pytest.mark.parametrize("chapter,parameters,message", [
     ("01_long_tail_primer", {"scale": "huge"}, "unknown scale 'huge'; accepted: smoke, cpu, paper"),
     ("02_saddle_points", {"scale": "smoke", "rho_sweep": [0.5, -0.1]}, "rho must be >= 0, got -0.1"),
-    ("02_saddle_points", {"scale": "smoke", "protocol": "fancy"}, "unknown protocol 'fancy'; accepted: tuned, paper"),
+    ("02_saddle_points", {"scale": "smoke", "protocol": "fancy"}, "unknown protocol 'fancy'; accepted: validated, paper"),
     ("03_theorem2", {"scale": "smoke", "samples": 10}, "samples must be >= 100"),
-    ("04_cifar_lt", {"scale": "smoke", "which": "last"}, "unknown which 'last'; accepted: final, best"),
-    ("07_scorecard", {"scale": "smoke", "which": "best_val"}, "which 'best_val' needs a validation split"),
+    ("04_cifar_lt", {"scale": "smoke", "epoch_rule": "last"}, "unknown epoch_rule 'last'; accepted: final, best"),
+    ("07_scorecard", {"scale": "smoke", "epoch_rule": "best_val"}, "epoch_rule 'best_val' needs a validation split"),
     ("04_cifar_lt", {"scale": "smoke", "methods": ["CE+FOCAL"]}, "unknown method 'CE\\+FOCAL'"),
     ("06_ablations", {"scale": "smoke", "rhos": [0.5, -1.0]}, "rho must be >= 0, got -1.0"),
     ("07_scorecard", {"scale": "paper", "table2_seeds": [-1]}, "seeds must be a non-empty list"),

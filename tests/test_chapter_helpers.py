@@ -60,7 +60,7 @@ def test_chapter_settings_resolve_none_by_scale_in_the_order_asked(monkeypatch):
     monkeypatch.delenv("SADDLE_READ_ONLY", raising=False)
     assert chapter_settings("smoke", seeds=None, iters=None, train_missing=None) == ([0], 4, True)
     assert chapter_settings("cpu", iters=None, seeds=None, train_missing=None) == (100, list(grid.SEEDS), False)
-    assert chapter_settings("cpu", tuned_seeds=None) == list(grid.PROTOCOL_SEEDS)  # one name: its value
+    assert chapter_settings("cpu", validated_seeds=None) == list(grid.PROTOCOL_SEEDS)  # one name: its value
     assert chapter_settings("cpu", seeds=[3], train_missing=True, max_per_class=8) == ([3], True, 8)
     monkeypatch.setenv("SADDLE_READ_ONLY", "1")
     assert chapter_settings("smoke", train_missing=True) is False  # a read-only build never trains
@@ -124,3 +124,45 @@ def test_verdict_table_is_compact_with_the_sentences_folded_below():
     assert "<td>SAM raises the tail</td>" in page  # the claim wraps; the numbers do not
     same = book.verdict_table(frame.assign(**{"verdict (Holm)": frame["verdict"]}))
     assert "after Holm" not in same and "<details>" not in same
+
+
+def test_fit_table_and_pairs_say_where_the_two_protocols_part():
+    paper = book.tail_fit([record("CE+DRW+SAM", 55.0), record("CE+SAM", 60.0)], "fashion-mnist")
+    tuned = book.tail_fit([record("CE+DRW+SAM", 98.0)], "fashion-mnist")
+    assert book.fit_percent(paper, "CE+DRW+SAM") == "55%" and book.fit_percent(tuned, "CE+SAM") == "not run here"
+    table = book.fit_table({"CE+DRW+SAM": 0.05, "CE+SAM": None}, "fashion-mnist", paper, tuned)
+    assert table.loc["CE+SAM", "tuned rho (validation)"] == "tuning incomplete"
+    assert table.loc["CE+DRW+SAM", "tail fitted (tuned rho)"] == "98% (1 seed)"
+    text = book.fit_pairs({"CE+DRW+SAM": 0.05, "CE+SAM": None}, "fashion-mnist", paper, tuned)
+    assert text.startswith("CE+DRW+SAM 55% (1 seed) at Table 5's") and "98% (1 seed) at the tuned 0.05" in text
+    assert "CE+SAM" not in text
+    assert book.fit_pairs({}, "fashion-mnist", paper, tuned) == "no SAM method has runs on both protocols yet"
+
+
+def test_gain_table_rounds_as_the_lines_print():
+    gains = pd.DataFrame({"method": ["SAM"] * 2, "metric": ["tail"] * 2, "source": ["ours"] * 2,
+                          "imbalance": [10, 100], "gain": [0.25, 1.35]})
+    table = book.gain_table(gains)
+    assert list(table.columns) == [10, 100] and table.loc[("SAM", "tail", "ours")].tolist() == [0.2, 1.4]
+
+
+def test_run_gaps_name_each_table_with_missing_runs_and_its_command():
+    from saddle import grid
+    configs = grid.chapter4("smoke", [0], [0], [100], ["fashion-mnist"], ["table1", "tables7-8"], ["CE", "CE+DRW"])
+    assert set(configs) == {"table1", "tables7-8"} and {c.label for c in configs["table1"]} == {"CE", "CE+DRW"}
+    records = {c.run_id: None for cs in configs.values() for c in cs}
+    records[configs["table1"][0].run_id] = {"status": "complete"}
+    lines, text = book.run_gaps(configs, records, "smoke", {"table1": [0], "tables7-8": [0]})
+    assert len(lines) == 2 and lines[0].startswith("table1: 1 of 2 runs not run here; train them with")
+    assert text.startswith("table1, tables7-8 have gaps")
+    done = {k: {"status": "complete"} for k in records}
+    assert book.run_gaps(configs, done, "smoke", {"table1": [0], "tables7-8": [0]}) == (
+        [], "every table of the chapter has all its runs")
+
+
+def test_chapter_parameters_refuse_an_unknown_data_set_or_method_by_name():
+    book.check_parameters("cpu", datasets=["fashion-mnist"], methods=["CE+DRW+SAM"])
+    with pytest.raises(ValueError, match="dataset"):
+        book.check_parameters("cpu", datasets=["fashion-mnist", "mnist-lt"])
+    with pytest.raises(ValueError, match="CE\\+FOO"):
+        book.check_parameters("cpu", methods=["CE+FOO"])

@@ -148,7 +148,7 @@ def test_tuned_rho_waits_for_the_whole_tuning_grid(tmp_path):
     assert grid.tuned_rho(method, "cpu", root=tmp_path) == 0.3  # 0.5's mean (75 + 10) / 2 loses to 0.3's 73
     control = grid.order_control("cpu", root=tmp_path)
     assert {c.class_order for c in control} == {"natural"} and {c.rho for c in control if c.optimizer == "sam"} == {0.3}
-    tuned = grid.table1_tuned("cpu", root=tmp_path)
+    tuned = grid.table1_validated("cpu", root=tmp_path)
     assert {c.label for c in tuned} == {"CE", "CE+DRW", "LDAM+DRW", "VS", "CE+DRW+SAM"}
     assert all(c.subset_seed == c.seed and c.val_per_class == grid.VAL_PER_CLASS for c in tuned)
 

@@ -95,9 +95,9 @@ def test_radius_sweep_pairs_the_largest_radius_with_sgd_per_seed():
 
 
 def test_protocol_radius_and_run():
-    assert grid.protocol_rho("CE+DRW+SAM", "smoke", "tuned") == 0.5
+    assert grid.protocol_rho("CE+DRW+SAM", "smoke", "validated") == 0.5
     assert grid.protocol_rho("CE+DRW+SAM", "cpu", "paper") == grid.table5_rho("CE+DRW+SAM", grid.datasets("cpu")[0])
-    tuned = grid.chapter_config("CE+DRW+SAM", "cpu", "tuned", 3, 0.05)
+    tuned = grid.chapter_config("CE+DRW+SAM", "cpu", "validated", 3, 0.05)
     paper = grid.chapter_config("CE+DRW+SAM", "cpu", "paper", 3, 0.05)
     assert tuned.val_per_class > 0 and tuned.subset_seed == 3
     assert paper.val_per_class == 0 and paper.subset_seed == 0
@@ -138,8 +138,8 @@ def test_side_of_zero_and_radius():
     assert scorecard.side_of_zero({"low": 0.5, "high": 2.0}) == "lies above zero"
     assert scorecard.side_of_zero({"low": -2.0, "high": -0.1}) == "lies below zero"
     assert scorecard.side_of_zero({"low": -1.0, "high": 1.0}) == "covers zero"
-    assert grid.chapter_config("CE+DRW", "cpu", "tuned", 0).radius == 0.0
-    assert grid.chapter_config("CE+DRW+SAM", "cpu", "tuned", 0, 0.2).radius == 0.2
+    assert grid.chapter_config("CE+DRW", "cpu", "validated", 0).radius == 0.0
+    assert grid.chapter_config("CE+DRW+SAM", "cpu", "validated", 0, 0.2).radius == 0.2
 
 
 def test_estimator_sentence_reads_the_probe_spread_and_the_longer_run():

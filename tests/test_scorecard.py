@@ -208,7 +208,7 @@ def test_beyond_the_paper_claims_read_the_validated_protocol(tmp_path, monkeypat
             config = grid.protocol_config(method, "cpu", seed=seed, rho=0.1)
             records[config.run_id] = {"status": "complete", "metrics": {"final": {"tail": tail, "acc": 70.0}}}
     claim = next(c for c in scorecard.BEYOND_CLAIMS if c.method == "CE+DRW+ImbSAM" and c.metric == "tail")
-    row = scorecard.assess(claim, "cpu", "fashion-mnist", [0, 1, 2], records, "final", "tuned")
+    row = scorecard.assess(claim, "cpu", "fashion-mnist", [0, 1, 2], records, "final", "validated")
     assert row["paper"] is None and row["seeds"] == 3 and row["ours"] == pytest.approx(5.0)
     assert row["verdict"] == "reproduced" and "beyond the paper" in scorecard.sentence(row)
 
@@ -251,7 +251,7 @@ def test_the_control_protocol_reads_the_class_order_control_runs(monkeypatch):
     for (method, seed), run_id in control.items():
         config = scorecard.run_config(method, "cpu", "fashion-mnist", seed, protocol="control")
         assert config.run_id == run_id and config.class_order == "natural"
-        tuned = scorecard.run_config(method, "cpu", "fashion-mnist", seed, protocol="tuned")
+        tuned = scorecard.run_config(method, "cpu", "fashion-mnist", seed, protocol="validated")
         assert tuned.class_order == "calibrated" and tuned.run_id != run_id
     assert len(control) == 6
     with pytest.raises(ValueError, match="protocol"):
@@ -363,3 +363,30 @@ def test_order_control_without_records_says_not_run_here(tmp_path, monkeypatch):
     assert all(r["verdict"] == "not run here" for r in rows)
     assert texts == {"control_calibrated": "not run here", "control_natural": "not run here",
                      "calibrated_drw_tail": "not run here", "control_drw_tail": "not run here", "control_runs": 0}
+
+
+def test_chapter_claims_and_averages_follow_its_tables_and_methods():
+    table1 = scorecard.claims_for(["table1"], grid.METHODS)
+    assert table1 and {c.table for c in table1} == {1}
+    assert all(c.method in grid.METHODS and c.baseline in grid.METHODS for c in table1)
+    without_ldam = scorecard.claims_for(["table1", "tables7-8"], [m for m in grid.METHODS if "LDAM" not in m])
+    assert {c.table for c in without_ldam} <= {1, 7} and not any("LDAM" in c.method + c.baseline
+                                                                  for c in without_ldam)
+    assert scorecard.claims_for([], grid.METHODS) == []
+    every = scorecard.averages_for(["table1", "table2", "tables7-8"], grid.METHODS)
+    assert every and len(scorecard.averages_for(["table1"], grid.METHODS)) < len(every)
+    assert scorecard.averages_for(["table1", "table2", "tables7-8"], ["CE"]) == []
+    moved = scorecard.claims_at_rho(table1[:2], 0.3)
+    assert [c.rho for c in moved] == [0.3, 0.3] and moved[0].text == f"{table1[0].text}, SAM at rho 0.3"
+    assert [c.id for c in moved] == [c.id for c in table1[:2]]
+
+
+def test_protocol_columns_put_each_rules_interval_and_verdict_side_by_side():
+    recs = records(*[fake("CE+DRW+SAM", s, tail=t) for s, t in enumerate([40, 51, 62])],
+                   *[fake("CE+DRW", s, tail=t) for s, t in enumerate([30, 41, 51])])
+    table = scorecard.protocol_columns([CLAIM], "cpu", "fashion-mnist",
+                                       [("paper", "final", recs, [0, 1, 2]), ("paper", "best", {}, [0, 1, 2])])
+    assert table.loc[CLAIM.text, ("verdict", "paper rho, final")] == "reproduced"
+    assert table.loc[CLAIM.text, ("verdict", "paper rho, best")] == "not run here"
+    assert table.loc[CLAIM.text, ("ours [95% interval]", "paper rho, best")] == "not run here"
+    assert table.loc[CLAIM.text, ("ours [95% interval]", "paper rho, final")].startswith("+10.3")

@@ -3,18 +3,16 @@ from __future__ import annotations
 
 import ast
 import html
-import json
 import math
 import re
 
 from .checks import check_choice
 from .data import DATASETS
 from .grid import GRIDS
-from .results import ROOT
+from .results import paper_results, train_group_accuracy
+from .scorecard import seeds_phrase
 
 BOOK_SCALES = ("smoke", "cpu", "paper")  # "large" runs are torchrun jobs of their own (chapter 5)
-
-PAPER_RESULTS = ROOT / "book" / "data" / "paper_results.json"
 
 
 def assigned_names(source: str) -> list[str]:
@@ -44,20 +42,21 @@ def check_parameter_names(history) -> None:
 
 
 def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: str | None = None,
-                     which: str | None = None, imbalances=None, tables=None, protocol: str = "paper",
-                     workers: int | None = None) -> None:
+                     epoch_rule: str | None = None, imbalances=None, tables=None, protocol: str = "paper",
+                     workers: int | None = None, datasets=None, methods=None) -> None:
     """Fail in a chapter's first cell, with the accepted values, before any work is done. The book builds at
     smoke, cpu or paper scale; the large scale's runs are separate torchrun jobs (chapter 5). `protocol`: whose
-    runs `which` reads; the paper protocol's hold out no validation images, so they have no 'best_val' epoch."""
+    runs `epoch_rule` reads; the paper protocol's hold out no validation images, so they have no 'best_val' epoch.
+    datasets and methods: lists of names, each checked as `dataset` is and as grid.method_config reads it."""
     if not isinstance(scale, str):
         raise ValueError(f"scale must be a string, one of {', '.join(BOOK_SCALES)}; got {scale!r}")
     check_choice("scale", scale, BOOK_SCALES)
-    if which is not None:
-        rules = ("final", "best_val", "best") if protocol == "tuned" else ("final", "best")
-        if which == "best_val" and protocol != "tuned":
-            raise ValueError("which 'best_val' needs a validation split, which the paper protocol's runs (this "
+    if epoch_rule is not None:
+        rules = ("final", "best_val", "best") if protocol == "validated" else ("final", "best")
+        if epoch_rule == "best_val" and protocol != "validated":
+            raise ValueError("epoch_rule 'best_val' needs a validation split, which the paper protocol's runs (this "
                              f"chapter's tables) do not hold out; accepted: {', '.join(rules)}")
-        check_choice("which", which, rules)
+        check_choice("epoch_rule", epoch_rule, rules)
     if imbalances is not None and not isinstance(imbalances, (list, tuple)):
         raise ValueError(f"imbalances must be a list of numbers >= 1, got {imbalances!r}")
     for b in imbalances or ():
@@ -72,8 +71,12 @@ def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: 
     if seeds is not None and (not isinstance(seeds, (list, tuple)) or not seeds
                               or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)):
         raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
-    if dataset is not None:
-        check_choice("dataset", dataset, DATASETS)
+    for name in ([dataset] if dataset is not None else []) + list(datasets or ()):
+        check_choice("dataset", name, DATASETS)
+    if methods is not None:
+        from .grid import method_config
+        for method in methods:
+            method_config(method, scale)  # an unknown method fails here, with the accepted form
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a whole number >= 1 (processes of one thread each), got {workers!r}")
 
@@ -82,16 +85,19 @@ def chapter_settings(scale: str, **given) -> tuple:
     """A chapter's parameters with None resolved for `scale`, in the order given (one name: its value): the one
     place the chapters' defaults live. smoke takes the least that runs every code path; the cpu book reads the
     committed records, so it trains nothing unless train_missing=True. Names: seeds (the paper protocol's, 0-2),
-    tuned_seeds (the validated protocol's, 0-4), iters (Lanczos steps), max_per_class (images per class in a
-    spectrum), train_missing, dataset_names, imbalances (Tables 7-8), rhos (Fig. 4)."""
-    from .grid import FIGURE4_RHOS, IMBALANCES, PROTOCOL_SEEDS, SEEDS, datasets
+    validated_seeds (the validated protocol's, 0-4), iters (Lanczos steps), max_per_class (images per class in a
+    spectrum), train_missing, dataset_names, imbalances (Tables 7-8), rhos (Fig. 4), tables (chapter 4's; smoke
+    leaves out Table 2), methods (Table 1's eight)."""
+    from .grid import FIGURE4_RHOS, IMBALANCES, METHODS, PROTOCOL_SEEDS, SEEDS, datasets
     from .results import read_only
     smoke = scale == "smoke"
-    defaults = {"seeds": [0] if smoke else list(SEEDS), "tuned_seeds": [0] if smoke else list(PROTOCOL_SEEDS),
+    defaults = {"seeds": [0] if smoke else list(SEEDS), "validated_seeds": [0] if smoke else list(PROTOCOL_SEEDS),
                 "iters": 4 if smoke else 100, "max_per_class": 16 if smoke else None,
                 "train_missing": scale != "cpu", "dataset_names": list(datasets(scale)),
                 "imbalances": [100] if smoke else list(IMBALANCES),
-                "rhos": [0.0, 0.05, 0.5, 0.8] if smoke else list(FIGURE4_RHOS)}
+                "rhos": [0.0, 0.05, 0.5, 0.8] if smoke else list(FIGURE4_RHOS),
+                "tables": ["table1", "tables7-8"] if smoke else ["table1", "table2", "tables7-8"],
+                "methods": list(METHODS)}
     unknown = set(given) - set(defaults)
     if unknown:
         raise ValueError(f"unknown chapter setting(s) {', '.join(sorted(unknown))}; known: {', '.join(defaults)}")
@@ -132,12 +138,6 @@ def glue_texts(texts: dict) -> None:
     from myst_nb import glue
     for key, text in texts.items():
         glue(key, text, display=False)
-
-
-def paper_results(**match) -> list[dict]:
-    """Rows of the paper's tables (book/data/paper_results.json) whose fields equal `match`."""
-    rows = json.loads(PAPER_RESULTS.read_text())["results"]
-    return [r for r in rows if all(r.get(k) == v for k, v in match.items())]
 
 
 LARGE_TABLES = {"imagenet-lt": (6, "ImageNet-LT"), "inat2018": (3, "iNaturalist-2018")}  # table, the paper's name
@@ -201,6 +201,13 @@ def trend_words(gains) -> str:
             + (", still a loss there" if gains.iloc[-1] < 0 else ""))
 
 
+def gain_table(gains):
+    """scorecard.imbalance_gains pivoted to rows (method, metric, source) by imbalance, rounded as the claim lines
+    print them (Python's format, not numpy's half-to-even): the same digits in the table and the text."""
+    return gains.pivot_table(index=["method", "metric", "source"], columns="imbalance",
+                             values="gain").map(lambda v: float(f"{v:.1f}"))
+
+
 def gain_lines(gains) -> list[str]:
     """One bullet per (method, metric) of ours with at least two imbalances: our gains by imbalance and their
     trend beside the paper's (gains: rows (method, metric, source), columns imbalance)."""
@@ -233,10 +240,52 @@ def fit_text(fits, method: str) -> str:
     return f"{fits.loc[method, 'mean']:.0f}% ({seeds_phrase([fits.loc[method, 'count']])})"
 
 
+def fit_percent(fits, method: str) -> str:
+    """'55%' from tail_fit(), or 'not run here' when `method` has no complete run."""
+    return f"{fits.loc[method, 'mean']:.0f}%" if method in fits.index else "not run here"
+
+
+def fit_table(tuned_rhos: dict, dataset: str, paper_fit, tuned_fit):
+    """Per SAM method: Table 5's radius and the tail it fits there, beside the radius tuned on validation (None:
+    tuning incomplete) and the tail it fits there: where the two protocols part."""
+    import pandas as pd
+    from .grid import table5_rho
+    return pd.DataFrame([{"method": m, "Table 5 rho": table5_rho(m, dataset),
+                          "tail fitted (Table 5 rho)": fit_text(paper_fit, m),
+                          "tuned rho (validation)": "tuning incomplete" if r is None else r,
+                          "tail fitted (tuned rho)": fit_text(tuned_fit, m)} for m, r in tuned_rhos.items()]
+                        ).set_index("method")
+
+
+def run_gaps(configs: dict, records: dict, scale: str, seeds_of: dict) -> tuple[list[str], str]:
+    """For each table (name -> its configs) with runs that have no record: a line with how many and the command
+    that fills them (`seeds_of`: the table's seeds); and a phrase for the prose naming the tables with gaps."""
+    from .grid import fill_command, unique
+    lines, gaps = [], []
+    for table, configs_ in configs.items():
+        missing = [c for c in configs_ if records[c.run_id] is None]
+        if missing:
+            gaps.append(table)
+            lines.append(f"{table}: {len(missing)} of {len(unique(configs_))} runs not run here; "
+                         f"train them with  {fill_command(table, scale, seeds_of[table])}")
+    text = ("every table of the chapter has all its runs" if not gaps else
+            f"{', '.join(gaps)} have gaps: the lines above name them with the command that fills them (several "
+            "copies of it can run side by side: each claims a run with a lock file before training it)")
+    return lines, text
+
+
 def fit_pair(method: str, tuned: float, table5: float, paper_fit, tuned_fit) -> str:
     """A SAM method's tail fit at Table 5's radius and at its tuned one, in a phrase."""
     where = "the same radius on the validated protocol" if tuned == table5 else f"the tuned {tuned:g}"
     return f"{method} {fit_text(paper_fit, method)} at Table 5's {table5:g}, {fit_text(tuned_fit, method)} at {where}"
+
+
+def fit_pairs(tuned_rhos: dict, dataset: str, paper_fit, tuned_fit) -> str:
+    """fit_pair for every SAM method with a tuned radius and runs on both protocols, joined; or why there is none."""
+    from .grid import table5_rho
+    pairs = [fit_pair(m, r, table5_rho(m, dataset), paper_fit, tuned_fit) for m, r in tuned_rhos.items()
+             if r is not None and m in tuned_fit.index and m in paper_fit.index]
+    return "; ".join(pairs) or "no SAM method has runs on both protocols yet"
 
 
 def fit_answer(tuned_fit, methods, bar: float = 90) -> str:
@@ -252,7 +301,7 @@ def fit_answer(tuned_fit, methods, bar: float = 90) -> str:
     return f"at {bar:g}% of the tail's training images as the bar, " + "; ".join(p for p in parts if p)
 
 
-def metrics_table(records: list[dict], which: str = "final", groups=("head", "mid", "tail")):
+def metrics_table(records: list[dict], epoch_rule: str = "final", groups=("head", "mid", "tail")):
     """One row per record: method, seed, overall and group test accuracy (%), train accuracy, wall time."""
     import pandas as pd
     rows = []
@@ -260,27 +309,12 @@ def metrics_table(records: list[dict], which: str = "final", groups=("head", "mi
         if r["status"] != "complete":
             rows.append({"method": r["label"], "seed": r["config"]["seed"], "status": r["status"]})
             continue
-        m = r["metrics"][which]
+        m = r["metrics"][epoch_rule]
         rows.append({"method": r["label"], "seed": r["config"]["seed"], "acc": m["acc"],
                      **{g: m[g] for g in groups}, "train acc": r["metrics"]["train_final"]["acc"],
                      "min class train acc": min(r["metrics"]["train_final"]["per_class"]),
                      "minutes": r["provenance"]["wall_time_s"] / 60})
     return pd.DataFrame(rows).round(1)
-
-
-def train_group_accuracy(record: dict, group: str) -> float | None:
-    """Mean training accuracy (no augmentation, end of training) over a group's classes, in %: did the run fit
-    its tail at all? None for a group the profile does not have (the step profile has no mid)."""
-    members = record["groups"].get(group)
-    if not members:
-        return None
-    return sum(record["metrics"]["train_final"]["per_class"][c] for c in members) / len(members)
-
-
-def seeds_phrase(counts) -> str:
-    """How many seeds each setting ran on, for prose: '3 seeds', or '1 to 3 seeds' when settings differ."""
-    low, high = int(min(counts)), int(max(counts))
-    return f"{low if low == high else f'{low} to {high}'} seed{'s' * (high > 1)}"
 
 
 def and_list(names) -> str:

@@ -117,8 +117,9 @@ def _grid_parser(sub):
 def _grid(args) -> int:
     import torch
 
+    from . import grid
     from .checks import check_choice
-    from .grid import DEPENDENT_GRIDS, GRIDS, collect, method_config, run_missing, training_time, unique
+    from .grid import DEPENDENT_GRIDS, GRIDS, method_config, run_missing, training_time, unique
 
     check_choice("scale", args.scale, tuple(SCALES))
     check_runtime(args)
@@ -151,7 +152,7 @@ def _grid(args) -> int:
         from .checkpoints import keep_snapshots
         choice = args.keep_snapshots
         epochs = None if choice in ("all", "last") else parse_seeds(choice, "--keep-snapshots")
-        records = collect(configs, root=args.out)
+        records = grid.records(configs, root=args.out)
         kept, absent = [], []
         for c in configs:
             if records[c.run_id]:
@@ -165,7 +166,7 @@ def _grid(args) -> int:
             print(f"skipped: {line}", file=sys.stderr)
         return 1 if absent else 0
     if args.list:
-        records = collect(configs, root=args.out)
+        records = grid.records(configs, root=args.out)
         for c in configs:
             rho = f" rho {c.rho:g}" if c.optimizer in SAM_LIKE else ""
             record = records[c.run_id]
@@ -184,7 +185,7 @@ def _grid(args) -> int:
         return 0
     if args.commands:
         from .runs import train_command
-        records = collect(configs, root=args.out)
+        records = grid.records(configs, root=args.out)
         for c in configs:
             if records[c.run_id] is None:
                 print(train_command(c, threads=args.threads, out=args.out, data_root=args.data_root))
@@ -196,9 +197,9 @@ def _grid(args) -> int:
     if args.workers > 1:
         if args.stack or args.threads != 1:
             raise ValueError("--workers N runs N processes of one thread each: leave out --stack and --threads")
-        from . import costs, grid
+        from . import costs
         spec = {"tables": args.tables, "scale": args.scale, "seeds": seeds.get("seeds"), "methods": methods}
-        missing = [c for c in configs if collect([c], root=args.out)[c.run_id] is None]
+        missing = [c for c in configs if grid.records([c], root=args.out)[c.run_id] is None]
         plan = costs.plan(missing, args.workers, data_root=args.data_root)
         print(costs.plan_text(plan), file=sys.stderr, flush=True)
         counts = grid.train_pool(spec, args.workers, root=args.out, expected_minutes=plan["wall"], **run_kwargs)

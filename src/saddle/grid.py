@@ -107,6 +107,14 @@ def figure4(scale: str, seeds=SEEDS, rhos=FIGURE4_RHOS, dataset_names=None) -> l
             for s in seeds for d in dataset_names or datasets(scale) for rho in rhos]
 
 
+def chapter4(scale: str, seeds, table2_seeds, imbalances, dataset_names, tables, methods) -> dict:
+    """Chapter 4's runs: its `tables` (table1, table2, tables7-8) -> their configs, only `methods`' runs."""
+    made = {"table1": lambda: table1(scale, seeds, dataset_names),
+            "table2": lambda: table2(scale, table2_seeds, dataset_names),
+            "tables7-8": lambda: tables7_8(scale, seeds, imbalances, dataset_names)}
+    return {t: [c for c in make() if c.label in methods] for t, make in made.items() if t in tables}
+
+
 # ---- The validated protocol (cpu and smoke scales): a validation split, rho tuned on it, resampled subsets. ----
 # Written down before any of its runs trained:
 # - every run draws a balanced validation split of VAL_PER_CLASS unused training images per class, and its
@@ -212,17 +220,17 @@ def tuned_rho(method: str, scale: str, *, root: Path | None = None, dataset: str
 
 
 def protocol_rho(method: str, scale: str, protocol: str) -> float | None:
-    """A SAM method's radius under a chapter's protocol: 'tuned' on validation by select_rho (None until its
+    """A SAM method's radius under a chapter's protocol: 'validated' (tuned on validation by select_rho; None until its
     tuning grid is recorded), 'paper' Table 5's; 0.5 at smoke scale, where nothing is tuned."""
     if scale == "smoke":
         return 0.5
-    return tuned_rho(method, scale) if protocol == "tuned" else table5_rho(method, datasets(scale)[0])
+    return tuned_rho(method, scale) if protocol == "validated" else table5_rho(method, datasets(scale)[0])
 
 
 def chapter_config(method: str, scale: str, protocol: str, seed: int, rho: float | None = None) -> RunConfig:
-    """The run of `method` at training seed `seed` (SAM at `rho`) under a chapter's protocol: 'tuned' (validation
+    """The run of `method` at training seed `seed` (SAM at `rho`) under a chapter's protocol: 'validated' (validation
     split, a new subset per seed) or 'paper' (the paper's recipe on subset 0)."""
-    if protocol == "tuned":
+    if protocol == "validated":
         return protocol_config(method, scale, seed=seed, rho=rho)
     return method_config(method, scale, seed=seed, rho=rho)
 
@@ -237,7 +245,7 @@ def edge_sentence(tuned: dict) -> str:
             "a smaller one was not tried, so the best radius may lie below the grid.")
 
 
-def table1_tuned(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None, root: Path | None = None
+def table1_validated(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None, root: Path | None = None
                  ) -> list[RunConfig]:
     """Table 1 under the validated protocol: the eight methods on `seeds`, SAM at its tuned rho. A SAM method
     whose tuning is not complete is left out until it is (run_missing re-reads the grid after every run)."""
@@ -253,7 +261,7 @@ def table1_tuned(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None, root: Pat
 
 def followups(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None, root: Path | None = None) -> list[RunConfig]:
     """Chapter 8: ImbSAM and CC-SAM on CE+DRW, tuned on validation (one seed, FOLLOWUP_RHOS), then on `seeds` at
-    the tuned radius, beside CE+DRW and CE+DRW+SAM (tuned) of the same seeds (table1_tuned's runs)."""
+    the tuned radius, beside CE+DRW and CE+DRW+SAM (tuned) of the same seeds (table1_validated's runs)."""
     configs = [protocol_config(m, scale, seed=s, rho=r, dataset=d) for m in FOLLOWUP_METHODS
                for s in TUNE_SEEDS[m] for d in dataset_names or datasets(scale) for r in FOLLOWUP_RHOS]
     for s in seeds:
@@ -267,7 +275,7 @@ def followups(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None, root: Path |
 
 def order_control(scale: str, seeds=CONTROL_SEEDS, dataset_names=None, root: Path | None = None) -> list[RunConfig]:
     """The class-order control: CE+DRW and CE+DRW+SAM (tuned rho) with Fashion-MNIST's natural class order; the
-    calibrated-order runs it is compared with are table1_tuned's of the same seeds."""
+    calibrated-order runs it is compared with are table1_validated's of the same seeds."""
     rho = tuned_rho("CE+DRW+SAM", scale, root=root)
     return [protocol_config(m, scale, seed=s, rho=sam_rho(m, rho), class_order="natural")
             for s in seeds for m in CONTROL_METHODS if "SAM" not in m or rho is not None]
@@ -284,13 +292,13 @@ HEADLINE_RHOS = (0.2, 0.5)
 
 
 def mechanism_cpu(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None) -> list[RunConfig]:
-    """CE+DRW+SAM at the paper's radius on the validated protocol's seeds (their CE+DRW runs are table1-tuned's)."""
+    """CE+DRW+SAM at the paper's radius on the validated protocol's seeds (their CE+DRW runs are table1-validated's)."""
     return [protocol_config("CE+DRW+SAM", scale, seed=s, rho=MECHANISM_RHO, dataset=d)
             for s in seeds for d in dataset_names or datasets(scale)]
 
 
 def ten_seeds(scale: str, seeds=EXTRA_SEEDS, dataset_names=None, root: Path | None = None) -> list[RunConfig]:
-    """The headline's two runs on five more seeds (with table1-tuned's 0-4: ten), SAM at its tuned rho."""
+    """The headline's two runs on five more seeds (with table1-validated's 0-4: ten), SAM at its tuned rho."""
     rho = tuned_rho("CE+DRW+SAM", scale, root=root)
     return [protocol_config(m, scale, seed=s, rho=sam_rho(m, rho), dataset=d)
             for s in seeds for d in dataset_names or datasets(scale) for m in CONTROL_METHODS
@@ -370,11 +378,11 @@ def large_table(dataset: str, seeds=(0,)) -> list[RunConfig]:
 
 
 GRIDS = {"table1": table1, "table2": table2, "table4": table4, "tables7-8": tables7_8, "figure4": figure4,
-         "tune": tune, "table1-tuned": table1_tuned, "order-control": order_control, "followups": followups,
+         "tune": tune, "table1-validated": table1_validated, "order-control": order_control, "followups": followups,
          "mechanism-cpu": mechanism_cpu, "ten-seeds": ten_seeds, "headline-radii": headline_radii,
          "regime-pilot": regime_pilot, "regime-tune": regime_tune, "mechanism-regime": mechanism_regime}
 # Grids whose runs depend on other runs' records (the tuned rho): re-read after every run.
-DEPENDENT_GRIDS = ("table1-tuned", "order-control", "followups", "ten-seeds", "mechanism-regime")
+DEPENDENT_GRIDS = ("table1-validated", "order-control", "followups", "ten-seeds", "mechanism-regime")
 
 
 def unique(configs) -> list[RunConfig]:
@@ -428,10 +436,11 @@ def train_pool(spec: dict, workers: int, *, root: Path | None = None, expected_m
                                expected_minutes=expected_minutes)
 
 
-def collect(configs, *, train: bool = False, root: Path | None = None, workers: int | None = None,
+def records(configs, *, train: bool = False, root: Path | None = None, workers: int | None = None,
             **run_kwargs) -> dict[str, dict | None]:
-    """Each config's record by run id; a missing one is trained first when `train` (train_missing, on
-    `workers` processes), else None (a chapter shows it as 'not run here', with the command that fills it)."""
+    """Each config's record by run id, read from the store; with `train`, the missing ones are trained first
+    (train_missing, on `workers` processes), else they are None (a chapter shows them as 'not run here', with the
+    command that fills them)."""
     configs = unique(configs)
     if train:
         train_missing(configs, root=root, workers=workers, **run_kwargs)

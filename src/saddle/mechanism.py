@@ -17,10 +17,9 @@ from __future__ import annotations
 import pandas as pd
 
 from . import grid, scorecard
-from .book import train_group_accuracy
 from .config import RunConfig
 from .curvature import class_split
-from .results import analysis_path, find_record
+from .results import analysis_path, find_record, train_group_accuracy
 from .results import get_or_compute as get_or_compute_record
 
 KIND = "curvature"
@@ -204,8 +203,8 @@ def recorded_claims(scale: str) -> pd.DataFrame:
     """Chapter 2's curvature-split claims from the analysis records that exist (nothing trained or computed), on
     the validated seeds at the tuned radius and the paper's: what chapter 7's overview counts."""
     from .book import chapter_settings
-    seeds, iters = chapter_settings(scale, tuned_seeds=None, iters=None)
-    rho = grid.protocol_rho(SAM, scale, "tuned")
+    seeds, iters = chapter_settings(scale, validated_seeds=None, iters=None)
+    rho = grid.protocol_rho(SAM, scale, "validated")
     if rho is None:
         return claims(pd.DataFrame(), grid.MECHANISM_RHO)
     found = runs(scale, seeds, sorted({rho, grid.MECHANISM_RHO}))

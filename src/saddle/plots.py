@@ -8,8 +8,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
 
-from .book import train_group_accuracy
 from .data import class_groups
+from .results import train_group_accuracy
 from .scorecard import VERDICTS
 
 GROUP_COLOURS = {"head": "#4c72b0", "mid": "#dd8452", "tail": "#c44e52"}
@@ -108,7 +108,7 @@ def per_class_lines(series: dict, ylabel: str, log: bool = False):
     return fig
 
 
-def group_accuracy(records: list[dict], which: str = "final"):
+def group_accuracy(records: list[dict], epoch_rule: str = "final"):
     """Head / mid / tail accuracy per method: training accuracy (no augmentation) beside test accuracy, so a
     reader sees whether a method failed to fit or failed to generalise."""
     sns.set_theme(style="whitegrid")
@@ -121,7 +121,7 @@ def group_accuracy(records: list[dict], which: str = "final"):
             if train is None:  # the step profile has no mid group
                 continue
             rows += [{"method": r["label"], "group": group, "split": "train", "accuracy": train},
-                     {"method": r["label"], "group": group, "split": "test", "accuracy": r["metrics"][which][group]}]
+                     {"method": r["label"], "group": group, "split": "test", "accuracy": r["metrics"][epoch_rule][group]}]
     grid = sns.catplot(pd.DataFrame(rows), x="group", y="accuracy", hue="method", col="split", kind="bar",
                        height=3, aspect=1.2)
     grid.set(ylim=(0, 105), ylabel="accuracy (%)")

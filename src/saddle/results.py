@@ -24,6 +24,9 @@ from .config import RunConfig
 ROOT = Path(__file__).resolve().parents[2]
 
 
+PAPER_RESULTS = ROOT / "book" / "data" / "paper_results.json"
+
+
 def results_dir() -> Path:
     return Path(os.environ.get("SADDLE_RESULTS", ROOT / "results"))
 
@@ -305,3 +308,18 @@ def dirty_records(scale: str, root: Path | None = None) -> list[dict]:
                          "commit": provenance["git_commit"][:12], "date": str(provenance.get("date", ""))[:10],
                          "diff kept": "git_diff_sha256" in provenance})
     return sorted(rows, key=lambda r: (r["date"], r["run"]))
+
+
+def paper_results(**match) -> list[dict]:
+    """Rows of the paper's tables (book/data/paper_results.json) whose fields equal `match`."""
+    rows = json.loads(PAPER_RESULTS.read_text())["results"]
+    return [r for r in rows if all(r.get(k) == v for k, v in match.items())]
+
+
+def train_group_accuracy(record: dict, group: str) -> float | None:
+    """Mean training accuracy (no augmentation, end of training) over a group's classes, in %: did the run fit
+    its tail at all? None for a group the profile does not have (the step profile has no mid)."""
+    members = record["groups"].get(group)
+    if not members:
+        return None
+    return sum(record["metrics"]["train_final"]["per_class"][c] for c in members) / len(members)

@@ -230,12 +230,12 @@ def closing(final: dict, groups: dict, n_classes: int, seed: int, rho: float) ->
                 "moves most. ") + "Chapter 3 discusses why a larger rho need not remove negative curvature.")
 
 
-def curvature_points(curvature: pd.DataFrame, runs: dict, which: str = "final") -> tuple[pd.DataFrame, float]:
+def curvature_points(curvature: pd.DataFrame, runs: dict, epoch_rule: str = "final") -> tuple[pd.DataFrame, float]:
     """One point per run (radius, seed): the tail group's mean lambda_min beside the run's tail test accuracy at
-    epoch rule `which` (runs: (rho, seed) -> record); and the rank (Spearman) correlation of the two, computed
+    epoch rule `epoch_rule` (runs: (rho, seed) -> record); and the rank (Spearman) correlation of the two, computed
     without scipy."""
     per_run = curvature.groupby(["rho", "seed"]).agg(lambda_min=("lambda_min", "mean")).reset_index()
-    per_run["tail acc"] = [runs[(r, s)]["metrics"][which]["tail"] for r, s in zip(per_run["rho"], per_run["seed"])]
+    per_run["tail acc"] = [runs[(r, s)]["metrics"][epoch_rule]["tail"] for r, s in zip(per_run["rho"], per_run["seed"])]
     return per_run, per_run["lambda_min"].rank().corr(per_run["tail acc"].rank())
 
 

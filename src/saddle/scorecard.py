@@ -20,19 +20,26 @@ never the absolute accuracies."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from . import book, grid
+from . import grid
 from .config import REGIME_CANDIDATES
 from .checks import check_choice
+from .results import paper_results, train_group_accuracy
 
 VERDICTS = ("reproduced", "contradicted", "inconclusive", "not tested", "not run here")
 UNTESTED = ("not tested", "not run here")  # one seed (no interval), or no runs: no test was made
 KINDS = ("raises", "lowers", "keeps")
 KEEP_TOLERANCE = 2.0  # accuracy points
 PAPER_DATASET = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
+
+
+def seeds_phrase(counts) -> str:
+    """How many seeds each setting ran on, for prose: '3 seeds', or '1 to 3 seeds' when settings differ."""
+    low, high = int(min(counts)), int(max(counts))
+    return f"{low if low == high else f'{low} to {high}'} seed{'s' * (high > 1)}"
 
 
 # ---- The rule: Student-t intervals of paired differences, and the verdict they give. ----
@@ -306,7 +313,7 @@ def equivalence_margin(metric: str) -> float:
     (VS's +7.7): an effect the paper calls a gain cannot hide inside the margin."""
     gains = []
     for method in ("CE", "CE+DRW", "LDAM+DRW", "VS"):
-        sides = [book.paper_results(table=1, dataset="CIFAR-10", imbalance="LT", beta=100,
+        sides = [paper_results(table=1, dataset="CIFAR-10", imbalance="LT", beta=100,
                                     method=m.replace("+", " + "))[0]["metrics"][metric]
                  for m in (f"{method}+SAM", method)]
         gains.append(sides[0] - sides[1])
@@ -341,15 +348,35 @@ AVERAGES = tuple(
        for metric, words in (("tail", "tail"), ("acc", "overall"))])
 
 
+CHAPTER_TABLES = {1: "table1", 2: "table2", 7: "tables7-8"}  # a paper table -> the chapter-4 section that runs it
+
+
+def claims_for(tables, methods) -> list[Claim]:
+    """The claims of chapter 4's `tables` (its section names) whose method and baseline are both in `methods`."""
+    return [c for c in CLAIMS if CHAPTER_TABLES.get(c.table) in tables and c.method in methods
+            and c.baseline in methods]
+
+
+def averages_for(tables, methods) -> list[Average]:
+    """The paper's averages whose every cell is in chapter 4's `tables` with both the method and its SAM."""
+    return [a for a in AVERAGES if all(CHAPTER_TABLES.get(t) in tables and {m, f"{m}+SAM"} <= set(methods)
+                                       for t, m, _, _ in a.cells)]
+
+
+def claims_at_rho(claims, rho: float) -> list[Claim]:
+    """`claims` re-read with SAM at a radius of one's own (chapter 4's -p rho), the radius named in the text."""
+    return [replace(c, rho=rho, text=f"{c.text}, SAM at rho {rho:g}") for c in claims]
+
+
 def assess_average(average: Average, scale: str, dataset: str, seeds: dict, records: dict,
-                   which: str = "final") -> dict:
+                   epoch_rule: str = "final") -> dict:
     """A verdict row for an Average: per seed, the mean of that seed's paired gains over the cells (a seed counts
     only where every cell has both runs), judged by the one rule; the paper's side is the same mean over its
     own cells (Table 8's for CIFAR-100). seeds: table number -> seeds, as for `assess`."""
     by_cell = []
     paper = []
     for table, method, profile, imbalance in average.cells:
-        gains = [seed_values(m, scale, dataset, seeds[table], records, average.metric, which, profile, imbalance)
+        gains = [seed_values(m, scale, dataset, seeds[table], records, average.metric, epoch_rule, profile, imbalance)
                  for m in (f"{method}+SAM", method)]
         by_cell.append({s: gains[0][s] - gains[1][s] for s in set(gains[0]) & set(gains[1])})
         sides = [paper_value(m, table, dataset, average.metric, profile, imbalance) for m in (f"{method}+SAM", method)]
@@ -362,7 +389,7 @@ def assess_average(average: Average, scale: str, dataset: str, seeds: dict, reco
 
 # Table 5's rho on the fixed subset; rho tuned on validation, subsets resampled; and the class-order control: the
 # tuned protocol with Fashion-MNIST's classes in their natural order (CE+DRW and CE+DRW+SAM only, grid.order_control)
-PROTOCOLS = ("paper", "tuned", "control")
+PROTOCOLS = ("paper", "validated", "control")
 
 
 def run_config(method: str, scale: str, dataset: str, seed: int, profile: str = "exp", imbalance: float = 100.0,
@@ -384,23 +411,23 @@ def run_config(method: str, scale: str, dataset: str, seed: int, profile: str = 
     return grid.protocol_config(method, scale, seed=seed, rho=rho, dataset=dataset, **order)
 
 
-def metric_value(record: dict | None, metric: str, which: str = "final") -> float | None:
-    """A completed record's test `metric` at the epoch rule `which`, or None (missing, diverged, or no such
+def metric_value(record: dict | None, metric: str, epoch_rule: str = "final") -> float | None:
+    """A completed record's test `metric` at the epoch rule `epoch_rule`, or None (missing, diverged, or no such
     epoch: best_val needs a validation split)."""
     if record is None or record.get("status") != "complete":
         return None
-    picked = (record.get("metrics") or {}).get(which)
+    picked = (record.get("metrics") or {}).get(epoch_rule)
     return None if picked is None else picked.get(metric)
 
 
-def seed_values(method: str, scale: str, dataset: str, seeds, records: dict, metric: str, which: str = "final",
+def seed_values(method: str, scale: str, dataset: str, seeds, records: dict, metric: str, epoch_rule: str = "final",
                 profile: str = "exp", imbalance: float = 100.0, rho: float | None = None,
                 protocol: str = "paper") -> dict[int, float]:
     """seed -> the method's metric, for the seeds that have a completed record."""
     values = {}
     for seed in seeds:
         config = run_config(method, scale, dataset, seed, profile, imbalance, rho, protocol)
-        value = metric_value(records.get(config.run_id) if config else None, metric, which)
+        value = metric_value(records.get(config.run_id) if config else None, metric, epoch_rule)
         if value is not None:
             values[seed] = value
     return values
@@ -429,7 +456,7 @@ def paper_value(method: str, table, dataset: str, metric: str, profile: str = "e
         return FIGURE4_PAPER.get(rho, {}).get(metric) if grid.RHO_COLUMN[dataset] == "cifar10" else None
     if table == "beyond":
         return None  # the paper has no such method
-    rows = book.paper_results(table=paper_table(table, dataset), dataset=PAPER_DATASET[grid.RHO_COLUMN[dataset]],
+    rows = paper_results(table=paper_table(table, dataset), dataset=PAPER_DATASET[grid.RHO_COLUMN[dataset]],
                               imbalance="LT" if profile == "exp" else "step", beta=int(imbalance),
                               method=method.replace("+", " + "))
     return rows[0]["metrics"].get(metric) if rows else None
@@ -451,7 +478,7 @@ def judge(diffs, kind: str, paper: float | None, tolerance: float = KEEP_TOLERAN
             "seeds needed": seeds_needed(diffs) if kind != "keeps" else None}
 
 
-def assess(claim: Claim, scale: str, dataset: str, seeds, records: dict, which: str = "final",
+def assess(claim: Claim, scale: str, dataset: str, seeds, records: dict, epoch_rule: str = "final",
            protocol: str = "paper") -> dict:
     """One row of the scorecard: the paper's difference, ours paired by seed (mean, 95% interval, seeds that
     agree), and the verdict of the one rule. `seeds`: a list, or a dict from table number to list."""
@@ -463,7 +490,7 @@ def assess(claim: Claim, scale: str, dataset: str, seeds, records: dict, which: 
     paper = None if None in paper else round(paper[0] - paper[1], 2)
     row = {"id": claim.id, "claim": claim.text, "table": table, "metric": claim.metric, "kind": claim.kind,
            "paper": paper}
-    a, b = (seed_values(m, scale, dataset, seeds, records, claim.metric, which, claim.profile, claim.imbalance, rho,
+    a, b = (seed_values(m, scale, dataset, seeds, records, claim.metric, epoch_rule, claim.profile, claim.imbalance, rho,
                         protocol) for m, rho in sides)
     paired = sorted(set(a) & set(b))
     if not paired:
@@ -477,11 +504,11 @@ def claim_margin(claim: Claim) -> float:
     return equivalence_margin(claim.metric)
 
 
-def assess_all(claims, scale: str, dataset: str, seeds, records: dict, which: str = "final",
+def assess_all(claims, scale: str, dataset: str, seeds, records: dict, epoch_rule: str = "final",
                protocol: str = "paper") -> pd.DataFrame:
     """The claims' verdict rows, assessed together as one family: each row also carries its Holm-adjusted p and
     verdict within that family (holm_verdicts), which sentence() prints where it differs from the raw one."""
-    frame = pd.DataFrame([assess(c, scale, dataset, seeds, records, which, protocol) for c in claims])
+    frame = pd.DataFrame([assess(c, scale, dataset, seeds, records, epoch_rule, protocol) for c in claims])
     return holm_verdicts(frame) if len(frame) else frame
 
 
@@ -504,20 +531,20 @@ def headline_variants(family: pd.DataFrame, scale: str, dataset: str, tuned_rho:
                      for s in seeds}
             if len(seeds) > len(grid.PROTOCOL_SEEDS) and not all(a and b for a, b in pairs.values()):
                 continue  # ten seeds only where all ten are recorded
-            for which in ("final", "best_val"):
-                diffs = {s: metric_value(a, "tail", which) - metric_value(b, "tail", which)
+            for epoch_rule in ("final", "best_val"):
+                diffs = {s: metric_value(a, "tail", epoch_rule) - metric_value(b, "tail", epoch_rule)
                          for s, (a, b) in pairs.items()
-                         if metric_value(a, "tail", which) is not None and metric_value(b, "tail", which) is not None}
+                         if metric_value(a, "tail", epoch_rule) is not None and metric_value(b, "tail", epoch_rule) is not None}
                 row = claim_row("SAM raises CE+DRW's tail accuracy", diffs, "raises", paper)
                 ps = [float(p) for p in family["p"]]
                 ps[position] = row["p"]
                 adjusted = holm_adjusted(ps)[position]
                 decided = row["verdict"] in ("reproduced", "contradicted")
-                rows.append({"rho": rho, "epoch": which, "seeds": row["seeds"], "ours": row["ours"],
+                rows.append({"rho": rho, "epoch": epoch_rule, "seeds": row["seeds"], "ours": row["ours"],
                              "low": row["low"], "high": row["high"], "p": row["p"], "verdict": row["verdict"],
                              "p (Holm)": adjusted,
                              "verdict (Holm)": row["verdict"] if not decided or adjusted < 0.05 else "inconclusive",
-                             "tuned": rho == tuned_rho})
+                             "validated": rho == tuned_rho})
     return pd.DataFrame(rows)
 
 def multiplicity(verdicts: pd.DataFrame, alpha: float = 0.05) -> str:
@@ -533,7 +560,7 @@ def multiplicity(verdicts: pd.DataFrame, alpha: float = 0.05) -> str:
 
 
 def side_by_side(methods, scale: str, dataset: str, seeds, records: dict, table: int, metrics=("acc", "head",
-                 "mid", "tail"), profile: str = "exp", imbalance: float = 100.0, which: str = "final",
+                 "mid", "tail"), profile: str = "exp", imbalance: float = 100.0, epoch_rule: str = "final",
                  protocol: str = "paper", rho: float | None = None) -> pd.DataFrame:
     """A table as the paper prints it, ours (mean +- std over seeds) next to the paper's, one row per method.
     rho: read every SAM method at this radius (paper protocol) instead of Table 5's; the paper column stays its
@@ -542,7 +569,7 @@ def side_by_side(methods, scale: str, dataset: str, seeds, records: dict, table:
     for method in methods:
         row = {"method": method}
         for metric in metrics:
-            values = seed_values(method, scale, dataset, seeds, records, metric, which, profile, imbalance,
+            values = seed_values(method, scale, dataset, seeds, records, metric, epoch_rule, profile, imbalance,
                                  grid.sam_rho(method, rho), protocol)
             if not values:
                 ours = "not run here"
@@ -579,7 +606,7 @@ def cell_kind(paper_difference: float, keep_below: float = 0.5) -> str:
     return "keeps" if abs(paper_difference) < keep_below else "raises" if paper_difference > 0 else "lowers"
 
 
-def cells(scale: str, dataset: str, seeds, records: dict, which: str = "final", protocol: str = "paper"
+def cells(scale: str, dataset: str, seeds, records: dict, epoch_rule: str = "final", protocol: str = "paper"
           ) -> pd.DataFrame:
     """Every cell of the paper's CIFAR tables beside ours, each judged by the one rule. Off the paper's data (the
     cpu scale) a cell is its row's difference from the table's reference row (CE, or CE+DRW), paired by seed, and
@@ -592,10 +619,10 @@ def cells(scale: str, dataset: str, seeds, records: dict, which: str = "final", 
         for b in imbalances:
             for method in methods:
                 for metric in metrics:
-                    rows.append(_cell(table, method, metric, profile, b, scale, dataset, table_seeds, records, which,
+                    rows.append(_cell(table, method, metric, profile, b, scale, dataset, table_seeds, records, epoch_rule,
                                       protocol, same_data))
     for table, why in NOT_RUN_TABLES.items():
-        for r in book.paper_results(table=table):
+        for r in paper_results(table=table):
             for metric, value in r["metrics"].items():
                 rows.append({"table": APPENDIX_TABLE.get(r["dataset"], table), "data": r["dataset"],
                              "method": r["method"].replace(" + ", "+"), "profile": r["imbalance"],
@@ -604,10 +631,10 @@ def cells(scale: str, dataset: str, seeds, records: dict, which: str = "final", 
     return pd.DataFrame(rows)
 
 
-def _cell(table, method, metric, profile, b, scale, dataset, seeds, records, which, protocol, same_data) -> dict:
+def _cell(table, method, metric, profile, b, scale, dataset, seeds, records, epoch_rule, protocol, same_data) -> dict:
     paper = paper_value(method, table, dataset, metric, profile, b)
     paper_ref = paper_value(REFERENCE[table], table, dataset, metric, profile, b)
-    values = seed_values(method, scale, dataset, seeds, records, metric, which, profile, b, protocol=protocol)
+    values = seed_values(method, scale, dataset, seeds, records, metric, epoch_rule, profile, b, protocol=protocol)
     row = {"table": paper_table(table, dataset), "data": dataset, "method": method, "profile": profile, "imbalance": b,
            "metric": metric, "paper": paper, "ours": None, "std": None, "seeds": 0, "verdict": "not run here"}
     if not values:
@@ -620,7 +647,7 @@ def _cell(table, method, metric, profile, b, scale, dataset, seeds, records, whi
     if method == REFERENCE[table]:
         row["verdict"] = "reference"
         return row
-    reference = seed_values(REFERENCE[table], scale, dataset, seeds, records, metric, which, profile, b,
+    reference = seed_values(REFERENCE[table], scale, dataset, seeds, records, metric, epoch_rule, profile, b,
                             protocol=protocol)
     paired = sorted(set(values) & set(reference))
     if paper is None or paper_ref is None:
@@ -633,6 +660,17 @@ def _cell(table, method, metric, profile, b, scale, dataset, seeds, records, whi
 def count(verdicts: pd.DataFrame) -> dict[str, int]:
     """How many claims got each verdict (all five keys, zeros included)."""
     return {v: int((verdicts["verdict"] == v).sum()) for v in VERDICTS}
+
+
+def protocol_columns(claims, scale: str, dataset: str, columns) -> pd.DataFrame:
+    """Each claim's interval and verdict under each column (protocol, epoch rule, records, seeds), side by side:
+    one claim read on the paper protocol and on the validated one."""
+    frame = pd.concat([assess_all(claims, scale, dataset, seeds, records, rule, protocol)
+                       .assign(column=f"{protocol} rho, {rule}") for protocol, rule, records, seeds in columns])
+    frame["ours [95% interval]"] = [interval_text(r) if r["ours"] is not None and not pd.isna(r["ours"])
+                                    else "not run here" for _, r in frame.iterrows()]
+    return frame.pivot_table(index="claim", columns="column", values=["ours [95% interval]", "verdict"],
+                             aggfunc="first")
 
 
 def verdict_changes(before: pd.DataFrame, after: pd.DataFrame) -> list[str]:
@@ -651,21 +689,21 @@ def order_control(scale: str) -> tuple[list[dict], dict]:
     (the interval of each, CE+DRW's mean tail accuracy in each order, the natural order's run count)."""
     headline = sam_claim("CE+DRW", 1, "tail")
     seeds = list(grid.CONTROL_SEEDS)
-    by_order = {"calibrated": ("tuned", grid.collect(grid.table1_tuned(scale, seeds))),
-                "natural": ("control", grid.collect(grid.order_control(scale)))}  # order -> (protocol, records)
+    by_order = {"calibrated": ("validated", grid.records(grid.table1_validated(scale, seeds))),
+                "natural": ("control", grid.records(grid.order_control(scale)))}  # order -> (protocol, records)
     rows = [assess(headline, scale, "fashion-mnist", seeds, records, "final", protocol)
             | {"claim": f"{headline.text}, {order} class order"} for order, (protocol, records) in by_order.items()]
     texts = {f"control_{order}": interval_text(row) if row["ours"] is not None else "not run here"
              for order, row in zip(by_order, rows)}
     for key, (protocol, records) in zip(("calibrated_drw_tail", "control_drw_tail"), by_order.values()):
         tails = seed_values("CE+DRW", scale, "fashion-mnist", seeds, records, "tail", protocol=protocol)
-        texts[key] = (f"{sum(tails.values()) / len(tails):.1f}% over {book.seeds_phrase([len(tails)])}" if tails
+        texts[key] = (f"{sum(tails.values()) / len(tails):.1f}% over {seeds_phrase([len(tails)])}" if tails
                       else "not run here")
     texts["control_runs"] = sum(r is not None for r in by_order["natural"][1].values())
     return rows, texts
 
 
-def rho_sweep(sweep, rhos, dataset_names, records: dict, which: str) -> pd.DataFrame:
+def rho_sweep(sweep, rhos, dataset_names, records: dict, epoch_rule: str) -> pd.DataFrame:
     """Fig. 4's points: accuracy (all, head, tail) and training fit of every completed CE+DRW(+SAM) run of the
     sweep, by rho and seed ('ours'), with the paper's Fig. 4 values beside them ('paper')."""
     rows = []
@@ -673,11 +711,11 @@ def rho_sweep(sweep, rhos, dataset_names, records: dict, which: str) -> pd.DataF
         for c in grid.unique(sweep):
             r = records[c.run_id]
             if c.dataset == name and r is not None and r["status"] == "complete":
-                m = r["metrics"][which]
+                m = r["metrics"][epoch_rule]
                 rows.append({"data": name, "rho": c.radius, "seed": c.seed, "source": "ours",
                              **{k: m[k] for k in ("acc", "head", "tail")},
                              "train acc": r["metrics"]["train_final"]["acc"],
-                             "train tail": book.train_group_accuracy(r, "tail")})
+                             "train tail": train_group_accuracy(r, "tail")})
         for rho in rhos:
             method = "CE+DRW+SAM" if rho else "CE+DRW"
             paper = {k: paper_value(method, "fig4", name, k, rho=rho or None) for k in ("acc", "head", "tail")}
@@ -686,7 +724,7 @@ def rho_sweep(sweep, rhos, dataset_names, records: dict, which: str) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def imbalance_gains(methods, scale: str, dataset_names, imbalances, seeds, records: dict, which: str
+def imbalance_gains(methods, scale: str, dataset_names, imbalances, seeds, records: dict, epoch_rule: str
                     ) -> pd.DataFrame:
     """Tables 7-8 as gains: SAM's gain in accuracy and tail accuracy for CE+DRW and LDAM+DRW at each imbalance,
     ours (with its interval) beside the paper's, one row each; `line` names the plotted line so that the paper's
@@ -697,7 +735,7 @@ def imbalance_gains(methods, scale: str, dataset_names, imbalances, seeds, recor
         for b in imbalances:
             for method in [m for m in ("CE+DRW", "LDAM+DRW") if m in methods and f"{m}+SAM" in methods]:
                 for metric in ("acc", "tail"):
-                    row = assess(sam_claim(method, 7, metric, imbalance=b), scale, name, seeds, records, which)
+                    row = assess(sam_claim(method, 7, metric, imbalance=b), scale, name, seeds, records, epoch_rule)
                     for source in ("ours", "paper"):
                         if row[source] is not None:
                             ours = source == "ours"
@@ -734,7 +772,7 @@ def sentence(row) -> str:
     if pd.isna(row["ours"]):
         return f"- **{row['claim']}** ({where}{data}): {paper}; no run at this scale yet: *{row['verdict']}*."
     value = (f"{row['ours']:+.1f} on one seed (no interval)" if pd.isna(row["low"]) else
-             f"{interval_text(row)} (95% interval) over {book.seeds_phrase([row['seeds']])}")
+             f"{interval_text(row)} (95% interval) over {seeds_phrase([row['seeds']])}")
     ours = f"ours {value}, {row['agree']} of {row['seeds']} agreeing"
     more = ""
     if row["verdict"] == "inconclusive" and not pd.isna(row.get("seeds needed")):
