@@ -177,7 +177,7 @@ def test_class_spectra_bad_input():
     from saddle import data, models
     from saddle.spectra import class_spectra
     d = data.load("synthetic", n_max=20, imbalance=10)
-    model = models.resnet8()
+    model = models.resnet(8)
     with pytest.raises(ValueError, match=r"classes \[12\] out of range; accepted: 0..9, 'average' or 'all'"):
         class_spectra(model, d, classes=[12], progress=False)
     with pytest.raises(ValueError, match="unknown Hessian criterion 'mse'"):
@@ -195,7 +195,7 @@ def test_classes_side_by_side_equal_one_at_a_time():
     from saddle.spectra import AVERAGE, class_spectra
     d = data.load("synthetic", n_max=20, imbalance=10)
     torch.manual_seed(0)
-    model = models.resnet8()
+    model = models.resnet(8)
     classes = [0, 3, 9, AVERAGE]
     alone = class_spectra(model, d, classes=classes, iters=8, progress=False, workers=1)
     side_by_side = class_spectra(model, d, classes=classes, iters=8, progress=False, workers=2)
@@ -214,7 +214,7 @@ def test_augmented_operator_differs_from_fixed_one():
     from saddle.spectra import class_spectra
     d = data.load("synthetic", n_max=20, imbalance=10)
     torch.manual_seed(0)
-    model = models.resnet8()
+    model = models.resnet(8)
     fixed = class_spectra(model, d, classes=[0], iters=5, progress=False)[0]
     again = class_spectra(model, d, classes=[0], iters=5, progress=False)[0]
     moving = class_spectra(model, d, classes=[0], iters=5, augment=True, progress=False)[0]

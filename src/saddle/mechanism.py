@@ -19,8 +19,8 @@ import pandas as pd
 from . import grid, scorecard
 from .config import RunConfig
 from .curvature import class_split
-from .results import analysis_path, find_record, train_group_accuracy
-from .results import get_or_compute as get_or_compute_record
+from .results import find_record, train_group_accuracy
+from .spectra import snapshot_model, stored_analysis
 
 KIND = "curvature"
 BASELINE = "CE+DRW"
@@ -31,26 +31,18 @@ def split_record(record: dict, epoch: int | None = None, classes=None, iters: in
                  data_root=None, root=None, cache=None, compute: bool = True) -> dict | None:
     """The Gauss-Newton split of a run's classes (default: its tail) at `epoch` (default: the last), read from or
     written to its analysis record; compute=False: None where no record exists yet."""
-    from .checkpoints import checkpoint_path, load_checkpoint
-    from .train import build_model, load_data
-
     config = RunConfig.from_dict(record["config"])
     epoch = epoch or config.epochs
     classes = list(record["groups"]["tail"] if classes is None else classes)
     settings = dict(epoch=epoch, classes=classes, iters=iters, seed=seed)
-    path = analysis_path(config.scale, KIND, config.run_id, epoch, settings, root)
-    if not compute and not path.exists():
-        return None
 
     def compute_split():
-        data = load_data(config, data_root)
-        model = build_model(config, data)
-        load_checkpoint(checkpoint_path(config.run_id, epoch, cache), config, model)
+        data, model = snapshot_model(config, epoch, data_root, cache)
         return {"run_id": config.run_id, "label": config.label, "settings": settings,
                 "class_names": data.class_names, "classes": class_split(model, data, classes, iters=iters,
                                                                       seed=seed, config=config)}
     how = f"saddle.mechanism.split_record for run {config.run_id} at epoch {epoch}"
-    return get_or_compute_record(path, compute_split, how)
+    return stored_analysis(config, KIND, epoch, settings, compute_split, how, root, compute)
 
 
 def runs(scale: str, seeds, rhos, root=None) -> dict:

@@ -84,28 +84,9 @@ def resnet(depth: int, num_classes: int = 10, normed: bool = False, in_channels:
     return CifarResNet(depth, num_classes, normed, in_channels, width)
 
 
-def resnet8(**kw):
-    return resnet(8, **kw)
-
-
-def resnet14(**kw):
-    return resnet(14, **kw)
-
-
-def resnet20(**kw):
-    return resnet(20, **kw)
-
-
 def resnet32(**kw):
+    """The paper's CIFAR network."""
     return resnet(32, **kw)
-
-
-def resnet44(**kw):
-    return resnet(44, **kw)
-
-
-def resnet56(**kw):
-    return resnet(56, **kw)
 
 
 def resnet50(num_classes: int, normed: bool = False, **_) -> nn.Module:

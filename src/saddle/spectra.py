@@ -135,14 +135,9 @@ def run_spectra(record: dict, epoch: int, classes="all", criterion: str = "ce", 
     config = RunConfig.from_dict(record["config"])
     settings = dict(epoch=epoch, classes=classes, criterion=criterion, iters=iters, n_v=n_v, seed=seed,
                     augment=augment, max_per_class=max_per_class)
-    path = analysis_path(config.scale, "hessian", config.run_id, epoch, settings, root)
-    if not compute and not path.exists():
-        return None
 
     def spectra_record():
-        data = load_data(config, data_root)
-        model = build_model(config, data)
-        load_checkpoint(checkpoint_path(config.run_id, epoch, cache), config, model)
+        data, model = snapshot_model(config, epoch, data_root, cache)
         spectra = class_spectra(model, data, classes, criterion, max_per_class, iters, n_v, seed, augment,
                                 progress=progress, config=config)
         return {"run_id": config.run_id, "label": config.label, "settings": settings,
@@ -150,7 +145,25 @@ def run_spectra(record: dict, epoch: int, classes="all", criterion: str = "ce", 
                 "spectra": {str(c): s.to_dict() for c, s in spectra.items()},
                 "at_point": class_loss_and_gradient(model, data, list(spectra), criterion, max_per_class, config)}
     how = f"python -m saddle hessian --run {config.run_id} --epoch {epoch}"
-    return get_or_compute_record(path, spectra_record, how)
+    return stored_analysis(config, "hessian", epoch, settings, spectra_record, how, root, compute)
+
+
+def snapshot_model(config: RunConfig, epoch: int, data_root=None, cache=None):
+    """A run's data and its network at a snapshot (a verified weights-only load): where every analysis starts."""
+    data = load_data(config, data_root)
+    model = build_model(config, data)
+    load_checkpoint(checkpoint_path(config.run_id, epoch, cache), config, model)
+    return data, model
+
+
+def stored_analysis(config: RunConfig, kind: str, epoch: int, settings: dict, make, how: str, root=None,
+                    compute: bool = True) -> dict | None:
+    """The analysis record of `kind` for a run at `epoch` with `settings`, computed by `make` where missing (`how`
+    names the command that computes it); compute=False: None where no record exists yet."""
+    path = analysis_path(config.scale, kind, config.run_id, epoch, settings, root)
+    if not compute and not path.exists():
+        return None
+    return get_or_compute_record(path, make, how)
 
 
 def sweep_rows(runs: dict, iters: int = 100, max_per_class: int | None = None, compute: bool = True,

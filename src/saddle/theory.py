@@ -179,13 +179,11 @@ def trained_network_check(record: dict, epoch: int, rhos, tail_classes, n_batche
     criterion, DRW weights included, over the whole training set) and of each tail class's mean CE; then the
     second-moment ratio of SAM's to SGD's stochastic gradient of the optimised loss along each v."""
     from .config import RunConfig
-    from .checkpoints import checkpoint_path, load_checkpoint
-    from .train import build_criterion, build_model, load_data
+    from .spectra import snapshot_model
+    from .train import build_criterion
 
     config = RunConfig.from_dict(record["config"])
-    data = load_data(config, data_root)
-    model = build_model(config, data)
-    load_checkpoint(checkpoint_path(config.run_id, epoch, cache), config, model)
+    data, model = snapshot_model(config, epoch, data_root, cache)
     optimised = build_criterion(config, data.counts, epoch - 1, "cpu")
     x_all, y_all = data.normalize(data.train_x), data.train_y
     flat = FlatLoss(model, optimised)
@@ -214,15 +212,15 @@ def get_or_check_trained(record: dict, epoch: int, rhos, tail_classes, n_batches
                          batch_size: int = 128, iters: int = 30, seed: int = 0, data_root=None, root=None,
                          cache=None, progress: bool = True) -> dict:
     """Check 3 stored as a record of its own under results/<scale>/theory/, keyed by run, epoch and settings."""
-    from .results import analysis_path, get_or_compute
+    from .config import RunConfig
+    from .spectra import stored_analysis
 
     settings = dict(epoch=epoch, rhos=list(rhos), tail_classes=list(tail_classes), n_batches=n_batches,
                     batch_size=batch_size, iters=iters, seed=seed)
-    scale, run_id = record["config"]["scale"], record["id"]
-    path = analysis_path(scale, "theory", run_id, epoch, settings, root)
-    return get_or_compute(path, lambda: trained_network_check(record, epoch, rhos, tail_classes, n_batches,
-                                                              batch_size, iters, seed, data_root, cache, progress),
-                          f"saddle.theory.get_or_check_trained (settings: {settings})")
+    return stored_analysis(RunConfig.from_dict(record["config"]), "theory", epoch, settings,
+                           lambda: trained_network_check(record, epoch, rhos, tail_classes, n_batches, batch_size,
+                                                         iters, seed, data_root, cache, progress),
+                           f"saddle.theory.get_or_check_trained (settings: {settings})")
 
 
 # Check 4: escaping a saddle with a bounded minimum.
