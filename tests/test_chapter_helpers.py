@@ -166,3 +166,12 @@ def test_chapter_parameters_refuse_an_unknown_data_set_or_method_by_name():
         book.check_parameters("cpu", datasets=["fashion-mnist", "mnist-lt"])
     with pytest.raises(ValueError, match="CE\\+FOO"):
         book.check_parameters("cpu", methods=["CE+FOO"])
+
+
+def test_class_order_table_and_the_control_off_fashion_mnist():
+    from saddle import scorecard
+    table = book.class_order_table("cpu", 100)
+    assert list(table.columns) == ["calibrated order", "natural order", "training images"]
+    assert table["training images"].iloc[0] == 500 and table["training images"].iloc[-1] == 5
+    rows, texts = scorecard.order_control("paper")
+    assert rows == [] and texts["control_runs"] == 0 and texts["control_natural"] == "not run at this scale"

@@ -155,3 +155,32 @@ def test_estimator_sentence_reads_the_probe_spread_and_the_longer_run():
     tiny = rows.assign(**{"lambda_min spread": 1.31e-4, "lambda_min": -8.0})
     assert "at most 0.00013 apart (0.0016% of its size at most)" in estimator_sentence(tiny)
     assert estimator_sentence(rows.iloc[:0]) == "The estimator check has no spectra at this scale yet."
+
+
+def test_chapter2_parameters_resolve_by_protocol_and_refuse_bad_values():
+    seeds, sweep_seeds, rho_sweep, rho, estimator = saddle_claims.resolve_parameters(
+        "cpu", "paper", None, None, None, None, None, None)
+    assert seeds == list(grid.SEEDS) and sweep_seeds == seeds and 0 not in rho_sweep
+    assert rho == grid.table5_rho("CE+DRW+SAM", "fashion-mnist") and estimator.iters == 100
+    assert estimator.seed == seeds[0] and estimator.max_per_class is None
+    smoke = saddle_claims.resolve_parameters("smoke", "validated", None, None, None, None, None, None)
+    assert smoke[:4] == ([0], [10], [0.5], 0.5) and smoke[4].iters == 4
+    mine = saddle_claims.resolve_parameters("cpu", "validated", 0.3, [0.1], [11], [2], 50, 8)
+    assert mine[:4] == ([2], [11], [0.1], 0.3) and (mine[4].iters, mine[4].max_per_class) == (50, 8)
+    with pytest.raises(ValueError, match="protocol 'fancy'"):
+        saddle_claims.resolve_parameters("cpu", "fancy", None, None, None, None, None, None)
+    with pytest.raises(ValueError, match="rho"):
+        saddle_claims.resolve_parameters("cpu", "paper", None, [0.1, -1.0], None, None, None, None)
+
+
+def test_classes_out_of_range_are_named():
+    saddle_claims.check_classes(10, 0, 9)
+    with pytest.raises(ValueError, match="class 10 out of range; accepted: 0..9"):
+        saddle_claims.check_classes(10, 0, 10)
+
+
+def test_seeds_with_spectra_need_both_runs():
+    per_seed = {0: {"CE+DRW": {"all": SGD}, "CE+DRW+SAM": {"all": SAM}},
+                1: {"CE+DRW": {"all": SGD}, "CE+DRW+SAM": {"all": None}}}
+    assert saddle_claims.seeds_with_spectra(per_seed) == "0"
+    assert saddle_claims.seeds_with_spectra({1: per_seed[1]}) == "none"

@@ -85,3 +85,40 @@ def test_theorem_check_readings_follow_the_unnormalised_rows_only():
     assert theory.holds_up_to(check) == "rho = 0.1"  # 0.5 is off by 2 > 0.15 * 4 + 0.2
     assert theory.holds_up_to({"table": rows[2:]}) == "no radius tried"
     assert theory.replacement_error(check) == pytest.approx(0.5)
+
+
+def test_chapter_readings_of_checks_1_3_and_4():
+    check1 = [{"lam": -1.0, "rho": 1.0, "same_batch": True, "normalized": False, "measured": 1.0, "predicted": 1.0},
+              {"lam": -1.0, "rho": 0.5, "same_batch": True, "normalized": False, "measured": 0.26, "predicted": 0.25},
+              {"lam": -1.0, "rho": 1.0, "same_batch": False, "normalized": False, "measured": 0.7, "predicted": 0.0},
+              {"lam": -1.0, "rho": 1.0, "same_batch": True, "normalized": True, "measured": 9.0, "predicted": 0.0}]
+    assert theory.quadratic_errors(check1) == pytest.approx([0.0, 0.04])
+    assert theory.quadratic_texts(check1) == {"check1_points": 2, "check1_worst": "4.0e-02", "check1_fresh": "0.70"}
+    row = {"sam": "unnormalised", "rho": 0.5, "measured": 190438.602, "predicted": 4.0, "stderr": 35153.642,
+           "taylor_with_Hz": 3.5}
+    check3 = {"directions": {"optimised": {"lambda_min": -3.0, "optimised_curvature_along_v": -3.0, "table": [row]},
+                             "class 9": {"lambda_min": -8.0, "optimised_curvature_along_v": -0.5, "table": [row]}},
+              "minibatch_gradient_norms": [1.0, 2.0]}
+    rows = theory.trained_rows(check3)
+    assert rows.loc[0, "measured ± s.e."] == "1.9e+05 ± 3.5e+04" and len(rows) == 2  # large numbers stay short
+    assert list(theory.trained_directions(check3).index) == ["optimised", "class 9"]
+    assert theory.regime_gaps(check3, 0.5) == pytest.approx([1.0, 5.0])  # -3 + 2 * ||g|| / 0.5: not in the regime
+    texts = theory.trained_texts(check3, [0.2, 0.5])
+    assert texts["check3_regime"] == "is not" and texts["check3_tail"] == "class 9" and texts["check3_eff_bound"] == "-6"
+    toy = theory.SaddleToy()
+    escape, steps = theory.escape_table(toy, [0.5, 1.5], [0, 1], trials=5, max_steps=400)
+    assert len(steps[("sgd", 0.0)]) == 10 and set(escape["method"]) == {"unnormalised SAM", "normalised SAM"}
+    texts = theory.escape_texts(escape, float(np.median(steps[("sgd", 0.0)])), 400)
+    assert "1.5" in texts["check4_trapped"]  # unnormalised SAM past -1/lambda stays at the saddle
+    assert theory.censored_differences(np.array([np.inf, 3.0]), np.array([10.0, 5.0]), 400) == [390.0, -2.0]
+
+
+def test_chapter1_toy_paths_and_escape_rates():
+    toy = theory.SaddleToy()
+    paths = theory.toy_paths(toy, (1.0, 0.01), 0.05, 50, [0.5])
+    assert list(paths) == ["gradient descent", "SAM, $\\rho$ = 0.5"] and paths["gradient descent"].shape == (51, 2)
+    texts = theory.toy_texts(toy, paths, (1.0, 0.01), 0.05, 50, [0.5])
+    assert texts["toy_start"] == "(u, v) = (1, 0.01)" and texts["toy_sam_steps"].startswith("with ρ = 0.5 ")
+    table = theory.escape_rates(toy, [0.5], 0.05, trials=4, max_steps=300)
+    assert list(table.index) == ["gradient descent", "normalised SAM, ρ = 0.5"]
+    assert theory.escape_phrase(table).startswith("gradient descent: ")

@@ -133,6 +133,19 @@ def recipe_guidance(ours):
     return pd.DataFrame(rows)
 
 
+def class_order_table(scale: str, imbalance: float):
+    """Fashion-MNIST's classes by position (most frequent first) in the calibrated and the natural order, beside
+    the training images each position gets at `scale` and `imbalance`."""
+    import pandas as pd
+    from .config import RunConfig
+    from .data import CLASS_ORDERS, FASHION_MNIST_NAMES, FASHION_MNIST_ORDER, long_tail_counts
+    orders = {"calibrated": FASHION_MNIST_ORDER, "natural": tuple(range(10))}
+    return pd.DataFrame({f"{order} order": [FASHION_MNIST_NAMES[label] for label in orders[order]]
+                         for order in CLASS_ORDERS} | {"training images": long_tail_counts(
+                             RunConfig.at_scale(scale).n_max, 10, imbalance)}).rename_axis(
+        "position (most frequent first)")
+
+
 def glue_texts(texts: dict) -> None:
     """Glue each value under its key for the chapter's prose ({glue:text}`key`), showing nothing in the cell."""
     from myst_nb import glue

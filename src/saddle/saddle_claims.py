@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from . import grid
 from .hessian import Spectrum
 from .spectra import AVERAGE, run_spectra
 from .results import find_record
@@ -55,6 +56,61 @@ class Estimator:
         plotted = config.seed == self.seed
         record = get_or_run(config) if plotted or find_record(config) is not None else None
         return None if record is None else self.of(record, epoch, which, seed=config.seed, compute=plotted)
+
+    def per_seed(self, scale: str, protocol: str, seeds, rho: float, epoch: int, tail) -> dict:
+        """seed -> method -> {'all': every class's spectra, 'tail': the `tail` classes'} for CE+DRW and CE+DRW+SAM
+        at `rho` (None where a seed's run or its spectra are not recorded): what the group claims pair by seed."""
+        return {s: {m: {"all": self.of_seed(config, epoch), "tail": self.of_seed(config, epoch, tail)}
+                    for m, config in (("CE+DRW", grid.chapter_config("CE+DRW", scale, protocol, s)),
+                                      ("CE+DRW+SAM", grid.chapter_config("CE+DRW+SAM", scale, protocol, s, rho)))}
+                for s in seeds}
+
+
+def seeds_with_spectra(per_seed: dict, which: str = "all") -> str:
+    """The seeds of Estimator.per_seed whose two runs both have `which` spectra, for prose ('none' if no seed)."""
+    return ", ".join(str(s) for s, runs in per_seed.items()
+                     if all(runs[m][which] is not None for m in ("CE+DRW", "CE+DRW+SAM"))) or "none"
+
+
+def resolve_parameters(scale: str, protocol: str, rho, rho_sweep, sweep_seeds, seeds, iters, max_per_class) -> tuple:
+    """Chapter 2's parameters checked, with None resolved by protocol and scale: (seeds, sweep_seeds, rho_sweep, rho,
+    estimator). The validated protocol plots its evaluation seeds and sweeps the tuning grid on the tuning seeds;
+    the paper protocol plots seeds 0-2 and sweeps Fig. 4's radii; rho is CE+DRW+SAM's radius under the protocol."""
+    from .book import chapter_settings as resolve, check_parameters
+    from .checks import check_choice
+    check_choice("protocol", protocol, ("validated", "paper"))
+    check_parameters(scale, rho=rho, seeds=seeds)
+    check_parameters(scale, seeds=sweep_seeds)
+    for r in rho_sweep or ():
+        check_parameters(scale, rho=r)
+    validated = protocol == "validated"
+    seeds, iters, max_per_class = resolve(scale, **{"validated_seeds" if validated else "seeds": seeds}, iters=iters,
+                                          max_per_class=max_per_class)
+    smoke = scale == "smoke"
+    sweep_seeds = sweep_seeds or ([10 if validated else 0] if smoke else
+                                  list(grid.TUNE_SEEDS["CE+DRW+SAM"]) if validated else seeds)
+    rho_sweep = rho_sweep or ([0.5] if smoke else list(grid.TUNE_RHOS) if validated
+                              else [r for r in grid.FIGURE4_RHOS if r])
+    rho = rho or grid.protocol_rho("CE+DRW+SAM", scale, protocol)
+    if rho is None:
+        raise ValueError(f"CE+DRW+SAM's radius is not tuned yet at scale {scale}; train its tuning grid with "
+                         f"python -m saddle grid tune --methods CE+DRW+SAM --scale {scale}, or pass -p rho")
+    return seeds, sweep_seeds, rho_sweep, rho, Estimator(iters=iters, max_per_class=max_per_class, seed=seeds[0])
+
+
+def sweep_records(scale: str, protocol: str, seeds, rhos) -> dict:
+    """{(rho, seed): record} of Fig. 3 C's radius sweep: CE+DRW at rho 0, CE+DRW+SAM at each of `rhos` (trained
+    where missing, unless the build is read-only)."""
+    return {(r, s): get_or_run(grid.chapter_config("CE+DRW+SAM", scale, protocol, s, r) if r else
+                               grid.chapter_config("CE+DRW", scale, protocol, s))
+            for s in seeds for r in (0.0, *rhos)}
+
+
+def check_classes(n_classes: int, *classes) -> None:
+    """Fail, naming the class and the accepted range, when a chapter parameter names a class the data lacks."""
+    for c in classes:
+        if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < n_classes:
+            raise ValueError(f"class {c!r} out of range; accepted: 0..{n_classes - 1}")
 
 
 def fig2_panels(records: dict, final: dict, average: dict, head_class: int, tail_class: int) -> dict:

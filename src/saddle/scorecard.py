@@ -683,10 +683,16 @@ def verdict_changes(before: pd.DataFrame, after: pd.DataFrame) -> list[str]:
     return [f"{claim} ({a} -> {b})" for claim, a, b in pairs if a != b and not {a, b} & set(UNTESTED)]
 
 
-def order_control(scale: str) -> tuple[list[dict], dict]:
+ORDER_CONTROL_TEXTS = ("control_calibrated", "control_natural", "calibrated_drw_tail", "control_drw_tail")
+
+
+def order_control(scale: str, dataset: str | None = None) -> tuple[list[dict], dict]:
     """The class-order control of the headline (SAM raises CE+DRW's tail), on CONTROL_SEEDS: the calibrated
     order's validated runs beside the natural order's. Returns the two claim rows and the texts chapter 1 glues
-    (the interval of each, CE+DRW's mean tail accuracy in each order, the natural order's run count)."""
+    (the interval of each, CE+DRW's mean tail accuracy in each order, the natural order's run count). A
+    Fashion-MNIST experiment: for other data or the paper scale, no rows and texts that say so."""
+    if scale == "paper" or dataset not in (None, "fashion-mnist"):
+        return [], {key: "not run at this scale" for key in ORDER_CONTROL_TEXTS} | {"control_runs": 0}
     headline = sam_claim("CE+DRW", 1, "tail")
     seeds = list(grid.CONTROL_SEEDS)
     by_order = {"calibrated": ("validated", grid.records(grid.table1_validated(scale, seeds))),

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm import tqdm
 
@@ -330,3 +331,155 @@ def replacement_error(check: dict) -> float:
     theorem's second-order term, over a network check's minibatches."""
     p = check["projections"]
     return float(np.abs(p["hz_term"] - p["h_term"]).mean() / np.abs(p["h_term"]).mean())
+
+
+# ---- What chapters 1 and 3 show of the checks: their tables and the numbers their prose quotes. ----
+
+def quadratic_errors(check1: list[dict]) -> list[float]:
+    """Check 1's relative errors (measured - predicted) / predicted in the exact setting (same batch, unnormalised):
+    the identity holds sample by sample there, so these are rounding errors."""
+    return [(r["measured"] - r["predicted"]) / max(r["predicted"], 1e-12) for r in check1
+            if r["same_batch"] and not r["normalized"]]
+
+
+def quadratic_texts(check1: list[dict]) -> dict:
+    """The numbers chapter 3 quotes from check 1: points in the exact setting, the worst relative error there, and
+    the measured ratio with a fresh batch at rho lambda = -1 (where the theorem predicts 0)."""
+    errors = quadratic_errors(check1)
+    fresh = [r for r in check1 if not r["same_batch"] and r["rho"] * r["lam"] == -1.0]
+    return {"check1_points": len(errors), "check1_worst": f"{max(abs(e) for e in errors):.1e}",
+            "check1_fresh": f"{fresh[0]['measured']:.2f}" if fresh else "n/a"}
+
+
+def _ratio_cells(row: dict) -> dict:
+    """A ratio row's measured value with its standard error, the theorem's and the Taylor-only prediction, in
+    three significant digits (the ratios span 1 to 1e5)."""
+    taylor = row.get("taylor_with_Hz")
+    return {"rho": row["rho"], "SAM": row["sam"], "measured ± s.e.": f"{row['measured']:.3g} ± {row['stderr']:.2g}",
+            "Theorem 2": f"{row['predicted']:.3g}", "Taylor only (H_z)": "" if taylor is None else f"{taylor:.3g}"}
+
+
+def network_rows(check2: dict) -> pd.DataFrame:
+    """Check 2's ratios at both points (name -> network_check result), one row per point, radius and SAM variant."""
+    return pd.DataFrame([{"point": name.split(" (")[0], **_ratio_cells(row)}
+                         for name, result in check2.items() for row in result["table"]])
+
+
+def network_texts(close: dict, far: dict) -> dict:
+    """The numbers chapter 3 quotes from check 2, close to the saddle and farther away."""
+    texts = {}
+    for key, check in (("close", close), ("far", far)):
+        texts |= {f"check2_lam_{key}": f"{check['lambda_min']:.2f}", f"check2_holds_{key}": holds_up_to(check),
+                  f"check2_repl_{key}": f"{100 * replacement_error(check):.0f}%"}
+    return texts
+
+
+def trained_directions(check3: dict) -> pd.DataFrame:
+    """Check 3's directions: per loss giving v, its lambda_min and the optimised loss's curvature q = v'Hv along v."""
+    return pd.DataFrame([{"loss giving v": name, "lambda_min": d["lambda_min"],
+                          "q = v'Hv (optimised)": d["optimised_curvature_along_v"]}
+                         for name, d in check3["directions"].items()]).set_index("loss giving v")
+
+
+def trained_rows(check3: dict) -> pd.DataFrame:
+    """Check 3's ratios: one row per direction, radius and SAM variant, with -2/rho beside (the regime bound)."""
+    return pd.DataFrame([{"loss giving v": name, **_ratio_cells(row), "-2/rho": -2 / row["rho"]}
+                         for name, d in check3["directions"].items() for row in d["table"]])
+
+
+def regime_gaps(check3: dict, rho: float) -> list[float]:
+    """Per minibatch z, lambda_min + 2 ||g_z|| / rho of the optimised loss: negative where normalised SAM at `rho`
+    (step rho / ||g_z|| times the gradient) is in the theorem's regime lambda_min < -2 ||g_z|| / rho."""
+    lam = check3["directions"]["optimised"]["lambda_min"]
+    return [lam + 2 * n / rho for n in check3.get("minibatch_gradient_norms") or []]
+
+
+def trained_texts(check3: dict, rhos) -> dict:
+    """The numbers chapter 3 quotes from check 3 on the trained network, at the largest of `rhos`."""
+    optimised, rho = check3["directions"]["optimised"], max(rhos)
+    unnormalised = {row["rho"]: row for row in optimised["table"] if row["sam"] == "unnormalised"}[rho]
+    tail = {k: d for k, d in check3["directions"].items() if k != "optimised"}
+    steepest = min(tail, key=lambda k: tail[k]["lambda_min"])
+    norms = check3.get("minibatch_gradient_norms")
+    return {"check3_lam": f"{optimised['lambda_min']:.2f}", "check3_bound": f"{-2 / rho:.2f}",
+            "check3_regime": "is" if any(optimised["lambda_min"] < -2 / r for r in rhos) else "is not",
+            "check3_rho": rho, "check3_measured": f"{unnormalised['measured']:.3g}",
+            "check3_predicted": f"{unnormalised['predicted']:.3g}",
+            "check3_taylor": f"{unnormalised['taylor_with_Hz']:.3g}", "check3_tail": steepest,
+            "check3_tail_lam": f"{tail[steepest]['lambda_min']:.2f}",
+            "check3_tail_q": f"{tail[steepest]['optimised_curvature_along_v']:.3g}",
+            "check3_grad_norm": f"{np.median(norms):.3g}" if norms else "not recorded",
+            "check3_eff_bound": f"{-2 * np.median(norms) / rho:.3g}" if norms else "not recorded"}
+
+
+def escape_table(toy: SaddleToy, rhos, seeds, trials: int, max_steps: int) -> tuple[pd.DataFrame, dict]:
+    """Check 4: median escape steps and the share of trials still trapped, for unnormalised and normalised SAM at
+    each radius, every seed's trials pooled; and the steps themselves by ('sgd', 0.0) or (method, rho)."""
+    def pooled(method, rho=0.0):
+        return np.concatenate([escape_steps(toy, method, rho, trials=trials, max_steps=max_steps, seed=s)
+                               for s in seeds])
+    steps = {("sgd", 0.0): pooled("sgd")} | {(m, r): pooled(m, r) for m in ("sam", "sam_normalized") for r in rhos}
+    rows = [{"method": "unnormalised SAM" if m == "sam" else "normalised SAM", "rho": r,
+             "median_steps": float(np.median(s)), "trapped": float(np.isinf(s).mean())}
+            for (m, r), s in steps.items() if m != "sgd"]
+    return pd.DataFrame(rows), steps
+
+
+def censored_differences(steps, baseline, max_steps: int) -> list[float]:
+    """Trial-by-trial step differences against `baseline` (same seeds); a trial still at the saddle counts as
+    max_steps, so a trapped trial is a long one rather than a missing one."""
+    return (np.minimum(steps, max_steps) - np.minimum(baseline, max_steps)).tolist()
+
+
+def escape_texts(escape: pd.DataFrame, sgd_median: float, max_steps: int) -> dict:
+    """The numbers chapter 3 quotes from check 4: SGD's median, unnormalised SAM's slow and trapped radii, and the
+    radii at which normalised SAM escapes faster than SGD."""
+    unnormalised = escape[escape["method"] == "unnormalised SAM"]
+    normalised = escape[escape["method"] == "normalised SAM"]
+    free = unnormalised[unnormalised["trapped"] == 0]
+    return {"check4_sgd": f"{sgd_median:.0f}", "check4_max": max_steps,
+            "check4_unnorm_verdict": "never escapes faster" if (unnormalised["median_steps"] >= sgd_median).all()
+            else "escapes faster for some radii",
+            "check4_slow": ", ".join(f"{m:.0f} at rho {r}" for r, m in zip(free["rho"], free["median_steps"]))
+            or "none",
+            "check4_trapped": ", ".join(str(r) for r in unnormalised[unnormalised["trapped"] == 1]["rho"]) or "none",
+            "check4_norm_fast": ", ".join(f"{m:.0f} at rho {r}" for r, m in zip(normalised["rho"],
+                                                                               normalised["median_steps"])
+                                          if m < sgd_median) or "none"}
+
+
+def toy_paths(toy: SaddleToy, start, lr: float, steps: int, rhos) -> dict:
+    """Chapter 1's drawn paths: gradient descent and normalised SAM at each of `rhos`, from `start`."""
+    return {"gradient descent": toy_trajectory(toy, start, "sgd", lr=lr, steps=steps)} | {
+        f"SAM, $\\rho$ = {r}": toy_trajectory(toy, start, "sam_normalized", r, lr, steps) for r in rhos}
+
+
+def toy_texts(toy: SaddleToy, paths: dict, start, lr: float, steps: int, rhos) -> dict:
+    """The numbers chapter 1 quotes about the toy and where each drawn path escapes."""
+    def when(step):
+        return f"at step {step:.0f}" if np.isfinite(step) else f"not within {steps} steps"
+    escape = [toy_escape_step(toy, path) for path in paths.values()]  # gradient descent, then each radius
+    return {"toy_def": f"a = {toy.a:g}, λ = {toy.lam:g}, c = {toy.c:g}",
+            "toy_noise": f"{toy.noise_u:g} along u and {toy.noise_v:g} along v",
+            "toy_start": f"(u, v) = ({start[0]:g}, {start[1]:g})", "toy_lr": lr, "toy_min": toy.minimum,
+            "toy_half": toy.minimum / 2, "toy_gd_step": when(escape[0]),
+            "toy_sam_steps": "; ".join(f"with ρ = {r:g} {when(s)}" for r, s in zip(rhos, escape[1:]))}
+
+
+def escape_rates(toy: SaddleToy, rhos, lr: float, trials: int, max_steps: int) -> pd.DataFrame:
+    """Chapter 1's escape table: per optimiser (gradient descent, normalised SAM at each radius) the share of
+    `trials` that leave the saddle within max_steps, and their median step count."""
+    runs = [("gradient descent", "sgd", 0.0)] + [(f"normalised SAM, ρ = {r}", "sam_normalized", r) for r in rhos]
+    rows = []
+    for label, method, rho in runs:
+        steps = escape_steps(toy, method, rho, lr, trials, max_steps)
+        rows.append({"method": label, "escaped (%)": 100 * float(np.isfinite(steps).mean()),
+                     "median steps": float(np.median(steps))})
+    return pd.DataFrame(rows).set_index("method")
+
+
+def escape_phrase(table: pd.DataFrame) -> str:
+    """escape_rates' table in a sentence: each optimiser's escaped share and median steps where finite."""
+    return "; ".join(f"{label}: {row['escaped (%)']:.0f}% escaped"
+                     + (f", median {row['median steps']:.0f} steps" if np.isfinite(row["median steps"]) else "")
+                     for label, row in table.iterrows())
