@@ -175,3 +175,20 @@ def test_class_order_table_and_the_control_off_fashion_mnist():
     assert table["training images"].iloc[0] == 500 and table["training images"].iloc[-1] == 5
     rows, texts = scorecard.order_control("paper")
     assert rows == [] and texts["control_runs"] == 0 and texts["control_natural"] == "not run at this scale"
+
+
+def test_rho_sweep_summary_and_recipe_texts():
+    from saddle import grid, scorecard
+    ours = pd.DataFrame({"data": "d", "rho": [0.0, 0.0, 0.5], "acc": [60.0, 62.0, 65.0], "head": 80.0,
+                         "tail": [10.0, 12.0, 30.0], "train acc": 99.0, "train tail": [98.0, 96.0, 55.0]})
+    table, texts = scorecard.rho_sweep_summary(ours, "d")
+    assert table.loc[("d", 0.0), "seeds"] == 2 and table.loc[("d", 0.0), "acc"] == 61.0
+    assert texts == {"seeds_run": "1 to 2 seeds", "fit_tail": "97 % at rho 0; 55 % at rho 0.5"}
+    assert scorecard.rho_sweep_summary(ours.iloc[:0], "d")[1] == {"seeds_run": "no runs", "fit_tail": "not run here"}
+    guidance = book.recipe_guidance(ours.assign(rho=[0.0, 0.05, 0.5]))
+    assert book.recipe_texts(guidance) == {"recipe_rho": "0.5", "recipe_gap": "0.0", "best_rho": "0.5"}
+    assert book.recipe_texts(guidance.iloc[:0])["best_rho"] == "not run here"
+    radii = grid.radii_table(["CE+DRW+SAM", "CE+DRW+ImbSAM"], "smoke", "fashion-mnist")
+    assert radii.loc["CE+DRW+ImbSAM", "Table 5 (CIFAR-10)"] == "none"
+    with pytest.raises(ValueError, match="rho must be >= 0, got -1"):
+        book.check_parameters("cpu", rhos=[0.1, -1.0])

@@ -184,3 +184,14 @@ def test_seeds_with_spectra_need_both_runs():
                 1: {"CE+DRW": {"all": SGD}, "CE+DRW+SAM": {"all": None}}}
     assert saddle_claims.seeds_with_spectra(per_seed) == "0"
     assert saddle_claims.seeds_with_spectra({1: per_seed[1]}) == "none"
+
+
+def test_curvature_reading_texts_with_and_without_spectra():
+    curvature = pd.DataFrame([{"rho": r, "seed": s, "class": 9, "lambda_min": -4.0 + r}
+                              for r in (0.0, 0.5) for s in (10, 11)])
+    runs = {(r, s): {"metrics": {"final": {"tail": 40 - 10 * r + s}}} for r in (0.0, 0.5) for s in (10, 11)}
+    points, texts = saddle_claims.curvature_reading(curvature, runs, "final", "k", within_seed=True)
+    assert len(points) == 4 and texts["k_runs"] == 4
+    assert texts["k_within_seed"] == "seed 10: -1.00; seed 11: -1.00"
+    none, empty = saddle_claims.curvature_reading(curvature.iloc[:0], runs, "final", "k")
+    assert none is None and empty == {"k_rank": "not computed", "k_runs": 0, "k_reading": "no spectra to compare"}

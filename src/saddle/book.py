@@ -43,11 +43,12 @@ def check_parameter_names(history) -> None:
 
 def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: str | None = None,
                      epoch_rule: str | None = None, imbalances=None, tables=None, protocol: str = "paper",
-                     workers: int | None = None, datasets=None, methods=None) -> None:
+                     workers: int | None = None, datasets=None, methods=None, rhos=None) -> None:
     """Fail in a chapter's first cell, with the accepted values, before any work is done. The book builds at
     smoke, cpu or paper scale; the large scale's runs are separate torchrun jobs (chapter 5). `protocol`: whose
     runs `epoch_rule` reads; the paper protocol's hold out no validation images, so they have no 'best_val' epoch.
-    datasets and methods: lists of names, each checked as `dataset` is and as grid.method_config reads it."""
+    datasets and methods: lists of names, each checked as `dataset` is and as grid.method_config reads it; rhos:
+    radii, each checked as `rho` is."""
     if not isinstance(scale, str):
         raise ValueError(f"scale must be a string, one of {', '.join(BOOK_SCALES)}; got {scale!r}")
     check_choice("scale", scale, BOOK_SCALES)
@@ -77,6 +78,8 @@ def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: 
         from .grid import method_config
         for method in methods:
             method_config(method, scale)  # an unknown method fails here, with the accepted form
+    for value in rhos or ():
+        check_parameters(scale, rho=value)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a whole number >= 1 (processes of one thread each), got {workers!r}")
 
@@ -109,6 +112,16 @@ def chapter_settings(scale: str, **given) -> tuple:
     if "train_missing" in resolved:
         resolved["train_missing"] = bool(resolved["train_missing"]) and not read_only()
     return tuple(resolved.values()) if len(resolved) > 1 else next(iter(resolved.values()))
+
+
+def recipe_texts(guidance) -> dict:
+    """The numbers chapter 6 quotes from recipe_guidance's first data set: the radius the recipe picks, how much
+    accuracy it leaves to the best radius in hindsight, and that radius."""
+    if not len(guidance):
+        return {key: "not run here" for key in ("recipe_rho", "recipe_gap", "best_rho")}
+    g = guidance.iloc[0]
+    return {"recipe_rho": f"{g['recipe picks']:g}", "recipe_gap": f"{g['best acc'] - g['its acc']:.1f}",
+            "best_rho": f"{g['best rho']:g}"}
 
 
 def recipe_guidance(ours):

@@ -205,6 +205,24 @@ def tuning_rows(methods, scale: str, dataset: str | None = None, root: Path | No
     return rows
 
 
+def radii_table(methods, scale: str, dataset: str):
+    """Each SAM method's radius: Table 5's (CIFAR-10; 'none' for the methods after the paper) beside the one tuned
+    on validation here ('tuning incomplete' until its tuning grid is recorded)."""
+    import pandas as pd
+    return pd.DataFrame([{"method": m, "Table 5 (CIFAR-10)": table5_rho(m, "cifar10") if m in SAM_METHODS else "none",
+                          "tuned here": tuned_rho(m, scale, dataset=dataset) or "tuning incomplete"}
+                         for m in methods]).set_index("method")
+
+
+def tuning_runs(scale: str, dataset: str, methods=("CE+DRW", "CE+DRW+SAM")) -> dict:
+    """{(rho, seed): record or None} of the tuning grid's `methods` on `dataset` (rho 0 for SGD), read only: the
+    tuning runs are trained by `grid tune`, never by a chapter."""
+    configs = {(c.rho if c.optimizer == "sam" else 0.0, c.seed): c
+               for c in tune(scale, dataset_names=[dataset]) if c.label in methods}
+    found = records(list(configs.values()))
+    return {key: found[c.run_id] for key, c in configs.items()}
+
+
 def tuned_rho(method: str, scale: str, *, root: Path | None = None, dataset: str | None = None) -> float | None:
     """`method`'s rho by select_rho once its whole tuning grid is recorded, else None. A diverged run counts as
     the worst validation accuracy (0)."""

@@ -303,6 +303,23 @@ def correlation_words(correlation: float) -> tuple[str, str]:
                                    else "less negative curvature goes with higher tail accuracy")
 
 
+def curvature_reading(curvature: pd.DataFrame, runs: dict, epoch_rule: str, key: str,
+                      within_seed: bool = False) -> tuple[pd.DataFrame | None, dict]:
+    """Chapter 6's reading of tail lambda_min against tail accuracy: the points (None without spectra) and the texts
+    `key`_rank, `key`_runs, `key`_reading (and `key`_within_seed: the correlation over each seed's radii)."""
+    if not len(curvature):
+        return None, {f"{key}_rank": "not computed", f"{key}_runs": 0, f"{key}_reading": "no spectra to compare"} | (
+            {f"{key}_within_seed": "not computed"} if within_seed else {})
+    points, correlation = curvature_points(curvature, runs, epoch_rule)
+    rank, reading = correlation_words(correlation)
+    texts = {f"{key}_rank": rank, f"{key}_runs": len(points), f"{key}_reading": reading}
+    if within_seed:
+        texts[f"{key}_within_seed"] = "; ".join(
+            f"seed {s}: {correlation_words(curvature_points(group, runs, epoch_rule)[1])[0]}"
+            for s, group in curvature.groupby("seed"))
+    return points, texts
+
+
 def tail_lambda_min_by_seed(curvature: pd.DataFrame, method: str) -> dict:
     """seed -> the tail group's mean lambda_min for one method (seeds with spectra only)."""
     rows = curvature[curvature["method"] == method] if len(curvature) else curvature

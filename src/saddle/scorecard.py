@@ -709,6 +709,20 @@ def order_control(scale: str, dataset: str | None = None) -> tuple[list[dict], d
     return rows, texts
 
 
+def rho_sweep_summary(ours: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, dict]:
+    """rho_sweep's own rows by data set and radius: mean accuracies and fit, the spread over seeds, the seed count;
+    and the texts chapter 6 quotes (the seeds run, the tail fit by radius on `dataset`)."""
+    if not len(ours):
+        return pd.DataFrame(), {"seeds_run": "no runs", "fit_tail": "not run here"}
+    per_rho = ours.groupby(["data", "rho"])
+    mean = per_rho[["acc", "head", "tail", "train acc", "train tail"]].mean()
+    table = mean.join(per_rho[["acc", "tail"]].std().add_suffix(" std")).assign(seeds=per_rho.size())
+    fit = mean.xs(dataset)["train tail"] if dataset in mean.index else None
+    return table, {"seeds_run": seeds_phrase(per_rho.size()),
+                   "fit_tail": "; ".join(f"{v:.0f} % at rho {r:g}" for r, v in fit.items()) if fit is not None
+                   else "not run here"}
+
+
 def rho_sweep(sweep, rhos, dataset_names, records: dict, epoch_rule: str) -> pd.DataFrame:
     """Fig. 4's points: accuracy (all, head, tail) and training fit of every completed CE+DRW(+SAM) run of the
     sweep, by rho and seed ('ours'), with the paper's Fig. 4 values beside them ('paper')."""
