@@ -17,7 +17,7 @@ def spectrum(low, high):
 
 def test_spectral_density_ticks_are_zero_and_powers_of_ten_written_plainly():
     fig = plots.spectral_densities({"A: one": spectrum(-6.5, 108), "B: two": spectrum(-0.3, 40)})
-    ax = fig.axes[0]
+    ax = fig.axes[-1]  # the panels share the eigenvalue axis; the bottom one is labelled
     fig.canvas.draw()
     left, right = ax.get_xlim()
     assert (left, right) == (-1.6 * 6.5, 1.6 * 108)  # a margin past both extremes, shared by the panels
@@ -26,15 +26,19 @@ def test_spectral_density_ticks_are_zero_and_powers_of_ten_written_plainly():
     plt.close(fig)
 
 
-def test_ratio_over_training_styles_each_group_and_keeps_shades_off_black():
-    rows = [{"method": "SGD", "epoch": e, "class": f"{c} c{c}", "group": g, "ratio": 0.1 + c / 100}
-            for e in (1, 2) for c, g in enumerate(["head", "head", "mid", "mid", "tail", "tail"])]
-    fig = plots.ratio_over_training(pd.DataFrame(rows), drw_epoch=2)
-    markers = [line.get_marker() for line in fig.axes[0].get_lines()[:6]]  # the six classes' lines, in class order
-    assert markers[0] == markers[1] and markers[2] == markers[3] and markers[4] == markers[5]
-    assert len(set(markers)) == 3  # head, mid and tail: a style (marker and dashes) each
-    for shade in plots._shades("#dd8452", 5) + plots._shades("#c44e52", 5):
-        assert 0.15 < np.mean(shade) < 0.9  # neither near black nor near white
+def test_ratio_over_training_draws_group_means_over_class_lines_on_even_epochs():
+    rows = [{"method": m, "epoch": e, "class": f"{c} c{c}", "group": g, "ratio": 0.1 + c / 100}
+            for m in ("SGD", "SAM") for e in (10, 160, 200)
+            for c, g in enumerate(["head", "head", "mid", "mid", "tail", "tail"])]
+    fig = plots.ratio_over_training(pd.DataFrame(rows), drw_epoch=160)
+    ax = fig.axes[0]
+    bold = [line for line in ax.get_lines() if line.get_linewidth() > 2]
+    thin = [line for line in ax.get_lines() if line.get_linewidth() < 1]
+    assert len(bold) == 3 and len(thin) == 6  # a mean per group over a line per class
+    assert len({line.get_marker() for line in bold}) == 3
+    assert list(bold[0].get_xdata()) == [0, 1, 2]  # epochs 10, 160, 200 evenly spaced
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["10", "160", "200"]
+    assert fig.get_figwidth() <= plots.COLUMN_INCHES and ax.get_legend() is None and fig.legends
     plt.close(fig)
 
 
@@ -92,3 +96,49 @@ def test_toy_saddle_slider_is_self_contained_with_one_step_per_radius():
     steps = figure["sliders"][0]["steps"]
     assert [s["label"] for s in steps] == ["0.05", "0.5", "1"]
     assert [s["args"][0]["visible"] for s in steps][1] == [True, True, False, True, False]
+
+
+def _record(label, seed=0):
+    per_class = [90.0 - 8 * c for c in range(10)]
+    return {"status": "complete", "label": label, "groups": {"head": [0, 1, 2], "mid": [3, 4, 5, 6], "tail": [7, 8, 9]},
+            "config": {"epochs": 4, "seed": seed},
+            "metrics": {"final": {"per_class": per_class, "head": 85.0, "mid": 60.0, "tail": 30.0, "acc": 60.0},
+                        "train_final": {"per_class": [99.0] * 10}},
+            "curves": [{"epoch": e, "train_acc": 50.0 + e, "test_acc": 40.0 + e, "tail": 10.0 + e} for e in (1, 2, 3, 4)]}
+
+
+def test_every_chapter_figure_fits_the_column_with_its_legend_off_the_data():
+    ratios = [{"sam": s, "rho": r, "measured": 1.0 + r, "predicted": (1 - r) ** 2, "stderr": 0.1,
+               "taylor_with_Hz": 1.0} for s in ("unnormalised", "normalised") for r in (0.05, 0.1, 0.5, 0.8, 1.0)]
+    gains = pd.DataFrame([{"imbalance": b, "method": f"{m} (d)", "metric": k, "source": src, "gain": 1.0, "low": 0.0,
+                           "high": 2.0} for b in (10, 100) for m in ("CE+DRW", "LDAM+DRW") for k in ("acc", "tail")
+                          for src in ("ours", "paper")])
+    sweep = pd.DataFrame([{"rho": r, "source": src, "acc": 60.0, "head": 80.0, "tail": 30.0 + r, "seed": 0}
+                          for r in (0.0, 0.5) for src in ("ours", "paper")])
+    escape = pd.DataFrame([{"method": m, "rho": r, "median_steps": 100.0, "trapped": 0.0}
+                           for m in ("unnormalised SAM", "normalised SAM") for r in (0.05, 0.8, 1.0, 2.0)])
+    quadratic = [{"lam": -1.0, "rho": r, "measured": (1 - r) ** 2, "normalized": n, "same_batch": b}
+                 for r in (0.1, 0.5) for n in (False, True) for b in (True, False)]
+    figures = {
+        "profiles": plots.class_profiles({"a": [500, 100, 5], "b": [500, 5], "c": [9, 3], "d": [4, 2]}),
+        "weights": plots.per_class_lines({"x": [1.0, 2.0], "y": [1.1, 2.0]}, "w", log=True, ratio=True),
+        "groups": plots.group_accuracy([_record("CE"), _record("CE+DRW")]),
+        "curves": plots.train_test_curves([_record("CE"), _record("CE+DRW"), _record("CE+SAM"), _record("VS")]),
+        "gains": plots.gains(gains, "imbalance", "imbalance factor", log_x=True),
+        "sweep": plots.accuracy_vs_rho(sweep),
+        "quadratic": plots.theorem_quadratic(quadratic),
+        "ratios": plots.theorem_ratios({"a": (ratios, -2.0), "b": (ratios, -0.5), "c": (ratios, -1.0)}),
+        "escape": plots.escape_steps(escape, 300.0, 5000, -1.0),
+        "spectra": plots.spectral_densities({"A: one | test 9%": spectrum(-6.5, 108), "B: one": spectrum(-1, 40),
+                                             "A: two": spectrum(-2, 10), "B: two": spectrum(-1, 12)}),
+        "bars": plots.class_ratio_bars(pd.DataFrame({"class": ["0 a", "1 b"] * 2, "ratio": [0.1, 0.2, 0.3, 0.4],
+                                                     "method": ["SGD", "SGD", "SAM", "SAM"]})),
+    }
+    for name, fig in figures.items():
+        assert fig.get_figwidth() <= plots.COLUMN_INCHES + 0.01, name
+        assert not [ax for ax in fig.axes if ax.get_legend() is not None and name not in ("spectra",)], name
+        plt.close(fig)
+    wide, _ = plt.subplots(figsize=(9, 3))
+    import pytest
+    with pytest.raises(ValueError, match="figure too_wide is 9.00 in wide"):
+        plots.publish("too_wide", wide)

@@ -26,15 +26,6 @@ def _group_colours(counts) -> list:
     return [GROUP_COLOURS[owner[c]] for c in range(len(counts))]
 
 
-def _shades(colour: str, n: int) -> list:
-    """n shades of one colour, from darker to lighter, none near black or white (unlike sns.dark_palette, whose
-    darkest shades of different colours look alike)."""
-    rgb = np.array(matplotlib.colors.to_rgb(colour))
-    if n == 1:
-        return [tuple(rgb)]
-    return [tuple(rgb * (1 - t) if t > 0 else rgb + (1 - rgb) * -t) for t in np.linspace(0.35, -0.5, n)]
-
-
 def no_runs(text: str = "no runs recorded yet"):
     """The figure a chapter shows in place of a plot whose runs are not recorded yet."""
     fig, ax = plt.subplots(figsize=(4, 1))
@@ -45,9 +36,13 @@ def no_runs(text: str = "no runs recorded yet"):
 
 def publish(name: str, fig=None, empty: str = "no runs recorded yet") -> None:
     """Hand a chapter's figure to its {glue:figure} `name` (or, for None, a figure saying `empty`) and close it,
-    so the notebook does not show it a second time."""
+    so the notebook does not show it a second time. A figure wider than the text column fails here, by name: shrunk
+    to the column, its labels would shrink below legibility."""
     from myst_nb import glue
     fig = no_runs(empty) if fig is None else fig
+    if fig.get_figwidth() > COLUMN_INCHES + 0.01:
+        plt.close(fig)
+        raise ValueError(f"figure {name} is {fig.get_figwidth():.2f} in wide; the column holds {COLUMN_INCHES}")
     glue(name, fig, display=False)
     plt.close(fig)
 
@@ -81,7 +76,7 @@ def class_profiles(profiles: dict, log: bool = True):
     sns.set_theme(style="whitegrid")
     ncols = min(2, len(profiles))  # two panels a row: four in one row shrink their labels below legibility
     nrows = -(-len(profiles) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.6 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(COLUMN_INCHES, 2.6 * nrows), squeeze=False)
     for ax, (name, counts) in zip(axes.flat, profiles.items()):
         ax.bar(range(len(counts)), counts, color=_group_colours(counts), width=1.0 if len(counts) > 20 else 0.85,
                linewidth=0)  # no white edges: 100 thin bars would look striped
@@ -95,17 +90,40 @@ def class_profiles(profiles: dict, log: bool = True):
     return fig
 
 
-def per_class_lines(series: dict, ylabel: str, log: bool = False):
-    """One line per named per-class quantity (weights, margins) against the class index."""
+def per_class_lines(series: dict, ylabel: str, log: bool = False, ratio: bool = False):
+    """One line per named per-class quantity (weights, margins) against the class index; with `ratio` (two series),
+    a second panel with the first over the second, where lines too close to tell apart on a log axis part."""
     sns.set_theme(style="whitegrid")
-    fig, ax = plt.subplots(figsize=(6.5, 3))
-    for name, values in series.items():
-        ax.plot(range(len(values)), values, marker="o", label=name)
+    fig, axes = plt.subplots(1, 2 if ratio else 1, figsize=(COLUMN_INCHES, 3), squeeze=False)
+    ax = axes[0, 0]
+    for (name, values), marker, style in zip(series.items(), "osD^v", ("-", "--", "-.", ":", "-")):
+        ax.plot(range(len(values)), values, marker=marker, ls=style, ms=4, label=name)
     ax.set(xlabel="class (most frequent first)", ylabel=ylabel, yscale="log" if log else "linear")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5))  # outside: no line hidden
-    fig.tight_layout()
+    if ratio:
+        (a_name, a), (b_name, b) = series.items()
+        right = axes[0, 1]
+        right.plot(range(len(a)), np.asarray(a) / np.asarray(b), marker="o", ms=4, color="black")
+        right.axhline(1, color="grey", lw=0.8)
+        right.set(xlabel="class (most frequent first)", ylabel="ratio", title=f"{a_name} / {b_name}")
+        right.title.set_fontsize(9)
+        right.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _legend_below(fig, axes[0, 0], ncol=min(3, len(series)))
     return fig
+
+
+def _legend_below(fig, ax, ncol: int = 3, handles=None, labels=None, title=None):
+    """One legend under the panels, never over the data: the layout leaves it a strip at the bottom."""
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    for a in fig.axes:
+        if a.get_legend() is not None:
+            a.get_legend().remove()
+    rows = -(-len(labels) // ncol)
+    strip = (0.3 * rows + 0.15) / fig.get_figheight()
+    fig.tight_layout(rect=(0, strip, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False, title=title,
+               title_fontsize=8)
 
 
 def group_accuracy(records: list[dict], epoch_rule: str = "final"):
@@ -123,9 +141,9 @@ def group_accuracy(records: list[dict], epoch_rule: str = "final"):
             rows += [{"method": r["label"], "group": group, "split": "train", "accuracy": train},
                      {"method": r["label"], "group": group, "split": "test", "accuracy": r["metrics"][epoch_rule][group]}]
     grid = sns.catplot(pd.DataFrame(rows), x="group", y="accuracy", hue="method", col="split", kind="bar",
-                       height=3, aspect=1.2)
+                       height=2.8, aspect=COLUMN_INCHES / 2 / 2.8)
     grid.set(ylim=(0, 105), ylabel="accuracy (%)")
-    return grid.figure
+    return _facet_legend_below(grid, ncol=4)
 
 
 def _mark_critical_products(ax):
@@ -141,7 +159,7 @@ def theorem_quadratic(rows: list[dict]):
     df["rho_lam"] = df["rho"] * df["lam"]
     df["case"] = df.apply(lambda r: "normalised SAM" if r["normalized"] else
                           ("unnormalised, same z" if r["same_batch"] else "unnormalised, fresh z for ascent"), axis=1)
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 3.8))
     x = np.linspace(df["rho_lam"].min() - 0.2, df["rho_lam"].max() + 0.2, 400)
     ax.plot(x, (1 + x) ** 2, color="black", lw=1.5, label="Theorem 2: $(1+\\rho\\lambda)^2$")
     sns.scatterplot(df, x="rho_lam", y="measured", hue="case", style="case", s=45, ax=ax)
@@ -150,8 +168,7 @@ def theorem_quadratic(rows: list[dict]):
            yscale="symlog")
     ax.set_xscale("symlog", linthresh=2)  # the points crowd between -2 and 1; the axis reaches -20
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.tight_layout()
+    _legend_below(fig, ax, ncol=2)
     return fig
 
 
@@ -160,7 +177,7 @@ def theorem_ratios(panels: dict, ncols: int = 2):
     prediction with only the Taylor step made (H_z kept). `panels`: title -> (table rows, curvature along v)."""
     sns.set_theme(style="whitegrid")
     nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(COLUMN_INCHES, 3.0 * nrows + 0.9), squeeze=False)
     for ax, (title, (rows, lam)) in zip(axes.flat, panels.items()):
         df = pd.DataFrame(rows)
         unnorm, norm = df[df["sam"] == "unnormalised"], df[df["sam"] == "normalised"]
@@ -175,26 +192,45 @@ def theorem_ratios(panels: dict, ncols: int = 2):
             ax.axvline(1 / abs(lam), color="grey", ls=":", lw=1, label="$\\rho = 1/|\\lambda|$ (factor 0)")
         ax.set(title=f"{title}\ncurvature along $v$: {lam:.3g}", xlabel="$\\rho$", xscale="log", yscale="log",
                ylabel="second-moment ratio along $v$")
-        ax.set_xticks(sorted(set(df["rho"])))  # a tick at every radius tried: within one decade a log axis has one
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.tick_params(axis="x", labelrotation=45)
-        ax.title.set_fontsize(10)
+        _radius_ticks(ax, sorted(set(df["rho"])))
+        ax.title.set_fontsize(9)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     legend = {}  # one legend for all panels, below them: inside a panel it covers the curves
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             legend.setdefault(label, handle)
-    fig.tight_layout(rect=(0, 0.9 / (3.4 * nrows + 0.9), 1, 1))
-    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=3, fontsize=9, frameon=False)
+    _legend_below(fig, axes[0, 0], ncol=2, handles=list(legend.values()), labels=list(legend.keys()))
     return fig
+
+
+def _facet_legend_below(grid, ncol: int = 3):
+    """A seaborn grid's legend moved under its panels (off the data, inside the column's width); the figure."""
+    if grid.legend is not None:
+        sns.move_legend(grid, "upper center", bbox_to_anchor=(0.5, 0.0), ncol=ncol, frameon=False, title=None,
+                        fontsize=8)
+    grid.figure.set_size_inches(COLUMN_INCHES, grid.figure.get_figheight())  # the room kept for a side legend goes
+    grid.figure.tight_layout()
+    return grid.figure
+
+
+def _radius_ticks(ax, radii, min_gap: float = 0.18):
+    """A tick at every radius tried on a log axis, labelled where the label fits: a radius closer than `min_gap`
+    decades to the last labelled one keeps its tick but not its label (0.8 and 1 would overlap)."""
+    labelled, last = [], None
+    for r in radii:
+        if last is None or np.log10(r / last) >= min_gap:
+            labelled.append(r)
+            last = r
+    ax.set_xticks(radii)
+    ax.set_xticklabels([f"{r:g}" if r in labelled else "" for r in radii])
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def replacement_scatter(panels: dict):
     """The proof's step v'H_z g = lambda <v, g>, batch by batch: the two sides against each other."""
     sns.set_theme(style="whitegrid")
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.3), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(COLUMN_INCHES, 3.3), squeeze=False)
     for ax, (title, projections) in zip(axes[0], panels.items()):
         h, hz = projections["h_term"], projections["hz_term"]
         ax.scatter(h, hz, s=10, alpha=0.6)
@@ -211,7 +247,7 @@ def escape_steps(df: pd.DataFrame, sgd_median: float, max_steps: int, lam: float
     linearised prediction for unnormalised SAM (SGD's time over 1 + rho lam; never beyond rho = 1/|lam|), and the
     fraction of trials still trapped."""
     sns.set_theme(style="whitegrid")
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.6))
     for method, part in df.groupby("method"):
         ax.plot(part["rho"], part["median_steps"].clip(upper=max_steps), marker="o", label=method)
         ax2.plot(part["rho"], part["trapped"], marker="o", label=method)
@@ -223,72 +259,99 @@ def escape_steps(df: pd.DataFrame, sgd_median: float, max_steps: int, lam: float
     ax.axhline(max_steps, color="grey", ls="--", lw=1, label="never (step limit)")
     ax.set(xscale="log", yscale="log", xlabel="$\\rho$", ylabel="median steps to escape")
     ax2.set(xscale="log", xlabel="$\\rho$", ylabel="fraction of trials trapped", ylim=(-0.05, 1.05))
-    ax.legend(fontsize=9)
-    fig.tight_layout()
+    for axis in (ax, ax2):
+        _radius_ticks(axis, sorted(set(df["rho"])))
+    _legend_below(fig, ax, ncol=3)
     return fig
 
 
-def spectral_densities(panels: dict, ncols: int = 3, linthresh: float = 1.0):
-    """Eigen spectral densities (log density) as the paper's Fig. 2 shows them, on a symmetric-log eigenvalue axis
-    shared by every panel, so the negative side (lambda_min of a few units against lambda_max of hundreds) stays
-    visible and compared panels read alike; the extreme Ritz values are marked, since their weights (~1e-5) vanish
-    in the density. `panels`: title -> Spectrum; laid out row by row, `ncols` to a row."""
+def _smoothed_density(spectrum, linthresh: float, width: float = 0.08):
+    """The spectrum's density smoothed on the plotted (symmetric-log) axis: each Ritz value a Gaussian of `width`
+    in asinh units, weighted as Lanczos weights it, averaged over probes. Returns eigenvalues and density."""
+    t = np.arcsinh(np.asarray(spectrum.eigenvalues) / (2 * linthresh))
+    grid = np.linspace(t.min() - 0.5, t.max() + 0.5, 2000)
+    kernel = np.exp(-(grid[None, None, :] - t[:, :, None]) ** 2 / (2 * width ** 2)) / (np.sqrt(2 * np.pi) * width)
+    density = (np.asarray(spectrum.weights)[:, :, None] * kernel).sum(axis=1).mean(axis=0)
+    return 2 * linthresh * np.sinh(grid), density
+
+
+def spectral_densities(panels: dict, linthresh: float = 1.0):
+    """Eigen spectral densities as the paper's Figs. 2, 6 and 7 show them, one panel per loss with the methods
+    overlaid (so the two are compared on one axis), one panel a row (readable at phone width). The eigenvalue axis
+    is symmetric-log and shared, so the negative side (lambda_min of a few units against lambda_max of hundreds)
+    stays visible; the density is smoothed on that axis; the extreme Ritz values are marked and named in the
+    legend, since their weights (~1e-5) vanish in the density. `panels`: 'method: loss' or
+    'method: loss | note' -> Spectrum (the note, e.g. the class's test accuracy, goes with the method's line)."""
     sns.set_theme(style="whitegrid")
-    nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 3.1 * nrows), squeeze=False, sharex=True,
-                             sharey=True)
+    by_loss = {}
+    for title, spectrum in panels.items():
+        method, _, what = title.partition(": ")
+        what, _, note = what.partition(" | ")
+        by_loss.setdefault(what, []).append((method + (f", {note}" if note else ""), spectrum))
+    methods = list(dict.fromkeys(t.partition(": ")[0] for t in panels))
+    colours = dict(zip(methods, ("#4c72b0", "#c44e52", "#55a868", "#8172b3")))
+    fig, axes = plt.subplots(len(by_loss), 1, figsize=(COLUMN_INCHES, 2.3 * len(by_loss) + 0.3), squeeze=False,
+                             sharex=True)
     low = min(s.lambda_min for s in panels.values())
     high = max(s.lambda_max for s in panels.values())
-    for ax, (title, spectrum) in zip(axes.flat, panels.items()):
-        grid, density = spectrum.density()
-        ax.plot(grid, density + 1e-7, lw=1)
+    left, right = -1.6 * max(abs(min(low, 0)), linthresh), 1.6 * max(high, linthresh)
+    powers = linthresh * 10.0 ** np.arange(0, 10)
+    for ax, (what, lines) in zip(axes[:, 0], by_loss.items()):
+        for label, spectrum in lines:
+            colour = colours[label.split(",")[0]]
+            grid, density = _smoothed_density(spectrum, linthresh)
+            ax.plot(grid, density + 1e-7, lw=1.2, color=colour,
+                    label=f"{label}: $\\lambda_{{min}}$ {spectrum.lambda_min:.3g}, "
+                          f"$\\lambda_{{max}}$ {spectrum.lambda_max:.3g}")
+            for value in (spectrum.lambda_min, spectrum.lambda_max):
+                ax.axvline(value, color=colour, lw=0.9, ls="--")
         ax.axvline(0, color="grey", lw=0.8)
-        for value, colour in ((spectrum.lambda_min, "#c44e52"), (spectrum.lambda_max, "#4c72b0")):
-            ax.axvline(value, color=colour, lw=0.9, ls="--")
-        method, _, what = title.partition(": ")  # "CE+DRW: class 0 Trouser (test 98%)" on two short lines
-        ax.set(title=f"{method}\n{what}\n$\\lambda_{{min}}$ {spectrum.lambda_min:.3g}, "
-                     f"$\\lambda_{{max}}$ {spectrum.lambda_max:.3g}", yscale="log", ylim=(1e-6, None))
+        ax.set(yscale="log", ylim=(1e-6, None), ylabel="density (log)")
         ax.set_xscale("symlog", linthresh=linthresh)
-        # a margin past the extremes (their dashed lines off the frame) and past +-linthresh (its tick shown)
-        left, right = -1.6 * max(abs(min(low, 0)), linthresh), 1.6 * max(high, linthresh)
         ax.set_xlim(left, right)
         # 0 and every power of ten from linthresh out, written "-10" not "-10^1", so the labels fit apart
-        powers = linthresh * 10.0 ** np.arange(0, 10)
         ax.xaxis.set_major_locator(FixedLocator([*-powers[powers <= -left][::-1], 0, *powers[powers <= right]]))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.tick_params(axis="x", labelsize=8)
-        ax.title.set_fontsize(9)
-    for ax in axes[-1]:
-        ax.set_xlabel("eigenvalue (symmetric log)")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("density (log)")
-    for ax in list(axes.flat)[len(panels):]:
-        ax.set_visible(False)
-    fig.tight_layout()
+        # the methods' legend sits between the panel's title and its frame: off the data, read with its panel
+        ax.legend(fontsize=7.5, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, borderaxespad=0.2)
+        ax.set_title(what, fontsize=10, loc="left", pad=6 + 10.5 * len(lines))
+    axes[-1, 0].set_xlabel("eigenvalue (symmetric log)")
+    fig.tight_layout(h_pad=0.4)
     return fig
 
 
 def ratio_over_training(df: pd.DataFrame, drw_epoch: int | None = None):
-    """|lambda_min / lambda_max| per class over training, one panel per method, lines coloured by head/mid/tail
-    and styled by group (the paper's Fig. 3 A/B). `df` columns: method, epoch, class, group, ratio."""
+    """|lambda_min / lambda_max| over training, one panel per method (the paper's Fig. 3 A/B): each class a thin
+    line in its group's colour, each group's geometric mean a bold line with its own marker; the epochs evenly
+    spaced (they are uneven: most of them near DRW's start). `df` columns: method, epoch, class, group, ratio."""
     sns.set_theme(style="whitegrid")
-    # one colour per class, in shades of its group's colour (head blue, mid orange, tail red), named in the legend
-    classes = df.drop_duplicates("class").sort_values("class", key=lambda c: c.str.split().str[0].astype(int))
-    palette = {}
-    for group, members in classes.groupby("group", sort=False):
-        palette.update(zip(members["class"], _shades(GROUP_COLOURS.get(group, "#555555"), len(members))))
-    # and a line style and marker per group, so that a dark mid shade and a dark tail shade cannot be confused
+    epochs = sorted(set(df["epoch"]))
+    position = {e: i for i, e in enumerate(epochs)}
+    methods = list(dict.fromkeys(df["method"]))
     groups = [g for g in GROUP_COLOURS if g in set(df["group"])] + sorted(set(df["group"]) - set(GROUP_COLOURS))
-    grid = sns.relplot(df, x="epoch", y="ratio", hue="class", style="group", style_order=groups, col="method",
-                       kind="line", markers=True, palette=palette, hue_order=list(classes["class"]), height=3.2,
-                       aspect=1.2)
-    for ax in grid.axes.flat:
-        if drw_epoch is not None:
-            ax.axvline(drw_epoch, color="grey", ls="--", lw=1)
-        ax.set(yscale="log", ylabel="$|\\lambda_{min} / \\lambda_{max}|$")
-    grid.set_titles("{col_name}")
-    return grid.figure
+    markers = dict(zip(groups, "osD^v"))
+    fig, axes = plt.subplots(1, len(methods), figsize=(COLUMN_INCHES, 3.3), squeeze=False, sharey=True)
+    for ax, method in zip(axes[0], methods):
+        part = df[df["method"] == method].assign(x=lambda d: d["epoch"].map(position))
+        for (group, _), line in part.sort_values("x").groupby(["group", "class"], sort=False):
+            ax.plot(line["x"], line["ratio"], color=GROUP_COLOURS.get(group, "#555555"), lw=0.8, alpha=0.45)
+        for group in groups:
+            mean = part[part["group"] == group].groupby("x")["ratio"].apply(lambda r: np.exp(np.log(r).mean()))
+            ax.plot(mean.index, mean.values, color=GROUP_COLOURS.get(group, "#555555"), lw=2.4,
+                    marker=markers[group], ms=5, label=f"{group} (group mean)")
+        if drw_epoch is not None and epochs[0] <= drw_epoch <= epochs[-1]:
+            ax.axvline(np.interp(drw_epoch, epochs, range(len(epochs))), color="grey", ls="--", lw=1,
+                       label=f"DRW starts (epoch {drw_epoch})")
+        ax.set(yscale="log", xlabel="epoch (evenly spaced)")
+        ax.set_xticks(range(len(epochs)), [str(e) for e in epochs])
+        ax.set_title(method, fontsize=11)
+    axes[0, 0].set_ylabel("$|\\lambda_{min} / \\lambda_{max}|$")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles.append(matplotlib.lines.Line2D([], [], color="grey", lw=0.8, alpha=0.6))
+    labels.append("one class")
+    _legend_below(fig, axes[0, 0], ncol=3, handles=handles, labels=labels)
+    return fig
 
 
 def lambda_min_vs_rho(df: pd.DataFrame, each_seed: bool = False):
@@ -313,12 +376,13 @@ def class_ratio_bars(df: pd.DataFrame):
     side: on a log axis a bar's length depends on where the axis starts, a point's position does not."""
     sns.set_theme(style="whitegrid")
     grid = sns.catplot(df, x="class", y="ratio", hue="method", kind="point", dodge=0.45, linestyle="none",
-                       markers=["o", "s", "D", "^"][:df["method"].nunique()], height=3.2, aspect=2.2)
+                       markers=["o", "s", "D", "^"][:df["method"].nunique()], height=3.2,
+                       aspect=COLUMN_INCHES / 3.2)
     grid.set(yscale="log", ylabel="$|\\lambda_{min} / \\lambda_{max}|$", xlabel="class (most frequent first)")
     grid.tick_params(axis="x", labelrotation=35)  # ten class names side by side overlap otherwise
     for label in grid.ax.get_xticklabels():
         label.set_horizontalalignment("right")
-    return grid.figure
+    return _facet_legend_below(grid, ncol=4)
 
 
 def train_test_curves(records: list[dict], col_wrap: int = 3):
@@ -334,39 +398,45 @@ def train_test_curves(records: list[dict], col_wrap: int = 3):
                 rows += [{"method": r["label"], "epoch": row["epoch"], "curve": "test", "accuracy": row["test_acc"]},
                          {"method": r["label"], "epoch": row["epoch"], "curve": "test, tail", "accuracy": row["tail"]}]
     grid = sns.relplot(pd.DataFrame(rows), x="epoch", y="accuracy", hue="curve", col="method", kind="line",
-                       col_wrap=min(col_wrap, len({r["label"] for r in records})), height=2.6, aspect=1.2,
+                       col_wrap=min(col_wrap, len({r["label"] for r in records})), height=2.1,
+                       aspect=COLUMN_INCHES / min(col_wrap, len({r["label"] for r in records})) / 2.1,
                        palette=["#8c8c8c", "#4c72b0", "#c44e52"], errorbar="sd", facet_kws={"sharex": False})
     grid.set(ylim=(0, 102), ylabel="accuracy (%)")
     grid.set_titles("{col_name}")
     for method, ax in grid.axes_dict.items():  # each method's own length (VS: 1.5x) and its drop, dashed
         config = next(r["config"] for r in records if r["label"] == method)
         ax.axvline(config.get("drw_epoch") or round(0.8 * config["epochs"]), color="black", ls="--", lw=0.8)
-    return grid.figure
+    return _facet_legend_below(grid, ncol=3)
 
 
 def gains(df: pd.DataFrame, x: str, xlabel: str, log_x: bool = False):
-    """SAM's gain (method minus its baseline, in points) against `x`, ours beside the paper's, one panel per
-    metric and a line per method (Tables 7 and 8, Fig. 4)."""
+    """SAM's gain (method minus its baseline, in points) against `x`, one panel per metric: a colour per method
+    (the same for ours and the paper's), a solid line for ours and a dashed one for the paper's, with 95%
+    intervals over seeds where a row has them (Tables 7 and 8, Fig. 4). `method` may carry a ' (data set)' note."""
     sns.set_theme(style="whitegrid")
-    methods = list(dict.fromkeys(df["method"]))
-    palette = dict(zip(methods, sns.color_palette(n_colors=len(methods))))
-    grid = sns.relplot(df, x=x, y="gain", hue="method", style="source", col="metric", kind="line", marker="o",
-                       height=3, aspect=1.1, dashes={"ours": "", "paper": (3, 2)}, palette=palette)
-    for metric, ax in grid.axes_dict.items():
+    df = df.assign(base=df["method"].str.split(" (", regex=False).str[0])
+    palette = dict(zip(dict.fromkeys(df["base"]), sns.color_palette(n_colors=df["base"].nunique())))
+    metrics = list(dict.fromkeys(df["metric"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(COLUMN_INCHES, 3.2), squeeze=False, sharey=True)
+    for ax, metric in zip(axes[0], metrics):
+        for (base, source), rows in df[df["metric"] == metric].groupby(["base", "source"], sort=False):
+            rows = rows.sort_values(x)
+            ax.plot(rows[x], rows["gain"], marker="o", ms=4, color=palette[base], ls="-" if source == "ours" else "--",
+                    label=f"{base}, {source}")
+            if {"low", "high"} <= set(rows) and rows["low"].notna().any():
+                bars = rows[rows["low"].notna() & rows["high"].notna()]
+                ax.errorbar(bars[x], bars["gain"], yerr=[bars["gain"] - bars["low"], bars["high"] - bars["gain"]],
+                            fmt="none", ecolor=palette[base], capsize=3, lw=1)
         ax.axhline(0, color="black", lw=0.8)
         if log_x:
             ax.set_xscale("log")
             ax.set_xticks(sorted(set(df[x])))  # the values tried, not the decades
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.xaxis.set_minor_formatter(NullFormatter())
-        if {"low", "high"} <= set(df):  # 95% intervals over seeds, where a row has one
-            bars = df[(df["metric"] == metric) & df["low"].notna() & df["high"].notna()]
-            for method, rows in bars.groupby("method", sort=False):
-                ax.errorbar(rows[x], rows["gain"], yerr=[rows["gain"] - rows["low"], rows["high"] - rows["gain"]],
-                            fmt="none", ecolor=palette[method], capsize=3, lw=1)
-    grid.set(xlabel=xlabel, ylabel="gain (points)")
-    grid.set_titles("{col_name}")
-    return grid.figure
+        ax.set(xlabel=xlabel, title=metric)
+    axes[0, 0].set_ylabel("gain (points)")
+    _legend_below(fig, axes[0, 0], ncol=2)
+    return fig
 
 
 def accuracy_vs_rho(df: pd.DataFrame):
@@ -377,13 +447,14 @@ def accuracy_vs_rho(df: pd.DataFrame):
     titles = {"ours": "ours", "paper": "paper (CIFAR-10-LT, Sec. 5.2)"}
     long["panel"] = long["source"].map(titles)  # one panel per source: CIFAR and ours never share an axis
     grid = sns.relplot(long.dropna(subset=["accuracy"]), x="rho", y="accuracy", hue="metric", col="panel",
-                       kind="line", marker="o", errorbar="sd", height=3.2, aspect=1.1,
+                       kind="line", marker="o", errorbar="sd", height=3.0,
+                       aspect=COLUMN_INCHES / 2 / 3.0 if "paper" in set(long["source"]) else COLUMN_INCHES / 3.0,
                        col_order=[titles[s] for s in ("ours", "paper") if s in set(long["source"])],
                        palette={"acc": "black", "head": GROUP_COLOURS["head"], "tail": GROUP_COLOURS["tail"]},
                        facet_kws={"sharey": False})
     grid.set(xlabel=r"$\rho$ (0 = SGD)", ylabel="test accuracy (%)")
     grid.set_titles("{col_name}")
-    return grid.figure
+    return _facet_legend_below(grid, ncol=3)
 
 
 def curvature_vs_accuracy(df: pd.DataFrame, marker: str = "radius"):

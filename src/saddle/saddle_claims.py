@@ -121,7 +121,7 @@ def fig2_panels(records: dict, final: dict, average: dict, head_class: int, tail
         panels[f"{name}: average loss"] = Spectrum.from_dict(average[name]["spectra"][AVERAGE])
         for c in (head_class, tail_class):
             acc = record["metrics"]["final"]["per_class"][c]
-            panels[f"{name}: class {c} {classes[c]} (test {acc:.0f}%)"] = Spectrum.from_dict(
+            panels[f"{name}: class {c} {classes[c]} | test {acc:.0f}%"] = Spectrum.from_dict(
                 final[name]["spectra"][str(c)])
     return panels
 
@@ -351,7 +351,7 @@ def ldam_comparison(scale: str, protocol: str, seed: int, estimator: Estimator, 
                     f"{train_command(config)}, then python -m saddle hessian --run {config.run_id} --epoch {epoch}")
         else:
             records["LDAM+DRW+SAM"], spectra["LDAM+DRW+SAM"] = record, result
-    panels = {f"{name}: class {c} {class_names[c]} (test {records[name]['metrics']['final']['per_class'][c]:.0f}%)":
+    panels = {f"{name}: class {c} {class_names[c]} | test {records[name]['metrics']['final']['per_class'][c]:.0f}%":
               Spectrum.from_dict(spectra[name]["spectra"][str(c)]) for name in records for c in classes}
     rows = pd.DataFrame([row for name in records for row in spectra_rows(spectra[name], records[name], name)])
     tail, head = tail_above_head(rows, "LDAM+DRW")
