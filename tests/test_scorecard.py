@@ -390,3 +390,13 @@ def test_protocol_columns_put_each_rules_interval_and_verdict_side_by_side():
     assert table.loc[CLAIM.text, ("verdict", "paper rho, best")] == "not run here"
     assert table.loc[CLAIM.text, ("ours [95% interval]", "paper rho, best")] == "not run here"
     assert table.loc[CLAIM.text, ("ours [95% interval]", "paper rho, final")].startswith("+10.3")
+
+
+def test_a_cell_stated_by_a_claim_takes_the_claims_verdict():
+    recs = records(*[fake("CE+SAM", s, tail=t) for s, t in enumerate([21.0, 22.5, 19.0])],
+                   *[fake("CE", s, tail=t) for s, t in enumerate([20.0, 20.0, 20.0])])
+    claim = next(c for c in scorecard.CLAIMS if (c.method, c.baseline, c.metric, c.table) == ("CE+SAM", "CE", "tail", 1))
+    row = scorecard.assess(claim, "cpu", "fashion-mnist", [0, 1, 2], recs)
+    cells = scorecard.cells("cpu", "fashion-mnist", [0, 1, 2], recs)
+    cell = cells[(cells["table"] == 1) & (cells["method"] == "CE+SAM") & (cells["metric"] == "tail")].iloc[0]
+    assert cell["verdict"] == row["verdict"]

@@ -647,6 +647,10 @@ def _cell(table, method, metric, profile, b, scale, dataset, seeds, records, epo
     if method == REFERENCE[table]:
         row["verdict"] = "reference"
         return row
+    claim = _stated_claim(table, method, REFERENCE[table], metric, profile, b)
+    if claim is not None:  # one verdict per comparison: the claim's hypothesis, on the same paired seeds
+        row["verdict"] = assess(claim, scale, dataset, seeds, records, epoch_rule, protocol)["verdict"]
+        return row
     reference = seed_values(REFERENCE[table], scale, dataset, seeds, records, metric, epoch_rule, profile, b,
                             protocol=protocol)
     paired = sorted(set(values) & set(reference))
@@ -655,6 +659,13 @@ def _cell(table, method, metric, profile, b, scale, dataset, seeds, records, epo
     elif paired:
         row["verdict"] = verdict([values[s] - reference[s] for s in paired], cell_kind(paper - paper_ref))
     return row
+
+
+def _stated_claim(table, method: str, baseline: str, metric: str, profile: str, imbalance: float) -> Claim | None:
+    """The claim (at Table 5's radii) that states this cell's comparison in words, if one does."""
+    return next((c for c in CLAIMS if (c.table, c.method, c.baseline, c.metric, c.profile, c.imbalance)
+                 == (table, method, baseline, metric, profile, imbalance) and c.rho is None
+                 and c.baseline_rho is None), None)
 
 
 def count(verdicts: pd.DataFrame) -> dict[str, int]:

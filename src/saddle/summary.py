@@ -87,3 +87,20 @@ def ledger_texts(claims: pd.DataFrame, changed: list[str], records: dict, valida
             "grid_hours_note": f"{cost['resumed']} of the runs were resumed after an interruption, and their time "
                                f"before it was not measured; with it estimated from their timed epochs, the total is "
                                f"{cost['scaled']:.1f} hours." if cost["resumed"] else ""}
+
+
+def grid_cost_texts(scale: str) -> dict:
+    """What each family of grids cost to train at `scale`, from its records (hours summed over runs, one thread per
+    run; resumed runs' untimed stretch estimated from their timed epochs), and what one run costs: the appendix's
+    numbers, so none is typed by hand."""
+    from .costs import recorded_text
+    from .results import load_records
+    families = {"validated": grid.tune(scale) + grid.table1_validated(scale) + grid.order_control(scale),
+                "followups": grid.followups(scale)}
+    texts = {"run_cost": recorded_text(load_records(scale))}
+    for name, configs in families.items():
+        cost = grid.training_time(grid.records(configs))
+        texts[f"{name}_hours"] = (f"{cost['runs']} runs, {cost['measured']:.1f} hours" +
+                                  (f" ({cost['scaled']:.1f} with the {cost['resumed']} resumed runs' first stretch "
+                                   "estimated)" if cost["resumed"] else ""))
+    return texts
