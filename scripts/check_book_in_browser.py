@@ -2,13 +2,17 @@
 
 For each page: the title is there, MathJax typeset the math (no raw $$ or \\( left in the text), every image the
 page shows exists, every link within the book leads to a page and anchor that exist, and no error or Traceback text
-appears. Each page is also opened at a phone's width (500 px: headless Chromium's narrowest window) and screenshot
-there; pages wider than that window are listed (reported, not yet failing). A screenshot of each page goes to
+appears, and no table cell is cut short ("..."). Each page is also opened at a phone's width (500 px: headless
+Chromium's narrowest window) and screenshot there; a page wider than that window fails (a wide table or code block
+must scroll inside its own box, not the page). A screenshot of each page goes to
 <build>/screenshots/, and one of every figure as the page shows it (cut from a full-page screenshot at the same window
 width), beside a
 table of each figure's rendered size: the pixel height of 10-point text at that size (matplotlib's default tick
 labels), from the PNG's dpi and its shown/natural width. A figure whose 10-point text renders below MIN_TEXT_PX
-fails the check: a reader cannot read its labels without zooming.
+fails the check (a reader cannot read its labels without zooming), and so does one drawn wider than the text
+column (COLUMN_INCHES at its dpi: shrunk to the column, its text shrinks) or below MIN_DPI. Legends over data are
+not visible to a browser: saddle.plots.publish refuses a figure wider than the column and tests/test_plots.py checks
+that every figure keeps its legend off the panels.
 
 Usage: python scripts/check_book_in_browser.py [_build]   (exit 1 with a list of problems if any page fails)"""
 from __future__ import annotations
@@ -42,6 +46,8 @@ def render(browser: str, page: Path, *extra: str) -> subprocess.CompletedProcess
 
 WINDOW_WIDTH = 1280  # a laptop browser; the theme's content column is narrower
 MIN_TEXT_PX = 7.0  # 10-point text below this many CSS pixels is illegible at 100% zoom
+MIN_DPI = 200
+COLUMN_INCHES = 7.0  # saddle.plots draws within 6.5 inches; a legend below the panels may add a little
 MEASURE = """<script>window.addEventListener("load", () => {
   document.body.dataset.pageHeight = document.documentElement.scrollHeight;
   document.querySelectorAll("main img").forEach(img => { const r = img.getBoundingClientRect();
@@ -86,13 +92,34 @@ def measure(browser: str, page: Path) -> tuple[str, int, list[tuple[str, list[fl
     return dom, int(height.group(1)) if height else 0, boxes
 
 
-def text_px(image: Path, shown_width: float, natural_width: float) -> float | None:
-    """CSS pixels of 10-point text in a figure shown `shown_width` wide: 10 pt is 10/72 inch at the PNG's dpi."""
+def png_dpi(image: Path) -> float | None:
     from PIL import Image
 
     with Image.open(image) as png:
-        dpi = png.info.get("dpi", (None,))[0]
+        return png.info.get("dpi", (None,))[0]
+
+
+def text_px(image: Path, shown_width: float, natural_width: float) -> float | None:
+    """CSS pixels of 10-point text in a figure shown `shown_width` wide: 10 pt is 10/72 inch at the PNG's dpi."""
+    dpi = png_dpi(image)
     return None if not dpi or not natural_width else 10 / 72 * dpi * shown_width / natural_width
+
+
+def figure_problems(image: Path, natural_width: float) -> list[str]:
+    """A figure below MIN_DPI, or drawn wider than the text column at its dpi."""
+    dpi = png_dpi(image)
+    if not dpi:
+        return [f"figure {image.name} carries no dpi"]
+    found = [f"figure {image.name} is {dpi:.0f} dpi (at least {MIN_DPI})"] if dpi < MIN_DPI - 1 else []
+    if natural_width / dpi > COLUMN_INCHES:
+        found.append(f"figure {image.name} is drawn {natural_width / dpi:.1f} in wide (the column: {COLUMN_INCHES})")
+    return found
+
+
+def truncated_cells(dom: str) -> list[str]:
+    """Table cells that end in '...' (pandas cuts long text there): the reader loses the end of the claim."""
+    cells = re.findall(r"<td[^>]*>([^<]*?)(?:\.\.\.|…)\s*</td>", dom)
+    return [f"a table cell is cut short: {html.unescape(c)[:60]!r}..." for c in cells[:3]]
 
 
 def visible_text(dom: str) -> str:
@@ -138,6 +165,7 @@ def problems_of(page: Path, dom: str) -> list[str]:
     if re.search(r'class="[^"]*\b(system-message|output stderr)\b', dom):
         found.append("an error or stderr box on the page")
     found += dead_links(page, dom)
+    found += truncated_cells(dom)
     for src in re.findall(r'<img[^>]+src="([^"]+)"', dom):
         if src.startswith("data:"):
             continue
@@ -170,6 +198,8 @@ def main(build: Path) -> int:
         wide, tall = phone_width(browser, page)
         render(browser, page, f"--screenshot={shots / f'{name}.phone.png'}", f"--window-size={PHONE_WIDTH},{max(tall, 800)}")
         phone.append((name, wide))
+        if wide > PHONE_WIDTH:
+            found.append(f"at {PHONE_WIDTH} px the page is {wide} px wide: it scrolls sideways on a phone")
         figures = [(src, box) for src, box in boxes if "_images/" in src and box[2] > 0]
         if figures and shot.exists():
             from PIL import Image
@@ -180,6 +210,7 @@ def main(build: Path) -> int:
                         shots / f"{name}.figure{i + 1}.png")
                     px = text_px(page.parent / src.split("?")[0], width, natural)
                     sizes.append((name, i + 1, width, px))
+                    found += figure_problems(page.parent / src.split("?")[0], natural)
                     if px is not None and px < MIN_TEXT_PX:
                         found.append(f"figure {i + 1} ({Path(src).name}) shows 10-point text at {px:.1f} px "
                                      f"(below {MIN_TEXT_PX}): make it narrower or its fonts larger")
@@ -200,7 +231,7 @@ def main(build: Path) -> int:
         print(f"{name + ' #' + str(i):<40} {width:8.0f}  {'?' if px is None else f'{px:.1f}':>13}")
     sideways = [f"{name} ({wide} px)" for name, wide in sorted(phone) if wide > PHONE_WIDTH]
     print(f"\nat {PHONE_WIDTH} px (phone screenshots: *.phone.png), pages wider than the window: "
-          f"{', '.join(sideways) or 'none'} (reported, not yet failing the check)")
+          f"{', '.join(sideways) or 'none'}")
     print(f"{len(pages) - len(failures)} of {len(pages)} pages render; screenshots in {shots}")
     return 1 if failures else 0
 

@@ -166,6 +166,20 @@ def test_browser_check_catches_raw_math_and_missing_images(tmp_path):
     assert problems_of(page, links + '<b id="top"></b>') == []
     broken = " ".join(problems_of(page, good + '<a href="gone.html">a</a><a href="other.html#nowhere">b</a>'))
     assert "gone.html leads nowhere" in broken and "no #nowhere in other.html" in broken
+    cut = " ".join(problems_of(page, good + "<table><tr><td>SAM raises the tail accuracy of...</td></tr></table>"))
+    assert "cut short: 'SAM raises the tail accuracy of'" in cut
+
+
+def test_browser_check_refuses_figures_below_200_dpi_or_wider_than_the_column(tmp_path):
+    from PIL import Image
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from check_book_in_browser import figure_problems
+    Image.new("RGB", (1300, 600)).save(tmp_path / "ok.png", dpi=(200, 200))
+    Image.new("RGB", (923, 400)).save(tmp_path / "low.png", dpi=(100, 100))
+    Image.new("RGB", (1800, 400)).save(tmp_path / "wide.png", dpi=(200, 200))
+    assert figure_problems(tmp_path / "ok.png", 1300) == []
+    assert "100 dpi" in " ".join(figure_problems(tmp_path / "low.png", 923))
+    assert "drawn 9.0 in wide" in " ".join(figure_problems(tmp_path / "wide.png", 1800))
 
 
 def test_and_list_joins_names_for_prose():
