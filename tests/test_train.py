@@ -225,3 +225,22 @@ def test_compiled_step_follows_the_eager_run_and_keeps_plain_checkpoints(tmp_pat
     assert not any(k.startswith("_orig_mod") for k in snapshot)
     with pytest.raises(ValueError, match="unknown compile backend 'tensorrt'; accepted: inductor, aot_eager"):
         train.run(tiny(epochs=1), progress=False, compile="tensorrt")
+
+
+@needs_fashion_mnist
+def test_a_run_keeps_a_snapshot_at_its_best_validation_epoch_and_drops_earlier_bests(tmp_path):
+    from saddle.checkpoints import best_val_epoch, drop_stale_snapshots
+    config = RunConfig.at_scale("smoke", epochs=4, val_per_class=5, test_limit=100)
+    record = train.run(config, progress=False, checkpoint_dir=tmp_path)
+    best = record["metrics"]["best_val"]["epoch"]
+    kept = {int(p.stem.split("_")[1]) for p in tmp_path.glob("epoch_*.pt")}
+    assert kept == set(record["checkpoint_epochs"]) | {best}
+    assert best_val_epoch([{"epoch": 1, "val_acc": 50.0}, {"epoch": 2, "val_acc": 60.0}, {"epoch": 3, "val_acc": 60.0}]) == 2
+    assert best_val_epoch([{"epoch": 1}]) is None
+    for e in (1, 2, 3):
+        (tmp_path / "x").mkdir(exist_ok=True)
+        (tmp_path / "x" / f"epoch_{e:04d}.pt").write_bytes(b"")
+        (tmp_path / "x" / f"epoch_{e:04d}.pt.sha256").write_bytes(b"")
+    drop_stale_snapshots(tmp_path / "x", keep={1}, best=3)
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == [
+        "epoch_0001.pt", "epoch_0001.pt.sha256", "epoch_0003.pt", "epoch_0003.pt.sha256"]

@@ -37,6 +37,21 @@ def save_checkpoint(folder: Path, config, model, optimizer, generator, epoch, cu
     save_verified(state, folder / "last.pt")
 
 
+def best_val_epoch(curves: list) -> int | None:
+    """The epoch of highest validation accuracy so far (the earliest on a tie, as the record's best_val picks it),
+    or None without a validation split."""
+    rows = [r for r in curves if "val_acc" in r]
+    return max(rows, key=lambda r: r["val_acc"])["epoch"] if rows else None
+
+
+def drop_stale_snapshots(folder: Path, keep, best: int | None) -> None:
+    """Remove the snapshots of earlier best-validation epochs: a run keeps its `keep` epochs and its current best."""
+    for path in Path(folder).glob("epoch_*.pt"):
+        if int(path.stem.split("_")[1]) not in keep and int(path.stem.split("_")[1]) != best:
+            path.unlink()
+            checksum_path(path).unlink(missing_ok=True)
+
+
 def snapshot_name(epoch: int) -> str:
     return f"epoch_{epoch:04d}.pt"
 

@@ -91,7 +91,8 @@ def _grid_parser(sub):
     p.add_argument("--list", action="store_true", help="print the runs and whether each has a record; train none")
     p.add_argument("--keep-snapshots", default=None, help="copy the snapshots of every recorded run of the tables "
                    "from the cache into results/<scale>/checkpoints/ (to commit): 'all' kept epochs, 'last' (each run's "
-                   "final epoch: 200, or 300 for VS), or comma-separated epochs, e.g. 200; train none")
+                   "final epoch: 200, or 300 for VS), 'best_val' (its best validation epoch), 'last,best_val', or "
+                   "comma-separated epochs, e.g. 200; train none")
     p.add_argument("--precision", default="fp32", help="fp32 (the official code's) or bf16 (autocast; GPUs)")
     p.add_argument("--compile", default=None, help="torch.compile backend for each run's training step (inductor)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1: records are "
@@ -150,14 +151,20 @@ def _grid(args) -> int:
                              f"{', '.join(sorted(offered))}")
     if args.keep_snapshots:
         from .checkpoints import keep_snapshots
-        choice = args.keep_snapshots
-        epochs = None if choice in ("all", "last") else parse_seeds(choice, "--keep-snapshots")
+        named = [w for w in args.keep_snapshots.split(",") if w in ("all", "last", "best_val")]
+        numbers = [w for w in args.keep_snapshots.split(",") if w not in named]
+        epochs = parse_seeds(",".join(numbers), "--keep-snapshots") if numbers else []
         records = grid.records(configs, root=args.out)
         kept, absent = [], []
         for c in configs:
-            if records[c.run_id]:
+            record = records[c.run_id]
+            if record:
+                best = (record.get("metrics") or {}).get("best_val", {}).get("epoch")
+                chosen = epochs + [c.epochs] * ("last" in named) + [best] * ("best_val" in named and best is not None)
+                if not chosen and "all" not in named:  # best_val of a run without a validation split
+                    continue
                 try:
-                    kept += keep_snapshots(records[c.run_id], [c.epochs] if choice == "last" else epochs)
+                    kept += keep_snapshots(record, None if "all" in named else sorted(set(chosen)))
                 except FileNotFoundError as exc:
                     absent.append(str(exc))
         print(f"{len(kept)} snapshots of {sum(r is not None for r in records.values())} recorded runs in "

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from . import data as data_lib
 from . import losses, models, optim
-from .checkpoints import checkpoint_epochs, resume_state, save_checkpoint
+from .checkpoints import best_val_epoch, checkpoint_epochs, drop_stale_snapshots, resume_state, save_checkpoint
 from .checks import check_choice
 from .config import SAM_LIKE, RunConfig
 from .splits import LARGE_DATASETS
@@ -191,8 +191,8 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
         train_one=lambda criterion: train_epoch(forward, optimizer, criterion, data, generator, config,
                                                 memory_format, autocast),
         evaluate=evaluate, on_epoch_end=on_epoch_end, progress=progress,
-        save=(lambda epoch: save_checkpoint(checkpoint_dir, config, model, optimizer, generator, epoch, curves,
-                                            keep=epoch in keep)) if checkpoint_dir else None)
+        save=(lambda epoch: save_with_best_val(checkpoint_dir, config, model, optimizer, generator, epoch, curves,
+                                               keep)) if checkpoint_dir else None)
     train_report = None if status == "diverged" else accuracy_report(
         predict(model, data, data.train_x, memory_format), data.train_y, data.groups, data.num_classes)
     record = run_record(config, status, curves, data.counts, data.class_names, data.groups, eval_epochs, keep,
@@ -201,6 +201,15 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
                                       precision=precision, compile=compile,
                                       resumed_from_epoch=start_epoch or None, data_sha256=data_sha256)
     return record  # the caller writes it, then removes last.pt (results.get_or_run): nothing finished is lost
+
+
+def save_with_best_val(folder, config, model, optimizer, generator, epoch: int, curves: list, keep) -> None:
+    """The epoch's checkpoint, with a snapshot at the kept epochs and at the best validation epoch so far (the
+    checkpoint the paper analyses: its spectra need it), whose earlier best is then dropped."""
+    best = best_val_epoch(curves)
+    save_checkpoint(folder, config, model, optimizer, generator, epoch, curves, keep=epoch in keep or epoch == best)
+    if epoch == best:
+        drop_stale_snapshots(folder, keep, best)
 
 
 def evaluation_epochs(config: RunConfig) -> set[int]:
