@@ -289,7 +289,7 @@ def run_gaps(configs: dict, records: dict, scale: str, seeds_of: dict) -> tuple[
     from .grid import fill_command, unique
     lines, gaps = [], []
     for table, configs_ in configs.items():
-        missing = [c for c in configs_ if records[c.run_id] is None]
+        missing = [c for c in unique(configs_) if records[c.run_id] is None]
         if missing:
             gaps.append(table)
             lines.append(f"{table}: {len(missing)} of {len(unique(configs_))} runs not run here; "

@@ -416,13 +416,14 @@ def gains(df: pd.DataFrame, x: str, xlabel: str, log_x: bool = False):
     sns.set_theme(style="whitegrid")
     df = df.assign(base=df["method"].str.split(" (", regex=False).str[0])
     palette = dict(zip(dict.fromkeys(df["base"]), sns.color_palette(n_colors=df["base"].nunique())))
+    markers = dict(zip(dict.fromkeys(df["method"].str.partition(" (")[2]), "osD^v"))  # one per data set
     metrics = list(dict.fromkeys(df["metric"]))
     fig, axes = plt.subplots(1, len(metrics), figsize=(COLUMN_INCHES, 3.2), squeeze=False, sharey=True)
     for ax, metric in zip(axes[0], metrics):
-        for (base, source), rows in df[df["metric"] == metric].groupby(["base", "source"], sort=False):
-            rows = rows.sort_values(x)
-            ax.plot(rows[x], rows["gain"], marker="o", ms=4, color=palette[base], ls="-" if source == "ours" else "--",
-                    label=f"{base}, {source}")
+        for (method, source), rows in df[df["metric"] == metric].groupby(["method", "source"], sort=False):
+            rows, base = rows.sort_values(x), rows["base"].iloc[0]
+            ax.plot(rows[x], rows["gain"], marker=markers[method.partition(" (")[2]], ms=4, color=palette[base],
+                    ls="-" if source == "ours" else "--", label=method)
             if {"low", "high"} <= set(rows) and rows["low"].notna().any():
                 bars = rows[rows["low"].notna() & rows["high"].notna()]
                 ax.errorbar(bars[x], bars["gain"], yerr=[bars["gain"] - bars["low"], bars["high"] - bars["gain"]],

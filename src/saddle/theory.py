@@ -221,7 +221,7 @@ def get_or_check_trained(record: dict, epoch: int, rhos, tail_classes, n_batches
     return stored_analysis(RunConfig.from_dict(record["config"]), "theory", epoch, settings,
                            lambda: trained_network_check(record, epoch, rhos, tail_classes, n_batches, batch_size,
                                                          iters, seed, data_root, cache, progress),
-                           f"saddle.theory.get_or_check_trained (settings: {settings})")
+                           f"saddle.theory.get_or_check_trained (settings: {settings})", root)
 
 
 # Check 4: escaping a saddle with a bounded minimum.
