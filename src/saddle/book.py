@@ -178,12 +178,13 @@ def large_side_by_side(records: dict) -> list[dict]:
         for p in paper_results(table=3, dataset=name):
             method = p["method"].replace(" + ", "+")
             record = ours.get(method)
-            row = {"table": table, "data set": name, "method": p["method"],
-                   "note": "two-stage" if p["two_stage"] else ("from another paper" if p["from_other_paper"] else "")}
-            for metric in ("acc", "head", "mid", "tail"):
-                row[f"paper {metric}"] = p["metrics"][metric]
-                row[f"ours {metric}"] = (f"{record['metrics']['final'][metric]:.1f}" if record else
-                                         "not run here" if method in ours else "")
+            note = "two-stage" if p["two_stage"] else ("from another paper" if p["from_other_paper"] else "")
+            row = {"table": table, "data set": name, "method": p["method"] + (f" ({note})" if note else "")}
+            row |= {f"paper {metric}": p["metrics"][metric] for metric in ("acc", "head", "mid", "tail")}
+            # ours in one column (overall / head / mid / tail): eight columns fit the page, "not run here" once
+            row["ours acc / head / mid / tail"] = (
+                " / ".join(f"{record['metrics']['final'][m]:.1f}" for m in ("acc", "head", "mid", "tail")) if record
+                else "not run here" if method in ours else "")
             rows.append(row)
     return rows
 
