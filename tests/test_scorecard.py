@@ -400,3 +400,11 @@ def test_a_cell_stated_by_a_claim_takes_the_claims_verdict():
     cells = scorecard.cells("cpu", "fashion-mnist", [0, 1, 2], recs)
     cell = cells[(cells["table"] == 1) & (cells["method"] == "CE+SAM") & (cells["metric"] == "tail")].iloc[0]
     assert cell["verdict"] == row["verdict"]
+
+
+def test_complete_runs_yield_each_recorded_complete_run_once():
+    recs = records(fake("CE", 0), fake("CE", 1), fake("CE+DRW", 0))
+    recs[grid.method_config("CE", "cpu", seed=1).run_id]["status"] = "diverged"
+    found = [(m, s) for m, s, _ in scorecard.complete_runs(["CE", "CE+DRW"], "cpu", "fashion-mnist", [0, 1], recs,
+                                                           protocol="paper")]
+    assert found == [("CE", 0), ("CE+DRW", 0)]

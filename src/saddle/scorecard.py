@@ -411,6 +411,16 @@ def run_config(method: str, scale: str, dataset: str, seed: int, profile: str = 
     return grid.protocol_config(method, scale, seed=seed, rho=rho, dataset=dataset, **order)
 
 
+def complete_runs(methods, scale: str, dataset: str, seeds, records: dict, protocol: str = "validated"):
+    """(method, seed, record) of every complete run of `methods` on `seeds` among `records` (run id -> record)."""
+    for method in methods:
+        for seed in seeds:
+            config = run_config(method, scale, dataset, seed, protocol=protocol)
+            record = records.get(config.run_id) if config else None
+            if record and record["status"] == "complete":
+                yield method, seed, record
+
+
 def metric_value(record: dict | None, metric: str, epoch_rule: str = "final") -> float | None:
     """A completed record's test `metric` at the epoch rule `epoch_rule`, or None (missing, diverged, or no such
     epoch: best_val needs a validation split)."""
