@@ -120,7 +120,7 @@ def _legend_below(fig, ax, ncol: int = 3, handles=None, labels=None, title=None)
         if a.get_legend() is not None:
             a.get_legend().remove()
     rows = -(-len(labels) // ncol)
-    strip = (0.3 * rows + 0.15) / fig.get_figheight()
+    strip = (0.2 * rows + 0.12) / fig.get_figheight()
     fig.tight_layout(rect=(0, strip, 1, 1))
     fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False, title=title,
                title_fontsize=8)
@@ -191,7 +191,7 @@ def theorem_ratios(panels: dict, ncols: int = 2):
         if lam < 0 and 1 / abs(lam) < unnorm["rho"].max():
             ax.axvline(1 / abs(lam), color="grey", ls=":", lw=1, label="$\\rho = 1/|\\lambda|$ (factor 0)")
         ax.set(title=f"{title}\ncurvature along $v$: {lam:.3g}", xlabel="$\\rho$", xscale="log", yscale="log",
-               ylabel="second-moment ratio along $v$")
+               ylabel="second-moment ratio along $v$" if ax in axes[:, 0] else "")
         _radius_ticks(ax, sorted(set(df["rho"])))
         ax.title.set_fontsize(9)
     for ax in list(axes.flat)[len(panels):]:
@@ -214,7 +214,7 @@ def _facet_legend_below(grid, ncol: int = 3):
     return grid.figure
 
 
-def _radius_ticks(ax, radii, min_gap: float = 0.18):
+def _radius_ticks(ax, radii, min_gap: float = 0.35):
     """A tick at every radius tried on a log axis, labelled where the label fits: a radius closer than `min_gap`
     decades to the last labelled one keeps its tick but not its label (0.8 and 1 would overlap)."""
     labelled, last = [], None
@@ -225,6 +225,7 @@ def _radius_ticks(ax, radii, min_gap: float = 0.18):
     ax.set_xticks(radii)
     ax.set_xticklabels([f"{r:g}" if r in labelled else "" for r in radii])
     ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.tick_params(axis="x", labelsize=9)
 
 
 def replacement_scatter(panels: dict):
