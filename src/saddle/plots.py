@@ -143,6 +143,7 @@ def group_accuracy(records: list[dict], epoch_rule: str = "final"):
     grid = sns.catplot(pd.DataFrame(rows), x="group", y="accuracy", hue="method", col="split", kind="bar",
                        height=2.8, aspect=COLUMN_INCHES / 2 / 2.8)
     grid.set(ylim=(0, 105), ylabel="accuracy (%)")
+    grid.set_titles("{col_name}")  # "train", "test": not "split = train"
     return _facet_legend_below(grid, ncol=4)
 
 
