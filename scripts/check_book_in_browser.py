@@ -2,9 +2,9 @@
 
 For each page: the title is there, MathJax typeset the math (no raw $$ or \\( left in the text), every image the
 page shows exists, every link within the book leads to a page and anchor that exist, and no error or Traceback text
-appears, and no table cell is cut short ("..."). Each page is also opened at a phone's width (500 px: headless
-Chromium's narrowest window) and screenshot there; a page wider than that window fails (a wide table or code block
-must scroll inside its own box, not the page). A screenshot of each page goes to
+appears, and no table cell is cut short ("..."). Each page is also opened at a phone's width, 390 CSS pixels (inside
+a 390-pixel frame: headless Chromium opens no window narrower than 500), and screenshot there; a page wider than
+that fails (a wide table or code block must scroll inside its own box, not the page). A screenshot of each page goes to
 <build>/screenshots/, and one of every figure as the page shows it (cut from a full-page screenshot at the same window
 width), beside a
 table of each figure's rendered size: the pixel height of 10-point text at that size (matplotlib's default tick
@@ -55,11 +55,13 @@ MEASURE = """<script>window.addEventListener("load", () => {
 });</script>"""
 
 
-PHONE_WIDTH = 500  # a phone: headless Chromium will not open a window narrower than 500 CSS pixels
+PHONE_WIDTH = 390  # a phone (iPhone 12-15 class), shown in a frame of this width
 PHONE_MEASURE = """<script>window.addEventListener("load", () => {
-  document.body.dataset.pageHeight = document.documentElement.scrollHeight;
-  document.body.dataset.pageWidth = document.documentElement.scrollWidth;
+  parent.postMessage([document.documentElement.scrollWidth, document.documentElement.scrollHeight], "*");
 });</script>"""
+PHONE_FRAME = """<html><body style="margin:0"><iframe id="phone" src="{src}" style="width:{width}px;height:{height}px;border:0">
+</iframe><script>addEventListener("message", e => {{ document.body.dataset.pageWidth = e.data[0];
+  document.body.dataset.pageHeight = e.data[1]; }});</script></body></html>"""
 
 
 def dump_with(browser: str, page: Path, script: str, window: str) -> str:
@@ -73,12 +75,25 @@ def dump_with(browser: str, page: Path, script: str, window: str) -> str:
         probe.unlink()
 
 
-def phone_width(browser: str, page: Path) -> tuple[int, int]:
-    """(the page's scroll width, its height) at PHONE_WIDTH CSS pixels: a page wider than the phone scrolls
-    sideways as a whole (a wide table inside its own scrolling box does not)."""
-    dom = dump_with(browser, page, PHONE_MEASURE, f"{PHONE_WIDTH},1600")
-    width, height = (re.search(rf'data-page-{k}="(\d+)"', dom) for k in ("width", "height"))
-    return int(width.group(1)) if width else 0, int(height.group(1)) if height else 0
+def phone_view(browser: str, page: Path, screenshot: Path | None = None) -> tuple[int, int]:
+    """(the page's scroll width, its height) in a PHONE_WIDTH-pixel frame, and with `screenshot` an image of it
+    there: a page wider than the phone scrolls sideways as a whole (a wide table in its own scrolling box does not).
+    The page reports its size to the frame's page (postMessage works between file: pages)."""
+    probe = page.with_name(page.stem + ".__phone.html")
+    probe.write_text(page.read_text().replace("</body>", PHONE_MEASURE + "</body>"))
+    frame = page.with_name(page.stem + ".__frame.html")
+    try:
+        frame.write_text(PHONE_FRAME.format(src=probe.name, width=PHONE_WIDTH, height=1600))
+        dom = render(browser, frame, "--dump-dom", "--window-size=500,1600").stdout
+        width, height = (re.search(rf'data-page-{k}="(\d+)"', dom) for k in ("width", "height"))
+        wide, tall = int(width.group(1)) if width else 0, int(height.group(1)) if height else 0
+        if screenshot is not None:  # the whole page's height in the frame, the frame alone in the picture
+            frame.write_text(PHONE_FRAME.format(src=probe.name, width=PHONE_WIDTH, height=max(tall, 800)))
+            render(browser, frame, f"--screenshot={screenshot}", f"--window-size=500,{max(tall, 800)}")
+        return wide, tall
+    finally:
+        probe.unlink(missing_ok=True)
+        frame.unlink(missing_ok=True)
 
 
 def measure(browser: str, page: Path) -> tuple[str, int, list[tuple[str, list[float]]]]:
@@ -195,8 +210,7 @@ def main(build: Path) -> int:
         name = str(page.relative_to(html_dir)).replace("/", "__").removesuffix(".html")
         shot = shots / f"{name}.png"  # the whole page, at the width a laptop shows it
         render(browser, page, f"--screenshot={shot}", f"--window-size={WINDOW_WIDTH},{max(height, 800)}")
-        wide, tall = phone_width(browser, page)
-        render(browser, page, f"--screenshot={shots / f'{name}.phone.png'}", f"--window-size={PHONE_WIDTH},{max(tall, 800)}")
+        wide, _ = phone_view(browser, page, shots / f"{name}.phone.png")
         phone.append((name, wide))
         if wide > PHONE_WIDTH:
             found.append(f"at {PHONE_WIDTH} px the page is {wide} px wide: it scrolls sideways on a phone")
