@@ -97,6 +97,7 @@ def main() -> int:
     shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "_static", source / "_static")  # book.css: wide outputs scroll in their own box
     if os.environ.get("SADDLE_REPOSITORY_URL"):
         add_repository(source / "_config.yml", os.environ["SADDLE_REPOSITORY_URL"])
     entries = [e for e in chapters_in_toc(yaml.safe_load((ROOT / "_toc.yml").read_text()))

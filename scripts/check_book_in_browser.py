@@ -57,11 +57,19 @@ MEASURE = """<script>window.addEventListener("load", () => {
 
 PHONE_WIDTH = 390  # a phone (iPhone 12-15 class), shown in a frame of this width
 PHONE_MEASURE = """<script>window.addEventListener("load", () => {
-  parent.postMessage([document.documentElement.scrollWidth, document.documentElement.scrollHeight], "*");
+  const clipped = e => { for (let a = e.parentElement; a; a = a.parentElement) {
+    if (["auto", "scroll", "hidden"].includes(getComputedStyle(a).overflowX)) return true; } return false; };
+  const wide = [...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > innerWidth + 1
+    && !clipped(e) && getComputedStyle(e).position !== "fixed"
+    && !(e.parentElement && e.parentElement.getBoundingClientRect().right > innerWidth + 1))
+    .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.className && e.className.baseVal === undefined ?
+      "." + e.className.trim().split(/ +/).join(".") : ""));
+  parent.postMessage([document.documentElement.scrollWidth, document.documentElement.scrollHeight,
+                      wide.join(", ")], "*");
 });</script>"""
 PHONE_FRAME = """<html><body style="margin:0"><iframe id="phone" src="{src}" style="width:{width}px;height:{height}px;border:0">
 </iframe><script>addEventListener("message", e => {{ document.body.dataset.pageWidth = e.data[0];
-  document.body.dataset.pageHeight = e.data[1]; }});</script></body></html>"""
+  document.body.dataset.pageHeight = e.data[1]; document.body.dataset.wide = e.data[2]; }});</script></body></html>"""
 
 
 def dump_with(browser: str, page: Path, script: str, window: str) -> str:
@@ -75,8 +83,9 @@ def dump_with(browser: str, page: Path, script: str, window: str) -> str:
         probe.unlink()
 
 
-def phone_view(browser: str, page: Path, screenshot: Path | None = None) -> tuple[int, int]:
-    """(the page's scroll width, its height) in a PHONE_WIDTH-pixel frame, and with `screenshot` an image of it
+def phone_view(browser: str, page: Path, screenshot: Path | None = None) -> tuple[int, int, str]:
+    """(the page's scroll width, its height, the outermost elements past the phone's edge) in a PHONE_WIDTH-pixel
+    frame, and with `screenshot` an image of it
     there: a page wider than the phone scrolls sideways as a whole (a wide table in its own scrolling box does not).
     The page reports its size to the frame's page (postMessage works between file: pages)."""
     probe = page.with_name(page.stem + ".__phone.html")
@@ -87,10 +96,11 @@ def phone_view(browser: str, page: Path, screenshot: Path | None = None) -> tupl
         dom = render(browser, frame, "--dump-dom", "--window-size=500,1600").stdout
         width, height = (re.search(rf'data-page-{k}="(\d+)"', dom) for k in ("width", "height"))
         wide, tall = int(width.group(1)) if width else 0, int(height.group(1)) if height else 0
+        culprits = re.search(r'data-wide="([^"]*)"', dom)
         if screenshot is not None:  # the whole page's height in the frame, the frame alone in the picture
             frame.write_text(PHONE_FRAME.format(src=probe.name, width=PHONE_WIDTH, height=max(tall, 800)))
             render(browser, frame, f"--screenshot={screenshot}", f"--window-size=500,{max(tall, 800)}")
-        return wide, tall
+        return wide, tall, html.unescape(culprits.group(1)) if culprits else ""
     finally:
         probe.unlink(missing_ok=True)
         frame.unlink(missing_ok=True)
@@ -210,10 +220,11 @@ def main(build: Path) -> int:
         name = str(page.relative_to(html_dir)).replace("/", "__").removesuffix(".html")
         shot = shots / f"{name}.png"  # the whole page, at the width a laptop shows it
         render(browser, page, f"--screenshot={shot}", f"--window-size={WINDOW_WIDTH},{max(height, 800)}")
-        wide, _ = phone_view(browser, page, shots / f"{name}.phone.png")
+        wide, _, culprits = phone_view(browser, page, shots / f"{name}.phone.png")
         phone.append((name, wide))
         if wide > PHONE_WIDTH:
-            found.append(f"at {PHONE_WIDTH} px the page is {wide} px wide: it scrolls sideways on a phone")
+            found.append(f"at {PHONE_WIDTH} px the page is {wide} px wide: it scrolls sideways on a phone "
+                         f"(past the edge: {culprits or 'unknown'})")
         figures = [(src, box) for src, box in boxes if "_images/" in src and box[2] > 0]
         if figures and shot.exists():
             from PIL import Image
