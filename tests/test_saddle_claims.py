@@ -154,6 +154,7 @@ def test_estimator_sentence_reads_the_probe_spread_and_the_longer_run():
                                         "0.5.")
     tiny = rows.assign(**{"lambda_min spread": 1.31e-4, "lambda_min": -8.0})
     assert "at most 0.00013 apart (0.0016% of its size at most)" in estimator_sentence(tiny)
+    assert estimator_sentence(tiny).endswith("200 steps leave the probes' mean where it was (to the stored precision).")
     assert estimator_sentence(rows.iloc[:0]) == "The estimator check has no spectra at this scale yet."
 
 

@@ -193,7 +193,7 @@ def group_claims(spectra_by_seed: dict, groups: dict, n_classes: int) -> list[tu
         ("sam_tail_max", "SAM lowers the tail group's lambda_max", change("tail", tail, "lambda_max"), "lowers"),
         ("sam_tail_min", "SAM raises the tail group's lambda_min (less negative curvature)",
          change("tail", tail, "lambda_min"), "raises"),
-        ("sam_shrinks_all", "SAM shrinks |lambda_min| of the classes (mean over all classes)",
+        ("sam_shrinks_all", "SAM raises lambda_min toward zero, shrinking |lambda_min| (mean over all classes)",
          change("all", every, "lambda_min"), "raises"),
     ]
 
@@ -385,4 +385,5 @@ def estimator_sentence(rows: pd.DataFrame, steps: int = 100, more: int = 200) ->
     moved = (longer["lambda_min"] - at["lambda_min"]).abs().reindex(at.index)
     return (f"At {steps} Lanczos steps the probes put a tail class's lambda_min at most "
             f"{at['lambda_min spread'].max():.2g} apart ({100 * relative:.2g}% of its size at most); {more} steps "
-            f"move the probes' mean by at most {moved.max():.2g}.")
+            + (f"move the probes' mean by at most {moved.max():.2g}." if moved.max() > 0 else
+               "leave the probes' mean where it was (to the stored precision)."))

@@ -443,9 +443,9 @@ def escape_texts(escape: pd.DataFrame, sgd_median: float, max_steps: int) -> dic
             "check4_slow": ", ".join(f"{m:.0f} at rho {r}" for r, m in zip(free["rho"], free["median_steps"]))
             or "none",
             "check4_trapped": ", ".join(str(r) for r in unnormalised[unnormalised["trapped"] == 1]["rho"]) or "none",
-            "check4_norm_fast": ", ".join(f"{m:.0f} at rho {r}" for r, m in zip(normalised["rho"],
-                                                                               normalised["median_steps"])
-                                          if m < sgd_median) or "none"}
+            "check4_norm_fast": ", ".join(f"rho {r} ({m:.0f} steps)" for r, m in zip(normalised["rho"],
+                                                                                    normalised["median_steps"])
+                                          if m < sgd_median) or "no radius tried"}
 
 
 def toy_paths(toy: SaddleToy, start, lr: float, steps: int, rhos) -> dict:
