@@ -8,7 +8,7 @@ import re
 
 from .checks import check_choice
 from .data import DATASETS
-from .grid import GRIDS
+from .grid import GRIDS, fill_command, method_config, table5_rho, unique
 from .results import paper_results, train_group_accuracy
 from .scorecard import seeds_phrase
 
@@ -75,7 +75,6 @@ def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: 
     for name in ([dataset] if dataset is not None else []) + list(datasets or ()):
         check_choice("dataset", name, DATASETS)
     if methods is not None:
-        from .grid import method_config
         for method in methods:
             method_config(method, scale)  # an unknown method fails here, with the accepted form
     for value in rhos or ():
@@ -276,7 +275,6 @@ def fit_table(tuned_rhos: dict, dataset: str, paper_fit, tuned_fit):
     """Per SAM method: Table 5's radius and the tail it fits there, beside the radius tuned on validation (None:
     tuning incomplete) and the tail it fits there: where the two protocols part."""
     import pandas as pd
-    from .grid import table5_rho
     return pd.DataFrame([{"method": m, "Table 5 rho": table5_rho(m, dataset),
                           "tail fitted (Table 5 rho)": fit_text(paper_fit, m),
                           "tuned rho (validation)": "tuning incomplete" if r is None else r,
@@ -287,7 +285,6 @@ def fit_table(tuned_rhos: dict, dataset: str, paper_fit, tuned_fit):
 def run_gaps(configs: dict, records: dict, scale: str, seeds_of: dict) -> tuple[list[str], str]:
     """For each table (name -> its configs) with runs that have no record: a line with how many and the command
     that fills them (`seeds_of`: the table's seeds); and a phrase for the prose naming the tables with gaps."""
-    from .grid import fill_command, unique
     lines, gaps = [], []
     for table, configs_ in configs.items():
         missing = [c for c in unique(configs_) if records[c.run_id] is None]
@@ -309,7 +306,6 @@ def fit_pair(method: str, tuned: float, table5: float, paper_fit, tuned_fit) -> 
 
 def fit_pairs(tuned_rhos: dict, dataset: str, paper_fit, tuned_fit) -> str:
     """fit_pair for every SAM method with a tuned radius and runs on both protocols, joined; or why there is none."""
-    from .grid import table5_rho
     pairs = [fit_pair(m, r, table5_rho(m, dataset), paper_fit, tuned_fit) for m, r in tuned_rhos.items()
              if r is not None and m in tuned_fit.index and m in paper_fit.index]
     return "; ".join(pairs) or "no SAM method has runs on both protocols yet"
