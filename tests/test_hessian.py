@@ -132,6 +132,12 @@ def test_class_spectra_record_and_cache(tmp_path):
     again = run_spectra(record, epoch=2, classes=[0, 9, "average"], iters=8, root=tmp_path,
                            cache=tmp_path / "cache")
     assert again == result  # read back, not recomputed
+    test = run_spectra(record, epoch=2, classes=[9], iters=8, root=tmp_path, cache=tmp_path / "cache",
+                       progress=False, images="test")  # class 9's test images: another loss, another record
+    assert test["settings"]["images"] == "test" and "images" not in result["settings"]
+    assert test["spectra"]["9"] != result["spectra"]["9"] and test["at_point"]["9"] != result["at_point"]["9"]
+    with pytest.raises(ValueError, match="images 'val'"):
+        run_spectra(record, epoch=2, classes=[9], iters=8, root=tmp_path, images="val")
     with pytest.raises(FileNotFoundError, match=r"no checkpoint of run .* at epoch 5 .* available epochs: \[1, 2\]"):
         run_spectra(record, epoch=5, iters=3, root=tmp_path, cache=tmp_path / "cache")
 

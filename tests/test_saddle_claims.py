@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from saddle import grid, mechanism, saddle_claims, scorecard
+from saddle import book, grid, mechanism, plots, saddle_claims, scorecard
 
 GROUPS = {"head": [0], "mid": [1], "tail": [2, 3]}
 
@@ -172,6 +172,74 @@ def test_chapter2_parameters_resolve_by_protocol_and_refuse_bad_values():
         saddle_claims.resolve_parameters("cpu", "fancy", None, None, None, None, None, None)
     with pytest.raises(ValueError, match="rho"):
         saddle_claims.resolve_parameters("cpu", "paper", None, [0.1, -1.0], None, None, None, None)
+
+
+def test_chapter2_reads_the_regime_scale_under_the_validated_protocol_only():
+    seeds, sweep_seeds, rho_sweep, rho, estimator = saddle_claims.resolve_parameters(
+        grid.REGIME_SCALE, "validated", 0.05, None, None, None, None, None)
+    assert (rho_sweep, sweep_seeds) == (list(grid.REGIME_TUNE_RHOS), list(grid.REGIME_TUNE_SEEDS))
+    assert seeds == list(grid.PROTOCOL_SEEDS) and estimator.max_per_class == book.REGIME_MAX_PER_CLASS
+    assert saddle_claims.scale_words("cpu") == "Fashion-MNIST-LT, cpu scale"
+    assert saddle_claims.scale_words(grid.REGIME_SCALE).endswith("r8-n5000 scale (ResNet-8, 5,000-image head)")
+    with pytest.raises(ValueError, match="protocol 'paper' has no runs at scale r8-n5000"):
+        saddle_claims.resolve_parameters(grid.REGIME_SCALE, "paper", 0.5, None, None, None, None, None)
+    with pytest.raises(ValueError, match="scale 'r32-n500'"):
+        saddle_claims.resolve_parameters("r32-n500", "validated", 0.5, None, None, None, None, None)
+
+
+def _record(tail_acc: float) -> dict:
+    """A run record with the fields spectra_rows reads, classes 0-3 in GROUPS."""
+    return {"groups": GROUPS, "metrics": {"final": {"acc": 80.0, "per_class": [90.0, 80.0, tail_acc, tail_acc]},
+                                          "train_final": {"per_class": [99.0, 98.0, 95.0, 90.0]}}}
+
+
+def test_side_comparisons_say_they_are_not_trained_at_the_regime_scale():
+    final = {m: {**r, "settings": {"epoch": 200}, "class_names": list("abcd")} for m, r in (("CE+DRW", SGD),
+                                                                                         ("CE+DRW+SAM", SAM))}
+    records = {"CE+DRW": _record(40.0), "CE+DRW+SAM": _record(50.0)}
+    assert not saddle_claims.comparisons_trained(grid.REGIME_SCALE) and saddle_claims.comparisons_trained("cpu")
+    ce = saddle_claims.ce_comparison(grid.REGIME_SCALE, "validated", 0, None, records, final, 200)
+    assert "Plain CE is not trained at scale r8-n5000" in ce["note"] and ce["claim"][2] == {}
+    assert set(ce["rows"]["method"]) == {"CE+DRW", "CE+DRW+SAM"} and ce["texts"]["ce_tail_ratio"] == "not trained"
+    ldam = saddle_claims.ldam_comparison(grid.REGIME_SCALE, "validated", 0, None, [0, 3], list("abcd"), 200)
+    assert ldam["panels"] == {} and all(values == {} for _, _, values, _ in ldam["claims"])
+    assert "LDAM+DRW is not trained" in ldam["note"] and ldam["rows"].empty
+    assert plots.spectral_densities(ldam["panels"]) is None  # publish draws the note instead
+
+
+def test_across_scales_sets_each_claim_beside_its_other_scale_with_holm_per_scale():
+    def frame(diffs):
+        return pd.DataFrame([{"key": key, **scorecard.claim_row(key, d, "raises")} for key, d in diffs.items()]
+                            ).set_index("key")
+    decided = {s: 1.0 + 0.01 * s for s in range(5)}
+    cpu = frame({"tail_saddle": decided, "sam_tail_min": {s: -1.0 - 0.01 * s for s in range(5)},
+                 "negative_in_residual": {0: 0.5}})
+    regime = frame({"tail_saddle": {0: 0.2, 1: -0.1, 2: 0.05}})
+    table = saddle_claims.across_scales({"cpu": cpu, "r8-n5000": regime})
+    assert list(table.index) == ["tail_saddle", "sam_tail_min", "negative_in_residual"]  # MECHANISM_CLAIMS' order
+    assert table.loc["tail_saddle", "cpu"].startswith("+1.02 [") and "reproduced (5 seeds)" in table.loc[
+        "tail_saddle", "cpu"]
+    assert "contradicted (5 seeds)" in table.loc["sam_tail_min", "cpu"]
+    assert table.loc["tail_saddle", "r8-n5000"].endswith("inconclusive (3 seeds)")
+    assert table.loc["sam_tail_min", "r8-n5000"] == "not measured"
+    one_seed = table.loc["negative_in_residual", "cpu"]
+    assert "[" not in one_seed and one_seed.endswith("(1 seed)")
+
+
+def test_evidence_paragraph_reads_each_scale_and_the_distance_where_the_gradient_outweighs_curvature():
+    cpu = pd.DataFrame([{"key": "tail_saddle", **scorecard.claim_row("t", {s: 1.0 + 0.01 * s for s in range(5)},
+                                                                     "raises")}]).set_index("key")
+    empty = cpu.iloc[:0]
+
+    def split(grad, h_min):
+        return pd.DataFrame({"grad_norm": [grad], "H_min": [h_min], "lambda_min_over_grad": [h_min / grad]},
+                            index=pd.MultiIndex.from_tuples([("cpu", 0.0)], names=["scale", "rho"]))
+    text = saddle_claims.evidence_paragraph({"cpu": cpu, "r8-n5000": empty}, split(4.0, -8.0))
+    assert "of the 1 mechanism claims measured there, 1 hold after Holm and 0 run against the paper" in text
+    assert "At r8-n5000 no mechanism claim" in text and "within a distance of about 1.00" in text
+    assert text.endswith("the tail's loss is a slope, not a saddle.")
+    near = saddle_claims.evidence_paragraph({"cpu": cpu}, split(1.0, -8.0))  # 2 * 1 / 8 = 0.25 < 0.5
+    assert "about 0.25" in near and near.endswith("there the curvature is felt before the slope.")
 
 
 def test_classes_out_of_range_are_named():

@@ -8,11 +8,14 @@ import re
 
 from .checks import check_choice
 from .data import DATASETS
-from .grid import GRIDS, fill_command, method_config, table5_rho, unique
+from .grid import GRIDS, REGIME_SCALE, fill_command, method_config, table5_rho, unique
 from .results import paper_results, train_group_accuracy
 from .scorecard import seeds_phrase
 
 BOOK_SCALES = ("smoke", "cpu", "paper")  # "large" runs are torchrun jobs of their own (chapter 5)
+# The regime scale's images per class in a whole-class spectrum: its head classes hold up to 5,000 images (every
+# Hessian-vector product a pass over them), its tail classes 50-139, which this keeps whole.
+REGIME_MAX_PER_CLASS = 256
 
 
 def assigned_names(source: str) -> list[str]:
@@ -43,15 +46,16 @@ def check_parameter_names(history) -> None:
 
 def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: str | None = None,
                      epoch_rule: str | None = None, imbalances=None, tables=None, protocol: str = "paper",
-                     workers: int | None = None, datasets=None, methods=None, rhos=None) -> None:
+                     workers: int | None = None, datasets=None, methods=None, rhos=None,
+                     scales=BOOK_SCALES) -> None:
     """Fail in a chapter's first cell, with the accepted values, before any work is done. The book builds at
     smoke, cpu or paper scale; the large scale's runs are separate torchrun jobs (chapter 5). `protocol`: whose
     runs `epoch_rule` reads; the paper protocol's hold out no validation images, so they have no 'best_val' epoch.
     datasets and methods: lists of names, each checked as `dataset` is and as grid.method_config reads it; rhos:
-    radii, each checked as `rho` is."""
+    radii, each checked as `rho` is; scales: those the chapter accepts (chapter 2 also reads the regime scale)."""
     if not isinstance(scale, str):
-        raise ValueError(f"scale must be a string, one of {', '.join(BOOK_SCALES)}; got {scale!r}")
-    check_choice("scale", scale, BOOK_SCALES)
+        raise ValueError(f"scale must be a string, one of {', '.join(scales)}; got {scale!r}")
+    check_choice("scale", scale, scales)
     if epoch_rule is not None:
         rules = ("final", "best_val", "best") if protocol == "validated" else ("final", "best")
         if epoch_rule == "best_val" and protocol != "validated":
@@ -78,7 +82,7 @@ def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: 
         for method in methods:
             method_config(method, scale)  # an unknown method fails here, with the accepted form
     for value in rhos or ():
-        check_parameters(scale, rho=value)
+        check_parameters(scale, rho=value, scales=scales)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a whole number >= 1 (processes of one thread each), got {workers!r}")
 
@@ -94,7 +98,8 @@ def chapter_settings(scale: str, **given) -> tuple:
     from .results import read_only
     smoke = scale == "smoke"
     defaults = {"seeds": [0] if smoke else list(SEEDS), "validated_seeds": [0] if smoke else list(PROTOCOL_SEEDS),
-                "iters": 4 if smoke else 100, "max_per_class": 16 if smoke else None,
+                "iters": 4 if smoke else 100,
+                "max_per_class": 16 if smoke else REGIME_MAX_PER_CLASS if scale == REGIME_SCALE else None,
                 "train_missing": scale != "cpu", "dataset_names": list(datasets(scale)),
                 "imbalances": [100] if smoke else list(IMBALANCES),
                 "rhos": [0.0, 0.05, 0.5, 0.8] if smoke else list(FIGURE4_RHOS),

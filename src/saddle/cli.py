@@ -74,6 +74,8 @@ def _hessian_parser(sub):
     p.add_argument("--n-v", type=int, default=1, help="SLQ runs")
     p.add_argument("--max-per-class", type=int, default=None)
     p.add_argument("--augment", action="store_true", help="re-augment images on every product (official script)")
+    p.add_argument("--images", default="train", help="whose loss: each class's training images (train, the "
+                                                     "paper's) or its test images (test)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--out", default=None, help="results folder (default: results/)")
     p.add_argument("--quiet", action="store_true")
@@ -300,7 +302,7 @@ def _hessian(args) -> int:
     path = locate_record(args.run, args.out)
     result = run_spectra(read_record(path), args.epoch, classes, args.criterion, args.iters, args.n_v,
                             augment=args.augment, max_per_class=args.max_per_class, data_root=args.data_root,
-                            root=args.out, progress=not args.quiet)
+                            root=args.out, progress=not args.quiet, images=args.images)
     for c, s in result["spectra"].items():
         name = c if c == "average" else f"class {c} ({result['class_names'][int(c)]})"
         print(f"{name}: lambda_min {s['lambda_min']:.4g}, "

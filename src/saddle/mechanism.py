@@ -191,13 +191,24 @@ def split_texts(rows: pd.DataFrame, large_rho: float = grid.MECHANISM_RHO) -> di
     return texts
 
 
-def recorded_claims(scale: str) -> pd.DataFrame:
-    """Chapter 2's curvature-split claims from the analysis records that exist (nothing trained or computed), on
-    the validated seeds at the tuned radius and the paper's: what chapter 7's overview counts."""
+def recorded_rows(scale: str) -> tuple[pd.DataFrame, float | None]:
+    """split_rows from the analysis records that exist (nothing trained or computed), on the validated seeds at
+    the tuned radius and the paper's, and the tuned radius (None, and no rows, while it is not tuned)."""
     from .book import chapter_settings
     seeds, iters = chapter_settings(scale, validated_seeds=None, iters=None)
     rho = grid.protocol_rho(SAM, scale, "validated")
     if rho is None:
-        return claims(pd.DataFrame(), grid.MECHANISM_RHO)
-    found = runs(scale, seeds, sorted({rho, grid.MECHANISM_RHO}))
-    return claims(split_rows(found, compute=False, iters=iters), rho)
+        return pd.DataFrame(), None
+    return split_rows(runs(scale, seeds, sorted({rho, grid.MECHANISM_RHO})), compute=False, iters=iters), rho
+
+
+def recorded_claims(scale: str) -> pd.DataFrame:
+    """Chapter 2's curvature-split claims from the analysis records that exist: what chapter 7's overview counts."""
+    rows, rho = recorded_rows(scale)
+    return claims(rows, grid.MECHANISM_RHO if rho is None else rho)
+
+
+def summary_across_scales(scales) -> pd.DataFrame:
+    """summary() of each scale's recorded rows, one block of radii per scale (scales without records left out)."""
+    tables = {scale: summary(rows) for scale in scales for rows in [recorded_rows(scale)[0]] if not rows.empty}
+    return pd.concat(tables, names=["scale"]) if tables else pd.DataFrame()

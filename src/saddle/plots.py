@@ -283,7 +283,10 @@ def spectral_densities(panels: dict, linthresh: float = 1.0):
     is symmetric-log and shared, so the negative side (lambda_min of a few units against lambda_max of hundreds)
     stays visible; the density is smoothed on that axis; the extreme Ritz values are marked and named in the
     legend, since their weights (~1e-5) vanish in the density. `panels`: 'method: loss' or
-    'method: loss | note' -> Spectrum (the note, e.g. the class's test accuracy, goes with the method's line)."""
+    'method: loss | note' -> Spectrum (the note, e.g. the class's test accuracy, goes with the method's line).
+    No panels (runs not trained at a scale): None, which `publish` draws as a figure saying so."""
+    if not panels:
+        return None
     sns.set_theme(style="whitegrid")
     by_loss = {}
     for title, spectrum in panels.items():

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import grid
+from . import grid, mechanism, scorecard
 from .hessian import Spectrum
-from .spectra import AVERAGE, run_spectra
+from .spectra import AVERAGE, run_spectra, spectra_rows
 from .results import find_record
 from .runs import get_or_run
 
@@ -61,9 +61,21 @@ class Estimator:
         """seed -> method -> {'all': every class's spectra, 'tail': the `tail` classes'} for CE+DRW and CE+DRW+SAM
         at `rho` (None where a seed's run or its spectra are not recorded): what the group claims pair by seed."""
         return {s: {m: {"all": self.of_seed(config, epoch), "tail": self.of_seed(config, epoch, tail)}
-                    for m, config in (("CE+DRW", grid.chapter_config("CE+DRW", scale, protocol, s)),
-                                      ("CE+DRW+SAM", grid.chapter_config("CE+DRW+SAM", scale, protocol, s, rho)))}
-                for s in seeds}
+                    for m, config in _pair(scale, protocol, s, rho)} for s in seeds}
+
+    def recorded(self, scale: str, protocol: str, seeds, rho: float, epoch: int, tail) -> dict:
+        """per_seed from the records that exist, for every seed alike: nothing trained or computed."""
+        def read(config, which):
+            record = find_record(config)
+            return None if record is None else self.of(record, epoch, which, seed=config.seed, compute=False)
+        return {s: {m: {"all": read(config, "all"), "tail": read(config, tail)}
+                    for m, config in _pair(scale, protocol, s, rho)} for s in seeds}
+
+
+def _pair(scale: str, protocol: str, seed: int, rho: float) -> tuple:
+    """The (method, config) pair chapter 2 compares on one seed: CE+DRW, and CE+DRW+SAM at `rho`."""
+    return (("CE+DRW", grid.chapter_config("CE+DRW", scale, protocol, seed)),
+            ("CE+DRW+SAM", grid.chapter_config("CE+DRW+SAM", scale, protocol, seed, rho)))
 
 
 def seeds_with_spectra(per_seed: dict, which: str = "all") -> str:
@@ -74,28 +86,49 @@ def seeds_with_spectra(per_seed: dict, which: str = "all") -> str:
 
 def resolve_parameters(scale: str, protocol: str, rho, rho_sweep, sweep_seeds, seeds, iters, max_per_class) -> tuple:
     """Chapter 2's parameters checked, with None resolved by protocol and scale: (seeds, sweep_seeds, rho_sweep, rho,
-    estimator). The validated protocol plots its evaluation seeds and sweeps the tuning grid on the tuning seeds;
-    the paper protocol plots seeds 0-2 and sweeps Fig. 4's radii; rho is CE+DRW+SAM's radius under the protocol."""
-    from .book import chapter_settings as resolve, check_parameters
+    estimator). The validated protocol plots its evaluation seeds and sweeps its tuning plan (grid.tuning_plan: the
+    regime scale's is shorter); the paper protocol plots seeds 0-2 and sweeps Fig. 4's radii; rho is CE+DRW+SAM's
+    radius under the protocol. Besides the book's scales the chapter reads the regime scale, where only the
+    validated protocol is trained."""
+    from .book import BOOK_SCALES, chapter_settings as resolve, check_parameters
     from .checks import check_choice
+    scales = (*BOOK_SCALES, grid.REGIME_SCALE)
     check_choice("protocol", protocol, ("validated", "paper"))
-    check_parameters(scale, rho=rho, seeds=seeds)
-    check_parameters(scale, seeds=sweep_seeds)
+    check_parameters(scale, rho=rho, seeds=seeds, scales=scales)
+    check_parameters(scale, seeds=sweep_seeds, scales=scales)
     for r in rho_sweep or ():
-        check_parameters(scale, rho=r)
+        check_parameters(scale, rho=r, scales=scales)
     validated = protocol == "validated"
+    if scale == grid.REGIME_SCALE and not validated:
+        raise ValueError(f"protocol 'paper' has no runs at scale {scale}, which trains the validated protocol only "
+                         "(grid mechanism-regime); accepted there: protocol 'validated'")
     seeds, iters, max_per_class = resolve(scale, **{"validated_seeds" if validated else "seeds": seeds}, iters=iters,
                                           max_per_class=max_per_class)
     smoke = scale == "smoke"
-    sweep_seeds = sweep_seeds or ([10 if validated else 0] if smoke else
-                                  list(grid.TUNE_SEEDS["CE+DRW+SAM"]) if validated else seeds)
-    rho_sweep = rho_sweep or ([0.5] if smoke else list(grid.TUNE_RHOS) if validated
+    plan_rhos, plan_seeds = grid.tuning_plan("CE+DRW+SAM", scale)
+    sweep_seeds = sweep_seeds or ([10 if validated else 0] if smoke else list(plan_seeds) if validated else seeds)
+    rho_sweep = rho_sweep or ([0.5] if smoke else list(plan_rhos) if validated
                               else [r for r in grid.FIGURE4_RHOS if r])
     rho = rho or grid.protocol_rho("CE+DRW+SAM", scale, protocol)
     if rho is None:
         raise ValueError(f"CE+DRW+SAM's radius is not tuned yet at scale {scale}; train its tuning grid with "
-                         f"python -m saddle grid tune --methods CE+DRW+SAM --scale {scale}, or pass -p rho")
+                         f"python -m saddle grid {'regime-tune' if scale == grid.REGIME_SCALE else 'tune'} "
+                         f"--methods CE+DRW+SAM --scale {scale}, or pass -p rho")
     return seeds, sweep_seeds, rho_sweep, rho, Estimator(iters=iters, max_per_class=max_per_class, seed=seeds[0])
+
+
+LT_NAMES = {"fashion-mnist": "Fashion-MNIST-LT", "cifar10": "CIFAR-10-LT", "cifar100": "CIFAR-100-LT"}
+
+
+def scale_words(scale: str) -> str:
+    """The data and scale a chapter-2 caption names, e.g. 'Fashion-MNIST-LT, cpu scale'; the regime scale says
+    what it is (its network and head size)."""
+    from .config import SCALES
+    settings = SCALES[scale]
+    data = LT_NAMES.get(settings["dataset"], settings["dataset"])
+    if scale == grid.REGIME_SCALE:
+        return f"{data}, {scale} scale (ResNet-8, {settings['n_max']:,}-image head)"
+    return f"{data}, {scale} scale"
 
 
 def sweep_records(scale: str, protocol: str, seeds, rhos) -> dict:
@@ -244,6 +277,36 @@ def tail_above_head(rows: pd.DataFrame, method: str) -> tuple[float, float]:
     return by_method.loc[(method, "tail")], by_method.loc[(method, "head")]
 
 
+def comparisons_trained(scale: str) -> bool:
+    """Whether chapter 2's side comparisons, plain CE (Fig. 5) and LDAM+DRW (Fig. 7), have runs at `scale`: the
+    regime scale trains its mechanism grid only (grid.mechanism_regime), one run there costing about ten cpu runs."""
+    return scale != grid.REGIME_SCALE
+
+
+def ce_comparison(scale: str, protocol: str, seed: int, estimator: Estimator, records: dict, final: dict,
+                  epoch: int) -> dict:
+    """Fig. 5's reading: every class's ratio at `epoch` for CE+DRW and CE+DRW+SAM (`records`, their spectra
+    `final`) and plain CE where it is trained at this scale; the claim that CE's tail ratio is above its head's, the
+    texts chapter 2 glues and a note on what is not trained here (or None)."""
+    results = {name: (records[name], final[name]) for name in records}
+    note = None
+    if comparisons_trained(scale):
+        ce = get_or_run(grid.chapter_config("CE", scale, protocol, seed))
+        results["CE"] = ce, estimator.of(ce, epoch)
+    else:
+        note = f"Plain CE is not trained at scale {scale}: its grid holds CE+DRW and CE+DRW+SAM only."
+    rows = pd.DataFrame([row for name, (record, result) in results.items()
+                         for row in spectra_rows(result, record, name)])
+    difference, texts = {}, {"ce_tail_ratio": "not trained", "ce_head_ratio": "not trained"}
+    if "CE" in results:
+        tail, head = tail_above_head(rows, "CE")
+        difference = {seed: tail - head}
+        texts = {"ce_tail_ratio": f"{tail:.3f}", "ce_head_ratio": f"{head:.3f}"}
+    claim = ("ce_tail_saddle", "without re-weighting (CE) the tail group's ratio is above the head group's",
+             difference, "raises")
+    return {"rows": rows, "claim": claim, "texts": texts, "note": note}
+
+
 def extremes_moved(final: dict, n_classes: int) -> tuple[int, int, int]:
     """Over every class: in how many SAM lowers lambda_max, shrinks |lambda_min|, and grows |lambda_min|."""
     sgd, sam = final["CE+DRW"], final["CE+DRW+SAM"]
@@ -331,10 +394,11 @@ def ldam_comparison(scale: str, protocol: str, seed: int, estimator: Estimator, 
     """Fig. 7's reading: LDAM+DRW's class spectra at `epoch`, and LDAM+DRW+SAM's beside them once its radius is
     tuned and its run has spectra (a read-only build shows what exists). Returns the panels, the per-class rows,
     the two claims, the texts chapter 2 glues and a note on what is still missing (or None)."""
-    from . import grid
-    from .spectra import spectra_rows
     from .results import read_only
     from .runs import train_command
+    if not comparisons_trained(scale):
+        return _ldam_reading(seed, {}, {}, None, classes, class_names,
+                             f"LDAM+DRW is not trained at scale {scale}: its grid holds CE+DRW and CE+DRW+SAM only.")
     rho = grid.protocol_rho("LDAM+DRW+SAM", scale, protocol)
     records = {"LDAM+DRW": get_or_run(grid.chapter_config("LDAM+DRW", scale, protocol, seed))}
     spectra = {"LDAM+DRW": estimator.of(records["LDAM+DRW"], epoch)}
@@ -351,26 +415,38 @@ def ldam_comparison(scale: str, protocol: str, seed: int, estimator: Estimator, 
                     f"{train_command(config)}, then python -m saddle hessian --run {config.run_id} --epoch {epoch}")
         else:
             records["LDAM+DRW+SAM"], spectra["LDAM+DRW+SAM"] = record, result
+    return _ldam_reading(seed, records, spectra, rho, classes, class_names, note)
+
+
+def _ldam_reading(seed: int, records: dict, spectra: dict, rho, classes: list[int], class_names: list[str],
+                  note) -> dict:
+    """ldam_comparison's panels, rows, claims and texts from the runs it found (none: every claim untested)."""
     panels = {f"{name}: class {c} {class_names[c]} | test {records[name]['metrics']['final']['per_class'][c]:.0f}%":
               Spectrum.from_dict(spectra[name]["spectra"][str(c)]) for name in records for c in classes}
-    rows = pd.DataFrame([row for name in records for row in spectra_rows(spectra[name], records[name], name)])
-    tail, head = tail_above_head(rows, "LDAM+DRW")
-    tail_min = rows[rows.group == "tail"].groupby("method")["lambda_min"].mean()
-    with_sam = "LDAM+DRW+SAM" in records
-    claims = [("ldam_tail_saddle", "under LDAM+DRW the tail group's ratio is above the head group's",
-               {seed: tail - head}, "raises"),
-              ("ldam_sam_raises", "with SAM, LDAM+DRW's tail group has a higher lambda_min",
-               {seed: tail_min["LDAM+DRW+SAM"] - tail_min["LDAM+DRW"]} if with_sam else {}, "raises")]
+    rows = pd.DataFrame([row for name in records for row in spectra_rows(spectra[name], records[name], name)],
+                        columns=["method", "class", "group", "lambda_min", "lambda_max", "ratio"] if not records
+                        else None)
     last = classes[-1]
-    class_min = {name: stat(spectra[name], last, "lambda_min") for name in records}
-    texts = {"ldam_tail_ratio": f"{tail:.3f}", "ldam_head_ratio": f"{head:.3f}",
-             "ldam_rho": "not tuned yet" if rho is None else f"{rho:g}",
-             "ldam_tail_name": f"{last} {class_names[last]}",
-             "ldam_tail_vs_head": "above" if tail > head else "below",
-             "ldam_sam_sentence": f"Tail class {last} {class_names[last]} has lambda_min "
-             f"{class_min['LDAM+DRW']:.3g} with SGD and {class_min['LDAM+DRW+SAM']:.3g} with SAM." if with_sam else
-             "The SAM side waits for LDAM+DRW+SAM's tuned run and its spectra (the line above the figure says "
-             "which)."}
+    texts = {"ldam_tail_ratio": "not trained", "ldam_head_ratio": "not trained",
+             "ldam_rho": "not tuned yet" if rho is None else f"{rho:g}", "ldam_tail_name": f"{last} {class_names[last]}",
+             "ldam_tail_vs_head": "not measured", "ldam_sam_sentence": "LDAM+DRW is not trained at this scale."}
+    above, raised = {}, {}
+    if "LDAM+DRW" in records:
+        tail, head = tail_above_head(rows, "LDAM+DRW")
+        above = {seed: tail - head}
+        texts.update(ldam_tail_ratio=f"{tail:.3f}", ldam_head_ratio=f"{head:.3f}",
+                     ldam_tail_vs_head="above" if tail > head else "below",
+                     ldam_sam_sentence="The SAM side waits for LDAM+DRW+SAM's tuned run and its spectra (the line "
+                     "above the figure says which).")
+    if "LDAM+DRW+SAM" in records:
+        tail_min = rows[rows.group == "tail"].groupby("method")["lambda_min"].mean()
+        raised = {seed: tail_min["LDAM+DRW+SAM"] - tail_min["LDAM+DRW"]}
+        class_min = {name: stat(spectra[name], last, "lambda_min") for name in records}
+        texts["ldam_sam_sentence"] = (f"Tail class {last} {class_names[last]} has lambda_min "
+                                      f"{class_min['LDAM+DRW']:.3g} with SGD and {class_min['LDAM+DRW+SAM']:.3g} "
+                                      "with SAM.")
+    claims = [("ldam_tail_saddle", "under LDAM+DRW the tail group's ratio is above the head group's", above, "raises"),
+              ("ldam_sam_raises", "with SAM, LDAM+DRW's tail group has a higher lambda_min", raised, "raises")]
     return {"panels": panels, "rows": rows, "claims": claims, "texts": texts, "note": note}
 
 
@@ -387,3 +463,89 @@ def estimator_sentence(rows: pd.DataFrame, steps: int = 100, more: int = 200) ->
             f"{at['lambda_min spread'].max():.2g} apart ({100 * relative:.2g}% of its size at most); {more} steps "
             + (f"move the probes' mean by at most {moved.max():.2g}." if moved.max() > 0 else
                "leave the probes' mean where it was (to the stored precision)."))
+
+
+MECHANISM_CLAIMS = ("tail_saddle", "sam_large_rho_tail_min", "sam_tail_min", "lmin_tracks_tail_acc",
+                    "negative_in_residual")  # the mechanism's claims, in the order chapter 2's closing reads them
+
+
+def recorded_mechanism(scale: str) -> pd.DataFrame:
+    """The mechanism's claims at `scale` from the records that exist (nothing trained or computed), each judged by
+    the one rule, indexed by key: the group claims on class spectra (the validated protocol's seeds, its tuned
+    radius) and the curvature split's at the tuned radius and the paper's. What chapter 2 sets beside its other
+    scale."""
+    from .book import chapter_settings
+    seeds, iters, max_per_class = chapter_settings(scale, validated_seeds=None, iters=None, max_per_class=None)
+    rho = grid.protocol_rho("CE+DRW+SAM", scale, "validated")
+    baseline = find_record(grid.protocol_config("CE+DRW", scale, seed=seeds[0]))
+    split = mechanism.recorded_claims(scale)
+    if rho is None or baseline is None:
+        return split
+    estimator = Estimator(iters=iters, max_per_class=max_per_class, seed=seeds[0])
+    groups, n_classes = baseline["groups"], len(baseline["class_names"])
+    spectra = estimator.recorded(scale, "validated", seeds, rho, baseline["config"]["epochs"], groups["tail"])
+    rows = pd.DataFrame([{"key": key, **scorecard.claim_row(text, diffs, kind)}
+                         for key, text, diffs, kind in group_claims(spectra, groups, n_classes)]).set_index("key")
+    return pd.concat([rows, split.drop(index=list(rows.index), errors="ignore")])
+
+
+def _cell(row) -> str:
+    """One claim at one scale as a table cell: difference, 95% interval, verdict (and Holm's where it differs),
+    seeds."""
+    if not row["seeds"]:
+        return "not measured"
+    interval = "" if pd.isna(row["low"]) else f" [{row['low']:+.2f}, {row['high']:+.2f}]"
+    holm = "" if row["verdict (Holm)"] == row["verdict"] else f", {row['verdict (Holm)']} after Holm"
+    return f"{row['ours']:+.2f}{interval}, {row['verdict']}{holm} ({scorecard.seeds_phrase([row['seeds']])})"
+
+
+def across_scales(by_scale: dict) -> pd.DataFrame:
+    """{scale: recorded_mechanism(scale)} as one table: a row per mechanism claim, a column per scale; Holm's
+    correction runs over the mechanism's claims at each scale (one family a scale)."""
+    keys = [k for k in MECHANISM_CLAIMS if any(k in frame.index for frame in by_scale.values())]
+    family = {scale: scorecard.holm_verdicts(frame.loc[[k for k in keys if k in frame.index]])
+              for scale, frame in by_scale.items()}
+    claim = {k: next(frame.loc[k, "claim"] for frame in family.values() if k in frame.index) for k in keys}
+    return pd.DataFrame([{"claim": claim[k], **{scale: _cell(frame.loc[k]) if k in frame.index else "not measured"
+                                                 for scale, frame in family.items()}} for k in keys],
+                        index=pd.Index(keys, name="key"))
+
+
+def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
+    """Chapter 2's answer, every clause read off the numbers: per scale, the intervals of the two claims the paper's
+    story rests on (the tail at a saddle; SAM at its radius lifting the tail's lambda_min), how many mechanism
+    claims hold after Holm, and whether CE+DRW's tail is stationary where its curvature is measured (`split`:
+    mechanism.summary_across_scales)."""
+    def words(frame, key):
+        return _cell(frame.loc[key]) if key in frame.index else "not measured"
+    sentences = []
+    for scale, frame in by_scale.items():
+        family = scorecard.holm_verdicts(frame.loc[[k for k in MECHANISM_CLAIMS if k in frame.index]])
+        measured = family[family["seeds"] > 0]
+        if measured.empty:
+            sentences.append(f"At {scale} no mechanism claim has its runs and spectra recorded yet.")
+            continue
+        held = int((measured["verdict (Holm)"] == "reproduced").sum())
+        against = int((measured["verdict (Holm)"] == "contradicted").sum())
+        sentences.append(
+            f"At {scale}, the tail's ratio over the head's is {words(family, 'tail_saddle')} and SAM at rho "
+            f"{grid.MECHANISM_RHO:g} moves the tail's lambda_min by {words(family, 'sam_large_rho_tail_min')}; of "
+            f"the {len(measured)} mechanism claims measured there, {held} hold after Holm and {against} run "
+            "against the paper.")
+    sgd = split.xs(0.0, level="rho") if len(split) else split
+    if len(sgd):
+        # Along a unit direction the class loss changes by ||g|| r at first order and by lambda_min r^2 / 2 at
+        # second: the gradient outweighs the negative curvature within r = 2 ||g|| / |lambda_min| of the end point.
+        reach = {scale: 2 / abs(r["lambda_min_over_grad"]) for scale, r in sgd.iterrows()}
+        slope = min(reach.values()) > grid.MECHANISM_RHO
+        sentences.append(
+            "Is CE+DRW's tail stationary where its curvature is measured? Its gradient norm is " +
+            ", ".join(f"{r['grad_norm']:.3g} at {scale}" for scale, r in sgd.iterrows()) + " against lambda_min " +
+            ", ".join(f"{r['H_min']:.3g}" for _, r in sgd.iterrows()) + ", so the gradient's first-order change of "
+            "the class loss outweighs the curvature's second-order one within a distance of about " +
+            ", ".join(f"{d:.2f}" for d in reach.values()) + " in parameter space (2 ||g|| / |lambda_min|), " +
+            (f"beyond SAM's largest radius {grid.MECHANISM_RHO:g}: at the scale SAM perturbs, the tail's loss is a "
+             "slope, not a saddle." if slope else
+             f"inside SAM's radius {grid.MECHANISM_RHO:g} at one scale at least: there the curvature is felt "
+             "before the slope."))
+    return " ".join(sentences)

@@ -4,6 +4,7 @@ results/<scale>/hessian/ so the chapters read them, and the rows the chapters sh
 from __future__ import annotations
 
 from concurrent.futures import wait
+from dataclasses import replace
 
 import torch
 from tqdm import tqdm
@@ -126,25 +127,37 @@ def class_loss_and_gradient(model, data, classes, criterion: str = "ce", max_per
     return out
 
 
+IMAGE_SETS = ("train", "test")
+
+
 def run_spectra(record: dict, epoch: int, classes="all", criterion: str = "ce", iters: int = 100,
                    n_v: int = 1, seed: int = 0, augment: bool = False, max_per_class: int | None = None,
                    data_root=None, root=None, cache=None, progress: bool = True,
-                   compute: bool = True) -> dict | None:
+                   compute: bool = True, images: str = "train") -> dict | None:
     """Class-wise spectra of a trained run at one epoch, stored as a record of their own (keyed by run, epoch
-    and settings) so chapters plot without recomputing. compute=False: None where no record exists yet."""
+    and settings) so chapters plot without recomputing. compute=False: None where no record exists yet.
+    images 'test': each class's loss over its test images instead (is the negative curvature a mark of the training
+    images the network memorised, or of the class?)."""
+    from .checks import check_choice
+    check_choice("images", images, IMAGE_SETS)
     config = RunConfig.from_dict(record["config"])
     settings = dict(epoch=epoch, classes=classes, criterion=criterion, iters=iters, n_v=n_v, seed=seed,
                     augment=augment, max_per_class=max_per_class)
+    if images != "train":  # only then: the records of training images keep their paths
+        settings["images"] = images
 
     def spectra_record():
         data, model = snapshot_model(config, epoch, data_root, cache)
+        if images == "test":
+            data = replace(data, train_x=data.test_x, train_y=data.test_y)
         spectra = class_spectra(model, data, classes, criterion, max_per_class, iters, n_v, seed, augment,
                                 progress=progress, config=config)
         return {"run_id": config.run_id, "label": config.label, "settings": settings,
                 "class_names": data.class_names, "train_counts": data.counts,
                 "spectra": {str(c): s.to_dict() for c, s in spectra.items()},
                 "at_point": class_loss_and_gradient(model, data, list(spectra), criterion, max_per_class, config)}
-    how = f"python -m saddle hessian --run {config.run_id} --epoch {epoch}"
+    how = f"python -m saddle hessian --run {config.run_id} --epoch {epoch}" + (f" --images {images}"
+                                                                              if images != "train" else "")
     return stored_analysis(config, "hessian", epoch, settings, spectra_record, how, root, compute)
 
 
