@@ -142,6 +142,20 @@ def test_class_spectra_record_and_cache(tmp_path):
         run_spectra(record, epoch=5, iters=3, root=tmp_path, cache=tmp_path / "cache")
 
 
+def test_train_and_test_images_put_each_tail_class_on_both_image_sets(tmp_path):
+    from saddle.saddle_claims import Estimator, images_sentence, train_and_test_images
+    record = trained_tiny_run(tmp_path)
+    where = dict(root=tmp_path, cache=tmp_path / "cache", progress=False)
+    estimator = Estimator(iters=6, max_per_class=None, seed=0)
+    assert train_and_test_images({"SGD": record}, estimator, 2, [8, 9], compute=False, **where).empty
+    rows = train_and_test_images({"SGD": record}, estimator, 2, [8, 9], **where)
+    assert sorted(zip(rows["class"].str[0], rows["images"])) == [("8", "test"), ("8", "train"), ("9", "test"),
+                                                                 ("9", "train")]
+    assert (rows["lambda_min"] <= rows["lambda_max"]).all() and (rows["loss"] > 0).all()
+    assert images_sentence(rows).startswith("Means over the tail classes. SGD: lambda_min ")
+    assert images_sentence(rows[rows["images"] == "train"]).endswith("not computed at this scale yet.")
+
+
 def test_spectra_from_committed_snapshots_on_a_fresh_clone(tmp_path, monkeypatch):
     """A run's snapshots kept in results/<scale>/checkpoints/ are what a fresh clone (no cache) analyses: new
     Hessian settings are computed from them without training; each class also gets its loss and gradient norm."""

@@ -242,6 +242,14 @@ def test_evidence_paragraph_reads_each_scale_and_the_distance_where_the_gradient
     assert "about 0.25" in near and near.endswith("there the curvature is felt before the slope.")
 
 
+def test_images_sentence_says_which_way_the_test_images_move_lambda_min():
+    rows = pd.DataFrame([{"method": "CE+DRW", "class": c, "images": images, "lambda_min": lam, "loss": loss}
+                         for c in ("8 x", "9 y") for images, lam, loss in (("train", -4.0, 0.1), ("test", -2.0, 1.5))])
+    assert saddle_claims.images_sentence(rows) == ("Means over the tail classes. CE+DRW: lambda_min -2 on test images "
+                                                   "against -4 on training images (less negative), loss 1.5 against "
+                                                   "0.1.")
+
+
 def test_classes_out_of_range_are_named():
     saddle_claims.check_classes(10, 0, 9)
     with pytest.raises(ValueError, match="class 10 out of range; accepted: 0..9"):

@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import grid, mechanism, scorecard
 from .hessian import Spectrum
-from .spectra import AVERAGE, run_spectra, spectra_rows
+from .spectra import AVERAGE, IMAGE_SETS, run_spectra, spectra_rows
 from .results import find_record
 from .runs import get_or_run
 
@@ -177,6 +177,39 @@ def at_point(final: dict, records: dict) -> pd.DataFrame:
                          "loss": stored[str(c)]["loss"] if stored else None,
                          "gradient norm": stored[str(c)]["grad_norm"] if stored else None})
     return pd.DataFrame(rows)
+
+
+def train_and_test_images(records: dict, estimator: Estimator, epoch: int, tail, compute: bool = True,
+                          **kwargs) -> pd.DataFrame:
+    """Each tail class's loss over its training images and over its test images, per method at `epoch`: lambda_min,
+    lambda_max, the loss and its gradient norm side by side (runs without the spectra, compute=False: left out).
+    Negative curvature on the training images alone marks images the network memorised; on both, the class."""
+    rows = []
+    for name, record in records.items():
+        for images in IMAGE_SETS:
+            result = run_spectra(record, epoch, list(tail), iters=estimator.iters, seed=estimator.seed,
+                                 max_per_class=estimator.max_per_class, compute=compute, images=images, **kwargs)
+            for key, stored in (result or {}).get("spectra", {}).items():
+                spectrum, point = Spectrum.from_dict(stored), result["at_point"][key]
+                rows.append({"method": name, "class": f"{key} {result['class_names'][int(key)]}", "images": images,
+                             "lambda_min": spectrum.lambda_min, "lambda_max": spectrum.lambda_max,
+                             "loss": point["loss"], "gradient norm": point["grad_norm"]})
+    return pd.DataFrame(rows)
+
+
+def images_sentence(rows: pd.DataFrame) -> str:
+    """What train_and_test_images shows, per method: the tail's mean lambda_min and loss on test against training
+    images, and which way each moves."""
+    if rows.empty or rows["images"].nunique() < 2:
+        return "The tail's spectra on its test images are not computed at this scale yet."
+    means = rows.groupby(["method", "images"])[["lambda_min", "loss"]].mean()
+    parts = []
+    for method in dict.fromkeys(rows["method"]):
+        train, test = means.loc[(method, "train")], means.loc[(method, "test")]
+        parts.append(f"{method}: lambda_min {test['lambda_min']:.3g} on test images against {train['lambda_min']:.3g} "
+                     f"on training images ({'less' if test['lambda_min'] > train['lambda_min'] else 'more'} negative), "
+                     f"loss {test['loss']:.3g} against {train['loss']:.3g}")
+    return "Means over the tail classes. " + "; ".join(parts) + "."
 
 
 def gradient_sentence(table: pd.DataFrame) -> str:
