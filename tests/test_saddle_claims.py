@@ -36,6 +36,11 @@ def test_group_claims_pair_every_seed_that_has_spectra_and_skip_the_others():
     assert claims["sam_flatter"][0][0] == pytest.approx(-2.0)
     assert claims["tail_saddle"][0][0] == pytest.approx(0.15 - 0.01)
     assert claims["sam_shrinks_all"][0][0] == pytest.approx((-5.7 + 11.1) / 4)  # mean lambda_min, every class
+    assert claims["tail_stationary"] == ({}, "lowers")  # these spectra records hold no gradient norms
+    at_point = {str(c): {"loss": 0.1, "grad_norm": g} for c, g in enumerate((1.0, 2.0, 5.0, 7.0))}
+    by_seed[0]["CE+DRW"]["all"] = {**SGD, "at_point": at_point}
+    stationary = {key: diffs for key, _, diffs, _ in saddle_claims.group_claims(by_seed, GROUPS, 4)}
+    assert stationary["tail_stationary"] == {0: pytest.approx(6.0 - 1.0)}  # tail mean minus head mean
 
 
 def test_verdicts_judge_by_the_one_rule_show_each_verdict_and_correct_within_the_family():
@@ -235,7 +240,7 @@ def test_evidence_paragraph_reads_each_scale_and_the_distance_where_the_gradient
         return pd.DataFrame({"grad_norm": [grad], "H_min": [h_min], "lambda_min_over_grad": [h_min / grad]},
                             index=pd.MultiIndex.from_tuples([("cpu", 0.0)], names=["scale", "rho"]))
     text = saddle_claims.evidence_paragraph({"cpu": cpu, "r8-n5000": empty}, split(4.0, -8.0))
-    assert "of the 1 mechanism claims measured there, 1 hold after Holm and 0 run against the paper" in text
+    assert "of the 1 mechanism claims measured there, 1 holds after Holm and 0 run against the paper" in text
     assert "At r8-n5000 no mechanism claim" in text and "within a distance of about 1.00" in text
     assert text.endswith("the tail's loss is a slope, not a saddle.")
     near = saddle_claims.evidence_paragraph({"cpu": cpu}, split(1.0, -8.0))  # 2 * 1 / 8 = 0.25 < 0.5
