@@ -205,7 +205,8 @@ def spectra_rows(result: dict, record: dict, method: str) -> list[dict]:
         row = {"method": method, "epoch": result["settings"]["epoch"], "lambda_min": spectrum.lambda_min,
                "lambda_max": spectrum.lambda_max, "ratio": spectrum.ratio}
         if key == AVERAGE:
-            row.update({"class": AVERAGE, "group": "all", "test acc": record["metrics"]["final"]["acc"]})
+            row.update({"class": AVERAGE, "group": "all", "test acc": record["metrics"]["final"]["acc"],
+                        "train acc": record["metrics"]["train_final"]["acc"]})
         else:
             c = int(key)
             row.update({"class": f"{c} {result['class_names'][c]}", "group": owner[c],
