@@ -205,7 +205,7 @@ def test_side_comparisons_say_they_are_not_trained_at_the_regime_scale():
     assert not saddle_claims.comparisons_trained(grid.REGIME_SCALE) and saddle_claims.comparisons_trained("cpu")
     ce = saddle_claims.ce_comparison(grid.REGIME_SCALE, "validated", 0, None, records, final, 200)
     assert "Plain CE is not trained at scale r8-n5000" in ce["note"] and ce["claim"][2] == {}
-    assert set(ce["rows"]["method"]) == {"CE+DRW", "CE+DRW+SAM"} and ce["texts"]["ce_tail_ratio"] == "not trained"
+    assert set(ce["rows"]["method"]) == {"CE+DRW", "CE+DRW+SAM"} and ce["texts"]["ce_sentence"] == ce["note"]
     ldam = saddle_claims.ldam_comparison(grid.REGIME_SCALE, "validated", 0, None, [0, 3], list("abcd"), 200)
     assert ldam["panels"] == {} and all(values == {} for _, _, values, _ in ldam["claims"])
     assert "LDAM+DRW is not trained" in ldam["note"] and ldam["rows"].empty
@@ -241,17 +241,20 @@ def test_evidence_paragraph_reads_each_scale_and_the_distance_where_the_gradient
                             index=pd.MultiIndex.from_tuples([("cpu", 0.0)], names=["scale", "rho"]))
     text = saddle_claims.evidence_paragraph({"cpu": cpu, "r8-n5000": empty}, split(4.0, -8.0))
     assert "of the 1 mechanism claims measured there, 1 holds after Holm and 0 run against the paper" in text
-    assert "At r8-n5000 no mechanism claim" in text and "within a distance of about 1.00" in text
+    assert "At r8-n5000 no mechanism claim" in text and "up to a step of about 1.00" in text
     assert text.endswith("the tail's loss is a slope, not a saddle.")
     near = saddle_claims.evidence_paragraph({"cpu": cpu}, split(1.0, -8.0))  # 2 * 1 / 8 = 0.25 < 0.5
-    assert "about 0.25" in near and near.endswith("there the curvature is felt before the slope.")
+    assert "about 0.25" in near and near.endswith("feels the curvature before the slope.")
 
 
 def test_images_sentence_says_which_way_the_test_images_move_lambda_min():
     rows = pd.DataFrame([{"method": "CE+DRW", "class": c, "images": images, "lambda_min": lam, "loss": loss}
                          for c in ("8 x", "9 y") for images, lam, loss in (("train", -4.0, 0.1), ("test", -2.0, 1.5))])
+    sam_train_only = rows[rows["images"] == "train"].assign(method="CE+DRW+SAM")
+    assert saddle_claims.images_sentence(pd.concat([rows, sam_train_only])).endswith(
+        "Not computed on test images yet: CE+DRW+SAM.")  # a method without test images is named, not a KeyError
     assert saddle_claims.images_sentence(rows) == ("Means over the tail classes. CE+DRW: lambda_min -2 on test images "
-                                                   "against -4 on training images (less negative), loss 1.5 against "
+                                                   "against -4 on training images (higher), loss 1.5 against "
                                                    "0.1.")
 
 

@@ -198,18 +198,21 @@ def train_and_test_images(records: dict, estimator: Estimator, epoch: int, tail,
 
 
 def images_sentence(rows: pd.DataFrame) -> str:
-    """What train_and_test_images shows, per method: the tail's mean lambda_min and loss on test against training
-    images, and which way each moves."""
-    if rows.empty or rows["images"].nunique() < 2:
+    """What train_and_test_images shows, per method with both image sets: the tail's mean lambda_min and loss on test
+    against training images, and which way lambda_min moves; the methods without test-image spectra are named."""
+    both = [m for m in dict.fromkeys(rows.get("method", [])) if rows[rows["method"] == m]["images"].nunique() == 2]
+    if not both:
         return "The tail's spectra on its test images are not computed at this scale yet."
     means = rows.groupby(["method", "images"])[["lambda_min", "loss"]].mean()
     parts = []
-    for method in dict.fromkeys(rows["method"]):
+    for method in both:
         train, test = means.loc[(method, "train")], means.loc[(method, "test")]
         parts.append(f"{method}: lambda_min {test['lambda_min']:.3g} on test images against {train['lambda_min']:.3g} "
-                     f"on training images ({'less' if test['lambda_min'] > train['lambda_min'] else 'more'} negative), "
+                     f"on training images ({'higher' if test['lambda_min'] > train['lambda_min'] else 'lower'}), "
                      f"loss {test['loss']:.3g} against {train['loss']:.3g}")
-    return "Means over the tail classes. " + "; ".join(parts) + "."
+    missing = [m for m in dict.fromkeys(rows["method"]) if m not in both]
+    return ("Means over the tail classes. " + "; ".join(parts) + "." +
+            (f" Not computed on test images yet: {', '.join(missing)}." if missing else ""))
 
 
 def gradient_sentence(table: pd.DataFrame) -> str:
@@ -257,8 +260,8 @@ def group_claims(spectra_by_seed: dict, groups: dict, n_classes: int) -> list[tu
         ("tail_saddle", "tail classes end at larger |lambda_min/lambda_max| than head classes (CE+DRW)",
          per_seed(spectra_by_seed, lambda g: group_stat(g["CE+DRW"]["all"], tail, "ratio")
                   - group_stat(g["CE+DRW"]["all"], head, "ratio")), "raises"),
-        ("tail_stationary", "the tail's class gradient is low where it ends, no larger than the head's (CE+DRW; "
-         "the paper's reading of a stationary saddle)",
+        ("tail_stationary", "the tail classes end with a smaller class gradient norm than the head classes (CE+DRW; "
+         "the paper reads a low gradient there as a stationary saddle)",
          per_seed(spectra_by_seed, lambda g: gradient(g["CE+DRW"]["all"], tail) - gradient(g["CE+DRW"]["all"], head)),
          "lowers"),
         ("sam_ratio", "SAM lowers the tail group's |lambda_min/lambda_max|", change("tail", tail, "ratio"), "lowers"),
@@ -337,11 +340,12 @@ def ce_comparison(scale: str, protocol: str, seed: int, estimator: Estimator, re
         note = f"Plain CE is not trained at scale {scale}: its grid holds CE+DRW and CE+DRW+SAM only."
     rows = pd.DataFrame([row for name, (record, result) in results.items()
                          for row in spectra_rows(result, record, name)])
-    difference, texts = {}, {"ce_tail_ratio": "not trained", "ce_head_ratio": "not trained"}
+    difference, texts = {}, {"ce_sentence": note}
     if "CE" in results:
         tail, head = tail_above_head(rows, "CE")
         difference = {seed: tail - head}
-        texts = {"ce_tail_ratio": f"{tail:.3f}", "ce_head_ratio": f"{head:.3f}"}
+        texts = {"ce_sentence": f"Under plain CE the tail group's mean ratio is {tail:.3f} against {head:.3f} for "
+                                "the head."}
     claim = ("ce_tail_saddle", "without re-weighting (CE) the tail group's ratio is above the head group's",
              difference, "raises")
     return {"rows": rows, "claim": claim, "texts": texts, "note": note}
@@ -467,15 +471,15 @@ def _ldam_reading(seed: int, records: dict, spectra: dict, rho, classes: list[in
                         columns=["method", "class", "group", "lambda_min", "lambda_max", "ratio"] if not records
                         else None)
     last = classes[-1]
-    texts = {"ldam_tail_ratio": "not trained", "ldam_head_ratio": "not trained",
-             "ldam_rho": "not tuned yet" if rho is None else f"{rho:g}", "ldam_tail_name": f"{last} {class_names[last]}",
-             "ldam_tail_vs_head": "not measured", "ldam_sam_sentence": "LDAM+DRW is not trained at this scale."}
+    texts = {"ldam_rho": "not tuned yet" if rho is None else f"{rho:g}", "ldam_tail_name": f"{last} {class_names[last]}",
+             "ldam_sentence": note, "ldam_sam_sentence": ""}
     above, raised = {}, {}
     if "LDAM+DRW" in records:
         tail, head = tail_above_head(rows, "LDAM+DRW")
         above = {seed: tail - head}
-        texts.update(ldam_tail_ratio=f"{tail:.3f}", ldam_head_ratio=f"{head:.3f}",
-                     ldam_tail_vs_head="above" if tail > head else "below",
+        texts.update(ldam_sentence=f"Under LDAM+DRW the tail group's mean ratio is {tail:.3f} against {head:.3f} "
+                     f"for the head: on this seed the tail's ratio is {'above' if tail > head else 'below'} the "
+                     "head's.",
                      ldam_sam_sentence="The SAM side waits for LDAM+DRW+SAM's tuned run and its spectra (the line "
                      "above the figure says which).")
     if "LDAM+DRW+SAM" in records:
@@ -505,9 +509,20 @@ def estimator_sentence(rows: pd.DataFrame, steps: int = 100, more: int = 200) ->
                "leave the probes' mean where it was (to the stored precision)."))
 
 
-# The mechanism's claims, in the order chapter 2's closing reads them.
-MECHANISM_CLAIMS = ("tail_saddle", "tail_stationary", "sam_large_rho_tail_min", "sam_tail_min",
-                    "lmin_tracks_tail_acc", "negative_in_residual")
+# The mechanism's claims, in the order chapter 2's closing reads them, each worded for every scale (a scale's tuned
+# radius differs): what the table across scales shows.
+MECHANISM_CLAIMS = {
+    "tail_saddle": "tail classes end at a larger |lambda_min/lambda_max| than head classes (CE+DRW; tail minus head)",
+    "tail_stationary": "the tail classes end with a smaller class gradient norm than the head classes (CE+DRW; tail "
+                       "minus head)",
+    "sam_large_rho_tail_min": f"SAM at the paper's rho {grid.MECHANISM_RHO:g} raises the tail group's lambda_min "
+                              "over CE+DRW's",
+    "sam_tail_min": "SAM at the scale's tuned rho raises the tail group's lambda_min over CE+DRW's",
+    "lmin_tracks_tail_acc": "over the tail classes of the three runs, lambda_min rises with test accuracy (rank "
+                            "correlation per seed)",
+    "negative_in_residual": "|lambda_min(R)| grows with the class's unfitted training loss (rank correlation per "
+                            "seed)",
+}
 
 
 def recorded_mechanism(scale: str) -> pd.DataFrame:
@@ -544,12 +559,15 @@ def across_scales(by_scale: dict) -> pd.DataFrame:
     """{scale: recorded_mechanism(scale)} as one table: a row per mechanism claim, a column per scale; Holm's
     correction runs over the mechanism's claims at each scale (one family a scale)."""
     keys = [k for k in MECHANISM_CLAIMS if any(k in frame.index for frame in by_scale.values())]
-    family = {scale: scorecard.holm_verdicts(frame.loc[[k for k in keys if k in frame.index]])
-              for scale, frame in by_scale.items()}
-    claim = {k: next(frame.loc[k, "claim"] for frame in family.values() if k in frame.index) for k in keys}
-    return pd.DataFrame([{"claim": claim[k], **{scale: _cell(frame.loc[k]) if k in frame.index else "not measured"
-                                                 for scale, frame in family.items()}} for k in keys],
-                        index=pd.Index(keys, name="key"))
+    family = {scale: _mechanism_family(frame) for scale, frame in by_scale.items()}
+    return pd.DataFrame([{"claim": MECHANISM_CLAIMS[k], **{scale: _cell(frame.loc[k]) if k in frame.index
+                                                           else "not measured" for scale, frame in family.items()}}
+                         for k in keys], index=pd.Index(keys, name="key"))
+
+
+def _mechanism_family(frame: pd.DataFrame) -> pd.DataFrame:
+    """One scale's MECHANISM_CLAIMS rows with Holm's correction within them."""
+    return scorecard.holm_verdicts(frame.loc[[k for k in MECHANISM_CLAIMS if k in frame.index]])
 
 
 def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
@@ -561,33 +579,37 @@ def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
         return _cell(frame.loc[key]) if key in frame.index else "not measured"
     sentences = []
     for scale, frame in by_scale.items():
-        family = scorecard.holm_verdicts(frame.loc[[k for k in MECHANISM_CLAIMS if k in frame.index]])
+        family = _mechanism_family(frame)
         measured = family[family["seeds"] > 0]
         if measured.empty:
             sentences.append(f"At {scale} no mechanism claim has its runs and spectra recorded yet.")
             continue
-        held = int((measured["verdict (Holm)"] == "reproduced").sum())
-        against = int((measured["verdict (Holm)"] == "contradicted").sum())
+        reproduced, contradicted = scorecard.VERDICTS[:2]
+        held = int((measured["verdict (Holm)"] == reproduced).sum())
+        against = int((measured["verdict (Holm)"] == contradicted).sum())
         sentences.append(
-            f"At {scale}, the tail's ratio over the head's is {words(family, 'tail_saddle')}, the tail's class "
+            f"At {scale}, the tail's ratio minus the head's is {words(family, 'tail_saddle')}, the tail's class "
             f"gradient norm minus the head's is {words(family, 'tail_stationary')}, and SAM at rho "
             f"{grid.MECHANISM_RHO:g} moves the tail's lambda_min by {words(family, 'sam_large_rho_tail_min')}; of "
             f"the {len(measured)} mechanism claims measured there, {held} {'holds' if held == 1 else 'hold'} after "
             f"Holm and {against} {'runs' if against == 1 else 'run'} against the paper.")
     sgd = split.xs(0.0, level="rho") if len(split) else split
+    sgd = sgd[sgd["H_min"] < 0] if len(sgd) else sgd
     if len(sgd):
-        # Along a unit direction the class loss changes by ||g|| r at first order and by lambda_min r^2 / 2 at
-        # second: the gradient outweighs the negative curvature within r = 2 ||g|| / |lambda_min| of the end point.
-        reach = {scale: 2 / abs(r["lambda_min_over_grad"]) for scale, r in sgd.iterrows()}
+        # The largest first-order change of the class loss over a step of length r is ||g|| r; the largest
+        # second-order one from negative curvature is |lambda_min| r^2 / 2: the first outweighs the second while
+        # r < 2 ||g|| / |lambda_min|.
+        reach = {scale: 2 * r["grad_norm"] / abs(r["H_min"]) for scale, r in sgd.iterrows()}
         slope = min(reach.values()) > grid.MECHANISM_RHO
         sentences.append(
             "Is CE+DRW's tail stationary where its curvature is measured? Its gradient norm is " +
             ", ".join(f"{r['grad_norm']:.3g} at {scale}" for scale, r in sgd.iterrows()) + " against lambda_min " +
-            ", ".join(f"{r['H_min']:.3g}" for _, r in sgd.iterrows()) + ", so the gradient's first-order change of "
-            "the class loss outweighs the curvature's second-order one within a distance of about " +
-            ", ".join(f"{d:.2f}" for d in reach.values()) + " in parameter space (2 ||g|| / |lambda_min|), " +
-            (f"beyond SAM's largest radius {grid.MECHANISM_RHO:g}: at the scale SAM perturbs, the tail's loss is a "
+            ", ".join(f"{r['H_min']:.3g}" for _, r in sgd.iterrows()) + " (means over the tail classes and seeds), "
+            "so a step's first-order change of the class loss outweighs the negative curvature's second-order one "
+            "up to a step of about " + ", ".join(f"{d:.2f}" for d in reach.values()) + " in parameter space "
+            "(2 ||g|| / |lambda_min|), " +
+            (f"beyond the paper's radius {grid.MECHANISM_RHO:g}: at the scale SAM perturbs, the tail's loss is a "
              "slope, not a saddle." if slope else
-             f"inside SAM's radius {grid.MECHANISM_RHO:g} at one scale at least: there the curvature is felt "
-             "before the slope."))
+             f"inside the paper's radius {grid.MECHANISM_RHO:g} at one scale at least: there SAM's perturbation "
+             "feels the curvature before the slope."))
     return " ".join(sentences)

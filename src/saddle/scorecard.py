@@ -289,7 +289,10 @@ TABLE1_IDS = tuple(c.id for c in CLAIMS if c.table == 1)
 MECHANISM_IDS = ("tail_saddle", "sam_ratio", "sam_flatter", "sam_tail_max", "sam_tail_min", "average_hides",
                  "drw_drives", "sam_lower_throughout", "rho_raises", "ce_tail_saddle", "sam_shrinks_all",
                  "ldam_tail_saddle", "ldam_sam_raises", "lmin_tracks_tail_acc", "negative_in_residual",
-                 "sam_large_rho_tail_min")
+                 "sam_large_rho_tail_min",
+                 # added on 2026-12-04 after the cpu spectra that measure it (with their gradient norms) were recorded;
+                 # the regime scale's spectra came after it
+                 "tail_stationary")
 FAMILIES = {
     "accuracy, paper protocol": tuple(c.id for c in CLAIMS),
     "accuracy, validated protocol": TABLE1_IDS,

@@ -110,9 +110,9 @@ def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_cla
 
 def class_loss_and_gradient(model, data, classes, criterion: str = "ce", max_per_class: int | None = None,
                             config=None) -> dict:
-    """Each class's mean training loss and the norm of its gradient at the analysed point (eval mode, no
-    augmentation): a saddle is a point of *small* gradient, so a negative lambda_min means little beside a large
-    gradient."""
+    """Each class's mean loss (over the images `data` holds as training images: a class's test images for
+    run_spectra(images='test')) and the norm of its gradient at the analysed point (eval mode, no augmentation): a
+    saddle is a point of *small* gradient, so a negative lambda_min means little beside a large gradient."""
     device = next(model.parameters()).device
     loss_fn = class_criterion(criterion, data.counts, config).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
