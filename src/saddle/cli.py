@@ -290,7 +290,7 @@ def check_runtime(args) -> None:
 
 
 def _hessian(args) -> int:
-    from .spectra import run_spectra
+    from .spectra import IMAGE_SETS, run_spectra
     from .results import locate_record, read_record
 
     classes = parse_classes(args.classes)
@@ -299,6 +299,8 @@ def _hessian(args) -> int:
         check_at_least(option, value)
     if args.out is not None and not args.out.strip():
         raise ValueError("--out '': expected a folder (leave the option out for results/)")
+    if args.images not in IMAGE_SETS:
+        raise ValueError(f"--images {args.images!r}: expected one of {', '.join(IMAGE_SETS)}")
     path = locate_record(args.run, args.out)
     result = run_spectra(read_record(path), args.epoch, classes, args.criterion, args.iters, args.n_v,
                             augment=args.augment, max_per_class=args.max_per_class, data_root=args.data_root,
