@@ -240,7 +240,8 @@ def test_evidence_paragraph_reads_each_scale_and_the_distance_where_the_gradient
         return pd.DataFrame({"grad_norm": [grad], "H_min": [h_min], "lambda_min_over_grad": [h_min / grad]},
                             index=pd.MultiIndex.from_tuples([("cpu", 0.0)], names=["scale", "rho"]))
     text = saddle_claims.evidence_paragraph({"cpu": cpu, "r8-n5000": empty}, split(4.0, -8.0))
-    assert "of the 1 mechanism claims measured there, 1 holds after Holm and 0 run against the paper" in text
+    assert "Of the 1 mechanism claims measured there, 1 holds after Holm and 0 run against the paper" in text
+    assert "SAM at rho 0.5 on the tail's lambda_min, not measured yet." in text
     assert "At r8-n5000 no mechanism claim" in text and "up to a step of about 1.00" in text
     assert text.endswith("the tail's loss is a slope, not a saddle.")
     near = saddle_claims.evidence_paragraph({"cpu": cpu}, split(1.0, -8.0))  # 2 * 1 / 8 = 0.25 < 0.5

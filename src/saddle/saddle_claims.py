@@ -576,7 +576,7 @@ def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
     how many mechanism claims hold after Holm, and how far from its end point the tail's gradient outweighs its
     negative curvature (`split`: mechanism.summary_across_scales)."""
     def words(frame, key):
-        return _cell(frame.loc[key]) if key in frame.index else "not measured"
+        return _cell(frame.loc[key]) if key in frame.index and frame.loc[key, "seeds"] else "not measured yet"
     sentences = []
     for scale, frame in by_scale.items():
         family = _mechanism_family(frame)
@@ -588,11 +588,11 @@ def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
         held = int((measured["verdict (Holm)"] == reproduced).sum())
         against = int((measured["verdict (Holm)"] == contradicted).sum())
         sentences.append(
-            f"At {scale}, the tail's ratio minus the head's is {words(family, 'tail_saddle')}, the tail's class "
-            f"gradient norm minus the head's is {words(family, 'tail_stationary')}, and SAM at rho "
-            f"{grid.MECHANISM_RHO:g} moves the tail's lambda_min by {words(family, 'sam_large_rho_tail_min')}; of "
-            f"the {len(measured)} mechanism claims measured there, {held} {'holds' if held == 1 else 'hold'} after "
-            f"Holm and {against} {'runs' if against == 1 else 'run'} against the paper.")
+            f"At {scale}: the tail's ratio minus the head's, {words(family, 'tail_saddle')}; the tail's class "
+            f"gradient norm minus the head's, {words(family, 'tail_stationary')}; SAM at rho {grid.MECHANISM_RHO:g} "
+            f"on the tail's lambda_min, {words(family, 'sam_large_rho_tail_min')}. Of the {len(measured)} mechanism "
+            f"claims measured there, {held} {'holds' if held == 1 else 'hold'} after Holm and {against} "
+            f"{'runs' if against == 1 else 'run'} against the paper.")
     sgd = split.xs(0.0, level="rho") if len(split) else split
     sgd = sgd[sgd["H_min"] < 0] if len(sgd) else sgd
     if len(sgd):
