@@ -259,6 +259,32 @@ def test_images_sentence_says_which_way_the_test_images_move_lambda_min():
                                                    "0.1.")
 
 
+def test_checkpoint_rows_pair_the_last_epoch_with_a_kept_best_validation_snapshot(monkeypatch):
+    from saddle import checkpoints
+    best = {0: 150, 1: 200, 2: 120}  # seed 1's best epoch is its last; seed 2 kept no snapshot at 120
+    monkeypatch.setattr(saddle_claims, "find_record", lambda config: {"metrics": {
+        "best_val": {"epoch": best[config.seed], "tail": 50.0}, "final": {"tail": 45.0}}})
+
+    def path(run_id, epoch):
+        if epoch == 120:
+            raise FileNotFoundError("no checkpoint")
+    monkeypatch.setattr(checkpoints, "checkpoint_path", path)
+    monkeypatch.setattr(saddle_claims.Estimator, "of", lambda self, record, epoch, which, seed, compute:
+                        result({c: (-1.0 if epoch == 200 else -2.0, 10.0) for c in which}))
+    estimator = saddle_claims.Estimator(iters=4, max_per_class=None, seed=0)
+    rows = saddle_claims.checkpoint_rows("cpu", "validated", [0, 1, 2], 0.05, estimator, [8, 9])
+    assert list(rows["seed"]) == [0, 0] and list(rows["method"]) == ["CE+DRW", "CE+DRW+SAM"]
+    assert list(rows["lambda_min, last epoch"]) == [-1.0, -1.0] and list(rows["lambda_min, best validation"]) == [
+        -2.0, -2.0] and set(rows["best-validation epoch"]) == {150}
+
+
+def test_checkpoint_sentence_reads_the_change_the_best_validation_epoch_makes():
+    rows = pd.DataFrame({"lambda_min, last epoch": [-4.0, -8.0, -5.0], "lambda_min, best validation": [-3.0, -9.0, None]})
+    assert saddle_claims.checkpoint_sentence(rows) == ("Over 2 run(s), the tail's mean lambda_min at the best-validation "
+                                                       "checkpoint minus the last epoch's is +0 on average (-1 to +1).")
+    assert saddle_claims.checkpoint_sentence(rows.iloc[:0]).startswith("No run here has a best-validation snapshot")
+
+
 def test_classes_out_of_range_are_named():
     saddle_claims.check_classes(10, 0, 9)
     with pytest.raises(ValueError, match="class 10 out of range; accepted: 0..9"):

@@ -197,6 +197,45 @@ def train_and_test_images(records: dict, estimator: Estimator, epoch: int, tail,
     return pd.DataFrame(rows)
 
 
+def checkpoint_rows(scale: str, protocol: str, seeds, rho: float, estimator: Estimator, tail,
+                    compute: bool = True) -> pd.DataFrame:
+    """The tail group's mean lambda_min at the last epoch and at the best-validation checkpoint (the one the paper
+    analysed), per seed and method of chapter 2's pair, where the run kept that snapshot (only runs trained from
+    2026-12-04 on keep it) and the two epochs differ; read where recorded, computed where `compute`."""
+    from .checkpoints import checkpoint_path
+    rows = []
+    for seed in seeds:
+        for method, config in _pair(scale, protocol, seed, rho):
+            record = find_record(config)
+            best = (record or {}).get("metrics", {}).get("best_val", {}).get("epoch")
+            if best is None or best == config.epochs:
+                continue
+            try:
+                checkpoint_path(config.run_id, best)
+            except FileNotFoundError:  # trained before the best-validation snapshot was kept
+                continue
+            lam = {}
+            for rule, epoch in (("final", config.epochs), ("best_val", best)):
+                result = estimator.of(record, epoch, list(tail), seed=seed, compute=compute)
+                lam[rule] = None if result is None else group_stat(result, tail, "lambda_min")
+            rows.append({"seed": seed, "method": method, "best-validation epoch": best,
+                         "lambda_min, last epoch": lam["final"], "lambda_min, best validation": lam["best_val"],
+                         "test acc, last": record["metrics"]["final"]["tail"],
+                         "test acc, best validation": record["metrics"]["best_val"]["tail"]})
+    return pd.DataFrame(rows)
+
+
+def checkpoint_sentence(rows: pd.DataFrame) -> str:
+    """What checkpoint_rows shows: how far the best-validation checkpoint moves the tail's lambda_min."""
+    measured = rows.dropna(subset=["lambda_min, best validation", "lambda_min, last epoch"]) if len(rows) else rows
+    if measured.empty:
+        return ("No run here has a best-validation snapshot apart from its last epoch with its tail spectra: the "
+                "chapter's spectra are the last epoch's.")
+    change = measured["lambda_min, best validation"] - measured["lambda_min, last epoch"]
+    return (f"Over {len(measured)} run(s), the tail's mean lambda_min at the best-validation checkpoint minus the last "
+            f"epoch's is {change.mean():+.3g} on average ({change.min():+.3g} to {change.max():+.3g}).")
+
+
 def images_sentence(rows: pd.DataFrame) -> str:
     """What train_and_test_images shows, per method with both image sets: the tail's mean lambda_min and loss on test
     against training images, and which way lambda_min moves; the methods without test-image spectra are named."""
