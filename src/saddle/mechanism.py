@@ -203,7 +203,8 @@ def recorded_rows(scale: str) -> tuple[pd.DataFrame, float | None]:
 
 
 def recorded_claims(scale: str) -> pd.DataFrame:
-    """Chapter 2's curvature-split claims from the analysis records that exist: what chapter 7's overview counts."""
+    """Chapter 2's curvature-split claims from the analysis records that exist (saddle_claims.recorded_mechanism adds
+    the spectra's)."""
     rows, rho = recorded_rows(scale)
     return claims(rows, grid.MECHANISM_RHO if rho is None else rho)
 
