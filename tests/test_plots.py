@@ -59,14 +59,17 @@ def test_verdict_bars_stack_every_verdict_in_the_rule_order_with_the_legend_belo
     claims = pd.DataFrame({"chapter": ["4", "4", "4", "2"],
                            "verdict": [inconclusive, reproduced, reproduced, contradicted]})
     fig = plots.verdict_bars(claims, "chapter", order=["4", "2"])
-    ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    ax, legend = fig.axes[0], fig.legends[0]
+    labels = [t.get_text() for t in legend.get_texts()]
     assert labels == [reproduced, contradicted, inconclusive]
     assert [tick.get_text() for tick in ax.get_yticklabels()] == ["4", "2"]
     assert [[bar.get_width() for bar in c] for c in ax.containers] == [[2, 0], [0, 1], [1, 0]]
-    legend_top = ax.get_legend().get_window_extent().y1
-    assert legend_top < ax.get_window_extent().y0  # below the axes, over no bar
-    assert fig.get_size_inches()[0] <= plots.COLUMN_INCHES
+    assert legend.get_window_extent().y1 < ax.get_window_extent().y0  # below the axes, over no bar
+    plt.close(fig)
+    every = pd.DataFrame({"chapter": ["a long family name (ch. 2)"] * 5, "verdict": list(scorecard.VERDICTS)})
+    fig = plots.verdict_bars(every, "chapter")  # all five words: the legend must still fit the column as drawn
+    drawn = fig.get_tightbbox(fig.canvas.get_renderer()).width
+    assert drawn <= plots.COLUMN_INCHES + 0.01, drawn
     plt.close(fig)
 
 

@@ -65,9 +65,7 @@ def verdict_bars(claims: pd.DataFrame, by: str, order=None):
     ax.invert_yaxis()  # the first row on top
     ax.set(xlabel="claims")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(counts) < 4 else -0.2), ncol=len(counts.columns),
-              fontsize=8, frameon=False)
-    fig.tight_layout()
+    _legend_below(fig, ax, ncol=min(3, len(counts.columns)))  # five verdict words in one row overrun the column
     return fig
 
 
