@@ -73,7 +73,7 @@ def test_gradient_sentence_says_the_tail_is_on_a_slope_only_when_it_is():
     def table(tail_norm):
         return pd.DataFrame([{"method": "CE+DRW", "group": g, "loss": 0.1, "gradient norm": n}
                              for g, n in (("head", 1.0), ("tail", tail_norm))])
-    assert "not at a stationary point" in saddle_claims.gradient_sentence(table(3.0))
+    assert "not a stationary point of the class loss" in saddle_claims.gradient_sentence(table(3.0))
     assert "stationary" not in saddle_claims.gradient_sentence(table(1.5))
     assert saddle_claims.gradient_sentence(table(3.0).assign(loss=None)).endswith("no gradient norms yet.")
 
@@ -227,6 +227,9 @@ def test_across_scales_sets_each_claim_beside_its_other_scale_with_holm_per_scal
     assert "contradicted (5 seeds)" in table.loc["sam_tail_min", "cpu"]
     assert table.loc["tail_saddle", "r8-n5000"].endswith("inconclusive (3 seeds)")
     assert table.loc["sam_tail_min", "r8-n5000"] == "not measured"
+    cells = saddle_claims.scale_cells(table, "r8-n5000", ["tail_saddle", "lmin_tracks_tail_acc"])
+    assert cells == {"tail_saddle": table.loc["tail_saddle", "r8-n5000"], "lmin_tracks_tail_acc": "not measured yet"}
+    assert saddle_claims.scale_cells(pd.DataFrame(), "r8-n5000", ["tail_saddle"]) == {"tail_saddle": "not measured yet"}
     one_seed = table.loc["negative_in_residual", "cpu"]
     assert "[" not in one_seed and one_seed.endswith("(1 seed)")
 
@@ -240,10 +243,10 @@ def test_evidence_paragraph_reads_each_scale_and_the_distance_where_the_gradient
         return pd.DataFrame({"grad_norm": [grad], "H_min": [h_min], "lambda_min_over_grad": [h_min / grad]},
                             index=pd.MultiIndex.from_tuples([("cpu", 0.0)], names=["scale", "rho"]))
     text = saddle_claims.evidence_paragraph({"cpu": cpu, "r8-n5000": empty}, split(4.0, -8.0))
-    assert "Of the 1 mechanism claims measured there, 1 holds after Holm and 0 run against the paper" in text
+    assert "Of the 1 claims in the table measured there, after Holm's correction 1 holds and 0 run against the paper" in text
     assert "SAM at rho 0.5 on the tail's lambda_min, not measured yet." in text
     assert "At r8-n5000 no mechanism claim" in text and "up to a step of about 1.00" in text
-    assert text.endswith("the tail's loss is a slope, not a saddle.")
+    assert text.endswith("the tail's end point fails the first condition of a saddle.")
     near = saddle_claims.evidence_paragraph({"cpu": cpu}, split(1.0, -8.0))  # 2 * 1 / 8 = 0.25 < 0.5
     assert "about 0.25" in near and near.endswith("feels the curvature before the slope.")
 
@@ -255,7 +258,7 @@ def test_images_sentence_says_which_way_the_test_images_move_lambda_min():
     assert saddle_claims.images_sentence(pd.concat([rows, sam_train_only])).endswith(
         "Not computed on test images yet: CE+DRW+SAM.")  # a method without test images is named, not a KeyError
     assert saddle_claims.images_sentence(rows) == ("Means over the tail classes. CE+DRW: lambda_min -2 on test images "
-                                                   "against -4 on training images (higher), loss 1.5 against "
+                                                   "against -4 on training images (less negative), loss 1.5 against "
                                                    "0.1.")
 
 
@@ -278,10 +281,13 @@ def test_checkpoint_rows_pair_the_last_epoch_with_a_kept_best_validation_snapsho
         -2.0, -2.0] and set(rows["best-validation epoch"]) == {150}
 
 
-def test_checkpoint_sentence_reads_the_change_the_best_validation_epoch_makes():
-    rows = pd.DataFrame({"lambda_min, last epoch": [-4.0, -8.0, -5.0], "lambda_min, best validation": [-3.0, -9.0, None]})
-    assert saddle_claims.checkpoint_sentence(rows) == ("Over 2 run(s), the tail's mean lambda_min at the best-validation "
-                                                       "checkpoint minus the last epoch's is +0 on average (-1 to +1).")
+def test_checkpoint_sentence_reads_each_run_without_averaging_methods():
+    rows = pd.DataFrame({"seed": [0, 0, 1], "method": ["CE+DRW", "CE+DRW+SAM", "CE+DRW"],
+                         "best-validation epoch": [50, 170, 120], "lambda_min, last epoch": [-4.0, -8.0, -5.0],
+                         "lambda_min, best validation": [-28.0, -7.0, None]})
+    assert saddle_claims.checkpoint_sentence(rows) == (
+        "Tail lambda_min at the best-validation checkpoint against the last epoch: seed 0 CE+DRW (epoch 50) -28 "
+        "against -4; seed 0 CE+DRW+SAM (epoch 170) -7 against -8.")
     assert saddle_claims.checkpoint_sentence(rows.iloc[:0]).startswith("No run here has a best-validation snapshot")
 
 

@@ -220,20 +220,28 @@ def checkpoint_rows(scale: str, protocol: str, seeds, rho: float, estimator: Est
                 lam[rule] = None if result is None else group_stat(result, tail, "lambda_min")
             rows.append({"seed": seed, "method": method, "best-validation epoch": best,
                          "lambda_min, last epoch": lam["final"], "lambda_min, best validation": lam["best_val"],
-                         "test acc, last": record["metrics"]["final"]["tail"],
-                         "test acc, best validation": record["metrics"]["best_val"]["tail"]})
+                         "tail test acc, last": record["metrics"]["final"]["tail"],
+                         "tail test acc, best validation": record["metrics"]["best_val"]["tail"]})
     return pd.DataFrame(rows)
 
 
 def checkpoint_sentence(rows: pd.DataFrame) -> str:
-    """What checkpoint_rows shows: how far the best-validation checkpoint moves the tail's lambda_min."""
+    """What checkpoint_rows shows, run by run: the tail's lambda_min at the best-validation checkpoint against the
+    last epoch's (methods can move in opposite directions, so no average over them)."""
     measured = rows.dropna(subset=["lambda_min, best validation", "lambda_min, last epoch"]) if len(rows) else rows
     if measured.empty:
         return ("No run here has a best-validation snapshot apart from its last epoch with its tail spectra: the "
                 "chapter's spectra are the last epoch's.")
-    change = measured["lambda_min, best validation"] - measured["lambda_min, last epoch"]
-    return (f"Over {len(measured)} run(s), the tail's mean lambda_min at the best-validation checkpoint minus the last "
-            f"epoch's is {change.mean():+.3g} on average ({change.min():+.3g} to {change.max():+.3g}).")
+    return "Tail lambda_min at the best-validation checkpoint against the last epoch: " + "; ".join(
+        f"seed {r['seed']} {r['method']} (epoch {r['best-validation epoch']}) {r['lambda_min, best validation']:.3g} "
+        f"against {r['lambda_min, last epoch']:.3g}" for _, r in measured.iterrows()) + "."
+
+
+def _direction(value: float, reference: float) -> str:
+    """'more negative' / 'less negative' where both are below zero, else 'higher' / 'lower'."""
+    if value < 0 and reference < 0:
+        return "more negative" if value < reference else "less negative"
+    return "higher" if value > reference else "lower"
 
 
 def images_sentence(rows: pd.DataFrame) -> str:
@@ -247,7 +255,7 @@ def images_sentence(rows: pd.DataFrame) -> str:
     for method in both:
         train, test = means.loc[(method, "train")], means.loc[(method, "test")]
         parts.append(f"{method}: lambda_min {test['lambda_min']:.3g} on test images against {train['lambda_min']:.3g} "
-                     f"on training images ({'higher' if test['lambda_min'] > train['lambda_min'] else 'lower'}), "
+                     f"on training images ({_direction(test['lambda_min'], train['lambda_min'])}), "
                      f"loss {test['loss']:.3g} against {train['loss']:.3g}")
     missing = [m for m in dict.fromkeys(rows["method"]) if m not in both]
     return ("Means over the tail classes. " + "; ".join(parts) + "." +
@@ -263,9 +271,9 @@ def gradient_sentence(table: pd.DataFrame) -> str:
     steeper = {m: norm[(m, "tail")] / norm[(m, "head")] for m in methods}
     return "The mean gradient norm of the tail group's class losses is " + "; ".join(
         f"{norm[(m, 'tail')]:.2g} against the head group's {norm[(m, 'head')]:.2g} with {m} ({steeper[m]:.1f} times)"
-        for m in methods) + (". The tail classes end on a slope, not at a stationary point, so their negative "
-                             "curvature is that of a point the optimiser is still leaving, not of a saddle in the "
-                             "strict sense." if min(steeper.values()) > 2 else ".")
+        for m in methods) + (". Each tail class ends on a slope of its own loss (the optimiser follows the "
+                             "re-weighted total loss, not the class's): not a stationary point of the class loss, so "
+                             "not a saddle of it in the strict sense." if min(steeper.values()) > 2 else ".")
 
 
 def fig2_texts(final: dict, average: dict, groups: dict, head_class: int, tail_class: int) -> dict:
@@ -590,8 +598,9 @@ def _cell(row) -> str:
     if not row["seeds"]:
         return "not measured"
     interval = "" if pd.isna(row["low"]) else f" [{row['low']:+.2f}, {row['high']:+.2f}]"
-    holm = "" if row["verdict (Holm)"] == row["verdict"] else f", {row['verdict (Holm)']} after Holm"
-    return f"{row['ours']:+.2f}{interval}, {row['verdict']}{holm} ({scorecard.seeds_phrase([row['seeds']])})"
+    verdict = (row["verdict"] if row["verdict (Holm)"] == row["verdict"] else
+               f"{row['verdict']} before Holm's correction, {row['verdict (Holm)']} after it")
+    return f"{row['ours']:+.2f}{interval}, {verdict} ({scorecard.seeds_phrase([row['seeds']])})"
 
 
 def across_scales(by_scale: dict) -> pd.DataFrame:
@@ -602,6 +611,12 @@ def across_scales(by_scale: dict) -> pd.DataFrame:
     return pd.DataFrame([{"claim": MECHANISM_CLAIMS[k], **{scale: _cell(frame.loc[k]) if k in frame.index
                                                            else "not measured" for scale, frame in family.items()}}
                          for k in keys], index=pd.Index(keys, name="key"))
+
+
+def scale_cells(table: pd.DataFrame, scale: str, keys) -> dict:
+    """One scale's cells of across_scales for prose, by key ('not measured yet' where the table has none)."""
+    column = table[scale] if scale in table.columns else pd.Series(dtype=object)
+    return {key: column.get(key, "not measured yet") for key in keys}
 
 
 def _mechanism_family(frame: pd.DataFrame) -> pd.DataFrame:
@@ -627,10 +642,11 @@ def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
         held = int((measured["verdict (Holm)"] == reproduced).sum())
         against = int((measured["verdict (Holm)"] == contradicted).sum())
         sentences.append(
-            f"At {scale}: the tail's ratio minus the head's, {words(family, 'tail_saddle')}; the tail's class "
-            f"gradient norm minus the head's, {words(family, 'tail_stationary')}; SAM at rho {grid.MECHANISM_RHO:g} "
-            f"on the tail's lambda_min, {words(family, 'sam_large_rho_tail_min')}. Of the {len(measured)} mechanism "
-            f"claims measured there, {held} {'holds' if held == 1 else 'hold'} after Holm and {against} "
+            f"At {scale} (95% intervals over seeds): the tail's ratio minus the head's, "
+            f"{words(family, 'tail_saddle')}; the tail's class gradient norm minus the head's, "
+            f"{words(family, 'tail_stationary')}; the effect of SAM at rho {grid.MECHANISM_RHO:g} on the tail's "
+            f"lambda_min, {words(family, 'sam_large_rho_tail_min')}. Of the {len(measured)} claims in the table "
+            f"measured there, after Holm's correction {held} {'holds' if held == 1 else 'hold'} and {against} "
             f"{'runs' if against == 1 else 'run'} against the paper.")
     sgd = split.xs(0.0, level="rho") if len(split) else split
     sgd = sgd[sgd["H_min"] < 0] if len(sgd) else sgd
@@ -647,8 +663,9 @@ def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
             "so a step's first-order change of the class loss outweighs the negative curvature's second-order one "
             "up to a step of about " + ", ".join(f"{d:.2f}" for d in reach.values()) + " in parameter space "
             "(2 ||g|| / |lambda_min|), " +
-            (f"beyond the paper's radius {grid.MECHANISM_RHO:g}: at the scale SAM perturbs, the tail's loss is a "
-             "slope, not a saddle." if slope else
+            (f"beyond the paper's radius {grid.MECHANISM_RHO:g}: on the scale SAM perturbs, the class gradient is "
+             "not small next to the negative curvature, so the tail's end point fails the first condition of a "
+             "saddle." if slope else
              f"inside the paper's radius {grid.MECHANISM_RHO:g} at one scale at least: there SAM's perturbation "
              "feels the curvature before the slope."))
     return " ".join(sentences)
