@@ -291,6 +291,18 @@ def test_checkpoint_sentence_reads_each_run_without_averaging_methods():
     assert saddle_claims.checkpoint_sentence(rows.iloc[:0]).startswith("No run here has a best-validation snapshot")
 
 
+def test_both_scales_glues_the_regime_cells_and_the_closing_paragraph(monkeypatch):
+    frame = pd.DataFrame([{"key": "tail_stationary", **scorecard.claim_row("t", {0: 1.0, 1: 1.2, 2: 1.1}, "lowers")}]
+                         ).set_index("key")
+    monkeypatch.setattr(saddle_claims, "recorded_mechanism", lambda scale: frame if scale == "r8-n5000" else
+                        frame.iloc[:0])
+    monkeypatch.setattr(mechanism, "summary_across_scales", lambda by_scale: pd.DataFrame())
+    table, split, texts = saddle_claims.both_scales()
+    assert list(table.index) == ["tail_stationary"] and split.empty
+    assert texts["regime_tail_stationary"] == table.loc["tail_stationary", "r8-n5000"]
+    assert texts["regime_tail_saddle"] == "not measured yet" and texts["evidence"].startswith("At cpu no mechanism")
+
+
 def test_classes_out_of_range_are_named():
     saddle_claims.check_classes(10, 0, 9)
     with pytest.raises(ValueError, match="class 10 out of range; accepted: 0..9"):

@@ -669,3 +669,15 @@ def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
              f"inside the paper's radius {grid.MECHANISM_RHO:g} at one scale at least: there SAM's perturbation "
              "feels the curvature before the slope."))
     return " ".join(sentences)
+
+
+def both_scales(scales=("cpu", grid.REGIME_SCALE)) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Chapter 2's side-by-side section from committed records: the claims table across `scales`, the split's
+    means per scale and radius, and the texts it glues (the closing paragraph, the regime's two measured claims)."""
+    by_scale = {s: recorded_mechanism(s) for s in scales}
+    split = mechanism.summary_across_scales(by_scale)
+    table = across_scales(by_scale)
+    texts = {"evidence": evidence_paragraph(by_scale, split),
+             **{f"regime_{key}": text for key, text in
+                scale_cells(table, grid.REGIME_SCALE, ["tail_saddle", "tail_stationary"]).items()}}
+    return table, split, texts
