@@ -142,6 +142,27 @@ def test_class_spectra_record_and_cache(tmp_path):
         run_spectra(record, epoch=5, iters=3, root=tmp_path, cache=tmp_path / "cache")
 
 
+def test_read_only_build_names_the_command_that_writes_the_missing_record(tmp_path, monkeypatch):
+    """The command a read-only build prints must write the very record the chapter reads (every setting carried),
+    not one with the command's defaults."""
+    import shlex
+    from saddle.cli import main
+    from saddle.results import MissingRecordError
+    from saddle.spectra import run_spectra
+    record = trained_tiny_run(tmp_path)
+    monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
+    wanted = dict(epoch=2, classes=[9, "average"], iters=6, seed=4, max_per_class=3, images="test")
+    monkeypatch.setenv("SADDLE_READ_ONLY", "1")
+    with pytest.raises(MissingRecordError, match="create it with: python -m saddle hessian") as missing:
+        run_spectra(record, root=tmp_path, progress=False, **wanted)
+    command = str(missing.value).split("create it with: ")[1]
+    assert "--probe-seed 4" in command and "--max-per-class 3" in command and "--n-v" not in command
+    monkeypatch.delenv("SADDLE_READ_ONLY")
+    assert main(shlex.split(command)[3:] + ["--out", str(tmp_path), "--quiet"]) == 0
+    monkeypatch.setenv("SADDLE_READ_ONLY", "1")
+    assert run_spectra(record, root=tmp_path, progress=False, **wanted)["settings"]["seed"] == 4  # read, not refused
+
+
 def test_train_and_test_images_put_each_tail_class_on_both_image_sets(tmp_path):
     from saddle.saddle_claims import Estimator, images_sentence, train_and_test_images
     record = trained_tiny_run(tmp_path)

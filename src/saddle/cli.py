@@ -72,7 +72,9 @@ def _hessian_parser(sub):
     p.add_argument("--criterion", default="ce", help="ce (default), drw or ldam")
     p.add_argument("--iters", type=int, default=100, help="Lanczos steps")
     p.add_argument("--n-v", type=int, default=1, help="SLQ runs")
-    p.add_argument("--max-per-class", type=int, default=None)
+    p.add_argument("--max-per-class", type=int, default=None, help="the first N training images of each class")
+    p.add_argument("--probe-seed", type=int, default=0, help="seed of the Lanczos start vector (chapters use the "
+                                                           "run's training seed)")
     p.add_argument("--augment", action="store_true", help="re-augment images on every product (official script)")
     p.add_argument("--images", default="train", help="whose loss: each class's training images (train, the "
                                                      "paper's) or its test images (test)")
@@ -297,13 +299,14 @@ def _hessian(args) -> int:
     for option, value in (("--iters", args.iters), ("--n-v", args.n_v), ("--max-per-class", args.max_per_class),
                           ("--epoch", args.epoch)):
         check_at_least(option, value)
+    check_at_least("--probe-seed", args.probe_seed, low=0)
     if args.out is not None and not args.out.strip():
         raise ValueError("--out '': expected a folder (leave the option out for results/)")
     if args.images not in IMAGE_SETS:
         raise ValueError(f"--images {args.images!r}: expected one of {', '.join(IMAGE_SETS)}")
     path = locate_record(args.run, args.out)
     result = run_spectra(read_record(path), args.epoch, classes, args.criterion, args.iters, args.n_v,
-                            augment=args.augment, max_per_class=args.max_per_class, data_root=args.data_root,
+                            seed=args.probe_seed, augment=args.augment, max_per_class=args.max_per_class, data_root=args.data_root,
                             root=args.out, progress=not args.quiet, images=args.images)
     for c, s in result["spectra"].items():
         name = c if c == "average" else f"class {c} ({result['class_names'][int(c)]})"

@@ -41,7 +41,8 @@ def split_record(record: dict, epoch: int | None = None, classes=None, iters: in
         return {"run_id": config.run_id, "label": config.label, "settings": settings,
                 "class_names": data.class_names, "classes": class_split(model, data, classes, iters=iters,
                                                                       seed=seed, config=config)}
-    how = f"saddle.mechanism.split_record for run {config.run_id} at epoch {epoch}"
+    how = (f"saddle.mechanism.split_record(<record of {config.run_id}>, epoch={epoch}, classes={classes}, "
+           f"iters={iters}, seed={seed})")
     return stored_analysis(config, KIND, epoch, settings, compute_split, how, root, compute)
 
 

@@ -156,9 +156,26 @@ def run_spectra(record: dict, epoch: int, classes="all", criterion: str = "ce", 
                 "class_names": data.class_names, "train_counts": data.counts,
                 "spectra": {str(c): s.to_dict() for c, s in spectra.items()},
                 "at_point": class_loss_and_gradient(model, data, list(spectra), criterion, max_per_class, config)}
-    how = f"python -m saddle hessian --run {config.run_id} --epoch {epoch}" + (f" --images {images}"
-                                                                              if images != "train" else "")
-    return stored_analysis(config, "hessian", epoch, settings, spectra_record, how, root, compute)
+    return stored_analysis(config, "hessian", epoch, settings, spectra_record, hessian_command(config.run_id, settings),
+                           root, compute)
+
+
+def hessian_command(run_id: str, settings: dict) -> str:
+    """The `python -m saddle hessian` command that writes the record of these settings: what a read-only build
+    tells its reader to run (every setting that differs from the command's default, or it would write another
+    record)."""
+    classes = settings["classes"]
+    words = [f"python -m saddle hessian --run {run_id} --epoch {settings['epoch']}"]
+    if classes != "all":
+        words.append("--classes " + ",".join(str(c) for c in classes))
+    for option, key, default in (("--criterion", "criterion", "ce"), ("--iters", "iters", 100), ("--n-v", "n_v", 1),
+                                 ("--max-per-class", "max_per_class", None), ("--probe-seed", "seed", 0),
+                                 ("--images", "images", "train")):
+        if settings.get(key, default) != default:
+            words.append(f"{option} {settings[key]}")
+    if settings.get("augment"):
+        words.append("--augment")
+    return " ".join(words)
 
 
 def snapshot_model(config: RunConfig, epoch: int, data_root=None, cache=None):
