@@ -65,8 +65,10 @@ def test_trained_network_check_is_stored_and_read_back(tmp_path, monkeypatch):
     kwargs = dict(rhos=[0.1, 0.5], tail_classes=[9], n_batches=3, batch_size=16, iters=6, root=tmp_path,
                   cache=tmp_path / "cache", progress=False)
     monkeypatch.setenv("SADDLE_READ_ONLY", "1")
-    with pytest.raises(RuntimeError, match="SADDLE_READ_ONLY is set; create it with: saddle.theory"):
+    with pytest.raises(RuntimeError, match="SADDLE_READ_ONLY is set; create it with: papermill book/03_theorem2.ipynb "
+                                           "out.ipynb -p scale smoke"):
         theory.get_or_check_trained(record, 2, **kwargs)
+    assert theory.get_or_check_trained(record, 2, compute=False, **kwargs) is None  # read, never computed
     monkeypatch.delenv("SADDLE_READ_ONLY")
     result = theory.get_or_check_trained(record, 2, **kwargs)
     assert set(result["directions"]) == {"optimised", "class 9"}
@@ -103,6 +105,11 @@ def test_chapter_readings_of_checks_1_3_and_4():
     assert rows.loc[0, "measured ± s.e."] == "1.9e+05 ± 3.5e+04" and len(rows) == 2  # large numbers stay short
     assert list(theory.trained_directions(check3).index) == ["optimised", "class 9"]
     assert theory.regime_gaps(check3, 0.5) == pytest.approx([1.0, 5.0])  # -3 + 2 * ||g|| / 0.5: not in the regime
+    assert theory.check3_elsewhere(check3, 0.5, "r8-n5000") == (
+        "On the r8-n5000 scale's CE+DRW network (seed 0, last epoch) the optimised loss has lambda_min -3.00 and a "
+        "median minibatch gradient norm of 1.5, which puts normalised SAM's bound at rho 0.5 at -6. That this loss is "
+        "in the regime is inconclusive there (the gap lambda_min + 2 ||g_z|| / rho averages +3, interval "
+        "[-22.4, +28.4], over 2 minibatches).")  # t interval on 1 degree of freedom: 3 -+ 12.7 * 2
     texts = theory.trained_texts(check3, [0.2, 0.5])
     assert texts["check3_regime"] == "is not" and texts["check3_tail"] == "class 9" and texts["check3_eff_bound"] == "-6"
     toy = theory.SaddleToy()

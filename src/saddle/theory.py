@@ -211,8 +211,9 @@ def trained_network_check(record: dict, epoch: int, rhos, tail_classes, n_batche
 
 def get_or_check_trained(record: dict, epoch: int, rhos, tail_classes, n_batches: int = 32,
                          batch_size: int = 128, iters: int = 30, seed: int = 0, data_root=None, root=None,
-                         cache=None, progress: bool = True) -> dict:
-    """Check 3 stored as a record of its own under results/<scale>/theory/, keyed by run, epoch and settings."""
+                         cache=None, progress: bool = True, compute: bool = True) -> dict | None:
+    """Check 3 stored as a record of its own under results/<scale>/theory/, keyed by run, epoch and settings;
+    compute=False: None where it is not recorded yet."""
     from .config import RunConfig
     from .spectra import stored_analysis
 
@@ -221,7 +222,24 @@ def get_or_check_trained(record: dict, epoch: int, rhos, tail_classes, n_batches
     return stored_analysis(RunConfig.from_dict(record["config"]), "theory", epoch, settings,
                            lambda: trained_network_check(record, epoch, rhos, tail_classes, n_batches, batch_size,
                                                          iters, seed, data_root, cache, progress),
-                           f"saddle.theory.get_or_check_trained (settings: {settings})", root)
+                           f"papermill book/03_theorem2.ipynb out.ipynb -p scale {record['config']['scale']} "
+                           f"(saddle.theory.get_or_check_trained, settings: {settings})", root, compute)
+
+
+def check3(scale: str, rhos, seed: int = 0, compute: bool = True, root=None, **effort) -> dict | None:
+    """Check 3 on the validated protocol's CE+DRW run of `scale`, seed 0, at its last epoch (the run whose
+    snapshot is committed), probes seeded by `seed`; compute=False: None where the run or the check is not recorded
+    (how chapter 3 at one scale reads the check at another)."""
+    from .grid import protocol_config
+    from .results import find_record
+    from .runs import get_or_run
+
+    config = protocol_config("CE+DRW", scale, seed=0)
+    record = get_or_run(config, root=root) if compute else find_record(config, root)
+    if record is None:
+        return None
+    return get_or_check_trained(record, config.epochs, rhos, record["groups"]["tail"], seed=seed, root=root,
+                                compute=compute, **effort)
 
 
 # Check 4: escaping a saddle with a bounded minimum.
@@ -392,6 +410,29 @@ def regime_gaps(check3: dict, rho: float) -> list[float]:
     (step rho / ||g_z|| times the gradient) is in the theorem's regime lambda_min < -2 ||g_z|| / rho."""
     lam = check3["directions"]["optimised"]["lambda_min"]
     return [lam + 2 * n / rho for n in check3.get("minibatch_gradient_norms") or []]
+
+
+def regime_claim(rho: float) -> str:
+    """Check 3's claim, as judged at every scale."""
+    return f"the optimised loss is in the regime lambda_min < -2 ||g_z|| / rho (normalised SAM, rho {rho:g})"
+
+
+def check3_elsewhere(check3: dict | None, rho: float, scale: str) -> str:
+    """A sentence on check 3 at another scale, read from its record: the optimised loss's lambda_min, the median
+    minibatch gradient norm, the bound they give and the verdict (by the one rule; the check at each scale is a
+    family of its own, scorecard.FAMILIES)."""
+    from .scorecard import claim_row
+    if check3 is None:
+        return (f"Check 3 on the {scale} scale's network is not computed yet: `papermill book/03_theorem2.ipynb "
+                f"out.ipynb -p scale {scale}` computes it.")
+    row = claim_row(regime_claim(rho), dict(enumerate(regime_gaps(check3, rho))), "lowers")
+    norm = float(np.median(check3["minibatch_gradient_norms"]))
+    lam = check3["directions"]["optimised"]["lambda_min"]
+    return (f"On the {scale} scale's CE+DRW network (seed 0, last epoch) the optimised loss has lambda_min {lam:.2f} "
+            f"and a median minibatch gradient norm of {norm:.3g}, which puts normalised SAM's bound at rho {rho:g} at "
+            f"{-2 * norm / rho:.3g}. That this loss is in the regime is {row['verdict']} there (the gap lambda_min + "
+            f"2 ||g_z|| / rho averages {row['ours']:+.3g}, interval [{row['low']:+.3g}, {row['high']:+.3g}], over "
+            f"{row['seeds']} minibatches).")
 
 
 def trained_texts(check3: dict, rhos) -> dict:
