@@ -65,10 +65,11 @@ def test_trained_network_check_is_stored_and_read_back(tmp_path, monkeypatch):
     kwargs = dict(rhos=[0.1, 0.5], tail_classes=[9], n_batches=3, batch_size=16, iters=6, root=tmp_path,
                   cache=tmp_path / "cache", progress=False)
     monkeypatch.setenv("SADDLE_READ_ONLY", "1")
-    with pytest.raises(RuntimeError, match="SADDLE_READ_ONLY is set; create it with: papermill book/03_theorem2.ipynb "
-                                           "out.ipynb -p scale smoke"):
+    with pytest.raises(RuntimeError, match=r"SADDLE_READ_ONLY is set; create it with: papermill book/03_theorem2.ipynb "
+                                           r"out.ipynb -p scale smoke -p table5_rhos \"\[0.1, 0.5\]\" -p seeds \"\[0\]\""):
         theory.get_or_check_trained(record, 2, **kwargs)
     assert theory.get_or_check_trained(record, 2, compute=False, **kwargs) is None  # read, never computed
+    assert theory.check3("cpu", [0.5], compute=False, root=tmp_path) is None  # no such run in this results folder
     monkeypatch.delenv("SADDLE_READ_ONLY")
     result = theory.get_or_check_trained(record, 2, **kwargs)
     assert set(result["directions"]) == {"optimised", "class 9"}
@@ -76,6 +77,15 @@ def test_trained_network_check_is_stored_and_read_back(tmp_path, monkeypatch):
     assert abs(optimised["optimised_curvature_along_v"] - optimised["lambda_min"]) < 0.05 * abs(optimised["lambda_min"]) + 1e-3
     assert len(optimised["table"]) == 4 and result["provenance"]["git_commit"]
     assert theory.get_or_check_trained(record, 2, **kwargs) == result
+    monkeypatch.setenv("SADDLE_RESULTS", str(tmp_path))
+    assert theory.check3_run(result, "smoke").endswith("its snapshot is not committed, so the check needs the run "
+                                                       "trained here first")
+    kept = tmp_path / "smoke" / "checkpoints" / result["run_id"]
+    kept.mkdir(parents=True)
+    (kept / "epoch_0002.pt").write_bytes(b"")
+    assert theory.check3_run(result, "smoke") == ("trained for 2 epochs on Fashion-MNIST-LT, smoke scale, seed 0, with "
+                                                  "a validation split held out; its last snapshot is committed, so a "
+                                                  "fresh clone can recompute this check")
 
 
 def test_theorem_check_readings_follow_the_unnormalised_rows_only():
@@ -105,11 +115,18 @@ def test_chapter_readings_of_checks_1_3_and_4():
     assert rows.loc[0, "measured ± s.e."] == "1.9e+05 ± 3.5e+04" and len(rows) == 2  # large numbers stay short
     assert list(theory.trained_directions(check3).index) == ["optimised", "class 9"]
     assert theory.regime_gaps(check3, 0.5) == pytest.approx([1.0, 5.0])  # -3 + 2 * ||g|| / 0.5: not in the regime
-    assert theory.check3_elsewhere(check3, 0.5, "r8-n5000") == (
+    assert theory.check3_elsewhere(check3, 0.5, "r8-n5000", "CMD") == (
         "On the r8-n5000 scale's CE+DRW network (seed 0, last epoch) the optimised loss has lambda_min -3.00 and a "
-        "median minibatch gradient norm of 1.5, which puts normalised SAM's bound at rho 0.5 at -6. That this loss is "
-        "in the regime is inconclusive there (the gap lambda_min + 2 ||g_z|| / rho averages +3, interval "
+        "median minibatch gradient norm of 1.5, which puts normalised SAM's bound at rho 0.5 at -6. Whether this loss "
+        "is in the regime: inconclusive there (the gap lambda_min + 2 ||g_z|| / rho averages +3, interval "
         "[-22.4, +28.4], over 2 minibatches).")  # t interval on 1 degree of freedom: 3 -+ 12.7 * 2
+    one = dict(check3, minibatch_gradient_norms=[1.0])
+    assert theory.check3_elsewhere(one, 0.5, "cpu", "CMD").endswith("not tested there (the gap lambda_min + 2 ||g_z|| "
+                                                                     "/ rho averages +1 over one minibatch, no interval).")
+    unkept = {k: v for k, v in check3.items() if k != "minibatch_gradient_norms"}
+    assert theory.check3_elsewhere(unkept, 0.5, "cpu", "CMD").endswith("so the regime is not judged there.")
+    assert theory.check3_elsewhere(None, 0.5, "cpu", "CMD") == ("Check 3 on the cpu scale's network is not computed "
+                                                                "yet: `CMD` computes it.")
     texts = theory.trained_texts(check3, [0.2, 0.5])
     assert texts["check3_regime"] == "is not" and texts["check3_tail"] == "class 9" and texts["check3_eff_bound"] == "-6"
     toy = theory.SaddleToy()

@@ -306,8 +306,8 @@ def _hessian(args) -> int:
         raise ValueError(f"--images {args.images!r}: expected one of {', '.join(IMAGE_SETS)}")
     path = locate_record(args.run, args.out)
     result = run_spectra(read_record(path), args.epoch, classes, args.criterion, args.iters, args.n_v,
-                            seed=args.probe_seed, augment=args.augment, max_per_class=args.max_per_class, data_root=args.data_root,
-                            root=args.out, progress=not args.quiet, images=args.images)
+                         seed=args.probe_seed, augment=args.augment, max_per_class=args.max_per_class,
+                         data_root=args.data_root, root=args.out, progress=not args.quiet, images=args.images)
     for c, s in result["spectra"].items():
         name = c if c == "average" else f"class {c} ({result['class_names'][int(c)]})"
         print(f"{name}: lambda_min {s['lambda_min']:.4g}, "

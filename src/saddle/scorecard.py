@@ -301,7 +301,7 @@ FAMILIES = {
     **{f"mechanism, {scale}": MECHANISM_IDS for scale in REGIME_CANDIDATES},
     "theorem 2": ("check1", "check2_close", "check2_far", "check3_regime", "check4"),
     # declared on 2026-12-04 (night), before its run: check 3 on the regime scale's network, read by chapter 3 at cpu
-    **{f"theorem 2, {scale}": ("check3_regime",) for scale in REGIME_CANDIDATES},
+    f"theorem 2, {grid.REGIME_SCALE}": ("check3_regime",),
     "after the paper": tuple(c.id for c in BEYOND_CLAIMS),
 }
 # The primary claims: the accuracy headline (validated protocol) and the mechanism as the paper tells it.

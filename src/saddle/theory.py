@@ -171,7 +171,7 @@ def network_check(rhos, batch_size: int = 32, n_batches: int = 400, seed: int = 
             "table": ratio_table(projections, rhos, lam)}
 
 
-# Check 3: a trained network of the cpu scale.
+# Check 3: a trained network (the cpu scale's, or the regime scale's).
 
 def trained_network_check(record: dict, epoch: int, rhos, tail_classes, n_batches: int = 32,
                           batch_size: int = 128, iters: int = 40, seed: int = 0, data_root=None, cache=None,
@@ -222,8 +222,15 @@ def get_or_check_trained(record: dict, epoch: int, rhos, tail_classes, n_batches
     return stored_analysis(RunConfig.from_dict(record["config"]), "theory", epoch, settings,
                            lambda: trained_network_check(record, epoch, rhos, tail_classes, n_batches, batch_size,
                                                          iters, seed, data_root, cache, progress),
-                           f"papermill book/03_theorem2.ipynb out.ipynb -p scale {record['config']['scale']} "
-                           f"(saddle.theory.get_or_check_trained, settings: {settings})", root, compute)
+                           chapter3_command(record["config"]["scale"], rhos, seed) + f" (settings: {settings})", root,
+                           compute)
+
+
+def chapter3_command(scale: str, rhos, seed: int) -> str:
+    """The chapter-3 run that computes check 3 at `scale` with these radii and probe seed (its other settings are
+    the scale's)."""
+    return (f"papermill book/03_theorem2.ipynb out.ipynb -p scale {scale} -p table5_rhos \"{list(rhos)}\" "
+            f"-p seeds \"[{seed}]\"")
 
 
 def check3(scale: str, rhos, seed: int = 0, compute: bool = True, root=None, **effort) -> dict | None:
@@ -417,22 +424,38 @@ def regime_claim(rho: float) -> str:
     return f"the optimised loss is in the regime lambda_min < -2 ||g_z|| / rho (normalised SAM, rho {rho:g})"
 
 
-def check3_elsewhere(check3: dict | None, rho: float, scale: str) -> str:
+def check3_elsewhere(check3: dict | None, rho: float, scale: str, command: str) -> str:
     """A sentence on check 3 at another scale, read from its record: the optimised loss's lambda_min, the median
     minibatch gradient norm, the bound they give and the verdict (by the one rule; the check at each scale is a
-    family of its own, scorecard.FAMILIES)."""
-    from .scorecard import claim_row
+    family of its own, scorecard.FAMILIES); `command` computes it where it is missing."""
+    from .scorecard import UNTESTED, claim_row
     if check3 is None:
-        return (f"Check 3 on the {scale} scale's network is not computed yet: `papermill book/03_theorem2.ipynb "
-                f"out.ipynb -p scale {scale}` computes it.")
-    row = claim_row(regime_claim(rho), dict(enumerate(regime_gaps(check3, rho))), "lowers")
-    norm = float(np.median(check3["minibatch_gradient_norms"]))
+        return f"Check 3 on the {scale} scale's network is not computed yet: `{command}` computes it."
     lam = check3["directions"]["optimised"]["lambda_min"]
-    return (f"On the {scale} scale's CE+DRW network (seed 0, last epoch) the optimised loss has lambda_min {lam:.2f} "
-            f"and a median minibatch gradient norm of {norm:.3g}, which puts normalised SAM's bound at rho {rho:g} at "
-            f"{-2 * norm / rho:.3g}. That this loss is in the regime is {row['verdict']} there (the gap lambda_min + "
-            f"2 ||g_z|| / rho averages {row['ours']:+.3g}, interval [{row['low']:+.3g}, {row['high']:+.3g}], over "
-            f"{row['seeds']} minibatches).")
+    opening = f"On the {scale} scale's CE+DRW network (seed 0, last epoch) the optimised loss has lambda_min {lam:.2f}"
+    gaps = regime_gaps(check3, rho)
+    if not gaps:  # a record from before the minibatch gradient norms were kept
+        return opening + ", and its record keeps no minibatch gradient norms, so the regime is not judged there."
+    row = claim_row(regime_claim(rho), dict(enumerate(gaps)), "lowers")
+    norm = float(np.median(check3["minibatch_gradient_norms"]))
+    spread = (f"{row['ours']:+.3g} over one minibatch, no interval" if row["verdict"] in UNTESTED else
+              f"{row['ours']:+.3g}, interval [{row['low']:+.3g}, {row['high']:+.3g}], over {row['seeds']} minibatches")
+    return (f"{opening} and a median minibatch gradient norm of {norm:.3g}, which puts normalised SAM's bound at rho "
+            f"{rho:g} at {-2 * norm / rho:.3g}. Whether this loss is in the regime: {row['verdict']} there (the gap "
+            f"lambda_min + 2 ||g_z|| / rho averages {spread}).")
+
+
+def check3_run(check3: dict, scale: str) -> str:
+    """The trained network of check 3 in words, for the chapter: its data and scale, its length, and whether a fresh
+    clone can recompute the check (the run's snapshot at that epoch committed)."""
+    from .checkpoints import snapshot_name
+    from .results import results_dir
+    from .saddle_claims import scale_words
+    committed = (results_dir() / scale / "checkpoints" / check3["run_id"] / snapshot_name(check3["epoch"])).exists()
+    return (f"trained for {check3['epoch']} epochs on {scale_words(scale)}, seed 0, with a validation split held "
+            "out; " +
+            ("its last snapshot is committed, so a fresh clone can recompute this check" if committed else
+             "its snapshot is not committed, so the check needs the run trained here first"))
 
 
 def trained_texts(check3: dict, rhos) -> dict:
