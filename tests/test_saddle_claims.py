@@ -64,6 +64,10 @@ def test_spectrum_change_and_closing_state_the_directions_the_numbers_show():
     assert texts["max_falls_classes"] == "1 of 4" and texts["shrunk_classes"] == "3 of 4"
     assert texts["min_grows_classes"] == "1 of 4"
     assert texts["fig6_sentence"].endswith("SAM does not shrink the whole spectrum.")
+    mostly = result({0: (-0.05, 5.0), 1: (-0.5, 10.0), 2: (-2.0, 20.0), 3: (-9.0, 30.0)})  # both shrink in 0-2
+    assert saddle_claims.spectrum_change({"CE+DRW": SGD, "CE+DRW+SAM": mostly}, 4, seed=0)["fig6_sentence"].endswith(
+        "lambda_max falls with SAM in 3 of 4 classes and |lambda_min| shrinks in 3 of 4: SAM shrinks both sides of the "
+        "spectrum in most classes, not in all.")
     closing = saddle_claims.closing(final, GROUPS, 4, seed=0, rho=0.5)
     assert "lowers lambda_max in 1 of 4 classes while |lambda_min| grows in 1 of 4" in closing
     assert "the ratio |lambda_min/lambda_max| falls for the tail group (0.150 with SGD, 0.070 with SAM)" in closing

@@ -411,11 +411,13 @@ def spectrum_change(final: dict, n_classes: int, seed: int) -> dict:
     sentence that says what that means."""
     max_falls, min_shrinks, _ = extremes_moved(final, n_classes)
     both_grow = 2 * max_falls < n_classes and 2 * min_shrinks < n_classes
+    both_shrink = 2 * max_falls > n_classes and 2 * min_shrinks > n_classes
     sentence = (f"Over all classes of seed {seed}, lambda_max falls with SAM in {max_falls} of {n_classes} classes "
                 f"and |lambda_min| shrinks in {min_shrinks} of {n_classes}: " + (
                     "at this radius SAM sharpens both sides of the spectrum." if both_grow else
-                    "SAM does not shrink the whole spectrum." if min(max_falls, min_shrinks) < n_classes else
-                    "SAM shrinks both sides of the spectrum in every class."))
+                    "SAM shrinks both sides of the spectrum in every class." if min(max_falls, min_shrinks) == n_classes
+                    else "SAM shrinks both sides of the spectrum in most classes, not in all." if both_shrink else
+                    "SAM does not shrink the whole spectrum."))
     return {"shrunk_classes": f"{min_shrinks} of {n_classes}", "fig6_sentence": sentence,
             "max_falls_classes": f"{max_falls} of {n_classes}",
             "min_grows_classes": f"{n_classes - min_shrinks} of {n_classes}"}
