@@ -121,6 +121,21 @@ def test_pyhessian_density_is_broken_on_this_torch(problem):
         PyHessian(model, criterion, data=(x, y), cuda=False).density(iter=5)
 
 
+def test_capped_average_loss_samples_the_whole_set_not_its_first_class():
+    """The training set is sorted by class: a capped average loss over its first images would be class 0's loss."""
+    from types import SimpleNamespace
+    from saddle.spectra import AVERAGE, loss_images
+    y = torch.repeat_interleave(torch.arange(4), torch.tensor([400, 200, 100, 50]))
+    data = SimpleNamespace(train_x=torch.arange(len(y), dtype=torch.float32)[:, None], train_y=y, num_classes=4)
+    _, sample = loss_images(data, AVERAGE, 25)
+    counts = torch.bincount(sample, minlength=4).tolist()
+    assert len(sample) == 100 and all(abs(n - 100 * share) <= 15 for n, share in zip(counts, (8 / 15, 4 / 15, 2 / 15, 1 / 15)))
+    assert torch.equal(loss_images(data, AVERAGE, 25)[1], sample)  # one fixed sample
+    assert torch.equal(loss_images(data, AVERAGE)[1], y) and torch.equal(loss_images(data, AVERAGE, 500)[1], y)
+    x, labels = loss_images(data, 2, 25)
+    assert labels.tolist() == [2] * 25 and x[:, 0].tolist() == list(range(600, 625))  # a class: its first images
+
+
 def test_class_spectra_record_and_cache(tmp_path):
     from saddle.spectra import run_spectra
     record = trained_tiny_run(tmp_path)
@@ -135,6 +150,10 @@ def test_class_spectra_record_and_cache(tmp_path):
     test = run_spectra(record, epoch=2, classes=[9], iters=8, root=tmp_path, cache=tmp_path / "cache",
                        progress=False, images="test")  # class 9's test images: another loss, another record
     assert test["settings"]["images"] == "test" and "images" not in result["settings"]
+    assert "average" not in result["settings"]  # uncapped: the whole set, as before
+    capped = run_spectra(record, epoch=2, classes=["average"], iters=4, root=tmp_path, cache=tmp_path / "cache",
+                         progress=False, max_per_class=2)
+    assert capped["settings"]["average"] == "uniform sample"  # a key of its own: first-images records are not read
     assert test["spectra"]["9"] != result["spectra"]["9"] and test["at_point"]["9"] != result["at_point"]["9"]
     with pytest.raises(ValueError, match="images 'val'"):
         run_spectra(record, epoch=2, classes=[9], iters=8, root=tmp_path, images="val")

@@ -13,7 +13,7 @@ import torch
 from torch.func import functional_call, grad, jvp, vjp
 
 from .hessian import lanczos, tridiagonal_eigh
-from .spectra import AVERAGE, class_criterion
+from .spectra import class_criterion, loss_images
 
 PARTS = ("H", "G", "R")
 
@@ -84,8 +84,7 @@ def class_split(model, data, classes="all", criterion: str = "ce", iters: int = 
     loss = class_criterion(criterion, data.counts, config).to(device)
     rows = {}
     for c in classes:
-        chosen = torch.ones_like(data.train_y, dtype=torch.bool) if c == AVERAGE else data.train_y == c
-        x, y = data.train_x[chosen][:max_per_class], data.train_y[chosen][:max_per_class]
+        x, y = loss_images(data, c, max_per_class)
         if len(y) == 0:
             raise ValueError(f"class {c} has no training images")
         split = GaussNewtonSplit(model, loss, data.normalize(x).to(device), y.to(device))

@@ -21,6 +21,20 @@ from .train import build_model, load_data
 
 HESSIAN_CRITERIA = ("ce", "drw", "ldam")
 AVERAGE = "average"
+AVERAGE_SAMPLE_SEED = 0  # the capped average loss's image sample: one fixed sample, whatever the probe seed
+
+
+def loss_images(data, c, max_per_class: int | None = None) -> tuple:
+    """The training images and labels of class c's loss: its first `max_per_class` images. AVERAGE (the whole
+    training set's mean loss) capped at `max_per_class`: a uniform random sample of max_per_class x classes images,
+    which keeps the set's class proportions (its first images would all be one class: the set is sorted by class)."""
+    if c != AVERAGE:
+        chosen = data.train_y == c
+        return data.train_x[chosen][:max_per_class], data.train_y[chosen][:max_per_class]
+    if max_per_class is None or max_per_class * data.num_classes >= len(data.train_y):
+        return data.train_x, data.train_y
+    pick = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(AVERAGE_SAMPLE_SEED))
+    return data.train_x[pick[:max_per_class * data.num_classes]], data.train_y[pick[:max_per_class * data.num_classes]]
 
 
 class AugmentedBatches:
@@ -70,8 +84,7 @@ def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_cla
     loss = class_criterion(criterion, data.counts, config).to(device)
     images = {}
     for c in classes:
-        chosen = torch.ones_like(data.train_y, dtype=torch.bool) if c == AVERAGE else data.train_y == c
-        images[c] = data.train_x[chosen][:max_per_class], data.train_y[chosen][:max_per_class]
+        images[c] = loss_images(data, c, max_per_class)
         if len(images[c][1]) == 0:
             raise ValueError(f"class {c} ({data.class_names[c]}) has no training samples")
     if workers is None:
@@ -119,8 +132,7 @@ def class_loss_and_gradient(model, data, classes, criterion: str = "ce", max_per
     model.eval()
     out = {}
     for c in classes:
-        chosen = torch.ones_like(data.train_y, dtype=torch.bool) if c == AVERAGE else data.train_y == c
-        x, y = data.train_x[chosen][:max_per_class], data.train_y[chosen][:max_per_class]
+        x, y = loss_images(data, c, max_per_class)
         loss = loss_fn(model(data.normalize(x).to(device)), y.to(device))
         grads = torch.autograd.grad(loss, params)
         out[str(c)] = {"loss": loss.item(), "grad_norm": float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)))}
@@ -145,6 +157,8 @@ def run_spectra(record: dict, epoch: int, classes="all", criterion: str = "ce", 
                     augment=augment, max_per_class=max_per_class)
     if images != "train":  # only then: the records of training images keep their paths
         settings["images"] = images
+    if max_per_class is not None and classes != "all" and AVERAGE in classes:
+        settings["average"] = "uniform sample"  # not the first images, as records before 2026-12-05 took
 
     def spectra_record():
         data, model = snapshot_model(config, epoch, data_root, cache)
