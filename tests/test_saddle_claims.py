@@ -119,7 +119,8 @@ def test_split_texts_read_each_radius_and_say_na_without_records():
                           "H_max": 30.0, "lambda_min_over_grad": -1.0} for s in (0, 1) for rho in (0.0, 0.05, 0.5)])
     texts = mechanism.split_texts(rows)
     assert texts["split_large_hmin"] == "-5.5" and texts["split_tuned_hmin"] == "-5.05"
-    assert texts["split_sgd_fit"] == "90" and texts["split_runs"] == "2" and texts["split_g_min"] == "-1e-06"
+    assert texts["split_sgd_fit"] == "90" and texts["split_g_min"] == "-1e-06"
+    assert texts["split_runs"] == "2 seeds of CE+DRW, 2 seeds of SAM at rho 0.05, 2 seeds of SAM at rho 0.5"
 
 
 

@@ -188,7 +188,10 @@ def split_texts(rows: pd.DataFrame, large_rho: float = grid.MECHANISM_RHO) -> di
         for column, name in (("H_min", "hmin"), ("R_min", "rmin"), ("grad_norm", "grad"), ("train acc", "fit"),
                              ("test acc", "test")):
             texts[f"split_{key}_{name}"] = f"{values[column]:.3g}"
-    texts.update(split_g_min=f"{rows['G_min'].min():.1g}", split_runs=f"{int(table['runs'].min())}")
+    runs = table["runs"].to_dict()
+    texts.update(split_g_min=f"{rows['G_min'].min():.1g}",
+                 split_runs=", ".join(f"{n} seed{'s' * (n != 1)} " + ("of CE+DRW" if r == 0 else f"of SAM at rho {r:g}")
+                                      for r, n in runs.items()))
     return texts
 
 

@@ -270,7 +270,7 @@ def gradient_sentence(table: pd.DataFrame) -> str:
     methods = list(dict.fromkeys(table["method"]))
     steeper = {m: norm[(m, "tail")] / norm[(m, "head")] for m in methods}
     return "The mean gradient norm of the tail group's class losses is " + "; ".join(
-        f"{norm[(m, 'tail')]:.2g} against the head group's {norm[(m, 'head')]:.2g} with {m} ({steeper[m]:.1f} times)"
+        f"{norm[(m, 'tail')]:.3g} against the head group's {norm[(m, 'head')]:.3g} with {m} ({steeper[m]:.1f} times)"
         for m in methods) + (". Each tail class ends on a slope of its own loss (the optimiser follows the "
                              "re-weighted total loss, not the class's): not a stationary point of the class loss, so "
                              "not a saddle of it in the strict sense." if min(steeper.values()) > 2 else ".")
@@ -438,7 +438,7 @@ def closing(final: dict, groups: dict, n_classes: int, seed: int, rho: float) ->
             f"tail group ({ratio['CE+DRW']:.3f} with SGD, {ratio['CE+DRW+SAM']:.3f} with SAM). " + (
                 "Both extremes move, so a ratio of the two can rise or fall for either reason: the verdicts read "
                 "lambda_min and lambda_max separately too. " if sharpens else
-                "A ratio to lambda_max is therefore a poor measure of escaping a saddle when lambda_max itself "
+                "On this one seed, then, a ratio to lambda_max is a poor measure of escaping a saddle when lambda_max itself "
                 "moves most. ") + "Chapter 3 discusses why a larger rho need not remove negative curvature.")
 
 
@@ -600,9 +600,13 @@ def _cell(row) -> str:
     if not row["seeds"]:
         return "not measured"
     interval = "" if pd.isna(row["low"]) else f" [{row['low']:+.2f}, {row['high']:+.2f}]"
-    verdict = (row["verdict"] if row["verdict (Holm)"] == row["verdict"] else
-               f"{row['verdict']} before Holm's correction, {row['verdict (Holm)']} after it")
-    return f"{row['ours']:+.2f}{interval}, {verdict} ({scorecard.seeds_phrase([row['seeds']])})"
+    return f"{row['ours']:+.2f}{interval}, {holm_phrase(row)} ({scorecard.seeds_phrase([row['seeds']])})"
+
+
+def holm_phrase(row) -> str:
+    """A family row's verdict, and Holm's where it differs: what prose may state of the claim."""
+    return (row["verdict"] if row["verdict (Holm)"] == row["verdict"] else
+            f"{row['verdict']} before Holm's correction, {row['verdict (Holm)']} after it")
 
 
 def across_scales(by_scale: dict) -> pd.DataFrame:
