@@ -330,3 +330,11 @@ def test_curvature_reading_texts_with_and_without_spectra():
     assert texts["k_within_seed"] == "seed 10: -1.00; seed 11: -1.00"
     none, empty = saddle_claims.curvature_reading(curvature.iloc[:0], runs, "final", "k")
     assert none is None and empty == {"k_rank": "not computed", "k_runs": 0, "k_reading": "no spectra to compare"}
+
+
+def test_closing_texts_name_the_seeds_and_the_stationarity_verdict_with_holm():
+    family = pd.DataFrame([{"verdict": "contradicted", "verdict (Holm)": "inconclusive"}],
+                          index=pd.Index(["tail_stationary"], name="key"))
+    texts = saddle_claims.closing_texts(family, {"CE+DRW": SGD, "CE+DRW+SAM": SAM}, GROUPS, 4, 0, 0.5, [], {})
+    assert texts["summary_tail_stationary"] == "contradicted before Holm's correction, inconclusive after it"
+    assert texts["spectra_seeds"] == "none" and texts["all_class_seeds"] == "none" and texts["plot_seed"] == 0

@@ -687,3 +687,13 @@ def both_scales(scales=("cpu", grid.REGIME_SCALE)) -> tuple[pd.DataFrame, pd.Dat
              **{f"regime_{key}": text for key, text in
                 scale_cells(table, grid.REGIME_SCALE, ["tail_saddle", "tail_stationary"]).items()}}
     return table, split, texts
+
+
+def closing_texts(family: pd.DataFrame, final: dict, groups: dict, n_classes: int, seed: int, rho: float,
+                  sweep_seeds, per_seed: dict) -> dict:
+    """The texts chapter 2's last section glues: which seeds each figure rests on, the closing sentence, and the
+    stationarity verdict with Holm's correction within the chapter's family."""
+    return {"spectra_seeds": ", ".join(str(s) for s in sweep_seeds) or "none",
+            "all_class_seeds": seeds_with_spectra(per_seed), "plot_seed": seed,
+            "closing": closing(final, groups, n_classes, seed, rho),
+            "summary_tail_stationary": holm_phrase(family.loc["tail_stationary"])}
