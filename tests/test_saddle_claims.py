@@ -338,3 +338,33 @@ def test_closing_texts_name_the_seeds_and_the_stationarity_verdict_with_holm():
     texts = saddle_claims.closing_texts(family, {"CE+DRW": SGD, "CE+DRW+SAM": SAM}, GROUPS, 4, 0, 0.5, [], {})
     assert texts["summary_tail_stationary"] == "contradicted before Holm's correction, inconclusive after it"
     assert texts["spectra_seeds"] == "none" and texts["all_class_seeds"] == "none" and texts["plot_seed"] == 0
+
+
+def test_estimator_check_names_the_plotted_seeds_runs_at_both_radii_and_shortens_smoke(monkeypatch):
+    seen = {}
+
+    def fake(runs, classes, iters, compute):
+        seen.update(runs=runs, iters=iters, compute=compute)
+        return [{"method": name, "class": "2 x", "Lanczos steps": s, "lambda_min": -1.0, "lambda_min spread": 0.1}
+                for name in runs for s in iters]
+
+    monkeypatch.setattr(saddle_claims.spectra, "estimator_check", fake)
+    runs = {(0.0, 3): "drw", (0.05, 3): "tuned", (grid.MECHANISM_RHO, 3): "large", (0.05, 4): "other seed"}
+    table, text = saddle_claims.estimator_check(runs, 0.05, 3, "cpu", 100, [2], compute=False)
+    assert seen["runs"] == {"CE+DRW": "drw", "CE+DRW+SAM rho 0.05": "tuned",
+                            f"CE+DRW+SAM rho {grid.MECHANISM_RHO:g}": "large"}
+    assert seen["iters"] == (50, 100, 200) and seen["compute"] is False and len(table) == 9
+    assert text.startswith("At 100 Lanczos steps")
+    saddle_claims.estimator_check(runs, 0.05, 3, "smoke", 4, [2])
+    assert seen["iters"] == (4, 8)
+
+
+def test_fig6_panels_title_each_class_with_its_group_for_each_method():
+    record = {"class_names": ["a", "b", "c", "d"], "groups": GROUPS}
+    panels = saddle_claims.fig6_panels({"CE+DRW": record, "CE+DRW+SAM": record}, {"CE+DRW": SGD, "CE+DRW+SAM": SAM},
+                                       [0, 2])
+    assert list(panels) == ["CE+DRW: class 0 a (head)", "CE+DRW: class 2 c (tail)", "CE+DRW+SAM: class 0 a (head)",
+                            "CE+DRW+SAM: class 2 c (tail)"]
+    assert panels["CE+DRW+SAM: class 2 c (tail)"].lambda_min == -2.0
+    assert "validation split" in saddle_claims.protocol_words("validated")
+    assert "Table 5's rho" in saddle_claims.protocol_words("paper")

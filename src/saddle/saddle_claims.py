@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import grid, mechanism, scorecard
+from . import grid, mechanism, scorecard, spectra
 from .hessian import Spectrum
 from .spectra import AVERAGE, IMAGE_SETS, run_spectra, spectra_rows
 from .results import find_record
@@ -131,6 +131,12 @@ def scale_words(scale: str) -> str:
     return f"{data}, {scale} scale"
 
 
+def protocol_words(protocol: str) -> str:
+    """The runs a chapter-2 protocol names, for its prose."""
+    return ("the validated protocol (validation split, a new subset per seed, rho tuned on validation)"
+            if protocol == "validated" else "the paper's protocol (subset 0, Table 5's rho, no validation split)")
+
+
 def sweep_records(scale: str, protocol: str, seeds, rhos) -> dict:
     """{(rho, seed): record} of Fig. 3 C's radius sweep: CE+DRW at rho 0, CE+DRW+SAM at each of `rhos` (trained
     where missing, unless the build is read-only)."""
@@ -157,6 +163,14 @@ def fig2_panels(records: dict, final: dict, average: dict, head_class: int, tail
             panels[f"{name}: class {c} {classes[c]} | test {acc:.0f}%"] = Spectrum.from_dict(
                 final[name]["spectra"][str(c)])
     return panels
+
+
+def fig6_panels(records: dict, final: dict, classes) -> dict:
+    """Fig. 6's panels: per method the spectrum of each of `classes`, titled with its group."""
+    owner = group_of(records["CE+DRW"])
+    names = records["CE+DRW"]["class_names"]
+    return {f"{name}: class {c} {names[c]} ({owner[c]})": Spectrum.from_dict(final[name]["spectra"][str(c)])
+            for name in records for c in classes}
 
 
 def group_of(record: dict) -> dict:
@@ -556,6 +570,17 @@ def estimator_sentence(rows: pd.DataFrame, steps: int = 100, more: int = 200) ->
             f"{at['lambda_min spread'].max():.2g} apart ({100 * relative:.2g}% of its size at most); {more} steps "
             + (f"move the probes' mean by at most {moved.max():.2g}." if moved.max() > 0 else
                "leave the probes' mean where it was (to the stored precision)."))
+
+
+def estimator_check(mechanism_runs: dict, rho: float, seed: int, scale: str, iters: int, tail,
+                    compute: bool = True) -> tuple:
+    """The estimator check of the plotted seed's runs (CE+DRW and SAM at both radii, from mechanism.runs) on the
+    tail classes: (table, sentence). Smoke compares iters and 2 x iters steps: the code path, not the check."""
+    runs = {f"CE+DRW+SAM rho {r:g}" if r else "CE+DRW": mechanism_runs.get((r, seed))
+            for r in sorted({0.0, rho, grid.MECHANISM_RHO})}
+    steps = (iters, 2 * iters) if scale == "smoke" else spectra.ESTIMATOR_ITERS
+    table = pd.DataFrame(spectra.estimator_check(runs, tail, iters=steps, compute=compute))
+    return table, estimator_sentence(table, steps[-2], steps[-1])
 
 
 # The mechanism's claims, in the order chapter 2's closing reads them, each worded for every scale (a scale's tuned
