@@ -319,6 +319,29 @@ def test_second_order_graph_gives_the_same_hessian(size):
         assert folded == 0  # batch statistics: nothing to fold
 
 
+
+def test_batched_products_of_a_weighted_loss_equal_one_graph_over_the_whole_set():
+    """Check 3's operator: batches of unequal size and class mix, a DRW-weighted mean, graphs rebuilt per product on
+    second_order_graph: the same products as one graph over every image (float64, ResNet-8 with BatchNorm
+    statistics), and as the dense Hessian on the MLP."""
+    from saddle.hessian import image_mass
+    from saddle.losses import WeightedCE
+    model = _resnet_with_batchnorm_statistics("resnet8")
+    x, y = torch.randn(11, 3, 16, 16, dtype=torch.float64), torch.tensor([0, 0, 0, 0, 0, 1, 1, 1, 2, 3, 4])
+    criterion = WeightedCE(torch.tensor([0.2, 0.5, 1.0, 1.5, 1.8], dtype=torch.float64))
+    assert image_mass(criterion, y[:3]) == pytest.approx(0.6) and image_mass(nn.CrossEntropyLoss(), y) == 11
+    flat = FlatLoss(model, criterion)
+    probe = torch.randn(len(flat.point), dtype=torch.float64)
+    whole = flat.hvp_operator(flat.point, x, y)(probe)
+    batched = flat.batched_hvp_operator(flat.point, x, y, batch_size=4)(probe)  # 4 + 4 + 3, classes mixed
+    assert torch.allclose(batched, whole, rtol=1e-9, atol=1e-9 * whole.abs().max())
+    mlp, _, xs, ys = small_problem()
+    weighted = FlatLoss(mlp, WeightedCE(torch.linspace(0.5, 2.0, 5, dtype=torch.float64)))
+    H = weighted.hessian(weighted.point, xs, ys)
+    u = torch.randn(len(weighted.point), dtype=torch.float64)
+    assert torch.allclose(weighted.batched_hvp_operator(weighted.point, xs, ys, batch_size=20)(u), H @ u, atol=1e-10)
+
+
 def test_every_batchnorm_of_resnet50_is_folded():
     """torchvision's ResNet-50 (the large scale): stem, three per bottleneck and each downsample's Sequential."""
     from saddle.hessian import second_order_graph

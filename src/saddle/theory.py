@@ -195,13 +195,14 @@ def trained_network_check(record: dict, epoch: int, rhos, tail_classes, n_batche
         losses[data.class_names[c]] = (class_loss, x_all[y_all == c], y_all[y_all == c])
     batches = [(x_all[i], y_all[i]) for i in random_minibatches(len(y_all), batch_size, n_batches, seed)]
     gradients = minibatch_gradients(flat, point, batches, rhos, progress)
+    optimised_hvp = flat.batched_hvp_operator(point, x_all, y_all)
     result = {"run_id": config.run_id, "label": config.label, "epoch": epoch, "rhos": list(rhos),
               "batch_size": batch_size, "n_batches": n_batches, "iters": iters, "directions": {},
               # ||g_z|| of each minibatch: normalised SAM's effective radius is rho / ||g_z||
               "minibatch_gradient_norms": gradients["g"].norm(dim=1).tolist()}
     for name, (loss, x, y) in tqdm(losses.items(), desc="directions", disable=not progress):
-        lam, v, residual = min_eigenpair(loss.hvp_operator(point, x, y), len(point), iters, seed)
-        curvature_in_optimised = float(v @ flat.hvp_operator(point, x_all, y_all)(v))
+        lam, v, residual = min_eigenpair(loss.batched_hvp_operator(point, x, y), len(point), iters, seed)
+        curvature_in_optimised = float(v @ optimised_hvp(v))
         projections = project(gradients, v, curvature_in_optimised)
         result["directions"][name] = {
             "lambda_min": lam, "residual": residual, "optimised_curvature_along_v": curvature_in_optimised,
