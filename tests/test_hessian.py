@@ -51,10 +51,14 @@ def test_min_eigenpair_and_reused_graph_hvp_match_dense(problem):
     assert residual / span < 1e-2 and abs(float(v.norm()) - 1) < 1e-12
 
 
-def test_batches_equal_single_batch_with_and_without_graph_reuse(problem):
-    """Unequal batches are weighted by size, so the reused graphs and PyHessian's per-product path both give
-    the Hessian of the mean over all images."""
+@pytest.mark.parametrize("weighted", [False, True])
+def test_batches_equal_single_batch_with_and_without_graph_reuse(problem, weighted):
+    """Unequal batches are weighted by their image_mass (size, or summed class weights), so the reused graphs and
+    the per-product path both give the Hessian of the mean over all images, for a DRW-weighted loss too."""
+    from saddle.losses import WeightedCE
     model, criterion, x, y, _ = problem
+    if weighted:
+        criterion = WeightedCE(torch.linspace(0.2, 3.0, 5, dtype=torch.float64))
     whole = spectral_density(model, criterion, (x, y), iters=30, seed=3)
     batches = [(x[:20], y[:20]), (x[20:], y[20:])]
     reused = spectral_density(model, criterion, batches, iters=30, seed=3)
@@ -319,22 +323,24 @@ def test_second_order_graph_gives_the_same_hessian(size):
         assert folded == 0  # batch statistics: nothing to fold
 
 
-
 def test_batched_products_of_a_weighted_loss_equal_one_graph_over_the_whole_set():
     """Check 3's operator: batches of unequal size and class mix, a DRW-weighted mean, graphs rebuilt per product on
     second_order_graph: the same products as one graph over every image (float64, ResNet-8 with BatchNorm
     statistics), and as the dense Hessian on the MLP."""
-    from saddle.hessian import image_mass
-    from saddle.losses import WeightedCE
+    from saddle.losses import WeightedCE, image_mass
     model = _resnet_with_batchnorm_statistics("resnet8")
     x, y = torch.randn(11, 3, 16, 16, dtype=torch.float64), torch.tensor([0, 0, 0, 0, 0, 1, 1, 1, 2, 3, 4])
     criterion = WeightedCE(torch.tensor([0.2, 0.5, 1.0, 1.5, 1.8], dtype=torch.float64))
     assert image_mass(criterion, y[:3]) == pytest.approx(0.6) and image_mass(nn.CrossEntropyLoss(), y) == 11
+    with pytest.raises(ValueError, match="reduction 'sum'"):
+        image_mass(nn.CrossEntropyLoss(reduction="sum"), y)
     flat = FlatLoss(model, criterion)
     probe = torch.randn(len(flat.point), dtype=torch.float64)
     whole = flat.hvp_operator(flat.point, x, y)(probe)
-    batched = flat.batched_hvp_operator(flat.point, x, y, batch_size=4)(probe)  # 4 + 4 + 3, classes mixed
-    assert torch.allclose(batched, whole, rtol=1e-9, atol=1e-9 * whole.abs().max())
+    operator = flat.batched_hvp_operator(flat.point, x, y, batch_size=4)  # 4 + 4 + 3, classes mixed
+    batched, again = operator(probe), operator(probe)
+    assert torch.allclose(batched, whole, rtol=1e-9, atol=1e-9 * whole.abs().max()) and torch.equal(again, batched)
+    assert not any("forward" in vars(m) for m in model.modules())  # second_order_graph undone after each product
     mlp, _, xs, ys = small_problem()
     weighted = FlatLoss(mlp, WeightedCE(torch.linspace(0.5, 2.0, 5, dtype=torch.float64)))
     H = weighted.hessian(weighted.point, xs, ys)

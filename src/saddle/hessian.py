@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from pyhessian import hessian as PyHessian
 
+from .losses import image_mass
+
 
 class Hessian(PyHessian):
     """PyHessian's `hessian` (power iteration, Hutchinson trace, SLQ density) on the model's own device, with
@@ -35,7 +37,7 @@ class Hessian(PyHessian):
             super().__init__(model, criterion, data=data, dataloader=dataloader, cuda=cuda)
         self.shard_grads = None
         if dataloader is not None and reuse_graph:
-            total = sum(image_mass(criterion, y) for _, y in dataloader)
+            total = float(sum(image_mass(criterion, y) for _, y in dataloader))
             self.shard_grads = [_mean_gradient_graph(self.model, criterion, part, self.params, total)
                                 for part in _split_batches(dataloader, shards)]
             self.gradsH = [sum(grads) for grads in zip(*self.shard_grads)]  # PyHessian's eigenvalues() and trace()
@@ -51,6 +53,21 @@ class Hessian(PyHessian):
             lambda grads: torch.autograd.grad(grads, self.params, grad_outputs=v, retain_graph=True),
             self.shard_grads)
         return [sum(part) for part in zip(*parts)]
+
+    def dataloader_hv_product(self, v):
+        """PyHessian's product over batches read afresh for every product (e.g. re-augmented), each batch weighted by
+        image_mass as the reused graphs are (PyHessian weighs by size): one Hessian on both paths, for a weighted
+        loss over mixed classes too. Returns (v'Hv, Hv) as PyHessian does."""
+        total, products = 0.0, None
+        for x, y in self.data:
+            loss = self.criterion(self.model(x.to(self.device)), y.to(self.device))
+            grads = torch.autograd.grad(loss, self.params, create_graph=True)
+            mass = float(image_mass(self.criterion, y.to(self.device)))
+            hv = [mass * h for h in torch.autograd.grad(grads, self.params, grad_outputs=v)]
+            products = hv if products is None else [p + h for p, h in zip(products, hv)]
+            total += mass
+        products = [p / total for p in products]
+        return sum((p * u).sum() for p, u in zip(products, v)).item(), products
 
     def eigenvalues(self, maxIter=100, tol=1e-6, top_n=1):
         """Top eigenvalue(s) by *magnitude* (power iteration); PyHessian's default tol 1e-3 is ~1.5% off."""
@@ -89,14 +106,6 @@ def _split_batches(batches, shards: int) -> list[list]:
             for xs, ys in parts]
 
 
-def image_mass(criterion, y: torch.Tensor) -> float:
-    """What a batch weighs in the criterion's mean over a whole set: its image count, or with per-class weights
-    (DRW) the sum of its images' weights, as PyTorch's weighted mean divides by. Batch means weighted by their mass
-    over the total recombine into the whole set's loss."""
-    weight = getattr(criterion, "weight", None)
-    return float(weight[y].sum()) if weight is not None else len(y)
-
-
 def _mean_gradient_graph(model, criterion, batches, params, total: float):
     """The gradient of the loss over the batches, each batch's mean weighted by its image_mass / total (the mean
     over all images when total is their mass, as PyHessian's dataloader_hv_product averages for an unweighted
@@ -105,7 +114,7 @@ def _mean_gradient_graph(model, criterion, batches, params, total: float):
     mean = None
     for x, y in batches:
         grads = torch.autograd.grad(criterion(model(x.to(device)), y.to(device)), params, create_graph=True)
-        share = image_mass(criterion, y) / total
+        share = float(image_mass(criterion, y)) / total
         mean = [share * g for g in grads] if mean is None else [m + share * g for m, g in zip(mean, grads)]
     return mean
 
@@ -189,17 +198,19 @@ class FlatLoss:
     def batched_hvp_operator(self, theta, x, y, batch_size: int = 128):
         """v -> H v at theta of the loss over all of (x, y), batch by batch on second_order_graph, each batch's
         graph rebuilt for every product and freed at once: the memory of one batch whatever the set's size (check 3
-        on the regime scale's 12,406 images), and on a CPU about half the time of one graph over 1,236 images
-        (bench/check3_speed.py). Batches weigh in by image_mass, so a weighted mean (DRW) is the whole set's."""
+        on the regime scale's 12,406 images). On a CPU, over cpu's 1,236 images, that is a third of one graph's
+        memory and 0.5-0.6x its time at check 3's 31 products (bench/check3_speed.py). Batches weigh in by
+        image_mass, so a weighted mean (DRW) is the whole set's."""
         batches = list(zip(x.split(batch_size), y.split(batch_size)))
-        total = sum(image_mass(self.criterion, yb) for _, yb in batches)
+        masses = [float(image_mass(self.criterion, yb)) for _, yb in batches]
+        shares = [m / sum(masses) for m in masses]
 
         def product(v):
             point, out = theta.detach().requires_grad_(True), torch.zeros_like(v)
             with second_order_graph(self.model):
-                for xb, yb in batches:
+                for (xb, yb), share in zip(batches, shares):
                     g = torch.autograd.grad(self(point, xb, yb), point, create_graph=True)[0]
-                    out += image_mass(self.criterion, yb) / total * torch.autograd.grad(g, point, v)[0]
+                    out += share * torch.autograd.grad(g, point, v)[0]
             return out
         return product
 

@@ -67,6 +67,16 @@ class WeightedCE(nn.Module):
         return F.cross_entropy(logits, target, weight=self.weight)
 
 
+def image_mass(criterion, y: torch.Tensor) -> torch.Tensor:
+    """What labels `y` weigh in the criterion's mean over a set (float64): their count, or with per-class weights
+    (DRW) their summed weights, which is what PyTorch's weighted mean divides by. A part's mean loss times its mass
+    over the set's is that part's share of the set's mean loss."""
+    if getattr(criterion, "reduction", "mean") != "mean":
+        raise ValueError(f"image_mass needs a mean loss, got reduction {criterion.reduction!r}")
+    weight = getattr(criterion, "weight", None)
+    return torch.tensor(float(len(y)), dtype=torch.float64) if weight is None else weight[y].double().sum()
+
+
 def criterion(loss: str, counts, weight: torch.Tensor | None = None, max_margin: float = 0.5,
               vs_gamma: float = 0.05, vs_tau: float = 0.75) -> nn.Module:
     """A loss by name ('ce', 'ldam', 'vs'), with optional per-class weights."""

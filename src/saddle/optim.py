@@ -8,6 +8,8 @@ import math
 
 import torch
 
+from .losses import image_mass
+
 
 def at_least_float32(t: torch.Tensor) -> torch.Tensor:
     """t in float32, or in its own dtype where that is wider (float64)."""
@@ -278,10 +280,7 @@ class ClassConditionalSAM(SGD):
 def batch_share(criterion, y: torch.Tensor, members: torch.Tensor) -> torch.Tensor:
     """The fraction of the batch loss that `members` carry: their count, or with class weights (DRW) their summed
     weights, over the whole batch's (a mean loss over members times this is their part of the batch mean)."""
-    weight = getattr(criterion, "weight", None)
-    if weight is None:
-        return members.sum().double() / len(y)
-    return weight[y[members]].double().sum() / weight[y].double().sum()
+    return image_mass(criterion, y[members]) / image_mass(criterion, y)
 
 
 class PerturbedSGD(SGD):
