@@ -49,12 +49,19 @@ def test_verdicts_judge_by_the_one_rule_show_each_verdict_and_correct_within_the
     verdicts.judge("up", "SAM raises it", {0: 1.0, 1: 1.2, 2: 0.9, 3: 1.1}, "raises")
     verdicts.judge("one", "measured once", {0: 1.0}, "raises")
     verdicts.judge("units", "over radii", [0.01, -0.01, 0.0], "keeps", tolerance=0.15, unit="radii")
-    assert shown == {"verdict_up": "reproduced", "verdict_one": "not tested", "verdict_units": "reproduced"}
+    assert shown == {}  # shown once the family is complete, with Holm's correction
     family = verdicts.frame()
+    assert shown == {"verdict_up": "reproduced", "verdict_one": "not tested", "verdict_units": "reproduced"}
     assert list(family.index) == ["up", "one", "units"] and verdicts.keys() == {"up", "one", "units"}
     assert family.loc["units", "unit"] == "radii" and family.loc["units", "seeds"] == 3
     assert family.loc["up", "p (Holm)"] >= family.loc["up", "p"]
     assert math.isnan(family.loc["one", "p"]) or family.loc["one", "verdict (Holm)"] == "not tested"
+    weak = scorecard.Verdicts(show=lambda name, value, display: shown.update({name: value}))
+    weak.judge("barely", "SAM raises it", {0: 1.0, 1: 1.1, 2: 0.2, 3: 0.9}, "raises")  # p 0.03, 0.06 after Holm
+    weak.judge("noise", "SAM raises it", {0: 1.0, 1: -1.0, 2: 0.5, 3: -0.4}, "raises")
+    row = weak.frame().loc["barely"]
+    assert row["verdict"] == "reproduced" and row["verdict (Holm)"] != "reproduced"
+    assert shown["verdict_barely"] == f"reproduced before Holm's correction, {row['verdict (Holm)']} after it"
 
 
 def test_spectrum_change_and_closing_state_the_directions_the_numbers_show():
@@ -306,6 +313,12 @@ def test_both_scales_glues_the_regime_cells_and_the_closing_paragraph(monkeypatc
     assert list(table.index) == ["tail_stationary"] and split.empty
     assert texts["regime_tail_stationary"] == table.loc["tail_stationary", "r8-n5000"]
     assert texts["regime_tail_saddle"] == "not measured yet" and texts["evidence"].startswith("At cpu no mechanism")
+    assert texts["regime_large_fit"] == "n/a"
+    fits = pd.DataFrame({"train acc": [93.9, 59.6]},
+                        index=pd.MultiIndex.from_tuples([("r8-n5000", 0.0), ("r8-n5000", 0.5)], names=["scale", "rho"]))
+    monkeypatch.setattr(mechanism, "summary_across_scales", lambda by_scale: fits)
+    monkeypatch.setattr(saddle_claims, "evidence_paragraph", lambda by_scale, split: "")
+    assert saddle_claims.both_scales()[2]["regime_large_fit"] == "60%"
 
 
 def test_classes_out_of_range_are_named():

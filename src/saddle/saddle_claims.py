@@ -452,8 +452,9 @@ def closing(final: dict, groups: dict, n_classes: int, seed: int, rho: float) ->
             f"tail group ({ratio['CE+DRW']:.3f} with SGD, {ratio['CE+DRW+SAM']:.3f} with SAM). " + (
                 "Both extremes move, so a ratio of the two can rise or fall for either reason: the verdicts read "
                 "lambda_min and lambda_max separately too. " if sharpens else
-                "On this one seed, then, a ratio to lambda_max is a poor measure of escaping a saddle when lambda_max itself "
-                "moves most. ") + "Chapter 3 discusses why a larger rho need not remove negative curvature.")
+                "On this one seed a ratio to lambda_max is a poor measure of escaping a saddle, since lambda_max "
+                "itself moves most. ") + "The split above measures the paper's radius on every seed; chapter 3 asks "
+            "when a larger rho removes negative curvature.")
 
 
 def curvature_points(curvature: pd.DataFrame, runs: dict, epoch_rule: str = "final") -> tuple[pd.DataFrame, float]:
@@ -625,13 +626,7 @@ def _cell(row) -> str:
     if not row["seeds"]:
         return "not measured"
     interval = "" if pd.isna(row["low"]) else f" [{row['low']:+.2f}, {row['high']:+.2f}]"
-    return f"{row['ours']:+.2f}{interval}, {holm_phrase(row)} ({scorecard.seeds_phrase([row['seeds']])})"
-
-
-def holm_phrase(row) -> str:
-    """A family row's verdict, and Holm's where it differs: what prose may state of the claim."""
-    return (row["verdict"] if row["verdict (Holm)"] == row["verdict"] else
-            f"{row['verdict']} before Holm's correction, {row['verdict (Holm)']} after it")
+    return f"{row['ours']:+.2f}{interval}, {scorecard.holm_phrase(row)} ({scorecard.seeds_phrase([row['seeds']])})"
 
 
 def across_scales(by_scale: dict) -> pd.DataFrame:
@@ -708,9 +703,11 @@ def both_scales(scales=("cpu", grid.REGIME_SCALE)) -> tuple[pd.DataFrame, pd.Dat
     by_scale = {s: recorded_mechanism(s) for s in scales}
     split = mechanism.summary_across_scales(by_scale)
     table = across_scales(by_scale)
+    large = (grid.REGIME_SCALE, grid.MECHANISM_RHO)
     texts = {"evidence": evidence_paragraph(by_scale, split),
+             "regime_large_fit": f"{split.loc[large, 'train acc']:.0f}%" if large in split.index else "n/a",
              **{f"regime_{key}": text for key, text in
-                scale_cells(table, grid.REGIME_SCALE, ["tail_saddle", "tail_stationary"]).items()}}
+                scale_cells(table, grid.REGIME_SCALE, ["tail_saddle", "tail_stationary", "sam_large_rho_tail_min"]).items()}}
     return table, split, texts
 
 
@@ -721,4 +718,4 @@ def closing_texts(family: pd.DataFrame, final: dict, groups: dict, n_classes: in
     return {"spectra_seeds": ", ".join(str(s) for s in sweep_seeds) or "none",
             "all_class_seeds": seeds_with_spectra(per_seed), "plot_seed": seed,
             "closing": closing(final, groups, n_classes, seed, rho),
-            "summary_tail_stationary": holm_phrase(family.loc["tail_stationary"])}
+            "summary_tail_stationary": scorecard.holm_phrase(family.loc["tail_stationary"])}

@@ -845,8 +845,10 @@ def claim_row(text: str, diffs_by_seed: dict, kind: str, paper: float | None = N
 
 
 class Verdicts:
-    """The claims one chapter judges, in the order it judges them, each by the one rule (claim_row); `show`
-    (myst_nb's glue) puts each verdict in the text as verdict_<key>. frame() is the chapter's family with Holm."""
+    """The claims one chapter judges, in the order it judges them, each by the one rule (claim_row). frame() is the
+    chapter's family with Holm's correction; it then shows each verdict in the text as verdict_<key> (`show`:
+    myst_nb's glue), worded by holm_phrase, so that no sentence states a verdict Holm's correction changes without
+    saying so."""
 
     def __init__(self, show=None):
         self.rows, self._show = [], show
@@ -854,8 +856,6 @@ class Verdicts:
     def add(self, key: str, row: dict, **extra) -> None:
         """A row judged elsewhere (e.g. mechanism.claims), with extra columns (e.g. the unit of its diffs)."""
         self.rows.append({"key": key, **extra, **row})
-        if self._show is not None:
-            self._show(f"verdict_{key}", row["verdict"], display=False)
 
     def judge(self, key: str, text: str, diffs, kind: str, tolerance: float = KEEP_TOLERANCE, **extra) -> None:
         """Judge a claim: `diffs` maps each seed to its paired difference, or lists differences over other units
@@ -872,5 +872,17 @@ class Verdicts:
         return {row["key"] for row in self.rows}
 
     def frame(self) -> pd.DataFrame:
-        """Every row, indexed by key, with the Holm-adjusted p and verdict within this family."""
-        return holm_verdicts(pd.DataFrame(self.rows).set_index("key"))
+        """Every row, indexed by key, with the Holm-adjusted p and verdict within this family; the first call also
+        shows each row's holm_phrase."""
+        family = holm_verdicts(pd.DataFrame(self.rows).set_index("key"))
+        if self._show is not None:
+            for key, row in family.iterrows():
+                self._show(f"verdict_{key}", holm_phrase(row), display=False)
+            self._show = None
+        return family
+
+
+def holm_phrase(row) -> str:
+    """A family row's verdict, and Holm's where it differs: what prose may state of the claim."""
+    return (row["verdict"] if row["verdict (Holm)"] == row["verdict"] else
+            f"{row['verdict']} before Holm's correction, {row['verdict (Holm)']} after it")
