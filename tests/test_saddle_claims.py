@@ -291,14 +291,16 @@ def test_checkpoint_rows_pair_the_last_epoch_with_a_kept_best_validation_snapsho
     assert list(rows["seed"]) == [0, 0] and list(rows["method"]) == ["CE+DRW", "CE+DRW+SAM"]
     assert list(rows["lambda_min, last epoch"]) == [-1.0, -1.0] and list(rows["lambda_min, best validation"]) == [
         -2.0, -2.0] and set(rows["best-validation epoch"]) == {150}
+    assert not rows["DRW on"].any()  # epoch 150 of 200: before the switch at 160
 
 
 def test_checkpoint_sentence_reads_each_run_without_averaging_methods():
     rows = pd.DataFrame({"seed": [0, 0, 1], "method": ["CE+DRW", "CE+DRW+SAM", "CE+DRW"],
                          "best-validation epoch": [50, 170, 120], "lambda_min, last epoch": [-4.0, -8.0, -5.0],
-                         "lambda_min, best validation": [-28.0, -7.0, None]})
+                         "lambda_min, best validation": [-28.0, -7.0, None], "DRW on": [False, True, False]})
     assert saddle_claims.checkpoint_sentence(rows) == (
-        "Tail lambda_min at the best-validation checkpoint against the last epoch: seed 0 CE+DRW (epoch 50) -28 "
+        "Tail lambda_min at the best-validation checkpoint against the last epoch: seed 0 CE+DRW (epoch 50, before "
+        "DRW switches on) -28 "
         "against -4; seed 0 CE+DRW+SAM (epoch 170) -7 against -8.")
     assert saddle_claims.checkpoint_sentence(rows.iloc[:0]).startswith("No run here has a best-validation snapshot")
 

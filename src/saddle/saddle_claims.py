@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import grid, mechanism, scorecard, spectra
+from . import grid, mechanism, optim, scorecard, spectra
 from .hessian import Spectrum
 from .spectra import AVERAGE, IMAGE_SETS, run_spectra, spectra_rows
 from .results import find_record
@@ -233,6 +233,7 @@ def checkpoint_rows(scale: str, protocol: str, seeds, rho: float, estimator: Est
                 result = estimator.of(record, epoch, list(tail), seed=seed, compute=compute)
                 lam[rule] = None if result is None else group_stat(result, tail, "lambda_min")
             rows.append({"seed": seed, "method": method, "best-validation epoch": best,
+                         "DRW on": optim.drw_active(best - 1, config.epochs, config.drw_epoch),
                          "lambda_min, last epoch": lam["final"], "lambda_min, best validation": lam["best_val"],
                          "tail test acc, last": record["metrics"]["final"]["tail"],
                          "tail test acc, best validation": record["metrics"]["best_val"]["tail"]})
@@ -247,7 +248,8 @@ def checkpoint_sentence(rows: pd.DataFrame) -> str:
         return ("No run here has a best-validation snapshot apart from its last epoch with its tail spectra: the "
                 "chapter's spectra are the last epoch's.")
     return "Tail lambda_min at the best-validation checkpoint against the last epoch: " + "; ".join(
-        f"seed {r['seed']} {r['method']} (epoch {r['best-validation epoch']}) {r['lambda_min, best validation']:.3g} "
+        f"seed {r['seed']} {r['method']} (epoch {r['best-validation epoch']}"
+        f"{'' if r.get('DRW on', True) else ', before DRW switches on'}) {r['lambda_min, best validation']:.3g} "
         f"against {r['lambda_min, last epoch']:.3g}" for _, r in measured.iterrows()) + "."
 
 
