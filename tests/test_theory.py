@@ -127,6 +127,10 @@ def test_chapter_readings_of_checks_1_3_and_4():
     assert theory.check3_elsewhere(unkept, 0.5, "cpu", "CMD").endswith("so the regime is not judged there.")
     assert theory.check3_elsewhere(None, 0.5, "cpu", "CMD") == ("Check 3 on the cpu scale's network is not computed "
                                                                 "yet: `CMD` computes it.")
+    assert theory.check3_elsewhere_verdict(check3, 0.5) == "inconclusive"
+    assert theory.check3_elsewhere_verdict(dict(check3, minibatch_gradient_norms=[3.0, 3.1, 3.2]), 0.5) == "contradicted"
+    assert theory.check3_elsewhere_verdict(unkept, 0.5).startswith("not judged")
+    assert theory.check3_elsewhere_verdict(None, 0.5) == "not computed"
     texts = theory.trained_texts(check3, [0.2, 0.5])
     assert texts["check3_regime"] == "is not" and texts["check3_tail"] == "class 9" and texts["check3_eff_bound"] == "-6"
     toy = theory.SaddleToy()

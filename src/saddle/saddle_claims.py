@@ -713,11 +713,9 @@ def both_scales(scales=("cpu", grid.REGIME_SCALE)) -> tuple[pd.DataFrame, pd.Dat
     return table, split, texts
 
 
-def closing_texts(family: pd.DataFrame, final: dict, groups: dict, n_classes: int, seed: int, rho: float,
-                  sweep_seeds, per_seed: dict) -> dict:
-    """The texts chapter 2's last section glues: which seeds each figure rests on, the closing sentence, and the
-    stationarity verdict with Holm's correction within the chapter's family."""
+def closing_texts(final: dict, groups: dict, n_classes: int, seed: int, rho: float, sweep_seeds,
+                  per_seed: dict) -> dict:
+    """The texts chapter 2's last section glues: which seeds each figure rests on, and the closing sentence."""
     return {"spectra_seeds": ", ".join(str(s) for s in sweep_seeds) or "none",
             "all_class_seeds": seeds_with_spectra(per_seed), "plot_seed": seed,
-            "closing": closing(final, groups, n_classes, seed, rho),
-            "summary_tail_stationary": scorecard.holm_phrase(family.loc["tail_stationary"])}
+            "closing": closing(final, groups, n_classes, seed, rho)}

@@ -425,19 +425,34 @@ def regime_claim(rho: float) -> str:
     return f"the optimised loss is in the regime lambda_min < -2 ||g_z|| / rho (normalised SAM, rho {rho:g})"
 
 
+def regime_row(check3: dict | None, rho: float) -> dict | None:
+    """Check 3's regime claim judged by the one rule over the record's minibatches; None where the record is missing
+    or keeps no minibatch gradient norms."""
+    from .scorecard import claim_row
+    gaps = regime_gaps(check3, rho) if check3 is not None else []
+    return claim_row(regime_claim(rho), dict(enumerate(gaps)), "lowers") if gaps else None
+
+
+def check3_elsewhere_verdict(check3: dict | None, rho: float) -> str:
+    """Check 3's verdict at another scale, for the scorecard's table: the rule's word, or why there is none."""
+    if check3 is None:
+        return "not computed"
+    row = regime_row(check3, rho)
+    return row["verdict"] if row is not None else "not judged (no minibatch gradient norms kept)"
+
+
 def check3_elsewhere(check3: dict | None, rho: float, scale: str, command: str) -> str:
     """A sentence on check 3 at another scale, read from its record: the optimised loss's lambda_min, the median
     minibatch gradient norm, the bound they give and the verdict (by the one rule; the check at each scale is a
     family of its own, scorecard.FAMILIES); `command` computes it where it is missing."""
-    from .scorecard import UNTESTED, claim_row
+    from .scorecard import UNTESTED
     if check3 is None:
         return f"Check 3 on the {scale} scale's network is not computed yet: `{command}` computes it."
     lam = check3["directions"]["optimised"]["lambda_min"]
     opening = f"On the {scale} scale's CE+DRW network (seed 0, last epoch) the optimised loss has lambda_min {lam:.2f}"
-    gaps = regime_gaps(check3, rho)
-    if not gaps:  # a record from before the minibatch gradient norms were kept
+    row = regime_row(check3, rho)
+    if row is None:  # a record from before the minibatch gradient norms were kept
         return opening + ", and its record keeps no minibatch gradient norms, so the regime is not judged there."
-    row = claim_row(regime_claim(rho), dict(enumerate(gaps)), "lowers")
     norm = float(np.median(check3["minibatch_gradient_norms"]))
     spread = (f"{row['ours']:+.3g} over one minibatch, no interval" if row["verdict"] in UNTESTED else
               f"{row['ours']:+.3g}, interval [{row['low']:+.3g}, {row['high']:+.3g}], over {row['seeds']} minibatches")
