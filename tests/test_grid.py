@@ -141,11 +141,14 @@ def test_tuned_rho_waits_for_the_whole_tuning_grid(tmp_path):
             for r in grid.TUNE_RHOS]
     assert grid.tuned_rho(method, "cpu", root=tmp_path) is None
     assert [c.label for c in grid.order_control("cpu", root=tmp_path)] == ["CE+DRW"] * len(grid.CONTROL_SEEDS)
+    assert grid.untuned("order-control", "cpu", root=tmp_path) == [method]
     for config, rho in runs[:-1]:
         fake(config, 70 + 10 * rho)
     assert grid.tuned_rho(method, "cpu", root=tmp_path) is None
     fake(*runs[-1][:1], 10.0)  # the last run: seed 11 at rho 0.5 validates badly
     assert grid.tuned_rho(method, "cpu", root=tmp_path) == 0.3  # 0.5's mean (75 + 10) / 2 loses to 0.3's 73
+    assert grid.untuned("order-control", "cpu", root=tmp_path) == []
+    assert method not in grid.untuned("table1-validated", "cpu", root=tmp_path)  # the other SAM methods still wait
     control = grid.order_control("cpu", root=tmp_path)
     assert {c.class_order for c in control} == {"natural"} and {c.rho for c in control if c.optimizer == "sam"} == {0.3}
     tuned = grid.table1_validated("cpu", root=tmp_path)

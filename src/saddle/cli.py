@@ -124,7 +124,7 @@ def _grid(args) -> int:
 
     from . import grid
     from .checks import check_choice
-    from .grid import DEPENDENT_GRIDS, GRIDS, method_config, run_missing, training_time, unique
+    from .grid import DEPENDENT_GRIDS, GRIDS, method_config, run_missing, training_time, unique, untuned
 
     check_choice("scale", args.scale, tuple(SCALES))
     check_runtime(args)
@@ -187,12 +187,13 @@ def _grid(args) -> int:
             print(f"{'done   ' if record else 'missing'} {c.label}{rho} {c.dataset} {c.profile} "
                   f"imbalance {c.imbalance:g} seed {c.seed}{extra}  {c.run_id}{took}")
         cost = training_time(records)
-        waiting = [t for t in args.tables if t in DEPENDENT_GRIDS]
+        waiting = {t: untuned(t, args.scale, args.out) for t in args.tables if t in DEPENDENT_GRIDS}
         print(f"{cost['runs']} of {len(configs)} runs recorded; their training took {cost['measured']:.1f} hours of "
               f"wall time" + (f" ({cost['resumed']} resumed after an interruption, their time before it untimed: "
                               f"{cost['scaled']:.1f} hours with it estimated)" if cost["resumed"] else ""))
-        if waiting:
-            print(f"{', '.join(waiting)}: rows at a tuned rho appear once that rho's tuning runs are recorded")
+        for table, methods in waiting.items():
+            if methods:
+                print(f"{table}: rows of {', '.join(methods)} at its tuned rho appear once its tuning runs are recorded")
         return 0
     if args.commands:
         from .runs import train_command
