@@ -48,6 +48,8 @@ def test_book_tables_show_p_to_two_significant_digits_and_no_index():
     html = book.table_html(pd.DataFrame({"ours": [2.874, -0.001], "p": [0.011351, 0.0000321]}), digits={"p": 2})
     assert "0.011" in html and "3.2e-05" in html and "2.87" in html and "-0.00" not in html
     assert "<th></th>" not in html and 'white-space: nowrap' in html
+    counts = book.table_html(pd.DataFrame({"seeds needed": pd.array([7, None], dtype="Int64"), "p": [0.5, float("nan")]}))
+    assert "NA" not in counts and "nan" not in counts and ">7<" in counts
 
 
 def test_verdict_bars_stack_every_verdict_in_the_rule_order_with_the_legend_below():

@@ -315,6 +315,7 @@ def test_both_scales_glues_the_regime_cells_and_the_closing_paragraph(monkeypatc
     assert list(table.index) == ["tail_stationary"] and split.empty
     assert texts["regime_tail_stationary"] == table.loc["tail_stationary", "r8-n5000"]
     assert texts["regime_tail_saddle"] == "not measured yet" and texts["evidence"].startswith("At cpu no mechanism")
+    assert {f"regime_{key}" for key in saddle_claims.MECHANISM_CLAIMS} <= set(texts)
     assert texts["regime_large_fit"] == "n/a"
     fits = pd.DataFrame({"train acc": [93.9, 59.6]},
                         index=pd.MultiIndex.from_tuples([("r8-n5000", 0.0), ("r8-n5000", 0.5)], names=["scale", "rho"]))

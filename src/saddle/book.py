@@ -420,6 +420,7 @@ def table_html(frame, digits: dict | None = None, decimals: int = 2) -> str:
         elif pd.api.types.is_float_dtype(frame[column]):
             frame[column] = [("" if v != v else f"{v + 0.0:.{decimals}f}".replace("-0.00", "0.00"))
                              for v in frame[column]]
+    frame = frame.astype(object).where(frame.notna(), "")  # to_html prints a nullable column's missing as <NA>
     with pd.option_context("display.max_colwidth", None):
-        table = frame.to_html(index=False, na_rep="", escape=True)
+        table = frame.to_html(index=False, escape=True)
     return table.replace("<td>", '<td style="white-space: nowrap">')

@@ -701,15 +701,14 @@ def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
 
 def both_scales(scales=("cpu", grid.REGIME_SCALE)) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Chapter 2's side-by-side section from committed records: the claims table across `scales`, the split's
-    means per scale and radius, and the texts it glues (the closing paragraph, the regime's two measured claims)."""
+    means per scale and radius, and the texts it glues (the closing paragraph, every mechanism claim's regime cell)."""
     by_scale = {s: recorded_mechanism(s) for s in scales}
     split = mechanism.summary_across_scales(by_scale)
     table = across_scales(by_scale)
     large = (grid.REGIME_SCALE, grid.MECHANISM_RHO)
     texts = {"evidence": evidence_paragraph(by_scale, split),
              "regime_large_fit": f"{split.loc[large, 'train acc']:.0f}%" if large in split.index else "n/a",
-             **{f"regime_{key}": text for key, text in
-                scale_cells(table, grid.REGIME_SCALE, ["tail_saddle", "tail_stationary", "sam_large_rho_tail_min"]).items()}}
+             **{f"regime_{key}": text for key, text in scale_cells(table, grid.REGIME_SCALE, MECHANISM_CLAIMS).items()}}
     return table, split, texts
 
 
