@@ -244,6 +244,16 @@ def test_across_scales_sets_each_claim_beside_its_other_scale_with_holm_per_scal
     assert saddle_claims.scale_cells(pd.DataFrame(), "r8-n5000", ["tail_saddle"]) == {"tail_saddle": "not measured yet"}
     one_seed = table.loc["negative_in_residual", "cpu"]
     assert "[" not in one_seed and one_seed.endswith("(1 seed)")
+    # Holm runs over the scale's whole declared family, rows the table does not show included (as chapter 2 does):
+    # a weak claim's raw "reproduced" (p about 0.02) survives alone, not beside eleven more claims of its family.
+    weak = {0: 0.3, 1: 1.9, 2: 0.6, 3: 1.5, 4: 0.9}
+    alone = saddle_claims.across_scales({"cpu": frame({"tail_saddle": weak})})
+    family = frame({"tail_saddle": weak, **{k: {0: 0.1, 1: -0.1, 2: 0.05} for k in scorecard.MECHANISM_IDS
+                                               if k not in saddle_claims.MECHANISM_CLAIMS},
+                    "not_in_the_family": decided})
+    beside = saddle_claims.across_scales({"cpu": family})
+    assert list(beside.index) == ["tail_saddle"] and "reproduced (5 seeds)" in alone.loc["tail_saddle", "cpu"]
+    assert "reproduced before Holm's correction, inconclusive after it" in beside.loc["tail_saddle", "cpu"]
 
 
 def test_evidence_paragraph_reads_each_scale_and_the_distance_where_the_gradient_outweighs_curvature():
@@ -382,3 +392,10 @@ def test_fig6_panels_title_each_class_with_its_group_for_each_method():
     assert panels["CE+DRW+SAM: class 2 c (tail)"].lambda_min == -2.0
     assert "validation split" in saddle_claims.protocol_words("validated")
     assert "Table 5's rho" in saddle_claims.protocol_words("paper")
+
+
+def test_recorded_mechanism_at_cpu_judges_the_family_chapter_2_judges_from_committed_records():
+    """The side-by-side table's Holm family is the chapter's: with the radius sweep's claim (tuning seeds 10, 11)."""
+    frame = saddle_claims.recorded_mechanism("cpu")
+    assert set(saddle_claims.MECHANISM_CLAIMS) <= set(frame.index) <= set(scorecard.MECHANISM_IDS)
+    assert frame.loc["rho_raises", "seeds"] == 2 and frame.loc["sam_ratio", "seeds"] == 5

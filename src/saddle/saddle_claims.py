@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import grid, mechanism, optim, scorecard, spectra
 from .hessian import Spectrum
-from .spectra import AVERAGE, IMAGE_SETS, run_spectra, spectra_rows
+from .spectra import AVERAGE, IMAGE_SETS, run_spectra, spectra_rows, sweep_rows
 from .results import find_record
 from .runs import get_or_run
 
@@ -137,11 +137,12 @@ def protocol_words(protocol: str) -> str:
             if protocol == "validated" else "the paper's protocol (subset 0, Table 5's rho, no validation split)")
 
 
-def sweep_records(scale: str, protocol: str, seeds, rhos) -> dict:
+def sweep_records(scale: str, protocol: str, seeds, rhos, train: bool = True) -> dict:
     """{(rho, seed): record} of Fig. 3 C's radius sweep: CE+DRW at rho 0, CE+DRW+SAM at each of `rhos` (trained
-    where missing, unless the build is read-only)."""
-    return {(r, s): get_or_run(grid.chapter_config("CE+DRW+SAM", scale, protocol, s, r) if r else
-                               grid.chapter_config("CE+DRW", scale, protocol, s))
+    where missing if `train`, unless the build is read-only; else None where missing)."""
+    fetch = get_or_run if train else find_record
+    return {(r, s): fetch(grid.chapter_config("CE+DRW+SAM", scale, protocol, s, r) if r else
+                          grid.chapter_config("CE+DRW", scale, protocol, s))
             for s in seeds for r in (0.0, *rhos)}
 
 
@@ -605,20 +606,29 @@ MECHANISM_CLAIMS = {
 def recorded_mechanism(scale: str) -> pd.DataFrame:
     """The mechanism's claims at `scale` from the records that exist (nothing trained or computed), each judged by
     the one rule, indexed by key: the group claims on class spectra (the validated protocol's seeds, its tuned
-    radius) and the curvature split's at the tuned radius and the paper's. What chapter 2 sets beside its other
-    scale."""
-    from .book import chapter_settings
-    seeds, iters, max_per_class = chapter_settings(scale, validated_seeds=None, iters=None, max_per_class=None)
-    rho = grid.protocol_rho("CE+DRW+SAM", scale, "validated")
-    baseline = find_record(grid.protocol_config("CE+DRW", scale, seed=seeds[0]))
+    radius), Fig. 3 C's radius sweep and the curvature split's claims at the tuned radius and the paper's: every
+    claim of the scale's mechanism family that chapter 2 judges on more than one seed, so that Holm's correction
+    over them is the chapter's. What chapter 2 sets beside its other scale."""
     split = mechanism.recorded_claims(scale)
-    if rho is None or baseline is None:
+    if grid.protocol_rho("CE+DRW+SAM", scale, "validated") is None:
         return split
-    estimator = Estimator(iters=iters, max_per_class=max_per_class, seed=seeds[0])
+    seeds, sweep_seeds, rho_sweep, rho, estimator = resolve_parameters(scale, "validated", *[None] * 6)
+    baseline = find_record(grid.protocol_config("CE+DRW", scale, seed=seeds[0]))
+    if baseline is None:
+        return split
     groups, n_classes = baseline["groups"], len(baseline["class_names"])
     spectra = estimator.recorded(scale, "validated", seeds, rho, baseline["config"]["epochs"], groups["tail"])
+    claims = list(group_claims(spectra, groups, n_classes))
+    sweep = pd.DataFrame(sweep_rows(
+        sweep_records(scale, "validated", sweep_seeds, rho_sweep, train=False), iters=estimator.iters,
+        max_per_class=estimator.max_per_class, compute=False))
+    if len(sweep):
+        runs = set(zip(sweep["seed"], sweep["rho"]))
+        swept = [s for s in sweep_seeds if {(s, 0.0), (s, max(rho_sweep))} <= runs]
+        if swept:
+            claims.append(radius_sweep(sweep[sweep["seed"].isin(swept)], swept, len(groups["tail"]))[0])
     rows = pd.DataFrame([{"key": key, **scorecard.claim_row(text, diffs, kind)}
-                         for key, text, diffs, kind in group_claims(spectra, groups, n_classes)]).set_index("key")
+                         for key, text, diffs, kind in claims]).set_index("key")
     return pd.concat([rows, split.drop(index=list(rows.index), errors="ignore")])
 
 
@@ -633,7 +643,7 @@ def _cell(row) -> str:
 
 def across_scales(by_scale: dict) -> pd.DataFrame:
     """{scale: recorded_mechanism(scale)} as one table: a row per mechanism claim, a column per scale; Holm's
-    correction runs over the mechanism's claims at each scale (one family a scale)."""
+    correction runs over each scale's declared mechanism family (one family a scale), as in chapter 2."""
     keys = [k for k in MECHANISM_CLAIMS if any(k in frame.index for frame in by_scale.values())]
     family = {scale: _mechanism_family(frame) for scale, frame in by_scale.items()}
     return pd.DataFrame([{"claim": MECHANISM_CLAIMS[k], **{scale: _cell(frame.loc[k]) if k in frame.index
@@ -648,8 +658,9 @@ def scale_cells(table: pd.DataFrame, scale: str, keys) -> dict:
 
 
 def _mechanism_family(frame: pd.DataFrame) -> pd.DataFrame:
-    """One scale's MECHANISM_CLAIMS rows with Holm's correction within them."""
-    return scorecard.holm_verdicts(frame.loc[[k for k in MECHANISM_CLAIMS if k in frame.index]])
+    """One scale's claims of its declared mechanism family (scorecard.MECHANISM_IDS) with Holm's correction within
+    them, as chapter 2 applies it."""
+    return scorecard.holm_verdicts(frame.loc[[k for k in scorecard.MECHANISM_IDS if k in frame.index]])
 
 
 def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
@@ -662,7 +673,8 @@ def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
     sentences = []
     for scale, frame in by_scale.items():
         family = _mechanism_family(frame)
-        measured = family[family["seeds"] > 0]
+        shown = family.loc[[k for k in MECHANISM_CLAIMS if k in family.index]]
+        measured = shown[shown["seeds"] > 0]
         if measured.empty:
             sentences.append(f"At {scale} no mechanism claim has its runs and spectra recorded yet.")
             continue
