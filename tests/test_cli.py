@@ -9,7 +9,7 @@ from saddle.cli import main
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--dataset", "mnist"], "unknown dataset 'mnist'; accepted: fashion-mnist, cifar10, cifar100, synthetic"),
+    (["--dataset", "mnist"], "unknown dataset 'mnist'; accepted: fashion-mnist, cifar10, cifar10-jpeg, cifar100, synthetic"),
     (["--loss", "focal"], "unknown loss 'focal'; accepted: ce, ldam, vs"),
     (["--optimizer", "adam"], "--optimizer 'adam': expected one of sgd, sam, pgd, lpf"),
     (["--optimizer", "pgd", "--rho", "0.5"], "--rho is a setting of SAM-like optimizers"),

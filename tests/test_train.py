@@ -84,7 +84,7 @@ def test_failed_run_leaves_no_record(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("dataset", "mnist", "unknown dataset 'mnist'; accepted: fashion-mnist, cifar10, cifar100, synthetic"),
+    ("dataset", "mnist", "unknown dataset 'mnist'; accepted: fashion-mnist, cifar10, cifar10-jpeg, cifar100, synthetic"),
     ("loss", "focal", "unknown loss 'focal'; accepted: ce, ldam, vs"),
     ("optimizer", "adam", "unknown optimizer 'adam'; accepted: sgd, sam"),
     ("profile", "linear", "unknown profile 'linear'; accepted: exp, step"),

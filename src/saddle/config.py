@@ -42,6 +42,11 @@ SCALES = {
                      eval_every=10),
     "r8-n5000": dict(dataset="fashion-mnist", model="resnet8", width=1, n_max=5000, epochs=200, test_limit=None,
                      eval_every=10),
+    # The paper's own experiment on the JPEG copy of CIFAR-10 (shared/data/README.md): ResNet-32, imbalance 100, 200
+    # epochs (VS 300), batch 128, the official step schedule with DRW at epoch 160, the whole test set evaluated every
+    # epoch (the official code's best-test epoch needs it), fp32, the fixed subset 0.
+    "cifar10-r32": dict(dataset="cifar10-jpeg", model="resnet32", width=1, n_max=None, epochs=200, test_limit=None,
+                        eval_every=1),
     "paper": dict(dataset="cifar10", model="resnet32", width=1, n_max=None, epochs=200, test_limit=None,
                   eval_every=1),
     # ImageNet-LT / iNaturalist 2018 (Tables 3 and 6): ResNet-50, 90 epochs, global batch 256, cosine LR, DRW from

@@ -7,11 +7,16 @@ transforms.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import hashlib
+import io
 import math
+import os
 import pickle
+import re
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +25,11 @@ import numpy as np
 import torch
 
 from .checks import check_choice
+from .paths import cache_dir, shared_dir
 
-DATASETS = ("fashion-mnist", "cifar10", "cifar100", "synthetic")
+# cifar10-jpeg: CIFAR-10's images and labels from a JPEG re-encode (quality 75, 4:2:0), not the original pixels
+# (shared/data/README.md); its runs carry their own dataset name, so they are never mistaken for CIFAR-10's.
+DATASETS = ("fashion-mnist", "cifar10", "cifar10-jpeg", "cifar100", "synthetic")
 PROFILES = ("exp", "step")
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -206,6 +214,9 @@ def load(name: str, imbalance: float = 100.0, profile: str = "exp", n_max: int |
     elif name in ("cifar10", "cifar100"):
         (train_x, train_y), (test_x, test_y), names = _cifar(name, data_root, download)
         order, mean, std = tuple(range(len(names))), CIFAR_MEAN, CIFAR_STD
+    elif name == "cifar10-jpeg":
+        (train_x, train_y), (test_x, test_y) = read_cifar10_jpeg(data_root)
+        order, names, mean, std = tuple(range(10)), CIFAR_NAMES, CIFAR_MEAN, CIFAR_STD
     else:
         (train_x, train_y), (test_x, test_y) = _synthetic(n_max or 100)
         order, names, mean, std = tuple(range(10)), tuple(f"class {i}" for i in range(10)), (0.5,) * 3, (0.25,) * 3
@@ -238,7 +249,7 @@ def load(name: str, imbalance: float = 100.0, profile: str = "exp", n_max: int |
 
 
 # Training images per class of each data set (synthetic: as many as asked for).
-TRAIN_PER_CLASS = {"fashion-mnist": 6000, "cifar10": 5000, "cifar100": 500, "synthetic": None}
+TRAIN_PER_CLASS = {"fashion-mnist": 6000, "cifar10": 5000, "cifar10-jpeg": 5000, "cifar100": 500, "synthetic": None}
 
 
 def check_subset(name: str, n_max: int | None, imbalance: float, profile: str, val_per_class: int = 0) -> None:
@@ -257,7 +268,7 @@ def check_subset(name: str, n_max: int | None, imbalance: float, profile: str, v
                          f"accepted: imbalance <= n_max ({n_max})")
 
 
-IMAGE_SHAPES = {"fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32), "cifar100": (3, 32, 32),
+IMAGE_SHAPES = {"fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32), "cifar10-jpeg": (3, 32, 32), "cifar100": (3, 32, 32),
                 "synthetic": (3, 32, 32)}
 
 
@@ -424,6 +435,138 @@ def _cifar100_names(meta: Path):
     if len(names) != 100:
         raise DataError(f"{meta} names {len(names)} classes; CIFAR-100 has 100")
     return names
+
+
+JPEG_ARCHIVE = "cifar10-jpeg.zip"
+# train/<class>/<index>.jpg (index: the image's place in CIFAR-10's training order) or test/<class>/<n>.jpg, under
+# at most one enclosing folder.
+_JPEG_MEMBER = re.compile(r"(?:[^/]+/)?(train|test)/([^/]+)/(\d+)\.jpe?g")
+_JPEG_LAYOUT = "train/<class>/<index>.jpg and test/<class>/<n>.jpg, <class> one of " + ", ".join(CIFAR_NAMES)
+
+
+def default_jpeg_source() -> Path:
+    """The shared copy: ../shared/data/cifar10-jpeg.zip beside the checkout (SADDLE_SHARED moves it)."""
+    return shared_dir() / "data" / JPEG_ARCHIVE
+
+
+def read_cifar10_jpeg(source=None) -> tuple:
+    """CIFAR-10 from the JPEG copy, as the genuine loader returns it: ((train_x, train_y), (test_x, test_y)), uint8
+    NCHW images in the original training order (test: class by class). source: the zip, a folder laid out as
+    train/<class>/<index>.jpg and test/<class>/<n>.jpg, or a folder holding cifar10-jpeg.zip; default the shared
+    copy. Decoded once with Pillow, then read from cache/data/, keyed by the source's SHA-256 (never written beside
+    the source, which may be read-only). Anything malformed raises DataError and caches nothing."""
+    source = Path(source) if source else default_jpeg_source()
+    if source.is_dir() and (source / JPEG_ARCHIVE).is_file():
+        source = source / JPEG_ARCHIVE
+    if not source.exists():
+        raise DataError(f"CIFAR-10 (JPEG copy) not found at {source}; accepted: the zip {JPEG_ARCHIVE} or a folder "
+                        f"holding {_JPEG_LAYOUT} (--data-root PATH). Nothing is downloaded.")
+    members = _jpeg_members(source)
+    cached = cache_dir() / "data" / f"cifar10-jpeg-{_source_sha256(source, members)[:20]}.npz"
+    if cached.is_file():
+        try:
+            with np.load(cached) as f:
+                return (f["train_x"], f["train_y"]), (f["test_x"], f["test_y"])
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+            pass  # a damaged cache file is decoded again and replaced
+    arrays = _decode_jpegs(source, members)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(f"{cached.stem}.{os.getpid()}.tmp.npz")
+    np.savez(partial, **dict(zip(("train_x", "train_y", "test_x", "test_y"), arrays)))
+    os.replace(partial, cached)
+    return arrays[:2], arrays[2:]
+
+
+def _jpeg_members(source: Path) -> dict:
+    """{(split, label, index): how to read its bytes}, checked: the layout, CIFAR-10's ten classes in both splits,
+    one image per training index, training indices 0..N-1 and every class with as many images as the others."""
+    if source.is_dir():
+        paths = [p for p in source.rglob("*") if p.is_file()]
+        names = {p.relative_to(source).as_posix(): p.read_bytes for p in paths}
+    else:
+        try:
+            with zipfile.ZipFile(source) as archive:
+                infos = [i for i in archive.infolist() if not i.is_dir()]
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise DataError(f"{source} is not a readable zip archive ({exc}); accepted: a zip or a folder holding "
+                            f"{_JPEG_LAYOUT}") from exc
+        names = {i.filename: functools.partial(_zip_member, source, i.filename) for i in infos}
+    members, labels = {}, {name: label for label, name in enumerate(CIFAR_NAMES)}
+    for name, read in sorted(names.items()):
+        match = _JPEG_MEMBER.fullmatch(name)
+        if not match or match[2] not in labels:
+            raise DataError(f"{source}: member {name!r} is not in the layout; accepted: {_JPEG_LAYOUT}")
+        split, label, index = match[1], labels[match[2]], int(match[3])
+        key = (split, None if split == "train" else label, index)
+        if key in members:
+            raise DataError(f"{source}: two images with {split} index {index} ({members[key][0]} and {name}); "
+                            "accepted: one image per index")
+        members[key] = (name, label, read)
+    for split in ("train", "test"):
+        per_class = [sum(1 for (s, _, _), (_, label, _) in members.items() if s == split and label == c)
+                     for c in range(10)]
+        if 0 in per_class:
+            raise DataError(f"{source}: no {split} image of class {CIFAR_NAMES[per_class.index(0)]!r}; accepted: "
+                            f"all ten classes in both splits ({_JPEG_LAYOUT})")
+        usual = max(set(per_class), key=per_class.count)
+        odd = next((c for c in range(10) if per_class[c] != usual), None)
+        if odd is not None:
+            raise DataError(f"{source}: class {CIFAR_NAMES[odd]!r} has {per_class[odd]} {split} images, the others "
+                            f"{usual}; accepted: as many images in every class (CIFAR-10: 5,000 training and 1,000 "
+                            "test images per class)")
+    train = sorted(i for s, _, i in members if s == "train")
+    if train != list(range(len(train))):
+        gap = next(i for i, j in enumerate(train) if i != j)
+        raise DataError(f"{source}: training index {gap} is missing; accepted: indices 0..{len(train) - 1}, the "
+                        "original training order")
+    return members
+
+
+def _zip_member(source: Path, name: str) -> bytes:
+    with zipfile.ZipFile(source) as archive:
+        return archive.read(name)
+
+
+def _source_sha256(source: Path, members: dict) -> str:
+    """The cache key: the zip's SHA-256, or for a folder the SHA-256 of its members' names and bytes in order."""
+    digest = hashlib.sha256()
+    if source.is_file():
+        with open(source, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    for key in sorted(members, key=str):
+        name, _, read = members[key]
+        digest.update(name.encode() + b"\0" + read())
+    return digest.hexdigest()
+
+
+def _decode_jpegs(source: Path, members: dict) -> tuple:
+    """Decode every member with Pillow into uint8 CHW arrays: training images by index, test images class by class."""
+    from PIL import Image, UnidentifiedImageError
+
+    def images(keys):
+        out = np.empty((len(keys), 3, 32, 32), dtype=np.uint8)
+        for row, key in enumerate(keys):
+            name, _, read = members[key]
+            try:
+                with Image.open(io.BytesIO(read())) as image:
+                    if image.size != (32, 32):
+                        raise DataError(f"{source}: {name} is {image.size[0]}x{image.size[1]}; accepted: 32x32 "
+                                        "images")
+                    out[row] = np.asarray(image.convert("RGB")).transpose(2, 0, 1)
+            except (UnidentifiedImageError, OSError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+                raise DataError(f"{source}: {name} is not a readable image ({exc}); accepted: 32x32 JPEG "
+                                "images") from exc
+        return out
+
+    train = sorted((k for k in members if k[0] == "train"), key=lambda k: k[2])
+    test = sorted((k for k in members if k[0] == "test"), key=lambda k: (k[1], k[2]))
+    labels = lambda keys: np.array([members[k][1] for k in keys], dtype=np.int64)
+    with zipfile.ZipFile(source) if source.is_file() else contextlib.nullcontext() as archive:
+        if archive is not None:  # one open archive for all 60,000 reads
+            members = {k: (n, label, functools.partial(archive.read, n)) for k, (n, label, _) in members.items()}
+        return images(train), labels(train), images(test), labels(test)
 
 
 def _synthetic(per_class: int, num_classes: int = 10, test_per_class: int = 100, seed: int = 1234):

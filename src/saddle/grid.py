@@ -30,7 +30,8 @@ TABLE5_RHO = {
     ("cifar100", "exp"): {"CE+SAM": 0.2, "CE+DRW+SAM": 0.8, "LDAM+DRW+SAM": 0.8, "VS+SAM": 0.8},
     ("cifar100", "step"): {"CE+SAM": 0.5, "CE+DRW+SAM": 0.2, "LDAM+DRW+SAM": 0.5, "VS+SAM": 0.2},
 }
-RHO_COLUMN = {"fashion-mnist": "cifar10", "synthetic": "cifar10", "cifar10": "cifar10", "cifar100": "cifar100"}
+RHO_COLUMN = {"fashion-mnist": "cifar10", "synthetic": "cifar10", "cifar10": "cifar10", "cifar10-jpeg": "cifar10",
+              "cifar100": "cifar100"}
 _OPTIMIZERS = {"SAM": "sam", "PGD": "pgd", "LPF-SGD": "lpf", "ImbSAM": "imbsam", "CC-SAM": "ccsam"}
 LARGE_METHODS = ("CE+DRW", "CE+DRW+SAM", "LDAM+DRW", "LDAM+DRW+SAM")  # Tables 3 (iNaturalist) and 6 (ImageNet-LT)
 # App. C's step schedules for the large sets: epochs 1-5, 6-60, 61-75, 76-90 (of 90); the official iNat CE run
@@ -389,6 +390,52 @@ def mechanism_regime(scale: str = REGIME_SCALE, seeds=PROTOCOL_SEEDS, dataset_na
             for s in seeds for rho in [None, *rhos]]
 
 
+# ---- CIFAR-10-LT (JPEG copy), ResNet-32: the paper's experiment on the paper's images. Declared on 2026-12-06,
+# before any of its runs; the claims these runs judge are scorecard.CIFAR_CLAIMS, the analyses CIFAR_ANALYSES. ----
+# The paper's protocol: the official subset 0, seeds vary the initialisation and the batch order, SAM at Table 5's
+# radius, fp32. In order of priority (two one-thread workers take the runs in list order):
+#   a. cifar10-headline: CE+DRW and CE+DRW+SAM (rho 0.5), seeds 0-2, then 3-4;
+#   c. cifar10-ldam: LDAM+DRW and LDAM+DRW+SAM (rho 0.8), seeds 0-2;
+#   d. cifar10-table1: CE, CE+SAM (0.1), VS, VS+SAM (0.5), seed 0 (the rest of Table 1's CIFAR-10 column);
+#   e. cifar10-radii: CE+DRW+SAM at rho 0.05, 0.1, 0.2 and 0.8, seed 0 (Fig. 3C and Fig. 4 on the paper's data).
+CIFAR_SCALE = "cifar10-r32"
+CIFAR_HEADLINE = ("CE+DRW", "CE+DRW+SAM")
+CIFAR_LDAM = ("LDAM+DRW", "LDAM+DRW+SAM")
+CIFAR_TABLE1_REST = ("CE", "CE+SAM", "VS", "VS+SAM")
+CIFAR_RADII = (0.05, 0.1, 0.2, 0.8)
+# b. The analyses of the headline's snapshots (saddle hessian / analyse on committed records):
+#    - class-wise spectra of all 10 classes at the last epoch (lambda_min, lambda_max, their ratio, loss, gradient
+#      norm), 100 Lanczos steps, probe seed = the run's seed; head and mid classes capped at max_per_class images
+#      (the first 256 of each class), the tail classes (139, 83 and 50 images) whole;
+#    - the Gauss-Newton/residual split of the three tail classes at the last epoch;
+#    - Fig. 3's ratio over training (epochs 10, 50, 160, 170, 190, 200) for a head class (0, airplane) and a tail
+#      class (9, truck), on seeds 0-2 of both methods;
+#    - the estimator check (Lanczos steps 50/100/200, probes 0/1/2) on CE+DRW+SAM seed 0's tail class 9.
+CIFAR_ANALYSES = {"iters": 100, "max_per_class": 256, "tail_whole": True, "epoch": "last",
+                  "fig3_epochs": (10, 50, 160, 170, 190, 200), "fig3_classes": (0, 9), "fig3_seeds": (0, 1, 2),
+                  "estimator_run": ("CE+DRW+SAM", 0), "estimator_class": 9}
+
+
+def cifar_headline(scale: str = CIFAR_SCALE, seeds=PROTOCOL_SEEDS, dataset_names=None) -> list[RunConfig]:
+    """Item a: CE+DRW and CE+DRW+SAM at Table 5's rho 0.5, seed-major (seeds 0-2 come first)."""
+    return [method_config(m, CIFAR_SCALE, seed=s) for s in seeds for m in CIFAR_HEADLINE]
+
+
+def cifar_ldam(scale: str = CIFAR_SCALE, seeds=SEEDS, dataset_names=None) -> list[RunConfig]:
+    """Item c: LDAM+DRW and LDAM+DRW+SAM at Table 5's rho 0.8."""
+    return [method_config(m, CIFAR_SCALE, seed=s) for s in seeds for m in CIFAR_LDAM]
+
+
+def cifar_table1(scale: str = CIFAR_SCALE, seeds=(0,), dataset_names=None) -> list[RunConfig]:
+    """Item d: the rest of Table 1's CIFAR-10 column, at Table 5's radii (VS trains 300 epochs)."""
+    return [method_config(m, CIFAR_SCALE, seed=s) for s in seeds for m in CIFAR_TABLE1_REST]
+
+
+def cifar_radii(scale: str = CIFAR_SCALE, seeds=(0,), dataset_names=None) -> list[RunConfig]:
+    """Item e: CE+DRW+SAM across rho (with the headline's rho 0.5 and CE+DRW, Fig. 4's curve)."""
+    return [method_config("CE+DRW+SAM", CIFAR_SCALE, seed=s, rho=r) for s in seeds for r in CIFAR_RADII]
+
+
 def large_table(dataset: str, seeds=(0,)) -> list[RunConfig]:
     """Table 3 (iNaturalist 2018) or Table 6 (ImageNet-LT): four methods with ResNet-50 at the large scale,
     SAM on App. C's rho schedule. Each run is one torchrun job (see chapter 5), so these are not in GRIDS."""
@@ -398,7 +445,9 @@ def large_table(dataset: str, seeds=(0,)) -> list[RunConfig]:
 GRIDS = {"table1": table1, "table2": table2, "table4": table4, "tables7-8": tables7_8, "figure4": figure4,
          "tune": tune, "table1-validated": table1_validated, "order-control": order_control, "followups": followups,
          "mechanism-cpu": mechanism_cpu, "ten-seeds": ten_seeds, "headline-radii": headline_radii,
-         "regime-pilot": regime_pilot, "regime-tune": regime_tune, "mechanism-regime": mechanism_regime}
+         "regime-pilot": regime_pilot, "regime-tune": regime_tune, "mechanism-regime": mechanism_regime,
+         "cifar10-headline": cifar_headline, "cifar10-ldam": cifar_ldam, "cifar10-table1": cifar_table1,
+         "cifar10-radii": cifar_radii}
 # Grids whose runs depend on other runs' records (the tuned rho of these methods): re-read after every run.
 DEPENDENT_GRIDS = {"table1-validated": tuple(m for m in METHODS if "SAM" in m), "order-control": ("CE+DRW+SAM",),
                    "followups": ("CE+DRW+SAM",) + FOLLOWUP_METHODS, "ten-seeds": ("CE+DRW+SAM",),

@@ -20,19 +20,9 @@ from pathlib import Path
 import torch
 
 from .config import RunConfig
-
-ROOT = Path(__file__).resolve().parents[2]
-
+from .paths import ROOT, cache_dir, results_dir  # noqa: F401 (re-exported: the store's folders)
 
 PAPER_RESULTS = ROOT / "book" / "data" / "paper_results.json"
-
-
-def results_dir() -> Path:
-    return Path(os.environ.get("SADDLE_RESULTS", ROOT / "results"))
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("SADDLE_CACHE", ROOT / "cache"))
 
 
 def record_path(config: RunConfig, root: Path | None = None) -> Path:
