@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import subprocess
 import warnings
 from pathlib import Path
 
 import torch
 
 from .config import RunConfig
+from .paths import ROOT
 from .results import cache_dir, results_dir
 
 CHECKPOINT_FRACTIONS = (10, 50, 160, 170, 190, 200)  # of 200 epochs: the epochs the paper's Fig. 3 looks at
@@ -238,3 +241,26 @@ def keep_snapshots(record: dict, epochs=None, cache=None) -> list[Path]:
                 shutil.copy2(path, target / path.name)
         copied.append(target / source.name)
     return copied
+
+
+SNAPSHOT_FILE = re.compile(r"results/[^/]+/checkpoints/(?P<run>[^/]+)/epoch_(?P<epoch>\d+)\.pt")
+ANALYSIS_FILE = re.compile(r"results/[^/]+/[^/]+/(?P<run>[^/]+)-e(?P<epoch>\d+)-[0-9a-f]{8}\.json")  # analysis_path
+
+
+def snapshot_use(paths=None) -> tuple[dict, set]:
+    """({(run id, epoch): path} of the committed snapshots, {(run id, epoch)} of the snapshots the committed analysis
+    records read), from repository paths (default: this checkout's `git ls-files results`). An analysis record names
+    the snapshot it read, results/<scale>/<kind>/<run id>-e<epoch>-<settings hash>.json, and a build reads records, not
+    snapshots (chapter 2's best-validation rows and chapter 3's check-3 sentence only test that a recorded one
+    exists), so a snapshot no record names is read by nothing: its run record is enough to retrain it. Committing
+    only the read ones keeps the checkout within what a GPU machine's call carries (64 MiB)."""
+    if paths is None:
+        listed = subprocess.run(["git", "ls-files", "-z", "results"], cwd=ROOT, capture_output=True, check=True)
+        paths = listed.stdout.decode().split("\0")
+    tracked, read = {}, set()
+    for path in paths:
+        if match := SNAPSHOT_FILE.fullmatch(path):
+            tracked[(match["run"], int(match["epoch"]))] = path
+        elif match := ANALYSIS_FILE.fullmatch(path):
+            read.add((match["run"], int(match["epoch"])))
+    return tracked, read

@@ -1,0 +1,60 @@
+"""The light tree (issue 49): a committed snapshot is one a committed analysis record reads, with its SHA-256 beside
+it, and a snapshot a record reads is committed or can be retrained from a committed run record; so the tracked tree
+stays small enough to travel to a GPU machine (64 MiB a call)."""
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from saddle.checkpoints import snapshot_use
+from saddle.paths import ROOT
+
+
+def tracked() -> list[str]:
+    """`git ls-files results` of this checkout (what a commit holds, staged deletions gone), or a skip."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed: the light tree is a property of a git checkout")
+    listed = subprocess.run(["git", "ls-files", "-z", "results"], cwd=ROOT, capture_output=True)
+    if listed.returncode != 0:
+        pytest.skip(f"{ROOT} is not a git checkout: no tracked tree to check")
+    return [p for p in listed.stdout.decode().split("\0") if p]
+
+
+def test_snapshot_use_reads_the_run_and_epoch_from_both_names():
+    paths = ["results/cpu/checkpoints/a-s0-0123456789/epoch_0200.pt", "results/cpu/checkpoints/a-s0-0123456789/"
+             "epoch_0200.pt.sha256", "results/cpu/checkpoints/b-s1-abcdef0123/epoch_0010.pt",
+             "results/cpu/hessian/a-s0-0123456789-e200-d67a096a.json", "results/cpu/a-s0-0123456789.json",
+             "results/r8-n5000/theory/c-s0-0000000000-e50-3522d297.json", "results/bench/throughput-1.json"]
+    snapshots, read = snapshot_use(paths)
+    assert snapshots == {("a-s0-0123456789", 200): paths[0], ("b-s1-abcdef0123", 10): paths[2]}
+    assert read == {("a-s0-0123456789", 200), ("c-s0-0000000000", 50)}
+
+
+def test_every_committed_snapshot_is_read_by_a_committed_analysis_record():
+    snapshots, read = snapshot_use(tracked())
+    unread = sorted(path for key, path in snapshots.items() if key not in read)
+    assert not unread, (f"{len(unread)} committed snapshots no analysis record reads; `git rm` them with their "
+                        f".sha256 (their run records retrain them): {unread[:5]}")
+
+
+def test_every_committed_snapshot_has_its_checksum_and_every_checksum_its_snapshot():
+    paths = set(tracked())
+    snapshots, _ = snapshot_use(paths)
+    assert not [p for p in snapshots.values() if p + ".sha256" not in paths]
+    assert not [p for p in paths if p.endswith(".pt.sha256") and p.removesuffix(".sha256") not in paths]
+
+
+def test_a_snapshot_a_record_reads_is_committed_or_its_run_retrains_it():
+    """Retraining a committed run record keeps its checkpoint epochs and its best-validation epoch."""
+    paths = tracked()
+    snapshots, read = snapshot_use(paths)
+    records = {p.rsplit("/", 1)[1].removesuffix(".json"): p for p in paths if p.count("/") == 2 and p.endswith(".json")}
+    lost = []
+    for run, epoch in sorted(read - set(snapshots)):
+        record = json.loads((ROOT / records[run]).read_text()) if run in records else {}
+        best = (record.get("metrics", {}).get("best_val") or {}).get("epoch")
+        kept = set(record.get("checkpoint_epochs") or ()) | {best}
+        if epoch not in kept:
+            lost.append(f"{run} epoch {epoch}")
+    assert not lost, f"analysis records read snapshots neither committed nor retrainable: {lost}"
