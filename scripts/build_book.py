@@ -22,6 +22,8 @@ from pathlib import Path
 import papermill as pm
 import yaml
 
+from saddle import declared
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -95,6 +97,7 @@ def main() -> int:
     if source.exists():
         shutil.rmtree(source)
     shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+    declared.write_markdown(ROOT, source / "book" / "_generated" / "declared.md")  # the appendix's table, from git
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "_static", source / "_static")  # book.css: wide outputs scroll in their own box
