@@ -5,11 +5,16 @@ PY := $(VENV)/bin/python
 SCALE ?= cpu
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: test book pdf grid setup system bench clean
+.PHONY: test unit book pdf grid setup system bench clean
 TABLES ?= table1 table2 table4 tables7-8 figure4
 
 test: setup system
 	$(PY) -m pytest
+
+# The unit tests alone (about 2 minutes on 2 cores): every test but those marked slow (notebooks, the book build,
+# Chromium, the PDF, training in other processes, anything over ~5 s). `make test` (CI) runs them all.
+unit: setup system
+	$(PY) -m pytest -m "not slow"
 
 # Execute every chapter with papermill at SCALE (default cpu: reads the committed records), then build the HTML.
 book: setup system

@@ -97,6 +97,7 @@ def test_a_long_table_folds_with_its_full_strings_and_a_csv_download():
     ("02_saddle_points", {"scale": "smoke", "rhos": [0.5]}, r"unknown parameter\(s\) rhos; this chapter's parameters are .*rho,"),
     ("01_long_tail_primer", {"scale": "smoke", "rho": float("nan")}, "rho must be a finite number >= 0, got nan"),
     ("04_cifar_lt", {"scale": "smoke", "seeds": "0"}, "seeds must be a non-empty list of non-negative integers, got '0'")])
+@pytest.mark.slow  # each case starts a kernel and executes a notebook
 def test_bad_parameters_fail_first(chapter, parameters, message, isolated_results):
     with pytest.raises(pm.PapermillExecutionError, match=message) as failure:
         pm.execute_notebook(str(ROOT / "book" / f"{chapter}.ipynb"), str(isolated_results / "out.ipynb"),
@@ -107,6 +108,7 @@ def test_bad_parameters_fail_first(chapter, parameters, message, isolated_result
 
 
 @needs_fashion_mnist
+@pytest.mark.slow  # executes chapter 4, which trains three smoke runs
 def test_chapter_4_trains_and_shows_table_1_at_a_new_rho(isolated_results):
     """`papermill book/04_cifar_lt.ipynb out.ipynb -p scale smoke -p rho 0.3`: the SAM runs at 0.3 train and show."""
     out = isolated_results / "out.ipynb"
@@ -122,6 +124,7 @@ def test_chapter_4_trains_and_shows_table_1_at_a_new_rho(isolated_results):
     assert re.search(r"SAM raises the tail accuracy of CE\+DRW .*SAM at rho 0\.3", shown), shown[:2000]
 
 
+@pytest.mark.slow  # executes chapter 4, which trains four smoke runs
 def test_cifar_chapter_runs_the_paper_grid_on_cifar_files(isolated_results):
     """`make book SCALE=paper` trains the CIFAR grid; here at smoke size on files in the genuine CIFAR pickle layout."""
     from conftest import write_fake_cifar
@@ -137,6 +140,7 @@ def test_cifar_chapter_runs_the_paper_grid_on_cifar_files(isolated_results):
     assert "cifar10, final epoch" in outputs and "cifar10, step profile" in outputs and "not run here" not in outputs
 
 
+@pytest.mark.slow  # executes a notebook in a kernel
 def test_a_failing_chapter_is_named_with_its_cell(tmp_path, monkeypatch):
     sys.path.insert(0, str(ROOT / "scripts"))
     from build_book import execute

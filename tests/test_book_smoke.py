@@ -12,6 +12,7 @@ from conftest import needs_fashion_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
+pytestmark = pytest.mark.slow  # every chapter executed with papermill: `make test` runs them, `make unit` not
 
 
 @pytest.fixture(scope="module")

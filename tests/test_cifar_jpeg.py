@@ -131,6 +131,7 @@ def test_missing_source_is_not_downloaded(tmp_path):
 
 @pytest.mark.skipif(not data.default_jpeg_source().is_file(),
                     reason=f"the shared JPEG copy is not at {data.default_jpeg_source()} (shared/data/README.md)")
+@pytest.mark.slow  # decodes the real archive's 60,000 JPEGs
 def test_official_subset_on_the_real_archive():
     lt = data.load("cifar10-jpeg")
     assert [int((lt.train_y == c).sum()) for c in range(10)] == [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]

@@ -83,6 +83,7 @@ def _torchrun(nproc, *args, env=None):
     return out
 
 
+@pytest.mark.slow  # trains under torchrun: two gloo processes, twice
 def test_two_gloo_processes_equal_one_process_and_resume_with_another_count(tree, tmp_path):
     """Same global batch: two replicas (DDP averaging both SAM passes) end with one process's weights; a run
     stopped after epoch 1 by one process and resumed by two ends there too."""
@@ -102,6 +103,7 @@ def test_two_gloo_processes_equal_one_process_and_resume_with_another_count(tree
             assert torch.allclose(weight, theirs[name], atol=1e-5), (other, name, (weight - theirs[name]).abs().max())
 
 
+@pytest.mark.slow  # trains a ResNet-50 under torchrun on two processes
 def test_torchrun_cli_trains_resnet50_and_rank_zero_writes_one_record(tree, tmp_path):
     root, _ = tree
     out = _torchrun(2, "-m", "saddle", "train", "--scale", "large", "--dataset", "imagenet-lt", "--data-root", root,

@@ -171,6 +171,7 @@ def test_protocol_runs_keep_the_paper_grid_ids_apart():
 
 
 @needs_fashion_mnist
+@pytest.mark.slow  # measures an epoch, then trains in a spawned worker process
 def test_missing_runs_say_first_what_they_cost_here_and_recorded_ones_train_nothing(tmp_path, monkeypatch,
                                                                                    capfd):
     monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))

@@ -140,6 +140,7 @@ def test_capped_average_loss_samples_the_whole_set_not_its_first_class():
     assert labels.tolist() == [2] * 25 and x[:, 0].tolist() == list(range(600, 625))  # a class: its first images
 
 
+@pytest.mark.slow  # trains a run, then five sets of spectra (11 s of one core measured)
 def test_class_spectra_record_and_cache(tmp_path):
     from saddle.spectra import run_spectra
     record = trained_tiny_run(tmp_path)
@@ -186,6 +187,7 @@ def test_read_only_build_names_the_command_that_writes_the_missing_record(tmp_pa
     assert run_spectra(record, root=tmp_path, progress=False, **wanted)["settings"]["seed"] == 4  # read, not refused
 
 
+@pytest.mark.slow  # trains a run, then four spectra (7 s of one core measured)
 def test_train_and_test_images_put_each_tail_class_on_both_image_sets(tmp_path):
     from saddle.saddle_claims import Estimator, images_sentence, train_and_test_images
     record = trained_tiny_run(tmp_path)

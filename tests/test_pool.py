@@ -27,6 +27,7 @@ def by_id(records):
     return {r["id"]: strip(r) for r in records}
 
 
+@pytest.mark.slow  # spawns two training processes
 def test_a_pool_of_two_trains_each_run_once_with_a_single_runners_records(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
     configs = [tiny(s) for s in range(3)]
@@ -47,6 +48,7 @@ def test_a_pool_of_two_trains_each_run_once_with_a_single_runners_records(tmp_pa
 
 @needs_fashion_mnist
 @pytest.mark.skipif(shutil.which("parallel") is None, reason="GNU parallel not installed (apt-get install parallel)")
+@pytest.mark.slow  # trains eight smoke runs in `python -m saddle` processes
 def test_grid_commands_run_as_they_are_under_gnu_parallel(tmp_path):
     env = {**os.environ, "PYTHONPATH": SRC, "SADDLE_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     base = [sys.executable, "-m", "saddle", "grid", "table4", "--scale", "smoke", "--seeds", "0"]

@@ -131,6 +131,7 @@ def test_a_lock_dies_with_its_process(tmp_path, monkeypatch):
         pass
 
 
+@pytest.mark.slow  # a lock-holding process, then two runs (15 s of CPU measured)
 def test_the_grid_runner_waits_for_a_held_run_and_takes_it_over_when_its_owner_dies(tmp_path, monkeypatch):
     monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
     configs = [tiny(epochs=1, seed=s) for s in (0, 1)]
@@ -169,6 +170,7 @@ print(grid.run_missing(configs, root={root!r}, progress=False, poll_s=0.2)["trai
 """
 
 
+@pytest.mark.slow  # three runner processes train six runs
 def test_many_runners_never_train_one_run_twice(tmp_path):
     env = {**os.environ, "SADDLE_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     procs = [subprocess.Popen([sys.executable, "-c", RUNNER.format(src=SRC, root=str(tmp_path))], env=env,

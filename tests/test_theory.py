@@ -59,6 +59,7 @@ def test_escape_sgd_and_trapped_unnormalised_sam():
         theory.escape_steps(toy, "adam")
 
 
+@pytest.mark.slow  # trains a run, then the trained-network check (10 s of one core measured)
 def test_trained_network_check_is_stored_and_read_back(tmp_path, monkeypatch):
     from conftest import trained_tiny_run
     record = trained_tiny_run(tmp_path)
