@@ -40,6 +40,7 @@ def test_bad_input_exits_2_and_writes_nothing(args, message, tmp_path, capsys, m
 
 
 @needs_fashion_mnist
+@pytest.mark.slow  # trains a smoke run in a `python -m saddle train` process
 def test_train_prints_summary_and_record_path(tmp_path):
     out = subprocess.run([sys.executable, "-m", "saddle", "train", "--scale", "smoke", "--drw", "--sam", "--rho",
                           "0.5", "--out", str(tmp_path), "--quiet"], capture_output=True, text=True,
@@ -48,3 +49,23 @@ def test_train_prints_summary_and_record_path(tmp_path):
     lines = out.stdout.strip().splitlines()
     assert lines[-2].startswith("CE+DRW+SAM fashion-mnist seed 0: final acc")
     assert Path(lines[-1]).exists() and Path(lines[-1]).parent == tmp_path / "smoke"
+
+
+def test_grid_lists_bf16_twins_as_runs_of_their_own(capsys):
+    assert main(["grid", "cifar10-headline", "--scale", "cifar10-r32", "--seeds", "0", "--list"]) == 0
+    fp32 = capsys.readouterr().out
+    assert main(["grid", "cifar10-headline", "--scale", "cifar10-r32", "--seeds", "0", "--precision", "bf16",
+                 "--list"]) == 0
+    bf16 = capsys.readouterr().out
+    fp32_ids = [line.split()[-1] for line in fp32.splitlines() if line.startswith("missing")]
+    bf16_ids = [line.split()[-1] for line in bf16.splitlines() if line.startswith("missing")]
+    assert len(fp32_ids) == len(bf16_ids) == 2 and all("-bf16-" in i for i in bf16_ids)
+    assert not set(fp32_ids) & set(bf16_ids)
+
+
+def test_train_command_names_the_precision():
+    from saddle.grid import method_config
+    from saddle.runs import train_command
+    config = method_config("CE+DRW", "cpu", precision="bf16")
+    assert "--precision bf16" in train_command(config)
+    assert "--precision" not in train_command(method_config("CE+DRW", "cpu"))

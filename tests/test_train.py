@@ -19,6 +19,7 @@ def strip(record):
     return {k: v for k, v in record.items() if k != "provenance"}
 
 
+@pytest.mark.slow  # three SAM runs (6.4 s of one core measured)
 def test_same_seed_same_record():
     config = tiny(loss="ldam", drw=True, optimizer="sam", rho=0.5)
     a, b = train.run(config, progress=False), train.run(config, progress=False)
@@ -107,7 +108,7 @@ def test_bad_rho_and_scale():
         RunConfig.at_scale("smoke", optimizer="sam", rho=-0.5)
     with pytest.raises(ValueError, match="optimizer is 'sgd'"):
         RunConfig.at_scale("smoke", rho=0.5)
-    with pytest.raises(ValueError, match="unknown scale 'huge'; accepted: smoke, cpu, r32-n500, r8-n5000, paper, large"):
+    with pytest.raises(ValueError, match="unknown scale 'huge'; accepted: smoke, cpu, r32-n500, r8-n5000, cifar10-r32, paper, large"):
         RunConfig.at_scale("huge")
 
 
@@ -199,16 +200,32 @@ def test_commit_named_by_the_environment_wins_over_a_stale_checkout(monkeypatch)
     assert git_commit() == "0123abc" != here
 
 
-def test_bf16_autocast_trains_and_is_recorded_and_bad_precision_fails():
-    """The bf16 path (meant for GPUs) runs on the CPU too; it follows the float32 run closely early on."""
-    fp32 = train.run(tiny(optimizer="sam", rho=0.05, epochs=1), progress=False)
-    bf16 = train.run(tiny(optimizer="sam", rho=0.05, epochs=1), progress=False, precision="bf16")
+def test_bf16_is_a_run_of_its_own_that_trains_and_is_recorded():
+    """bf16 is part of the run's identity (the fp32 run keeps its id, the bf16 twin gets another), it trains on the
+    CPU and follows the float32 run closely early on; an unknown precision is refused."""
+    fp32_config = tiny(optimizer="sam", rho=0.05, epochs=1)
+    bf16_config = tiny(optimizer="sam", rho=0.05, epochs=1, precision="bf16")
+    assert "precision" not in fp32_config.to_dict() and bf16_config.to_dict()["precision"] == "bf16"
+    assert fp32_config.run_id != bf16_config.run_id and "-bf16-" in bf16_config.run_id
+    fp32, bf16 = train.run(fp32_config, progress=False), train.run(bf16_config, progress=False)
     assert bf16["provenance"]["precision"] == "bf16" and fp32["provenance"]["precision"] == "fp32"
     assert bf16["curves"][0]["train_loss"] == pytest.approx(fp32["curves"][0]["train_loss"], rel=0.05)
     with pytest.raises(ValueError, match="unknown precision 'fp16'; accepted: fp32, bf16"):
-        train.run(tiny(epochs=1), progress=False, precision="fp16")
+        tiny(epochs=1, precision="fp16")
 
 
+def test_fast_precision_is_bf16_only_where_the_cpu_has_it():
+    native = "processor : 0\nflags : fpu sse2 avx512f avx512_bf16\n"
+    emulated = "processor : 0\nflags : fpu sse2 avx2\n"
+    assert train.fast_precision("cpu", native)[0] == "bf16"
+    precision, why = train.fast_precision("cpu", emulated)
+    assert precision == "fp32" and "no native bf16" in why
+    assert train.memory_format_for(tiny(precision="bf16", model="resnet8"), torch.device("cpu")) \
+        == torch.contiguous_format
+    assert train.memory_format_for(tiny(model="resnet8"), torch.device("cpu")) == torch.channels_last
+
+
+@pytest.mark.slow  # torch.compile traces the step
 def test_compiled_step_follows_the_eager_run_and_keeps_plain_checkpoints(tmp_path, monkeypatch):
     """torch.compile of the step's model (aot_eager here: the inductor backend compiles C++ for a minute on a CPU;
     bench/gpu_check.sh covers it on CUDA) trains the same run, last smaller batch and SAM's two passes included,

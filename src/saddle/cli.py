@@ -49,8 +49,8 @@ def _train_parser(sub):
                    "bit-for-bit repeatable at a fixed count, and the grid's runs use 1)")
     p.add_argument("--allow-dirty", action="store_true", help="train from a tree with uncommitted changes, saving "
                    "their diff beside the record (without it such a run is refused)")
-    p.add_argument("--precision", default=None, help="fp32 or bf16 (autocast, for GPUs); default fp32 (the "
-                   "official code's), bf16 for the large scale on GPUs that support it")
+    p.add_argument("--precision", default=None, help="fp32 (default, the official code's), bf16 (autocast; its own "
+                   "record) or fast (bf16 where this machine computes it natively, else fp32, and says which)")
     p.add_argument("--compile", default=None, help="torch.compile the training step's model with this backend "
                    "(inductor); pays on long runs (paper scale), not in a cpu-scale run on a CPU")
     large = p.add_argument_group("large scale (split-file data sets, distributed)")
@@ -97,7 +97,8 @@ def _grid_parser(sub):
                    "from the cache into results/<scale>/checkpoints/ (to commit): 'all' kept epochs, 'last' (each run's "
                    "final epoch: 200, or 300 for VS), 'best_val' (its best validation epoch), 'last,best_val', or "
                    "comma-separated epochs, e.g. 200; train none")
-    p.add_argument("--precision", default="fp32", help="fp32 (the official code's) or bf16 (autocast; GPUs)")
+    p.add_argument("--precision", default=None, help="fp32 (default, the official code's), bf16 (autocast; runs of "
+                   "their own) or fast (bf16 where this machine computes it natively, else fp32, and says which)")
     p.add_argument("--compile", default=None, help="torch.compile backend for each run's training step (inductor)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1: records are "
                    "bit-for-bit repeatable only at a fixed thread count; run one runner per core)")
@@ -124,7 +125,7 @@ def _grid(args) -> int:
 
     from . import grid
     from .checks import check_choice
-    from .grid import DEPENDENT_GRIDS, GRIDS, method_config, run_missing, training_time, unique, untuned
+    from .grid import DEPENDENT_GRIDS, GRIDS, method_config, run_missing, training_time, untuned
 
     check_choice("scale", args.scale, tuple(SCALES))
     check_runtime(args)
@@ -139,10 +140,11 @@ def _grid(args) -> int:
         for m in methods:
             method_config(m, args.scale)  # an unknown method fails here, with the accepted form
 
+    precision = resolve_precision(args.precision, args.device)
+
     def listing():
-        configs = unique([c for table in args.tables for c in GRIDS[table](args.scale, **seeds, **(
-            {"root": args.out} if table in DEPENDENT_GRIDS else {}))])
-        return [c for c in configs if methods is None or c.label in methods]
+        return grid.listing({"tables": args.tables, "scale": args.scale, "seeds": seeds.get("seeds"),
+                             "methods": methods, "precision": precision}, root=args.out)
 
     configs = listing()
     if methods is not None:
@@ -204,13 +206,14 @@ def _grid(args) -> int:
         return 0
     if args.threads is not None:
         torch.set_num_threads(args.threads)  # bit-for-bit repeatable only at a fixed thread count
-    run_kwargs = dict(data_root=args.data_root, device=args.device, precision=args.precision or "fp32",
+    run_kwargs = dict(data_root=args.data_root, device=args.device,
                       **({"compile": args.compile} if args.compile else {}))
     if args.workers > 1:
         if args.stack or args.threads != 1:
             raise ValueError("--workers N runs N processes of one thread each: leave out --stack and --threads")
         from . import costs
-        spec = {"tables": args.tables, "scale": args.scale, "seeds": seeds.get("seeds"), "methods": methods}
+        spec = {"tables": args.tables, "scale": args.scale, "seeds": seeds.get("seeds"), "methods": methods,
+                "precision": precision}
         missing = [c for c in configs if grid.records([c], root=args.out)[c.run_id] is None]
         plan = costs.plan(missing, args.workers, data_root=args.data_root)
         print(costs.plan_text(plan), file=sys.stderr, flush=True)
@@ -279,9 +282,9 @@ def check_device(device: str | None) -> None:
 
 def check_runtime(args) -> None:
     """The options that do not enter a run's id, checked before any record, lock or folder is touched."""
-    from .train import COMPILE_BACKENDS, PRECISIONS
-    if args.precision is not None and args.precision not in PRECISIONS:
-        raise ValueError(f"--precision {args.precision!r}: expected one of {', '.join(PRECISIONS)}")
+    from .train import COMPILE_BACKENDS
+    if args.precision is not None and args.precision not in PRECISION_OPTIONS:
+        raise ValueError(f"--precision {args.precision!r}: expected one of {', '.join(PRECISION_OPTIONS)}")
     if getattr(args, "compile", None) is not None and args.compile not in COMPILE_BACKENDS:
         raise ValueError(f"--compile {args.compile!r}: expected one of {', '.join(COMPILE_BACKENDS)}")
     check_device(args.device)
@@ -330,7 +333,20 @@ def config_from_args(a) -> RunConfig:
                               drw=a.drw, optimizer=optimizer, rho=rho, rho_steps=steps, seed=a.seed,
                               epochs=a.epochs, model=a.model, n_max=a.n_max, sam_bn=a.sam_bn,
                               batch_size=a.batch_size, subset_seed=a.subset_seed, val_per_class=a.val_per_class,
-                              class_order=a.class_order)
+                              class_order=a.class_order, precision=resolve_precision(a.precision, a.device))
+
+
+PRECISION_OPTIONS = ("fp32", "bf16", "fast")
+
+
+def resolve_precision(option: str | None, device: str | None) -> str:
+    """--precision as a run's precision: 'fast' becomes train.fast_precision's choice, said on stderr."""
+    if option != "fast":
+        return option or "fp32"
+    from .train import fast_precision
+    precision, why = fast_precision(device)
+    print(f"--precision fast: {why}", file=sys.stderr)
+    return precision
 
 
 def main(argv=None) -> int:
@@ -387,9 +403,9 @@ def _train(args) -> int:
             raise ValueError(f"--compile is not supported for {config.dataset} (the distributed trainer); "
                              "it applies to the CIFAR / Fashion-MNIST trainer")
         kwargs.update(split_dir=args.split_dir, workers=args.workers, ascent=args.ascent,
-                      image_size=args.image_size, sync_bn=args.sync_bn, precision=args.precision, device=args.device)
+                      image_size=args.image_size, sync_bn=args.sync_bn, device=args.device)
     else:
-        kwargs.update(device=args.device, precision=args.precision or "fp32", compile=args.compile)
+        kwargs.update(device=args.device, compile=args.compile)
     try:
         record = get_or_run(config, root=args.out, **kwargs)
     finally:

@@ -17,13 +17,16 @@ from .models import MODELS
 from .splits import LARGE_DATASETS
 
 OPTIMIZERS = ("sgd", "sam", "pgd", "lpf", "imbsam", "ccsam")
+# The forward passes' arithmetic: fp32 (the official code's) or bf16 autocast (losses, gradients and SAM's norm stay
+# fp32). Part of a run's identity: a bf16 run is never served for its fp32 twin.
+PRECISIONS = ("fp32", "bf16")
 SAM_LIKE = ("sam", "imbsam", "ccsam")  # the optimizers that take a radius rho
 # Settings of one optimizer only: left out of other optimizers' records (and hashes), so adding them kept every
 # earlier run id.
 OPTIMIZER_FIELDS = {"pgd": ("pgd_sigma",), "lpf": ("lpf_radius", "lpf_samples"), "imbsam": ("imbsam_eta",),
                     "ccsam": ("ccsam_gamma", "ccsam_weight")}
 # Settings that only some recipes use: left out of a record (and its hash) while at these values, for the same reason.
-OMITTED_AT = {"drw_epoch": None, "val_per_class": 0, "class_order": "calibrated"}
+OMITTED_AT = {"drw_epoch": None, "val_per_class": 0, "class_order": "calibrated", "precision": "fp32"}
 LR_SCHEDULES = ("step", "cosine")
 SAM_BN = ("update", "freeze")
 
@@ -115,6 +118,7 @@ class RunConfig:
     drw_epoch: int | None = None  # 0-based epoch DRW starts; None: with the first LR drop (160 of 200)
     val_per_class: int = 0  # a balanced validation split of this many unused training images per class (0: none)
     class_order: str = "calibrated"  # Fashion-MNIST's long-tail class order (data.CLASS_ORDERS)
+    precision: str = "fp32"  # PRECISIONS
 
     def __post_init__(self):
         check_choice("dataset", self.dataset, DATASETS + tuple(LARGE_DATASETS))
@@ -127,6 +131,7 @@ class RunConfig:
         check_choice("drw_kind", self.drw_kind, DRW_KINDS)
         check_choice("sam_bn", self.sam_bn, SAM_BN)
         check_choice("class_order", self.class_order, CLASS_ORDERS)
+        check_choice("precision", self.precision, PRECISIONS)
         if self.class_order != "calibrated" and self.dataset != "fashion-mnist":
             raise ValueError(f"class_order {self.class_order!r} applies to fashion-mnist only, not {self.dataset}")
         for name, (low, high, kind) in NUMERIC_RANGES.items():
@@ -182,7 +187,8 @@ class RunConfig:
     def run_id(self) -> str:
         """A readable name plus a hash of every field (equal configs give equal ids)."""
         digest = hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
-        return f"{self.dataset}-{self.label.replace('+', '-').lower()}-s{self.seed}-{digest}"
+        bf16 = "-bf16" if self.precision == "bf16" else ""
+        return f"{self.dataset}-{self.label.replace('+', '-').lower()}-s{self.seed}{bf16}-{digest}"
 
     @property
     def radius(self) -> float:

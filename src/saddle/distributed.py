@@ -23,9 +23,8 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from . import optim, splits
 from .config import RunConfig
-from .checks import check_choice
 from .checkpoints import checkpoint_epochs, resume_state, save_checkpoint
-from .train import (PRECISIONS, add_test_report, build_model, build_optimizer, deterministic_kernels, epoch_loop,
+from .train import (autocast_for, add_test_report, build_model, build_optimizer, deterministic_kernels, epoch_loop,
                     evaluation_epochs, report_from_counts, run_record)
 
 ASCENTS = ("global", "local")
@@ -124,11 +123,11 @@ def _sync_buffers(model):
 def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, workers: int = 4,
         ascent: str = "global", image_size: int = 224, augment: bool = True, sync_bn: bool = False,
         model: torch.nn.Module | None = None, on_epoch_end=None, progress: bool = True,
-        precision: str | None = None, device: str | None = None) -> dict | None:
+        device: str | None = None) -> dict | None:
     """Train one large-scale configuration; rank 0 returns the record (not yet written), other ranks None.
     `model` replaces the config's network (tests use a BatchNorm-free one to compare against one process);
-    on_epoch_end(epoch, row) is called on every rank after each epoch's checkpoint. precision: "fp32" or "bf16"
-    (autocast); by default bf16 on GPUs that support it, else fp32. device: see setup."""
+    on_epoch_end(epoch, row) is called on every rank after each epoch's checkpoint; the config's precision says
+    whether the forward passes run under bf16 autocast. device: see setup."""
     from .results import git_commit, provenance
 
     if config.dataset not in splits.LARGE_DATASETS:
@@ -155,11 +154,7 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
     # workers are started afresh each epoch, seeded from the epoch's seed below, so a resumed run augments alike
     loader = DataLoader(data.train, batch_size=batch, sampler=sampler, num_workers=workers,
                         pin_memory=device.type == "cuda")
-    if precision is None:
-        precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
-    check_choice("precision", precision, PRECISIONS)
-    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
-        else contextlib.nullcontext
+    autocast = autocast_for(config, device)
     eval_epochs, keep = evaluation_epochs(config), set(checkpoint_epochs(config.epochs))
     start_epoch, curves = resume_state(checkpoint_dir, config, model, optimizer, None, keep)
 
@@ -195,6 +190,6 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
                         eval_epochs, keep, train_report, diverged_epoch)
     record["provenance"] = provenance(device, time.time() - started, commit, world_size=world, ascent=ascent,
                                       backend=dist.get_backend() if dist.is_initialized() else None,
-                                      precision=precision, image_size=image_size, resumed_from_epoch=start_epoch or None)
+                                      precision=config.precision, image_size=image_size, resumed_from_epoch=start_epoch or None)
     return record  # results.get_or_run writes it, then removes last.pt
 

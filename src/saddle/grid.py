@@ -5,6 +5,7 @@ Methods are written as the paper writes them ('LDAM+DRW+SAM'); rho comes from th
 and profile). The cpu scale's Fashion-MNIST-LT has 10 classes and takes the CIFAR-10 column."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sys
@@ -468,14 +469,17 @@ def unique(configs) -> list[RunConfig]:
 
 def listing(spec: dict, root: Path | None = None) -> list[RunConfig]:
     """The runs a spec names: {"configs": [config dicts]}, or {"tables": [grid names], "scale": ..., "seeds":
-    [...] or None, "methods": [...] or None} (re-read on every call: dependent grids grow as tuning lands). A
+    [...] or None, "methods": [...] or None, "precision": "fp32" (default) or "bf16"} (re-read on every call: dependent grids grow as tuning lands). A
     spec is plain data, so worker processes can rebuild the same list."""
     if "configs" in spec:
         return unique(RunConfig.from_dict(d) for d in spec["configs"])
     seeds = {} if spec.get("seeds") is None else {"seeds": spec["seeds"]}
     configs = unique([c for table in spec["tables"] for c in GRIDS[table](
         spec["scale"], **seeds, **({"root": root} if table in DEPENDENT_GRIDS else {}))])
-    return [c for c in configs if not spec.get("methods") or c.label in spec["methods"]]
+    configs = [c for c in configs if not spec.get("methods") or c.label in spec["methods"]]
+    if spec.get("precision", "fp32") != "fp32":  # the same runs in another precision: runs of their own
+        configs = [dataclasses.replace(c, precision=spec["precision"]) for c in configs]
+    return configs
 
 
 def train_missing(configs, *, root: Path | None = None, workers: int | None = None, **run_kwargs) -> dict:

@@ -43,7 +43,8 @@ def run_lock(run_id: str, wait: bool = False):
 
 # The fields `python -m saddle train` sets from its options (cli.config_from_args), beyond the scale.
 COMMAND_FIELDS = ("dataset", "loss", "drw", "optimizer", "rho", "rho_steps", "imbalance", "profile", "seed",
-                  "subset_seed", "val_per_class", "class_order", "epochs", "n_max", "model", "batch_size", "sam_bn")
+                  "subset_seed", "val_per_class", "class_order", "epochs", "n_max", "model", "batch_size", "sam_bn",
+                  "precision")
 
 
 def train_command(config: RunConfig, threads: int | None = None, out=None, data_root=None) -> str:
@@ -62,7 +63,8 @@ def train_command(config: RunConfig, threads: int | None = None, out=None, data_
         args.append(f"--rho-steps {','.join(map(str, config.rho_steps))}" if config.rho_steps
                     else f"--rho {config.rho:g}")
     args += [f"--imbalance {config.imbalance:g}", f"--profile {config.profile}", f"--seed {config.seed}"]
-    for name in ("subset_seed", "val_per_class", "class_order", "epochs", "n_max", "model", "batch_size", "sam_bn"):
+    for name in ("subset_seed", "val_per_class", "class_order", "epochs", "n_max", "model", "batch_size", "sam_bn",
+                 "precision"):
         if getattr(config, name) != getattr(defaults, name):
             args.append(f"--{name.replace('_', '-')} {shlex.quote(str(getattr(config, name)))}")
     for option, value in (("--threads", threads), ("--out", out), ("--data-root", data_root)):

@@ -7,7 +7,6 @@ float tolerance; a test checks this). Runs may differ in seed and rho only. Reco
 with the same Hessian snapshots; a stopped batch of runs restarts from the beginning (no last.pt)."""
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import time
@@ -19,9 +18,8 @@ from tqdm import tqdm
 from . import data as data_lib
 from . import optim
 from .checkpoints import checkpoint_epochs, save_verified, snapshot_name
-from .checks import check_choice
 from .config import RunConfig
-from .train import (PRECISIONS, accuracy_report, add_test_report, build_criterion, build_model, curve_row,
+from .train import (autocast_for, accuracy_report, add_test_report, build_criterion, build_model, curve_row,
                     default_device, deterministic_kernels, evaluation_epochs, load_data, run_record, set_schedules)
 
 MAY_DIFFER = ("seed", "rho")
@@ -80,19 +78,17 @@ class StackedSAM:
 
 
 def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoint_dirs=None,
-             progress: bool = True, precision: str = "fp32") -> list[dict]:
+             progress: bool = True) -> list[dict]:
     """Train the runs together; returns their records (not yet written), in order. checkpoint_dirs: one folder
-    per run for the Hessian snapshots (epoch_XXXX.pt, as train.run keeps them); precision as in train.run."""
+    per run for the Hessian snapshots (epoch_XXXX.pt, as train.run keeps them); the runs share their precision."""
     from .results import git_commit, provenance
 
     check_stackable(configs)
-    check_choice("precision", precision, PRECISIONS)
     started, commit = time.time(), git_commit()
     device = torch.device(device) if device else default_device()
     deterministic_kernels(device)
-    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
-        else contextlib.nullcontext
     config = configs[0]
+    autocast = autocast_for(config, device)
     data = load_data(config, data_root)
     data_sha256 = data.digest()
     data = data.to(device)
@@ -169,7 +165,7 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
         record = run_record(c, statuses[i], curves[i], data.counts, data.class_names, data.groups, eval_epochs,
                             keep, train_reports[i], curves[i][-1]["epoch"] if statuses[i] == "diverged" else None)
         record["provenance"] = provenance(device, wall, commit, stacked_runs=n_runs, channels_last=False,
-                                          precision=precision, data_sha256=data_sha256)
+                                          precision=c.precision, data_sha256=data_sha256)
         records.append(record)
     return records
 

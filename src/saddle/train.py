@@ -20,7 +20,6 @@ from .checks import check_choice
 from .config import SAM_LIKE, RunConfig
 from .splits import LARGE_DATASETS
 
-PRECISIONS = ("fp32", "bf16")
 COMPILE_BACKENDS = ("inductor", "aot_eager")
 
 
@@ -34,6 +33,49 @@ def deterministic_kernels(device: torch.device) -> None:
     cudnn.benchmark=True). A CPU run is deterministic already."""
     if device.type == "cuda":
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+
+
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # CPU flags of bf16 arithmetic in hardware (lscpu, /proc/cpuinfo)
+# bf16 on a CPU, one thread, batch 128: the faster memory format per network, from bench/precision.py on an AMD EPYC
+# with avx512_bf16 (channels_last is faster in fp32 for both).
+BF16_CPU_CONTIGUOUS = ("resnet8",)
+
+
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU computes bf16 in hardware; without it torch emulates bf16, slower than fp32."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+    flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}
+    return any(flag in flags for flag in NATIVE_BF16_FLAGS)
+
+
+def fast_precision(device: str | torch.device | None = None, cpuinfo: str | None = None) -> tuple[str, str]:
+    """The precision of the fast mode here, and why: bf16 on a GPU or a CPU with native bf16, else fp32 (an
+    emulated bf16 would be slower than fp32, so the fast mode stays fp32 and says so)."""
+    device = torch.device(device) if device else default_device()
+    if device.type == "cuda":
+        return "bf16", "bf16 autocast on the GPU"
+    if cpu_has_native_bf16(cpuinfo):
+        return "bf16", "bf16 autocast: this CPU has native bf16 (" + "/".join(NATIVE_BF16_FLAGS) + ")"
+    return "fp32", ("fp32: this CPU has no native bf16 (none of " + ", ".join(NATIVE_BF16_FLAGS)
+                    + "), where bf16 is emulated and slower than fp32")
+
+
+def autocast_for(config: RunConfig, device: torch.device):
+    """A context for the forward passes: bf16 autocast for a bf16 run, nothing for fp32."""
+    if config.precision == "bf16":
+        return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+def memory_format_for(config: RunConfig, device: torch.device) -> torch.memory_format:
+    """channels_last, except for the networks that run bf16 faster contiguous on a CPU (BF16_CPU_CONTIGUOUS)."""
+    if config.precision == "bf16" and device.type == "cpu" and config.model in BF16_CPU_CONTIGUOUS:
+        return torch.contiguous_format
+    return torch.channels_last
 
 
 def load_data(config: RunConfig, data_root=None) -> data_lib.LongTailData:
@@ -143,19 +185,18 @@ def report_from_counts(correct: torch.Tensor, total: torch.Tensor, groups: dict)
 
 
 def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str | Path | None = None,
-        on_epoch_end=None, progress: bool = True, channels_last: bool = True, precision: str = "fp32",
+        on_epoch_end=None, progress: bool = True, channels_last: bool | None = None,
         compile: str | None = None) -> dict:
     """Train one configuration and return its record (not yet written; see results.get_or_run).
 
-    on_epoch_end(epoch, curve_row) is called after each epoch (1-based), e.g. for live plots. precision "bf16"
-    runs the forward passes under bfloat16 autocast (fast on GPUs; the official code trains in float32, the
-    default); it is recorded in the provenance, not in the run id. compile: a torch.compile backend for the training
+    on_epoch_end(epoch, curve_row) is called after each epoch (1-based), e.g. for live plots. The config's precision
+    "bf16" runs the forward passes under bfloat16 autocast (the official code trains in float32, the default).
+    channels_last: the memory format (None: memory_format_for's choice). compile: a torch.compile backend for the training
     step's model (see step_model), or None (eager, the default: on a CPU the compile costs more than it saves in a
     `cpu`-scale run)."""
     from .results import git_commit, provenance
 
     started, commit = time.time(), git_commit()
-    check_choice("precision", precision, PRECISIONS)
     if compile is not None:
         check_choice("compile backend", compile, COMPILE_BACKENDS)
     if config.dataset in LARGE_DATASETS:
@@ -166,9 +207,9 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
     data = load_data(config, data_root)
     data_sha256 = data.digest()
     data = data.to(device)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
-        else contextlib.nullcontext
+    memory_format = memory_format_for(config, device) if channels_last is None else (
+        torch.channels_last if channels_last else torch.contiguous_format)
+    autocast = autocast_for(config, device)
     model = build_model(config, data).to(device, memory_format=memory_format)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     optimizer = build_optimizer(config, model, generator, data.counts)
@@ -197,8 +238,9 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
         predict(model, data, data.train_x, memory_format), data.train_y, data.groups, data.num_classes)
     record = run_record(config, status, curves, data.counts, data.class_names, data.groups, eval_epochs, keep,
                         train_report, diverged_epoch)
-    record["provenance"] = provenance(device, time.time() - started, commit, channels_last=channels_last,
-                                      precision=precision, compile=compile,
+    record["provenance"] = provenance(device, time.time() - started, commit,
+                                      channels_last=memory_format == torch.channels_last,
+                                      precision=config.precision, compile=compile,
                                       resumed_from_epoch=start_epoch or None, data_sha256=data_sha256)
     return record  # the caller writes it, then removes last.pt (results.get_or_run): nothing finished is lost
 
