@@ -98,6 +98,7 @@ RECORD_SETS: dict[str, Callable[[Record], bool]] = {
     "r8-n5000 runs, CE+DRW+SAM tuning (seed 10)": _runs("r8-n5000", lambda c: c["seed"] == 10 and _headline_sam(c)),
     "r8-n5000 runs, seeds 0-4": _runs("r8-n5000", lambda c: c["seed"] <= 4),
     "cifar10-r32 runs": _runs("cifar10-r32"),
+    "cpu runs in bf16": _runs("cpu", lambda c: c.get("precision") == "bf16"),
     "every record": lambda r: True,
 }
 
@@ -195,6 +196,13 @@ DECLARATIONS = (
     Declaration("cifar10-headline, cifar10-ldam, cifar10-table1, cifar10-radii", "grid", GRID,
                 ('"cifar10-headline": cifar_headline',), CIFAR_RUNS),
     Declaration("the CIFAR analyses (`CIFAR_ANALYSES`)", "grid", GRID, ("CIFAR_ANALYSES = {",), CIFAR_ANALYSES),
+    Declaration("bf16-twins: CE+DRW and CE+DRW+SAM (rho 0.5) in bf16", "grid", GRID,
+                ('"cifar10-radii": cifar_radii, "bf16-twins": bf16_twins}',), "cpu runs in bf16"),
+    Declaration("`precision, cpu`", "family", SCORECARD, ('FAMILIES["precision, cpu"] = PRECISION_IDS',),
+                "cpu runs in bf16"),
+    Declaration("bf16 against fp32: acc and tail at `equivalence_margin`, the tail's lambda_min at 1.0 "
+                "(`PRECISION_LAMBDA_MARGIN`)", "margin", SCORECARD, ("PRECISION_LAMBDA_MARGIN = 1.0",),
+                "cpu runs in bf16"),
 )
 
 

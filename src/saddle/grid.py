@@ -437,6 +437,17 @@ def cifar_radii(scale: str = CIFAR_SCALE, seeds=(0,), dataset_names=None) -> lis
     return [method_config("CE+DRW+SAM", CIFAR_SCALE, seed=s, rho=r) for s in seeds for r in CIFAR_RADII]
 
 
+# ---- bf16 against fp32 on the CPU, declared on 2026-12-06 before any bf16 run (claims: scorecard.PRECISION_*). ----
+# The validated protocol's CE+DRW (table1-validated) and CE+DRW+SAM at rho 0.5 (mechanism-cpu) on seeds 0-4, each
+# trained again under bf16 autocast and paired with its fp32 record: same config, same seed, precision alone differs.
+PRECISION_RUNS = (("CE+DRW", None), ("CE+DRW+SAM", MECHANISM_RHO))
+
+
+def bf16_twins(scale: str = "cpu", seeds=PROTOCOL_SEEDS, dataset_names=None) -> list[RunConfig]:
+    """The bf16 twins of PRECISION_RUNS on the validated seeds (their fp32 records are the other grids')."""
+    return [protocol_config(m, scale, seed=s, rho=rho, precision="bf16") for s in seeds for m, rho in PRECISION_RUNS]
+
+
 def large_table(dataset: str, seeds=(0,)) -> list[RunConfig]:
     """Table 3 (iNaturalist 2018) or Table 6 (ImageNet-LT): four methods with ResNet-50 at the large scale,
     SAM on App. C's rho schedule. Each run is one torchrun job (see chapter 5), so these are not in GRIDS."""
@@ -448,7 +459,7 @@ GRIDS = {"table1": table1, "table2": table2, "table4": table4, "tables7-8": tabl
          "mechanism-cpu": mechanism_cpu, "ten-seeds": ten_seeds, "headline-radii": headline_radii,
          "regime-pilot": regime_pilot, "regime-tune": regime_tune, "mechanism-regime": mechanism_regime,
          "cifar10-headline": cifar_headline, "cifar10-ldam": cifar_ldam, "cifar10-table1": cifar_table1,
-         "cifar10-radii": cifar_radii}
+         "cifar10-radii": cifar_radii, "bf16-twins": bf16_twins}
 # Grids whose runs depend on other runs' records (the tuned rho of these methods): re-read after every run.
 DEPENDENT_GRIDS = {"table1-validated": tuple(m for m in METHODS if "SAM" in m), "order-control": ("CE+DRW+SAM",),
                    "followups": ("CE+DRW+SAM",) + FOLLOWUP_METHODS, "ten-seeds": ("CE+DRW+SAM",),

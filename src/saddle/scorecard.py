@@ -327,6 +327,16 @@ CIFAR_ACCURACY_IDS = tuple(c.id for c in CLAIMS if c.table == 1)
 CIFAR_MECHANISM_IDS = ("tail_saddle", "tail_stationary", "sam_large_rho_tail_min", "sam_ratio", "regime_fit",
                        "negative_in_residual")
 OWN_HYPOTHESES = ("negative_in_residual",)  # the book's, never counted as the paper's
+# bf16 against fp32 (grid.bf16_twins), declared on 2026-12-06 before any bf16 run: for each of grid.PRECISION_RUNS,
+# the bf16 run minus its fp32 twin on the same seed, at the final epoch, judged as 'keeps' (equivalence, TOST at 90%)
+# on overall accuracy (margin equivalence_margin("acc")), tail accuracy (equivalence_margin("tail")) and the tail
+# group's lambda_min at the last epoch (margin PRECISION_LAMBDA_MARGIN). One family, Holm within it.
+PRECISION_LAMBDA_MARGIN = 1.0  # Hessian eigenvalue units: below the smallest SAM effect on the tail's lambda_min
+# that chapter 2 judges (cpu, rho 0.5: +1.26), so a precision inside it cannot make or unmake that claim
+PRECISION_METRICS = ("acc", "tail", "tail_lambda_min")
+PRECISION_IDS = tuple(f"bf16-{method.lower()}-{metric}" for method, _ in grid.PRECISION_RUNS
+                      for metric in PRECISION_METRICS)
+FAMILIES["precision, cpu"] = PRECISION_IDS
 FAMILIES[f"accuracy, {grid.CIFAR_SCALE}"] = CIFAR_ACCURACY_IDS
 FAMILIES[f"mechanism, {grid.CIFAR_SCALE}"] = CIFAR_MECHANISM_IDS
 
