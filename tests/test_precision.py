@@ -1,0 +1,43 @@
+"""bf16 against fp32: the pairs are twins that differ in precision alone, and the family is judged by the one rule."""
+import pytest
+
+from saddle import grid, precision, scorecard
+
+
+def test_twins_differ_in_precision_alone():
+    pairs = precision.twins()
+    assert len(pairs) == 2 * len(grid.PROTOCOL_SEEDS)
+    for _, _, fp32, bf16 in pairs:
+        a, b = fp32.to_dict(), bf16.to_dict()
+        assert b.pop("precision") == "bf16" and "precision" not in a and a == b
+    assert {c.run_id for *_, c in pairs} == {c.run_id for c in grid.bf16_twins()}
+
+
+def fake_record(acc, tail, seed=0):
+    return {"metrics": {"final": {"acc": acc, "tail": tail}}, "groups": {"tail": [7, 8, 9]},
+            "config": {"epochs": 200, "seed": seed}}
+
+
+def test_verdicts_judge_each_claim_at_its_declared_margin(monkeypatch):
+    """bf16 within 0.1 points of fp32 on every seed: equivalent (keeps, reproduced); the tail's lambda_min 3 apart:
+    beyond its margin of 1.0 (contradicted); no record: not run here."""
+    by_id = {}
+    for method, seed, fp32, bf16 in precision.twins():
+        by_id[fp32.run_id] = fake_record(80.0 + seed, 60.0 + seed, seed)
+        by_id[bf16.run_id] = None if method == "CE+DRW+SAM" else fake_record(80.05 + seed, 60.0 + seed, seed)
+
+    def spectra(record, epoch, classes, seed, compute, **settings):
+        assert (epoch, classes, compute, settings) == (200, [7, 8, 9], False, precision.TAIL_SPECTRA)
+        shift = 3.0 if record["metrics"]["final"]["acc"] % 1 else 0.0  # the bf16 twin's
+        return {"spectra": {str(c): {"lambda_min": -10.0 + shift + 0.1 * seed} for c in classes}}
+
+    monkeypatch.setattr(precision, "find_record", lambda config: by_id[config.run_id])
+    monkeypatch.setattr(precision, "run_spectra", spectra)
+    frame = precision.verdicts()
+    assert list(frame.index) == list(scorecard.PRECISION_IDS)
+    assert frame.loc["bf16-ce+drw-acc", "verdict"] == "reproduced"
+    assert frame.loc["bf16-ce+drw-acc", "margin"] == scorecard.equivalence_margin("acc")
+    assert frame.loc["bf16-ce+drw-tail", "verdict"] == "reproduced"
+    assert frame.loc["bf16-ce+drw-tail_lambda_min", "ours"] == pytest.approx(3.0)
+    assert frame.loc["bf16-ce+drw-tail_lambda_min", "verdict"] == "contradicted"
+    assert frame.loc["bf16-ce+drw+sam-acc", "verdict"] == "not run here"
