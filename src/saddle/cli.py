@@ -355,6 +355,10 @@ def main(argv=None) -> int:
     _train_parser(sub)
     _hessian_parser(sub)
     _grid_parser(sub)
+    p = sub.add_parser("analyse", help="compute a grid's declared analyses (spectra, G/R splits) of its recorded "
+                                       "runs, as analysis records the chapters read")
+    p.add_argument("table", help="a grid with declared analyses: cifar10-headline")
+    p.add_argument("--list", action="store_true", help="say what is recorded, missing or waiting; compute nothing")
     args = parser.parse_args(argv)
     if getattr(args, "allow_dirty", False):
         os.environ["SADDLE_ALLOW_DIRTY"] = "1"  # also for the worker processes it starts
@@ -367,6 +371,10 @@ def main(argv=None) -> int:
             return _hessian(args)
         if args.command == "grid":
             return _grid(args)
+        if args.command == "analyse":
+            from .analyse import run as analyse
+            analyse(args.table, list_only=args.list)
+            return 0
     except (ValueError, DataError, FileNotFoundError, PermissionError, MissingRecordError, RunLockedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
