@@ -44,6 +44,18 @@ def check_parameter_names(history) -> None:
                          f"{', '.join(sorted(declared))}")
 
 
+def chapter_precision(precision) -> str:
+    """A chapter's `precision` parameter checked, 'fast' resolved to this machine's choice (train.fast_precision,
+    said in the cell's output)."""
+    from .train import fast_precision
+    check_choice("precision", precision, ("fp32", "bf16", "fast"))
+    if precision != "fast":
+        return precision
+    chosen, why = fast_precision()
+    print(f"precision fast: {why}")
+    return chosen
+
+
 def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: str | None = None,
                      epoch_rule: str | None = None, imbalances=None, tables=None, protocol: str = "paper",
                      workers: int | None = None, datasets=None, methods=None, rhos=None,

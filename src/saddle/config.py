@@ -190,6 +190,10 @@ class RunConfig:
         bf16 = "-bf16" if self.precision == "bf16" else ""
         return f"{self.dataset}-{self.label.replace('+', '-').lower()}-s{self.seed}{bf16}-{digest}"
 
+    def with_precision(self, precision: str) -> "RunConfig":
+        """The same run in another precision (fp32 keeps this run's id; bf16 is a run of its own)."""
+        return dataclasses.replace(self, precision=precision)
+
     @property
     def radius(self) -> float:
         """SAM's rho, 0 for a run without SAM (rho 0 is SGD on the paper's Fig. 4 axis)."""

@@ -5,7 +5,6 @@ Methods are written as the paper writes them ('LDAM+DRW+SAM'); rho comes from th
 and profile). The cpu scale's Fashion-MNIST-LT has 10 classes and takes the CIFAR-10 column."""
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import sys
@@ -489,7 +488,7 @@ def listing(spec: dict, root: Path | None = None) -> list[RunConfig]:
         spec["scale"], **seeds, **({"root": root} if table in DEPENDENT_GRIDS else {}))])
     configs = [c for c in configs if not spec.get("methods") or c.label in spec["methods"]]
     if spec.get("precision", "fp32") != "fp32":  # the same runs in another precision: runs of their own
-        configs = [dataclasses.replace(c, precision=spec["precision"]) for c in configs]
+        configs = [c.with_precision(spec["precision"]) for c in configs]
     return configs
 
 

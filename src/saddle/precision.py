@@ -7,7 +7,6 @@ lambda_min at the last epoch (the spectra chapter 2 computes: tail classes, 100 
 run's seed), each at its declared margin. Read only: a missing record or spectrum leaves its seed out."""
 from __future__ import annotations
 
-import dataclasses
 
 import pandas as pd
 
@@ -31,7 +30,7 @@ def twins(scale: str = "cpu", seeds=grid.PROTOCOL_SEEDS) -> list[tuple]:
     for method, rho in grid.PRECISION_RUNS:
         for seed in seeds:
             fp32 = grid.protocol_config(method, scale, seed=seed, rho=rho)
-            out.append((method, seed, fp32, dataclasses.replace(fp32, precision="bf16")))
+            out.append((method, seed, fp32, fp32.with_precision("bf16")))
     return out
 
 

@@ -437,13 +437,13 @@ PROTOCOLS = ("paper", "validated", "control")
 
 
 def run_config(method: str, scale: str, dataset: str, seed: int, profile: str = "exp", imbalance: float = 100.0,
-               rho: float | None = None, protocol: str = "paper", records_root=None):
+               rho: float | None = None, protocol: str = "paper", records_root=None, precision: str = "fp32"):
     """The RunConfig a claim reads for one seed: the paper's protocol (grid.method_config), the validated one
     (grid.protocol_config at the tuned rho; None while that rho's tuning is incomplete) or its class-order control
-    (the same in the natural class order)."""
+    (the same in the natural class order); `precision`'s runs (bf16 runs are runs of their own)."""
     if protocol == "paper":
         return grid.method_config(method, scale, dataset=dataset, profile=profile, imbalance=imbalance, seed=seed,
-                                  rho=rho)
+                                  rho=rho, precision=precision)
     check_choice("protocol", protocol, PROTOCOLS)
     if profile != "exp" or imbalance != 100.0 or rho is not None:
         return None  # the validated protocol runs Table 1 only
@@ -452,7 +452,7 @@ def run_config(method: str, scale: str, dataset: str, seed: int, profile: str = 
         if rho is None:
             return None
     order = {"class_order": "natural"} if protocol == "control" else {}
-    return grid.protocol_config(method, scale, seed=seed, rho=rho, dataset=dataset, **order)
+    return grid.protocol_config(method, scale, seed=seed, rho=rho, dataset=dataset, precision=precision, **order)
 
 
 def complete_runs(methods, scale: str, dataset: str, seeds, records: dict, protocol: str = "validated"):
@@ -476,11 +476,11 @@ def metric_value(record: dict | None, metric: str, epoch_rule: str = "final") ->
 
 def seed_values(method: str, scale: str, dataset: str, seeds, records: dict, metric: str, epoch_rule: str = "final",
                 profile: str = "exp", imbalance: float = 100.0, rho: float | None = None,
-                protocol: str = "paper") -> dict[int, float]:
-    """seed -> the method's metric, for the seeds that have a completed record."""
+                protocol: str = "paper", precision: str = "fp32") -> dict[int, float]:
+    """seed -> the method's metric, for the seeds that have a completed record (of `precision`'s runs)."""
     values = {}
     for seed in seeds:
-        config = run_config(method, scale, dataset, seed, profile, imbalance, rho, protocol)
+        config = run_config(method, scale, dataset, seed, profile, imbalance, rho, protocol, precision=precision)
         value = metric_value(records.get(config.run_id) if config else None, metric, epoch_rule)
         if value is not None:
             values[seed] = value
@@ -533,7 +533,7 @@ def judge(diffs, kind: str, paper: float | None, tolerance: float = KEEP_TOLERAN
 
 
 def assess(claim: Claim, scale: str, dataset: str, seeds, records: dict, epoch_rule: str = "final",
-           protocol: str = "paper") -> dict:
+           protocol: str = "paper", precision: str = "fp32") -> dict:
     """One row of the scorecard: the paper's difference, ours paired by seed (mean, 95% interval, seeds that
     agree), and the verdict of the one rule. `seeds`: a list, or a dict from table number to list."""
     table = paper_table(claim.table, dataset)
@@ -545,7 +545,7 @@ def assess(claim: Claim, scale: str, dataset: str, seeds, records: dict, epoch_r
     row = {"id": claim.id, "claim": claim.text, "table": table, "metric": claim.metric, "kind": claim.kind,
            "paper": paper}
     a, b = (seed_values(m, scale, dataset, seeds, records, claim.metric, epoch_rule, claim.profile, claim.imbalance, rho,
-                        protocol) for m, rho in sides)
+                        protocol, precision) for m, rho in sides)
     paired = sorted(set(a) & set(b))
     if not paired:
         return {**row, "ours": None, "low": None, "high": None, "seeds": 0, "agree": 0, "ratio": None,
@@ -559,10 +559,11 @@ def claim_margin(claim: Claim) -> float:
 
 
 def assess_all(claims, scale: str, dataset: str, seeds, records: dict, epoch_rule: str = "final",
-               protocol: str = "paper") -> pd.DataFrame:
+               protocol: str = "paper", precision: str = "fp32") -> pd.DataFrame:
     """The claims' verdict rows, assessed together as one family: each row also carries its Holm-adjusted p and
-    verdict within that family (holm_verdicts), which sentence() prints where it differs from the raw one."""
-    frame = pd.DataFrame([assess(c, scale, dataset, seeds, records, epoch_rule, protocol) for c in claims])
+    verdict within that family (holm_verdicts), which sentence() prints where it differs from the raw one. Both
+    sides of every claim are `precision`'s runs."""
+    frame = pd.DataFrame([assess(c, scale, dataset, seeds, records, epoch_rule, protocol, precision) for c in claims])
     return holm_verdicts(frame) if len(frame) else frame
 
 
@@ -615,16 +616,16 @@ def multiplicity(verdicts: pd.DataFrame, alpha: float = 0.05) -> str:
 
 def side_by_side(methods, scale: str, dataset: str, seeds, records: dict, table: int, metrics=("acc", "head",
                  "mid", "tail"), profile: str = "exp", imbalance: float = 100.0, epoch_rule: str = "final",
-                 protocol: str = "paper", rho: float | None = None) -> pd.DataFrame:
+                 protocol: str = "paper", rho: float | None = None, precision: str = "fp32") -> pd.DataFrame:
     """A table as the paper prints it, ours (mean +- std over seeds) next to the paper's, one row per method.
     rho: read every SAM method at this radius (paper protocol) instead of Table 5's; the paper column stays its
-    own (Table 5's radius)."""
+    own (Table 5's radius). precision: whose runs (one precision per table, never mixed)."""
     rows = []
     for method in methods:
         row = {"method": method}
         for metric in metrics:
             values = seed_values(method, scale, dataset, seeds, records, metric, epoch_rule, profile, imbalance,
-                                 grid.sam_rho(method, rho), protocol)
+                                 grid.sam_rho(method, rho), protocol, precision)
             if not values:
                 ours = "not run here"
             else:
