@@ -74,3 +74,13 @@ def verdicts(scale: str = "cpu", seeds=grid.PROTOCOL_SEEDS) -> pd.DataFrame:
         rows.append({"key": key, "metric": metric,
                      **scorecard.claim_row(text, diffs[key], "keeps", tolerance=margin(metric))})
     return scorecard.holm_verdicts(pd.DataFrame(rows).set_index("key"))
+
+
+def dirty_twins(scale: str = "cpu", seeds=grid.PROTOCOL_SEEDS) -> list[tuple[str, int]]:
+    """(method, seed) of the fp32 twins whose record names a commit with uncommitted changes ('-dirty')."""
+    out = []
+    for method, seed, fp32, _ in twins(scale, seeds):
+        record = find_record(fp32)
+        if record is not None and record["provenance"].get("git_commit", "").endswith("-dirty"):
+            out.append((method, seed))
+    return out
