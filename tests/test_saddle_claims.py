@@ -265,8 +265,16 @@ def test_evidence_paragraph_reads_each_scale_and_the_distance_where_the_gradient
         return pd.DataFrame({"grad_norm": [grad], "H_min": [h_min], "lambda_min_over_grad": [h_min / grad]},
                             index=pd.MultiIndex.from_tuples([("cpu", 0.0)], names=["scale", "rho"]))
     text = saddle_claims.evidence_paragraph({"cpu": cpu, "r8-n5000": empty}, split(4.0, -8.0))
-    assert "Of the 1 claims in the table measured there, after Holm's correction 1 holds and 0 run against the paper" in text
-    assert "SAM at rho 0.5 on the tail's lambda_min, not measured yet." in text
+    assert ("Of the 1 claims of the paper in the table measured there, after Holm's correction 1 holds and 0 run "
+            "against the paper") in text
+    # the book's own hypothesis (the G/R split) is shown but never counted for or against the paper
+    own = pd.concat([cpu, pd.DataFrame([{"key": "negative_in_residual", **scorecard.claim_row(
+        "r", {s: -1.0 - 0.01 * s for s in range(5)}, "raises")}]).set_index("key")])
+    assert own.loc["negative_in_residual", "verdict"] == "contradicted"
+    assert ("Of the 1 claims of the paper in the table measured there, after Holm's correction 1 holds and 0 run "
+            "against the paper") in saddle_claims.evidence_paragraph({"cpu": own}, split(4.0, -8.0))
+    assert ("SAM at rho 0.5 on the tail's lambda_min, not measured yet, and SAM at the tuned rho on the tail's "
+            "|lambda_min/lambda_max|, not measured yet.") in text
     assert "At r8-n5000 no mechanism claim" in text and "up to a step of about 1.00" in text
     assert text.endswith("the tail's end point fails the first condition of a saddle.")
     near = saddle_claims.evidence_paragraph({"cpu": cpu}, split(1.0, -8.0))  # 2 * 1 / 8 = 0.25 < 0.5
@@ -399,3 +407,67 @@ def test_recorded_mechanism_at_cpu_judges_the_family_chapter_2_judges_from_commi
     frame = saddle_claims.recorded_mechanism("cpu")
     assert set(saddle_claims.MECHANISM_CLAIMS) <= set(frame.index) <= set(scorecard.MECHANISM_IDS)
     assert frame.loc["rho_raises", "seeds"] == 2 and frame.loc["sam_ratio", "seeds"] == 5
+
+
+def _frame(claims: dict) -> pd.DataFrame:
+    """Verdict rows by key from {key: ({seed: difference}, kind)}."""
+    return pd.DataFrame([{"key": key, **scorecard.claim_row(key, diffs, kind)} for key, (diffs, kind) in
+                         claims.items()]).set_index("key")
+
+
+def test_evidence_gathers_each_claim_from_its_family_with_the_split_numbers_and_correlations_per_arm():
+    seeds = range(5)
+    declared = _frame({"tail_stationary": ({s: 5.0 + 0.1 * s for s in seeds}, "lowers"),
+                       "sam_large_rho_tail_min": ({s: 8.0 + 0.2 * s for s in seeds}, "raises"),
+                       "sam_ratio": ({s: 0.03 + 0.001 * s for s in seeds}, "lowers"),
+                       "negative_in_residual": ({s: -0.8 - 0.01 * s for s in seeds}, "raises")})
+    after = scorecard.holm_verdicts(_frame({"large_rho_tail_acc": ({s: -15.0 - s for s in seeds}, "raises"),
+                                            "large_rho_acc": ({0: -5.0}, "raises")}))
+    rows = pd.DataFrame([{"seed": s, "rho": rho, "class": f"{c} x", "H_min": -3.0 * (c - 6) * (2 if rho else 1),
+                          "H_max": 10.0 if rho else 40.0, "R_min": -1.0 * c, "loss": 0.1 * c * (1 if rho else -1),
+                          "test acc": 40.0 - c, "train acc": 60.0 if rho else 90.0}
+                         for s in (0, 1) for rho in (0.0, 0.5) for c in (7, 8, 9)])
+    table, texts = saddle_claims.evidence({"r8-n5000": declared}, {"r8-n5000": after}, {"r8-n5000": rows})
+    assert list(table.index) == list(saddle_claims.EVIDENCE) and list(table.columns) == ["claim", "family", "r8-n5000"]
+    assert table.loc["negative_in_residual", "family"] == "declared; the book's own hypothesis"
+    assert table.loc["large_rho_acc", "family"] == "added after its data"
+    assert texts["story_regime_tail_stationary"] == table.loc["tail_stationary", "r8-n5000"]
+    assert texts["story_regime_tail_stationary"].startswith("+5.20 [") and texts[
+        "story_regime_tail_stationary_verdict"] == "contradicted"
+    assert texts["story_regime_sam_large_rho_tail_min_verdict"] == "reproduced"
+    assert texts["story_regime_large_rho_tail_acc_verdict"] == "contradicted"
+    assert texts["story_regime_large_rho_acc_verdict"] == "not tested"  # one seed
+    assert texts["story_regime_sam_large_rho_ratio"] == "not measured"  # not in the frame given
+    assert texts["story_regime_negative_in_residual_verdict"] == "contradicted"
+    # the split: the tail group's mean per run, then over seeds; ratio |lambda_min/lambda_max| per class, averaged
+    assert texts["story_regime_sgd_hmin"] == "-6" and texts["story_regime_sgd_hmax"] == "40"
+    assert texts["story_regime_large_hmin"] == "-12" and texts["story_regime_large_hmax"] == "10"
+    assert texts["story_regime_sgd_ratio"] == "0.150" and texts["story_regime_large_ratio"] == "1.200"
+    assert texts["story_regime_sgd_fit"] == "90" and texts["story_regime_large_fit"] == "60"
+    # lambda_min falls and test accuracy falls with the class in every run (+1 within each arm); |R_min| rises with
+    # the class while the loss falls with it under SGD (-1) and rises with it under SAM (+1)
+    assert texts["story_regime_lmin_tracks_tail_acc_arms"] == "CE+DRW +1.00, SAM 0.5 +1.00"
+    assert texts["story_regime_negative_in_residual_arms"] == "CE+DRW -1.00, SAM 0.5 +1.00"
+    # pooled over both runs the two opposite orders cancel: what a within-run correlation keeps apart
+    assert abs(float(texts["story_regime_negative_in_residual_pooled"])) < 1e-9
+    empty, none = saddle_claims.evidence({"cpu": declared.iloc[:0]}, {}, {})
+    assert set(empty["cpu"]) == {"not measured"} and none["story_cpu_sgd_hmax"] == "n/a"
+    assert none["story_cpu_lmin_tracks_tail_acc_arms"] == "n/a"
+
+
+@pytest.mark.slow  # reads both scales' committed records (over 5 s of one core)
+def test_recorded_evidence_reads_both_scales_from_the_committed_records():
+    """The section's numbers at r8-n5000 (5 seeds each): SAM at rho 0.5 costs tail and overall accuracy and raises the
+    tail's |lambda_min/lambda_max|, contradicting the paper's direction after Holm within the added family."""
+    table, texts, by_scale = saddle_claims.recorded_evidence()
+    assert set(by_scale) == {"cpu", "r8-n5000"}
+    assert texts["story_regime_large_rho_tail_acc"] == "-15.25 [-20.36, -10.14], contradicted (5 seeds)"
+    assert texts["story_regime_large_rho_acc"] == "-4.86 [-6.48, -3.24], contradicted (5 seeds)"
+    assert texts["story_regime_sam_large_rho_ratio_verdict"] == "contradicted"
+    assert texts["story_regime_sam_large_rho_tail_min_verdict"] == "reproduced"
+    assert texts["story_regime_sam_ratio_verdict"] == "contradicted"
+    assert texts["story_regime_tail_stationary_verdict"] == "contradicted"
+    assert texts["story_regime_sgd_hmax"] == "232" and texts["story_regime_large_hmax"] == "11.9"
+    assert texts["story_cpu_lmin_tracks_tail_acc_pooled"] == "+0.29"  # how the book read it before: pooled runs
+    assert texts["story_cpu_lmin_tracks_tail_acc"].startswith("+0.40 [")
+    assert table.loc["negative_in_residual", "family"].endswith("the book's own hypothesis")

@@ -198,6 +198,9 @@ DECLARATIONS = (
     Declaration("the CIFAR analyses (`CIFAR_ANALYSES`)", "grid", GRID, ("CIFAR_ANALYSES = {",), CIFAR_ANALYSES),
     Declaration("bf16-twins: CE+DRW and CE+DRW+SAM (rho 0.5) in bf16", "grid", GRID,
                 ('"cifar10-radii": cifar_radii, "bf16-twins": bf16_twins}',), "cpu runs in bf16"),
+    *(Declaration(f"`the paper's radius, {scale} (added after its data)`", "family", SCORECARD,
+                  ('AFTER_DATA_IDS = ("sam_large_rho_ratio", "large_rho_tail_acc", "large_rho_acc")',),
+                  f"{scale} spectra and G/R splits") for scale in ("cpu", "r8-n5000")),
     Declaration("`precision, cpu`", "family", SCORECARD, ('FAMILIES["precision, cpu"] = PRECISION_IDS',),
                 "cpu runs in bf16"),
     Declaration("`PRECISION_LAMBDA_MARGIN`: bf16 against fp32 keeps the tail's lambda_min within 1.0 (overall "

@@ -7,11 +7,22 @@ judged by the book's one rule (scorecard.claim_row):
 
 - sam_tail_min / sam_large_rho_tail_min: SAM at the tuned / at the paper's radius raises the tail group's mean
   lambda_min over CE+DRW's;
-- lmin_tracks_tail_acc: within a seed, over the tail classes of the three runs, the rank correlation of lambda_min
-  with the class's test accuracy is positive (less negative curvature, better tail);
-- negative_in_residual: within a seed, the rank correlation of |lambda_min(R)| with the class's training loss is
-  positive: the negative curvature (which only R can carry, G being positive semi-definite) grows with what the
-  class has not fitted, i.e. it is the mark of an unfitted loss, not of a stationary point."""
+- lmin_tracks_tail_acc: within each run (arm: CE+DRW, SAM at the tuned radius, SAM at the paper's), over its tail
+  classes, the rank correlation of lambda_min with the class's test accuracy; per seed the mean over its arms, which
+  is positive (less negative curvature, better tail);
+- negative_in_residual: the book's own hypothesis, not the paper's (scorecard.OWN_HYPOTHESES): within each arm the
+  rank correlation of |lambda_min(R)| with the class's training loss, per seed the mean over its arms, is positive:
+  the negative curvature (which only R can carry, G being positive semi-definite) grows with what the class has not
+  fitted, i.e. it is the mark of an unfitted loss, not of a stationary point.
+
+Both correlations are computed within each arm since 2026-12-06 (issue 48), after their data: before, each seed's
+correlation pooled the tail classes of the three runs, mixing SAM's effect (an intervention) with the difference
+between classes (rank_correlations keeps the pooled one beside, for the text).
+
+AFTER_DATA_IDS, judged after their data (2026-12-06) as a family of their own per scale, never added to the declared
+mechanism family (after_data_claims): SAM at the paper's radius against CE+DRW, paired by seed, on the tail group's
+|lambda_min/lambda_max| of H (the split's extremes; the paper's Fig. 3B says SAM lowers it) and on the tail and the
+overall test accuracy at the last epoch (the paper's Table 1 says SAM raises them)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -88,12 +99,32 @@ def _raise_over_sgd(rho: float):
     return fn
 
 
+def _spearman(group: pd.DataFrame, x: str, y: str, transform=None) -> float:
+    """The rank correlation of `x` (|x| with transform 'abs') with `y` over the rows of `group`; NaN with fewer than
+    three rows or a constant column."""
+    if len(group) < 3:
+        return float("nan")
+    left = group[x].abs() if transform == "abs" else group[x]
+    return float(left.rank().corr(group[y].rank()))
+
+
+def rank_correlations(rows: pd.DataFrame, x: str, y: str, transform=None) -> pd.DataFrame:
+    """Per seed (index) the rank correlation of `x` with `y` over the tail classes within each arm (a column per
+    radius, 0.0 being CE+DRW), their mean over the arms that have one ('within arms': what the claims judge) and the
+    correlation pooled over every arm's classes ('pooled': how the book read it until 2026-12-06)."""
+    table = {}
+    for seed, group in rows.groupby("seed"):
+        arms = {float(rho): _spearman(arm, x, y, transform) for rho, arm in group.groupby("rho")}
+        defined = [v for v in arms.values() if v == v]
+        table[int(seed)] = {**arms, "within arms": sum(defined) / len(defined) if defined else float("nan"),
+                            "pooled": _spearman(group, x, y, transform) if len(arms) > 1 else float("nan")}
+    return pd.DataFrame.from_dict(table, orient="index").rename_axis("seed")
+
+
 def _rank_correlation(x: str, y: str, transform=None):
+    """fn(one seed's rows) for _per_seed: the mean over the seed's arms of the within-arm rank correlation."""
     def fn(group):
-        if group["rho"].nunique() < 2 or len(group) < 4:
-            return None
-        left = group[x].abs() if transform == "abs" else group[x]
-        return left.rank().corr(group[y].rank())
+        return rank_correlations(group, x, y, transform)["within arms"].iloc[0]
     return fn
 
 
@@ -106,13 +137,50 @@ def claims(rows: pd.DataFrame, tuned_rho: float, large_rho: float = grid.MECHANI
          _raise_over_sgd(tuned_rho)),
         ("sam_large_rho_tail_min", f"SAM at the paper's rho {large_rho:g} raises the tail group's lambda_min over "
          "CE+DRW's", _raise_over_sgd(large_rho)),
-        ("lmin_tracks_tail_acc", "over the tail classes of the three runs, lambda_min rises with test accuracy "
-         "(rank correlation per seed)", _rank_correlation("H_min", "test acc")),
-        ("negative_in_residual", "the negative curvature (R's) grows with the class's unfitted training loss (rank "
-         "correlation of |lambda_min(R)| with the loss per seed)", _rank_correlation("R_min", "loss", "abs")),
+        ("lmin_tracks_tail_acc", "over the tail classes within each run, lambda_min rises with test accuracy "
+         "(rank correlation per run, the runs of a seed averaged)", _rank_correlation("H_min", "test acc")),
+        ("negative_in_residual", "the book's own hypothesis, not the paper's: the negative curvature (R's) grows with "
+         "the class's unfitted training loss (rank correlation of |lambda_min(R)| with the loss within each run, the "
+         "runs of a seed averaged)", _rank_correlation("R_min", "loss", "abs")),
     ]
     return pd.DataFrame([{"key": key, **scorecard.claim_row(text, _per_seed(rows, fn), "raises")}
                          for key, text, fn in specs]).set_index("key")
+
+
+AFTER_DATA_IDS = scorecard.AFTER_DATA_IDS
+
+
+def after_data_family(scale: str) -> str:
+    """The name of a scale's family of AFTER_DATA_IDS (Holm within its three claims)."""
+    return f"the paper's radius, {scale} (added after its data)"
+
+
+def after_data_claims(rows: pd.DataFrame, found: dict, large_rho: float = grid.MECHANISM_RHO) -> pd.DataFrame:
+    """AFTER_DATA_IDS judged by the one rule, each paired by seed (SAM at `large_rho` minus CE+DRW), with Holm's
+    correction within them: the tail group's mean |lambda_min/lambda_max| of H from the split `rows` (lowers, Fig. 3B)
+    and the tail and overall test accuracy at the last epoch of the runs `found` ((rho, seed) -> record; raises,
+    Table 1)."""
+    ratio = {}
+    if not rows.empty:
+        per_run = rows.assign(ratio=(rows["H_min"] / rows["H_max"]).abs()).groupby(["seed", "rho"])["ratio"].mean()
+        ratio = {int(s): float(per_run[(s, large_rho)] - per_run[(s, 0.0)]) for s in sorted(set(rows["seed"]))
+                 if {(s, large_rho), (s, 0.0)} <= set(per_run.index)}
+
+    def accuracy(metric: str) -> dict:
+        out = {}
+        for (rho, seed), record in found.items():
+            sides = (scorecard.metric_value(record, metric), scorecard.metric_value(found.get((0.0, seed)), metric))
+            if rho == large_rho and None not in sides:
+                out[int(seed)] = sides[0] - sides[1]
+        return out
+    specs = [("sam_large_rho_ratio", f"SAM at the paper's rho {large_rho:g} lowers the tail group's "
+              "|lambda_min/lambda_max| under CE+DRW's (Fig. 3B; H's extremes from the split)", ratio, "lowers"),
+             ("large_rho_tail_acc", f"SAM at rho {large_rho:g} raises CE+DRW's tail test accuracy (last epoch)",
+              accuracy("tail"), "raises"),
+             ("large_rho_acc", f"SAM at rho {large_rho:g} raises CE+DRW's overall test accuracy (last epoch)",
+              accuracy("acc"), "raises")]
+    return scorecard.holm_verdicts(pd.DataFrame([{"key": key, **scorecard.claim_row(text, diffs, kind)}
+                                                 for key, text, diffs, kind in specs]).set_index("key"))
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
@@ -195,15 +263,23 @@ def split_texts(rows: pd.DataFrame, large_rho: float = grid.MECHANISM_RHO) -> di
     return texts
 
 
-def recorded_rows(scale: str) -> tuple[pd.DataFrame, float | None]:
-    """split_rows from the analysis records that exist (nothing trained or computed), on the validated seeds at
-    the tuned radius and the paper's, and the tuned radius (None, and no rows, while it is not tuned)."""
+def recorded_runs_and_rows(scale: str) -> tuple[dict, pd.DataFrame, float | None]:
+    """The validated runs found at the tuned radius and the paper's, their split_rows from the analysis records that
+    exist (nothing trained or computed), and the tuned radius (None, no runs and no rows, while it is not tuned)."""
     from .book import chapter_settings
     seeds, iters = chapter_settings(scale, validated_seeds=None, iters=None)
     rho = grid.protocol_rho(SAM, scale, "validated")
     if rho is None:
-        return pd.DataFrame(), None
-    return split_rows(runs(scale, seeds, sorted({rho, grid.MECHANISM_RHO})), compute=False, iters=iters), rho
+        return {}, pd.DataFrame(), None
+    found = runs(scale, seeds, sorted({rho, grid.MECHANISM_RHO}))
+    return found, split_rows(found, compute=False, iters=iters), rho
+
+
+def recorded_rows(scale: str) -> tuple[pd.DataFrame, float | None]:
+    """split_rows from the analysis records that exist (nothing trained or computed), on the validated seeds at
+    the tuned radius and the paper's, and the tuned radius (None, and no rows, while it is not tuned)."""
+    _, rows, rho = recorded_runs_and_rows(scale)
+    return rows, rho
 
 
 def recorded_claims(scale: str) -> pd.DataFrame:

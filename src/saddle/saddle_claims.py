@@ -595,11 +595,13 @@ MECHANISM_CLAIMS = {
                        "minus head)",
     "sam_large_rho_tail_min": f"SAM at the paper's rho {grid.MECHANISM_RHO:g} raises the tail group's lambda_min "
                               "over CE+DRW's",
+    "sam_ratio": "SAM at the scale's tuned rho lowers the tail group's |lambda_min/lambda_max| under CE+DRW's "
+                 "(Fig. 3B)",
     "sam_tail_min": "SAM at the scale's tuned rho raises the tail group's lambda_min over CE+DRW's",
-    "lmin_tracks_tail_acc": "over the tail classes of the three runs, lambda_min rises with test accuracy (rank "
-                            "correlation per seed)",
-    "negative_in_residual": "|lambda_min(R)| grows with the class's unfitted training loss (rank correlation per "
-                            "seed)",
+    "lmin_tracks_tail_acc": "over the tail classes within each run, lambda_min rises with test accuracy (rank "
+                            "correlation per run, a seed's three runs averaged)",
+    "negative_in_residual": "the book's own hypothesis, not the paper's: |lambda_min(R)| grows with the class's "
+                            "unfitted training loss (rank correlation within each run, a seed's runs averaged)",
 }
 
 
@@ -679,15 +681,18 @@ def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
             sentences.append(f"At {scale} no mechanism claim has its runs and spectra recorded yet.")
             continue
         reproduced, contradicted = scorecard.VERDICTS[:2]
-        held = int((measured["verdict (Holm)"] == reproduced).sum())
-        against = int((measured["verdict (Holm)"] == contradicted).sum())
+        papers = measured.drop(index=list(scorecard.OWN_HYPOTHESES), errors="ignore")  # the book's are not counted
+        held = int((papers["verdict (Holm)"] == reproduced).sum())
+        against = int((papers["verdict (Holm)"] == contradicted).sum())
         sentences.append(
             f"At {scale} (95% intervals over seeds): the tail's ratio minus the head's, "
             f"{words(family, 'tail_saddle')}; the tail's class gradient norm minus the head's, "
             f"{words(family, 'tail_stationary')}; the effect of SAM at rho {grid.MECHANISM_RHO:g} on the tail's "
-            f"lambda_min, {words(family, 'sam_large_rho_tail_min')}. Of the {len(measured)} claims in the table "
-            f"measured there, after Holm's correction {held} {'holds' if held == 1 else 'hold'} and {against} "
-            f"{'runs' if against == 1 else 'run'} against the paper.")
+            f"lambda_min, {words(family, 'sam_large_rho_tail_min')}, and SAM at the tuned rho on the tail's "
+            f"|lambda_min/lambda_max|, {words(family, 'sam_ratio')}. Of the {len(papers)} claims of the paper in "
+            f"the table measured there, after Holm's correction {held} {'holds' if held == 1 else 'hold'} and "
+            f"{against} {'runs' if against == 1 else 'run'} against the paper (the book's own hypothesis on R is "
+            "not counted).")
     sgd = split.xs(0.0, level="rho") if len(split) else split
     sgd = sgd[sgd["H_min"] < 0] if len(sgd) else sgd
     if len(sgd):
@@ -711,10 +716,104 @@ def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
     return " ".join(sentences)
 
 
-def both_scales(scales=("cpu", grid.REGIME_SCALE)) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Chapter 2's side-by-side section from committed records: the claims table across `scales`, the split's
-    means per scale and radius, and the texts it glues (the closing paragraph, every mechanism claim's regime cell)."""
+# The section "Is the saddle story right?": the claims it gathers, in its order, each with the family it is judged
+# in: the scale's declared mechanism family, the family added after its data (mechanism.AFTER_DATA_IDS), or the
+# declared family again for the book's own hypothesis, which no count for or against the paper includes.
+EVIDENCE = {
+    "tail_stationary": ("the tail's class gradient norm is smaller than the head's (CE+DRW; tail minus head)",
+                        "declared"),
+    "sam_large_rho_tail_min": (f"SAM at rho {grid.MECHANISM_RHO:g} raises the tail's lambda_min (SAM minus CE+DRW)",
+                               "declared"),
+    "sam_ratio": ("SAM at the tuned rho lowers the tail's |lambda_min/lambda_max| (Fig. 3B)", "declared"),
+    "sam_large_rho_ratio": (f"SAM at rho {grid.MECHANISM_RHO:g} lowers the tail's |lambda_min/lambda_max| (Fig. 3B)",
+                            "added after its data"),
+    "large_rho_tail_acc": (f"SAM at rho {grid.MECHANISM_RHO:g} raises CE+DRW's tail accuracy (points)",
+                           "added after its data"),
+    "large_rho_acc": (f"SAM at rho {grid.MECHANISM_RHO:g} raises CE+DRW's overall accuracy (points)",
+                      "added after its data"),
+    "lmin_tracks_tail_acc": ("within each run, lambda_min rises with a tail class's test accuracy (rank correlation)",
+                             "declared"),
+    "negative_in_residual": ("|lambda_min(R)| rises with a tail class's training loss, within each run (rank "
+                             "correlation)", "declared; the book's own hypothesis"),
+}
+CORRELATIONS = {"lmin_tracks_tail_acc": ("H_min", "test acc", None), "negative_in_residual": ("R_min", "loss", "abs")}
+
+
+def scale_slug(scale: str) -> str:
+    """A scale in glue keys: 'regime' for the regime scale (its name has a dash), else the scale's name."""
+    return "regime" if scale == grid.REGIME_SCALE else scale
+
+
+def evidence(by_scale: dict, after_by_scale: dict, rows_by_scale: dict) -> tuple[pd.DataFrame, dict]:
+    """The section's table, a row per EVIDENCE claim and a column per scale (difference, 95% interval, verdict after
+    Holm's correction within its family, seeds), and the numbers it glues, per scale slug: story_<slug>_<key> (the
+    cell), story_<slug>_<key>_verdict (its verdict words), the split's means over seeds and tail classes for CE+DRW
+    ('sgd') and SAM at the paper's radius ('large'): hmin, hmax, ratio (the tail group's |lambda_min/lambda_max|) and
+    fit (training accuracy, %), and each correlation's mean per arm over seeds and its pooled mean ('<key>_arms',
+    '<key>_pooled'). by_scale: recorded_mechanism per scale; after_by_scale: mechanism.after_data_claims (Holm
+    applied); rows_by_scale: mechanism.split_rows."""
+    texts, columns = {}, {}
+    for scale in by_scale:
+        slug, family = scale_slug(scale), _mechanism_family(by_scale[scale])
+        frames = {"declared": family, "added after its data": after_by_scale.get(scale, pd.DataFrame())}
+        column = {}
+        for key, (_, where) in EVIDENCE.items():
+            frame = frames[where.split(";")[0]]
+            measured = key in frame.index and frame.loc[key, "seeds"]
+            column[key] = _cell(frame.loc[key]) if measured else "not measured"
+            texts[f"story_{slug}_{key}"] = column[key]
+            texts[f"story_{slug}_{key}_verdict"] = scorecard.holm_phrase(frame.loc[key]) if measured else \
+                "not measured"
+        columns[scale] = column
+        texts.update(_split_numbers(rows_by_scale.get(scale, pd.DataFrame()), slug))
+    table = pd.DataFrame([{"claim": text, "family": where, **{scale: columns[scale][key] for scale in columns}}
+                          for key, (text, where) in EVIDENCE.items()], index=pd.Index(list(EVIDENCE), name="key"))
+    return table, texts
+
+
+def _split_numbers(rows: pd.DataFrame, slug: str) -> dict:
+    """evidence()'s numbers from one scale's split rows ('n/a' without them)."""
+    names = [f"{side}_{name}" for side in ("sgd", "large") for name in ("hmin", "hmax", "ratio", "fit")]
+    texts = {f"story_{slug}_{name}": "n/a" for name in names}
+    texts.update({f"story_{slug}_{key}_{part}": "n/a" for key in CORRELATIONS for part in ("arms", "pooled")})
+    if rows.empty:
+        return texts
+    per_run = rows.assign(ratio=(rows["H_min"] / rows["H_max"]).abs()).groupby(["rho", "seed"]).mean(
+        numeric_only=True).groupby("rho").mean()  # the tail group's mean per run, then the mean over seeds
+    for side, rho in (("sgd", 0.0), ("large", grid.MECHANISM_RHO)):
+        if rho in per_run.index:
+            values = per_run.loc[rho]
+            texts.update({f"story_{slug}_{side}_hmin": f"{values['H_min']:.3g}",
+                          f"story_{slug}_{side}_hmax": f"{values['H_max']:.3g}",
+                          f"story_{slug}_{side}_ratio": f"{values['ratio']:.3f}",
+                          f"story_{slug}_{side}_fit": f"{values['train acc']:.0f}"})
+    for key, (x, y, transform) in CORRELATIONS.items():
+        table = mechanism.rank_correlations(rows, x, y, transform).mean()
+        arms = [c for c in table.index if isinstance(c, float)]
+        texts[f"story_{slug}_{key}_arms"] = ", ".join(
+            f"{'CE+DRW' if rho == 0 else f'SAM {rho:g}'} {table[rho]:+.2f}" for rho in sorted(arms))
+        texts[f"story_{slug}_{key}_pooled"] = f"{table['pooled']:+.2f}"
+    return texts
+
+
+def recorded_evidence(scales=("cpu", grid.REGIME_SCALE)) -> tuple[pd.DataFrame, dict, dict]:
+    """evidence() from the committed records of `scales` (nothing trained or computed), and the recorded_mechanism
+    frames it read (both_scales takes them)."""
     by_scale = {s: recorded_mechanism(s) for s in scales}
+    runs, rows, after = {}, {}, {}
+    for s in scales:
+        runs[s], rows[s], _ = mechanism.recorded_runs_and_rows(s)
+        after[s] = mechanism.after_data_claims(rows[s], runs[s])
+    table, texts = evidence(by_scale, after, rows)
+    return table, texts, by_scale
+
+
+def both_scales(scales=("cpu", grid.REGIME_SCALE), by_scale: dict | None = None
+                ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Chapter 2's side-by-side section from committed records: the claims table across `scales`, the split's
+    means per scale and radius, and the texts it glues (the closing paragraph, every mechanism claim's regime cell).
+    by_scale: recorded_mechanism of each scale where already read."""
+    by_scale = by_scale if by_scale is not None else {s: recorded_mechanism(s) for s in scales}
     split = mechanism.summary_across_scales(by_scale)
     table = across_scales(by_scale)
     large = (grid.REGIME_SCALE, grid.MECHANISM_RHO)

@@ -337,6 +337,12 @@ PRECISION_METRICS = ("acc", "tail", "tail_lambda_min")
 PRECISION_IDS = tuple(f"bf16-{method.lower()}-{metric}" for method, _ in grid.PRECISION_RUNS
                       for metric in PRECISION_METRICS)
 FAMILIES["precision, cpu"] = PRECISION_IDS
+# Added after their data (2026-12-06, chapter 2's "Is the saddle story right?"): SAM at the paper's radius against
+# CE+DRW on the tail's |lambda_min/lambda_max| (the G/R split's extremes) and on tail and overall accuracy, a family of
+# their own per scale (Holm within the three), never part of a declared family.
+AFTER_DATA_IDS = ("sam_large_rho_ratio", "large_rho_tail_acc", "large_rho_acc")
+for _scale in ("cpu", grid.REGIME_SCALE):
+    FAMILIES[f"the paper's radius, {_scale} (added after its data)"] = AFTER_DATA_IDS
 FAMILIES[f"accuracy, {grid.CIFAR_SCALE}"] = CIFAR_ACCURACY_IDS
 FAMILIES[f"mechanism, {grid.CIFAR_SCALE}"] = CIFAR_MECHANISM_IDS
 
