@@ -1,7 +1,7 @@
 """The built book as one PDF: every page of _build/html in the table of contents' order, printed by headless
 Chromium (the same renderer as the page check) and joined with poppler's pdfunite.
 
-    python scripts/book_pdf.py _build      # writes _build/saddle-book.pdf
+    python scripts/book_pdf.py _build      # writes _build/saddle-book.pdf, and a copy in _build/html for its link
 """
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ def main(build: Path) -> int:
         partial = target.with_suffix(".pdf.tmp")
         subprocess.run([unite, *parts, str(partial)], check=True)
         partial.replace(target)  # never a half-written PDF under the final name
+    shutil.copyfile(target, build / "html" / target.name)  # where the HTML links it (book/run_yourself.md)
     print(f"{target} ({len(pages)} pages of the book, {target.stat().st_size / 1e6:.1f} MB)")
     return 0
 

@@ -10,8 +10,10 @@ Usage: python scripts/build_book.py [--scale cpu] [--build _build] [--jobs N]"""
 from __future__ import annotations
 
 import argparse
+import datetime
 import multiprocessing
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,6 +74,34 @@ def export_figure(notebook: Path, key: str, target: Path) -> None:
     sys.exit(f"{notebook.name} glued no figure {key!r}, which a page of the book shows")
 
 
+def write_citation(root: Path, target: Path, today: datetime.date | None = None) -> None:
+    """The book's citation as this build makes it, for book/cite.md to include: the title and authors of
+    _config.yml, the version of pyproject.toml, the commit (git rev-parse HEAD, and whether tracked files differ
+    from it) and the build date. Without git, it names the command that gives the commit."""
+    settings = yaml.safe_load((root / "_config.yml").read_text())
+    version = re.search(r'^version = "([^"]+)"', (root / "pyproject.toml").read_text(), re.M).group(1)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        commit_text = f"commit {commit}" + (" with uncommitted changes" if dirty else "")
+        short = f"commit {commit[:12]}" + (" with uncommitted changes" if dirty else "")  # fits a phone's width
+    except (OSError, subprocess.CalledProcessError):
+        commit_text = short = "the commit of your checkout (git rev-parse HEAD)"
+    date = (today or datetime.date.today()).isoformat()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        f"{settings['author']} ({date[:4]}). *{settings['title']}*, version {version}, {short}, built {date}.\n\n"
+        "```bibtex\n@misc{saddlebook,\n"
+        f"  title   = {{{settings['title']}}},\n"
+        f"  author  = {{{{{settings['author']}}}}},\n"
+        f"  year    = {{{date[:4]}}},\n"
+        f"  version = {{{version}}},\n"
+        f"  note    = {{Jupyter Book, version {version}, {commit_text}, built {date}. Numbers at the cpu and "
+        "r8-n5000 scales are Fashion-MNIST-LT, not CIFAR}\n}\n```\n")
+
+
 def add_repository(config: Path, url: str) -> None:
     """Name a real public repository in the build's _config.yml: launch (Binder, Colab) and repository buttons."""
     if not url.startswith("https://"):
@@ -98,6 +128,11 @@ def main() -> int:
         shutil.rmtree(source)
     shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
     declared.write_markdown(ROOT, source / "book" / "_generated" / "declared.md")  # the appendix's table, from git
+    write_citation(ROOT, source / "book" / "_generated" / "citation.md")  # book/cite.md: this build's commit and date
+    # the package's source beside the pages, so that book/run_yourself.md's links to ../src/saddle/*.py resolve
+    # (Sphinx copies each file a page links into _build/html/_downloads)
+    shutil.copytree(ROOT / "src" / "saddle", source / "src" / "saddle",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "_static", source / "_static")  # book.css: wide outputs scroll in their own box

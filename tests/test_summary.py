@@ -34,3 +34,36 @@ def test_headline_texts_read_both_protocols_and_say_when_runs_are_missing():
     family = int((validated["rule"] == "final").sum())
     assert f"within its family of {family} claims" in texts["headline_tuned_holm"] and family == len(
         [c for c in scorecard.CLAIMS if c.table == 1]) and texts["headline_tuned_rho"] == "not tuned yet"
+
+
+def test_the_landing_findings_quote_holm_verdicts_and_say_what_is_missing():
+    import math
+    regime = pd.DataFrame({"ours": [8.1, 5.53, 0.031, 1.0], "low": [5.36, 3.8, 0.021, -2.0],
+                           "high": [10.83, 7.25, 0.041, 4.0], "seeds": [5, 5, 5, 5], "p": [0.001, 0.001, 0.002, 0.3],
+                           "verdict": ["reproduced", "contradicted", "contradicted", "inconclusive"]},
+                          index=pd.Index(["sam_large_rho_tail_min", "tail_stationary", "sam_ratio", "not_declared"]))
+    family = summary.within_family(regime, scorecard.MECHANISM_IDS)
+    assert list(family.index) == ["sam_ratio", "sam_large_rho_tail_min", "tail_stationary"]  # declared order
+    texts = summary.mechanism_findings(family, 0.05)
+    assert texts["landing_lift"] == "+8.1 [+5.4, +10.8] (5 seeds)" and texts["landing_ratio"].startswith("+0.03 [+0.02")
+    assert texts["landing_lift_verdict"] == "reproduced after Holm" and texts["landing_saddle_seeds"] == "5 seeds"
+    assert texts["landing_saddle_verdict"] == "contradicted after Holm" and "seeds" not in texts["landing_stationary"]
+    missing = summary.mechanism_findings(summary.within_family(regime.iloc[:0], scorecard.MECHANISM_IDS), None)
+    assert missing["landing_lift"] == "not measured yet" and missing["landing_ratio_rho"] == "not tuned yet"
+    assert missing["landing_saddle_verdict"] == "not measured yet"
+    # the accuracy headline: the most seeds at each radius, final epoch; Holm's verdict first, the raw one beside it
+    variants = pd.DataFrame([
+        {"rho": 0.05, "epoch": e, "seeds": n, "ours": o, "low": o - 1.3, "high": o + 1.3, "p": 0.01,
+         "verdict": "reproduced", "p (Holm)": 0.06, "verdict (Holm)": "inconclusive"}
+        for e in ("final", "best_val") for n, o in ((5, 2.9), (10, 2.0))] + [
+        {"rho": 0.5, "epoch": "final", "seeds": 5, "ours": -2.9, "low": -9.4, "high": 3.5, "p": 0.3,
+         "verdict": "inconclusive", "p (Holm)": 0.6, "verdict (Holm)": "inconclusive"}])
+    acc = summary.accuracy_findings(variants)
+    assert acc["landing_acc_tuned"] == "+2.0 [+0.7, +3.3] points (10 seeds)" and acc["landing_tuned_rho"] == "0.05"
+    assert acc["landing_acc_large"] == "-2.9 [-9.4, +3.5] (5 seeds)" and acc["landing_large_rho"] == "0.5"
+    assert acc["landing_acc_verdict"] == "inconclusive after Holm (reproduced alone)"
+    assert summary.accuracy_findings(None)["landing_acc_tuned"] == "no runs yet"
+    # Fig. 1 counts each family's verdicts after Holm (the raw verdict where a frame has no Holm column)
+    rows = summary.after_holm({"a": family, "b": pd.DataFrame({"verdict": ["not run here"]})})
+    assert list(rows["family"]) == ["a"] * 3 + ["b"] and "not run here" in set(rows["verdict"])
+    assert not math.isnan(family["p (Holm)"].iloc[0])

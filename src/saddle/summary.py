@@ -104,3 +104,99 @@ def grid_cost_texts(scale: str) -> dict:
                                   (f" ({cost['scaled']:.1f} with the {cost['resumed']} resumed runs' first stretch "
                                    "estimated)" if cost["resumed"] else ""))
     return texts
+
+
+# ---- The landing page: Fig. 1 and the three findings, every number read from the records. ----
+
+def within_family(frame: pd.DataFrame, ids) -> pd.DataFrame:
+    """The rows of `frame` (indexed by claim key) that belong to a declared family `ids`, with Holm's correction
+    within them (scorecard.holm_verdicts), as chapter 2 applies it to a scale's mechanism claims."""
+    rows = frame.loc[[k for k in ids if k in frame.index]]
+    return scorecard.holm_verdicts(rows) if len(rows) else rows.assign(**{"p (Holm)": [], "verdict (Holm)": []})
+
+
+def after_holm(families: dict) -> pd.DataFrame:
+    """Fig. 1's rows: every family's claims with the verdict after Holm's correction within that family
+    ('verdict'; the raw one where a frame has no Holm column) and the family's name ('family')."""
+    def verdicts(frame):
+        return list(frame["verdict (Holm)" if "verdict (Holm)" in frame else "verdict"])
+    return pd.concat([pd.DataFrame({"verdict": verdicts(frame), "family": name}) for name, frame in families.items()],
+                     ignore_index=True)
+
+
+def verdict_words(row) -> str:
+    """A claim's verdict for the landing page, after Holm's correction within its family, and the raw verdict where
+    it differs: 'reproduced after Holm', 'inconclusive after Holm (reproduced alone)'."""
+    raw, holm = row["verdict"], row.get("verdict (Holm)", row["verdict"])
+    if raw not in ("reproduced", "contradicted"):
+        return raw
+    return f"{holm} after Holm" + ("" if holm == raw else f" ({raw} alone)")
+
+
+def _difference(row, seeds: bool = True) -> str:
+    """'+8.1 [+5.4, +10.8] (5 seeds)': the paired difference and its 95% interval (two decimals where the effect
+    and its interval are within one unit), with its seeds unless `seeds` is False."""
+    if row is None or not row["seeds"] or pd.isna(row["ours"]):
+        return "not measured yet"
+    digits = 1 if abs(row["ours"]) >= 1 or (not pd.isna(row["low"]) and row["high"] - row["low"] >= 1) else 2
+    count = f" ({scorecard.seeds_phrase([row['seeds']])})" if seeds else ""
+    if pd.isna(row["low"]):
+        return f"{row['ours']:+.{digits}f} (1 seed, no interval)"
+    return f"{row['ours']:+.{digits}f} [{row['low']:+.{digits}f}, {row['high']:+.{digits}f}]{count}"
+
+
+def accuracy_findings(variants: pd.DataFrame | None, large_rho: float = grid.MECHANISM_RHO) -> dict:
+    """The accuracy finding (`variants`: scorecard.headline_variants, the first radius the tuned one; None without
+    runs): the headline at the final epoch on the most seeds recorded, at the tuned radius and at `large_rho`."""
+    texts = {"landing_acc_verdict": "not run here", "landing_acc_tuned": "no runs yet",
+             "landing_acc_large": "no runs yet", "landing_tuned_rho": "not tuned yet",
+             "landing_large_rho": f"{large_rho:g}"}
+    if variants is None or variants.empty:
+        return texts
+    final = variants[variants["epoch"] == "final"]
+
+    def most_seeds(rho):
+        rows = final[final["rho"] == rho]
+        return None if rows.empty else rows.loc[rows["seeds"].idxmax()]
+
+    def text(row):
+        return f"{scorecard.interval_text(row)} points ({scorecard.seeds_phrase([row['seeds']])})"
+    tuned, large = most_seeds(variants["rho"].iloc[0]), most_seeds(large_rho)
+    texts.update(landing_acc_verdict=verdict_words(tuned), landing_acc_tuned=text(tuned),
+                 landing_tuned_rho=f"{tuned['rho']:g}")
+    if large is not None:
+        texts["landing_acc_large"] = f"{scorecard.interval_text(large)} ({scorecard.seeds_phrase([large['seeds']])})"
+    return texts
+
+
+def mechanism_findings(regime: pd.DataFrame, tuned_rho: float | None, large_rho: float = grid.MECHANISM_RHO) -> dict:
+    """The two mechanism findings at the regime scale (`regime`: its mechanism family after within_family): SAM at
+    `large_rho` lifts the tail's lambda_min; the tail is no stationary point, and SAM at the tuned radius moves the
+    tail's ratio abs(lambda_min / lambda_max) (the paper's measure of non-convexity)."""
+    def row(key):
+        return regime.loc[key] if key in regime.index and regime.loc[key, "seeds"] else None
+    lift, stationary, ratio = row("sam_large_rho_tail_min"), row("tail_stationary"), row("sam_ratio")
+    saddle = [r for r in (stationary, ratio) if r is not None]
+    words = {verdict_words(r) for r in saddle}
+    return {"landing_lift_verdict": verdict_words(lift) if lift is not None else "not measured yet",
+            "landing_lift": _difference(lift),
+            "landing_saddle_verdict": words.pop() if len(words) == 1 else
+            "; ".join(f"{name}: {verdict_words(r)}" for name, r in (("stationarity", stationary), ("ratio", ratio))
+                      if r is not None) or "not measured yet",
+            "landing_saddle_seeds": scorecard.seeds_phrase([r["seeds"] for r in saddle]) if saddle else "no seeds",
+            "landing_stationary": _difference(stationary, seeds=False),
+            "landing_ratio": _difference(ratio, seeds=False),
+            "landing_ratio_rho": "not tuned yet" if tuned_rho is None else f"{tuned_rho:g}"}
+
+
+def landing_texts(validated: pd.DataFrame, scale: str, dataset: str, regime: pd.DataFrame,
+                  regime_scale: str = grid.REGIME_SCALE) -> dict:
+    """What the landing page's three findings quote: the accuracy headline (validated protocol at `scale`, Holm
+    within the validated protocol's Table 1 family, as chapter 4's table of variants) and the mechanism at
+    `regime_scale` (`regime`: its family after within_family)."""
+    family = validated[(validated["rule"] == "final") & (validated["data"] == dataset)].reset_index(drop=True)
+    rho = grid.tuned_rho("CE+DRW+SAM", scale, dataset=dataset)
+    variants = (scorecard.headline_variants(family, scale, dataset, rho)
+                if rho is not None and scorecard.HEADLINE_ID in set(family["id"]) else None)
+    return ({"landing_scale": scale} | accuracy_findings(variants)
+            | mechanism_findings(regime, grid.protocol_rho("CE+DRW+SAM", regime_scale, "validated")))
