@@ -61,7 +61,7 @@ def test_the_landing_findings_quote_holm_verdicts_and_say_what_is_missing():
     acc = summary.accuracy_findings(variants)
     assert acc["landing_acc_tuned"] == "+2.0 [+0.7, +3.3] points (10 seeds)" and acc["landing_tuned_rho"] == "0.05"
     assert acc["landing_acc_large"] == "-2.9 [-9.4, +3.5] (5 seeds)" and acc["landing_large_rho"] == "0.5"
-    assert acc["landing_acc_verdict"] == "inconclusive after Holm (reproduced alone)"
+    assert acc["landing_acc_verdict"] == "inconclusive after Holm (reproduced before Holm)"
     assert summary.accuracy_findings(None)["landing_acc_tuned"] == "no runs yet"
     # Fig. 1 counts each family's verdicts after Holm (the raw verdict where a frame has no Holm column)
     rows = summary.after_holm({"a": family, "b": pd.DataFrame({"verdict": ["not run here"]})})

@@ -126,11 +126,11 @@ def after_holm(families: dict) -> pd.DataFrame:
 
 def verdict_words(row) -> str:
     """A claim's verdict for the landing page, after Holm's correction within its family, and the raw verdict where
-    it differs: 'reproduced after Holm', 'inconclusive after Holm (reproduced alone)'."""
+    it differs: 'reproduced after Holm', 'inconclusive after Holm (reproduced before Holm)'."""
     raw, holm = row["verdict"], row.get("verdict (Holm)", row["verdict"])
-    if raw not in ("reproduced", "contradicted"):
+    if raw not in scorecard.VERDICTS[:2]:  # reproduced, contradicted: the decided verdicts
         return raw
-    return f"{holm} after Holm" + ("" if holm == raw else f" ({raw} alone)")
+    return f"{holm} after Holm" + ("" if holm == raw else f" ({raw} before Holm)")
 
 
 def _difference(row, seeds: bool = True) -> str:
