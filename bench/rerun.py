@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from saddle import costs, grid
-from saddle.book import chapter_settings
+from saddle_book.book import chapter_settings
 from saddle.results import ROOT, find_record, git_commit, results_dir
 
 CHAPTER_RUNS = {  # the runs a chapter trains at a new rho, on its own seeds (its other runs are the committed ones)

@@ -24,7 +24,7 @@ from pathlib import Path
 import papermill as pm
 import yaml
 
-from saddle import declared
+from saddle_book import declared
 
 ROOT = Path(__file__).resolve().parents[1]
 

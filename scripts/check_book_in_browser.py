@@ -11,7 +11,7 @@ table of each figure's rendered size: the pixel height of 10-point text at that 
 labels), from the PNG's dpi and its shown/natural width. A figure whose 10-point text renders below MIN_TEXT_PX
 fails the check (a reader cannot read its labels without zooming), and so does one drawn wider than the text
 column (COLUMN_INCHES at its dpi: shrunk to the column, its text shrinks) or below MIN_DPI. Legends over data are
-not visible to a browser: saddle.plots.publish refuses a figure wider than the column and tests/test_plots.py checks
+not visible to a browser: saddle_book.plots.publish refuses a figure wider than the column and tests/test_plots.py checks
 that every figure keeps its legend off the panels.
 
 Usage: python scripts/check_book_in_browser.py [_build]   (exit 1 with a list of problems if any page fails)"""
@@ -47,7 +47,7 @@ def render(browser: str, page: Path, *extra: str) -> subprocess.CompletedProcess
 WINDOW_WIDTH = 1280  # a laptop browser; the theme's content column is narrower
 MIN_TEXT_PX = 7.0  # 10-point text below this many CSS pixels is illegible at 100% zoom
 MIN_DPI = 200
-COLUMN_INCHES = 7.0  # saddle.plots draws within 6.5 inches; a legend below the panels may add a little
+COLUMN_INCHES = 7.0  # saddle_book.plots draws within 6.5 inches; a legend below the panels may add a little
 MEASURE = """<script>window.addEventListener("load", () => {
   document.body.dataset.pageHeight = document.documentElement.scrollHeight;
   document.querySelectorAll("main img").forEach(img => { const r = img.getBoundingClientRect();

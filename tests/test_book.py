@@ -61,7 +61,7 @@ def test_notebooks_only_call():
 ])
 def test_chapter_parameters_are_checked_with_the_accepted_values(kwargs, message):
     """What every chapter's first cell calls; the notebook tests below check that each chapter does call it."""
-    from saddle.book import check_parameters
+    from saddle_book.book import check_parameters
     with pytest.raises(ValueError, match=re.escape(message)):
         check_parameters(**kwargs)
     check_parameters("smoke", rho=0.5, seeds=[0], tables=["table1"], dataset="cifar10", epoch_rule="best", imbalances=[10])
@@ -73,7 +73,7 @@ def test_a_long_table_folds_with_its_full_strings_and_a_csv_download():
 
     import pandas as pd
 
-    from saddle.book import collapsed_table
+    from saddle_book.book import collapsed_table
     claim = "SAM raises the tail accuracy of CE+DRW (exp profile, imbalance 100), a string longer than fifty characters"
     frame = pd.DataFrame({"claim": [claim, "short"], "ours": [1.5, None]})
     page = collapsed_table(frame, "All 2 rows", "cells.csv")
@@ -189,7 +189,7 @@ def test_browser_check_refuses_figures_below_200_dpi_or_wider_than_the_column(tm
 
 
 def test_and_list_joins_names_for_prose():
-    from saddle.book import and_list
+    from saddle_book.book import and_list
     assert [and_list([]), and_list(["A"]), and_list(["A", "B"]), and_list(["A", "B", "C"])] == \
         ["", "A", "A and B", "A, B and C"]
 

@@ -1,9 +1,9 @@
-"""The chapter helpers in saddle.book on small made-up records: the phrases chapters 4 and 5 glue say what the
+"""The chapter helpers in saddle_book.book on small made-up records: the phrases chapters 4 and 5 glue say what the
 numbers show."""
 import pandas as pd
 import pytest
 
-from saddle import book, scorecard
+from saddle_book import book, scorecard
 
 
 def record(label, tail_fit, dataset="fashion-mnist", status="complete"):
@@ -58,7 +58,7 @@ def test_large_claims_are_not_run_without_records_and_judged_by_the_given_rule()
 
 def test_chapter_settings_resolve_none_by_scale_in_the_order_asked(monkeypatch):
     from saddle import grid
-    from saddle.book import chapter_settings
+    from saddle_book.book import chapter_settings
     monkeypatch.delenv("SADDLE_READ_ONLY", raising=False)
     assert chapter_settings("smoke", seeds=None, iters=None, train_missing=None) == ([0], 4, True)
     assert chapter_settings("cpu", iters=None, seeds=None, train_missing=None) == (100, list(grid.SEEDS), False)
@@ -73,7 +73,7 @@ def test_chapter_settings_resolve_none_by_scale_in_the_order_asked(monkeypatch):
 
 
 def test_recipe_guidance_stops_before_the_first_drop_and_shows_the_hindsight_best():
-    from saddle.book import recipe_guidance
+    from saddle_book.book import recipe_guidance
     ours = pd.DataFrame({"data": "d", "rho": [0.0, 0.05, 0.1, 0.2, 0.5, 0.05],
                          "acc": [60.0, 62.0, 63.0, 61.0, 65.0, 62.0], "tail": [10.0, 20.0, 22.0, 18.0, 30.0, 20.0]})
     row = recipe_guidance(ours).iloc[0]
@@ -86,7 +86,8 @@ def test_recipe_guidance_stops_before_the_first_drop_and_shows_the_hindsight_bes
 
 
 def test_paper_rows_of_the_sweeps_are_labelled_with_the_papers_data_set():
-    from saddle import grid, scorecard
+    from saddle import grid
+    from saddle_book import scorecard
     sweep = grid.figure4("cpu", seeds=(0,))
     rows = scorecard.rho_sweep(sweep, grid.FIGURE4_RHOS, ["fashion-mnist"], {c.run_id: None for c in sweep}, "final")
     assert set(rows["source"]) == {"paper"} and 0.5 in set(rows["rho"])
@@ -171,7 +172,7 @@ def test_chapter_parameters_refuse_an_unknown_data_set_or_method_by_name():
 
 
 def test_class_order_table_and_the_control_off_fashion_mnist():
-    from saddle import scorecard
+    from saddle_book import scorecard
     table = book.class_order_table("cpu", 100)
     assert list(table.columns) == ["calibrated order", "natural order", "training images"]
     assert table["training images"].iloc[0] == 500 and table["training images"].iloc[-1] == 5
@@ -180,7 +181,8 @@ def test_class_order_table_and_the_control_off_fashion_mnist():
 
 
 def test_rho_sweep_summary_and_recipe_texts():
-    from saddle import grid, scorecard
+    from saddle import grid
+    from saddle_book import scorecard
     ours = pd.DataFrame({"data": "d", "rho": [0.0, 0.0, 0.5], "acc": [60.0, 62.0, 65.0], "head": 80.0,
                          "tail": [10.0, 12.0, 30.0], "train acc": 99.0, "train tail": [98.0, 96.0, 55.0]})
     table, texts = scorecard.rho_sweep_summary(ours, "d")

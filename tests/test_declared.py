@@ -7,8 +7,9 @@ import subprocess
 
 import pytest
 
-from saddle import declared, grid, scorecard
-from saddle.declared import Declaration, MissingHistoryError
+from saddle import grid
+from saddle_book import declared, scorecard
+from saddle_book.declared import Declaration, MissingHistoryError
 from saddle.paths import ROOT
 
 

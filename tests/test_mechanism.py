@@ -1,7 +1,7 @@
 """The mechanism claims on small made-up rows: each claim's statistic per seed, and its verdict by the one rule."""
 import pandas as pd
 
-from saddle import mechanism
+from saddle_book import mechanism
 
 
 def rows(lift: float, seeds=(0, 1, 2)):
@@ -111,7 +111,7 @@ def test_the_regime_rule_waits_until_it_is_decided():
 
 def test_recorded_claims_read_only_what_exists(tmp_path, monkeypatch):
     """Chapter 7's overview reads the curvature claims without training or computing: none recorded, none judged."""
-    from saddle import mechanism, scorecard
+    from saddle_book import mechanism, scorecard
     monkeypatch.setenv("SADDLE_RESULTS", str(tmp_path))
     monkeypatch.setenv("SADDLE_READ_ONLY", "1")
     frame = mechanism.recorded_claims("smoke")

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from saddle import plots  # noqa: E402
+from saddle_book import plots  # noqa: E402
 from saddle.hessian import Spectrum  # noqa: E402
 
 
@@ -44,7 +44,7 @@ def test_ratio_over_training_draws_group_means_over_class_lines_on_even_epochs()
 
 def test_book_tables_show_p_to_two_significant_digits_and_no_index():
     import pandas as pd
-    from saddle import book
+    from saddle_book import book
     html = book.table_html(pd.DataFrame({"ours": [2.874, -0.001], "p": [0.011351, 0.0000321]}), digits={"p": 2})
     assert "0.011" in html and "3.2e-05" in html and "2.87" in html and "-0.00" not in html
     assert "<th></th>" not in html and 'white-space: nowrap' in html
@@ -55,7 +55,7 @@ def test_book_tables_show_p_to_two_significant_digits_and_no_index():
 def test_verdict_bars_stack_every_verdict_in_the_rule_order_with_the_legend_below():
     import pandas as pd
 
-    from saddle import plots, scorecard
+    from saddle_book import plots, scorecard
     assert list(plots.VERDICT_COLOURS) == list(scorecard.VERDICTS)  # one colour for each word, in the rule's order
     reproduced, contradicted, inconclusive = scorecard.VERDICTS[:3]
     claims = pd.DataFrame({"chapter": ["4", "4", "4", "2"],
@@ -79,7 +79,7 @@ def test_publish_glues_a_figure_or_the_no_runs_figure_and_closes_it(monkeypatch)
     import matplotlib.pyplot as plt
     import myst_nb
 
-    from saddle import plots
+    from saddle_book import plots
     glued = {}
     monkeypatch.setattr(myst_nb, "glue", lambda name, fig, display: glued.setdefault(name, fig))
     fig, _ = plt.subplots()
@@ -93,7 +93,7 @@ def test_toy_saddle_slider_is_self_contained_with_one_step_per_radius():
     import json
     import re
 
-    from saddle.theory import SaddleToy
+    from saddle_book.theory import SaddleToy
     page = plots.toy_saddle_slider(SaddleToy(), (1.0, 0.01), [0.05, 0.5, 1.0], steps=20)
     assert "<script" in page and not re.search(r'<script[^>]+src="http', page)  # plotly inlined: works offline
     figure = json.loads(re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*?\}),\s*\{\"displaylogo",

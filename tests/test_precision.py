@@ -1,7 +1,8 @@
 """bf16 against fp32: the pairs are twins that differ in precision alone, and the family is judged by the one rule."""
 import pytest
 
-from saddle import grid, precision, scorecard
+from saddle import analyse, grid
+from saddle_book import precision, scorecard
 
 
 def test_twins_differ_in_precision_alone():
@@ -32,7 +33,7 @@ def test_verdicts_judge_each_claim_at_its_declared_margin(monkeypatch):
         return {"spectra": {str(c): {"lambda_min": -10.0 + shift + 0.1 * seed} for c in classes}}
 
     monkeypatch.setattr(precision, "find_record", lambda config: by_id[config.run_id])
-    monkeypatch.setattr(precision, "run_spectra", spectra)
+    monkeypatch.setattr(analyse, "run_spectra", spectra)  # what analyse.STORED reads through
     frame = precision.verdicts()
     assert list(frame.index) == list(scorecard.PRECISION_IDS)
     assert frame.loc["bf16-ce+drw-acc", "verdict"] == "reproduced"

@@ -264,34 +264,3 @@ def test_a_missing_data_root_creates_nothing(tmp_path, capsys):
     root = tmp_path / "typo"
     assert main(["train", "--scale", "smoke", "--data-root", str(root), "--out", str(tmp_path / "out")]) == 2
     assert "does not exist" in capsys.readouterr().err and not root.exists()
-
-
-def _imports(module_path) -> set[str]:
-    """The saddle modules a file imports, at the top or inside functions."""
-    import ast
-    names = set()
-    for node in ast.walk(ast.parse(module_path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            names |= {node.module} if node.module else {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("saddle."):
-            names.add(node.module.split(".")[1])
-    return names
-
-
-def test_no_import_cycles_and_the_store_imports_no_trainer():
-    from pathlib import Path
-    package = Path(SRC) / "saddle"
-    graph = {p.stem: _imports(p) - {p.stem} for p in package.glob("*.py")}
-    assert not graph["results"] & {"train", "stacked", "distributed", "runs", "grid"}, graph["results"]
-    assert not graph["hessian"] & {"train", "results", "checkpoints", "runs"}, graph["hessian"]  # the estimator alone
-    assert "book" not in graph["scorecard"] | graph["plots"]  # the analysis sits below the chapters' helpers
-
-    def reach(start, seen=None):
-        seen = set() if seen is None else seen
-        for nxt in graph.get(start, ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                reach(nxt, seen)
-        return seen
-    cycles = sorted(m for m in graph if m in reach(m) and m not in ("__init__", "__main__"))
-    assert not cycles, {m: graph[m] for m in cycles}

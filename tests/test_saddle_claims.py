@@ -5,7 +5,8 @@ import math
 import pandas as pd
 import pytest
 
-from saddle import book, grid, mechanism, plots, saddle_claims, scorecard
+from saddle import grid
+from saddle_book import book, mechanism, plots, saddle_claims, scorecard
 
 GROUPS = {"head": [0], "mid": [1], "tail": [2, 3]}
 
@@ -160,7 +161,7 @@ def test_side_of_zero_and_radius():
 
 
 def test_estimator_sentence_reads_the_probe_spread_and_the_longer_run():
-    from saddle.saddle_claims import estimator_sentence
+    from saddle_book.saddle_claims import estimator_sentence
     rows = pd.DataFrame([
         {"method": "a", "class": "8 Bag", "Lanczos steps": 100, "lambda_min": -2.0, "lambda_min spread": 0.2},
         {"method": "a", "class": "8 Bag", "Lanczos steps": 200, "lambda_min": -2.05, "lambda_min spread": 0.1},
@@ -302,7 +303,7 @@ def test_checkpoint_rows_pair_the_last_epoch_with_a_kept_best_validation_snapsho
         if epoch == 120:
             raise FileNotFoundError("no checkpoint")
     monkeypatch.setattr(checkpoints, "checkpoint_path", path)
-    monkeypatch.setattr(saddle_claims.Estimator, "of", lambda self, record, epoch, which, seed, compute:
+    monkeypatch.setattr(saddle_claims.Estimator, "of", lambda self, record, epoch, which, seed:
                         result({c: (-1.0 if epoch == 200 else -2.0, 10.0) for c in which}))
     estimator = saddle_claims.Estimator(iters=4, max_per_class=None, seed=0)
     rows = saddle_claims.checkpoint_rows("cpu", "validated", [0, 1, 2], 0.05, estimator, [8, 9])
@@ -372,22 +373,22 @@ def test_closing_texts_name_the_seeds_each_figure_rests_on():
     assert texts["spectra_seeds"] == "none" and texts["all_class_seeds"] == "none" and texts["plot_seed"] == 0
 
 
-def test_estimator_check_names_the_plotted_seeds_runs_at_both_radii_and_shortens_smoke(monkeypatch):
+def test_estimator_reading_names_the_plotted_seeds_runs_at_both_radii_and_shortens_smoke():
     seen = {}
 
-    def fake(runs, classes, iters, compute):
-        seen.update(runs=runs, iters=iters, compute=compute)
-        return [{"method": name, "class": "2 x", "Lanczos steps": s, "lambda_min": -1.0, "lambda_min spread": 0.1}
-                for name in runs for s in iters]
+    class FakeSource:  # reads through whatever source the notebook hands it
+        def estimator_rows(self, runs, classes, iters):
+            seen.update(runs=runs, iters=iters)
+            return [{"method": name, "class": "2 x", "Lanczos steps": s, "lambda_min": -1.0, "lambda_min spread": 0.1}
+                    for name in runs for s in iters]
 
-    monkeypatch.setattr(saddle_claims.spectra, "estimator_check", fake)
     runs = {(0.0, 3): "drw", (0.05, 3): "tuned", (grid.MECHANISM_RHO, 3): "large", (0.05, 4): "other seed"}
-    table, text = saddle_claims.estimator_check(runs, 0.05, 3, "cpu", 100, [2], compute=False)
+    table, text = saddle_claims.estimator_reading(runs, 0.05, 3, "cpu", 100, [2], FakeSource())
     assert seen["runs"] == {"CE+DRW": "drw", "CE+DRW+SAM rho 0.05": "tuned",
                             f"CE+DRW+SAM rho {grid.MECHANISM_RHO:g}": "large"}
-    assert seen["iters"] == (50, 100, 200) and seen["compute"] is False and len(table) == 9
+    assert seen["iters"] == (50, 100, 200) and len(table) == 9
     assert text.startswith("At 100 Lanczos steps")
-    saddle_claims.estimator_check(runs, 0.05, 3, "smoke", 4, [2])
+    saddle_claims.estimator_reading(runs, 0.05, 3, "smoke", 4, [2], FakeSource())
     assert seen["iters"] == (4, 8)
 
 

@@ -3,8 +3,9 @@ import math
 import pandas as pd
 import pytest
 
-from saddle import grid, scorecard
-from saddle.scorecard import Claim
+from saddle import grid
+from saddle_book import scorecard
+from saddle_book.scorecard import Claim
 
 
 def fake(method, seed, scale="cpu", dataset=None, rho=None, **metrics):
@@ -164,7 +165,7 @@ def test_every_claim_names_a_table_of_the_paper_and_known_methods():
 
 
 def test_no_verdict_is_built_outside_the_rule():
-    """Every verdict string in the chapters' code and the package comes from saddle.scorecard: no other file spells
+    """Every verdict string in the chapters' code and the package comes from saddle_book.scorecard: no other file spells
     one as a string literal, and no page uses the retired words."""
     import json
     import re
@@ -298,14 +299,14 @@ def test_verdict_changes_names_each_changed_claim_and_skips_claims_without_an_in
 
 
 def test_equivalence_margins_are_half_the_smallest_gain_the_paper_reports():
-    from saddle.scorecard import equivalence_margin
+    from saddle_book.scorecard import equivalence_margin
     assert equivalence_margin("acc") == 0.7  # CE -> CE+SAM, +1.4
     assert equivalence_margin("head") == 1.25  # CE -> CE+SAM, +2.5 (the DRW rows' -0.2 .. +0.1 are no change)
     assert equivalence_margin("tail") == 3.85  # VS -> VS+SAM, +7.7 (CE's -0.6 is no gain)
 
 
 def test_every_claim_has_one_declared_family_and_primaries_belong_to_theirs():
-    from saddle.scorecard import BEYOND_CLAIMS, CLAIMS, FAMILIES, HEADLINE_ID, PRIMARY
+    from saddle_book.scorecard import BEYOND_CLAIMS, CLAIMS, FAMILIES, HEADLINE_ID, PRIMARY
     assert set(FAMILIES["accuracy, paper protocol"]) == {c.id for c in CLAIMS}
     assert set(FAMILIES["after the paper"]) == {c.id for c in BEYOND_CLAIMS}
     assert HEADLINE_ID in FAMILIES["accuracy, validated protocol"]
@@ -314,7 +315,7 @@ def test_every_claim_has_one_declared_family_and_primaries_belong_to_theirs():
 
 
 def test_equivalence_is_one_tost_at_90_percent_on_both_sides():
-    from saddle.scorecard import interval, p_value, verdict
+    from saddle_book.scorecard import interval, p_value, verdict
     inside = [0.1, -0.2, 0.3, 0.0, 0.1]
     assert verdict(inside, "keeps", 2.0) == "reproduced" and p_value(inside, "keeps", 2.0) < 0.05
     above = [3.0, 3.5, 4.4, 2.9, 4.1]  # the 90% interval wholly above +2
@@ -331,7 +332,7 @@ def test_equivalence_is_one_tost_at_90_percent_on_both_sides():
 
 
 def test_holm_adjusted_p_values_match_a_worked_example():
-    from saddle.scorecard import holm_adjusted, holm_survivors
+    from saddle_book.scorecard import holm_adjusted, holm_survivors
     # m = 4: sorted 0.01, 0.02, 0.03, 0.5 -> 4 x 0.01 = 0.04, 3 x 0.02 = 0.06, max(0.06, 2 x 0.03) = 0.06, 0.5
     p = [0.03, 0.5, 0.01, 0.02]
     assert holm_adjusted(p) == pytest.approx([0.06, 0.5, 0.04, 0.06])
@@ -340,7 +341,7 @@ def test_holm_adjusted_p_values_match_a_worked_example():
 
 
 def test_holm_verdicts_demote_decisions_that_do_not_survive_their_family():
-    from saddle.scorecard import holm_verdicts
+    from saddle_book.scorecard import holm_verdicts
     frame = pd.DataFrame({"claim": list("abcd"), "p": [0.011, 0.04, 0.3, math.nan],
                           "verdict": ["reproduced", "contradicted", "inconclusive", "not run here"]})
     out = holm_verdicts(frame)  # m = 3: 3 x 0.011 = 0.033 survives; 2 x 0.04 = 0.08 does not
@@ -349,7 +350,7 @@ def test_holm_verdicts_demote_decisions_that_do_not_survive_their_family():
 
 
 def test_size_word_compares_the_papers_effect_with_our_interval():
-    from saddle.scorecard import size_word
+    from saddle_book.scorecard import size_word
     assert size_word(11.7, 1.07, 4.66) == "smaller than the paper's"  # the headline
     assert size_word(3.0, 1.07, 4.66) == "as large as the paper's"
     assert size_word(0.5, 1.07, 4.66) == "larger than the paper's"
@@ -358,7 +359,7 @@ def test_size_word_compares_the_papers_effect_with_our_interval():
 
 
 def test_order_control_without_records_says_not_run_here(tmp_path, monkeypatch):
-    from saddle import scorecard
+    from saddle_book import scorecard
     monkeypatch.setenv("SADDLE_RESULTS", str(tmp_path))
     rows, texts = scorecard.order_control("cpu")
     assert [r["claim"].rsplit(", ", 1)[1] for r in rows] == ["calibrated class order", "natural class order"]

@@ -1,7 +1,7 @@
 """Chapter 7's ledger on made-up records: the headline under both protocols, the CE+SAM reading, the counts."""
 import pandas as pd
 
-from saddle import scorecard, summary
+from saddle_book import scorecard, summary
 from test_scorecard import fake, records
 
 

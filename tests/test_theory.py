@@ -2,39 +2,40 @@ import numpy as np
 import pytest
 import torch
 
-from saddle import theory
+from saddle import theorem2
+from saddle_book import theory
 
 
 @pytest.mark.parametrize("lam", [-4.0, -1.0, -0.3, 0.5])
 @pytest.mark.parametrize("rho", [0.1, 0.5, 1.0])
 def test_theorem_holds_on_the_noisy_quadratic(lam, rho):
     """H_z = H and an exact Taylor step: the ratio must equal (1 + rho lam)^2 to Monte-Carlo error."""
-    row = theory.quadratic_check(lam, rho, samples=4000, seed=1)
+    row = theorem2.quadratic_check(lam, rho, samples=4000, seed=1)
     assert abs(row["measured"] - row["predicted"]) <= 4 * row["stderr"] + 1e-9
 
 
 def test_independent_ascent_batch_breaks_the_identity():
     """At lam = -1/rho the theorem predicts 0; with a fresh minibatch for the ascent the noise survives."""
-    same = theory.quadratic_check(-2.0, 0.5, samples=4000)
-    fresh = theory.quadratic_check(-2.0, 0.5, samples=4000, same_batch=False)
+    same = theorem2.quadratic_check(-2.0, 0.5, samples=4000)
+    fresh = theorem2.quadratic_check(-2.0, 0.5, samples=4000, same_batch=False)
     assert same["measured"] < 1e-12 and fresh["measured"] > 0.1
 
 
 def test_second_moment_ratio_error_shrinks_with_samples():
     rng = np.random.default_rng(0)
-    small = theory.second_moment_ratio(*rng.normal(size=(2, 100)))
-    large = theory.second_moment_ratio(*rng.normal(size=(2, 10000)))
+    small = theorem2.second_moment_ratio(*rng.normal(size=(2, 100)))
+    large = theorem2.second_moment_ratio(*rng.normal(size=(2, 10000)))
     assert large[1] < small[1] / 5 and abs(large[0] - 1) < 4 * large[1]
 
 
 def test_sam_perturbation_lengths():
     g = torch.tensor([[3.0, 4.0], [0.0, 2.0]])
-    assert torch.allclose(theory.sam_perturbation(g, 0.5, normalized=True).norm(dim=1), torch.tensor([0.5, 0.5]))
-    assert torch.allclose(theory.sam_perturbation(g, 0.5, normalized=False), 0.5 * g)
+    assert torch.allclose(theorem2.sam_perturbation(g, 0.5, normalized=True).norm(dim=1), torch.tensor([0.5, 0.5]))
+    assert torch.allclose(theorem2.sam_perturbation(g, 0.5, normalized=False), 0.5 * g)
 
 
 def test_saddle_network_is_a_saddle():
-    flat, point, x, y = theory.saddle_network()
+    flat, point, x, y = theorem2.saddle_network()
     assert flat.gradient(point, x, y).norm() < 1e-12
     eigenvalues = torch.linalg.eigvalsh(flat.hessian(point, x, y))
     assert eigenvalues[0] < -0.5 and eigenvalues[-1] > 0.5
@@ -42,7 +43,7 @@ def test_saddle_network_is_a_saddle():
 
 def test_network_check_near_the_saddle_follows_the_theorem():
     """Close to the saddle (small offset, small rho) unnormalised SAM's ratio is the theorem's within 10%."""
-    result = theory.network_check([0.1, 0.2], n_batches=60, offset=0.05)
+    result = theorem2.network_check([0.1, 0.2], n_batches=60, offset=0.05)
     rows = [r for r in result["table"] if r["sam"] == "unnormalised"]
     assert result["lambda_min"] < -1
     for row in rows:
@@ -51,12 +52,12 @@ def test_network_check_near_the_saddle_follows_the_theorem():
 
 def test_escape_sgd_and_trapped_unnormalised_sam():
     """On the toy, unnormalised SAM with rho > -1/lam has its drift along v reversed: it stays at the saddle."""
-    toy = theory.SaddleToy()
-    sgd = theory.escape_steps(toy, "sgd", trials=20, max_steps=600)
-    trapped = theory.escape_steps(toy, "sam", rho=1.5, trials=20, max_steps=600)
+    toy = theorem2.SaddleToy()
+    sgd = theorem2.escape_steps(toy, "sgd", trials=20, max_steps=600)
+    trapped = theorem2.escape_steps(toy, "sam", rho=1.5, trials=20, max_steps=600)
     assert np.isfinite(sgd).all() and np.isinf(trapped).all()
     with pytest.raises(ValueError, match="unknown method 'adam'; accepted: sgd, sam, sam_normalized"):
-        theory.escape_steps(toy, "adam")
+        theorem2.escape_steps(toy, "adam")
 
 
 @pytest.mark.slow  # trains a run, then the trained-network check (10 s of one core measured)
@@ -68,16 +69,16 @@ def test_trained_network_check_is_stored_and_read_back(tmp_path, monkeypatch):
     monkeypatch.setenv("SADDLE_READ_ONLY", "1")
     with pytest.raises(RuntimeError, match=r"SADDLE_READ_ONLY is set; create it with: papermill book/03_theorem2.ipynb "
                                            r"out.ipynb -p scale smoke -p table5_rhos \"\[0.1, 0.5\]\" -p seeds \"\[0\]\""):
-        theory.get_or_check_trained(record, 2, **kwargs)
-    assert theory.get_or_check_trained(record, 2, compute=False, **kwargs) is None  # read, never computed
-    assert theory.check3("cpu", [0.5], compute=False, root=tmp_path) is None  # no such run in this results folder
+        theorem2.get_or_check_trained(record, 2, **kwargs)
+    assert theorem2.get_or_check_trained(record, 2, compute=False, **kwargs) is None  # read, never computed
+    assert theorem2.check3("cpu", [0.5], compute=False, root=tmp_path) is None  # no such run in this results folder
     monkeypatch.delenv("SADDLE_READ_ONLY")
-    result = theory.get_or_check_trained(record, 2, **kwargs)
+    result = theorem2.get_or_check_trained(record, 2, **kwargs)
     assert set(result["directions"]) == {"optimised", "class 9"}
     optimised = result["directions"]["optimised"]
     assert abs(optimised["optimised_curvature_along_v"] - optimised["lambda_min"]) < 0.05 * abs(optimised["lambda_min"]) + 1e-3
     assert len(optimised["table"]) == 4 and result["provenance"]["git_commit"]
-    assert theory.get_or_check_trained(record, 2, **kwargs) == result
+    assert theorem2.get_or_check_trained(record, 2, **kwargs) == result
     monkeypatch.setenv("SADDLE_RESULTS", str(tmp_path))
     assert theory.check3_run(result, "smoke").endswith("its snapshot is not committed, so the check needs the run "
                                                        "trained here first")
@@ -134,7 +135,7 @@ def test_chapter_readings_of_checks_1_3_and_4():
     assert theory.check3_elsewhere_verdict(None, 0.5) == "not computed"
     texts = theory.trained_texts(check3, [0.2, 0.5])
     assert texts["check3_regime"] == "is not" and texts["check3_tail"] == "class 9" and texts["check3_eff_bound"] == "-6"
-    toy = theory.SaddleToy()
+    toy = theorem2.SaddleToy()
     escape, steps = theory.escape_table(toy, [0.5, 1.5], [0, 1], trials=5, max_steps=400)
     assert len(steps[("sgd", 0.0)]) == 10 and set(escape["method"]) == {"unnormalised SAM", "normalised SAM"}
     texts = theory.escape_texts(escape, float(np.median(steps[("sgd", 0.0)])), 400)
@@ -143,7 +144,7 @@ def test_chapter_readings_of_checks_1_3_and_4():
 
 
 def test_chapter1_toy_paths_and_escape_rates():
-    toy = theory.SaddleToy()
+    toy = theorem2.SaddleToy()
     paths = theory.toy_paths(toy, (1.0, 0.01), 0.05, 50, [0.5])
     assert list(paths) == ["gradient descent", "SAM, $\\rho$ = 0.5"] and paths["gradient descent"].shape == (51, 2)
     texts = theory.toy_texts(toy, paths, (1.0, 0.01), 0.05, 50, [0.5])

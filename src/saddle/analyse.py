@@ -1,7 +1,7 @@
 """The declared analyses of a grid, run in the pipeline (`python -m saddle analyse <grid>`), never by a chapter.
 
 For every recorded run of the grid, the analyses its declaration names, in order of priority, each written as an
-analysis record (spectra.run_spectra, mechanism.split_record) that chapters then read. An analysis whose snapshot is
+analysis record (spectra.run_spectra, curvature.split_record) that chapters then read. An analysis whose snapshot is
 not in the cache or the committed checkpoints yet is listed as waiting, with the reason. CIFAR-10-LT's plan is
 grid.CIFAR_ANALYSES (declared with its grid, before any run)."""
 from __future__ import annotations
@@ -12,8 +12,32 @@ from dataclasses import dataclass
 from . import grid
 from .checkpoints import checkpoint_path
 from .config import RunConfig
-from .mechanism import split_record
-from .spectra import ESTIMATOR_ITERS, ESTIMATOR_PROBES, run_spectra
+from .curvature import split_record
+from .spectra import ESTIMATOR_ITERS, ESTIMATOR_PROBES, estimator_check, run_spectra, sweep_rows
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a chapter's analyses come from, chosen by whoever runs the chapter: the stored records alone (STORED: a
+    missing one reads as None and nothing is computed), or computed where missing (Source(compute=True), made in
+    one visible line of a notebook, as the pipeline does). The book layer reads through the source it is handed and
+    names no computing function itself (tests/test_architecture.py)."""
+    compute: bool = False
+
+    def spectra(self, record: dict, epoch: int, classes="all", **settings) -> dict | None:
+        return run_spectra(record, epoch, classes, compute=self.compute, **settings)
+
+    def sweep_rows(self, runs: dict, **settings) -> list[dict]:
+        return sweep_rows(runs, compute=self.compute, **settings)
+
+    def estimator_rows(self, records: dict, classes, **settings) -> list[dict]:
+        return estimator_check(records, classes, compute=self.compute, **settings)
+
+    def split(self, record: dict, **settings) -> dict | None:
+        return split_record(record, compute=self.compute, **settings)
+
+
+STORED = Source()
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,11 @@ import torch
 from torch.func import functional_call, grad, jvp, vjp
 
 from .hessian import lanczos, tridiagonal_eigh
-from .spectra import class_criterion, loss_images
+from .config import RunConfig
+from .spectra import class_criterion, loss_images, snapshot_model, stored_analysis
 
 PARTS = ("H", "G", "R")
+KIND = "curvature"  # the analysis records' folder: results/<scale>/curvature/
 
 
 class GaussNewtonSplit:
@@ -95,3 +97,22 @@ def class_split(model, data, classes="all", criterion: str = "ce", iters: int = 
         row["lambda_min_over_grad"] = row["H_min"] / row["grad_norm"] if row["grad_norm"] > 0 else float("nan")
         rows[str(c)] = row
     return rows
+
+
+def split_record(record: dict, epoch: int | None = None, classes=None, iters: int = 100, seed: int = 0,
+                 data_root=None, root=None, cache=None, compute: bool = True) -> dict | None:
+    """The Gauss-Newton split of a run's classes (default: its tail) at `epoch` (default: the last), read from or
+    written to its analysis record; compute=False: None where no record exists yet."""
+    config = RunConfig.from_dict(record["config"])
+    epoch = epoch or config.epochs
+    classes = list(record["groups"]["tail"] if classes is None else classes)
+    settings = dict(epoch=epoch, classes=classes, iters=iters, seed=seed)
+
+    def compute_split():
+        data, model = snapshot_model(config, epoch, data_root, cache)
+        return {"run_id": config.run_id, "label": config.label, "settings": settings,
+                "class_names": data.class_names, "classes": class_split(model, data, classes, iters=iters,
+                                                                      seed=seed, config=config)}
+    how = (f"saddle.curvature.split_record(<record of {config.run_id}>, epoch={epoch}, classes={classes}, "
+           f"iters={iters}, seed={seed})")
+    return stored_analysis(config, KIND, epoch, settings, compute_split, how, root, compute)

@@ -13,8 +13,8 @@ import shlex
 from pathlib import Path
 
 from .config import SAM_LIKE, RunConfig
-from .results import (cache_dir, check_clean_or_allowed, check_writable, checkpoint_dir, find_record, keep_diff, log,
-                      record_path, refuse_if_read_only, write_record)
+from .results import (MissingRecordError, cache_dir, check_clean_or_allowed, check_writable, checkpoint_dir,
+                      find_record, keep_diff, log, record_path, refuse_if_read_only, write_record)
 from .splits import LARGE_DATASETS
 
 
@@ -45,6 +45,16 @@ def run_lock(run_id: str, wait: bool = False):
 COMMAND_FIELDS = ("dataset", "loss", "drw", "optimizer", "rho", "rho_steps", "imbalance", "profile", "seed",
                   "subset_seed", "val_per_class", "class_order", "epochs", "n_max", "model", "batch_size", "sam_bn",
                   "precision")
+
+
+def require_record(config: RunConfig, root: Path | None = None) -> dict:
+    """A run's record, or MissingRecordError naming the command that trains it: how a chapter reads a run it cannot
+    do without, after its one call to grid.records has trained what it may."""
+    record = find_record(config, root)
+    if record is None:
+        raise MissingRecordError(f"no record of {config.run_id} (results/{config.scale}/); train it with: "
+                                 f"{train_command(config)}")
+    return record
 
 
 def train_command(config: RunConfig, threads: int | None = None, out=None, data_root=None) -> str:

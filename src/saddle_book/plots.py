@@ -8,8 +8,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
 
-from .data import class_groups
-from .results import train_group_accuracy
+from saddle.data import class_groups
+from saddle.results import train_group_accuracy
 from .scorecard import VERDICTS
 
 GROUP_COLOURS = {"head": "#4c72b0", "mid": "#dd8452", "tail": "#c44e52"}
@@ -478,7 +478,7 @@ def curvature_vs_accuracy(df: pd.DataFrame, marker: str = "radius"):
 
 
 def curvature_split(df: pd.DataFrame):
-    """saddle.mechanism's rows in two panels: (A) lambda_min of H, G and R per radius, one point per tail class and
+    """saddle_book.mechanism's rows in two panels: (A) lambda_min of H, G and R per radius, one point per tail class and
     seed; (B) |lambda_min(R)| against the class's training loss, log-log, one colour per radius."""
     sns.set_theme(style="whitegrid")
     fig, (left, right) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 2.9))
@@ -503,11 +503,11 @@ def curvature_split(df: pd.DataFrame):
 
 
 def toy_saddle(toy, paths: dict, extent: float = 1.5):
-    """Contours of the 2-D toy saddle f(u, v) (saddle.theory.SaddleToy), its descent field -grad f as arrows, and
+    """Contours of the 2-D toy saddle f(u, v) (saddle.theorem2.SaddleToy), its descent field -grad f as arrows, and
     optimiser paths {label: array [steps + 1, 2]}; the saddle at 0 and the minima at v = +-sqrt(-lam / c)."""
     import torch
 
-    from .theory import toy_value
+    from saddle.theorem2 import toy_value
 
     fine = np.linspace(-extent, extent, 201)
     U, V = np.meshgrid(fine, fine)
@@ -539,7 +539,7 @@ def toy_saddle_slider(toy, start, rhos, lr: float = 0.05, steps: int = 300, seed
     by a slider: a self-contained HTML fragment (plotly, its script inlined, so it works offline)."""
     import plotly.graph_objects as go
 
-    from .theory import toy_trajectory
+    from saddle.theorem2 import toy_trajectory
     u, v = np.linspace(-1.2, 1.2, 121), np.linspace(-1.6, 1.6, 161)
     uu, vv = np.meshgrid(u, v)
     value = toy.a * uu ** 2 / 2 + toy.lam * vv ** 2 / 2 + toy.c * vv ** 4 / 4

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-SCORECARD, GRID, CONFIG, DATA = (f"src/saddle/{name}.py" for name in ("scorecard", "grid", "config", "data"))
+SCORECARD = "src/saddle_book/scorecard.py"
+GRID, CONFIG, DATA = (f"src/saddle/{name}.py" for name in ("grid", "config", "data"))
+# A file's earlier paths (git mv): what it declares was first added under them.
+EARLIER_PATHS = {SCORECARD: ("src/saddle/scorecard.py",)}
 KINDS = ("family", "primary", "margin", "rule", "grid")
 NOT_SCALES = ("bench",)  # results/bench holds benchmarks, not runs
 
@@ -223,15 +226,16 @@ def first_added(root: Path, wanted: dict[str, set[str]]) -> dict[tuple[str, str]
     """(path, text) -> (commit, commit date) of the first commit, oldest first, that added a line containing `text`
     to `path` (`wanted`: path -> texts), the answer of `git log -S<text> --reverse` for a text within one line, in a
     single pass over the history of those files."""
+    now = {old: path for path in wanted for old in EARLIER_PATHS.get(path, ())} | {path: path for path in wanted}
     log = git(root, "log", "--reverse", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-renames", "--src-prefix=a/",
-              "--dst-prefix=b/", "--format=%x00%H %cI", "--", *wanted)
+              "--dst-prefix=b/", "--format=%x00%H %cI", "--", *now)
     found, commit, path = {}, None, None
     for line in log.splitlines():
         if line.startswith("\x00"):
             sha, date = line[1:].split(" ")
             commit = (sha, parse_date(date))
         elif line.startswith("+++ "):
-            path = line[6:] if line.startswith("+++ b/") else None
+            path = now.get(line[6:]) if line.startswith("+++ b/") else None
         elif line.startswith("+") and path in wanted:
             for text in wanted[path]:
                 if text in line and (path, text) not in found:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import grid, scorecard
-from .results import find_record
-from .spectra import run_spectra
+from saddle import grid
+
+from . import scorecard
+from saddle.results import find_record
+from saddle.analyse import STORED
 
 TAIL_SPECTRA = {"iters": 100, "max_per_class": None}  # chapter 2's tail spectra, probe seed = the run's seed
 
@@ -42,8 +44,8 @@ def value(record: dict | None, metric: str) -> float | None:
     if metric in ("acc", "tail"):
         return record["metrics"]["final"][metric]
     tail = record["groups"]["tail"]
-    spectra = run_spectra(record, record["config"]["epochs"], list(tail), seed=record["config"]["seed"],
-                          compute=False, **TAIL_SPECTRA)
+    spectra = STORED.spectra(record, record["config"]["epochs"], list(tail), seed=record["config"]["seed"],
+                             **TAIL_SPECTRA)
     if spectra is None:
         return None
     return sum(spectra["spectra"][str(c)]["lambda_min"] for c in tail) / len(tail)

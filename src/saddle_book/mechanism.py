@@ -27,34 +27,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import grid, scorecard
-from .config import RunConfig
-from .curvature import class_split
-from .results import find_record, train_group_accuracy
-from .spectra import snapshot_model, stored_analysis
+from saddle import grid
 
-KIND = "curvature"
+from . import scorecard
+from saddle.config import RunConfig
+from saddle.analyse import STORED, Source
+from saddle.results import find_record, train_group_accuracy
+
 BASELINE = "CE+DRW"
 SAM = "CE+DRW+SAM"
-
-
-def split_record(record: dict, epoch: int | None = None, classes=None, iters: int = 100, seed: int = 0,
-                 data_root=None, root=None, cache=None, compute: bool = True) -> dict | None:
-    """The Gauss-Newton split of a run's classes (default: its tail) at `epoch` (default: the last), read from or
-    written to its analysis record; compute=False: None where no record exists yet."""
-    config = RunConfig.from_dict(record["config"])
-    epoch = epoch or config.epochs
-    classes = list(record["groups"]["tail"] if classes is None else classes)
-    settings = dict(epoch=epoch, classes=classes, iters=iters, seed=seed)
-
-    def compute_split():
-        data, model = snapshot_model(config, epoch, data_root, cache)
-        return {"run_id": config.run_id, "label": config.label, "settings": settings,
-                "class_names": data.class_names, "classes": class_split(model, data, classes, iters=iters,
-                                                                      seed=seed, config=config)}
-    how = (f"saddle.mechanism.split_record(<record of {config.run_id}>, epoch={epoch}, classes={classes}, "
-           f"iters={iters}, seed={seed})")
-    return stored_analysis(config, KIND, epoch, settings, compute_split, how, root, compute)
 
 
 def runs(scale: str, seeds, rhos, root=None) -> dict:
@@ -64,14 +45,15 @@ def runs(scale: str, seeds, rhos, root=None) -> dict:
             for s in seeds for rho in (0.0, *rhos)}
 
 
-def split_rows(found: dict, compute: bool = True, **kwargs) -> pd.DataFrame:
+def split_rows(found: dict, source: Source = STORED, **kwargs) -> pd.DataFrame:
     """One row per tail class of each recorded run: rho, seed, class, images, loss, gradient norm, the extremes of
-    H, G and R, lambda_min / ||g||, and the run's final train and test accuracy on that class."""
+    H, G and R, lambda_min / ||g||, and the run's final train and test accuracy on that class; the splits read
+    through `source` (STORED: the recorded ones, runs without one left out)."""
     rows = []
     for (rho, seed), record in found.items():
         if record is None:
             continue
-        result = split_record(record, seed=seed, compute=compute, **kwargs)
+        result = source.split(record, seed=seed, **kwargs)
         if result is None:
             continue
         for key, values in result["classes"].items():
@@ -272,7 +254,7 @@ def recorded_runs_and_rows(scale: str) -> tuple[dict, pd.DataFrame, float | None
     if rho is None:
         return {}, pd.DataFrame(), None
     found = runs(scale, seeds, sorted({rho, grid.MECHANISM_RHO}))
-    return found, split_rows(found, compute=False, iters=iters), rho
+    return found, split_rows(found, iters=iters), rho
 
 
 def recorded_rows(scale: str) -> tuple[pd.DataFrame, float | None]:

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import grid, mechanism, optim, scorecard, spectra
-from .hessian import Spectrum
-from .spectra import AVERAGE, IMAGE_SETS, run_spectra, spectra_rows, sweep_rows
-from .results import find_record
-from .runs import get_or_run
+from saddle import grid, optim
+
+from . import mechanism, scorecard
+from saddle.hessian import Spectrum
+from saddle.analyse import STORED, Source
+from saddle.spectra import AVERAGE, ESTIMATOR_ITERS, IMAGE_SETS, spectra_rows
+from saddle.results import find_record
+from saddle.runs import train_command
 
 
 def stat(result: dict, c, key: str) -> float:
@@ -40,22 +43,28 @@ def per_seed(spectra_by_seed: dict, fn) -> dict:
 
 @dataclass
 class Estimator:
-    """The chapter's Lanczos settings and the seed it plots: spectra are computed for that seed's runs only;
+    """The chapter's Lanczos settings, the seed it plots and where its spectra come from (`source`, chosen by the
+    notebook: the stored records, or computed where missing): spectra are computed for the plotted seed's runs only;
     other seeds enter where their spectra records already exist."""
     iters: int
     max_per_class: int | None
     seed: int
+    source: Source = STORED
 
-    def of(self, record: dict, epoch: int, which="all", seed: int | None = None, compute: bool = True) -> dict | None:
-        """A run's spectra at `epoch` (probe vectors seeded by `seed`, default the plotted one)."""
-        return run_spectra(record, epoch, which, iters=self.iters, seed=self.seed if seed is None else seed,
-                              max_per_class=self.max_per_class, compute=compute)
+    def of(self, record: dict, epoch: int, which="all", seed: int | None = None, stored_only: bool = False,
+           **settings) -> dict | None:
+        """A run's spectra at `epoch` (probe vectors seeded by `seed`, default the plotted one); stored_only: read
+        the stored record whatever the source (None where missing)."""
+        return (STORED if stored_only else self.source).spectra(
+            record, epoch, which, iters=self.iters, seed=self.seed if seed is None else seed,
+            max_per_class=self.max_per_class, **settings)
 
     def of_seed(self, config, epoch: int, which="all") -> dict | None:
-        """Spectra of `config`'s run: trained and computed if it is the plotted seed, else read where recorded."""
+        """Spectra of `config`'s recorded run (None where it is not trained): from the source if it is the plotted
+        seed, else read where stored."""
+        record = find_record(config)
         plotted = config.seed == self.seed
-        record = get_or_run(config) if plotted or find_record(config) is not None else None
-        return None if record is None else self.of(record, epoch, which, seed=config.seed, compute=plotted)
+        return None if record is None else self.of(record, epoch, which, seed=config.seed, stored_only=not plotted)
 
     def per_seed(self, scale: str, protocol: str, seeds, rho: float, epoch: int, tail) -> dict:
         """seed -> method -> {'all': every class's spectra, 'tail': the `tail` classes'} for CE+DRW and CE+DRW+SAM
@@ -67,7 +76,7 @@ class Estimator:
         """per_seed from the records that exist, for every seed alike: nothing trained or computed."""
         def read(config, which):
             record = find_record(config)
-            return None if record is None else self.of(record, epoch, which, seed=config.seed, compute=False)
+            return None if record is None else self.of(record, epoch, which, seed=config.seed, stored_only=True)
         return {s: {m: {"all": read(config, "all"), "tail": read(config, tail)}
                     for m, config in _pair(scale, protocol, s, rho)} for s in seeds}
 
@@ -84,14 +93,15 @@ def seeds_with_spectra(per_seed: dict, which: str = "all") -> str:
                      if all(runs[m][which] is not None for m in ("CE+DRW", "CE+DRW+SAM"))) or "none"
 
 
-def resolve_parameters(scale: str, protocol: str, rho, rho_sweep, sweep_seeds, seeds, iters, max_per_class) -> tuple:
+def resolve_parameters(scale: str, protocol: str, rho, rho_sweep, sweep_seeds, seeds, iters, max_per_class,
+                       source: Source = STORED) -> tuple:
     """Chapter 2's parameters checked, with None resolved by protocol and scale: (seeds, sweep_seeds, rho_sweep, rho,
     estimator). The validated protocol plots its evaluation seeds and sweeps its tuning plan (grid.tuning_plan: the
     regime scale's is shorter); the paper protocol plots seeds 0-2 and sweeps Fig. 4's radii; rho is CE+DRW+SAM's
     radius under the protocol. Besides the book's scales the chapter reads the regime scale, where only the
-    validated protocol is trained."""
+    validated protocol is trained. `source`: where the estimator's spectra come from (the notebook's choice)."""
     from .book import BOOK_SCALES, chapter_settings as resolve, check_parameters
-    from .checks import check_choice
+    from saddle.checks import check_choice
     scales = (*BOOK_SCALES, grid.REGIME_SCALE)
     check_choice("protocol", protocol, ("validated", "paper"))
     check_parameters(scale, rho=rho, seeds=seeds, scales=scales)
@@ -114,7 +124,7 @@ def resolve_parameters(scale: str, protocol: str, rho, rho_sweep, sweep_seeds, s
         raise ValueError(f"CE+DRW+SAM's radius is not tuned yet at scale {scale}; train its tuning grid with "
                          f"python -m saddle grid {'regime-tune' if scale == grid.REGIME_SCALE else 'tune'} "
                          f"--methods CE+DRW+SAM --scale {scale}, or pass -p rho")
-    return seeds, sweep_seeds, rho_sweep, rho, Estimator(iters=iters, max_per_class=max_per_class, seed=seeds[0])
+    return seeds, sweep_seeds, rho_sweep, rho, Estimator(iters, max_per_class, seeds[0], source)
 
 
 LT_NAMES = {"fashion-mnist": "Fashion-MNIST-LT", "cifar10": "CIFAR-10-LT", "cifar100": "CIFAR-100-LT"}
@@ -123,7 +133,7 @@ LT_NAMES = {"fashion-mnist": "Fashion-MNIST-LT", "cifar10": "CIFAR-10-LT", "cifa
 def scale_words(scale: str) -> str:
     """The data and scale a chapter-2 caption names, e.g. 'Fashion-MNIST-LT, cpu scale'; the regime scale says
     what it is (its network and head size)."""
-    from .config import SCALES
+    from saddle.config import SCALES
     settings = SCALES[scale]
     data = LT_NAMES.get(settings["dataset"], settings["dataset"])
     if scale == grid.REGIME_SCALE:
@@ -137,13 +147,29 @@ def protocol_words(protocol: str) -> str:
             if protocol == "validated" else "the paper's protocol (subset 0, Table 5's rho, no validation split)")
 
 
-def sweep_records(scale: str, protocol: str, seeds, rhos, train: bool = True) -> dict:
-    """{(rho, seed): record} of Fig. 3 C's radius sweep: CE+DRW at rho 0, CE+DRW+SAM at each of `rhos` (trained
-    where missing if `train`, unless the build is read-only; else None where missing)."""
-    fetch = get_or_run if train else find_record
-    return {(r, s): fetch(grid.chapter_config("CE+DRW+SAM", scale, protocol, s, r) if r else
-                          grid.chapter_config("CE+DRW", scale, protocol, s))
-            for s in seeds for r in (0.0, *rhos)}
+def sweep_configs(scale: str, protocol: str, seeds, rhos) -> dict:
+    """{(rho, seed): config} of Fig. 3 C's radius sweep: CE+DRW at rho 0, CE+DRW+SAM at each of `rhos`."""
+    return {(r, s): grid.chapter_config("CE+DRW+SAM", scale, protocol, s, r) if r else
+            grid.chapter_config("CE+DRW", scale, protocol, s) for s in seeds for r in (0.0, *rhos)}
+
+
+def sweep_records(scale: str, protocol: str, seeds, rhos) -> dict:
+    """{(rho, seed): record, None where not trained} of Fig. 3 C's radius sweep (sweep_configs)."""
+    return {key: find_record(config) for key, config in sweep_configs(scale, protocol, seeds, rhos).items()}
+
+
+def chapter_configs(scale: str, protocol: str, seed: int, rho: float, sweep_seeds, rho_sweep) -> list:
+    """Every run chapter 2 reads and trains where missing (the notebook's one call to grid.records): the plotted
+    seed's CE+DRW and CE+DRW+SAM at `rho`, Fig. 3 C's sweep and, where the scale trains them, plain CE, LDAM+DRW
+    and LDAM+DRW+SAM at its tuned radius (the other seeds enter where recorded)."""
+    configs = [config for _, config in _pair(scale, protocol, seed, rho)]
+    configs += list(sweep_configs(scale, protocol, sweep_seeds, rho_sweep).values())
+    if comparisons_trained(scale):
+        configs += [grid.chapter_config(m, scale, protocol, seed) for m in ("CE", "LDAM+DRW")]
+        ldam_rho = grid.protocol_rho("LDAM+DRW+SAM", scale, protocol)
+        if ldam_rho is not None:
+            configs.append(grid.chapter_config("LDAM+DRW+SAM", scale, protocol, seed, ldam_rho))
+    return configs
 
 
 def check_classes(n_classes: int, *classes) -> None:
@@ -194,16 +220,14 @@ def at_point(final: dict, records: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def train_and_test_images(records: dict, estimator: Estimator, epoch: int, tail, compute: bool = True,
-                          **kwargs) -> pd.DataFrame:
+def train_and_test_images(records: dict, estimator: Estimator, epoch: int, tail, **kwargs) -> pd.DataFrame:
     """Each tail class's loss over its training images and over its test images, per method at `epoch`: lambda_min,
-    lambda_max, the loss and its gradient norm side by side (runs without the spectra, compute=False: left out).
+    lambda_max, the loss and its gradient norm side by side (runs whose spectra the source lacks: left out).
     Negative curvature on the training images alone marks images the network memorised; on both, the class."""
     rows = []
     for name, record in records.items():
         for images in IMAGE_SETS:
-            result = run_spectra(record, epoch, list(tail), iters=estimator.iters, seed=estimator.seed,
-                                 max_per_class=estimator.max_per_class, compute=compute, images=images, **kwargs)
+            result = estimator.of(record, epoch, list(tail), images=images, **kwargs)
             for key, stored in (result or {}).get("spectra", {}).items():
                 spectrum, point = Spectrum.from_dict(stored), result["at_point"][key]
                 rows.append({"method": name, "class": f"{key} {result['class_names'][int(key)]}", "images": images,
@@ -212,12 +236,11 @@ def train_and_test_images(records: dict, estimator: Estimator, epoch: int, tail,
     return pd.DataFrame(rows)
 
 
-def checkpoint_rows(scale: str, protocol: str, seeds, rho: float, estimator: Estimator, tail,
-                    compute: bool = True) -> pd.DataFrame:
+def checkpoint_rows(scale: str, protocol: str, seeds, rho: float, estimator: Estimator, tail) -> pd.DataFrame:
     """The tail group's mean lambda_min at the last epoch and at the best-validation checkpoint (the one the paper
     analysed), per seed and method of chapter 2's pair, where the run kept that snapshot (only runs trained from
-    2026-12-04 on keep it) and the two epochs differ; read where recorded, computed where `compute`."""
-    from .checkpoints import checkpoint_path
+    2026-12-04 on keep it) and the two epochs differ; the spectra from the estimator's source."""
+    from saddle.checkpoints import checkpoint_path
     rows = []
     for seed in seeds:
         for method, config in _pair(scale, protocol, seed, rho):
@@ -231,7 +254,7 @@ def checkpoint_rows(scale: str, protocol: str, seeds, rho: float, estimator: Est
                 continue
             lam = {}
             for rule, epoch in (("final", config.epochs), ("best_val", best)):
-                result = estimator.of(record, epoch, list(tail), seed=seed, compute=compute)
+                result = estimator.of(record, epoch, list(tail), seed=seed)
                 lam[rule] = None if result is None else group_stat(result, tail, "lambda_min")
             rows.append({"seed": seed, "method": method, "best-validation epoch": best,
                          "DRW on": optim.drw_active(best - 1, config.epochs, config.drw_epoch),
@@ -397,9 +420,12 @@ def ce_comparison(scale: str, protocol: str, seed: int, estimator: Estimator, re
     texts chapter 2 glues and a note on what is not trained here (or None)."""
     results = {name: (records[name], final[name]) for name in records}
     note = None
-    if comparisons_trained(scale):
-        ce = get_or_run(grid.chapter_config("CE", scale, protocol, seed))
+    config = grid.chapter_config("CE", scale, protocol, seed)
+    ce = find_record(config) if comparisons_trained(scale) else None
+    if ce is not None:
         results["CE"] = ce, estimator.of(ce, epoch)
+    elif comparisons_trained(scale):
+        note = f"Plain CE has no seed-{seed} run at scale {scale} yet: {train_command(config)}"
     else:
         note = f"Plain CE is not trained at scale {scale}: its grid holds CE+DRW and CE+DRW+SAM only."
     rows = pd.DataFrame([row for name, (record, result) in results.items()
@@ -505,13 +531,15 @@ def ldam_comparison(scale: str, protocol: str, seed: int, estimator: Estimator, 
     """Fig. 7's reading: LDAM+DRW's class spectra at `epoch`, and LDAM+DRW+SAM's beside them once its radius is
     tuned and its run has spectra (a read-only build shows what exists). Returns the panels, the per-class rows,
     the two claims, the texts chapter 2 glues and a note on what is still missing (or None)."""
-    from .results import read_only
-    from .runs import train_command
     if not comparisons_trained(scale):
         return _ldam_reading(seed, {}, {}, None, classes, class_names,
                              f"LDAM+DRW is not trained at scale {scale}: its grid holds CE+DRW and CE+DRW+SAM only.")
     rho = grid.protocol_rho("LDAM+DRW+SAM", scale, protocol)
-    records = {"LDAM+DRW": get_or_run(grid.chapter_config("LDAM+DRW", scale, protocol, seed))}
+    ldam = grid.chapter_config("LDAM+DRW", scale, protocol, seed)
+    records = {"LDAM+DRW": find_record(ldam)}
+    if records["LDAM+DRW"] is None:
+        return _ldam_reading(seed, {}, {}, rho, classes, class_names,
+                             f"LDAM+DRW has no seed-{seed} run at scale {scale} yet: {train_command(ldam)}")
     spectra = {"LDAM+DRW": estimator.of(records["LDAM+DRW"], epoch)}
     note = None
     if rho is None:
@@ -519,8 +547,8 @@ def ldam_comparison(scale: str, protocol: str, seed: int, estimator: Estimator, 
                 f"python -m saddle grid tune --methods LDAM+DRW+SAM --scale {scale}")
     else:
         config = grid.chapter_config("LDAM+DRW+SAM", scale, protocol, seed, rho)
-        record = find_record(config) if read_only() else get_or_run(config)
-        result = record and estimator.of(record, epoch, compute=not read_only())
+        record = find_record(config)
+        result = record and estimator.of(record, epoch)
         if result is None:
             note = (f"LDAM+DRW+SAM at its tuned rho {rho:g} has no seed-{seed} run with spectra yet: "
                     f"{train_command(config)}, then python -m saddle hessian --run {config.run_id} --epoch {epoch}")
@@ -562,7 +590,7 @@ def _ldam_reading(seed: int, records: dict, spectra: dict, rho, classes: list[in
 
 
 def estimator_sentence(rows: pd.DataFrame, steps: int = 100, more: int = 200) -> str:
-    """What spectra.estimator_check's rows say about the book's estimator (`steps` Lanczos steps, one probe): how
+    """What the estimator check's rows say about the book's estimator (`steps` Lanczos steps, one probe): how
     far apart the probes put lambda_min, and how far `more` steps move it."""
     if rows.empty or not {steps, more} <= set(rows["Lanczos steps"]):
         return "The estimator check has no spectra at this scale yet."
@@ -576,14 +604,14 @@ def estimator_sentence(rows: pd.DataFrame, steps: int = 100, more: int = 200) ->
                "leave the probes' mean where it was (to the stored precision)."))
 
 
-def estimator_check(mechanism_runs: dict, rho: float, seed: int, scale: str, iters: int, tail,
-                    compute: bool = True) -> tuple:
+def estimator_reading(mechanism_runs: dict, rho: float, seed: int, scale: str, iters: int, tail,
+                    source: Source = STORED) -> tuple:
     """The estimator check of the plotted seed's runs (CE+DRW and SAM at both radii, from mechanism.runs) on the
     tail classes: (table, sentence). Smoke compares iters and 2 x iters steps: the code path, not the check."""
     runs = {f"CE+DRW+SAM rho {r:g}" if r else "CE+DRW": mechanism_runs.get((r, seed))
             for r in sorted({0.0, rho, grid.MECHANISM_RHO})}
-    steps = (iters, 2 * iters) if scale == "smoke" else spectra.ESTIMATOR_ITERS
-    table = pd.DataFrame(spectra.estimator_check(runs, tail, iters=steps, compute=compute))
+    steps = (iters, 2 * iters) if scale == "smoke" else ESTIMATOR_ITERS
+    table = pd.DataFrame(source.estimator_rows(runs, tail, iters=steps))
     return table, estimator_sentence(table, steps[-2], steps[-1])
 
 
@@ -621,9 +649,8 @@ def recorded_mechanism(scale: str) -> pd.DataFrame:
     groups, n_classes = baseline["groups"], len(baseline["class_names"])
     spectra = estimator.recorded(scale, "validated", seeds, rho, baseline["config"]["epochs"], groups["tail"])
     claims = list(group_claims(spectra, groups, n_classes))
-    sweep = pd.DataFrame(sweep_rows(
-        sweep_records(scale, "validated", sweep_seeds, rho_sweep, train=False), iters=estimator.iters,
-        max_per_class=estimator.max_per_class, compute=False))
+    sweep = pd.DataFrame(STORED.sweep_rows(sweep_records(scale, "validated", sweep_seeds, rho_sweep),
+                                           iters=estimator.iters, max_per_class=estimator.max_per_class))
     if len(sweep):
         runs = set(zip(sweep["seed"], sweep["rho"]))
         swept = [s for s in sweep_seeds if {(s, 0.0), (s, max(rho_sweep))} <= runs]

@@ -1,11 +1,13 @@
 """What chapter 7 (the scorecard) and the landing page quote: every accuracy claim judged by data set, the headline
 under both protocols, the CE+SAM reading of Table 1, and the ledger's counts and costs. Reads records, never
-trains; every verdict comes from saddle.scorecard's rule."""
+trains; every verdict comes from saddle_book.scorecard's rule."""
 from __future__ import annotations
 
 import pandas as pd
 
-from . import grid, scorecard
+from saddle import grid
+
+from . import scorecard
 
 HEADLINE = scorecard.sam_claim("CE+DRW", 1, "tail")
 CE_SAM_TAIL = scorecard.Claim("ce-sam-tail-gain", "SAM raises CE's tail accuracy", 1, "CE+SAM", "CE", "tail")
@@ -93,8 +95,8 @@ def grid_cost_texts(scale: str) -> dict:
     """What each family of grids cost to train at `scale`, from its records (hours summed over runs, one thread per
     run; resumed runs' untimed stretch estimated from their timed epochs), and what one run costs: the appendix's
     numbers, so none is typed by hand."""
-    from .costs import recorded_text
-    from .results import load_records
+    from saddle.costs import recorded_text
+    from saddle.results import load_records
     families = {"validated": grid.tune(scale) + grid.table1_validated(scale) + grid.order_control(scale),
                 "followups": grid.followups(scale)}
     texts = {"run_cost": recorded_text(load_records(scale))}

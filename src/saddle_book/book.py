@@ -6,10 +6,10 @@ import html
 import math
 import re
 
-from .checks import check_choice
-from .data import DATASETS
-from .grid import GRIDS, REGIME_SCALE, fill_command, method_config, table5_rho, unique
-from .results import paper_results, train_group_accuracy
+from saddle.checks import check_choice
+from saddle.data import DATASETS
+from saddle.grid import GRIDS, REGIME_SCALE, fill_command, method_config, table5_rho, unique
+from saddle.results import paper_results, train_group_accuracy
 from .scorecard import seeds_phrase
 
 BOOK_SCALES = ("smoke", "cpu", "paper")  # "large" runs are torchrun jobs of their own (chapter 5)
@@ -47,7 +47,7 @@ def check_parameter_names(history) -> None:
 def chapter_precision(precision) -> str:
     """A chapter's `precision` parameter checked, 'fast' resolved to this machine's choice (train.fast_precision,
     said in the cell's output)."""
-    from .train import fast_precision
+    from saddle.train import fast_precision
     check_choice("precision", precision, ("fp32", "bf16", "fast"))
     if precision != "fast":
         return precision
@@ -106,8 +106,8 @@ def chapter_settings(scale: str, **given) -> tuple:
     validated_seeds (the validated protocol's, 0-4), iters (Lanczos steps), max_per_class (images per class in a
     spectrum), train_missing, dataset_names, imbalances (Tables 7-8), rhos (Fig. 4), tables (chapter 4's; smoke
     leaves out Table 2), methods (Table 1's eight)."""
-    from .grid import FIGURE4_RHOS, IMBALANCES, METHODS, PROTOCOL_SEEDS, SEEDS, datasets
-    from .results import read_only
+    from saddle.grid import FIGURE4_RHOS, IMBALANCES, METHODS, PROTOCOL_SEEDS, SEEDS, datasets
+    from saddle.results import read_only
     smoke = scale == "smoke"
     defaults = {"seeds": [0] if smoke else list(SEEDS), "validated_seeds": [0] if smoke else list(PROTOCOL_SEEDS),
                 "iters": 4 if smoke else 100,
@@ -166,8 +166,8 @@ def class_order_table(scale: str, imbalance: float):
     """Fashion-MNIST's classes by position (most frequent first) in the calibrated and the natural order, beside
     the training images each position gets at `scale` and `imbalance`."""
     import pandas as pd
-    from .config import RunConfig
-    from .data import CLASS_ORDERS, FASHION_MNIST_NAMES, FASHION_MNIST_ORDER, long_tail_counts
+    from saddle.config import RunConfig
+    from saddle.data import CLASS_ORDERS, FASHION_MNIST_NAMES, FASHION_MNIST_ORDER, long_tail_counts
     orders = {"calibrated": FASHION_MNIST_ORDER, "natural": tuple(range(10))}
     return pd.DataFrame({f"{order} order": [FASHION_MNIST_NAMES[label] for label in orders[order]]
                          for order in CLASS_ORDERS} | {"training images": long_tail_counts(

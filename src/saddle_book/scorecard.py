@@ -12,7 +12,7 @@ subset, same initialisation on both sides):
   (equivalence_margin: half the smallest gain the paper's Table 1 reports on that metric). The margins and the 90%
   'contradicted' apply since 2026-12-02 (2c1c076), after the cpu scale's paper-protocol runs and most of its
   validated ones; until then every keeps claim had +-2 points and 'contradicted' read the 95% interval
-  (saddle.declared dates each declaration beside its records);
+  (saddle_book.declared dates each declaration beside its records);
 - the verdict is printed raw and, within its declared family (FAMILIES), after Holm's step-down correction
   (holm_verdicts); a second word says whether our effect is smaller than, as large as, or larger than the
   paper's (size_word, by the same 95% interval);
@@ -27,10 +27,10 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from . import grid
-from .config import REGIME_CANDIDATES
-from .checks import check_choice
-from .results import paper_results, train_group_accuracy
+from saddle import grid
+from saddle.config import REGIME_CANDIDATES
+from saddle.checks import check_choice
+from saddle.results import paper_results, train_group_accuracy
 
 VERDICTS = ("reproduced", "contradicted", "inconclusive", "not tested", "not run here")
 UNTESTED = ("not tested", "not run here")  # one seed (no interval), or no runs: no test was made
@@ -287,7 +287,7 @@ BEYOND_CLAIMS = tuple(
 # ---- The declarations: families, primary claims, equivalence margins. ----
 # Written on 2026-12-02 (997a9f0), after the runs and spectra they judge at cpu (every paper-protocol run, the
 # 5-seed headline pair, most cpu spectra), before the regime scale's; the CIFAR ones below before any CIFAR run.
-# saddle.declared dates each from git beside its records (the appendix "How this book was measured" prints it).
+# saddle_book.declared dates each from git beside its records (the appendix "How this book was measured" prints it).
 # Holm's correction runs within each family; a verdict is printed raw and, where they differ, family-adjusted.
 # Accuracy families are the Claim ids above under one protocol; the others are the keys chapters 2, 3 and 8 give
 # their claims (chapter 2's mechanism claims: one family per scale).
@@ -580,7 +580,7 @@ def headline_variants(family: pd.DataFrame, scale: str, dataset: str, tuned_rho:
     recorded), each with its raw verdict and its Holm verdict within `family` (the validated protocol's Table 1
     claims as assess_all gave them, the headline's p replaced by the variant's): how far the headline depends on
     choices a reader could have made otherwise."""
-    from .results import find_record
+    from saddle.results import find_record
 
     position = list(family["id"]).index(HEADLINE_ID)
     paper = family["paper"].iloc[position]
