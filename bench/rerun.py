@@ -7,7 +7,8 @@ the estimate and the measured wall time side by side (and each run's estimated a
 the cpu scale and a new rho is 12 runs). Target on a quiet 2-core machine: chapter 4 within 45 minutes on 2
 workers, the estimate within 25% of the measured time.
 
-Usage: python bench/rerun.py [--chapter 04_cifar_lt] [--scale cpu] [--rho 0.3] [--workers 1,2]"""
+Usage: python bench/rerun.py [--chapter 04_cifar_lt] [--scale cpu] [--rho 0.3] [--workers 1,2] [--precision bf16]
+       [--estimate-only]"""
 from __future__ import annotations
 
 import argparse
@@ -27,13 +28,14 @@ from saddle import costs, grid
 from saddle_book.book import chapter_settings
 from saddle.results import ROOT, find_record, git_commit, results_dir
 
-CHAPTER_RUNS = {  # the runs a chapter trains at a new rho, on its own seeds (its other runs are the committed ones)
-    "04_cifar_lt": lambda scale, rho: [c for c in grid.table1(scale, chapter_settings(scale, seeds=None), rho=rho)
-                                       if c.optimizer == "sam"],
-    "06_ablations": lambda scale, rho: grid.figure4(scale, chapter_settings(scale, seeds=None), rhos=(rho,)),
+CHAPTER_RUNS = {  # the runs a chapter reads at a new rho, on its own seeds: those without a record train (in fp32
+    # the baselines are committed; in bf16 they train too, since a comparison never mixes precisions)
+    "04_cifar_lt": lambda scale, rho, precision: [
+        c.with_precision(precision) for c in grid.table1(scale, chapter_settings(scale, seeds=None), rho=rho)],
+    "06_ablations": lambda scale, rho, precision: grid.figure4(scale, chapter_settings(scale, seeds=None), rhos=(rho,)),
 }
-CHAPTER_PARAMETERS = {"04_cifar_lt": lambda rho: ["-p", "rho", str(rho)],
-                      "06_ablations": lambda rho: ["-p", "rhos", f"[{rho}]", "-p", "train_missing", "True"]}
+CHAPTER_PARAMETERS = {"04_cifar_lt": lambda rho, precision: ["-p", "rho", str(rho), "-p", "precision", precision],
+                      "06_ablations": lambda rho, precision: ["-p", "rhos", f"[{rho}]", "-p", "train_missing", "True"]}
 
 
 def cpu_model() -> str:
@@ -45,20 +47,28 @@ def cpu_model() -> str:
     return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
 
 
-def rerun(chapter: str, scale: str, rho: float, workers: int) -> dict:
-    """Estimate, then time, one re-run of `chapter` at `rho` with `workers` processes in a fresh results folder."""
+def rerun(chapter: str, scale: str, rho: float, workers: int, precision: str = "fp32",
+          estimate_only: bool = False) -> dict:
+    """Estimate, then time (unless estimate_only), one re-run of `chapter` at `rho` in `precision` with `workers`
+    processes in a fresh results folder."""
     with tempfile.TemporaryDirectory() as tmp:
         results = Path(tmp) / "results"
         (results / scale).mkdir(parents=True)
         for record in (results_dir() / scale).glob("*.json"):
             shutil.copy2(record, results / scale / record.name)
-        missing = [c for c in grid.unique(CHAPTER_RUNS[chapter](scale, rho)) if not grid.has_record(c, results)]
+        missing = [c for c in grid.unique(CHAPTER_RUNS[chapter](scale, rho, precision))
+                   if not grid.has_record(c, results)]
         plan = costs.plan(missing, workers)
-        print(f"{chapter} at rho {rho:g}, {workers} worker(s): {costs.plan_text(plan)}", flush=True)
+        print(f"{chapter} at rho {rho:g} in {precision}, {workers} worker(s): {len(missing)} runs to train, "
+              f"{costs.plan_text(plan)}", flush=True)
+        if estimate_only:
+            return {"workers": workers, "precision": precision, "runs": len(missing),
+                    "estimate_min": round(plan["wall"], 2), "minutes_per_run": [round(m, 2) for m in plan["minutes"]],
+                    "one_thread_min": round(sum(plan["minutes"]), 1), "measured_min": None}
         env = dict(os.environ, SADDLE_RESULTS=str(results), SADDLE_CACHE=str(Path(tmp) / "cache"),
                    OMP_NUM_THREADS="1")
         command = [sys.executable, "-m", "papermill", str(ROOT / "book" / f"{chapter}.ipynb"),
-                   str(Path(tmp) / "out.ipynb"), "-p", "scale", scale, *CHAPTER_PARAMETERS[chapter](rho),
+                   str(Path(tmp) / "out.ipynb"), "-p", "scale", scale, *CHAPTER_PARAMETERS[chapter](rho, precision),
                    "-p", "workers", str(workers), "--cwd", str(ROOT)]
         started = time.perf_counter()
         done = subprocess.run(command, env=env, capture_output=True, text=True)
@@ -71,7 +81,7 @@ def rerun(chapter: str, scale: str, rho: float, workers: int) -> dict:
             tail = "\n".join(done.stderr.splitlines()[-15:])
             raise SystemExit(f"{chapter} trained {trained} of its {len(missing)} missing runs:\n{tail}")
         measured = [r["provenance"]["wall_time_s"] / 60 for r in found]
-    return {"workers": workers, "runs": len(missing), "trained": trained, "estimate_min": round(plan["wall"], 2),
+    return {"workers": workers, "precision": precision, "runs": len(missing), "trained": trained, "estimate_min": round(plan["wall"], 2),
             "minutes_per_run": [round(m, 2) for m in plan["minutes"]],
             "measured_minutes_per_run": [round(m, 2) for m in measured],
             "run_minutes_over_workers": round(sum(measured) / workers, 2),
@@ -85,21 +95,31 @@ def main():
     parser.add_argument("--scale", default="cpu", choices=("smoke", "cpu"))
     parser.add_argument("--rho", type=float, default=0.3)
     parser.add_argument("--workers", default=f"1,{os.cpu_count()}", help="comma-separated worker counts")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"),
+                        help="the runs' precision (chapter 4's -p precision; chapter 6 trains fp32)")
+    parser.add_argument("--estimate-only", action="store_true",
+                        help="print and record the estimate for the missing runs, train nothing")
     args = parser.parse_args()
+    if args.precision != "fp32" and args.chapter != "04_cifar_lt":
+        parser.exit(2, f"--precision {args.precision}: only chapter 04_cifar_lt takes a precision\n")
     try:
         counts = [int(w) for w in args.workers.split(",")]
     except ValueError:
         parser.exit(2, f"--workers must be comma-separated whole numbers, got {args.workers!r}\n")
     if any(w < 1 for w in counts) or not 0 < args.rho < 10:
         parser.exit(2, f"--workers must be >= 1 and --rho in (0, 10), got {args.workers!r} and {args.rho}\n")
-    rows = [rerun(args.chapter, args.scale, args.rho, w) for w in counts]
+    rows = [rerun(args.chapter, args.scale, args.rho, w, args.precision, args.estimate_only) for w in counts]
     for row in rows:
-        print(f"{row['workers']} worker(s): {row['runs']} runs, estimated {row['estimate_min']:.1f} min, measured "
-              f"{row['measured_min']:.1f} min (estimate / measured {row['estimate_over_measured']:.2f})")
+        measured = ("not trained (--estimate-only)" if row["measured_min"] is None else
+                    f"measured {row['measured_min']:.1f} min (estimate / measured {row['estimate_over_measured']:.2f})")
+        print(f"{row['workers']} worker(s), {row['precision']}: {row['runs']} runs, estimated "
+              f"{row['estimate_min']:.1f} min, {measured}")
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
-    path = ROOT / "results" / "bench" / f"rerun-{args.chapter}-{args.scale}-{stamp}.json"
+    kind = "estimate" if args.estimate_only else "rerun"
+    path = ROOT / "results" / "bench" / f"{kind}-{args.chapter}-{args.scale}-{args.precision}-{stamp}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"bench": "rerun", "chapter": args.chapter, "scale": args.scale, "rho": args.rho,
+    path.write_text(json.dumps({"bench": kind, "chapter": args.chapter, "scale": args.scale, "rho": args.rho,
+                                "precision": args.precision,
                                 "rows": rows, "git_commit": git_commit(), "date": stamp, "torch": torch.__version__,
                                 "cpus": os.cpu_count(), "threads_per_worker": 1, "device": "cpu",
                                 "cpu_model": cpu_model()}, indent=1) + "\n")

@@ -129,10 +129,11 @@ def main() -> int:
     shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
     declared.write_markdown(ROOT, source / "book" / "_generated" / "declared.md")  # the appendix's table, from git
     write_citation(ROOT, source / "book" / "_generated" / "citation.md")  # book/cite.md: this build's commit and date
-    # the package's source beside the pages, so that book/run_yourself.md's links to ../src/saddle/*.py resolve
+    # both packages' source beside the pages, so that book/run_yourself.md's links to ../src/<package>/*.py resolve
     # (Sphinx copies each file a page links into _build/html/_downloads)
-    shutil.copytree(ROOT / "src" / "saddle", source / "src" / "saddle",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for package in ("saddle", "saddle_book"):
+        shutil.copytree(ROOT / "src" / package, source / "src" / package,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "_static", source / "_static")  # book.css: wide outputs scroll in their own box

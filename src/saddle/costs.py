@@ -19,11 +19,13 @@ _CACHE: dict = {}
 
 
 def _model_key(config: RunConfig) -> tuple:
-    """What a step's cost depends on: the network, the data shape, the batch and the optimizer's passes."""
+    """What a step's cost depends on: the network, the data shape, the batch, the optimizer's passes and the
+    precision."""
     passes = 2 if config.optimizer in ("sam", "imbsam", "ccsam") else (
         config.lpf_samples if config.optimizer == "lpf" else 1)
     return (config.dataset, config.model, config.width, config.n_max, config.imbalance, config.profile,
-            config.batch_size, config.val_per_class, config.test_limit, passes, torch.get_num_threads())
+            config.batch_size, config.val_per_class, config.test_limit, passes, config.precision,
+            torch.get_num_threads())
 
 
 def seconds_per_epoch(config: RunConfig, *, data_root=None, batches: int = 4) -> float:
@@ -39,11 +41,14 @@ def seconds_per_epoch(config: RunConfig, *, data_root=None, batches: int = 4) ->
 
 
 def _measure(config: RunConfig, data_root, batches: int) -> tuple[float, float, int, int]:
-    """(training seconds per image, evaluation seconds per image, training images, test + validation images)."""
+    """(training seconds per image, evaluation seconds per image, training images, test + validation images), in
+    the memory format and autocast the run will train with (train.memory_format_for, train.autocast_for)."""
     from . import train
 
     data = train.load_data(config, data_root)
-    model = train.build_model(config, data).to(memory_format=torch.channels_last)
+    cpu = torch.device("cpu")
+    memory_format, autocast = train.memory_format_for(config, cpu), train.autocast_for(config, cpu)
+    model = train.build_model(config, data).to(memory_format=memory_format)
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = train.build_optimizer(config, model, generator, data.counts)
     criterion = train.build_criterion(config, data.counts, 0, "cpu")
@@ -51,15 +56,15 @@ def _measure(config: RunConfig, data_root, batches: int) -> tuple[float, float, 
     sample = copy.copy(data)
     sample.train_x, sample.train_y = data.train_x[:config.batch_size], data.train_y[:config.batch_size]
     for _ in range(2):  # warm-up: the first step is ~2x slower than the ones after it
-        train.train_epoch(model, optimizer, criterion, sample, generator, config, torch.channels_last)
+        train.train_epoch(model, optimizer, criterion, sample, generator, config, memory_format, autocast)
     sample.train_x, sample.train_y = data.train_x[:n], data.train_y[:n]
     started = time.perf_counter()
-    train.train_epoch(model, optimizer, criterion, sample, generator, config, torch.channels_last)
+    train.train_epoch(model, optimizer, criterion, sample, generator, config, memory_format, autocast)
     train_per_image = (time.perf_counter() - started) / n
     probe = data.test_x[:min(len(data.test_y), 1000)]
-    train.predict(model, data, probe, torch.channels_last)  # warm-up: a cold first pass is ~2x slower
+    train.predict(model, data, probe, memory_format)  # warm-up: a cold first pass is ~2x slower
     started = time.perf_counter()
-    train.predict(model, data, probe, torch.channels_last)
+    train.predict(model, data, probe, memory_format)
     eval_per_image = (time.perf_counter() - started) / len(probe)
     evaluated = len(data.test_y) + (0 if data.val_y is None else len(data.val_y))
     return train_per_image, eval_per_image, len(data.train_y), evaluated
