@@ -411,3 +411,22 @@ def test_complete_runs_yield_each_recorded_complete_run_once():
     found = [(m, s) for m, s, _ in scorecard.complete_runs(["CE", "CE+DRW"], "cpu", "fashion-mnist", [0, 1], recs,
                                                            protocol="paper")]
     assert found == [("CE", 0), ("CE+DRW", 0)]
+
+
+def test_sign_flip_p_is_exact_and_floored_by_the_number_of_seeds():
+    from saddle_book.scorecard import sign_flip_floor, sign_flip_p
+    # five positive differences: only the all-positive and all-negative patterns are as extreme, 2 of 32
+    assert sign_flip_p([1.0, 2.0, 3.0, 4.0, 5.0]) == pytest.approx(2 / 32) == sign_flip_floor(5)
+    # one negative among them: the patterns at least as far from 0, counted by hand below
+    diffs = [1.0, 2.0, -0.5, 3.0]
+    import itertools
+    extreme = sum(abs(sum(s * d for s, d in zip(signs, diffs))) >= abs(sum(diffs)) - 1e-12
+                  for signs in itertools.product((-1, 1), repeat=4))
+    assert sign_flip_p(diffs) == pytest.approx(extreme / 16)
+    assert math.isnan(sign_flip_p([1.0, 2.0], "keeps")) and math.isnan(sign_flip_p([1.0]))
+    row = scorecard.claim_row("c", {s: 1.0 + s for s in range(5)}, "raises")
+    assert row["p (sign-flip)"] == pytest.approx(0.0625) and row["verdict"] == "reproduced"
+    words = scorecard.sign_flip_words(row)
+    assert "0.0625" in words and "normality" in words
+    assert "normality" not in scorecard.sign_flip_words(scorecard.claim_row("c", {s: 1.0 + s for s in range(6)},
+                                                                             "raises"))

@@ -387,9 +387,9 @@ def significant(value, digits: int = 2) -> str:
 
 
 def verdict_table(frame, sentences: list[str] | None = None) -> str:
-    """A chapter's claims as one compact table (claim, ours with its 95% interval, the paper's number, the verdict
-    and, where Holm's correction within the family changes it, the corrected one), with the claims' full
-    sentences folded below it."""
+    """A chapter's claims as one compact table (claim, ours with its 95% interval, the t-test's and the exact
+    sign-flip p, the paper's number, the verdict and, where Holm's correction within the family changes it, the
+    corrected one), with the claims' full sentences folded below it."""
     import pandas as pd
 
     def interval(row):
@@ -401,7 +401,10 @@ def verdict_table(frame, sentences: list[str] | None = None) -> str:
     claims = frame["claim"]
     if "data" in frame and frame["data"].nunique() > 1:
         claims = [f"{c} ({d})" for c, d in zip(frame["claim"], frame["data"])]
+    ps, flips = ([frame[c] if c in frame else [None] * len(frame) for c in ("p", "p (sign-flip)")])
     table = pd.DataFrame({"claim": claims, "ours [95% interval]": [interval(r) for _, r in frame.iterrows()],
+                          "p: t / exact sign-flip": [" / ".join(filter(None, (significant(p), significant(f))))
+                                                     for p, f in zip(ps, flips)],
                           "paper": ["" if p is None or p != p else f"{p:+.2f}" for p in frame["paper"]],
                           "verdict": frame["verdict"]})
     if "verdict (Holm)" in frame and (frame["verdict (Holm)"] != frame["verdict"]).any():

@@ -16,7 +16,10 @@ subset, same initialisation on both sides):
 - the verdict is printed raw and, within its declared family (FAMILIES), after Holm's step-down correction
   (holm_verdicts); a second word says whether our effect is smaller than, as large as, or larger than the
   paper's (size_word, by the same 95% interval);
-- fewer than 2 seeds -> not tested (no spread, no interval); a record missing -> not run here.
+- fewer than 2 seeds -> not tested (no spread, no interval); a record missing -> not run here;
+- beside each t-interval, the exact sign-flip p (sign_flip_p), which assumes no normality: with n seeds it cannot go
+  below 2 / 2^n (0.0625 at 5 seeds), so there a 'reproduced' rests on the t-interval's normality, and the words
+  say so (sentence).
 
 At the cpu scale the data set is Fashion-MNIST-LT, not CIFAR: only differences between methods are compared,
 never the absolute accuracies."""
@@ -165,6 +168,31 @@ def p_value(diffs, kind: str = "raises", tolerance: float = KEEP_TOLERANCE) -> f
         outside = 1.0 - t_cdf((abs(mean) - tolerance) / se, n - 1)  # one-sided: beyond the margin on mean's side
         return min(inside, outside)
     return 2.0 * (1.0 - t_cdf(abs(mean) / se, n - 1))
+
+
+SIGN_FLIP_EXACT_UP_TO = 16  # values; above, 2^16 sign vectors drawn with a fixed seed
+
+
+def sign_flip_p(diffs, kind: str = "raises") -> float:
+    """The exact two-sided sign-flip (permutation) p of 'no difference' for paired differences: the share of the 2^n
+    sign patterns whose mean is at least as far from 0 as the observed one, under the null that each difference is
+    as likely positive as negative (no normality assumed). Above SIGN_FLIP_EXACT_UP_TO values a seeded sample of
+    2^16 patterns. NaN for keeps (an equivalence claim) and below two values."""
+    import numpy as np
+    d = np.asarray([float(x) for x in diffs])
+    if kind == "keeps" or len(d) < 2:
+        return math.nan
+    if len(d) <= SIGN_FLIP_EXACT_UP_TO:
+        signs = 1 - 2 * ((np.arange(2 ** len(d))[:, None] >> np.arange(len(d))) & 1)
+    else:
+        signs = np.random.default_rng(0).choice([-1, 1], size=(2 ** 16, len(d)))
+    means = np.abs(signs @ d) / len(d)
+    return float(np.mean(means >= abs(d.mean()) - 1e-12))
+
+
+def sign_flip_floor(n: int) -> float:
+    """The smallest two-sided sign-flip p that n paired values can give: 2 / 2^n."""
+    return 2.0 / 2 ** n
 
 
 def holm_adjusted(p_values) -> list[float]:
@@ -534,7 +562,8 @@ def judge(diffs, kind: str, paper: float | None, tolerance: float = KEEP_TOLERAN
             "size": size_word(paper, None if math.isnan(low) else low, None if math.isnan(high) else high)
             if kind != "keeps" else None,
             "margin": tolerance if kind == "keeps" else None,
-            "p": p_value(diffs, kind, tolerance), "verdict": verdict(diffs, kind, tolerance),
+            "p": p_value(diffs, kind, tolerance), "p (sign-flip)": sign_flip_p(diffs, kind),
+            "verdict": verdict(diffs, kind, tolerance),
             "seeds needed": seeds_needed(diffs) if kind != "keeps" else None}
 
 
@@ -555,7 +584,8 @@ def assess(claim: Claim, scale: str, dataset: str, seeds, records: dict, epoch_r
     paired = sorted(set(a) & set(b))
     if not paired:
         return {**row, "ours": None, "low": None, "high": None, "seeds": 0, "agree": 0, "ratio": None,
-                "size": None, "margin": None, "p": math.nan, "verdict": "not run here", "seeds needed": None}
+                "size": None, "margin": None, "p": math.nan, "p (sign-flip)": math.nan, "verdict": "not run here",
+                "seeds needed": None}
     return {**row, **judge([a[s] - b[s] for s in paired], claim.kind, paper, claim_margin(claim))}
 
 
@@ -875,7 +905,22 @@ def sentence(row) -> str:
     holm = row.get("verdict (Holm)")
     adjusted = (f" After Holm's correction within its family: *{holm}* (adjusted p {row['p (Holm)']:.2g})."
                 if isinstance(holm, str) and holm != row["verdict"] else "")
-    return f"- **{row['claim']}** ({where}{data}): {paper}; {ours}: *{row['verdict']}*{size}.{adjusted}{more}"
+    return (f"- **{row['claim']}** ({where}{data}): {paper}; {ours}: *{row['verdict']}*{size}.{adjusted}"
+            f"{sign_flip_words(row)}{more}")
+
+
+def sign_flip_words(row) -> str:
+    """The exact sign-flip p beside the t-test's, in a sentence; where the seeds are too few for it to reach 0.05,
+    it says the verdict rests on the t-interval's normality. '' where there is no such p (keeps, one seed)."""
+    flip = row.get("p (sign-flip)")
+    if flip is None or flip != flip:
+        return ""
+    words = f" Exact sign-flip p {flip:.2g} (t-test p {row['p']:.2g})"
+    floor = sign_flip_floor(int(row["seeds"]))
+    if floor > 0.05:
+        return words + (f": with {int(row['seeds'])} seeds it cannot go below {floor:.3g}, so a verdict other than "
+                        "inconclusive rests on the t-interval's normality.")
+    return words + "."
 
 
 def claim_row(text: str, diffs_by_seed: dict, kind: str, paper: float | None = None,
@@ -885,7 +930,8 @@ def claim_row(text: str, diffs_by_seed: dict, kind: str, paper: float | None = N
     diffs = [diffs_by_seed[s] for s in sorted(diffs_by_seed)]
     if not diffs:
         return {"claim": text, "kind": kind, "paper": paper, "ours": None, "low": None, "high": None, "seeds": 0,
-                "agree": 0, "ratio": None, "size": None, "margin": None, "p": math.nan, "verdict": "not run here",
+                "agree": 0, "ratio": None, "size": None, "margin": None, "p": math.nan, "p (sign-flip)": math.nan,
+                "verdict": "not run here",
                 "seeds needed": None}
     return {"claim": text, "kind": kind, "paper": paper, **judge(diffs, kind, paper, tolerance)}
 
