@@ -3,7 +3,7 @@ numbers show."""
 import pandas as pd
 import pytest
 
-from saddle_book import book, scorecard
+from saddle_book import book, rule
 
 
 def record(label, tail_fit, dataset="fashion-mnist", status="complete"):
@@ -42,12 +42,12 @@ def test_tail_fit_counts_complete_runs_on_the_data_set_and_the_answer_names_who_
 
 def test_large_claims_are_not_run_without_records_and_judged_by_the_given_rule():
     empty = {d: {} for d in book.LARGE_TABLES}
-    claims = book.large_claims(empty, scorecard.verdict)
+    claims = book.large_claims(empty, rule.verdict)
     assert len(claims) == 8 and {c["verdict"] for c in claims} == {"not run here"}
     finals = {"CE+DRW": 60.0, "CE+DRW+SAM": 62.5}
     ran = {**empty, "inat2018": {m: {"metrics": {"final": {k: v for k in ("acc", "head", "mid", "tail")}}}
                                  for m, v in finals.items()}}
-    claims = book.large_claims(ran, scorecard.verdict)
+    claims = book.large_claims(ran, rule.verdict)
     done = [c for c in claims if c["ours"]]
     assert [c["ours"] for c in done] == ["+2.5", "+2.5"] and {c["verdict"] for c in done} == {"not tested"}
     rows = book.large_side_by_side(ran)

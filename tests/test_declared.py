@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from saddle import grid
-from saddle_book import declared, scorecard
+from saddle_book import catalog, declared
 from saddle_book.declared import Declaration, MissingHistoryError
 from saddle.paths import ROOT
 
@@ -77,8 +77,8 @@ def test_what_the_code_says_was_written_before_its_runs_was(rows):
 def test_every_family_primary_claim_and_grid_has_a_row(rows):
     """A declaration added to the code without a row here fails: the table covers them all."""
     kinds = {kind: [r["item"] for r in rows.values() if r["kind"] == kind] for kind in declared.KINDS}
-    assert {f"`{family}`" for family in scorecard.FAMILIES} <= set(kinds["family"])
-    assert all(any(item.startswith(f"`{family}`:") for item in kinds["primary"]) for family in scorecard.PRIMARY)
+    assert {f"`{family}`" for family in catalog.FAMILIES} <= set(kinds["family"])
+    assert all(any(item.startswith(f"`{family}`:") for item in kinds["primary"]) for family in catalog.PRIMARY)
     named = " ".join(kinds["grid"]).replace(",", " ").replace(":", " ").split()
     assert set(grid.GRIDS) <= set(named), set(grid.GRIDS) - set(named)
 

@@ -111,10 +111,10 @@ def test_the_regime_rule_waits_until_it_is_decided():
 
 def test_recorded_claims_read_only_what_exists(tmp_path, monkeypatch):
     """Chapter 7's overview reads the curvature claims without training or computing: none recorded, none judged."""
-    from saddle_book import mechanism, scorecard
+    from saddle_book import mechanism, rule
     monkeypatch.setenv("SADDLE_RESULTS", str(tmp_path))
     monkeypatch.setenv("SADDLE_READ_ONLY", "1")
     frame = mechanism.recorded_claims("smoke")
     assert list(frame.index) == ["sam_tail_min", "sam_large_rho_tail_min", "lmin_tracks_tail_acc",
                                  "negative_in_residual"]
-    assert set(frame["verdict"]) <= set(scorecard.UNTESTED) and not list(tmp_path.rglob("*.json"))
+    assert set(frame["verdict"]) <= set(rule.UNTESTED) and not list(tmp_path.rglob("*.json"))

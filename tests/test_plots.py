@@ -55,9 +55,9 @@ def test_book_tables_show_p_to_two_significant_digits_and_no_index():
 def test_verdict_bars_stack_every_verdict_in_the_rule_order_with_the_legend_below():
     import pandas as pd
 
-    from saddle_book import plots, scorecard
-    assert list(plots.VERDICT_COLOURS) == list(scorecard.VERDICTS)  # one colour for each word, in the rule's order
-    reproduced, contradicted, inconclusive = scorecard.VERDICTS[:3]
+    from saddle_book import plots, rule
+    assert list(plots.VERDICT_COLOURS) == list(rule.VERDICTS)  # one colour for each word, in the rule's order
+    reproduced, contradicted, inconclusive = rule.VERDICTS[:3]
     claims = pd.DataFrame({"chapter": ["4", "4", "4", "2"],
                            "verdict": [inconclusive, reproduced, reproduced, contradicted]})
     fig = plots.verdict_bars(claims, "chapter", order=["4", "2"])
@@ -68,7 +68,7 @@ def test_verdict_bars_stack_every_verdict_in_the_rule_order_with_the_legend_belo
     assert [[bar.get_width() for bar in c] for c in ax.containers] == [[2, 0], [0, 1], [1, 0]]
     assert legend.get_window_extent().y1 < ax.get_window_extent().y0  # below the axes, over no bar
     plt.close(fig)
-    every = pd.DataFrame({"chapter": ["a long family name (ch. 2)"] * 5, "verdict": list(scorecard.VERDICTS)})
+    every = pd.DataFrame({"chapter": ["a long family name (ch. 2)"] * 5, "verdict": list(rule.VERDICTS)})
     fig = plots.verdict_bars(every, "chapter")  # all five words: the legend must still fit the column as drawn
     drawn = fig.get_tightbbox(fig.canvas.get_renderer()).width
     assert drawn <= plots.COLUMN_INCHES + 0.01, drawn

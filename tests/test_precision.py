@@ -2,7 +2,7 @@
 import pytest
 
 from saddle import analyse, grid
-from saddle_book import precision, scorecard
+from saddle_book import catalog, precision
 
 
 def test_twins_differ_in_precision_alone():
@@ -35,9 +35,9 @@ def test_verdicts_judge_each_claim_at_its_declared_margin(monkeypatch):
     monkeypatch.setattr(precision, "find_record", lambda config: by_id[config.run_id])
     monkeypatch.setattr(analyse, "run_spectra", spectra)  # what analyse.STORED reads through
     frame = precision.verdicts()
-    assert list(frame.index) == list(scorecard.PRECISION_IDS)
+    assert list(frame.index) == list(catalog.PRECISION_IDS)
     assert frame.loc["bf16-ce+drw-acc", "verdict"] == "reproduced"
-    assert frame.loc["bf16-ce+drw-acc", "margin"] == scorecard.equivalence_margin("acc")
+    assert frame.loc["bf16-ce+drw-acc", "margin"] == catalog.equivalence_margin("acc")
     assert frame.loc["bf16-ce+drw-tail", "verdict"] == "reproduced"
     assert frame.loc["bf16-ce+drw-tail_lambda_min", "ours"] == pytest.approx(3.0)
     assert frame.loc["bf16-ce+drw-tail_lambda_min", "verdict"] == "contradicted"

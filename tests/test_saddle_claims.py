@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from saddle import grid
-from saddle_book import book, mechanism, plots, saddle_claims, scorecard
+from saddle_book import book, catalog, mechanism, plots, rule, saddle_claims
 
 GROUPS = {"head": [0], "mid": [1], "tail": [2, 3]}
 
@@ -46,7 +46,7 @@ def test_group_claims_pair_every_seed_that_has_spectra_and_skip_the_others():
 
 def test_verdicts_judge_by_the_one_rule_show_each_verdict_and_correct_within_the_family():
     shown = {}
-    verdicts = scorecard.Verdicts(show=lambda name, value, display: shown.update({name: value}))
+    verdicts = rule.Verdicts(show=lambda name, value, display: shown.update({name: value}))
     verdicts.judge("up", "SAM raises it", {0: 1.0, 1: 1.2, 2: 0.9, 3: 1.1}, "raises")
     verdicts.judge("one", "measured once", {0: 1.0}, "raises")
     verdicts.judge("units", "over radii", [0.01, -0.01, 0.0], "keeps", tolerance=0.15, unit="radii")
@@ -57,7 +57,7 @@ def test_verdicts_judge_by_the_one_rule_show_each_verdict_and_correct_within_the
     assert family.loc["units", "unit"] == "radii" and family.loc["units", "seeds"] == 3
     assert family.loc["up", "p (Holm)"] >= family.loc["up", "p"]
     assert math.isnan(family.loc["one", "p"]) or family.loc["one", "verdict (Holm)"] == "not tested"
-    weak = scorecard.Verdicts(show=lambda name, value, display: shown.update({name: value}))
+    weak = rule.Verdicts(show=lambda name, value, display: shown.update({name: value}))
     weak.judge("barely", "SAM raises it", {0: 1.0, 1: 1.1, 2: 0.2, 3: 0.9}, "raises")  # p 0.03, 0.06 after Holm
     weak.judge("noise", "SAM raises it", {0: 1.0, 1: -1.0, 2: 0.5, 3: -0.4}, "raises")
     row = weak.frame().loc["barely"]
@@ -153,9 +153,9 @@ def test_tail_lambda_min_by_seed_keeps_the_seeds_with_spectra():
 
 
 def test_side_of_zero_and_radius():
-    assert scorecard.side_of_zero({"low": 0.5, "high": 2.0}) == "lies above zero"
-    assert scorecard.side_of_zero({"low": -2.0, "high": -0.1}) == "lies below zero"
-    assert scorecard.side_of_zero({"low": -1.0, "high": 1.0}) == "covers zero"
+    assert rule.side_of_zero({"low": 0.5, "high": 2.0}) == "lies above zero"
+    assert rule.side_of_zero({"low": -2.0, "high": -0.1}) == "lies below zero"
+    assert rule.side_of_zero({"low": -1.0, "high": 1.0}) == "covers zero"
     assert grid.chapter_config("CE+DRW", "cpu", "validated", 0).radius == 0.0
     assert grid.chapter_config("CE+DRW+SAM", "cpu", "validated", 0, 0.2).radius == 0.2
 
@@ -227,7 +227,7 @@ def test_side_comparisons_say_they_are_not_trained_at_the_regime_scale():
 
 def test_across_scales_sets_each_claim_beside_its_other_scale_with_holm_per_scale():
     def frame(diffs):
-        return pd.DataFrame([{"key": key, **scorecard.claim_row(key, d, "raises")} for key, d in diffs.items()]
+        return pd.DataFrame([{"key": key, **rule.claim_row(key, d, "raises")} for key, d in diffs.items()]
                             ).set_index("key")
     decided = {s: 1.0 + 0.01 * s for s in range(5)}
     cpu = frame({"tail_saddle": decided, "sam_tail_min": {s: -1.0 - 0.01 * s for s in range(5)},
@@ -249,7 +249,7 @@ def test_across_scales_sets_each_claim_beside_its_other_scale_with_holm_per_scal
     # a weak claim's raw "reproduced" (p about 0.02) survives alone, not beside eleven more claims of its family.
     weak = {0: 0.3, 1: 1.9, 2: 0.6, 3: 1.5, 4: 0.9}
     alone = saddle_claims.across_scales({"cpu": frame({"tail_saddle": weak})})
-    family = frame({"tail_saddle": weak, **{k: {0: 0.1, 1: -0.1, 2: 0.05} for k in scorecard.MECHANISM_IDS
+    family = frame({"tail_saddle": weak, **{k: {0: 0.1, 1: -0.1, 2: 0.05} for k in catalog.MECHANISM_IDS
                                                if k not in saddle_claims.MECHANISM_CLAIMS},
                     "not_in_the_family": decided})
     beside = saddle_claims.across_scales({"cpu": family})
@@ -258,7 +258,7 @@ def test_across_scales_sets_each_claim_beside_its_other_scale_with_holm_per_scal
 
 
 def test_evidence_paragraph_reads_each_scale_and_the_distance_where_the_gradient_outweighs_curvature():
-    cpu = pd.DataFrame([{"key": "tail_saddle", **scorecard.claim_row("t", {s: 1.0 + 0.01 * s for s in range(5)},
+    cpu = pd.DataFrame([{"key": "tail_saddle", **rule.claim_row("t", {s: 1.0 + 0.01 * s for s in range(5)},
                                                                      "raises")}]).set_index("key")
     empty = cpu.iloc[:0]
 
@@ -269,7 +269,7 @@ def test_evidence_paragraph_reads_each_scale_and_the_distance_where_the_gradient
     assert ("Of the 1 claims of the paper in the table measured there, after Holm's correction 1 holds and 0 run "
             "against the paper") in text
     # the book's own hypothesis (the G/R split) is shown but never counted for or against the paper
-    own = pd.concat([cpu, pd.DataFrame([{"key": "negative_in_residual", **scorecard.claim_row(
+    own = pd.concat([cpu, pd.DataFrame([{"key": "negative_in_residual", **rule.claim_row(
         "r", {s: -1.0 - 0.01 * s for s in range(5)}, "raises")}]).set_index("key")])
     assert own.loc["negative_in_residual", "verdict"] == "contradicted"
     assert ("Of the 1 claims of the paper in the table measured there, after Holm's correction 1 holds and 0 run "
@@ -325,7 +325,7 @@ def test_checkpoint_sentence_reads_each_run_without_averaging_methods():
 
 
 def test_both_scales_glues_the_regime_cells_and_the_closing_paragraph(monkeypatch):
-    frame = pd.DataFrame([{"key": "tail_stationary", **scorecard.claim_row("t", {0: 1.0, 1: 1.2, 2: 1.1}, "lowers")}]
+    frame = pd.DataFrame([{"key": "tail_stationary", **rule.claim_row("t", {0: 1.0, 1: 1.2, 2: 1.1}, "lowers")}]
                          ).set_index("key")
     monkeypatch.setattr(saddle_claims, "recorded_mechanism", lambda scale: frame if scale == "r8-n5000" else
                         frame.iloc[:0])
@@ -406,13 +406,13 @@ def test_fig6_panels_title_each_class_with_its_group_for_each_method():
 def test_recorded_mechanism_at_cpu_judges_the_family_chapter_2_judges_from_committed_records():
     """The side-by-side table's Holm family is the chapter's: with the radius sweep's claim (tuning seeds 10, 11)."""
     frame = saddle_claims.recorded_mechanism("cpu")
-    assert set(saddle_claims.MECHANISM_CLAIMS) <= set(frame.index) <= set(scorecard.MECHANISM_IDS)
+    assert set(saddle_claims.MECHANISM_CLAIMS) <= set(frame.index) <= set(catalog.MECHANISM_IDS)
     assert frame.loc["rho_raises", "seeds"] == 2 and frame.loc["sam_ratio", "seeds"] == 5
 
 
 def _frame(claims: dict) -> pd.DataFrame:
     """Verdict rows by key from {key: ({seed: difference}, kind)}."""
-    return pd.DataFrame([{"key": key, **scorecard.claim_row(key, diffs, kind)} for key, (diffs, kind) in
+    return pd.DataFrame([{"key": key, **rule.claim_row(key, diffs, kind)} for key, (diffs, kind) in
                          claims.items()]).set_index("key")
 
 
@@ -422,7 +422,7 @@ def test_evidence_gathers_each_claim_from_its_family_with_the_split_numbers_and_
                        "sam_large_rho_tail_min": ({s: 8.0 + 0.2 * s for s in seeds}, "raises"),
                        "sam_ratio": ({s: 0.03 + 0.001 * s for s in seeds}, "lowers"),
                        "negative_in_residual": ({s: -0.8 - 0.01 * s for s in seeds}, "raises")})
-    after = scorecard.holm_verdicts(_frame({"large_rho_tail_acc": ({s: -15.0 - s for s in seeds}, "raises"),
+    after = rule.holm_verdicts(_frame({"large_rho_tail_acc": ({s: -15.0 - s for s in seeds}, "raises"),
                                             "large_rho_acc": ({0: -5.0}, "raises")}))
     rows = pd.DataFrame([{"seed": s, "rho": rho, "class": f"{c} x", "H_min": -3.0 * (c - 6) * (2 if rho else 1),
                           "H_max": 10.0 if rho else 40.0, "R_min": -1.0 * c, "loss": 0.1 * c * (1 if rho else -1),

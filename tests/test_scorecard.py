@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from saddle import grid
-from saddle_book import scorecard
-from saddle_book.scorecard import Claim
+from saddle_book import catalog, rule, scorecard
+from saddle_book.catalog import Claim
 
 
 def fake(method, seed, scale="cpu", dataset=None, rho=None, **metrics):
@@ -35,17 +35,17 @@ def test_paper_values_come_from_the_papers_tables():
     (0.975, 1, 12.7062), (0.975, 2, 4.3027), (0.975, 4, 2.7764), (0.95, 2, 2.9200), (0.95, 4, 2.1318),
     (0.975, 30, 2.0423), (0.995, 10, 3.1693), (0.025, 3, -3.1824), (0.5, 7, 0.0)])
 def test_t_quantiles_match_the_tables(p, df, expected):
-    assert scorecard.t_quantile(p, df) == pytest.approx(expected, abs=1e-4)
+    assert rule.t_quantile(p, df) == pytest.approx(expected, abs=1e-4)
 
 
 def test_paired_interval_pairs_by_seed():
-    mean, low, high = scorecard.paired_interval([41, 43, 42], [30, 33, 31])  # differences 11, 10, 11
+    mean, low, high = rule.paired_interval([41, 43, 42], [30, 33, 31])  # differences 11, 10, 11
     assert mean == pytest.approx(32 / 3) and high - mean == pytest.approx(4.3027 * (1 / 3) ** 0.5 / 3 ** 0.5, abs=1e-3)
     assert (low, high) == pytest.approx((mean - (high - mean), high))
     with pytest.raises(ValueError, match="as many values"):
-        scorecard.paired_interval([1, 2], [1])
+        rule.paired_interval([1, 2], [1])
     with pytest.raises(ValueError, match="finite"):
-        scorecard.paired_interval([1, float("nan")], [1, 2])
+        rule.paired_interval([1, float("nan")], [1, 2])
 
 
 @pytest.mark.parametrize("diffs,kind,expected", [
@@ -63,23 +63,23 @@ def test_paired_interval_pairs_by_seed():
     ([1.0, 1.3, 0.9, 1.1, 1.2], "raises", "reproduced"),
 ])
 def test_verdict_rule(diffs, kind, expected):
-    assert scorecard.verdict(diffs, kind) == expected
+    assert rule.verdict(diffs, kind) == expected
 
 
 def test_verdict_is_symmetric_in_sign_and_keeps_has_its_tolerance():
     noisy = [1.5, -1.0, 4.0]
-    assert scorecard.verdict(noisy) == scorecard.verdict([-d for d in noisy], "lowers") == "inconclusive"
-    assert scorecard.verdict([3, 3.2, 2.9], "keeps", tolerance=5) == "reproduced"
-    assert scorecard.verdict([3, 3.2, 2.9], "keeps", tolerance=1) == "contradicted"
+    assert rule.verdict(noisy) == rule.verdict([-d for d in noisy], "lowers") == "inconclusive"
+    assert rule.verdict([3, 3.2, 2.9], "keeps", tolerance=5) == "reproduced"
+    assert rule.verdict([3, 3.2, 2.9], "keeps", tolerance=1) == "contradicted"
     with pytest.raises(ValueError, match="unknown kind 'improves'"):
-        scorecard.verdict([1, 2], "improves")
+        rule.verdict([1, 2], "improves")
 
 
 def test_p_values_holm_and_seeds_needed():
-    assert scorecard.p_value([9, 10, 11]) < 0.01 and scorecard.p_value([1.5, -1.0, 4.0]) > 0.05
-    assert scorecard.holm_survivors([0.001, 0.02, 0.04, 0.5]) == 1  # 0.001 <= 0.05/4; 0.02 > 0.05/3
-    assert scorecard.holm_survivors([0.01, 0.02]) == 2
-    assert scorecard.seeds_needed([1.5, -1.0, 4.0]) > 3 and scorecard.seeds_needed([9, 10, 11]) == 2
+    assert rule.p_value([9, 10, 11]) < 0.01 and rule.p_value([1.5, -1.0, 4.0]) > 0.05
+    assert rule.holm_survivors([0.001, 0.02, 0.04, 0.5]) == 1  # 0.001 <= 0.05/4; 0.02 > 0.05/3
+    assert rule.holm_survivors([0.01, 0.02]) == 2
+    assert rule.seeds_needed([1.5, -1.0, 4.0]) > 3 and rule.seeds_needed([9, 10, 11]) == 2
 
 
 def test_claims_are_paired_by_seed():
@@ -108,10 +108,10 @@ def test_claims_assessed_together_carry_their_familys_holm_verdict():
     values of 0.04 and 0.03, each decided alone, both become 0.06 and inconclusive after the correction."""
     recs = records(*[fake("CE+DRW+SAM", s, tail=t) for s, t in enumerate([40, 51, 62, 44])],
                    *[fake("CE+DRW", s, tail=t) for s, t in enumerate([30, 41, 51, 43])])
-    both = [CLAIM, next(c for c in scorecard.CLAIMS if c.id != CLAIM.id and c.table == 1)]
+    both = [CLAIM, next(c for c in catalog.CLAIMS if c.id != CLAIM.id and c.table == 1)]
     frame = scorecard.assess_all(both, "cpu", "fashion-mnist", range(4), recs)
     assert {"p (Holm)", "verdict (Holm)"} <= set(frame.columns) and frame["p (Holm)"].iloc[0] >= frame["p"].iloc[0]
-    adjusted = scorecard.holm_verdicts(frame.assign(p=[0.04, 0.03], verdict=["reproduced", "contradicted"]))
+    adjusted = rule.holm_verdicts(frame.assign(p=[0.04, 0.03], verdict=["reproduced", "contradicted"]))
     assert list(adjusted["p (Holm)"]) == pytest.approx([0.06, 0.06])
     assert list(adjusted["verdict (Holm)"]) == ["inconclusive", "inconclusive"]
 
@@ -119,12 +119,12 @@ def test_sentences_carry_the_interval_and_the_agreeing_seeds():
     recs = records(*[fake("CE+DRW+SAM", s, tail=t) for s, t in enumerate([32, 40, 30])],
                    *[fake("CE+DRW", s, tail=t) for s, t in enumerate([30, 31, 32])])
     row = scorecard.assess(CLAIM, "cpu", "fashion-mnist", range(3), recs)
-    text = scorecard.sentence(row)
+    text = rule.sentence(row)
     assert "ours +3.0 [" in text and "2 of 3 agreeing" in text and "*inconclusive*" in text and "seeds would make the interval exclude zero" in text
 
 
 def test_rho_claims_use_their_own_radii():
-    claim = next(c for c in scorecard.CLAIMS if c.id == "f4-tail-rises")
+    claim = next(c for c in catalog.CLAIMS if c.id == "f4-tail-rises")
     recs = records(fake("CE+DRW+SAM", 0, rho=0.8, tail=45), fake("CE+DRW+SAM", 0, rho=0.05, tail=40))
     row = scorecard.assess(claim, "cpu", "fashion-mnist", [0], recs)
     assert row["paper"] == 10.0 and row["ours"] == 5.0 and row["verdict"] == "not tested"
@@ -145,7 +145,7 @@ def test_cells_read_every_table_and_name_the_missing():
     # the large-scale rows name their own data: iNaturalist 2018 is Table 3, ImageNet-LT the appendix's Table 6
     assert set(frame[frame.table == 3].data) == {"iNaturalist-2018"} and set(frame[frame.table == 6].data) == {"ImageNet-LT"}
     assert set(frame[frame.table == 1].data) == {"fashion-mnist"}
-    assert set(frame.verdict) <= set(scorecard.VERDICTS) | {"reference", "no paper number"}
+    assert set(frame.verdict) <= set(rule.VERDICTS) | {"reference", "no paper number"}
 
 
 def test_cells_on_the_papers_data_compare_the_numbers_themselves():
@@ -157,11 +157,11 @@ def test_cells_on_the_papers_data_compare_the_numbers_themselves():
 
 
 def test_every_claim_names_a_table_of_the_paper_and_known_methods():
-    for claim in scorecard.CLAIMS:
+    for claim in catalog.CLAIMS:
         assert claim.table in (1, 2, 4, 7, "fig4") and claim.kind in ("raises", "lowers", "keeps")
         for method in (claim.method, claim.baseline):
             grid.method_config(method, "cpu")  # raises on an unknown method
-    assert len({c.id for c in scorecard.CLAIMS}) == len(scorecard.CLAIMS)
+    assert len({c.id for c in catalog.CLAIMS}) == len(catalog.CLAIMS)
 
 
 def test_no_verdict_is_built_outside_the_rule():
@@ -210,10 +210,10 @@ def test_beyond_the_paper_claims_read_the_validated_protocol(tmp_path, monkeypat
         for method, tail in (("CE+DRW+SAM", sam), ("CE+DRW+ImbSAM", imb)):
             config = grid.protocol_config(method, "cpu", seed=seed, rho=0.1)
             records[config.run_id] = {"status": "complete", "metrics": {"final": {"tail": tail, "acc": 70.0}}}
-    claim = next(c for c in scorecard.BEYOND_CLAIMS if c.method == "CE+DRW+ImbSAM" and c.metric == "tail")
+    claim = next(c for c in catalog.BEYOND_CLAIMS if c.method == "CE+DRW+ImbSAM" and c.metric == "tail")
     row = scorecard.assess(claim, "cpu", "fashion-mnist", [0, 1, 2], records, "final", "validated")
     assert row["paper"] is None and row["seeds"] == 3 and row["ours"] == pytest.approx(5.0)
-    assert row["verdict"] == "reproduced" and "beyond the paper" in scorecard.sentence(row)
+    assert row["verdict"] == "reproduced" and "beyond the paper" in rule.sentence(row)
 
 
 def test_averages_pair_each_seed_over_all_its_cells_and_recompute_the_papers_mean():
@@ -222,7 +222,7 @@ def test_averages_pair_each_seed_over_all_its_cells_and_recompute_the_papers_mea
         values = {"acc": 50.0, "head": 80.0, "mid": 50.0, "tail": tail}
         return config.run_id, {"status": "complete", "label": method, "metrics": {"final": values}}
 
-    vs_tail = scorecard.AVERAGES[2]
+    vs_tail = catalog.AVERAGES[2]
     assert vs_tail.source == "abstract" and vs_tail.metric == "tail"
     # gains by seed: exp +4, +6, +8 and step +2, +2, -10 -> per-seed means +3, +4, -1
     recs = dict([record("VS+SAM", s, "exp", 30 + g) for s, g in enumerate((4, 6, 8))]
@@ -236,14 +236,14 @@ def test_averages_pair_each_seed_over_all_its_cells_and_recompute_the_papers_mea
     only_seed_0 = scorecard.assess_average(vs_tail, "cpu", "fashion-mnist", {1: [0, 1, 2], 2: [0]}, recs)
     assert only_seed_0["seeds"] == 1 and only_seed_0["ours"] == pytest.approx(3.0)
     assert only_seed_0["verdict"] == "not tested"
-    assert "(the abstract)" in scorecard.sentence(row)
+    assert "(the abstract)" in rule.sentence(row)
 
 
 def test_appendix_f_averages_are_the_papers_own():
     """App. F states +3.9 overall and +8.6 tail on CIFAR-10-LT, +3.2 and +3.9 on CIFAR-100-LT: the same means of
     its Tables 7 and 8, recomputed from the tables' cells."""
     for dataset, expected in (("cifar10", (3.9, 8.6)), ("cifar100", (3.2, 3.9))):
-        rows = [scorecard.assess_average(a, "paper", dataset, {7: [0]}, {}) for a in scorecard.AVERAGES[:2]]
+        rows = [scorecard.assess_average(a, "paper", dataset, {7: [0]}, {}) for a in catalog.AVERAGES[:2]]
         assert [round(r["paper"], 1) for r in rows] == list(expected)
         assert all(r["verdict"] == "not run here" for r in rows)
 
@@ -264,24 +264,24 @@ def test_the_control_protocol_reads_the_class_order_control_runs(monkeypatch):
 def test_multiplicity_names_the_claims_that_survive_holm():
     verdicts = pd.DataFrame({"claim": ["a", "b", "c", "d"], "p": [0.001, 0.04, 0.5, float("nan")],
                              "verdict": ["reproduced", "reproduced", "inconclusive", "not tested"]})
-    line = scorecard.multiplicity(verdicts)
+    line = rule.multiplicity(verdicts)
     # 3 tested; b passes alone (0.04 < 0.05) but not Holm's second step (0.04 > 0.05 / 2)
     assert line.startswith("3 claims were tested") and "2 reached a decision" in line
     assert line.endswith("1 remains significant: a (reproduced).")
 
 
 def test_a_sentence_says_when_more_seeds_would_decide_against_the_paper():
-    against = scorecard.claim_row("SAM raises x", {0: -3.0, 1: -1.0, 2: 0.5}, "raises", paper=2.0)
-    text = scorecard.sentence({**against, "table": 1})
+    against = rule.claim_row("SAM raises x", {0: -3.0, 1: -1.0, 2: 0.5}, "raises", paper=2.0)
+    text = rule.sentence({**against, "table": 1})
     assert against["verdict"] == "inconclusive" and text.endswith("on the side against the claim.")
-    one = scorecard.sentence({**scorecard.claim_row("SAM raises x", {0: 1.5}, "raises"), "table": 1})
+    one = rule.sentence({**rule.claim_row("SAM raises x", {0: 1.5}, "raises"), "table": 1})
     assert "ours +1.5 on one seed (no interval), 1 of 1 agreeing: *not tested*." in one
 
 
 def test_the_abstracts_averages_are_the_papers_own():
     """The abstract: SAM adds 6.2 points to VS's tail and about 4 overall, the mean over CIFAR-10 and CIFAR-100 of
     the exponential (Table 1) and step (Table 2) profiles; each data set's half is one AVERAGES row."""
-    for average, expected in ((scorecard.AVERAGES[2], 6.2), (scorecard.AVERAGES[3], 3.9)):
+    for average, expected in ((catalog.AVERAGES[2], 6.2), (catalog.AVERAGES[3], 3.9)):
         halves = [scorecard.assess_average(average, "paper", d, {1: [0], 2: [0]}, {})["paper"]
                   for d in ("cifar10", "cifar100")]
         assert round(sum(halves) / 2, 1) == expected
@@ -299,14 +299,14 @@ def test_verdict_changes_names_each_changed_claim_and_skips_claims_without_an_in
 
 
 def test_equivalence_margins_are_half_the_smallest_gain_the_paper_reports():
-    from saddle_book.scorecard import equivalence_margin
+    from saddle_book.catalog import equivalence_margin
     assert equivalence_margin("acc") == 0.7  # CE -> CE+SAM, +1.4
     assert equivalence_margin("head") == 1.25  # CE -> CE+SAM, +2.5 (the DRW rows' -0.2 .. +0.1 are no change)
     assert equivalence_margin("tail") == 3.85  # VS -> VS+SAM, +7.7 (CE's -0.6 is no gain)
 
 
 def test_every_claim_has_one_declared_family_and_primaries_belong_to_theirs():
-    from saddle_book.scorecard import BEYOND_CLAIMS, CLAIMS, FAMILIES, HEADLINE_ID, PRIMARY
+    from saddle_book.catalog import BEYOND_CLAIMS, CLAIMS, FAMILIES, HEADLINE_ID, PRIMARY
     assert set(FAMILIES["accuracy, paper protocol"]) == {c.id for c in CLAIMS}
     assert set(FAMILIES["after the paper"]) == {c.id for c in BEYOND_CLAIMS}
     assert HEADLINE_ID in FAMILIES["accuracy, validated protocol"]
@@ -315,7 +315,7 @@ def test_every_claim_has_one_declared_family_and_primaries_belong_to_theirs():
 
 
 def test_equivalence_is_one_tost_at_90_percent_on_both_sides():
-    from saddle_book.scorecard import interval, p_value, verdict
+    from saddle_book.rule import interval, p_value, verdict
     inside = [0.1, -0.2, 0.3, 0.0, 0.1]
     assert verdict(inside, "keeps", 2.0) == "reproduced" and p_value(inside, "keeps", 2.0) < 0.05
     above = [3.0, 3.5, 4.4, 2.9, 4.1]  # the 90% interval wholly above +2
@@ -332,7 +332,7 @@ def test_equivalence_is_one_tost_at_90_percent_on_both_sides():
 
 
 def test_holm_adjusted_p_values_match_a_worked_example():
-    from saddle_book.scorecard import holm_adjusted, holm_survivors
+    from saddle_book.rule import holm_adjusted, holm_survivors
     # m = 4: sorted 0.01, 0.02, 0.03, 0.5 -> 4 x 0.01 = 0.04, 3 x 0.02 = 0.06, max(0.06, 2 x 0.03) = 0.06, 0.5
     p = [0.03, 0.5, 0.01, 0.02]
     assert holm_adjusted(p) == pytest.approx([0.06, 0.5, 0.04, 0.06])
@@ -341,7 +341,7 @@ def test_holm_adjusted_p_values_match_a_worked_example():
 
 
 def test_holm_verdicts_demote_decisions_that_do_not_survive_their_family():
-    from saddle_book.scorecard import holm_verdicts
+    from saddle_book.rule import holm_verdicts
     frame = pd.DataFrame({"claim": list("abcd"), "p": [0.011, 0.04, 0.3, math.nan],
                           "verdict": ["reproduced", "contradicted", "inconclusive", "not run here"]})
     out = holm_verdicts(frame)  # m = 3: 3 x 0.011 = 0.033 survives; 2 x 0.04 = 0.08 does not
@@ -350,7 +350,7 @@ def test_holm_verdicts_demote_decisions_that_do_not_survive_their_family():
 
 
 def test_size_word_compares_the_papers_effect_with_our_interval():
-    from saddle_book.scorecard import size_word
+    from saddle_book.rule import size_word
     assert size_word(11.7, 1.07, 4.66) == "smaller than the paper's"  # the headline
     assert size_word(3.0, 1.07, 4.66) == "as large as the paper's"
     assert size_word(0.5, 1.07, 4.66) == "larger than the paper's"
@@ -369,17 +369,17 @@ def test_order_control_without_records_says_not_run_here(tmp_path, monkeypatch):
 
 
 def test_chapter_claims_and_averages_follow_its_tables_and_methods():
-    table1 = scorecard.claims_for(["table1"], grid.METHODS)
+    table1 = catalog.claims_for(["table1"], grid.METHODS)
     assert table1 and {c.table for c in table1} == {1}
     assert all(c.method in grid.METHODS and c.baseline in grid.METHODS for c in table1)
-    without_ldam = scorecard.claims_for(["table1", "tables7-8"], [m for m in grid.METHODS if "LDAM" not in m])
+    without_ldam = catalog.claims_for(["table1", "tables7-8"], [m for m in grid.METHODS if "LDAM" not in m])
     assert {c.table for c in without_ldam} <= {1, 7} and not any("LDAM" in c.method + c.baseline
                                                                   for c in without_ldam)
-    assert scorecard.claims_for([], grid.METHODS) == []
-    every = scorecard.averages_for(["table1", "table2", "tables7-8"], grid.METHODS)
-    assert every and len(scorecard.averages_for(["table1"], grid.METHODS)) < len(every)
-    assert scorecard.averages_for(["table1", "table2", "tables7-8"], ["CE"]) == []
-    moved = scorecard.claims_at_rho(table1[:2], 0.3)
+    assert catalog.claims_for([], grid.METHODS) == []
+    every = catalog.averages_for(["table1", "table2", "tables7-8"], grid.METHODS)
+    assert every and len(catalog.averages_for(["table1"], grid.METHODS)) < len(every)
+    assert catalog.averages_for(["table1", "table2", "tables7-8"], ["CE"]) == []
+    moved = catalog.claims_at_rho(table1[:2], 0.3)
     assert [c.rho for c in moved] == [0.3, 0.3] and moved[0].text == f"{table1[0].text}, SAM at rho 0.3"
     assert [c.id for c in moved] == [c.id for c in table1[:2]]
 
@@ -398,7 +398,7 @@ def test_protocol_columns_put_each_rules_interval_and_verdict_side_by_side():
 def test_a_cell_stated_by_a_claim_takes_the_claims_verdict():
     recs = records(*[fake("CE+SAM", s, tail=t) for s, t in enumerate([21.0, 22.5, 19.0])],
                    *[fake("CE", s, tail=t) for s, t in enumerate([20.0, 20.0, 20.0])])
-    claim = next(c for c in scorecard.CLAIMS if (c.method, c.baseline, c.metric, c.table) == ("CE+SAM", "CE", "tail", 1))
+    claim = next(c for c in catalog.CLAIMS if (c.method, c.baseline, c.metric, c.table) == ("CE+SAM", "CE", "tail", 1))
     row = scorecard.assess(claim, "cpu", "fashion-mnist", [0, 1, 2], recs)
     cells = scorecard.cells("cpu", "fashion-mnist", [0, 1, 2], recs)
     cell = cells[(cells["table"] == 1) & (cells["method"] == "CE+SAM") & (cells["metric"] == "tail")].iloc[0]
@@ -414,7 +414,7 @@ def test_complete_runs_yield_each_recorded_complete_run_once():
 
 
 def test_sign_flip_p_is_exact_and_floored_by_the_number_of_seeds():
-    from saddle_book.scorecard import sign_flip_floor, sign_flip_p
+    from saddle_book.rule import sign_flip_floor, sign_flip_p
     # five positive differences: only the all-positive and all-negative patterns are as extreme, 2 of 32
     assert sign_flip_p([1.0, 2.0, 3.0, 4.0, 5.0]) == pytest.approx(2 / 32) == sign_flip_floor(5)
     # one negative among them: the patterns at least as far from 0, counted by hand below
@@ -424,9 +424,9 @@ def test_sign_flip_p_is_exact_and_floored_by_the_number_of_seeds():
                   for signs in itertools.product((-1, 1), repeat=4))
     assert sign_flip_p(diffs) == pytest.approx(extreme / 16)
     assert math.isnan(sign_flip_p([1.0, 2.0], "keeps")) and math.isnan(sign_flip_p([1.0]))
-    row = scorecard.claim_row("c", {s: 1.0 + s for s in range(5)}, "raises")
+    row = rule.claim_row("c", {s: 1.0 + s for s in range(5)}, "raises")
     assert row["p (sign-flip)"] == pytest.approx(0.0625) and row["verdict"] == "reproduced"
-    words = scorecard.sign_flip_words(row)
+    words = rule.sign_flip_words(row)
     assert "0.0625" in words and "normality" in words
-    assert "normality" not in scorecard.sign_flip_words(scorecard.claim_row("c", {s: 1.0 + s for s in range(6)},
+    assert "normality" not in rule.sign_flip_words(rule.claim_row("c", {s: 1.0 + s for s in range(6)},
                                                                              "raises"))

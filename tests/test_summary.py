@@ -1,7 +1,7 @@
 """Chapter 7's ledger on made-up records: the headline under both protocols, the CE+SAM reading, the counts."""
 import pandas as pd
 
-from saddle_book import scorecard, summary
+from saddle_book import catalog, scorecard, summary
 from test_scorecard import fake, records
 
 
@@ -33,7 +33,7 @@ def test_headline_texts_read_both_protocols_and_say_when_runs_are_missing():
     assert texts["headline_tuned_interval"] == "no runs yet" and texts["headline_best_val"] == "no runs yet"
     family = int((validated["rule"] == "final").sum())
     assert f"within its family of {family} claims" in texts["headline_tuned_holm"] and family == len(
-        [c for c in scorecard.CLAIMS if c.table == 1]) and texts["headline_tuned_rho"] == "not tuned yet"
+        [c for c in catalog.CLAIMS if c.table == 1]) and texts["headline_tuned_rho"] == "not tuned yet"
 
 
 def test_the_landing_findings_quote_holm_verdicts_and_say_what_is_missing():
@@ -42,13 +42,13 @@ def test_the_landing_findings_quote_holm_verdicts_and_say_what_is_missing():
                            "high": [10.83, 7.25, 0.041, 4.0], "seeds": [5, 5, 5, 5], "p": [0.001, 0.001, 0.002, 0.3],
                            "verdict": ["reproduced", "contradicted", "contradicted", "inconclusive"]},
                           index=pd.Index(["sam_large_rho_tail_min", "tail_stationary", "sam_ratio", "not_declared"]))
-    family = summary.within_family(regime, scorecard.MECHANISM_IDS)
+    family = summary.within_family(regime, catalog.MECHANISM_IDS)
     assert list(family.index) == ["sam_ratio", "sam_large_rho_tail_min", "tail_stationary"]  # declared order
     texts = summary.mechanism_findings(family, 0.05)
     assert texts["landing_lift"] == "+8.1 [+5.4, +10.8] (5 seeds)" and texts["landing_ratio"].startswith("+0.03 [+0.02")
     assert texts["landing_lift_verdict"] == "reproduced after Holm" and texts["landing_saddle_seeds"] == "5 seeds"
     assert texts["landing_saddle_verdict"] == "contradicted after Holm" and "seeds" not in texts["landing_stationary"]
-    missing = summary.mechanism_findings(summary.within_family(regime.iloc[:0], scorecard.MECHANISM_IDS), None)
+    missing = summary.mechanism_findings(summary.within_family(regime.iloc[:0], catalog.MECHANISM_IDS), None)
     assert missing["landing_lift"] == "not measured yet" and missing["landing_ratio_rho"] == "not tuned yet"
     assert missing["landing_saddle_verdict"] == "not measured yet"
     # the accuracy headline: the most seeds at each radius, final epoch; Holm's verdict first, the raw one beside it

@@ -10,7 +10,7 @@ from saddle.checks import check_choice
 from saddle.data import DATASETS
 from saddle.grid import GRIDS, REGIME_SCALE, fill_command, method_config, table5_rho, unique
 from saddle.results import paper_results, train_group_accuracy
-from .scorecard import seeds_phrase
+from .rule import seeds_phrase
 
 BOOK_SCALES = ("smoke", "cpu", "paper")  # "large" runs are torchrun jobs of their own (chapter 5)
 # The regime scale's images per class in a whole-class spectrum: its head classes hold up to 5,000 images (every
@@ -207,7 +207,7 @@ def large_side_by_side(records: dict) -> list[dict]:
 
 def large_claims(records: dict, verdict) -> list[dict]:
     """SAM's gain over its base (CE+DRW, LDAM+DRW) in overall and tail accuracy on each large data set, the paper's
-    beside ours (one seed each), judged by `verdict` (scorecard.verdict) on the list of our differences."""
+    beside ours (one seed each), judged by `verdict` (rule.verdict) on the list of our differences."""
     def paper(name, method, metric):
         return paper_results(table=3, dataset=name, method=method.replace("+", " + "))[0]["metrics"][metric]
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-SCORECARD = "src/saddle_book/scorecard.py"
+CATALOG, RULE = "src/saddle_book/catalog.py", "src/saddle_book/rule.py"
 GRID, CONFIG, DATA = (f"src/saddle/{name}.py" for name in ("grid", "config", "data"))
-# A file's earlier paths (git mv): what it declares was first added under them.
-EARLIER_PATHS = {SCORECARD: ("src/saddle/scorecard.py",)}
+# A file's earlier paths (git mv, or a module split out of another): what it declares was first added under them.
+EARLIER_PATHS = {path: ("src/saddle/scorecard.py", "src/saddle_book/scorecard.py") for path in (CATALOG, RULE)}
 KINDS = ("family", "primary", "margin", "rule", "grid")
 NOT_SCALES = ("bench",)  # results/bench holds benchmarks, not runs
 
@@ -121,54 +121,54 @@ REGIME_FAMILY = '**{f"mechanism, {scale}": MECHANISM_IDS for scale in REGIME_CAN
 ACCURACY = "cpu runs of the three accuracy protocols"
 CIFAR_RUNS, CIFAR_ANALYSES = "cifar10-r32 runs", "cifar10-r32 spectra and G/R splits"
 DECLARATIONS = (
-    Declaration("`accuracy, paper protocol`", "family", SCORECARD, ('"accuracy, paper protocol": tuple(',),
+    Declaration("`accuracy, paper protocol`", "family", CATALOG, ('"accuracy, paper protocol": tuple(',),
                 "cpu runs, paper protocol"),
-    Declaration("`accuracy, validated protocol`", "family", SCORECARD, ('"accuracy, validated protocol": TABLE1',),
+    Declaration("`accuracy, validated protocol`", "family", CATALOG, ('"accuracy, validated protocol": TABLE1',),
                 "cpu runs, validated protocol"),
-    Declaration("`accuracy, class-order control`", "family", SCORECARD, ('"accuracy, class-order control": tuple(',),
+    Declaration("`accuracy, class-order control`", "family", CATALOG, ('"accuracy, class-order control": tuple(',),
                 "cpu runs, natural class order"),
-    Declaration("`mechanism, cpu`", "family", SCORECARD, ('"mechanism, cpu": MECHANISM_IDS',),
+    Declaration("`mechanism, cpu`", "family", CATALOG, ('"mechanism, cpu": MECHANISM_IDS',),
                 "cpu spectra and G/R splits"),
-    *(Declaration(f"`mechanism, {scale}`", "family", SCORECARD, (REGIME_FAMILY,), f"{scale} spectra and G/R splits")
+    *(Declaration(f"`mechanism, {scale}`", "family", CATALOG, (REGIME_FAMILY,), f"{scale} spectra and G/R splits")
       for scale in ("r32-n500", "r8-n5000")),
-    Declaration("`tail_stationary` joins the mechanism families", "family", SCORECARD, ('"tail_stationary")',),
+    Declaration("`tail_stationary` joins the mechanism families", "family", CATALOG, ('"tail_stationary")',),
                 "spectra at cpu, r32-n500 and r8-n5000"),
-    Declaration("`theorem 2`", "family", SCORECARD, ('"theorem 2": ("check1"',), "cpu Theorem 2 checks"),
-    Declaration("`theorem 2, r8-n5000`", "family", SCORECARD, ('f"theorem 2, {grid.REGIME_SCALE}"',),
+    Declaration("`theorem 2`", "family", CATALOG, ('"theorem 2": ("check1"',), "cpu Theorem 2 checks"),
+    Declaration("`theorem 2, r8-n5000`", "family", CATALOG, ('f"theorem 2, {grid.REGIME_SCALE}"',),
                 "r8-n5000 Theorem 2 checks"),
-    Declaration("`after the paper`", "family", SCORECARD, ('"after the paper": tuple(',),
+    Declaration("`after the paper`", "family", CATALOG, ('"after the paper": tuple(',),
                 "cpu runs, ImbSAM and CC-SAM"),
-    Declaration("`accuracy, cifar10-r32`", "family", SCORECARD, ('FAMILIES[f"accuracy, {grid.CIFAR_SCALE}"]',),
+    Declaration("`accuracy, cifar10-r32`", "family", CATALOG, ('FAMILIES[f"accuracy, {grid.CIFAR_SCALE}"]',),
                 CIFAR_RUNS),
-    Declaration("`mechanism, cifar10-r32`", "family", SCORECARD, ('FAMILIES[f"mechanism, {grid.CIFAR_SCALE}"]',),
+    Declaration("`mechanism, cifar10-r32`", "family", CATALOG, ('FAMILIES[f"mechanism, {grid.CIFAR_SCALE}"]',),
                 CIFAR_ANALYSES),
-    Declaration("`accuracy, validated protocol`: the headline (SAM raises CE+DRW's tail)", "primary", SCORECARD,
+    Declaration("`accuracy, validated protocol`: the headline (SAM raises CE+DRW's tail)", "primary", CATALOG,
                 ('PRIMARY = {"accuracy, validated protocol": (HEADLINE_ID,)',), "cpu runs, validated protocol"),
     *(Declaration(f"`mechanism, {scale}`: tail_saddle, sam_large_rho_tail_min, lmin_tracks_tail_acc, "
-                  "negative_in_residual", "primary", SCORECARD, (MECHANISM_PRIMARY,), f"{scale} spectra and G/R splits")
+                  "negative_in_residual", "primary", CATALOG, (MECHANISM_PRIMARY,), f"{scale} spectra and G/R splits")
       for scale in ("cpu", "r32-n500", "r8-n5000")),
-    Declaration("`accuracy, cifar10-r32`: the headline", "primary", SCORECARD,
+    Declaration("`accuracy, cifar10-r32`: the headline", "primary", CATALOG,
                 ('f"accuracy, {grid.CIFAR_SCALE}": (HEADLINE_ID,)',), CIFAR_RUNS),
-    Declaration("`mechanism, cifar10-r32`: tail_saddle, sam_large_rho_tail_min, sam_ratio", "primary", SCORECARD,
+    Declaration("`mechanism, cifar10-r32`: tail_saddle, sam_large_rho_tail_min, sam_ratio", "primary", CATALOG,
                 ('f"mechanism, {grid.CIFAR_SCALE}": ("tail_saddle", "sam_large_rho_tail_min", "sam_ratio")',),
                 CIFAR_ANALYSES),
     Declaration("±2 points for every keeps claim (`KEEP_TOLERANCE`); the paper's claims use per-metric margins "
-                "since 2c1c076", "margin", SCORECARD, ("KEEP_TOLERANCE = 2.0",), ACCURACY),
+                "since 2c1c076", "margin", RULE, ("KEEP_TOLERANCE = 2.0",), ACCURACY),
     Declaration("per metric: half the smallest gain of the paper's Table 1 (`equivalence_margin`: acc 0.7, "
-                "head 1.25, tail 3.85)", "margin", SCORECARD, ("def equivalence_margin(",), ACCURACY),
-    Declaration("the keeps claims judged at their metric's margin (`claim_margin`)", "margin", SCORECARD,
+                "head 1.25, tail 3.85)", "margin", CATALOG, ("def equivalence_margin(",), ACCURACY),
+    Declaration("the keeps claims judged at their metric's margin (`claim_margin`)", "margin", CATALOG,
                 ("def claim_margin(",), ACCURACY),
     Declaration("raises / lowers: the 95% interval of the paired differences lies above / below 0", "rule",
-                SCORECARD, ('return "reproduced" if low > 0 else "contradicted" if high < 0 else "inconclusive"',),
+                RULE, ('return "reproduced" if low > 0 else "contradicted" if high < 0 else "inconclusive"',),
                 "every record"),
-    Declaration("keeps, reproduced: the 90% interval lies inside ±margin", "rule", SCORECARD,
+    Declaration("keeps, reproduced: the 90% interval lies inside ±margin", "rule", RULE,
                 ("if -tolerance < low90 and high90 < tolerance:",), ACCURACY),
     Declaration("keeps, contradicted: the 95% interval lies wholly outside ±margin (replaced in 2c1c076)", "rule",
-                SCORECARD, ('return "contradicted" if low > tolerance or high < -tolerance else "inconclusive"',),
+                RULE, ('return "contradicted" if low > tolerance or high < -tolerance else "inconclusive"',),
                 ACCURACY, current=False),
-    Declaration("keeps, contradicted: the 90% interval lies wholly outside ±margin", "rule", SCORECARD,
+    Declaration("keeps, contradicted: the 90% interval lies wholly outside ±margin", "rule", RULE,
                 ('return "contradicted" if low90 > tolerance or high90 < -tolerance else "inconclusive"',), ACCURACY),
-    Declaration("Holm's correction within each declared family (`holm_verdicts`)", "rule", SCORECARD,
+    Declaration("Holm's correction within each declared family (`holm_verdicts`)", "rule", RULE,
                 ("def holm_verdicts(",), "every record"),
     Declaration("the paper's grids: table1, table2, table4, tables7-8, figure4", "grid", GRID, ('"table1": table1',),
                 "cpu runs, paper protocol"),
@@ -201,13 +201,13 @@ DECLARATIONS = (
     Declaration("the CIFAR analyses (`CIFAR_ANALYSES`)", "grid", GRID, ("CIFAR_ANALYSES = {",), CIFAR_ANALYSES),
     Declaration("bf16-twins: CE+DRW and CE+DRW+SAM (rho 0.5) in bf16", "grid", GRID,
                 ('"cifar10-radii": cifar_radii, "bf16-twins": bf16_twins}',), "cpu runs in bf16"),
-    *(Declaration(f"`the paper's radius, {scale} (added after its data)`", "family", SCORECARD,
+    *(Declaration(f"`the paper's radius, {scale} (added after its data)`", "family", CATALOG,
                   ('AFTER_DATA_IDS = ("sam_large_rho_ratio", "large_rho_tail_acc", "large_rho_acc")',),
                   f"{scale} spectra and G/R splits") for scale in ("cpu", "r8-n5000")),
-    Declaration("`precision, cpu`", "family", SCORECARD, ('FAMILIES["precision, cpu"] = PRECISION_IDS',),
+    Declaration("`precision, cpu`", "family", CATALOG, ('FAMILIES["precision, cpu"] = PRECISION_IDS',),
                 "cpu runs in bf16"),
     Declaration("`PRECISION_LAMBDA_MARGIN`: bf16 against fp32 keeps the tail's lambda_min within 1.0 (overall "
-                "and tail accuracy at the equivalence margins)", "margin", SCORECARD, ("PRECISION_LAMBDA_MARGIN = 1.0",),
+                "and tail accuracy at the equivalence margins)", "margin", CATALOG, ("PRECISION_LAMBDA_MARGIN = 1.0",),
                 "cpu runs in bf16"),
 )
 
@@ -226,20 +226,24 @@ def first_added(root: Path, wanted: dict[str, set[str]]) -> dict[tuple[str, str]
     """(path, text) -> (commit, commit date) of the first commit, oldest first, that added a line containing `text`
     to `path` (`wanted`: path -> texts), the answer of `git log -S<text> --reverse` for a text within one line, in a
     single pass over the history of those files."""
-    now = {old: path for path in wanted for old in EARLIER_PATHS.get(path, ())} | {path: path for path in wanted}
+    now: dict[str, list[str]] = {path: [path] for path in wanted}  # a path in history -> the paths it is now
+    for path in wanted:
+        for old in EARLIER_PATHS.get(path, ()):
+            now.setdefault(old, []).append(path)
     log = git(root, "log", "--reverse", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-renames", "--src-prefix=a/",
               "--dst-prefix=b/", "--format=%x00%H %cI", "--", *now)
-    found, commit, path = {}, None, None
+    found, commit, paths = {}, None, []
     for line in log.splitlines():
         if line.startswith("\x00"):
             sha, date = line[1:].split(" ")
             commit = (sha, parse_date(date))
         elif line.startswith("+++ "):
-            path = now.get(line[6:]) if line.startswith("+++ b/") else None
-        elif line.startswith("+") and path in wanted:
-            for text in wanted[path]:
-                if text in line and (path, text) not in found:
-                    found[(path, text)] = commit
+            paths = now.get(line[6:], []) if line.startswith("+++ b/") else []
+        elif line.startswith("+"):
+            for path in paths:
+                for text in wanted[path]:
+                    if text in line and (path, text) not in found:
+                        found[(path, text)] = commit
     return found
 
 

@@ -3,14 +3,14 @@
 For the validated protocol's CE+DRW and CE+DRW+SAM at each radius (the tuned one and Table 5's 0.5), every seed,
 each tail class's loss, gradient norm and the extremes of H = G + R (saddle.curvature) at the last epoch, stored
 as analysis records (results/<scale>/curvature/) so the chapter reads them. The claims are paired per seed and
-judged by the book's one rule (scorecard.claim_row):
+judged by the book's one rule (rule.claim_row):
 
 - sam_tail_min / sam_large_rho_tail_min: SAM at the tuned / at the paper's radius raises the tail group's mean
   lambda_min over CE+DRW's;
 - lmin_tracks_tail_acc: within each run (arm: CE+DRW, SAM at the tuned radius, SAM at the paper's), over its tail
   classes, the rank correlation of lambda_min with the class's test accuracy; per seed the mean over its arms, which
   is positive (less negative curvature, better tail);
-- negative_in_residual: the book's own hypothesis, not the paper's (scorecard.OWN_HYPOTHESES): within each arm the
+- negative_in_residual: the book's own hypothesis, not the paper's (catalog.OWN_HYPOTHESES): within each arm the
   rank correlation of |lambda_min(R)| with the class's training loss, per seed the mean over its arms, is positive:
   the negative curvature (which only R can carry, G being positive semi-definite) grows with what the class has not
   fitted, i.e. it is the mark of an unfitted loss, not of a stationary point.
@@ -29,8 +29,7 @@ import pandas as pd
 
 from saddle import grid
 
-from . import scorecard
-from saddle.config import RunConfig
+from . import catalog, rule, scorecard
 from saddle.analyse import STORED, Source
 from saddle.results import find_record, train_group_accuracy
 
@@ -111,7 +110,7 @@ def _rank_correlation(x: str, y: str, transform=None):
 
 
 def claims(rows: pd.DataFrame, tuned_rho: float, large_rho: float = grid.MECHANISM_RHO) -> pd.DataFrame:
-    """The mechanism claims this module measures, one verdict row each (ids from scorecard.MECHANISM_IDS)."""
+    """The mechanism claims this module measures, one verdict row each (ids from catalog.MECHANISM_IDS)."""
     if rows.empty:
         rows = pd.DataFrame(columns=["seed", "rho", "H_min", "R_min", "loss", "test acc"])
     specs = [
@@ -125,11 +124,11 @@ def claims(rows: pd.DataFrame, tuned_rho: float, large_rho: float = grid.MECHANI
          "the class's unfitted training loss (rank correlation of |lambda_min(R)| with the loss within each run, the "
          "runs of a seed averaged)", _rank_correlation("R_min", "loss", "abs")),
     ]
-    return pd.DataFrame([{"key": key, **scorecard.claim_row(text, _per_seed(rows, fn), "raises")}
+    return pd.DataFrame([{"key": key, **rule.claim_row(text, _per_seed(rows, fn), "raises")}
                          for key, text, fn in specs]).set_index("key")
 
 
-AFTER_DATA_IDS = scorecard.AFTER_DATA_IDS
+AFTER_DATA_IDS = catalog.AFTER_DATA_IDS
 
 
 def after_data_family(scale: str) -> str:
@@ -161,7 +160,7 @@ def after_data_claims(rows: pd.DataFrame, found: dict, large_rho: float = grid.M
               accuracy("tail"), "raises"),
              ("large_rho_acc", f"SAM at rho {large_rho:g} raises CE+DRW's overall test accuracy (last epoch)",
               accuracy("acc"), "raises")]
-    return scorecard.holm_verdicts(pd.DataFrame([{"key": key, **scorecard.claim_row(text, diffs, kind)}
+    return rule.holm_verdicts(pd.DataFrame([{"key": key, **rule.claim_row(text, diffs, kind)}
                                                  for key, text, diffs, kind in specs]).set_index("key"))
 
 
@@ -216,10 +215,10 @@ def regime_text(rows: list[dict]) -> str:
         cost = [m for m in (r["CE+DRW minutes"], r["CE+DRW+SAM minutes"]) if m is not None]
         return f"{r['scale']}: " + ", ".join(parts) + f" ({' + '.join(f'{m:g}' for m in cost)} min on one thread)"
     choice, qualified = regime_choice(rows)
-    rule = grid.REGIME_RULE
+    regime_rule = grid.REGIME_RULE
     verdict = ("the rule is not decided yet (a pilot is missing)" if choice is None else
                f"the rule chooses {choice}" if qualified else
-               f"no candidate reaches {rule['sgd_tail_fit']:g}% / {rule['sam_tail_fit']:g}%: the rule falls back to "
+               f"no candidate reaches {regime_rule['sgd_tail_fit']:g}% / {regime_rule['sam_tail_fit']:g}%: the rule falls back to "
                f"{choice}, the highest SAM tail fit, and the paper's regime is not reached")
     return "; ".join(one(r) for r in rows) + f". So {verdict}."
 

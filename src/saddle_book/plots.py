@@ -10,7 +10,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullForm
 
 from saddle.data import class_groups
 from saddle.results import train_group_accuracy
-from .scorecard import VERDICTS
+from .rule import VERDICTS
 
 GROUP_COLOURS = {"head": "#4c72b0", "mid": "#dd8452", "tail": "#c44e52"}
 # Figures are drawn at most 6.5 inches wide (the book's text column) and rendered at 200 dpi, so a PNG shrunk to the

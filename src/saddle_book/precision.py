@@ -1,7 +1,7 @@
 """bf16 against fp32: does training under bf16 autocast change what the book measures?
 
 Each run of grid.PRECISION_RUNS on the validated seeds is paired with its bf16 twin (grid.bf16_twins: the same
-config, precision alone differs). The family `precision, cpu` (scorecard.PRECISION_IDS, declared before the bf16
+config, precision alone differs). The family `precision, cpu` (catalog.PRECISION_IDS, declared before the bf16
 runs) judges bf16 minus fp32 as 'keeps' claims: overall and tail accuracy at the final epoch, and the tail group's
 lambda_min at the last epoch (the spectra chapter 2 computes: tail classes, 100 Lanczos steps, probe seed = the
 run's seed), each at its declared margin. Read only: a missing record or spectrum leaves its seed out."""
@@ -12,7 +12,7 @@ import pandas as pd
 
 from saddle import grid
 
-from . import scorecard
+from . import catalog, rule
 from saddle.results import find_record
 from saddle.analyse import STORED
 
@@ -22,8 +22,8 @@ TAIL_SPECTRA = {"iters": 100, "max_per_class": None}  # chapter 2's tail spectra
 def margin(metric: str) -> float:
     """The declared equivalence margin of a precision claim's metric."""
     if metric == "tail_lambda_min":
-        return scorecard.PRECISION_LAMBDA_MARGIN
-    return scorecard.equivalence_margin(metric)
+        return catalog.PRECISION_LAMBDA_MARGIN
+    return catalog.equivalence_margin(metric)
 
 
 def twins(scale: str = "cpu", seeds=grid.PROTOCOL_SEEDS) -> list[tuple]:
@@ -57,7 +57,7 @@ def differences(scale: str = "cpu", seeds=grid.PROTOCOL_SEEDS) -> dict[str, dict
     records = {c.run_id: find_record(c) for _, _, fp32, bf16 in pairs for c in (fp32, bf16)}
     diffs = {}
     for method, seed, fp32, bf16 in pairs:
-        for metric in scorecard.PRECISION_METRICS:
+        for metric in catalog.PRECISION_METRICS:
             ours, base = value(records[bf16.run_id], metric), value(records[fp32.run_id], metric)
             key = f"bf16-{method.lower()}-{metric}"
             diffs.setdefault(key, {})
@@ -70,12 +70,12 @@ def verdicts(scale: str = "cpu", seeds=grid.PROTOCOL_SEEDS) -> pd.DataFrame:
     """The family `precision, cpu`: one row per claim (bf16 minus fp32, 95% interval, p, verdict, and after Holm)."""
     diffs = differences(scale, seeds)
     rows = []
-    for key in scorecard.PRECISION_IDS:
+    for key in catalog.PRECISION_IDS:
         method, metric = key.removeprefix("bf16-").rsplit("-", 1)
         text = f"bf16 keeps {method.upper()}'s {metric.replace('_', ' ')} of fp32 (within {margin(metric):g})"
         rows.append({"key": key, "metric": metric,
-                     **scorecard.claim_row(text, diffs[key], "keeps", tolerance=margin(metric))})
-    return scorecard.holm_verdicts(pd.DataFrame(rows).set_index("key"))
+                     **rule.claim_row(text, diffs[key], "keeps", tolerance=margin(metric))})
+    return rule.holm_verdicts(pd.DataFrame(rows).set_index("key"))
 
 
 def dirty_twins(scale: str = "cpu", seeds=grid.PROTOCOL_SEEDS) -> list[tuple[str, int]]:

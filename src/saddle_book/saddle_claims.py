@@ -2,7 +2,7 @@
 
 Each function takes spectra records (spectra.run_spectra's dicts) or tables built from them and returns what
 the chapter shows: panels, tables, the texts it glues, and claims as (key, text, {seed: difference}, kind) for
-scorecard.Verdicts to judge by the one rule. Claims about a group average over the whole group on every seed
+rule.Verdicts to judge by the one rule. Claims about a group average over the whole group on every seed
 that has its spectra; a claim measured on one seed only is scored as not tested."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 
 from saddle import grid, optim
 
-from . import mechanism, scorecard
+from . import catalog, mechanism, rule
 from saddle.hessian import Spectrum
 from saddle.analyse import STORED, Source
 from saddle.spectra import AVERAGE, ESTIMATOR_ITERS, IMAGE_SETS, spectra_rows
@@ -253,9 +253,9 @@ def checkpoint_rows(scale: str, protocol: str, seeds, rho: float, estimator: Est
             except FileNotFoundError:  # trained before the best-validation snapshot was kept
                 continue
             lam = {}
-            for rule, epoch in (("final", config.epochs), ("best_val", best)):
+            for which, epoch in (("final", config.epochs), ("best_val", best)):
                 result = estimator.of(record, epoch, list(tail), seed=seed)
-                lam[rule] = None if result is None else group_stat(result, tail, "lambda_min")
+                lam[which] = None if result is None else group_stat(result, tail, "lambda_min")
             rows.append({"seed": seed, "method": method, "best-validation epoch": best,
                          "DRW on": optim.drw_active(best - 1, config.epochs, config.drw_epoch),
                          "lambda_min, last epoch": lam["final"], "lambda_min, best validation": lam["best_val"],
@@ -656,7 +656,7 @@ def recorded_mechanism(scale: str) -> pd.DataFrame:
         swept = [s for s in sweep_seeds if {(s, 0.0), (s, max(rho_sweep))} <= runs]
         if swept:
             claims.append(radius_sweep(sweep[sweep["seed"].isin(swept)], swept, len(groups["tail"]))[0])
-    rows = pd.DataFrame([{"key": key, **scorecard.claim_row(text, diffs, kind)}
+    rows = pd.DataFrame([{"key": key, **rule.claim_row(text, diffs, kind)}
                          for key, text, diffs, kind in claims]).set_index("key")
     return pd.concat([rows, split.drop(index=list(rows.index), errors="ignore")])
 
@@ -667,7 +667,7 @@ def _cell(row) -> str:
     if not row["seeds"]:
         return "not measured"
     interval = "" if pd.isna(row["low"]) else f" [{row['low']:+.2f}, {row['high']:+.2f}]"
-    return f"{row['ours']:+.2f}{interval}, {scorecard.holm_phrase(row)} ({scorecard.seeds_phrase([row['seeds']])})"
+    return f"{row['ours']:+.2f}{interval}, {rule.holm_phrase(row)} ({rule.seeds_phrase([row['seeds']])})"
 
 
 def across_scales(by_scale: dict) -> pd.DataFrame:
@@ -687,9 +687,9 @@ def scale_cells(table: pd.DataFrame, scale: str, keys) -> dict:
 
 
 def _mechanism_family(frame: pd.DataFrame) -> pd.DataFrame:
-    """One scale's claims of its declared mechanism family (scorecard.MECHANISM_IDS) with Holm's correction within
+    """One scale's claims of its declared mechanism family (catalog.MECHANISM_IDS) with Holm's correction within
     them, as chapter 2 applies it."""
-    return scorecard.holm_verdicts(frame.loc[[k for k in scorecard.MECHANISM_IDS if k in frame.index]])
+    return rule.holm_verdicts(frame.loc[[k for k in catalog.MECHANISM_IDS if k in frame.index]])
 
 
 def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
@@ -707,8 +707,8 @@ def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
         if measured.empty:
             sentences.append(f"At {scale} no mechanism claim has its runs and spectra recorded yet.")
             continue
-        reproduced, contradicted = scorecard.VERDICTS[:2]
-        papers = measured.drop(index=list(scorecard.OWN_HYPOTHESES), errors="ignore")  # the book's are not counted
+        reproduced, contradicted = rule.VERDICTS[:2]
+        papers = measured.drop(index=list(catalog.OWN_HYPOTHESES), errors="ignore")  # the book's are not counted
         held = int((papers["verdict (Holm)"] == reproduced).sum())
         against = int((papers["verdict (Holm)"] == contradicted).sum())
         sentences.append(
@@ -789,7 +789,7 @@ def evidence(by_scale: dict, after_by_scale: dict, rows_by_scale: dict) -> tuple
             measured = key in frame.index and frame.loc[key, "seeds"]
             column[key] = _cell(frame.loc[key]) if measured else "not measured"
             texts[f"story_{slug}_{key}"] = column[key]
-            texts[f"story_{slug}_{key}_verdict"] = scorecard.holm_phrase(frame.loc[key]) if measured else \
+            texts[f"story_{slug}_{key}_verdict"] = rule.holm_phrase(frame.loc[key]) if measured else \
                 "not measured"
         columns[scale] = column
         texts.update(_split_numbers(rows_by_scale.get(scale, pd.DataFrame()), slug))

@@ -7,10 +7,10 @@ import pandas as pd
 
 from saddle import grid
 
-from . import scorecard
+from . import catalog, rule, scorecard
 
-HEADLINE = scorecard.sam_claim("CE+DRW", 1, "tail")
-CE_SAM_TAIL = scorecard.Claim("ce-sam-tail-gain", "SAM raises CE's tail accuracy", 1, "CE+SAM", "CE", "tail")
+HEADLINE = catalog.sam_claim("CE+DRW", 1, "tail")
+CE_SAM_TAIL = catalog.Claim("ce-sam-tail-gain", "SAM raises CE's tail accuracy", 1, "CE+SAM", "CE", "tail")
 
 
 def by_data(claims, scale: str, dataset_names, seeds, records: dict, epoch_rule: str,
@@ -22,7 +22,7 @@ def by_data(claims, scale: str, dataset_names, seeds, records: dict, epoch_rule:
 
 def validated_claims(scale: str, dataset_names, records: dict) -> pd.DataFrame:
     """Table 1's claims on the validated protocol's runs, at the final and at the best-validation epoch (`rule`)."""
-    table1 = [c for c in scorecard.CLAIMS if c.table == 1]
+    table1 = [c for c in catalog.CLAIMS if c.table == 1]
     return pd.concat([by_data(table1, scale, dataset_names, list(grid.PROTOCOL_SEEDS), records, rule, "validated")
                       .assign(rule=rule) for rule in ("final", "best_val")], ignore_index=True)
 
@@ -37,14 +37,14 @@ def headline_texts(claims: pd.DataFrame, validated: pd.DataFrame, scale: str, da
     best_val = on_data[on_data["rule"] == "best_val"].iloc[0]
     family = int(((validated["rule"] == "final") & (validated["data"] == dataset)).sum())
     rho = grid.tuned_rho("CE+DRW+SAM", scale, dataset=dataset)
-    return {"headline_verdict": paper["verdict"], "headline_interval": scorecard.interval_text(paper),
+    return {"headline_verdict": paper["verdict"], "headline_interval": rule.interval_text(paper),
             "headline_paper": f"{paper['paper']:+.1f}", "headline_tuned_verdict": final["verdict"],
             "headline_tuned_holm": f"{final['verdict (Holm)']} after Holm's correction within its family of {family} "
                                    f"claims (adjusted p = {final['p (Holm)']:.2g})",
             "headline_tuned_interval": "no runs yet" if pd.isna(final["ours"])
-            else f"{scorecard.interval_text(final)} on {final['seeds']} seeds",
+            else f"{rule.interval_text(final)} on {final['seeds']} seeds",
             "headline_best_val": "no runs yet" if pd.isna(best_val["ours"])
-            else f"{scorecard.interval_text(best_val)}, {best_val['verdict']}",
+            else f"{rule.interval_text(best_val)}, {best_val['verdict']}",
             "headline_tuned_rho": "not tuned yet" if rho is None else f"{rho:g}"}
 
 
@@ -63,12 +63,12 @@ def ce_sam_tail_text(paper: dict, validated: dict) -> str:
     else:
         reading = "the interval covers zero."
     text = (f"Without re-weighting, on the paper protocol's runs, SAM changes CE's tail accuracy by "
-            f"{scorecard.interval_text(paper)} points (95% interval, {paper['seeds']} seeds): {reading}")
+            f"{rule.interval_text(paper)} points (95% interval, {paper['seeds']} seeds): {reading}")
     if pd.isna(validated["ours"]):
         return text
     return (text + f" On the validated protocol (subsets resampled, final epoch) the change is "
-            f"{scorecard.interval_text(validated)} on {validated['seeds']} seeds"
-            + ("." if pd.isna(validated["low"]) else f": the interval {scorecard.side_of_zero(validated)}."))
+            f"{rule.interval_text(validated)} on {validated['seeds']} seeds"
+            + ("." if pd.isna(validated["low"]) else f": the interval {rule.side_of_zero(validated)}."))
 
 
 def ledger_texts(claims: pd.DataFrame, changed: list[str], records: dict, validated_records: dict,
@@ -77,8 +77,8 @@ def ledger_texts(claims: pd.DataFrame, changed: list[str], records: dict, valida
     cells with records, and what training them cost (hours summed over runs, resumed runs estimated)."""
     have = sum(r is not None for r in validated_records.values())
     cost = grid.training_time(records)
-    return {**{f"claims_{verdict.replace(' ', '_')}": n for verdict, n in scorecard.count(claims).items()},
-            "multiplicity": scorecard.multiplicity(claims), "changed_under_other": len(changed),
+    return {**{f"claims_{verdict.replace(' ', '_')}": n for verdict, n in rule.count(claims).items()},
+            "multiplicity": rule.multiplicity(claims), "changed_under_other": len(changed),
             "changed_list": "; ".join(changed) or "none", "claims_total": len(claims),
             "tuned_have_text": f"All {have} of its runs have records." if have == len(validated_records) else
             f"{have} of its {len(validated_records)} runs have records so far; a claim whose runs are missing reads "
@@ -112,9 +112,9 @@ def grid_cost_texts(scale: str) -> dict:
 
 def within_family(frame: pd.DataFrame, ids) -> pd.DataFrame:
     """The rows of `frame` (indexed by claim key) that belong to a declared family `ids`, with Holm's correction
-    within them (scorecard.holm_verdicts), as chapter 2 applies it to a scale's mechanism claims."""
+    within them (rule.holm_verdicts), as chapter 2 applies it to a scale's mechanism claims."""
     rows = frame.loc[[k for k in ids if k in frame.index]]
-    return scorecard.holm_verdicts(rows) if len(rows) else rows.assign(**{"p (Holm)": [], "verdict (Holm)": []})
+    return rule.holm_verdicts(rows) if len(rows) else rows.assign(**{"p (Holm)": [], "verdict (Holm)": []})
 
 
 def after_holm(families: dict) -> pd.DataFrame:
@@ -130,7 +130,7 @@ def verdict_words(row) -> str:
     """A claim's verdict for the landing page, after Holm's correction within its family, and the raw verdict where
     it differs: 'reproduced after Holm', 'inconclusive after Holm (reproduced before Holm)'."""
     raw, holm = row["verdict"], row.get("verdict (Holm)", row["verdict"])
-    if raw not in scorecard.VERDICTS[:2]:  # reproduced, contradicted: the decided verdicts
+    if raw not in rule.VERDICTS[:2]:  # reproduced, contradicted: the decided verdicts
         return raw
     return f"{holm} after Holm" + ("" if holm == raw else f" ({raw} before Holm)")
 
@@ -141,7 +141,7 @@ def _difference(row, seeds: bool = True) -> str:
     if row is None or not row["seeds"] or pd.isna(row["ours"]):
         return "not measured yet"
     digits = 1 if abs(row["ours"]) >= 1 or (not pd.isna(row["low"]) and row["high"] - row["low"] >= 1) else 2
-    count = f" ({scorecard.seeds_phrase([row['seeds']])})" if seeds else ""
+    count = f" ({rule.seeds_phrase([row['seeds']])})" if seeds else ""
     if pd.isna(row["low"]):
         return f"{row['ours']:+.{digits}f} (1 seed, no interval)"
     return f"{row['ours']:+.{digits}f} [{row['low']:+.{digits}f}, {row['high']:+.{digits}f}]{count}"
@@ -162,12 +162,12 @@ def accuracy_findings(variants: pd.DataFrame | None, large_rho: float = grid.MEC
         return None if rows.empty else rows.loc[rows["seeds"].idxmax()]
 
     def text(row):
-        return f"{scorecard.interval_text(row)} points ({scorecard.seeds_phrase([row['seeds']])})"
+        return f"{rule.interval_text(row)} points ({rule.seeds_phrase([row['seeds']])})"
     tuned, large = most_seeds(variants["rho"].iloc[0]), most_seeds(large_rho)
     texts.update(landing_acc_verdict=verdict_words(tuned), landing_acc_tuned=text(tuned),
                  landing_tuned_rho=f"{tuned['rho']:g}")
     if large is not None:
-        texts["landing_acc_large"] = f"{scorecard.interval_text(large)} ({scorecard.seeds_phrase([large['seeds']])})"
+        texts["landing_acc_large"] = f"{rule.interval_text(large)} ({rule.seeds_phrase([large['seeds']])})"
     return texts
 
 
@@ -185,7 +185,7 @@ def mechanism_findings(regime: pd.DataFrame, tuned_rho: float | None, large_rho:
             "landing_saddle_verdict": words.pop() if len(words) == 1 else
             "; ".join(f"{name}: {verdict_words(r)}" for name, r in (("stationarity", stationary), ("ratio", ratio))
                       if r is not None) or "not measured yet",
-            "landing_saddle_seeds": scorecard.seeds_phrase([r["seeds"] for r in saddle]) if saddle else "no seeds",
+            "landing_saddle_seeds": rule.seeds_phrase([r["seeds"] for r in saddle]) if saddle else "no seeds",
             "landing_stationary": _difference(stationary, seeds=False),
             "landing_ratio": _difference(ratio, seeds=False),
             "landing_ratio_rho": "not tuned yet" if tuned_rho is None else f"{tuned_rho:g}"}
@@ -199,6 +199,6 @@ def landing_texts(validated: pd.DataFrame, scale: str, dataset: str, regime: pd.
     family = validated[(validated["rule"] == "final") & (validated["data"] == dataset)].reset_index(drop=True)
     rho = grid.tuned_rho("CE+DRW+SAM", scale, dataset=dataset)
     variants = (scorecard.headline_variants(family, scale, dataset, rho)
-                if rho is not None and scorecard.HEADLINE_ID in set(family["id"]) else None)
+                if rho is not None and catalog.HEADLINE_ID in set(family["id"]) else None)
     return ({"landing_scale": scale} | accuracy_findings(variants)
             | mechanism_findings(regime, grid.protocol_rho("CE+DRW+SAM", regime_scale, "validated")))

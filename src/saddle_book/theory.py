@@ -102,7 +102,7 @@ def regime_claim(rho: float) -> str:
 def regime_row(check3: dict | None, rho: float) -> dict | None:
     """Check 3's regime claim judged by the one rule over the record's minibatches; None where the record is missing
     or keeps no minibatch gradient norms."""
-    from .scorecard import claim_row
+    from .rule import claim_row
     gaps = regime_gaps(check3, rho) if check3 is not None else []
     return claim_row(regime_claim(rho), dict(enumerate(gaps)), "lowers") if gaps else None
 
@@ -118,8 +118,8 @@ def check3_elsewhere_verdict(check3: dict | None, rho: float) -> str:
 def check3_elsewhere(check3: dict | None, rho: float, scale: str, command: str) -> str:
     """A sentence on check 3 at another scale, read from its record: the optimised loss's lambda_min, the median
     minibatch gradient norm, the bound they give and the verdict (by the one rule; the check at each scale is a
-    family of its own, scorecard.FAMILIES); `command` computes it where it is missing."""
-    from .scorecard import UNTESTED
+    family of its own, catalog.FAMILIES); `command` computes it where it is missing."""
+    from .rule import UNTESTED
     if check3 is None:
         return f"Check 3 on the {scale} scale's network is not computed yet: `{command}` computes it."
     lam = check3["directions"]["optimised"]["lambda_min"]
