@@ -63,7 +63,7 @@ def split_rows(found: dict, source: Source = STORED, **kwargs) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _per_seed(rows: pd.DataFrame, fn) -> dict:
+def per_seed(rows: pd.DataFrame, fn) -> dict:
     """seed -> fn(that seed's rows), for the seeds whose rows fn can use (None or NaN: left out)."""
     out = {}
     for seed, group in rows.groupby("seed"):
@@ -102,8 +102,8 @@ def rank_correlations(rows: pd.DataFrame, x: str, y: str, transform=None) -> pd.
     return pd.DataFrame.from_dict(table, orient="index").rename_axis("seed")
 
 
-def _rank_correlation(x: str, y: str, transform=None):
-    """fn(one seed's rows) for _per_seed: the mean over the seed's arms of the within-arm rank correlation."""
+def rank_correlation(x: str, y: str, transform=None):
+    """fn(one seed's rows) for per_seed: the mean over the seed's arms of the within-arm rank correlation."""
     def fn(group):
         return rank_correlations(group, x, y, transform)["within arms"].iloc[0]
     return fn
@@ -119,12 +119,12 @@ def claims(rows: pd.DataFrame, tuned_rho: float, large_rho: float = grid.MECHANI
         ("sam_large_rho_tail_min", f"SAM at the paper's rho {large_rho:g} raises the tail group's lambda_min over "
          "CE+DRW's", _raise_over_sgd(large_rho)),
         ("lmin_tracks_tail_acc", "over the tail classes within each run, lambda_min rises with test accuracy "
-         "(rank correlation per run, the runs of a seed averaged)", _rank_correlation("H_min", "test acc")),
+         "(rank correlation per run, the runs of a seed averaged)", rank_correlation("H_min", "test acc")),
         ("negative_in_residual", "the book's own hypothesis, not the paper's: the negative curvature (R's) grows with "
          "the class's unfitted training loss (rank correlation of |lambda_min(R)| with the loss within each run, the "
-         "runs of a seed averaged)", _rank_correlation("R_min", "loss", "abs")),
+         "runs of a seed averaged)", rank_correlation("R_min", "loss", "abs")),
     ]
-    return pd.DataFrame([{"key": key, **rule.claim_row(text, _per_seed(rows, fn), "raises")}
+    return pd.DataFrame([{"key": key, **rule.claim_row(text, per_seed(rows, fn), "raises")}
                          for key, text, fn in specs]).set_index("key")
 
 

@@ -1,0 +1,57 @@
+"""The CIFAR-10-LT (JPEG copy) mechanism family judged from made-up records and analyses: each claim reads what it
+should, and without records every claim is 'not run here'."""
+import pytest
+
+from saddle import analyse, grid
+from saddle_book import catalog, cifar
+
+
+def spectra(record, ratios, lams, grads):
+    """A stored spectra record of all ten classes: lambda_min, the ratio and the class gradient norm per class."""
+    return {"spectra": {str(c): {"eigenvalues": [[lams[c], -lams[c] / ratios[c]]], "weights": [[0.5, 0.5]]}
+                        for c in range(10)},
+            "at_point": {str(c): {"loss": 0.1, "grad_norm": grads[c]} for c in range(10)}}
+
+
+def record(label, seed, tail_fit):
+    return {"label": label, "status": "complete", "class_names": [f"c{c}" for c in range(10)],
+            "groups": {"head": [0, 1, 2], "mid": [3, 4, 5, 6], "tail": [7, 8, 9]},
+            "config": {"epochs": 200, "seed": seed, "rho": 0.5 if "SAM" in label else 0.0},
+            "metrics": {"train_final": {"per_class": [100.0] * 7 + [tail_fit] * 3},
+                        "final": {"per_class": [90.0] * 7 + [50.0] * 3}}}
+
+
+def test_no_records_reads_not_run_here():
+    frame = cifar.mechanism_claims({0: {"CE+DRW": None, "CE+DRW+SAM": None}})
+    assert list(frame.index) == list(catalog.CIFAR_MECHANISM_IDS) and set(frame["verdict"]) == {"not run here"}
+
+
+def test_each_claim_reads_its_numbers_on_every_seed(monkeypatch):
+    runs = {s: {"CE+DRW": record("CE+DRW", s, 99.0), "CE+DRW+SAM": record("CE+DRW+SAM", s, 95.0 + s)}
+            for s in range(3)}
+    head_ratio, tail_ratio = 0.01, 0.5
+
+    def fake_spectra(rec, epoch, classes, compute, iters, seed, max_per_class):
+        assert (epoch, classes, compute, iters, max_per_class) == (200, "all", False, 100, 256)
+        assert seed == rec["config"]["seed"]
+        sam = "SAM" in rec["label"]
+        ratios = [head_ratio] * 7 + [tail_ratio * (0.5 if sam else 1.0)] * 3
+        lams = [-0.1] * 7 + [(-1.0 if sam else -4.0) - 0.1 * seed] * 3
+        return spectra(rec, ratios, lams, [2.0] * 7 + [0.5] * 3)
+
+    def fake_split(rec, compute, seed, iters, **settings):
+        losses = {7: 0.5, 8: 1.0, 9: 2.0}
+        return {"class_names": rec["class_names"],
+                "classes": {str(c): {"H_min": -l, "G_min": 0.0, "R_min": -l * 3, "H_max": 10.0, "loss": l,
+                                     "grad_norm": 0.5} for c, l in losses.items()}}
+    monkeypatch.setattr(analyse, "run_spectra", fake_spectra)
+    monkeypatch.setattr(analyse, "split_record", fake_split)
+    frame = cifar.mechanism_claims(runs)
+    assert frame.loc["tail_saddle", "ours"] == pytest.approx(tail_ratio - head_ratio, abs=0.01)
+    assert frame.loc["tail_stationary", "ours"] == pytest.approx(-1.5)
+    assert frame.loc["sam_large_rho_tail_min", "ours"] == pytest.approx(3.0)
+    assert frame.loc["sam_ratio", "ours"] == pytest.approx(-0.25, abs=0.01)
+    assert frame.loc["regime_fit", "ours"] == pytest.approx(6.0) and frame.loc["regime_fit", "seeds"] == 3
+    assert frame.loc["negative_in_residual", "ours"] == pytest.approx(1.0)
+    assert frame.loc["sam_large_rho_tail_min", "verdict"] == "reproduced"
+    assert "verdict (Holm)" in frame and grid.CIFAR_ANALYSES["iters"] == 100
