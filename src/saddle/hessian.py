@@ -352,16 +352,19 @@ class _Conv2d(torch.autograd.Function):
         stride, padding = ctx.stride, ctx.padding
         if ctx.low:
             grad_bias = grad.sum((0, 2, 3))
-            grad_x, grad_weight = _conv_backward(grad.to(x.dtype), x, weight, stride, padding)
+            grad_x, grad_weight = _conv_backward(grad.to(x.dtype), x, weight, stride, padding,
+                                                 ctx.needs_input_grad[5])
             return None, None, grad_bias, None, None, grad_x, grad_weight
-        grad_x, grad_weight = _conv_backward(grad, x, weight, stride, padding)
+        grad_x, grad_weight = _conv_backward(grad, x, weight, stride, padding, ctx.needs_input_grad[0])
         return grad_x, grad_weight, grad.sum((0, 2, 3)), None, None, None, None
 
 
-def _conv_backward(grad, x, weight, stride, padding):
+def _conv_backward(grad, x, weight, stride, padding, input_grad: bool = True):
+    """The input's gradient (None where the input needs none: the images, at the first convolution) and the
+    weight's."""
     lost = [x.shape[d] - ((grad.shape[d] - 1) * stride[i] - 2 * padding[i] + weight.shape[d])
             for i, d in enumerate((2, 3))]  # rows/columns a strided convolution dropped at the edge
-    grad_x = torch.nn.functional.conv_transpose2d(grad, weight, None, stride, padding, lost)
+    grad_x = torch.nn.functional.conv_transpose2d(grad, weight, None, stride, padding, lost) if input_grad else None
     grad_weight = torch.ops.aten.convolution_backward(grad, x, weight, None, stride, padding, (1, 1), False,
                                                       (0, 0), 1, (False, True, False))[1]
     return grad_x, grad_weight
