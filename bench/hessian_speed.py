@@ -15,7 +15,8 @@ spectral range, the bf16 paths to 5e-3 (the tolerance tests/test_hessian.py hold
 Hessian). Each path's wall-clock seconds and the process's CPU seconds (all its threads) are printed with the
 ratio of PyHessian's to them: on a machine shared with other work the CPU seconds are the steadier measure.
 
-Usage: python bench/hessian_speed.py [--iters 30] [--class-index 0] [--run RECORD_ID --epoch 200]"""
+Usage: python bench/hessian_speed.py [--iters 30] [--class-index 0] [--run RECORD_ID --epoch 200]
+                                    [--paths pyhessian,one-batch,parts,parts-bf16]"""
 from __future__ import annotations
 
 import argparse
@@ -45,24 +46,24 @@ def model_and_data(run_id, epoch):
     return model.eval(), d, source
 
 
-PATHS = {
-    "PyHessian path (batches of 128, graph rebuilt per product)": dict(batched=True, reuse_graph=False,
-                                                                        fast_graph=False),
-    "saddle, one batch (one graph, reused)": dict(batched=False, reuse_graph=True, fast_graph=True),
-    "saddle, parts in batches of 128 (graphs built once, reused; a lone class's default)":
-        dict(batched=True, reuse_graph=True, fast_graph=True),
-    "saddle, parts in batches of 128, bf16 convolution derivatives (precision='bf16')":
-        dict(batched=True, reuse_graph=True, fast_graph=True, precision="bf16"),
+PATHS = {  # short name: (what is printed, how)
+    "pyhessian": ("PyHessian path (batches of 128, graph rebuilt per product)",
+                  dict(batched=True, reuse_graph=False, fast_graph=False)),
+    "one-batch": ("saddle, one batch (one graph, reused)", dict(batched=False, reuse_graph=True, fast_graph=True)),
+    "parts": ("saddle, parts in batches of 128 (graphs built once, reused; a lone class's default)",
+              dict(batched=True, reuse_graph=True, fast_graph=True)),
+    "parts-bf16": ("saddle, parts in batches of 128, bf16 convolution derivatives (precision='bf16')",
+                   dict(batched=True, reuse_graph=True, fast_graph=True, precision="bf16")),
 }
 TOLERANCE = {"fp32": 1e-4, "bf16": 5e-3}  # extreme Ritz values against PyHessian's path, of the spectral range
 
 
-def time_paths(model, criterion, x, y, iters):
+def time_paths(model, criterion, x, y, iters, paths):
     """(wall seconds, CPU seconds, spectrum) of each path on one class, after one untimed warm-up product per
     path."""
     batches = [(x[i:i + 128], y[i:i + 128]) for i in range(0, len(y), 128)]
     out = {}
-    for name, how in PATHS.items():
+    for name, how in (PATHS[path] for path in paths):
         data = batches if how["batched"] else (x, y)
         options = dict(reuse_graph=how["reuse_graph"], fast_graph=how["fast_graph"],
                        precision=how.get("precision", "fp32"))
@@ -90,19 +91,24 @@ def main():
     parser.add_argument("--class-index", default="0", help="a class index, or 'all' (the chapter's workload)")
     parser.add_argument("--run", default="fashion-mnist-ce-drw-s0-edf7009d25")
     parser.add_argument("--epoch", type=int, default=200)
+    parser.add_argument("--paths", default=",".join(PATHS),
+                        help=f"per-class paths to time, of {', '.join(PATHS)} (PyHessian's, the reference, always)")
     args = parser.parse_args()
+    paths = ["pyhessian"] + [p for p in args.paths.split(",") if p != "pyhessian"]
+    if any(p not in PATHS for p in paths):
+        parser.error(f"--paths: choose among {', '.join(PATHS)}")
     model, d, source = model_and_data(args.run, args.epoch)
     classes = range(d.num_classes) if args.class_index == "all" else [int(args.class_index)]
     print(f"{source}; {args.iters} Lanczos steps; {torch.get_num_threads()} threads")
     criterion = WeightedCE()
-    precision = {name: how.get("precision", "fp32") for name, how in PATHS.items()}
-    totals = {name: [0.0, 0.0] for name in PATHS}
-    worst = dict.fromkeys(PATHS, 0.0)
+    precision = {name: how.get("precision", "fp32") for name, how in (PATHS[p] for p in paths)}
+    totals = {name: [0.0, 0.0] for name in precision}
+    worst = dict.fromkeys(precision, 0.0)
     references = {}
     for c in classes:
         x = d.normalize(d.train_x[d.train_y == c])
         y = torch.full((len(x),), c)
-        timed_paths = time_paths(model, criterion, x, y, args.iters)
+        timed_paths = time_paths(model, criterion, x, y, args.iters, paths)
         references[c] = next(iter(timed_paths.values()))[2]
         line = []
         for name, (wall, cpu, spectrum) in timed_paths.items():
