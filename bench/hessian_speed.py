@@ -94,7 +94,7 @@ def main():
     parser.add_argument("--paths", default=",".join(PATHS),
                         help=f"per-class paths to time, of {', '.join(PATHS)} (PyHessian's, the reference, always)")
     args = parser.parse_args()
-    paths = ["pyhessian"] + [p for p in args.paths.split(",") if p != "pyhessian"]
+    paths = ["pyhessian"] + [p for p in args.paths.split(",") if p and p != "pyhessian"]
     if any(p not in PATHS for p in paths):
         parser.error(f"--paths: choose among {', '.join(PATHS)}")
     model, d, source = model_and_data(args.run, args.epoch)

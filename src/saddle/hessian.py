@@ -1,5 +1,6 @@
 """The Hessian estimator: PyHessian as the engine, its density() repaired for torch 2, Lanczos, Hessian-vector
-products through BatchNorm (second_order_graph), and the Spectrum they give. The class-wise protocol that applies
+products through BatchNorm (second_order_graph), in float32 or, on request, with the convolutions' derivatives
+in bfloat16 (product_precision), and the Spectrum they give. The class-wise protocol that applies
 it to a run's snapshot is saddle.spectra.
 
 PyHessian 0.1 (the PyPI wheel, and the copy in the official repository) builds the Lanczos tridiagonal T and
@@ -248,9 +249,9 @@ def product_precision(precision: str):
     products, the elementwise layers and Lanczos stay float32. A product is then off by about bfloat16's
     rounding (2^-9 relative per convolution: 0.4% on the cpu-scale ResNet-8), not more: running the forward
     itself in bfloat16 (torch.autocast) was tried and gave products 10% off on a trained network, its logits'
-    rounding magnified by the softmax. Extremes agree with the dense Hessian's to 5e-3 of the spectral range on
-    the tests' small network (tests/test_hessian.py); the benchmark reports the error against float32 on the
-    cpu-scale ResNet-8."""
+    rounding magnified by the softmax. Stated tolerance: extreme Ritz values within 5e-3 of the spectral range of
+    the dense Hessian's (tests/test_hessian.py, a small convolutional network; measured 2.5e-4 at most there,
+    3.8e-4 against float32 on a class of the cpu-scale ResNet-8: bench/hessian_speed.py prints it per run)."""
     check_precision(precision)
     if precision == "fp32":
         return contextlib.nullcontext()
