@@ -1,5 +1,6 @@
 """The Hessian estimator: PyHessian as the engine, its density() repaired for torch 2, Lanczos, Hessian-vector
-products through BatchNorm (second_order_graph), and the Spectrum they give. The class-wise protocol that applies
+products through BatchNorm (second_order_graph), in float32 or, on request, with the convolutions' derivatives
+in bfloat16 (product_precision), and the Spectrum they give. The class-wise protocol that applies
 it to a run's snapshot is saddle.spectra.
 
 PyHessian 0.1 (the PyPI wheel, and the copy in the official repository) builds the Lanczos tridiagonal T and
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,21 +26,30 @@ class Hessian(PyHessian):
     """PyHessian's `hessian` (power iteration, Hutchinson trace, SLQ density) on the model's own device, with
     density() computed by eigh, seeded probe vectors, and a tight default tolerance for power iteration."""
 
-    def __init__(self, model, criterion, data=None, dataloader=None, reuse_graph: bool = False, shards: int = 1):
+    def __init__(self, model, criterion, data=None, dataloader=None, reuse_graph: bool = False, shards: int = 1,
+                 precision: str = "fp32"):
         """reuse_graph: with a list of batches, build each batch's gradient graph once and reuse them all for
         every product, as PyHessian already does for one batch (memory grows with the images; PyHessian's
         data-loader path rebuilds forward and backward for every product).
         shards: with reuse_graph, split the images into this many near-equal parts, each with graphs of its own,
         and form a product's parts side by side on as many threads of one core each before adding them. On 2
         CPU cores that runs a product 1.8-2x faster than on one, where the operators' own two threads reach
-        1.4x on batches of 128."""
+        1.4x on batches of 128.
+        precision: "fp32", or "bf16": the derivatives of the convolutions second_order_graph folds in bfloat16, the
+        rest in float32 (see product_precision); the model must be float32 and inside second_order_graph."""
+        check_precision(precision)
+        if precision != "fp32" and (next(model.parameters()).dtype != torch.float32 or not any(
+                isinstance(m, torch.nn.Conv2d) and "forward" in vars(m) for m in model.modules())):
+            raise ValueError(f"precision {precision!r} acts on the convolutions second_order_graph folds: it needs a "
+                             "float32 model inside second_order_graph (spectral_density's fast_graph)")
+        self.precision = precision
         cuda = next(model.parameters()).is_cuda
-        with _create_graph_warning_off():
+        with _create_graph_warning_off(), product_precision(precision):
             super().__init__(model, criterion, data=data, dataloader=dataloader, cuda=cuda)
         self.shard_grads = None
         if dataloader is not None and reuse_graph:
             total = float(sum(image_mass(criterion, y) for _, y in dataloader))
-            self.shard_grads = [_mean_gradient_graph(self.model, criterion, part, self.params, total)
+            self.shard_grads = [_mean_gradient_graph(self.model, criterion, part, self.params, total, precision)
                                 for part in _split_batches(dataloader, shards)]
             self.gradsH = [sum(grads) for grads in zip(*self.shard_grads)]  # PyHessian's eigenvalues() and trace()
             self.full_dataset = False
@@ -60,7 +71,8 @@ class Hessian(PyHessian):
         loss over mixed classes too. Returns (v'Hv, Hv) as PyHessian does."""
         total, products = 0.0, None
         for x, y in self.data:
-            loss = self.criterion(self.model(x.to(self.device)), y.to(self.device))
+            with product_precision(self.precision):
+                loss = self.criterion(self.model(x.to(self.device)), y.to(self.device))
             grads = torch.autograd.grad(loss, self.params, create_graph=True)
             mass = float(image_mass(self.criterion, y.to(self.device)))
             hv = [mass * h for h in torch.autograd.grad(grads, self.params, grad_outputs=v)]
@@ -106,14 +118,17 @@ def _split_batches(batches, shards: int) -> list[list]:
             for xs, ys in parts]
 
 
-def _mean_gradient_graph(model, criterion, batches, params, total: float):
+def _mean_gradient_graph(model, criterion, batches, params, total: float, precision: str = "fp32"):
     """The gradient of the loss over the batches, each batch's mean weighted by its image_mass / total (the mean
     over all images when total is their mass, as PyHessian's dataloader_hv_product averages for an unweighted
-    loss), kept differentiable so every Hessian-vector product reuses it."""
+    loss), kept differentiable so every Hessian-vector product reuses it, its graph built in `precision`
+    (product_precision)."""
     device = params[0].device
     mean = None
     for x, y in batches:
-        grads = torch.autograd.grad(criterion(model(x.to(device)), y.to(device)), params, create_graph=True)
+        with product_precision(precision):
+            loss = criterion(model(x.to(device)), y.to(device))
+        grads = torch.autograd.grad(loss, params, create_graph=True)
         share = float(image_mass(criterion, y)) / total
         mean = [share * g for g in grads] if mean is None else [m + share * g for m, g in zip(mean, grads)]
     return mean
@@ -215,6 +230,44 @@ class FlatLoss:
         return product
 
 
+PRECISIONS = ("fp32", "bf16")
+_derivatives = threading.local()  # .dtype: the dtype the folded convolutions' derivatives run in (None: their own)
+
+
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; accepted: {', '.join(PRECISIONS)}")
+
+
+def product_precision(precision: str):
+    """Where the graph a Hessian-vector product differentiates is built (its forward). "fp32": as the model is.
+    "bf16": every convolution second_order_graph folds keeps its float32 forward (so activations, logits and
+    softmax probabilities are float32's), but differentiates through bfloat16 copies of its input and folded
+    weight: its backward, the gradient's derivative in every product (the double backward) and the backward
+    through the forward in every product all run as bfloat16 convolutions (on a CPU with AVX512-BF16, oneDNN's
+    bf16 kernels). The casts are in the graph, so gradients reach the float32 parameters; probe vectors,
+    products, the elementwise layers and Lanczos stay float32. A product is then off by about bfloat16's
+    rounding (2^-9 relative per convolution: 0.4% on the cpu-scale ResNet-8), not more: running the forward
+    itself in bfloat16 (torch.autocast) was tried and gave products 10% off on a trained network, its logits'
+    rounding magnified by the softmax. Stated tolerance: extreme Ritz values within 5e-3 of the spectral range of
+    the dense Hessian's (tests/test_hessian.py, a small convolutional network; measured 2.5e-4 at most there,
+    3.8e-4 against float32 on a class of the cpu-scale ResNet-8: bench/hessian_speed.py prints it per run)."""
+    check_precision(precision)
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return _derivatives_in(torch.bfloat16)
+
+
+@contextlib.contextmanager
+def _derivatives_in(dtype):
+    before = getattr(_derivatives, "dtype", None)
+    _derivatives.dtype = dtype
+    try:
+        yield
+    finally:
+        _derivatives.dtype = before
+
+
 @contextlib.contextmanager
 def _create_graph_warning_off():
     """PyHessian calls backward(create_graph=True), which torch warns about; spectral_density frees the grads."""
@@ -267,14 +320,15 @@ def second_order_graph(model: torch.nn.Module):
 def _folded_forward(conv: torch.nn.Conv2d, bn: torch.nn.BatchNorm2d):
     def forward(x):
         scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
-        weight = conv.weight * scale.view(-1, 1, 1, 1)
-        if weight.device.type != "cpu":
-            return _Conv2d.apply(x, weight, bn.bias - bn.running_mean * scale, conv.stride, conv.padding)
-        # channels_last throughout: a one-channel input (the first convolution) would otherwise start the
-        # network in the default layout, and mixed layouts cost conversions in every product
-        weight = weight.contiguous(memory_format=torch.channels_last)
-        out = _Conv2d.apply(x, weight, bn.bias - bn.running_mean * scale, conv.stride, conv.padding)
-        return out.contiguous(memory_format=torch.channels_last)
+        weight, bias = conv.weight * scale.view(-1, 1, 1, 1), bn.bias - bn.running_mean * scale
+        if weight.device.type == "cpu":
+            # channels_last throughout: a one-channel input (the first convolution) would otherwise start the
+            # network in the default layout, and mixed layouts cost conversions in every product
+            weight = weight.contiguous(memory_format=torch.channels_last)
+        low = getattr(_derivatives, "dtype", None)
+        lows = (x.to(low), weight.to(low)) if low is not None and x.dtype == torch.float32 else (None, None)
+        out = _Conv2d.apply(x, weight, bias, conv.stride, conv.padding, *lows)
+        return out.contiguous(memory_format=torch.channels_last) if weight.device.type == "cpu" else out
     return forward
 
 
@@ -282,11 +336,14 @@ class _Conv2d(torch.autograd.Function):
     """conv2d (groups 1, dilation 1) whose backward is made of conv_transpose2d for the input's gradient and
     convolution_backward for the weight's. Differentiating those is cheap; PyTorch's own convolution double
     backward forms the weight term as a convolution with batch and channels swapped (kernels the size of the
-    image), slow on a CPU: about 15% of a product on the cpu-scale ResNet-8."""
+    image), slow on a CPU: about 15% of a product on the cpu-scale ResNet-8. Given lower-precision copies of x
+    and the weight (x_low, weight_low: product_precision "bf16"), the output is still the full-precision
+    convolution's, but the backward, and so every derivative of it, runs on the copies."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, stride, padding):
-        ctx.save_for_backward(x, weight)
+    def forward(ctx, x, weight, bias, stride, padding, x_low=None, weight_low=None):
+        ctx.low = x_low is not None
+        ctx.save_for_backward(*((x_low, weight_low) if ctx.low else (x, weight)))
         ctx.stride, ctx.padding = stride, padding
         return torch.nn.functional.conv2d(x, weight, bias, stride, padding)
 
@@ -294,12 +351,24 @@ class _Conv2d(torch.autograd.Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         stride, padding = ctx.stride, ctx.padding
-        lost = [x.shape[d] - ((grad.shape[d] - 1) * stride[i] - 2 * padding[i] + weight.shape[d])
-                for i, d in enumerate((2, 3))]  # rows/columns a strided convolution dropped at the edge
-        grad_x = torch.nn.functional.conv_transpose2d(grad, weight, None, stride, padding, lost)
-        grad_weight = torch.ops.aten.convolution_backward(grad, x, weight, None, stride, padding, (1, 1), False,
-                                                          (0, 0), 1, (False, True, False))[1]
-        return grad_x, grad_weight, grad.sum((0, 2, 3)), None, None
+        if ctx.low:
+            grad_bias = grad.sum((0, 2, 3))
+            grad_x, grad_weight = _conv_backward(grad.to(x.dtype), x, weight, stride, padding,
+                                                 ctx.needs_input_grad[5])
+            return None, None, grad_bias, None, None, grad_x, grad_weight
+        grad_x, grad_weight = _conv_backward(grad, x, weight, stride, padding, ctx.needs_input_grad[0])
+        return grad_x, grad_weight, grad.sum((0, 2, 3)), None, None, None, None
+
+
+def _conv_backward(grad, x, weight, stride, padding, input_grad: bool = True):
+    """The input's gradient (None where the input needs none: the images, at the first convolution) and the
+    weight's."""
+    lost = [x.shape[d] - ((grad.shape[d] - 1) * stride[i] - 2 * padding[i] + weight.shape[d])
+            for i, d in enumerate((2, 3))]  # rows/columns a strided convolution dropped at the edge
+    grad_x = torch.nn.functional.conv_transpose2d(grad, weight, None, stride, padding, lost) if input_grad else None
+    grad_weight = torch.ops.aten.convolution_backward(grad, x, weight, None, stride, padding, (1, 1), False,
+                                                      (0, 0), 1, (False, True, False))[1]
+    return grad_x, grad_weight
 
 
 def _rademacher(p: torch.Tensor, generator) -> torch.Tensor:
@@ -361,13 +430,20 @@ def parameter_count(model) -> int:
 
 
 def spectral_density(model, criterion, data, iters: int = 100, n_v: int = 1, seed: int = 0,
-                     reuse_graph: bool = True, fast_graph: bool = True, shards: int | None = None) -> Spectrum:
+                     reuse_graph: bool = True, fast_graph: bool = True, shards: int | None = None,
+                     precision: str = "fp32") -> Spectrum:
     """Hessian eigen-spectrum of the mean loss of `data` (one (x, y) batch or an iterable of batches), with the
     model in eval mode (BatchNorm on its running statistics), by stochastic Lanczos quadrature. A list of batches
     has its gradient graphs built once (reuse_graph; batches of ~128 run faster on CPU than one large batch);
     any other iterable, e.g. re-augmented batches, is read afresh for every product. fast_graph: see
     second_order_graph (off: PyHessian's own graph, as the benchmark times it). shards: see Hessian; None: on a CPU
-    one per torch thread, with at least 32 images each; on a GPU one."""
+    one per torch thread, with at least 32 images each; on a GPU one. precision: "fp32" (the default, what
+    every stored spectrum is), or "bf16": the convolutions' derivatives in bfloat16 (product_precision), faster on
+    a CPU with bf16 instructions and approximate (extremes within 5e-3 of the range in the tests); opt-in, never
+    what a stored analysis uses; it needs fast_graph."""
+    check_precision(precision)
+    if precision != "fp32" and not fast_graph:
+        raise ValueError(f"precision {precision!r} needs fast_graph (it acts on second_order_graph's convolutions)")
     n = parameter_count(model)
     if iters < 1 or iters > n:
         raise ValueError(f"iters must be between 1 and the parameter count {n}, got {iters}")
@@ -380,7 +456,7 @@ def spectral_density(model, criterion, data, iters: int = 100, n_v: int = 1, see
         shards = max(1, min(torch.get_num_threads(), images // 32)) if on_cpu else 1
     with second_order_graph(model) if fast_graph else contextlib.nullcontext():
         engine = Hessian(model, criterion, data=data if single else None, dataloader=None if single else data,
-                         reuse_graph=reuse_graph, shards=shards)
+                         reuse_graph=reuse_graph, shards=shards, precision=precision)
         eig, w = engine.density(iter=iters, n_v=n_v, generator=torch.Generator().manual_seed(seed))
     model.zero_grad(set_to_none=True)
     return Spectrum(np.asarray(eig), np.asarray(w))

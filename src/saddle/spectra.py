@@ -66,7 +66,7 @@ def class_criterion(name: str, counts, config=None) -> torch.nn.Module:
 def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_class: int | None = None,
                   iters: int = 100, n_v: int = 1, seed: int = 0, augment: bool = False,
                   batch_size: int = 128, max_graph_images: int = 2048, progress: bool = True,
-                  config=None, workers: int | None = None) -> dict:
+                  config=None, workers: int | None = None, precision: str = "fp32") -> dict:
     """Spectrum of each class's mean training loss (eval mode, no augmentation unless asked). A class given as
     "average" is the mean loss over the whole training set: the spectrum that hides the saddles (Fig. 2 A/D).
     A class of up to max_graph_images images keeps its gradient graphs (in batches of batch_size) for all
@@ -75,7 +75,9 @@ def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_cla
     torch thread, on a GPU one). A tail class of a few images gains nothing from a second core inside its own
     products, which are made of small operators; beside another class it runs at full speed. Re-read classes
     (augmented, or too large to keep) run one at a time: PyHessian's products over a loader write the shared
-    parameters' .grad."""
+    parameters' .grad.
+    precision: "fp32", or "bf16" (saddle.hessian.product_precision: the convolutions' derivatives in bfloat16,
+    approximate); run_spectra, and so every stored analysis, uses float32 and does not take this option."""
     classes = list(range(data.num_classes)) if classes == "all" else list(classes)
     bad = [c for c in classes if c != AVERAGE and not (isinstance(c, int) and 0 <= c < data.num_classes)]
     if bad:
@@ -99,7 +101,8 @@ def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_cla
         else:
             batches = [(data.normalize(x[i:i + batch_size]), y[i:i + batch_size]) for i in range(0, len(x), batch_size)]
         return spectral_density(model, loss, batches, iters=iters, n_v=n_v, seed=seed,
-                                reuse_graph=len(x) <= max_graph_images, shards=1 if workers > 1 else None)
+                                reuse_graph=len(x) <= max_graph_images, shards=1 if workers > 1 else None,
+                                precision=precision)
 
     largest_first = sorted(classes, key=lambda c: -len(images[c][1]))
     with second_order_graph(model), tqdm(total=len(classes), desc="class spectra", disable=not progress) as bar:
