@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from saddle.models import build
-from throughput import write_bench_record  # bench/, beside this script
+from record import write_bench_record  # bench/, beside this script
 
 
 VARIANTS = ("benchmark", "bf16", "graph", "compiled")
@@ -101,8 +101,8 @@ def main():
     ratio = ms["reference"] / ms[args.variant]
     print(f"{args.model}, batch 128, {args.steps} steps: eager deterministic fp32 {ms['reference']:.2f} ms/step, "
           f"{args.variant} {ms[args.variant]:.2f} ms/step: reference / {args.variant} = {ratio:.2f}")
-    path = write_bench_record({"model": args.model, "batch": 128, "steps": args.steps, "variant": args.variant,
-                               "ms_per_step": ms, "reference_over_variant": ratio}, device, f"gpu-step-{args.variant}")
+    path = write_bench_record(f"gpu-step-{args.variant}", {"model": args.model, "batch": 128, "steps": args.steps,
+                              "variant": args.variant, "ms_per_step": ms, "reference_over_variant": ratio}, device)
     print("record:", path)
 
 

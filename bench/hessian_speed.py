@@ -29,6 +29,8 @@ from saddle.config import RunConfig
 from saddle.losses import WeightedCE
 from saddle.results import locate_record, read_record
 
+from record import write_bench_record  # bench/, beside this script
+
 
 def model_and_data(run_id, epoch):
     """A trained cpu-scale checkpoint when this machine has it, else the same network freshly initialised."""
@@ -131,6 +133,11 @@ def main():
               f"{theirs_cpu / cpu:.2f}x; extreme Ritz values off by {worst[name]:.1e} of the range "
               f"({within} {TOLERANCE[precision[name]]:.0e}, {precision[name]})")
     print("target (issue 50): 3x PyHessian's path, measured side by side in this run")
+    paths_found = {name: {"wall_s": wall, "cpu_s": cpu, "pyhessian_over_this": theirs_wall / wall,
+                          "worst_ritz_error": worst[name], "precision": precision[name],
+                          "tolerance": TOLERANCE[precision[name]]} for name, (wall, cpu) in totals.items()}
+    print("record:", write_bench_record("hessian-speed", {"run": args.run, "epoch": args.epoch, "iters": args.iters,
+                                                          "classes": args.class_index, "paths": paths_found}))
 
 if __name__ == "__main__":
     main()

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import itertools
-import json
 import time
 
 import torch
 
 from saddle import RunConfig, losses, optim, train
 from saddle.models import build
-from saddle.results import ROOT, device_name, git_commit
+from saddle.results import device_name
+
+from record import write_bench_record  # bench/, beside this script
 
 SHAPES = {"resnet8": (1, 28, 28), "resnet32": (3, 32, 32)}
 VARIANTS = list(itertools.product(("fp32", "bf16"), ("channels_last", "contiguous")))
@@ -76,13 +76,8 @@ def main() -> int:
                                                      "bf16_layout": best_bf16_key.split(", ")[1]}
         print(f"{model_name:8s} {optimizer_name}: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items())
               + f"  -> fp32/bf16 {best_fp32 / times[best_bf16_key]:.2f}x (bf16 {best_bf16_key.split(', ')[1]})")
-    record = {"benchmark": "precision", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-              "commit": git_commit(), "torch": torch.__version__, "device": device_name(torch.device("cpu")),
-              "native_bf16": native, "threads": 1, "rounds": args.rounds, "results": results}
-    out = ROOT / "results" / "bench" / f"precision-{record['date'][:19].replace(':', '')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=1))
-    print(f"recorded in {out.relative_to(ROOT)}")
+    out = write_bench_record("precision", {"native_bf16": native, "rounds": args.rounds, "results": results})
+    print(f"record: {out}")
     return 0
 
 

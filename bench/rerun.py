@@ -12,8 +12,6 @@ Usage: python bench/rerun.py [--chapter 04_cifar_lt] [--scale cpu] [--rho 0.3] [
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
 import shutil
 import subprocess
@@ -22,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 from saddle import costs, grid
 from saddle_book.book import chapter_settings
-from saddle.results import ROOT, find_record, git_commit, results_dir
+from saddle.results import ROOT, find_record, results_dir
+
+from record import write_bench_record  # bench/, beside this script
 
 CHAPTER_RUNS = {  # the runs a chapter reads at a new rho, on its own seeds: those without a record train (in fp32
     # the baselines are committed; in bf16 they train too, since a comparison never mixes precisions)
@@ -36,15 +34,6 @@ CHAPTER_RUNS = {  # the runs a chapter reads at a new rho, on its own seeds: tho
 }
 CHAPTER_PARAMETERS = {"04_cifar_lt": lambda rho, precision: ["-p", "rho", str(rho), "-p", "precision", precision],
                       "06_ablations": lambda rho, precision: ["-p", "rhos", f"[{rho}]", "-p", "train_missing", "True"]}
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux), so a record says which machine its minutes are of."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return "unknown"
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
 
 
 def rerun(chapter: str, scale: str, rho: float, workers: int, precision: str = "fp32",
@@ -114,15 +103,10 @@ def main():
                     f"measured {row['measured_min']:.1f} min (estimate / measured {row['estimate_over_measured']:.2f})")
         print(f"{row['workers']} worker(s), {row['precision']}: {row['runs']} runs, estimated "
               f"{row['estimate_min']:.1f} min, {measured}")
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
     kind = "estimate" if args.estimate_only else "rerun"
-    path = ROOT / "results" / "bench" / f"{kind}-{args.chapter}-{args.scale}-{args.precision}-{stamp}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"bench": kind, "chapter": args.chapter, "scale": args.scale, "rho": args.rho,
-                                "precision": args.precision,
-                                "rows": rows, "git_commit": git_commit(), "date": stamp, "torch": torch.__version__,
-                                "cpus": os.cpu_count(), "threads_per_worker": 1, "device": "cpu",
-                                "cpu_model": cpu_model()}, indent=1) + "\n")
+    path = write_bench_record(f"{kind}-{args.chapter}-{args.scale}-{args.precision}", {
+        "chapter": args.chapter, "scale": args.scale, "rho": args.rho, "precision": args.precision, "rows": rows,
+        "threads_per_worker": 1})
     print(f"record: {path}")
 
 

@@ -9,17 +9,12 @@ A benchmark, not a test: one thread, as a worker trains. Usage: python bench/run
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import os
 import time
 
 import torch
 
 from saddle import data as data_lib, grid, train
-from saddle.results import ROOT, git_commit
-
-from rerun import cpu_model  # bench/rerun.py, beside this script
+from record import write_bench_record  # bench/, beside this script
 
 
 def seconds(fn, repeat: int = 1) -> float:
@@ -82,14 +77,8 @@ def main():
               + ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in share.items()) + ")")
     ratio = {k: found["fp32"][k] / found["bf16"][k] for k in ("epoch", "augment", "evaluation", "run_min")}
     print("fp32 / bf16: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratio.items()))
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
-    path = ROOT / "results" / "bench" / f"run-parts-{stamp}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"bench": "run_parts", "method": args.method, "rho": args.rho, "scale": "cpu",
-                                "timed_epochs": args.epochs, "parts_s": found, "fp32_over_bf16": ratio,
-                                "git_commit": git_commit(), "date": stamp, "torch": torch.__version__,
-                                "cpus": os.cpu_count(), "threads": 1, "device": "cpu",
-                                "cpu_model": cpu_model(), "load_average": os.getloadavg()}, indent=1) + "\n")
+    path = write_bench_record("run-parts", {"method": args.method, "rho": args.rho, "scale": "cpu",
+                                            "timed_epochs": args.epochs, "parts_s": found, "fp32_over_bf16": ratio})
     print(f"record: {path}")
 
 

@@ -13,10 +13,7 @@ Usage: python bench/throughput.py [--steps N] [--model resnet32] [--stacked 4] [
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -25,7 +22,7 @@ from PIL import Image
 
 from saddle import RunConfig, data, optim, stacked, train
 from saddle.models import build
-from saddle.results import ROOT, device_name, git_commit
+from record import write_bench_record  # bench/, beside this script
 
 
 def step_times(model_name, steps, device):
@@ -139,18 +136,6 @@ def stacked_vs_one_by_one(model_name: str, runs: int, device) -> dict:
     return {"runs": runs, "stacked_img_s": images / together, "one_by_one_img_s": images / alone}
 
 
-def write_bench_record(figures: dict, device, name: str = "throughput") -> Path:
-    """results/bench/NAME-<UTC time>.json: the figures with date, device, torch, commit and threads."""
-    folder = ROOT / "results" / "bench"
-    folder.mkdir(parents=True, exist_ok=True)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    path = folder / f"{name}-{now:%Y%m%dT%H%M%S}.json"
-    path.write_text(json.dumps({"date": now.isoformat(timespec="seconds"), "device": device_name(device),
-                                "torch": torch.__version__, "git_commit": git_commit(),
-                                "threads": torch.get_num_threads(), **figures}, indent=1) + "\n")
-    return path
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10)
@@ -197,7 +182,7 @@ def main():
         print(f"{many['runs']} runs of one recipe: together {many['stacked_img_s']:.0f} img/s, one by one "
               f"{many['one_by_one_img_s']:.0f} img/s: {many['stacked_img_s'] / many['one_by_one_img_s']:.2f}x")
         figures.update(stacked=many, stacked_over_one_by_one=many["stacked_img_s"] / many["one_by_one_img_s"])
-    print(f"record: {write_bench_record(figures, device)}")
+    print(f"record: {write_bench_record('throughput', figures, device)}")
 
 
 if __name__ == "__main__":
