@@ -250,7 +250,7 @@ def test_list_into_a_closed_pipe_exits_quietly():
 @needs_fashion_mnist
 def test_a_corrupt_data_file_exits_2_naming_it(tmp_path, capsys):
     import shutil
-    from saddle.data import FASHION_MNIST_DIR, FASHION_MNIST_FILES
+    from saddle.sources import FASHION_MNIST_DIR, FASHION_MNIST_FILES
     for f in (f for pair in FASHION_MNIST_FILES.values() for f in pair):
         shutil.copy(FASHION_MNIST_DIR / f, tmp_path / f)
     raw = bytearray((tmp_path / "t10k-labels-idx1-ubyte.gz").read_bytes())

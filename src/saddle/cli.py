@@ -11,8 +11,9 @@ import os
 import sys
 
 from .config import OPTIMIZERS, SAM_LIKE, SCALES, RunConfig
-from .data import DATASETS, PROFILES, DataError
+from .data import DATASETS, PROFILES
 from .losses import LOSSES
+from .sources import DataError
 from .splits import LARGE_DATASETS
 
 
