@@ -184,12 +184,6 @@ def test_missing_runs_say_first_what_they_cost_here_and_recorded_ones_train_noth
     assert "measured here" not in capfd.readouterr().err  # a recorded run costs nothing and says nothing
 
 
-def test_edge_sentence_names_the_radii_at_the_lower_edge_of_their_grid():
-    assert grid.edge_sentence({"CE+DRW+SAM": 0.05, "CE+DRW+ImbSAM": None, "VS+SAM": 0.2}).startswith(
-        "CE+DRW+SAM chose the smallest radius tried (0.05)")
-    assert grid.edge_sentence({"CE+DRW+SAM": 0.1}) == "No tuned radius lies at the lower edge of its grid."
-
-
 def test_regime_rule_picks_the_cheapest_candidate_that_fits_its_tail():
     from saddle.grid import select_regime_scale
     fits = {"r32-n500": (97.0, 91.0), "r8-n5000": (99.0, 95.0)}

@@ -215,15 +215,6 @@ def radii_table(methods, scale: str, dataset: str):
                          for m in methods]).set_index("method")
 
 
-def tuning_runs(scale: str, dataset: str, methods=("CE+DRW", "CE+DRW+SAM")) -> dict:
-    """{(rho, seed): record or None} of the tuning grid's `methods` on `dataset` (rho 0 for SGD), read only: the
-    tuning runs are trained by `grid tune`, never by a chapter."""
-    configs = {(c.rho if c.optimizer == "sam" else 0.0, c.seed): c
-               for c in tune(scale, dataset_names=[dataset]) if c.label in methods}
-    found = records(list(configs.values()))
-    return {key: found[c.run_id] for key, c in configs.items()}
-
-
 def tuned_rho(method: str, scale: str, *, root: Path | None = None, dataset: str | None = None) -> float | None:
     """`method`'s rho by select_rho once its whole tuning grid is recorded, else None. A diverged run counts as
     the worst validation accuracy (0)."""
@@ -252,16 +243,6 @@ def chapter_config(method: str, scale: str, protocol: str, seed: int, rho: float
     if protocol == "validated":
         return protocol_config(method, scale, seed=seed, rho=rho)
     return method_config(method, scale, seed=seed, rho=rho)
-
-
-def edge_sentence(tuned: dict) -> str:
-    """A sentence on tuned radii (method -> rho or None) that sit at the smallest value their grid tried: there the
-    best radius may lie below the grid, which a reader of the tuned table should know."""
-    at_edge = [m for m, rho in tuned.items() if rho is not None and rho == min(TUNE_GRID[m])]
-    if not at_edge:
-        return "No tuned radius lies at the lower edge of its grid."
-    return (f"{', '.join(at_edge)} chose the smallest radius tried ({', '.join(f'{tuned[m]:g}' for m in at_edge)}): "
-            "a smaller one was not tried, so the best radius may lie below the grid.")
 
 
 def table1_validated(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None, root: Path | None = None

@@ -8,7 +8,8 @@ import re
 
 from saddle.checks import check_choice
 from saddle.data import DATASETS
-from saddle.grid import GRIDS, REGIME_SCALE, fill_command, method_config, table5_rho, unique
+from saddle import grid
+from saddle.grid import GRIDS, REGIME_SCALE, TUNE_GRID, fill_command, method_config, table5_rho, tune, unique
 from saddle.results import paper_results, train_group_accuracy
 from .rule import seeds_phrase
 
@@ -339,6 +340,25 @@ def fit_answer(tuned_fit, methods, bar: float = 90) -> str:
              if fitting else "", f"{and_list(short)} still {'fall' if len(short) > 1 else 'falls'} short of it"
              if short else "")
     return f"at {bar:g}% of the tail's training images as the bar, " + "; ".join(p for p in parts if p)
+
+
+def edge_sentence(tuned: dict) -> str:
+    """A sentence on tuned radii (method -> rho or None) that sit at the smallest value their grid tried: there the
+    best radius may lie below the grid, which a reader of the tuned table should know."""
+    at_edge = [m for m, rho in tuned.items() if rho is not None and rho == min(TUNE_GRID[m])]
+    if not at_edge:
+        return "No tuned radius lies at the lower edge of its grid."
+    return (f"{', '.join(at_edge)} chose the smallest radius tried ({', '.join(f'{tuned[m]:g}' for m in at_edge)}): "
+            "a smaller one was not tried, so the best radius may lie below the grid.")
+
+
+def tuning_runs(scale: str, dataset: str, methods=("CE+DRW", "CE+DRW+SAM")) -> dict:
+    """{(rho, seed): record or None} of the tuning grid's `methods` on `dataset` (rho 0 for SGD), read only: the
+    tuning runs are trained by `grid tune`, never by a chapter."""
+    configs = {(c.rho if c.optimizer == "sam" else 0.0, c.seed): c
+               for c in tune(scale, dataset_names=[dataset]) if c.label in methods}
+    found = grid.records(list(configs.values()))
+    return {key: found[c.run_id] for key, c in configs.items()}
 
 
 def metrics_table(records: list[dict], epoch_rule: str = "final", groups=("head", "mid", "tail")):
