@@ -6,10 +6,10 @@ import html
 import math
 import re
 
+from saddle import runner
 from saddle.checks import check_choice
 from saddle.data import DATASETS
-from saddle import grid
-from saddle.grid import GRIDS, REGIME_SCALE, TUNE_GRID, fill_command, method_config, table5_rho, tune, unique
+from saddle.grid import GRIDS, REGIME_SCALE, TUNE_GRID, method_config, table5_rho, tune
 from saddle.results import paper_results, train_group_accuracy
 from .rule import seeds_phrase
 
@@ -305,11 +305,11 @@ def run_gaps(configs: dict, records: dict, scale: str, seeds_of: dict) -> tuple[
     that fills them (`seeds_of`: the table's seeds); and a phrase for the prose naming the tables with gaps."""
     lines, gaps = [], []
     for table, configs_ in configs.items():
-        missing = [c for c in unique(configs_) if records[c.run_id] is None]
+        missing = [c for c in runner.unique(configs_) if records[c.run_id] is None]
         if missing:
             gaps.append(table)
-            lines.append(f"{table}: {len(missing)} of {len(unique(configs_))} runs not run here; "
-                         f"train them with  {fill_command(table, scale, seeds_of[table])}")
+            lines.append(f"{table}: {len(missing)} of {len(runner.unique(configs_))} runs not run here; "
+                         f"train them with  {runner.fill_command(table, scale, seeds_of[table])}")
     text = ("every table of the chapter has all its runs" if not gaps else
             f"{', '.join(gaps)} have gaps: the lines above name them with the command that fills them (several "
             "copies of it can run side by side: each claims a run with a lock file before training it)")
@@ -357,7 +357,7 @@ def tuning_runs(scale: str, dataset: str, methods=("CE+DRW", "CE+DRW+SAM")) -> d
     tuning runs are trained by `grid tune`, never by a chapter."""
     configs = {(c.rho if c.optimizer == "sam" else 0.0, c.seed): c
                for c in tune(scale, dataset_names=[dataset]) if c.label in methods}
-    found = grid.records(list(configs.values()))
+    found = runner.records(list(configs.values()))
     return {key: found[c.run_id] for key, c in configs.items()}
 
 
