@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from saddle import costs, grid
+from saddle import costs, grid, runner
 from saddle_book.book import chapter_settings
 from saddle.results import ROOT, find_record, results_dir
 
@@ -45,8 +45,8 @@ def rerun(chapter: str, scale: str, rho: float, workers: int, precision: str = "
         (results / scale).mkdir(parents=True)
         for record in (results_dir() / scale).glob("*.json"):
             shutil.copy2(record, results / scale / record.name)
-        missing = [c for c in grid.unique(CHAPTER_RUNS[chapter](scale, rho, precision))
-                   if not grid.has_record(c, results)]
+        missing = [c for c in runner.unique(CHAPTER_RUNS[chapter](scale, rho, precision))
+                   if not runner.has_record(c, results)]
         plan = costs.plan(missing, workers)
         print(f"{chapter} at rho {rho:g} in {precision}, {workers} worker(s): {len(missing)} runs to train, "
               f"{costs.plan_text(plan)}", flush=True)

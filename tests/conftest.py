@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from saddle.data import CIFAR_NAMES, FASHION_MNIST_DIR
+from saddle.sources import CIFAR_NAMES, FASHION_MNIST_DIR
 
 # pytest-xdist runs the test files on two workers (pyproject: -n 2): each worker, and the notebooks and scripts it
 # starts, takes one core; alone (-n 0), the tests take both.

@@ -30,7 +30,7 @@ def test_analyse_lists_what_waits_for_its_snapshot(monkeypatch, tmp_path, capsys
     monkeypatch.setenv("SADDLE_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
     records = {r["id"]: r for r in (fake("CE+DRW", 0),)}
-    monkeypatch.setattr(analyse.grid, "records", lambda configs: records)
+    monkeypatch.setattr(analyse.runner, "records", lambda configs: records)
     assert main(["analyse", "cifar10-headline", "--list"]) == 0
     out = capsys.readouterr().out
     assert "0 recorded, 0 computed now, 8 waiting for their snapshot" in out

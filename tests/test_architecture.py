@@ -11,8 +11,8 @@ LIBRARY, BOOK = "saddle", "saddle_book"
 # names none of them, not even to pass one on). Reading is results.find_record, spectra.stored_spectra,
 # analyse.STORED (a Source that only reads) and what a notebook hands it: a book module never builds a
 # Source itself.
-COMPUTES = {"get_or_run", "get_or_run_many", "read_or_train", "train_missing", "run_missing", "run_on_workers",
-            "class_spectra", "run_spectra", "spectral_density", "class_split", "split_record",
+COMPUTES = {"get_or_run", "get_or_run_many", "read_or_train", "train_missing", "run_missing", "train_pool",
+            "run_on_workers", "class_spectra", "run_spectra", "spectral_density", "class_split", "split_record",
             "trained_network_check", "get_or_check_trained", "estimator_check", "snapshot_model"}
 
 
@@ -81,7 +81,8 @@ def test_the_checks_can_fail():
 
 def test_no_import_cycles_and_the_store_imports_no_trainer():
     graph = {name: imports(name, tree) for name, tree in {**modules(LIBRARY), **modules(BOOK)}.items()}
-    assert not graph["saddle.results"] & {f"saddle.{m}" for m in ("train", "stacked", "distributed", "runs", "grid")}
+    assert not graph["saddle.results"] & {f"saddle.{m}" for m in ("train", "stacked", "distributed", "runs", "grid",
+                                                                   "runner")}
     assert not graph["saddle.hessian"] & {f"saddle.{m}" for m in ("train", "results", "checkpoints", "runs")}
     assert "saddle_book.book" not in graph["saddle_book.scorecard"] | graph["saddle_book.plots"]
 

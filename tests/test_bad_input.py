@@ -8,7 +8,7 @@ import os
 import pytest
 import torch
 
-from saddle import RunConfig, checkpoints, grid, runs
+from saddle import RunConfig, checkpoints, runner, runs
 from saddle.cli import main
 from saddle.results import RecordError, load_records, locate_record, read_record, write_record
 
@@ -123,7 +123,7 @@ def test_a_record_without_provenance_or_final_metrics_is_named_and_skipped(isola
         read_record(del_prov)
     with pytest.warns(UserWarning, match=f"skipped: record {bad}"):
         assert load_records("smoke", isolated / "out") == []
-    counts = grid.run_missing([config], root=isolated / "out", progress=False)  # bad records never stop a run
+    counts = runner.run_missing([config], root=isolated / "out", progress=False)  # bad records never stop a run
     assert counts["trained"] == 1 and not counts["failed"]
 
 

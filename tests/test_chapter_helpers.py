@@ -196,3 +196,9 @@ def test_rho_sweep_summary_and_recipe_texts():
     assert radii.loc["CE+DRW+ImbSAM", "Table 5 (CIFAR-10)"] == "none"
     with pytest.raises(ValueError, match="rho must be >= 0, got -1"):
         book.check_parameters("cpu", rhos=[0.1, -1.0])
+
+
+def test_edge_sentence_names_the_radii_at_the_lower_edge_of_their_grid():
+    assert book.edge_sentence({"CE+DRW+SAM": 0.05, "CE+DRW+ImbSAM": None, "VS+SAM": 0.2}).startswith(
+        "CE+DRW+SAM chose the smallest radius tried (0.05)")
+    assert book.edge_sentence({"CE+DRW+SAM": 0.1}) == "No tuned radius lies at the lower edge of its grid."

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from saddle import data
+from saddle import data, sources
 from saddle.cli import main
-from saddle.data import CIFAR_NAMES, DataError, read_cifar10_jpeg
+from saddle.sources import CIFAR_NAMES, DataError, read_cifar10_jpeg
 
 PER_CLASS, TEST_PER_CLASS = 3, 2
 
@@ -58,8 +58,8 @@ def test_order_labels_and_cache(tmp_path, cache, monkeypatch):
     assert np.abs(test_x.reshape(20, -1).mean(1) - [200 + 5 * c + n for c in range(10)
                                                     for n in range(TEST_PER_CLASS)]).max() < 2
     cached = list((cache / "data").iterdir())
-    assert len(cached) == 1 and data._source_sha256(archive, {})[:20] in cached[0].name
-    monkeypatch.setattr(data, "_decode_jpegs", lambda *a: pytest.fail("decoded again despite the cache"))
+    assert len(cached) == 1 and sources._source_sha256(archive, {})[:20] in cached[0].name
+    monkeypatch.setattr(sources, "_decode_jpegs", lambda *a: pytest.fail("decoded again despite the cache"))
     (again_x, _), _ = read_cifar10_jpeg(archive)
     assert np.array_equal(again_x, train_x)
 
@@ -129,8 +129,8 @@ def test_missing_source_is_not_downloaded(tmp_path):
     assert not (tmp_path / "absent.zip").exists()
 
 
-@pytest.mark.skipif(not data.default_jpeg_source().is_file(),
-                    reason=f"the shared JPEG copy is not at {data.default_jpeg_source()} (shared/data/README.md)")
+@pytest.mark.skipif(not sources.default_jpeg_source().is_file(),
+                    reason=f"the shared JPEG copy is not at {sources.default_jpeg_source()} (shared/data/README.md)")
 @pytest.mark.slow  # decodes the real archive's 60,000 JPEGs
 def test_official_subset_on_the_real_archive():
     lt = data.load("cifar10-jpeg")

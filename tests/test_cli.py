@@ -33,7 +33,7 @@ from saddle.cli import main
 ])
 def test_bad_input_exits_2_and_writes_nothing(args, message, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("saddle.data._cifar_download", lambda *a: None)
+    monkeypatch.setattr("saddle.sources._cifar_download", lambda *a: None)
     assert main(["train", "--scale", "smoke", "--out", str(tmp_path), *args]) == 2
     assert message in capsys.readouterr().err
     assert not list(tmp_path.rglob("*.json"))

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import needs_fashion_mnist, write_fake_cifar
-from saddle import data
+from saddle import data, sources
 
 
 def test_cifar10_lt_counts():
@@ -105,7 +105,7 @@ def test_cifar_files_read_alike_by_torchvision_and_by_us(name, tmp_path, monkeyp
     monkeypatch.setattr(tv_cifar, "check_integrity", lambda *a, **k: True)  # the fixture has no real md5s
     monkeypatch.setattr(tv_cifar.CIFAR10, "_check_integrity", lambda self: True)
     cls = torchvision.datasets.CIFAR10 if name == "cifar10" else torchvision.datasets.CIFAR100
-    (train_x, train_y), (test_x, test_y), names = data._cifar(name, tmp_path, download=False)
+    (train_x, train_y), (test_x, test_y), names = sources._cifar(name, tmp_path, download=False)
     for split, (x, y) in (("train", (train_x, train_y)), ("test", (test_x, test_y))):
         theirs = cls(str(tmp_path), train=split == "train", download=False)
         assert np.array_equal(x, theirs.data.transpose(0, 3, 1, 2)) and y.tolist() == list(theirs.targets)
@@ -121,12 +121,12 @@ def test_fake_cifar100_loader(tmp_path):
 
 
 def test_missing_and_truncated_cifar(tmp_path):
-    with pytest.raises(data.DataError, match="--data-root"):
+    with pytest.raises(sources.DataError, match="--data-root"):
         data.load("cifar10", data_root=tmp_path, download=False)
     folder, _ = write_fake_cifar(tmp_path, "cifar10")
     raw = (folder / "data_batch_3").read_bytes()
     (folder / "data_batch_3").write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(data.DataError, match="data_batch_3"):
+    with pytest.raises(sources.DataError, match="data_batch_3"):
         data.load("cifar10", n_max=12, data_root=tmp_path, download=False)
 
 
@@ -136,17 +136,17 @@ def test_unknown_dataset():
 
 
 def test_missing_fashion_mnist_says_how_to_get_it(tmp_path):
-    with pytest.raises(data.DataError, match="apt-get install dataset-fashion-mnist"):
+    with pytest.raises(sources.DataError, match="apt-get install dataset-fashion-mnist"):
         data.load("fashion-mnist", data_root=tmp_path, download=False)
 
 
 @needs_fashion_mnist
 def test_truncated_fashion_mnist(tmp_path):
     for name in ("train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-        shutil.copy(data.FASHION_MNIST_DIR / name, tmp_path / name)
-    raw = gzip.decompress((data.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").read_bytes())
+        shutil.copy(sources.FASHION_MNIST_DIR / name, tmp_path / name)
+    raw = gzip.decompress((sources.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").read_bytes())
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(raw[: len(raw) // 3]))
-    with pytest.raises(data.DataError, match="truncated"):
+    with pytest.raises(sources.DataError, match="truncated"):
         data.load("fashion-mnist", data_root=tmp_path, download=False)
 
 
@@ -157,7 +157,7 @@ def test_fashion_mnist_cpu_data_and_class_order():
     assert d.train_x.shape[1:] == (1, 28, 28) and len(d.test_y) == 10000
     assert torch.bincount(d.test_y).tolist() == [1000] * 10
     assert d.class_names[-3:] == ["Coat", "Pullover", "Shirt"]
-    (tx, ty), (vx, vy) = data._fashion_mnist(None, download=False)
+    (tx, ty), (vx, vy) = sources._fashion_mnist(None, download=False)
     assert data.nearest_mean_class_order(tx, ty, vx, vy) == data.FASHION_MNIST_ORDER
 
 

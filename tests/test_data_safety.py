@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import python2_pickle, write_fake_cifar
-from saddle import data
+from saddle import data, sources
 from saddle.cli import main
 
 
@@ -23,8 +23,8 @@ def write_fashion(root, train_per_class=100, test_per_class=50, labels_dropped=0
     """Small Fashion-MNIST idx.gz files (random pixels) with one chosen defect."""
     rng = np.random.default_rng(0)
     for (images, labels), per_class, shape in (
-            (data.FASHION_MNIST_FILES["train"], train_per_class, (28, 28)),
-            (data.FASHION_MNIST_FILES["test"], test_per_class, test_shape)):
+            (sources.FASHION_MNIST_FILES["train"], train_per_class, (28, 28)),
+            (sources.FASHION_MNIST_FILES["test"], test_per_class, test_shape)):
         y = rng.permutation(np.repeat(np.arange(10), per_class))
         if bad_label is not None and per_class == train_per_class:
             y[3] = bad_label
@@ -63,7 +63,7 @@ def test_a_crafted_cifar100_meta_is_refused(tmp_path):
     write_fake_cifar(tmp_path, "cifar100")
     target = tmp_path / "pwned"
     (tmp_path / "cifar-100-python" / "meta").write_bytes(pickle.dumps({"fine_label_names": Payload(target)}))
-    with pytest.raises(data.DataError, match="meta"):
+    with pytest.raises(sources.DataError, match="meta"):
         data.load("cifar100", data_root=tmp_path, download=False)
     assert not target.exists()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import needs_fashion_mnist
-from saddle import RunConfig, costs, grid
+from saddle import RunConfig, costs, runner
 from saddle.results import load_records
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -31,7 +31,7 @@ def by_id(records):
 def test_a_pool_of_two_trains_each_run_once_with_a_single_runners_records(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
     configs = [tiny(s) for s in range(3)]
-    counts = grid.train_pool({"configs": [c.to_dict() for c in configs]}, 2, root=tmp_path / "pool")
+    counts = runner.train_pool({"configs": [c.to_dict() for c in configs]}, 2, root=tmp_path / "pool")
     assert counts["trained"] == 3 and not counts["failed"]
     pooled = load_records("smoke", tmp_path / "pool")
     assert len(pooled) == 3 and {r["provenance"]["threads"] for r in pooled} == {1}
@@ -39,7 +39,7 @@ def test_a_pool_of_two_trains_each_run_once_with_a_single_runners_records(tmp_pa
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        grid.run_missing(configs, root=tmp_path / "alone", progress=False)
+        runner.run_missing(configs, root=tmp_path / "alone", progress=False)
     finally:
         torch.set_num_threads(threads)
     assert by_id(pooled) == by_id(load_records("smoke", tmp_path / "alone"))

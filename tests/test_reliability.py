@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import interrupted_run, needs_fashion_mnist
-from saddle import RunConfig, checkpoints, grid, runs, train
+from saddle import RunConfig, checkpoints, grid, runner, runs, train
 from saddle.cli import main
 from saddle.results import (RecordError, checkpoint_dir, find_record, load_records, read_only,
                             read_record, record_path, write_record)
@@ -145,8 +145,8 @@ def test_the_grid_runner_waits_for_a_held_run_and_takes_it_over_when_its_owner_d
         polls.append(seconds)
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait()
-    monkeypatch.setattr(grid.time, "sleep", kill_holder)
-    counts = grid.run_missing(configs, root=tmp_path, progress=False, poll_s=0.01)
+    monkeypatch.setattr(runner.time, "sleep", kill_holder)
+    counts = runner.run_missing(configs, root=tmp_path, progress=False, poll_s=0.01)
     assert counts["trained"] == 2 and not counts["failed"] and polls == [0.01]
     assert all(find_record(c, tmp_path) for c in configs)
 
@@ -154,9 +154,9 @@ def test_the_grid_runner_waits_for_a_held_run_and_takes_it_over_when_its_owner_d
 def test_the_grid_runner_without_wait_trains_the_rest_and_leaves_a_held_run_to_its_owner(tmp_path, monkeypatch):
     monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))
     configs = [tiny(epochs=1, seed=s) for s in (0, 1)]
-    monkeypatch.setattr(grid.time, "sleep", lambda s: pytest.fail("a runner without wait waited"))
+    monkeypatch.setattr(runner.time, "sleep", lambda s: pytest.fail("a runner without wait waited"))
     with runs.run_lock(configs[0].run_id):  # flock: a second open file of this process conflicts like another's
-        counts = grid.run_missing(configs, root=tmp_path, progress=False, wait=False)
+        counts = runner.run_missing(configs, root=tmp_path, progress=False, wait=False)
     assert counts["trained"] == 1 and counts["held"] == [configs[0].run_id] and not counts["failed"]
     assert find_record(configs[0], tmp_path) is None and find_record(configs[1], tmp_path) is not None
 
@@ -164,9 +164,9 @@ def test_the_grid_runner_without_wait_trains_the_rest_and_leaves_a_held_run_to_i
 RUNNER = """
 import sys
 sys.path.insert(0, {src!r})
-from saddle import RunConfig, grid
+from saddle import RunConfig, runner
 configs = [RunConfig.at_scale("smoke", dataset="synthetic", n_max=20, imbalance=10, epochs=1, seed=s) for s in range(6)]
-print(grid.run_missing(configs, root={root!r}, progress=False, poll_s=0.2)["trained"])
+print(runner.run_missing(configs, root={root!r}, progress=False, poll_s=0.2)["trained"])
 """
 
 
@@ -194,7 +194,7 @@ def test_bad_records_are_named_and_skipped(tmp_path):
     with pytest.raises(RecordError, match="lacks the field.*config, metrics"):
         read_record(path)
     with pytest.warns(UserWarning, match="skipped"):
-        assert grid.records([config], root=tmp_path) == {config.run_id: None}
+        assert runner.records([config], root=tmp_path) == {config.run_id: None}
     assert good.exists()
 
 
@@ -250,7 +250,7 @@ def test_list_into_a_closed_pipe_exits_quietly():
 @needs_fashion_mnist
 def test_a_corrupt_data_file_exits_2_naming_it(tmp_path, capsys):
     import shutil
-    from saddle.data import FASHION_MNIST_DIR, FASHION_MNIST_FILES
+    from saddle.sources import FASHION_MNIST_DIR, FASHION_MNIST_FILES
     for f in (f for pair in FASHION_MNIST_FILES.values() for f in pair):
         shutil.copy(FASHION_MNIST_DIR / f, tmp_path / f)
     raw = bytearray((tmp_path / "t10k-labels-idx1-ubyte.gz").read_bytes())

@@ -77,7 +77,7 @@ def test_get_or_run_reads_existing(tmp_path):
 
 
 def test_failed_run_leaves_no_record(tmp_path, monkeypatch):
-    monkeypatch.setattr("saddle.data._cifar_download", lambda *a: None)  # no network in tests
+    monkeypatch.setattr("saddle.sources._cifar_download", lambda *a: None)  # no network in tests
     config = RunConfig.at_scale("smoke", dataset="cifar10")
     with pytest.raises(Exception, match="cifar"):
         get_or_run(config, root=tmp_path, cache=tmp_path, data_root=tmp_path / "nothing", progress=False)

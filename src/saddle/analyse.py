@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from . import grid
+from . import grid, runner
 from .checkpoints import checkpoint_path
 from .config import RunConfig
 from .curvature import split_record
@@ -97,7 +97,7 @@ def run(table: str, *, list_only: bool = False, cache=None, log=print) -> dict:
     'computed', 'waiting' (no snapshot yet). list_only: say what exists and what is missing, compute nothing."""
     if table not in PLANS:
         raise ValueError(f"no declared analyses for grid {table!r}; accepted: {', '.join(PLANS)}")
-    plan = PLANS[table](grid.records(grid.GRIDS[table]()))
+    plan = PLANS[table](runner.records(grid.GRIDS[table]()))
     counts = {"present": 0, "computed": 0, "waiting": 0}
     for analysis in plan:
         if analysis.compute(compute=False) is not None:

@@ -11,8 +11,9 @@ import os
 import sys
 
 from .config import OPTIMIZERS, SAM_LIKE, SCALES, RunConfig
-from .data import DATASETS, PROFILES, DataError
+from .data import DATASETS, PROFILES
 from .losses import LOSSES
+from .sources import DataError
 from .splits import LARGE_DATASETS
 
 
@@ -123,9 +124,10 @@ def _grid_parser(sub):
 def _grid(args) -> int:
     import torch
 
-    from . import grid
+    from . import runner
     from .checks import check_choice
-    from .grid import DEPENDENT_GRIDS, GRIDS, method_config, run_missing, training_time, untuned
+    from .grid import DEPENDENT_GRIDS, GRIDS, method_config, untuned
+    from .runner import run_missing, training_time
 
     check_choice("scale", args.scale, tuple(SCALES))
     check_runtime(args)
@@ -143,8 +145,8 @@ def _grid(args) -> int:
     precision = resolve_precision(args.precision, args.device)
 
     def listing():
-        return grid.listing({"tables": args.tables, "scale": args.scale, "seeds": seeds.get("seeds"),
-                             "methods": methods, "precision": precision}, root=args.out)
+        return runner.listing({"tables": args.tables, "scale": args.scale, "seeds": seeds.get("seeds"),
+                               "methods": methods, "precision": precision}, root=args.out)
 
     configs = listing()
     if methods is not None:
@@ -160,7 +162,7 @@ def _grid(args) -> int:
         named = [w for w in args.keep_snapshots.split(",") if w in ("all", "last", "best_val")]
         numbers = [w for w in args.keep_snapshots.split(",") if w not in named]
         epochs = parse_seeds(",".join(numbers), "--keep-snapshots") if numbers else []
-        records = grid.records(configs, root=args.out)
+        records = runner.records(configs, root=args.out)
         kept, absent = [], []
         for c in configs:
             record = records[c.run_id]
@@ -179,7 +181,7 @@ def _grid(args) -> int:
             print(f"skipped: {line}", file=sys.stderr)
         return 1 if absent else 0
     if args.list:
-        records = grid.records(configs, root=args.out)
+        records = runner.records(configs, root=args.out)
         for c in configs:
             rho = f" rho {c.rho:g}" if c.optimizer in SAM_LIKE else ""
             record = records[c.run_id]
@@ -199,7 +201,7 @@ def _grid(args) -> int:
         return 0
     if args.commands:
         from .runs import train_command
-        records = grid.records(configs, root=args.out)
+        records = runner.records(configs, root=args.out)
         for c in configs:
             if records[c.run_id] is None:
                 print(train_command(c, threads=args.threads, out=args.out, data_root=args.data_root))
@@ -214,10 +216,10 @@ def _grid(args) -> int:
         from . import costs
         spec = {"tables": args.tables, "scale": args.scale, "seeds": seeds.get("seeds"), "methods": methods,
                 "precision": precision}
-        missing = [c for c in configs if grid.records([c], root=args.out)[c.run_id] is None]
+        missing = [c for c in configs if runner.records([c], root=args.out)[c.run_id] is None]
         plan = costs.plan(missing, args.workers, data_root=args.data_root)
         print(costs.plan_text(plan), file=sys.stderr, flush=True)
-        counts = grid.train_pool(spec, args.workers, root=args.out, expected_minutes=plan["wall"], **run_kwargs)
+        counts = runner.train_pool(spec, args.workers, root=args.out, expected_minutes=plan["wall"], **run_kwargs)
     else:
         counts = run_missing(listing, root=args.out, progress=not args.quiet, stack=args.stack,
                              wait=not args.no_wait, **run_kwargs)

@@ -1,5 +1,5 @@
 """Training on every core: one worker process per core, one torch thread each, sharing a list of runs through the
-locked runner (grid.run_missing, handed in by grid.train_pool), so each run trains once and its record is bit-for-bit the one a single runner
+locked runner (runner.run_missing, handed in by runner.train_pool), so each run trains once and its record is bit-for-bit the one a single runner
 writes. The parent shows one overall bar (runs done of the total, elapsed and expected wall time) and one bar per
 worker for the run it is training; under papermill --log-output both reach the log."""
 from __future__ import annotations

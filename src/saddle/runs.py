@@ -49,7 +49,7 @@ COMMAND_FIELDS = ("dataset", "loss", "drw", "optimizer", "rho", "rho_steps", "im
 
 def require_record(config: RunConfig, root: Path | None = None) -> dict:
     """A run's record, or MissingRecordError naming the command that trains it: how a chapter reads a run it cannot
-    do without, after its one call to grid.records has trained what it may."""
+    do without, after its one call to runner.records has trained what it may."""
     record = find_record(config, root)
     if record is None:
         raise MissingRecordError(f"no record of {config.run_id} (results/{config.scale}/); train it with: "

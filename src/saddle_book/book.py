@@ -6,9 +6,10 @@ import html
 import math
 import re
 
+from saddle import runner
 from saddle.checks import check_choice
 from saddle.data import DATASETS
-from saddle.grid import GRIDS, REGIME_SCALE, fill_command, method_config, table5_rho, unique
+from saddle.grid import GRIDS, REGIME_SCALE, TUNE_GRID, method_config, table5_rho, tune
 from saddle.results import paper_results, train_group_accuracy
 from .rule import seeds_phrase
 
@@ -304,11 +305,11 @@ def run_gaps(configs: dict, records: dict, scale: str, seeds_of: dict) -> tuple[
     that fills them (`seeds_of`: the table's seeds); and a phrase for the prose naming the tables with gaps."""
     lines, gaps = [], []
     for table, configs_ in configs.items():
-        missing = [c for c in unique(configs_) if records[c.run_id] is None]
+        missing = [c for c in runner.unique(configs_) if records[c.run_id] is None]
         if missing:
             gaps.append(table)
-            lines.append(f"{table}: {len(missing)} of {len(unique(configs_))} runs not run here; "
-                         f"train them with  {fill_command(table, scale, seeds_of[table])}")
+            lines.append(f"{table}: {len(missing)} of {len(runner.unique(configs_))} runs not run here; "
+                         f"train them with  {runner.fill_command(table, scale, seeds_of[table])}")
     text = ("every table of the chapter has all its runs" if not gaps else
             f"{', '.join(gaps)} have gaps: the lines above name them with the command that fills them (several "
             "copies of it can run side by side: each claims a run with a lock file before training it)")
@@ -339,6 +340,25 @@ def fit_answer(tuned_fit, methods, bar: float = 90) -> str:
              if fitting else "", f"{and_list(short)} still {'fall' if len(short) > 1 else 'falls'} short of it"
              if short else "")
     return f"at {bar:g}% of the tail's training images as the bar, " + "; ".join(p for p in parts if p)
+
+
+def edge_sentence(tuned: dict) -> str:
+    """A sentence on tuned radii (method -> rho or None) that sit at the smallest value their grid tried: there the
+    best radius may lie below the grid, which a reader of the tuned table should know."""
+    at_edge = [m for m, rho in tuned.items() if rho is not None and rho == min(TUNE_GRID[m])]
+    if not at_edge:
+        return "No tuned radius lies at the lower edge of its grid."
+    return (f"{', '.join(at_edge)} chose the smallest radius tried ({', '.join(f'{tuned[m]:g}' for m in at_edge)}): "
+            "a smaller one was not tried, so the best radius may lie below the grid.")
+
+
+def tuning_runs(scale: str, dataset: str, methods=("CE+DRW", "CE+DRW+SAM")) -> dict:
+    """{(rho, seed): record or None} of the tuning grid's `methods` on `dataset` (rho 0 for SGD), read only: the
+    tuning runs are trained by `grid tune`, never by a chapter."""
+    configs = {(c.rho if c.optimizer == "sam" else 0.0, c.seed): c
+               for c in tune(scale, dataset_names=[dataset]) if c.label in methods}
+    found = runner.records(list(configs.values()))
+    return {key: found[c.run_id] for key, c in configs.items()}
 
 
 def metrics_table(records: list[dict], epoch_rule: str = "final", groups=("head", "mid", "tail")):

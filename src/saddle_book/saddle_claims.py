@@ -159,7 +159,7 @@ def sweep_records(scale: str, protocol: str, seeds, rhos) -> dict:
 
 
 def chapter_configs(scale: str, protocol: str, seed: int, rho: float, sweep_seeds, rho_sweep) -> list:
-    """Every run chapter 2 reads and trains where missing (the notebook's one call to grid.records): the plotted
+    """Every run chapter 2 reads and trains where missing (the notebook's one call to runner.records): the plotted
     seed's CE+DRW and CE+DRW+SAM at `rho`, Fig. 3 C's sweep and, where the scale trains them, plain CE, LDAM+DRW
     and LDAM+DRW+SAM at its tuned radius (the other seeds enter where recorded)."""
     configs = [config for _, config in _pair(scale, protocol, seed, rho)]

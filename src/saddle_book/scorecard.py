@@ -10,7 +10,7 @@ import math
 
 import pandas as pd
 
-from saddle import grid
+from saddle import grid, runner
 from saddle.checks import check_choice
 from saddle.results import paper_results, train_group_accuracy
 from .catalog import Average, CLAIMS, Claim, HEADLINE_ID, PAPER_DATASET, claim_margin, sam_claim
@@ -340,8 +340,8 @@ def order_control(scale: str, dataset: str | None = None) -> tuple[list[dict], d
         return [], {key: "not run at this scale" for key in ORDER_CONTROL_TEXTS} | {"control_runs": 0}
     headline = sam_claim("CE+DRW", 1, "tail")
     seeds = list(grid.CONTROL_SEEDS)
-    by_order = {"calibrated": ("validated", grid.records(grid.table1_validated(scale, seeds))),
-                "natural": ("control", grid.records(grid.order_control(scale)))}  # order -> (protocol, records)
+    by_order = {"calibrated": ("validated", runner.records(grid.table1_validated(scale, seeds))),
+                "natural": ("control", runner.records(grid.order_control(scale)))}  # order -> (protocol, records)
     rows = [assess(headline, scale, "fashion-mnist", seeds, records, "final", protocol)
             | {"claim": f"{headline.text}, {order} class order"} for order, (protocol, records) in by_order.items()]
     texts = {f"control_{order}": interval_text(row) if row["ours"] is not None else "not run here"
@@ -373,7 +373,7 @@ def rho_sweep(sweep, rhos, dataset_names, records: dict, epoch_rule: str) -> pd.
     sweep, by rho and seed ('ours'), with the paper's Fig. 4 values beside them ('paper')."""
     rows = []
     for name in dataset_names:
-        for c in grid.unique(sweep):
+        for c in runner.unique(sweep):
             r = records[c.run_id]
             if c.dataset == name and r is not None and r["status"] == "complete":
                 m = r["metrics"][epoch_rule]

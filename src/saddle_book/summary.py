@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from saddle import grid
+from saddle import grid, runner
 
 from . import catalog, rule, scorecard
 
@@ -76,7 +76,7 @@ def ledger_texts(claims: pd.DataFrame, changed: list[str], records: dict, valida
     """The scorecard's counts: claims by verdict, verdicts that change under the other epoch rule, runs and table
     cells with records, and what training them cost (hours summed over runs, resumed runs estimated)."""
     have = sum(r is not None for r in validated_records.values())
-    cost = grid.training_time(records)
+    cost = runner.training_time(records)
     return {**{f"claims_{verdict.replace(' ', '_')}": n for verdict, n in rule.count(claims).items()},
             "multiplicity": rule.multiplicity(claims), "changed_under_other": len(changed),
             "changed_list": "; ".join(changed) or "none", "claims_total": len(claims),
@@ -101,7 +101,7 @@ def grid_cost_texts(scale: str) -> dict:
                 "followups": grid.followups(scale)}
     texts = {"run_cost": recorded_text(load_records(scale))}
     for name, configs in families.items():
-        cost = grid.training_time(grid.records(configs))
+        cost = runner.training_time(runner.records(configs))
         texts[f"{name}_hours"] = (f"{cost['runs']} runs, {cost['measured']:.1f} hours" +
                                   (f" ({cost['scaled']:.1f} with the {cost['resumed']} resumed runs' first stretch "
                                    "estimated)" if cost["resumed"] else ""))
