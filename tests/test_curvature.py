@@ -5,9 +5,10 @@ import torch
 from saddle.curvature import GaussNewtonSplit, class_split
 
 
-def tiny_net():
+def tiny_net(bias: bool = True):
+    """bias=False: the convolution and its BatchNorm are a pair second_order_graph folds (the ResNets' case)."""
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.ReLU(),
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, bias=bias), torch.nn.BatchNorm2d(2), torch.nn.ReLU(),
                               torch.nn.Flatten(), torch.nn.Linear(18, 3))
     net[1].running_mean.uniform_(-0.2, 0.2)
     net[1].running_var.uniform_(0.5, 1.5)
@@ -34,8 +35,9 @@ def dense(net, x, y):
     return H, G, H - G
 
 
-def test_products_and_extremes_match_the_dense_matrices():
-    net = tiny_net()
+@pytest.mark.parametrize("bias", [True, False], ids=["plain graph", "folded graph"])
+def test_products_and_extremes_match_the_dense_matrices(bias):
+    net = tiny_net(bias)
     torch.manual_seed(1)
     x, y = torch.randn(6, 1, 5, 5, dtype=torch.double), torch.tensor([0, 1, 2, 0, 1, 2])
     H, G, R = dense(net, x, y)

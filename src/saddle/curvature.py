@@ -5,14 +5,16 @@ The first term, G (the generalised Gauss-Newton matrix), is positive semi-defini
 R, is weighted by the loss's gradient at the outputs, so it vanishes on images the network fits with confidence.
 Negative eigenvalues of H can only come from R: where the tail's lambda_min is large and negative, this module
 says whether it sits in R (unfitted images) and what the class's gradient norm is beside it (a saddle is a
-point of small gradient). Products are exact (torch.func: a Jacobian-vector then a vector-Jacobian product for
-G, forward-over-reverse for H), extremes by the same Lanczos as saddle.hessian."""
+point of small gradient). Products are exact: H's and R's on saddle.hessian's engine (one double-backward graph
+per batch, built once on second_order_graph and reused by every product, as the class spectra are computed; R as
+the Hessian of ResidualLoss), G's by a Jacobian-vector then a vector-Jacobian product (torch.func); extremes by the
+same Lanczos as saddle.hessian."""
 from __future__ import annotations
 
 import torch
 from torch.func import functional_call, grad, jvp, vjp
 
-from .hessian import lanczos, tridiagonal_eigh
+from .hessian import Hessian, lanczos, second_order_graph, tridiagonal_eigh
 from .config import RunConfig
 from .spectra import class_criterion, loss_images, snapshot_model, stored_analysis
 
@@ -20,11 +22,29 @@ PARTS = ("H", "G", "R")
 KIND = "curvature"  # the analysis records' folder: results/<scale>/curvature/
 
 
+class ResidualLoss(torch.nn.Module):
+    """The loss whose Hessian is R: the outputs z weighted by the loss's gradient at them, held fixed, c . z with
+    c = dl/dz. Its gradient is the loss's (chain rule) and its Hessian sum_k c_k d2z_k/dtheta2 = H - G exactly, so
+    R's products cost one double backward, as H's do. It weighs a batch as the loss does (image_mass)."""
+
+    def __init__(self, criterion):
+        super().__init__()
+        self.criterion = criterion
+        self.reduction = getattr(criterion, "reduction", "mean")
+        self.weight = getattr(criterion, "weight", None)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        with torch.enable_grad():
+            fixed = z.detach().requires_grad_(True)
+            (c,) = torch.autograd.grad(self.criterion(fixed, y), fixed)
+        return (c * z).sum()
+
+
 class GaussNewtonSplit:
-    """H, G and R = H - G of one loss over a fixed batch (the model in eval mode: BatchNorm on its running
+    """H, G and R = H - G of one loss over a fixed set of images (the model in eval mode: BatchNorm on its running
     statistics), as products with flat parameter vectors."""
 
-    def __init__(self, model: torch.nn.Module, criterion, x: torch.Tensor, y: torch.Tensor):
+    def __init__(self, model: torch.nn.Module, criterion, x: torch.Tensor, y: torch.Tensor, batch_size: int = 128):
         model.eval()
         self.names = [n for n, p in model.named_parameters() if p.requires_grad]
         params = dict(model.named_parameters())
@@ -41,6 +61,10 @@ class GaussNewtonSplit:
         self.loss = lambda theta: criterion(outputs(theta), y)
         self.z, self.pullback = vjp(outputs, self.theta)  # kept: every G product reuses the backward graph
         self.z = self.z.detach()
+        batches = list(zip(x.split(batch_size), y.split(batch_size)))
+        with second_order_graph(model):  # the graphs are built here; their products need no rewritten forward
+            self.engines = {part: Hessian(model, loss, dataloader=batches, reuse_graph=True)
+                            for part, loss in (("H", criterion), ("R", ResidualLoss(criterion)))}
 
     @property
     def dim(self) -> int:
@@ -54,7 +78,7 @@ class GaussNewtonSplit:
         return grad(self.loss)(self.theta)
 
     def hvp(self, v: torch.Tensor) -> torch.Tensor:
-        return jvp(grad(self.loss), (self.theta,), (v,))[1]
+        return self.engines["H"].flat_hvp(v)
 
     def gvp(self, v: torch.Tensor) -> torch.Tensor:
         jv = jvp(self.outputs, (self.theta,), (v,))[1]
@@ -62,7 +86,7 @@ class GaussNewtonSplit:
         return self.pullback(curved)[0]
 
     def rvp(self, v: torch.Tensor) -> torch.Tensor:
-        return self.hvp(v) - self.gvp(v)
+        return self.engines["R"].flat_hvp(v)
 
     def product(self, part: str):
         return {"H": self.hvp, "G": self.gvp, "R": self.rvp}[part]

@@ -59,10 +59,9 @@ class Hessian(PyHessian):
             with _create_graph_warning_off():
                 return self.dataloader_hv_product(v)[1]
         if self.shard_grads is None or len(self.shard_grads) == 1:
-            return torch.autograd.grad(self.gradsH, self.params, grad_outputs=v, retain_graph=True)
-        parts = one_core_threads(len(self.shard_grads)).map(
-            lambda grads: torch.autograd.grad(grads, self.params, grad_outputs=v, retain_graph=True),
-            self.shard_grads)
+            return _graph_product(self.gradsH, self.params, v)
+        parts = one_core_threads(len(self.shard_grads)).map(lambda grads: _graph_product(grads, self.params, v),
+                                                           self.shard_grads)
         return [sum(part) for part in zip(*parts)]
 
     def dataloader_hv_product(self, v):
@@ -132,6 +131,14 @@ def _mean_gradient_graph(model, criterion, batches, params, total: float, precis
         share = float(image_mass(criterion, y)) / total
         mean = [share * g for g in grads] if mean is None else [m + share * g for m, g in zip(mean, grads)]
     return mean
+
+
+def _graph_product(grads, params, v):
+    """The product of the Hessian whose gradient graph is `grads` with v, the graph kept for the next product. A
+    gradient constant in the parameters (the residual loss's for a last layer's bias) adds nothing."""
+    live = [(g, u) for g, u in zip(grads, v) if g.requires_grad]
+    return torch.autograd.grad([g for g, _ in live], params, grad_outputs=[u for _, u in live], retain_graph=True,
+                               allow_unused=True, materialize_grads=True)
 
 
 def _flat(tensors) -> torch.Tensor:
