@@ -55,3 +55,14 @@ def test_each_claim_reads_its_numbers_on_every_seed(monkeypatch):
     assert frame.loc["negative_in_residual", "ours"] == pytest.approx(1.0)
     assert frame.loc["sam_large_rho_tail_min", "verdict"] == "reproduced"
     assert "verdict (Holm)" in frame and grid.CIFAR_ANALYSES["iters"] == 100
+
+
+def test_the_landing_line_gives_each_finished_run_beside_the_papers_mean_and_says_when_none_has():
+    assert "no CIFAR-10-LT number" in cifar.recorded_line({0: {"CE+DRW": None, "CE+DRW+SAM": None}})
+    finished = record("CE+DRW", 0, 99.0)
+    finished["metrics"]["final"].update(acc=71.25, tail=48.5)
+    line = cifar.recorded_line({0: {"CE+DRW": finished, "CE+DRW+SAM": None}})
+    paper = cifar.paper_value("CE+DRW", 1, "cifar10-jpeg", "acc")
+    assert paper is not None and line.startswith(f"CE+DRW seed 0: 71.2% overall, 48.5% tail (paper, mean of 3 "
+                                                 f"seeds: {paper:.1f}%")
+    assert "CE+DRW+SAM" not in line and line.endswith("(single runs: no verdict yet)")

@@ -12,6 +12,7 @@ from saddle.results import find_record, train_group_accuracy
 
 from . import catalog, mechanism, rule
 from .saddle_claims import group_claims
+from .scorecard import metric_value, paper_value
 
 BASELINE, SAM = grid.CIFAR_HEADLINE
 RHO = grid.method_config(SAM, grid.CIFAR_SCALE).rho  # Table 5's, the headline's
@@ -35,6 +36,23 @@ def headline_runs(seeds=grid.PROTOCOL_SEEDS) -> dict[int, dict]:
     for config in grid.cifar_headline(seeds=seeds):
         by_seed.setdefault(config.seed, {})[config.label] = find_record(config)
     return by_seed
+
+
+def recorded_line(runs: dict[int, dict]) -> str:
+    """The headline's finished runs in one line for the landing page: each run's overall and tail accuracy at the
+    final epoch beside the paper's Table 1 mean for its method (one seed is no verdict); until a run finishes, says
+    so."""
+    done = [(seed, method, record) for seed, pair in sorted(runs.items()) for method, record in pair.items()
+            if metric_value(record, "acc") is not None]
+    if not done:
+        return "no run has finished yet, so no CIFAR-10-LT number exists"
+    parts = []
+    for seed, method, record in done:
+        ours = {m: metric_value(record, m) for m in ("acc", "tail")}
+        paper = {m: paper_value(method, 1, "cifar10-jpeg", m) for m in ("acc", "tail")}
+        parts.append(f"{method} seed {seed}: {ours['acc']:.1f}% overall, {ours['tail']:.1f}% tail (paper, mean of 3 "
+                     f"seeds: {paper['acc']:.1f}% and {paper['tail']:.1f}%)")
+    return "; ".join(parts) + " (single runs: no verdict yet)"
 
 
 def _spectra(record: dict | None) -> dict | None:
