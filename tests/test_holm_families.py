@@ -132,3 +132,23 @@ def test_holm_runs_within_one_declared_family_only():
     assert catalog.accuracy_family(catalog.HEADLINE_ID, grid.CIFAR_SCALE) == f"accuracy, {grid.CIFAR_SCALE}"
     assert catalog.mechanism_family("cpu") == "mechanism, cpu" and catalog.mechanism_family("smoke") is None
     assert catalog.mechanism_family("cpu", "paper") is None
+
+
+def test_prose_takes_the_keeps_levels_and_margins_from_the_code():
+    """Issue 48's stale sentences: a keeps claim is decided by the 90% interval both ways (rule.verdict), its margins
+    are equivalence_margin's, and no page types either by hand."""
+    import json
+    from pathlib import Path
+    assert rule.EQUIVALENCE_LEVEL == 0.90 and rule.keeps_rule_text().count("90% interval") == 2
+    assert rule.verdict([4.0, 4.1, 3.9], "keeps", tolerance=3.0) == "contradicted"  # the 90% interval, outside
+    assert catalog.margins_text() == "0.7 points overall, 1.25 head, 3.85 tail"
+    row = {"ours": 5.0, "low": 1.0, "high": 9.0, "seeds": 3}
+    text = summary.ce_sam_tail_text(row, {"ours": None, "low": None, "high": None, "seeds": 0})
+    assert f"within ±{catalog.equivalence_margin('tail'):g} points" in text and "±2 points" not in text
+    book = Path(__file__).resolve().parents[1] / "book"
+    stale = ("95% interval lies wholly outside", "Holm's correction within the six", "0.7 points overall, 1.25 head",
+             "within ±2 points", "this family of six")
+    for page in [*book.glob("*.ipynb"), *book.glob("*.md")]:
+        text = page.read_text() if page.suffix == ".md" else "".join(
+            "".join(c["source"]) for c in json.loads(page.read_text())["cells"])
+        assert not [s for s in stale if s in text], page.name

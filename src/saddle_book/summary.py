@@ -64,10 +64,11 @@ def ce_sam_tail_text(paper: dict, validated: dict) -> str:
     if paper["ours"] is None:
         return "no CE+SAM and CE runs to compare"
     if (paper["low"] or 0) > 0:
+        margin = catalog.claim_margin(catalog.CLAIMS_BY_ID["t1-ce-sam-tail"])  # the paper's own claim, as judged
         reading = ("the interval lies above zero, so on these runs SAM raises the tail without re-weighting, which "
                    "undercuts the paper's reading that SAM needs re-weighting to help the tail (the paper's own "
-                   "claim, that CE+SAM keeps CE's tail within ±2 points, is a different hypothesis; its verdict is in "
-                   "the list below).")
+                   f"claim, that CE+SAM keeps CE's tail within ±{margin:g} points, is a different hypothesis; its "
+                   "verdict is in the list below).")
     elif (paper["high"] or 0) < 0:
         reading = "the interval lies below zero: SAM lowers CE's tail here."
     else:
