@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from saddle import grid
-from saddle_book import catalog, rule, scorecard, summary
+from saddle_book import catalog, rule, saddle_claims, scorecard, summary
 from test_scorecard import fake, records
 
 SCALE, DATA, SEEDS, TABLE2_SEEDS = "cpu", ["fashion-mnist"], [0, 1, 2], [0]  # the chapters' defaults at cpu
@@ -152,3 +152,24 @@ def test_prose_takes_the_keeps_levels_and_margins_from_the_code():
         text = page.read_text() if page.suffix == ".md" else "".join(
             "".join(c["source"]) for c in json.loads(page.read_text())["cells"])
         assert not [s for s in stale if s in text], page.name
+
+
+def test_the_books_own_hypothesis_is_no_primary_claim_and_no_count_of_the_papers():
+    """negative_in_residual is the book's hypothesis (catalog.OWN_HYPOTHESES): in its declared family for Holm's
+    correction, but no primary claim of the paper's mechanism and in no bar of the paper's claims on Fig. 1."""
+    for family, ids in catalog.PRIMARY.items():
+        assert not set(ids) & set(catalog.OWN_HYPOTHESES), family
+    assert set(catalog.OWN_HYPOTHESES) <= set(catalog.MECHANISM_IDS)  # still corrected within its family
+    rows = {"tail_saddle": (0.001, "reproduced"), "sam_large_rho_tail_min": (0.002, "reproduced"),
+            "negative_in_residual": (0.001, "contradicted")}
+    frame = pd.DataFrame([{"claim": k, "ours": 1.0, "low": 0.5, "high": 1.5, "seeds": 5, "p": p, "verdict": v}
+                          for k, (p, v) in rows.items()],
+                         index=pd.Index(list(rows)))
+    family = saddle_claims.mechanism_verdicts(frame, "cpu")
+    assert family.loc["tail_saddle", "tests in family"] == 3  # the hypothesis weighs in Holm's m, as declared
+    bars = summary.after_holm({"mechanism, cpu (ch. 2)": family})
+    papers = bars[bars["family"] == "mechanism, cpu (ch. 2)"]
+    assert list(papers["verdict"]) == ["reproduced", "reproduced"]  # no contradicted claim against the paper
+    assert list(bars.loc[bars["family"] == summary.OWN_HYPOTHESES_BAR, "verdict"]) == ["contradicted"]
+    texts = saddle_claims.evidence_paragraph({"cpu": family}, pd.DataFrame())
+    assert "Of the 2 claims of the paper" in texts and "0 run against the paper" in texts

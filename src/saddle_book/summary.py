@@ -121,13 +121,23 @@ def grid_cost_texts(scale: str) -> dict:
 
 # ---- The landing page: Fig. 1 and the three findings, every number read from the records. ----
 
+OWN_HYPOTHESES_BAR = "the book's own hypothesis (ch. 2)"  # Fig. 1's bar for catalog.OWN_HYPOTHESES
+
+
 def after_holm(families: dict) -> pd.DataFrame:
     """Fig. 1's rows: every family's claims with the verdict after Holm's correction within that family
-    ('verdict'; the raw one where a frame has no Holm column) and the family's name ('family')."""
+    ('verdict'; the raw one where a frame has no Holm column) and the family's name ('family'). The book's own
+    hypotheses (catalog.OWN_HYPOTHESES, rows indexed by claim key) are counted in no family of the paper's claims:
+    they form a bar of their own, OWN_HYPOTHESES_BAR, after the families (their adjusted p stays that of the family
+    they are declared in)."""
     def verdicts(frame):
         return list(frame["verdict (Holm)" if "verdict (Holm)" in frame else "verdict"])
-    return pd.concat([pd.DataFrame({"verdict": verdicts(frame), "family": name}) for name, frame in families.items()],
-                     ignore_index=True)
+    papers, own = [], []
+    for name, frame in families.items():
+        mine = frame.index.isin(catalog.OWN_HYPOTHESES)
+        papers.append(pd.DataFrame({"verdict": verdicts(frame[~mine]), "family": name}))
+        own.append(pd.DataFrame({"verdict": verdicts(frame[mine]), "family": OWN_HYPOTHESES_BAR}))
+    return pd.concat(papers + own, ignore_index=True)
 
 
 def verdict_words(row) -> str:
