@@ -304,7 +304,7 @@ def multiplicity(verdicts: pd.DataFrame, alpha: float = 0.05) -> str:
         significant = tested[tested["p (Holm)"] < alpha].sort_values("p")
         survivors = len(significant)
         sizes = sorted({(f, int(m)) for f, m in zip(tested["family"], tested["tests in family"])})
-        where = "within " + "; ".join(f"the declared family `{f}` ({m} tests)" for f, m in sizes)
+        where = "within " + "; ".join(f"the declared family \"{f}\" ({m} tests)" for f, m in sizes)
     else:
         survivors = holm_survivors(tested["p"], alpha)
         significant = tested.sort_values("p").head(survivors)
