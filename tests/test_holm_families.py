@@ -8,24 +8,30 @@ import pandas as pd
 import pytest
 
 from saddle import grid
+from saddle.results import find_record
 from saddle_book import catalog, rule, saddle_claims, scorecard, summary
 from test_scorecard import fake, records
 
 SCALE, DATA, SEEDS, TABLE2_SEEDS = "cpu", ["fashion-mnist"], [0, 1, 2], [0]  # the chapters' defaults at cpu
 
 
+def read(configs) -> dict:
+    """The committed records of `configs` by run id (None where missing), as a read-only chapter holds them."""
+    return {c.run_id: find_record(c) for c in configs}
+
+
 def chapter_4(tables=("table1", "table2", "tables7-8"), methods=grid.METHODS):
     """Chapter 4's claim list ("The claims, one by one"): its own tables' runs read, its claims judged."""
     tables, methods = list(tables), list(methods)
     configs = grid.chapter4(SCALE, SEEDS, TABLE2_SEEDS, list(grid.IMBALANCES), DATA, tables, methods)
-    runs = grid.records(sum(configs.values(), []))
+    runs = read(sum(configs.values(), []))
     table_seeds = summary.paper_seeds(SEEDS, TABLE2_SEEDS)
     return summary.by_data(catalog.claims_for(tables, methods), SCALE, DATA, table_seeds, runs, "final")
 
 
 def chapter_6():
     """Chapter 6's verdicts: Fig. 4's and Table 4's claims, on the sweep's and Table 4's runs."""
-    runs = grid.records(grid.figure4(SCALE, SEEDS, dataset_names=DATA) + grid.table4(SCALE, SEEDS, DATA))
+    runs = read(grid.figure4(SCALE, SEEDS, dataset_names=DATA) + grid.table4(SCALE, SEEDS, DATA))
     claims = [c for c in catalog.CLAIMS if c.table in ("fig4", 4)]
     return summary.by_data(claims, SCALE, DATA, summary.paper_seeds(SEEDS), runs, "final")
 
@@ -35,7 +41,7 @@ def chapter_7():
     configs = (grid.table1(SCALE, SEEDS, DATA) + grid.table2(SCALE, TABLE2_SEEDS, DATA) + grid.table4(SCALE, SEEDS, DATA)
                + grid.tables7_8(SCALE, SEEDS, dataset_names=DATA) + grid.figure4(SCALE, SEEDS, dataset_names=DATA))
     return summary.by_data(catalog.CLAIMS, SCALE, DATA, summary.paper_seeds(SEEDS, TABLE2_SEEDS),
-                           grid.records(configs), "final")
+                           read(configs), "final")
 
 
 def same_p(a, b) -> bool:
@@ -80,12 +86,12 @@ def test_a_chapter_run_on_part_of_its_grid_still_corrects_within_the_whole_famil
 
 @pytest.mark.slow  # about 6 s: the validated protocol's tuned radii are read from the tuning records per run
 def test_the_validated_protocol_and_the_methods_after_the_paper_agree_between_pages():
-    tuned_records = grid.records(grid.table1_validated(SCALE, list(grid.PROTOCOL_SEEDS), DATA))
+    tuned_records = read(grid.table1_validated(SCALE, list(grid.PROTOCOL_SEEDS), DATA))
     chapter_7 = summary.validated_claims(SCALE, DATA, tuned_records)  # chapter 7's section and the landing page
     chapter_4 = scorecard.assess_family(catalog.family_claims("accuracy, validated protocol"), SCALE, DATA[0],
                                         list(grid.PROTOCOL_SEEDS), tuned_records, "final", "validated")
     assert not disagreements(("chapter 4", chapter_4), ("chapter 7", chapter_7[chapter_7["rule"] == "final"]))
-    followups = grid.records(grid.followups(SCALE, list(grid.PROTOCOL_SEEDS)))
+    followups = read(grid.followups(SCALE, list(grid.PROTOCOL_SEEDS)))
     beyond_7 = summary.by_data(catalog.BEYOND_CLAIMS, SCALE, DATA, list(grid.PROTOCOL_SEEDS), followups, "final",
                                "validated")
     beyond_8 = scorecard.assess_family(catalog.BEYOND_CLAIMS, SCALE, DATA[0], list(grid.PROTOCOL_SEEDS), followups,

@@ -171,6 +171,19 @@ def family_runs(claims, scale: str, dataset: str, seeds, protocol: str = "paper"
     return configs
 
 
+def _stored(config) -> dict | None:
+    """A run's record as the store holds it, never trained; a damaged one counts as missing, with a warning (as the
+    chapters' own reading does)."""
+    import warnings
+
+    from saddle.results import RecordError, find_record
+    try:
+        return find_record(config)
+    except RecordError as exc:
+        warnings.warn(f"skipped: {exc}", stacklevel=3)
+        return None
+
+
 def assess_family(claims, scale: str, dataset: str, seeds, records: dict, epoch_rule: str = "final",
                   protocol: str = "paper", precision: str = "fp32") -> pd.DataFrame:
     """The rows of `claims`, in their order, each with its Holm-adjusted p and verdict within its declared family
@@ -178,7 +191,8 @@ def assess_family(claims, scale: str, dataset: str, seeds, records: dict, epoch_
     (rule.holm_within), whichever part of it a page shows, so that a claim's adjusted p is the same on every page.
     `seeds`: a list, or table -> list (summary.paper_seeds), covering every table of the family. `records`: the
     runs a page has read (run id -> record or None); the family's runs it lacks are read here from the store,
-    never trained (grid.records), so a page that loaded its own tables only still corrects over the whole family."""
+    never trained (results.find_record), so a page that loaded its own tables only still corrects over the whole
+    family."""
     claims = list(claims)
     families = {accuracy_family(c.id, scale, protocol) for c in claims}
     if len(families) != 1:
@@ -192,7 +206,7 @@ def assess_family(claims, scale: str, dataset: str, seeds, records: dict, epoch_
                          "none: pass the seeds of every table of the family (summary.paper_seeds)")
     missing = [c for c in family_runs(every, scale, dataset, seeds, protocol, precision) if c.run_id not in records]
     if missing:
-        records = {**records, **grid.records(missing)}
+        records = {**records, **{c.run_id: _stored(c) for c in missing}}
     frame = holm_within(family, assess_all(every, scale, dataset, seeds, records, epoch_rule, protocol, precision))
     position = {i: n for n, i in enumerate(frame["id"])}
     return frame.iloc[[position[c.id] for c in claims]].reset_index(drop=True)
