@@ -103,17 +103,21 @@ def test_claims_are_paired_by_seed():
 
 
 
-def test_claims_assessed_together_carry_their_familys_holm_verdict():
-    """assess_all treats its claims as one family: each row carries its Holm-adjusted p and verdict, and two p
-    values of 0.04 and 0.03, each decided alone, both become 0.06 and inconclusive after the correction."""
-    recs = records(*[fake("CE+DRW+SAM", s, tail=t) for s, t in enumerate([40, 51, 62, 44])],
-                   *[fake("CE+DRW", s, tail=t) for s, t in enumerate([30, 41, 51, 43])])
+def test_claims_carry_the_holm_verdict_of_their_declared_family_only():
+    """assess_all gives raw rows (no family, no correction); assess_family corrects within the claims' declared
+    family; holm_verdicts turns two p values of 0.04 and 0.03, each decided alone, into 0.06 and inconclusive."""
+    recs = records(*[fake("CE+DRW+SAM", s, scale="smoke", tail=t) for s, t in enumerate([40, 51, 62, 44])],
+                   *[fake("CE+DRW", s, scale="smoke", tail=t) for s, t in enumerate([30, 41, 51, 43])])
     both = [CLAIM, next(c for c in catalog.CLAIMS if c.id != CLAIM.id and c.table == 1)]
-    frame = scorecard.assess_all(both, "cpu", "fashion-mnist", range(4), recs)
-    assert {"p (Holm)", "verdict (Holm)"} <= set(frame.columns) and frame["p (Holm)"].iloc[0] >= frame["p"].iloc[0]
-    adjusted = rule.holm_verdicts(frame.assign(p=[0.04, 0.03], verdict=["reproduced", "contradicted"]))
+    raw = scorecard.assess_all(both, "smoke", "fashion-mnist", range(4), recs)
+    assert "p (Holm)" not in raw.columns
+    declared = scorecard.assess_family(both[1:], "smoke", "fashion-mnist", {t: range(4) for t in (1, 2, 4, 7, "fig4")},
+                                       recs)
+    assert set(declared["family"]) == {"accuracy, paper protocol"} and declared["p (Holm)"].iloc[0] >= declared["p"].iloc[0]
+    adjusted = rule.holm_verdicts(raw.assign(p=[0.04, 0.03], verdict=["reproduced", "contradicted"]))
     assert list(adjusted["p (Holm)"]) == pytest.approx([0.06, 0.06])
     assert list(adjusted["verdict (Holm)"]) == ["inconclusive", "inconclusive"]
+
 
 def test_sentences_carry_the_interval_and_the_agreeing_seeds():
     recs = records(*[fake("CE+DRW+SAM", s, tail=t) for s, t in enumerate([32, 40, 30])],

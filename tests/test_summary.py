@@ -1,14 +1,16 @@
 """Chapter 7's ledger on made-up records: the headline under both protocols, the CE+SAM reading, the counts."""
 import pandas as pd
 
-from saddle_book import catalog, scorecard, summary
+from saddle_book import catalog, saddle_claims, scorecard, summary
 from test_scorecard import fake, records
 
 
 def test_the_ledger_counts_and_the_ce_sam_reading_follow_the_rows():
     recs = records(*[fake("CE+SAM", s, tail=t) for s, t in enumerate([30, 41, 52])],
                    *[fake("CE", s, tail=t) for s, t in enumerate([20, 30, 41])])
-    claims = summary.by_data([summary.CE_SAM_TAIL], "cpu", ["fashion-mnist"], [0, 1, 2], recs, "final")
+    # CE_SAM_TAIL is the text's reading, in no declared family: judged raw, as chapter 7 judges it
+    claims = scorecard.assess_all([summary.CE_SAM_TAIL], "cpu", "fashion-mnist", [0, 1, 2], recs).assign(
+        data="fashion-mnist")
     assert list(claims["data"]) == ["fashion-mnist"] and claims.loc[0, "verdict"] == "reproduced"
     row = scorecard.assess(summary.CE_SAM_TAIL, "cpu", "fashion-mnist", [0, 1, 2], recs, "final")
     missing = scorecard.assess(summary.CE_SAM_TAIL, "cpu", "fashion-mnist", [0, 1, 2], {}, "final", "validated")
@@ -42,13 +44,14 @@ def test_the_landing_findings_quote_holm_verdicts_and_say_what_is_missing():
                            "high": [10.83, 7.25, 0.041, 4.0], "seeds": [5, 5, 5, 5], "p": [0.001, 0.001, 0.002, 0.3],
                            "verdict": ["reproduced", "contradicted", "contradicted", "inconclusive"]},
                           index=pd.Index(["sam_large_rho_tail_min", "tail_stationary", "sam_ratio", "not_declared"]))
-    family = summary.within_family(regime, catalog.MECHANISM_IDS)
+    family = saddle_claims.mechanism_verdicts(regime, "r8-n5000")
     assert list(family.index) == ["sam_ratio", "sam_large_rho_tail_min", "tail_stationary"]  # declared order
+    assert set(family["family"]) == {"mechanism, r8-n5000"}
     texts = summary.mechanism_findings(family, 0.05)
     assert texts["landing_lift"] == "+8.1 [+5.4, +10.8] (5 seeds)" and texts["landing_ratio"].startswith("+0.03 [+0.02")
     assert texts["landing_lift_verdict"] == "reproduced after Holm" and texts["landing_saddle_seeds"] == "5 seeds"
     assert texts["landing_saddle_verdict"] == "contradicted after Holm" and "seeds" not in texts["landing_stationary"]
-    missing = summary.mechanism_findings(summary.within_family(regime.iloc[:0], catalog.MECHANISM_IDS), None)
+    missing = summary.mechanism_findings(saddle_claims.mechanism_verdicts(regime.iloc[:0], "r8-n5000"), None)
     assert missing["landing_lift"] == "not measured yet" and missing["landing_ratio_rho"] == "not tuned yet"
     assert missing["landing_saddle_verdict"] == "not measured yet"
     # the accuracy headline: the most seeds at each radius, final epoch; Holm's verdict first, the raw one beside it

@@ -164,11 +164,55 @@ FAMILIES[f"mechanism, {grid.CIFAR_SCALE}"] = CIFAR_MECHANISM_IDS
 HEADLINE_ID = "t1-ce+drw-sam-tail-exp-100"
 
 
+# The mechanism families' primary claims are the paper's mechanism only: negative_in_residual (OWN_HYPOTHESES), the
+# book's own hypothesis, was listed among them from 997a9f0 until issue 48 and is no claim of the paper's.
 PRIMARY = {"accuracy, validated protocol": (HEADLINE_ID,),
-           **{family: ("tail_saddle", "sam_large_rho_tail_min", "lmin_tracks_tail_acc", "negative_in_residual")
+           **{family: ("tail_saddle", "sam_large_rho_tail_min", "lmin_tracks_tail_acc")
               for family in FAMILIES if family.startswith("mechanism") and grid.CIFAR_SCALE not in family},
            f"accuracy, {grid.CIFAR_SCALE}": (HEADLINE_ID,),
            f"mechanism, {grid.CIFAR_SCALE}": ("tail_saddle", "sam_large_rho_tail_min", "sam_ratio")}
+
+
+# ---- Which declared family a claim is corrected within: a property of the claim and of where it is read, the same
+# on every page that prints it (rule.holm_within runs the correction). ----
+CLAIMS_BY_ID = {c.id: c for c in (*CLAIMS, *BEYOND_CLAIMS)}
+
+
+ACCURACY_FAMILIES = {"paper": "accuracy, paper protocol", "validated": "accuracy, validated protocol",
+                     "control": "accuracy, class-order control"}  # scorecard.PROTOCOLS -> the family at cpu and smoke
+
+
+def accuracy_family(claim_id: str, scale: str, protocol: str = "paper") -> str:
+    """The declared family an accuracy claim (CLAIMS, BEYOND_CLAIMS) read at `scale` under `protocol` is corrected
+    within: the methods after the paper's in `after the paper`; at grid.CIFAR_SCALE, `accuracy, cifar10-r32`; else
+    the protocol's family (ACCURACY_FAMILIES: every claim of the paper's tables under the paper protocol, Table 1's
+    under the validated one and its class-order control). A claim outside that family raises: it has no declared
+    family there, so no page may correct it over one of its own making."""
+    if claim_id in FAMILIES["after the paper"]:
+        family = "after the paper"
+    elif scale == grid.CIFAR_SCALE:
+        family = f"accuracy, {grid.CIFAR_SCALE}"
+    elif protocol in ACCURACY_FAMILIES:
+        family = ACCURACY_FAMILIES[protocol]
+    else:
+        raise ValueError(f"unknown protocol {protocol!r}; accepted: {', '.join(ACCURACY_FAMILIES)}")
+    if claim_id not in FAMILIES[family]:
+        raise ValueError(f"claim {claim_id!r} is not in the declared family {family!r} (scale {scale}, protocol "
+                         f"{protocol}): it has no family to be corrected within there")
+    return family
+
+
+def family_claims(family: str) -> list[Claim]:
+    """The Claims of an accuracy family, in its declared order."""
+    return [CLAIMS_BY_ID[i] for i in FAMILIES[family]]
+
+
+def mechanism_family(scale: str, protocol: str = "validated") -> str | None:
+    """The declared mechanism family of chapter 2's claims at `scale` (read on the validated protocol's runs, as
+    declared), or None where none is declared (smoke, paper, or the paper protocol's runs): there the chapter's
+    claims are a family of their own."""
+    name = f"mechanism, {scale}"
+    return name if protocol == "validated" and name in FAMILIES and scale != grid.CIFAR_SCALE else None
 
 
 def equivalence_margin(metric: str) -> float:
@@ -232,3 +276,10 @@ def claims_at_rho(claims, rho: float) -> list[Claim]:
 def claim_margin(claim: Claim) -> float:
     """A keeps claim's equivalence margin (equivalence_margin of its metric)."""
     return equivalence_margin(claim.metric)
+
+
+def margins_text(metrics=("acc", "head", "tail")) -> str:
+    """The keeps claims' margins in words, from equivalence_margin: '0.7 points overall, 1.25 head, 3.85 tail'."""
+    words = {"acc": "overall", "head": "head", "mid": "mid", "tail": "tail"}
+    parts = [f"{equivalence_margin(m):g} {words[m]}" for m in metrics]
+    return f"{parts[0].replace(' ', ' points ', 1)}" + "".join(f", {p}" for p in parts[1:])

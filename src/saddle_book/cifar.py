@@ -84,4 +84,4 @@ def mechanism_claims(runs: dict[int, dict]) -> pd.DataFrame:
             residual = mechanism.rank_correlation("R_min", "loss", "abs")
             diffs["negative_in_residual"] = mechanism.per_seed(split, residual)
     rows = [{"key": key, **rule.claim_row(TEXTS[key], diffs[key], KINDS[key])} for key in catalog.CIFAR_MECHANISM_IDS]
-    return rule.holm_verdicts(pd.DataFrame(rows).set_index("key"))
+    return rule.holm_within(f"mechanism, {grid.CIFAR_SCALE}", pd.DataFrame(rows).set_index("key"))

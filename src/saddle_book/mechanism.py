@@ -136,9 +136,11 @@ def after_data_family(scale: str) -> str:
     return f"the paper's radius, {scale} (added after its data)"
 
 
-def after_data_claims(rows: pd.DataFrame, found: dict, large_rho: float = grid.MECHANISM_RHO) -> pd.DataFrame:
+def after_data_claims(rows: pd.DataFrame, found: dict, large_rho: float = grid.MECHANISM_RHO,
+                      scale: str | None = None) -> pd.DataFrame:
     """AFTER_DATA_IDS judged by the one rule, each paired by seed (SAM at `large_rho` minus CE+DRW), with Holm's
-    correction within them: the tail group's mean |lambda_min/lambda_max| of H from the split `rows` (lowers, Fig. 3B)
+    correction within them (rule.holm_within over `scale`'s family after_data_family, where it is declared): the
+    tail group's mean |lambda_min/lambda_max| of H from the split `rows` (lowers, Fig. 3B)
     and the tail and overall test accuracy at the last epoch of the runs `found` ((rho, seed) -> record; raises,
     Table 1)."""
     ratio = {}
@@ -160,8 +162,10 @@ def after_data_claims(rows: pd.DataFrame, found: dict, large_rho: float = grid.M
               accuracy("tail"), "raises"),
              ("large_rho_acc", f"SAM at rho {large_rho:g} raises CE+DRW's overall test accuracy (last epoch)",
               accuracy("acc"), "raises")]
-    return rule.holm_verdicts(pd.DataFrame([{"key": key, **rule.claim_row(text, diffs, kind)}
-                                                 for key, text, diffs, kind in specs]).set_index("key"))
+    frame = pd.DataFrame([{"key": key, **rule.claim_row(text, diffs, kind)}
+                          for key, text, diffs, kind in specs]).set_index("key")
+    family = after_data_family(scale) if scale is not None else None
+    return rule.holm_within(family, frame) if family in catalog.FAMILIES else rule.holm_verdicts(frame)
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:

@@ -75,7 +75,8 @@ def verdicts(scale: str = "cpu", seeds=grid.PROTOCOL_SEEDS) -> pd.DataFrame:
         text = f"bf16 keeps {method.upper()}'s {metric.replace('_', ' ')} of fp32 (within {margin(metric):g})"
         rows.append({"key": key, "metric": metric,
                      **rule.claim_row(text, diffs[key], "keeps", tolerance=margin(metric))})
-    return rule.holm_verdicts(pd.DataFrame(rows).set_index("key"))
+    frame, family = pd.DataFrame(rows).set_index("key"), f"precision, {scale}"
+    return rule.holm_within(family, frame) if family in catalog.FAMILIES else rule.holm_verdicts(frame)
 
 
 def dirty_twins(scale: str = "cpu", seeds=grid.PROTOCOL_SEEDS) -> list[tuple[str, int]]:

@@ -9,9 +9,9 @@ on both sides), and how a verdict is worded.
   'contradicted' apply since 2026-12-02 (2c1c076), after the cpu scale's paper-protocol runs and most of its
   validated ones; until then every keeps claim had +-2 points and 'contradicted' read the 95% interval
   (saddle_book.declared dates each declaration beside its records);
-- the verdict is printed raw and, within its declared family (FAMILIES), after Holm's step-down correction
-  (holm_verdicts); a second word says whether our effect is smaller than, as large as, or larger than the
-  paper's (size_word, by the same 95% interval);
+- the verdict is printed raw and, within its declared family (catalog.FAMILIES: the same family on every page that
+  prints the claim), after Holm's step-down correction (holm_within); a second word says whether our effect is
+  smaller than, as large as, or larger than the paper's (size_word, by the same 95% interval);
 - fewer than 2 seeds -> not tested (no spread, no interval); a record missing -> not run here;
 - beside each t-interval, the exact sign-flip p (sign_flip_p), which assumes no normality: with n seeds it cannot go
   below 2 / 2^n (0.0625 at 5 seeds), so there a 'reproduced' rests on the t-interval's normality, and the words
@@ -35,6 +35,12 @@ KINDS = ("raises", "lowers", "keeps")
 
 
 KEEP_TOLERANCE = 2.0  # accuracy points
+
+
+LEVEL = 0.95  # the two-sided Student-t interval of raises / lowers (and of every interval the book prints)
+
+
+EQUIVALENCE_LEVEL = 0.90  # keeps: the interval of TOST (two one-sided tests at 5%), for reproduced and contradicted
 
 
 def seeds_phrase(counts) -> str:
@@ -133,9 +139,9 @@ def verdict(diffs, kind: str = "raises", tolerance: float = KEEP_TOLERANCE) -> s
     diffs = [float(d) for d in diffs]
     if len(diffs) < 2:
         return "not tested"
-    mean, low, high = interval(diffs, 0.95)
+    mean, low, high = interval(diffs, LEVEL)
     if kind == "keeps":
-        _, low90, high90 = interval(diffs, 0.90)
+        _, low90, high90 = interval(diffs, EQUIVALENCE_LEVEL)
         if -tolerance < low90 and high90 < tolerance:
             return "reproduced"
         return "contradicted" if low90 > tolerance or high90 < -tolerance else "inconclusive"
@@ -211,6 +217,27 @@ def holm_verdicts(frame: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     return frame
 
 
+def holm_within(family: str, frame: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Holm's correction over the declared family `family` (catalog.FAMILIES): the one function every page corrects
+    a claim through, so that a claim's adjusted p is the same wherever it is printed. `frame` holds that family's
+    verdict rows, indexed by claim id or with an 'id' column; a row of a claim outside the family raises (a page
+    must not correct over a mix). A claim of the family the frame lacks has no p here and weighs in the correction
+    as an untested claim does: not at all (the pages that judge accuracy claims assess the whole family,
+    scorecard.assess_family). Adds 'p (Holm)', 'verdict (Holm)' (holm_verdicts), 'family' (its name) and
+    'tests in family' (how many of its claims have a p: Holm's m)."""
+    from .catalog import FAMILIES  # catalog holds the declarations; it imports nothing of the rule
+
+    if family not in FAMILIES:
+        raise ValueError(f"no declared family {family!r}; declared: {', '.join(FAMILIES)}")
+    ids = list(frame["id"]) if "id" in frame.columns else list(frame.index)
+    foreign = [i for i in ids if i not in FAMILIES[family]]
+    if foreign:
+        raise ValueError(f"claims {foreign} are not in the declared family {family!r}: Holm's correction runs "
+                         "within one declared family")
+    corrected = holm_verdicts(frame, alpha) if len(frame) else frame.assign(**{"p (Holm)": [], "verdict (Holm)": []})
+    return corrected.assign(family=family, **{"tests in family": int(corrected["p"].notna().sum())})
+
+
 def size_word(paper: float | None, low: float | None, high: float | None) -> str | None:
     """Ours against the paper's effect, by our 95% interval: 'as large as the paper's' when the paper's number lies
     inside it, 'smaller than the paper's' / 'larger than the paper's' (in the direction of the paper's effect)
@@ -269,14 +296,31 @@ def judge(diffs, kind: str, paper: float | None, tolerance: float = KEEP_TOLERAN
 
 def multiplicity(verdicts: pd.DataFrame, alpha: float = 0.05) -> str:
     """One line on multiple testing: how many claims were tested, how many passed their own 5% test, and how many
-    of those survive Holm's correction for the number tested."""
+    of those survive Holm's correction: within each row's declared family where the rows carry it (holm_within's
+    columns; the page may show part of a family, whose other claims still count in m), else over the rows."""
     tested = verdicts[~verdicts["verdict"].isin(UNTESTED)]
     decided = int(tested["verdict"].isin(("reproduced", "contradicted")).sum())
-    survivors = holm_survivors(tested["p"], alpha)
-    names = "; ".join(f"{c} ({v})" for c, v in tested.sort_values("p").head(survivors)[["claim", "verdict"]].values)
+    if "p (Holm)" in tested and "family" in tested:
+        significant = tested[tested["p (Holm)"] < alpha].sort_values("p")
+        survivors = len(significant)
+        sizes = sorted({(f, int(m)) for f, m in zip(tested["family"], tested["tests in family"])})
+        where = "within " + "; ".join(f"the declared family \"{f}\" ({m} tests)" for f, m in sizes)
+    else:
+        survivors = holm_survivors(tested["p"], alpha)
+        significant = tested.sort_values("p").head(survivors)
+        where = f"for {len(tested)} tests"
+    names = "; ".join(f"{c} ({v})" for c, v in significant[["claim", "verdict"]].values)
     return (f"{len(tested)} claims were tested (2 or more seeds) and {decided} reached a decision (reproduced or "
-            f"contradicted) at 5% each; after Holm's correction for {len(tested)} tests, {survivors} "
+            f"contradicted) at 5% each; after Holm's correction {where}, {survivors} "
             f"{'remains' if survivors == 1 else 'remain'} significant" + (f": {names}." if survivors else "."))
+
+
+def keeps_rule_text() -> str:
+    """How a keeps claim is judged, in words, from the rule's own levels (for prose: no level typed by hand)."""
+    level = f"{EQUIVALENCE_LEVEL:.0%}"
+    return (f"reproduced when its {level} interval lies inside the margin fixed for its metric, contradicted when "
+            f"its {level} interval lies wholly outside it, inconclusive otherwise (two one-sided tests at "
+            f"{(1 - EQUIVALENCE_LEVEL) / 2:.0%} each)")
 
 
 def count(verdicts: pd.DataFrame) -> dict[str, int]:
@@ -353,12 +397,12 @@ def claim_row(text: str, diffs_by_seed: dict, kind: str, paper: float | None = N
 
 class Verdicts:
     """The claims one chapter judges, in the order it judges them, each by the one rule (claim_row). frame() is the
-    chapter's family with Holm's correction; it then shows each verdict in the text as verdict_<key> (`show`:
-    myst_nb's glue), worded by holm_phrase, so that no sentence states a verdict Holm's correction changes without
-    saying so."""
+    chapter's family (`family`: its declared name in catalog.FAMILIES, where it has one) with Holm's correction; it
+    then shows each verdict in the text as verdict_<key> (`show`: myst_nb's glue), worded by holm_phrase, so that
+    no sentence states a verdict Holm's correction changes without saying so."""
 
-    def __init__(self, show=None):
-        self.rows, self._show = [], show
+    def __init__(self, show=None, family: str | None = None):
+        self.rows, self._show, self.family = [], show, family
 
     def add(self, key: str, row: dict, **extra) -> None:
         """A row judged elsewhere (e.g. mechanism.claims), with extra columns (e.g. the unit of its diffs)."""
@@ -379,9 +423,12 @@ class Verdicts:
         return {row["key"] for row in self.rows}
 
     def frame(self) -> pd.DataFrame:
-        """Every row, indexed by key, with the Holm-adjusted p and verdict within this family; the first call also
-        shows each row's holm_phrase."""
-        family = holm_verdicts(pd.DataFrame(self.rows).set_index("key"))
+        """Every row, indexed by key, with the Holm-adjusted p and verdict within this family: the declared family
+        `family` (holm_within, as every other page that prints these claims corrects them), or, where the chapter
+        runs at a scale without a declared family, the chapter's claims; the first call also shows each row's
+        holm_phrase."""
+        rows = pd.DataFrame(self.rows).set_index("key")
+        family = holm_within(self.family, rows) if self.family else holm_verdicts(rows)
         if self._show is not None:
             for key, row in family.iterrows():
                 self._show(f"verdict_{key}", holm_phrase(row), display=False)

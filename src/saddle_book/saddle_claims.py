@@ -674,7 +674,7 @@ def across_scales(by_scale: dict) -> pd.DataFrame:
     """{scale: recorded_mechanism(scale)} as one table: a row per mechanism claim, a column per scale; Holm's
     correction runs over each scale's declared mechanism family (one family a scale), as in chapter 2."""
     keys = [k for k in MECHANISM_CLAIMS if any(k in frame.index for frame in by_scale.values())]
-    family = {scale: _mechanism_family(frame) for scale, frame in by_scale.items()}
+    family = {scale: mechanism_verdicts(frame, scale) for scale, frame in by_scale.items()}
     return pd.DataFrame([{"claim": MECHANISM_CLAIMS[k], **{scale: _cell(frame.loc[k]) if k in frame.index
                                                            else "not measured" for scale, frame in family.items()}}
                          for k in keys], index=pd.Index(keys, name="key"))
@@ -686,10 +686,13 @@ def scale_cells(table: pd.DataFrame, scale: str, keys) -> dict:
     return {key: column.get(key, "not measured yet") for key in keys}
 
 
-def _mechanism_family(frame: pd.DataFrame) -> pd.DataFrame:
-    """One scale's claims of its declared mechanism family (catalog.MECHANISM_IDS) with Holm's correction within
-    them, as chapter 2 applies it."""
-    return rule.holm_verdicts(frame.loc[[k for k in catalog.MECHANISM_IDS if k in frame.index]])
+def mechanism_verdicts(frame: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """One scale's claims of its declared mechanism family (catalog.mechanism_family: `mechanism, <scale>`, the
+    claims of catalog.MECHANISM_IDS) with Holm's correction within it (rule.holm_within), as chapter 2, chapter 7
+    and the landing page apply it; a scale without a declared family corrects over its mechanism claims alone."""
+    rows = frame.loc[[k for k in catalog.MECHANISM_IDS if k in frame.index]]
+    family = catalog.mechanism_family(scale)
+    return rule.holm_within(family, rows) if family else rule.holm_verdicts(rows)
 
 
 def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
@@ -701,7 +704,7 @@ def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
         return _cell(frame.loc[key]) if key in frame.index and frame.loc[key, "seeds"] else "not measured yet"
     sentences = []
     for scale, frame in by_scale.items():
-        family = _mechanism_family(frame)
+        family = mechanism_verdicts(frame, scale)
         shown = family.loc[[k for k in MECHANISM_CLAIMS if k in family.index]]
         measured = shown[shown["seeds"] > 0]
         if measured.empty:
@@ -781,7 +784,7 @@ def evidence(by_scale: dict, after_by_scale: dict, rows_by_scale: dict) -> tuple
     applied); rows_by_scale: mechanism.split_rows."""
     texts, columns = {}, {}
     for scale in by_scale:
-        slug, family = scale_slug(scale), _mechanism_family(by_scale[scale])
+        slug, family = scale_slug(scale), mechanism_verdicts(by_scale[scale], scale)
         frames = {"declared": family, "added after its data": after_by_scale.get(scale, pd.DataFrame())}
         column = {}
         for key, (_, where) in EVIDENCE.items():
@@ -830,7 +833,7 @@ def recorded_evidence(scales=("cpu", grid.REGIME_SCALE)) -> tuple[pd.DataFrame, 
     runs, rows, after = {}, {}, {}
     for s in scales:
         runs[s], rows[s], _ = mechanism.recorded_runs_and_rows(s)
-        after[s] = mechanism.after_data_claims(rows[s], runs[s])
+        after[s] = mechanism.after_data_claims(rows[s], runs[s], scale=s)
     table, texts = evidence(by_scale, after, rows)
     return table, texts, by_scale
 

@@ -13,8 +13,9 @@ import pandas as pd
 from saddle import grid, runner
 from saddle.checks import check_choice
 from saddle.results import paper_results, train_group_accuracy
-from .catalog import Average, CLAIMS, Claim, HEADLINE_ID, PAPER_DATASET, claim_margin, sam_claim
-from .rule import UNTESTED, claim_row, holm_adjusted, holm_verdicts, interval_text, judge, seeds_phrase, verdict
+from .catalog import (Average, CLAIMS, Claim, FAMILIES, HEADLINE_ID, PAPER_DATASET, accuracy_family, claim_margin,
+                      family_claims, sam_claim)
+from .rule import UNTESTED, claim_row, holm_within, interval_text, judge, seeds_phrase, verdict
 
 
 # Fig. 4 as the paper's text gives it (Sec. 5.2, CIFAR-10-LT, CE+DRW+SAM): tail accuracy about 63 % at rho 0.05 and
@@ -150,21 +151,80 @@ def assess(claim: Claim, scale: str, dataset: str, seeds, records: dict, epoch_r
 
 def assess_all(claims, scale: str, dataset: str, seeds, records: dict, epoch_rule: str = "final",
                protocol: str = "paper", precision: str = "fp32") -> pd.DataFrame:
-    """The claims' verdict rows, assessed together as one family: each row also carries its Holm-adjusted p and
-    verdict within that family (holm_verdicts), which sentence() prints where it differs from the raw one. Both
-    sides of every claim are `precision`'s runs."""
-    frame = pd.DataFrame([assess(c, scale, dataset, seeds, records, epoch_rule, protocol, precision) for c in claims])
-    return holm_verdicts(frame) if len(frame) else frame
+    """The claims' verdict rows, raw: no Holm's correction, which runs within a declared family only
+    (assess_family). For claims of no declared family (chapter 4's radius of one's own) and for the raw verdicts a
+    page compares. Both sides of every claim are `precision`'s runs."""
+    return pd.DataFrame([assess(c, scale, dataset, seeds, records, epoch_rule, protocol, precision) for c in claims])
+
+
+def family_runs(claims, scale: str, dataset: str, seeds, protocol: str = "paper", precision: str = "fp32") -> list:
+    """The RunConfigs the claims read on `seeds` (a list, or table -> list), both sides, as `assess` finds them."""
+    configs = []
+    for claim in claims:
+        on = seeds[claim.table] if isinstance(seeds, dict) else seeds
+        for method, rho in ((claim.method, claim.rho), (claim.baseline, claim.baseline_rho)):
+            for seed in on:
+                config = run_config(method, scale, dataset, seed, claim.profile, claim.imbalance, rho, protocol,
+                                    precision=precision)
+                if config is not None:
+                    configs.append(config)
+    return configs
+
+
+def _stored(config) -> dict | None:
+    """A run's record as the store holds it, never trained; a damaged one counts as missing, with a warning (as the
+    chapters' own reading does)."""
+    import warnings
+
+    from saddle.results import RecordError, find_record
+    try:
+        return find_record(config)
+    except RecordError as exc:
+        warnings.warn(f"skipped: {exc}", stacklevel=3)
+        return None
+
+
+def assess_family(claims, scale: str, dataset: str, seeds, records: dict, epoch_rule: str = "final",
+                  protocol: str = "paper", precision: str = "fp32") -> pd.DataFrame:
+    """The rows of `claims`, in their order, each with its Holm-adjusted p and verdict within its declared family
+    (catalog.accuracy_family; every claim given must share one): the whole family is assessed and corrected
+    (rule.holm_within), whichever part of it a page shows, so that a claim's adjusted p is the same on every page.
+    `seeds`: a list, or table -> list (summary.paper_seeds), covering every table of the family. `records`: the
+    runs a page has read (run id -> record or None); the family's runs it lacks are read here from the store,
+    never trained (results.find_record), so a page that loaded its own tables only still corrects over the whole
+    family."""
+    claims = list(claims)
+    families = {accuracy_family(c.id, scale, protocol) for c in claims}
+    if len(families) != 1:
+        raise ValueError(f"the claims belong to {len(families)} declared families ({', '.join(sorted(families))}); "
+                         "assess each family on its own")
+    family = families.pop()
+    every = family_claims(family)
+    lacking = sorted({str(c.table) for c in every if isinstance(seeds, dict) and c.table not in seeds})
+    if lacking:
+        raise ValueError(f"the family {family!r} has claims of table(s) {', '.join(lacking)}, for which `seeds` names "
+                         "none: pass the seeds of every table of the family (summary.paper_seeds)")
+    missing = [c for c in family_runs(every, scale, dataset, seeds, protocol, precision) if c.run_id not in records]
+    if missing:
+        records = {**records, **{c.run_id: _stored(c) for c in missing}}
+    frame = holm_within(family, assess_all(every, scale, dataset, seeds, records, epoch_rule, protocol, precision))
+    position = {i: n for n, i in enumerate(frame["id"])}
+    return frame.iloc[[position[c.id] for c in claims]].reset_index(drop=True)
 
 
 def headline_variants(family: pd.DataFrame, scale: str, dataset: str, tuned_rho: float, root=None) -> pd.DataFrame:
     """The headline (SAM raises CE+DRW's tail, validated protocol) at each radius (the tuned one, then
     grid.HEADLINE_RHOS), epoch rule (final, best_val) and seed count (the 5 protocol seeds; 10 where seeds 5-9 are
-    recorded), each with its raw verdict and its Holm verdict within `family` (the validated protocol's Table 1
-    claims as assess_all gave them, the headline's p replaced by the variant's): how far the headline depends on
-    choices a reader could have made otherwise."""
+    recorded), each with its raw verdict and its Holm verdict within its declared family, `accuracy, validated
+    protocol` (`family`: that family's rows at the final epoch as assess_family gives them, every claim of it; the
+    headline's p replaced by the variant's, rule.holm_within): how far the headline depends on choices a reader
+    could have made otherwise."""
     from saddle.results import find_record
 
+    declared = "accuracy, validated protocol"
+    if sorted(family["id"]) != sorted(FAMILIES[declared]):
+        raise ValueError(f"headline_variants corrects within the whole family {declared!r}; got the claims "
+                         f"{list(family['id'])}")
     position = list(family["id"]).index(HEADLINE_ID)
     paper = family["paper"].iloc[position]
     rows = []
@@ -180,14 +240,12 @@ def headline_variants(family: pd.DataFrame, scale: str, dataset: str, tuned_rho:
                          for s, (a, b) in pairs.items()
                          if metric_value(a, "tail", epoch_rule) is not None and metric_value(b, "tail", epoch_rule) is not None}
                 row = claim_row("SAM raises CE+DRW's tail accuracy", diffs, "raises", paper)
-                ps = [float(p) for p in family["p"]]
-                ps[position] = row["p"]
-                adjusted = holm_adjusted(ps)[position]
-                decided = row["verdict"] in ("reproduced", "contradicted")
+                variant = family[["id", "p", "verdict"]].reset_index(drop=True)
+                variant.loc[position, ["p", "verdict"]] = [row["p"], row["verdict"]]
+                adjusted = holm_within(declared, variant).iloc[position]
                 rows.append({"rho": rho, "epoch": epoch_rule, "seeds": row["seeds"], "ours": row["ours"],
                              "low": row["low"], "high": row["high"], "p": row["p"], "verdict": row["verdict"],
-                             "p (Holm)": adjusted,
-                             "verdict (Holm)": row["verdict"] if not decided or adjusted < 0.05 else "inconclusive",
+                             "p (Holm)": adjusted["p (Holm)"], "verdict (Holm)": adjusted["verdict (Holm)"],
                              "validated": rho == tuned_rho})
     return pd.DataFrame(rows)
 

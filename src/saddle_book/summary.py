@@ -13,16 +13,26 @@ HEADLINE = catalog.sam_claim("CE+DRW", 1, "tail")
 CE_SAM_TAIL = catalog.Claim("ce-sam-tail-gain", "SAM raises CE's tail accuracy", 1, "CE+SAM", "CE", "tail")
 
 
+def paper_seeds(seeds, table2_seeds=(0,)) -> dict:
+    """The seeds of each table of the family `accuracy, paper protocol` (table -> list): `seeds` for Tables 1, 4,
+    7, 8 and Fig. 4, `table2_seeds` for Table 2 (the step profile, one seed by default). Every page that judges the
+    family's claims passes these, so that each corrects over the same claims on the same seeds."""
+    return {1: list(seeds), 2: list(table2_seeds), 4: list(seeds), 7: list(seeds), 8: list(seeds),
+            "fig4": list(seeds)}
+
+
 def by_data(claims, scale: str, dataset_names, seeds, records: dict, epoch_rule: str,
             protocol: str = "paper") -> pd.DataFrame:
-    """assess_all on each data set, stacked, with a `data` column."""
-    return pd.concat([scorecard.assess_all(claims, scale, name, seeds, records, epoch_rule, protocol).assign(data=name)
-                      for name in dataset_names], ignore_index=True)
+    """scorecard.assess_family on each data set (the claims' declared family corrected as a whole, per data set),
+    stacked, with a `data` column."""
+    return pd.concat([scorecard.assess_family(claims, scale, name, seeds, records, epoch_rule, protocol)
+                      .assign(data=name) for name in dataset_names], ignore_index=True)
 
 
 def validated_claims(scale: str, dataset_names, records: dict) -> pd.DataFrame:
-    """Table 1's claims on the validated protocol's runs, at the final and at the best-validation epoch (`rule`)."""
-    table1 = [c for c in catalog.CLAIMS if c.table == 1]
+    """Table 1's claims on the validated protocol's runs, at the final and at the best-validation epoch (`rule`),
+    each epoch rule corrected within the declared family `accuracy, validated protocol`."""
+    table1 = catalog.family_claims("accuracy, validated protocol")
     return pd.concat([by_data(table1, scale, dataset_names, list(grid.PROTOCOL_SEEDS), records, rule, "validated")
                       .assign(rule=rule) for rule in ("final", "best_val")], ignore_index=True)
 
@@ -54,10 +64,11 @@ def ce_sam_tail_text(paper: dict, validated: dict) -> str:
     if paper["ours"] is None:
         return "no CE+SAM and CE runs to compare"
     if (paper["low"] or 0) > 0:
+        margin = catalog.claim_margin(catalog.CLAIMS_BY_ID["t1-ce-sam-tail"])  # the paper's own claim, as judged
         reading = ("the interval lies above zero, so on these runs SAM raises the tail without re-weighting, which "
                    "undercuts the paper's reading that SAM needs re-weighting to help the tail (the paper's own "
-                   "claim, that CE+SAM keeps CE's tail within ±2 points, is a different hypothesis; its verdict is in "
-                   "the list below).")
+                   f"claim, that CE+SAM keeps CE's tail within ±{margin:g} points, is a different hypothesis; its "
+                   "verdict is in the list below).")
     elif (paper["high"] or 0) < 0:
         reading = "the interval lies below zero: SAM lowers CE's tail here."
     else:
@@ -110,20 +121,23 @@ def grid_cost_texts(scale: str) -> dict:
 
 # ---- The landing page: Fig. 1 and the three findings, every number read from the records. ----
 
-def within_family(frame: pd.DataFrame, ids) -> pd.DataFrame:
-    """The rows of `frame` (indexed by claim key) that belong to a declared family `ids`, with Holm's correction
-    within them (rule.holm_verdicts), as chapter 2 applies it to a scale's mechanism claims."""
-    rows = frame.loc[[k for k in ids if k in frame.index]]
-    return rule.holm_verdicts(rows) if len(rows) else rows.assign(**{"p (Holm)": [], "verdict (Holm)": []})
+OWN_HYPOTHESES_BAR = "the book's own hypothesis (ch. 2)"  # Fig. 1's bar for catalog.OWN_HYPOTHESES
 
 
 def after_holm(families: dict) -> pd.DataFrame:
     """Fig. 1's rows: every family's claims with the verdict after Holm's correction within that family
-    ('verdict'; the raw one where a frame has no Holm column) and the family's name ('family')."""
+    ('verdict'; the raw one where a frame has no Holm column) and the family's name ('family'). The book's own
+    hypotheses (catalog.OWN_HYPOTHESES, rows indexed by claim key) are counted in no family of the paper's claims:
+    they form a bar of their own, OWN_HYPOTHESES_BAR, after the families (their adjusted p stays that of the family
+    they are declared in)."""
     def verdicts(frame):
         return list(frame["verdict (Holm)" if "verdict (Holm)" in frame else "verdict"])
-    return pd.concat([pd.DataFrame({"verdict": verdicts(frame), "family": name}) for name, frame in families.items()],
-                     ignore_index=True)
+    papers, own = [], []
+    for name, frame in families.items():
+        mine = frame.index.isin(catalog.OWN_HYPOTHESES)
+        papers.append(pd.DataFrame({"verdict": verdicts(frame[~mine]), "family": name}))
+        own.append(pd.DataFrame({"verdict": verdicts(frame[mine]), "family": OWN_HYPOTHESES_BAR}))
+    return pd.concat(papers + own, ignore_index=True)
 
 
 def verdict_words(row) -> str:
@@ -172,7 +186,7 @@ def accuracy_findings(variants: pd.DataFrame | None, large_rho: float = grid.MEC
 
 
 def mechanism_findings(regime: pd.DataFrame, tuned_rho: float | None, large_rho: float = grid.MECHANISM_RHO) -> dict:
-    """The two mechanism findings at the regime scale (`regime`: its mechanism family after within_family): SAM at
+    """The two mechanism findings at the regime scale (`regime`: its mechanism family after saddle_claims.mechanism_verdicts): SAM at
     `large_rho` lifts the tail's lambda_min; the tail is no stationary point, and SAM at the tuned radius moves the
     tail's ratio abs(lambda_min / lambda_max) (the paper's measure of non-convexity)."""
     def row(key):
@@ -195,7 +209,7 @@ def landing_texts(validated: pd.DataFrame, scale: str, dataset: str, regime: pd.
                   regime_scale: str = grid.REGIME_SCALE) -> dict:
     """What the landing page's three findings quote: the accuracy headline (validated protocol at `scale`, Holm
     within the validated protocol's Table 1 family, as chapter 4's table of variants) and the mechanism at
-    `regime_scale` (`regime`: its family after within_family)."""
+    `regime_scale` (`regime`: its family after saddle_claims.mechanism_verdicts)."""
     family = validated[(validated["rule"] == "final") & (validated["data"] == dataset)].reset_index(drop=True)
     rho = grid.tuned_rho("CE+DRW+SAM", scale, dataset=dataset)
     variants = (scorecard.headline_variants(family, scale, dataset, rho)
