@@ -257,3 +257,23 @@ def test_the_citation_names_the_version_the_commit_and_the_date(tmp_path):
     write_citation(tmp_path / "bare", tmp_path / "bare.md")
     assert "the commit of your checkout (git rev-parse HEAD)" in (tmp_path / "bare.md").read_text()
 
+
+
+def test_typeset_tables_show_two_or_three_significant_digits_and_no_index():
+    import pandas as pd
+
+    from saddle_book.book import figures, typeset, verdict_first
+    assert [figures(v) for v in (-0.0651, 356.142, 98.4375, 9.996, -1e-05, -0.0, None, float("nan"))] == \
+        ["-0.0651", "356", "98.4", "10.0", "-1.00e-05", "0", "", ""]
+    assert figures(0.5, 2, sign=True) == "+0.50" and figures(-47.1, 3, sign=True) == "-47.1"
+    pivot = pd.DataFrame({("lambda_min", "CE+DRW"): [-8.1755], ("gradient norm", "CE+DRW"): [4.6307]},
+                         index=pd.Index(["8 Pullover"], name="class"))
+    page = typeset(pivot, index=True)
+    assert "<th>class</th><th>λmin, CE+DRW</th><th>‖g‖, CE+DRW</th>" in page and ">-8.18<" in page
+    assert ">4.63<" in page and "<th></th>" not in page and 'class="dataframe"' in page
+    family = pd.DataFrame({"claim": ["SAM raises the tail's lambda_min"], "ours": [-2.2031], "low": [-3.81],
+                           "high": [-0.58], "seeds": [5], "verdict": ["contradicted"], "p (Holm)": [0.1812],
+                           "verdict (Holm)": ["inconclusive"]})
+    first = verdict_first(family)
+    assert first.index("<th>verdict (Holm)</th>") < first.index("<th>claim</th>")  # the verdict first, on a phone
+    assert "-2.20 [-3.81, -0.580]" in first and ">0.18<" in first and "<td>SAM raises" in first  # claims wrap

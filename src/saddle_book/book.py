@@ -459,3 +459,81 @@ def table_html(frame, digits: dict | None = None, decimals: int = 2) -> str:
     with pd.option_context("display.max_colwidth", None):
         table = frame.to_html(index=False, escape=True)
     return table.replace("<td>", '<td style="white-space: nowrap">')
+
+
+# How a typeset table heads the quantities the chapters' frames name in code
+SYMBOLS = {"lambda_min": "λmin", "lambda_max": "λmax", "ratio": "|λmin/λmax|", "gradient norm": "‖g‖",
+           "grad_norm": "‖g‖", "H_min": "λmin(H)", "G_min": "λmin(G)", "R_min": "λmin(R)", "H_max": "λmax(H)",
+           "lambda_min_over_grad": "λmin/‖g‖", "lambda_min spread": "λmin spread",
+           "lambda_max spread": "λmax spread"}
+
+
+def figures(value, digits: int = 3, sign: bool = False) -> str:
+    """A number to `digits` significant digits, without an exponent from 0.001 up ('-0.0651', '356', '98.4',
+    '1230'), in scientific form below ('-1.00e-05'); '' for None/NaN, 0 for -0.0; `sign`: '+' before a positive
+    number (differences)."""
+    if value is None or value != value:
+        return ""
+    value = float(value)
+    plus = "+" if sign else ""
+    if value == 0:
+        return "0"
+    if abs(value) < 1e-3:
+        return f"{value:{plus}.{digits - 1}e}"
+    decimals = digits - 1 - math.floor(math.log10(abs(value)))
+    rounded = round(value, decimals)
+    if abs(rounded) >= 10 ** (digits - decimals):  # 9.996 rounds up to 10.0: one decimal fewer
+        decimals -= 1
+        rounded = round(value, decimals)
+    text = f"{rounded:{plus}.{max(decimals, 0)}f}"
+    return "0" if float(text) == 0 else text
+
+
+def _header(column) -> str:
+    parts = column if isinstance(column, tuple) else (column,)
+    return ", ".join(SYMBOLS.get(str(p), str(p)) for p in parts if str(p) != "")
+
+
+def typeset(frame, digits: int = 3, index: bool = False, wrap=("claim",)) -> str:
+    """A table for a book page, for a frame a chapter computes: no index column (`index`: the frame's index, e.g. a
+    pivot's row labels, becomes its first columns), a pivot's column levels joined in one header ('λmin, CE+DRW'),
+    the quantities' names as SYMBOLS writes them, floats to `digits` significant digits (figures), every cell in
+    full, unwrapped except the columns of `wrap` (long claims)."""
+    import pandas as pd
+
+    frame = frame.reset_index() if index else frame
+    rows = []
+    for _, row in frame.iterrows():
+        cells = []
+        for column, value in zip(frame.columns, row):
+            if isinstance(value, float):
+                text = figures(value, digits)
+            else:
+                text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+            style = "" if column in wrap else ' style="white-space: nowrap"'
+            cells.append(f"<td{style}>{html.escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    head = "".join(f"<th>{html.escape(_header(c))}</th>" for c in frame.columns)
+    return (f'<table border="1" class="dataframe">\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows)
+            + "\n</tbody>\n</table>")
+
+
+def verdict_first(family, digits: int = 3) -> str:
+    """A chapter's family of claims (rule.Verdicts.frame()) as one table whose first column is the verdict after
+    Holm's correction (what a phone shows first), then the claim, the mean difference with its 95% interval to
+    `digits` significant digits, the seeds, the Holm-adjusted p and the verdict before the correction."""
+    import pandas as pd
+
+    def interval(row):
+        if row["ours"] is None or row["ours"] != row["ours"]:
+            return "not run here"
+        ours = figures(row["ours"], digits, sign=True)
+        if row["low"] is None or row["low"] != row["low"]:
+            return ours
+        return f"{ours} [{figures(row['low'], digits, sign=True)}, {figures(row['high'], digits, sign=True)}]"
+    table = pd.DataFrame({"verdict (Holm)": family["verdict (Holm)"], "claim": family["claim"],
+                          "ours [95% interval]": [interval(r) for _, r in family.iterrows()],
+                          "seeds": [str(int(s)) for s in family["seeds"]],
+                          "p (Holm)": [significant(p, 2) for p in family["p (Holm)"]],
+                          "before Holm": family["verdict"]})
+    return typeset(table, digits, wrap=("claim",))
