@@ -497,3 +497,30 @@ def test_evidence_table_adds_the_claims_across_scales_lacks_once_each_in_the_sto
     assert list(table.index) == ["tail_saddle", "tail_stationary", "large_rho_acc"]
     assert list(table.columns) == ["claim", "family", "cpu", "r8-n5000"]
     assert table.loc["tail_saddle", "family"] == "declared" and table.loc["tail_stationary", "claim"] == "stationary"
+
+
+def test_split_beside_adds_the_chapters_own_scale_once():
+    index = pd.MultiIndex.from_tuples([("cpu", 0.0), ("cpu", 0.5)], names=["scale", "rho"])
+    both = pd.DataFrame({"H_min": [-6.8, -5.5]}, index=index)
+    own = pd.DataFrame({"H_min": [-1.0]}, index=pd.Index([0.0], name="rho"))
+    assert saddle_claims.split_beside(both, "cpu", own) is both  # cpu is already there
+    beside = saddle_claims.split_beside(both, "smoke", own)
+    assert list(beside.index) == [("cpu", 0.0), ("cpu", 0.5), ("smoke", 0.0)]
+    assert saddle_claims.split_beside(both, "smoke", pd.DataFrame()) is both
+
+
+def test_evidence_display_names_the_family_in_the_claim_and_breaks_each_cell_in_two_lines():
+    table = pd.DataFrame({"claim": ["stationary", "cost", "R"],
+                          "family": ["declared", "added after its data", "declared; the book's own hypothesis"],
+                          "cpu": ["+3.20 [+1.41, +4.98], contradicted before Holm's correction, inconclusive after it "
+                                  "(5 seeds)", "not measured", "+0.40, not tested (1 seed)"]},
+                         index=pd.Index(["tail_stationary", "large_rho_acc", "negative_in_residual"], name="key"))
+    shown = saddle_claims.evidence_display(table)
+    assert list(shown.columns) == ["claim", "cpu"]
+    assert list(shown["claim"]) == ["stationary", "cost (added after its data)", "R (the book's own hypothesis)"]
+    nbsp = chr(0xA0)  # the interval never breaks
+    assert list(shown["cpu"]) == [f"inconclusive after Holm (contradicted before)\n+3.20{nbsp}[+1.41,{nbsp}+4.98] "
+                                  "(5 seeds)", "not measured", "not tested\n+0.40 (1 seed)"]
+    assert saddle_claims.evidence_display(table.assign(claim="SAM at rho 0.5 raises lambda_min"))["claim"].iloc[0] == \
+        "SAM at ρ 0.5 raises λmin"
+    assert "<br>" in book.typeset(shown)

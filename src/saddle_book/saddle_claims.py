@@ -6,13 +6,14 @@ rule.Verdicts to judge by the one rule. Claims about a group average over the wh
 that has its spectra; a claim measured on one seed only is scored as not tested."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from saddle import grid, optim
 
-from . import catalog, mechanism, rule
+from . import book, catalog, mechanism, rule
 from saddle.hessian import Spectrum
 from saddle.analyse import STORED, Source
 from saddle.spectra import AVERAGE, ESTIMATOR_ITERS, IMAGE_SETS, spectra_rows
@@ -879,6 +880,32 @@ def evidence_table(story: pd.DataFrame, across: pd.DataFrame) -> pd.DataFrame:
     return table.loc[order]
 
 
+def _two_lines(cell: str) -> str:
+    """An evidence cell ('+3.20 [+1.41, +4.98], contradicted before Holm's correction, inconclusive after it
+    (5 seeds)') in two lines for a narrow table, the verdict first: the verdict after Holm's correction (with the
+    one before it where they differ), then the difference with its interval, unbroken, and the seeds. Any other
+    text ('not measured') as it is."""
+    match = re.fullmatch(r"([^,\[]+(?: \[[^\]]*\])?), (.+) \(([^()]*seeds?)\)", cell)
+    if not match:
+        return cell
+    numbers, verdict, seeds = match.groups()
+    changed = re.fullmatch(r"(.+) before Holm's correction, (.+) after it", verdict)
+    if changed:
+        verdict = f"{changed.group(2)} after Holm ({changed.group(1)} before)"
+    return f"{verdict}\n{numbers.replace(' ', chr(0xA0))} ({seeds})"
+
+
+def evidence_display(table: pd.DataFrame) -> pd.DataFrame:
+    """evidence_table() for a page at a laptop's width: the family named in the claim where it is not the declared
+    one, the quantities as symbols, and each scale's cell in two lines, verdict first (_two_lines); columns claim
+    and one per scale."""
+    claims = [book.symbols(claim if family == "declared" else f"{claim} ({family.removeprefix('declared; ')})")
+              for claim, family in zip(table["claim"], table["family"])]
+    scales = [c for c in table.columns if c not in ("claim", "family")]
+    return pd.DataFrame({"claim": claims, **{s: [_two_lines(c) for c in table[s]] for s in scales}},
+                        index=table.index)
+
+
 def recorded_evidence(scales=("cpu", grid.REGIME_SCALE)) -> tuple[pd.DataFrame, dict, dict]:
     """evidence() from the committed records of `scales` (nothing trained or computed), and the recorded_mechanism
     frames it read (both_scales takes them)."""
@@ -906,6 +933,14 @@ def both_scales(scales=("cpu", grid.REGIME_SCALE), by_scale: dict | None = None
              "regime_large_fit": f"{split.loc[large, 'train acc']:.0f}%" if large in split.index else "n/a",
              **{f"regime_{key}": text for key, text in scale_cells(table, grid.REGIME_SCALE, MECHANISM_CLAIMS).items()}}
     return table, split, texts
+
+
+def split_beside(split_by_scale: pd.DataFrame, scale: str, split_table: pd.DataFrame) -> pd.DataFrame:
+    """The split's means per scale and radius (both_scales) with this chapter's own scale's (mechanism.summary,
+    indexed by radius) added where it is not one of them: each scale's rows once."""
+    if split_table.empty or (len(split_by_scale) and scale in split_by_scale.index.get_level_values("scale")):
+        return split_by_scale
+    return pd.concat([split_by_scale, pd.concat({scale: split_table}, names=["scale"])])
 
 
 def closing_texts(final: dict, groups: dict, n_classes: int, seed: int, rho: float, sweep_seeds,
