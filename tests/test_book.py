@@ -257,3 +257,42 @@ def test_the_citation_names_the_version_the_commit_and_the_date(tmp_path):
     write_citation(tmp_path / "bare", tmp_path / "bare.md")
     assert "the commit of your checkout (git rev-parse HEAD)" in (tmp_path / "bare.md").read_text()
 
+
+
+def test_typeset_tables_show_two_or_three_significant_digits_and_no_index():
+    import pandas as pd
+
+    from saddle_book.book import figures, symbols, typeset, typeset_by, verdict_first
+    assert [figures(v) for v in (-0.0651, 356.142, 98.4375, 9.996, 0.05, 100.0, -1e-05, 1.16e-05, -0.0, None,
+                                 float("nan"))] == \
+        ["-0.0651", "356", "98.4", "10", "0.05", "100", "-1e-05", "1.16e-05", "0", "", ""]
+    assert figures(0.5, 2, sign=True) == "+0.5" and figures(-47.1, 3, sign=True) == "-47.1"
+    assert symbols("SAM at rho 0.5 raises lambda_min, not lambda_max; rhombus") == \
+        "SAM at ρ 0.5 raises λmin, not λmax; rhombus"
+    pivot = pd.DataFrame({("lambda_min", "CE+DRW"): [-8.1755], ("gradient norm", "CE+DRW"): [4.6307]},
+                         index=pd.Index(["8 Pullover"], name="class"))
+    page = typeset(pivot, index=True)
+    assert re.search(r"<th[^>]*>class</th><th[^>]*>λmin, CE\+DRW</th><th[^>]*>‖g‖, CE\+DRW</th>", page)
+    assert ">-8.18<" in page and ">4.63<" in page and "<th></th>" not in page and 'class="dataframe"' in page
+    both = typeset_by(pd.DataFrame({"method": ["A", "B", "A"], "lambda_min": [-1.0, -2.0, -3.0]}), "method")
+    assert both.count("<table") == 2 and both.index("<b>A</b>") < both.index("<b>B</b>") and "method" not in both
+    family = pd.DataFrame({"claim": ["SAM raises the tail's lambda_min", "one seed"], "ours": [-2.2031, 0.08],
+                           "low": [-3.81, None], "high": [-0.58, None], "seeds": [5, 1],
+                           "verdict": ["contradicted", "not tested"], "p (Holm)": [0.1812, float("nan")],
+                           "verdict (Holm)": ["inconclusive", "not tested"]})
+    first = verdict_first(family)
+    assert first.index(">verdict</th>") < first.index(">claim</th>")  # the verdict first, on a phone
+    assert "inconclusive after Holm (contradicted before)" in first and ">not tested<" in first
+    assert "-2.2 [-3.81,\xa0-0.58]" in first and ">0.18<" in first and "raises the tail&#x27;s λmin" in first
+
+
+def test_typeset_levels_turns_a_wide_frame_into_one_narrow_table_per_scale():
+    import pandas as pd
+
+    from saddle_book.book import typeset_levels
+    index = pd.MultiIndex.from_tuples([("cpu", 0.0), ("cpu", 0.05), ("r8-n5000", 0.0)], names=["scale", "rho"])
+    frame = pd.DataFrame({"runs": [5, 5, 4], "H_min": [-6.779, -8.975, -12.43]}, index=index)
+    page = typeset_levels(frame, "scale")
+    assert page.count("<table") == 2 and page.index("<b>cpu</b>") < page.index("<b>r8-n5000</b>")
+    assert re.search(r">quantity</th><th[^>]*>ρ = 0</th><th[^>]*>ρ = 0.05</th>", page)
+    assert ">λmin(H)<" in page and ">-8.97<" in page

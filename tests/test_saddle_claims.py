@@ -472,3 +472,55 @@ def test_recorded_evidence_reads_both_scales_from_the_committed_records():
     assert texts["story_cpu_lmin_tracks_tail_acc_pooled"] == "+0.29"  # how the book read it before: pooled runs
     assert texts["story_cpu_lmin_tracks_tail_acc"].startswith("+0.40 [")
     assert table.loc["negative_in_residual", "family"].endswith("the book's own hypothesis")
+
+
+def test_held_counts_and_the_stationarity_sentence_are_the_evidence_paragraphs_own_clauses():
+    cpu = pd.DataFrame([{"key": "tail_saddle", **rule.claim_row("t", {s: 1.0 + 0.01 * s for s in range(5)},
+                                                                     "raises")}]).set_index("key")
+    split = pd.DataFrame({"grad_norm": [4.0], "H_min": [-8.0], "lambda_min_over_grad": [-2.0]},
+                         index=pd.MultiIndex.from_tuples([("cpu", 0.0)], names=["scale", "rho"]))
+    counts = saddle_claims.held_counts({"cpu": cpu, "r8-n5000": cpu.iloc[:0]})
+    assert counts == "at cpu 1 of 1 holds and 0 run against the paper; at r8-n5000 none is measured yet"
+    reach = saddle_claims.stationary_reach(split)
+    assert "up to a step of about 1.00" in reach and reach.endswith("fails the first condition of a saddle.")
+    assert saddle_claims.evidence_paragraph({"cpu": cpu}, split).endswith(reach)  # the paragraph says it too
+    assert saddle_claims.stationary_reach(split.iloc[:0]) == ""
+
+
+def test_evidence_table_adds_the_claims_across_scales_lacks_once_each_in_the_storys_order():
+    story = pd.DataFrame({"claim": ["stationary", "cost"], "family": ["declared", "added after its data"],
+                          "cpu": ["a", "b"], "r8-n5000": ["c", "d"]},
+                         index=pd.Index(["tail_stationary", "large_rho_acc"], name="key"))
+    across = pd.DataFrame({"claim": ["at a saddle", "stationary, worded apart"], "cpu": ["e", "a"],
+                           "r8-n5000": ["f", "c"]}, index=pd.Index(["tail_saddle", "tail_stationary"], name="key"))
+    table = saddle_claims.evidence_table(story, across)
+    assert list(table.index) == ["tail_saddle", "tail_stationary", "large_rho_acc"]
+    assert list(table.columns) == ["claim", "family", "cpu", "r8-n5000"]
+    assert table.loc["tail_saddle", "family"] == "declared" and table.loc["tail_stationary", "claim"] == "stationary"
+
+
+def test_split_beside_adds_the_chapters_own_scale_once():
+    index = pd.MultiIndex.from_tuples([("cpu", 0.0), ("cpu", 0.5)], names=["scale", "rho"])
+    both = pd.DataFrame({"H_min": [-6.8, -5.5]}, index=index)
+    own = pd.DataFrame({"H_min": [-1.0]}, index=pd.Index([0.0], name="rho"))
+    assert saddle_claims.split_beside(both, "cpu", own) is both  # cpu is already there
+    beside = saddle_claims.split_beside(both, "smoke", own)
+    assert list(beside.index) == [("cpu", 0.0), ("cpu", 0.5), ("smoke", 0.0)]
+    assert saddle_claims.split_beside(both, "smoke", pd.DataFrame()) is both
+
+
+def test_evidence_display_names_the_family_in_the_claim_and_breaks_each_cell_in_two_lines():
+    table = pd.DataFrame({"claim": ["stationary", "cost", "R"],
+                          "family": ["declared", "added after its data", "declared; the book's own hypothesis"],
+                          "cpu": ["+3.20 [+1.41, +4.98], contradicted before Holm's correction, inconclusive after it "
+                                  "(5 seeds)", "not measured", "+0.40, not tested (1 seed)"]},
+                         index=pd.Index(["tail_stationary", "large_rho_acc", "negative_in_residual"], name="key"))
+    shown = saddle_claims.evidence_display(table)
+    assert list(shown.columns) == ["claim", "cpu"]
+    assert list(shown["claim"]) == ["stationary", "cost (added after its data)", "R (the book's own hypothesis)"]
+    nbsp = chr(0xA0)  # the interval never breaks
+    assert list(shown["cpu"]) == [f"inconclusive after Holm (contradicted before)\n+3.20{nbsp}[+1.41,{nbsp}+4.98] "
+                                  "(5 seeds)", "not measured", "not tested\n+0.40 (1 seed)"]
+    assert saddle_claims.evidence_display(table.assign(claim="SAM at rho 0.5 raises lambda_min"))["claim"].iloc[0] == \
+        "SAM at ρ 0.5 raises λmin"
+    assert "<br>" in book.typeset(shown)

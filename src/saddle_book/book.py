@@ -459,3 +459,121 @@ def table_html(frame, digits: dict | None = None, decimals: int = 2) -> str:
     with pd.option_context("display.max_colwidth", None):
         table = frame.to_html(index=False, escape=True)
     return table.replace("<td>", '<td style="white-space: nowrap">')
+
+
+# How a typeset table heads the quantities the chapters' frames name in code
+SYMBOLS = {"lambda_min": "λmin", "lambda_max": "λmax", "ratio": "|λmin/λmax|", "gradient norm": "‖g‖",
+           "grad_norm": "‖g‖", "H_min": "λmin(H)", "G_min": "λmin(G)", "R_min": "λmin(R)", "H_max": "λmax(H)",
+           "lambda_min_over_grad": "λmin/‖g‖"}
+CELL_STYLE = "padding: 0.15em 0.45em"  # a dropdown gives a table no padding of its own
+
+
+def symbols(text: str) -> str:
+    """A claim's or a header's quantities as the page writes them: lambda_min -> λmin, lambda_max -> λmax,
+    rho -> ρ."""
+    for name, symbol in (("lambda_min", "λmin"), ("lambda_max", "λmax")):
+        text = text.replace(name, symbol)
+    return re.sub(r"\brho\b", "ρ", text)
+
+
+def figures(value, digits: int = 3, sign: bool = False) -> str:
+    """A number to at most `digits` significant digits, trailing zeros dropped, without an exponent from 0.001 up
+    ('-0.0651', '356', '98.4', '0.05', '1230'), in scientific form below ('-1e-05', '1.16e-05'); '' for None/NaN,
+    0 for -0.0; `sign`: '+' before a positive number (differences)."""
+    if value is None or value != value:
+        return ""
+    value = float(value)
+    plus = "+" if sign else ""
+    if value == 0:
+        return "0"
+    if abs(value) < 1e-3:
+        mantissa, exponent = f"{value:{plus}.{digits - 1}e}".split("e")
+        return (mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa) + "e" + exponent
+    decimals = digits - 1 - math.floor(math.log10(abs(value)))
+    rounded = round(value, decimals)
+    if abs(rounded) >= 10 ** (digits - decimals):  # 9.996 rounds up to 10.0: one decimal fewer
+        decimals -= 1
+        rounded = round(value, decimals)
+    text = f"{rounded:{plus}.{max(decimals, 0)}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if float(text) == 0 else text
+
+
+def _header(column) -> str:
+    parts = column if isinstance(column, tuple) else (column,)
+    return ", ".join(SYMBOLS.get(str(p), symbols(str(p))) for p in parts if str(p) != "")
+
+
+def typeset(frame, digits: int = 3, index: bool = False, wrap=("claim",)) -> str:
+    """A table for a book page, for a frame a chapter computes: no index column (`index`: the frame's index, e.g. a
+    pivot's row labels, becomes its first columns), a pivot's column levels joined in one header ('λmin, CE+DRW'),
+    the quantities' names as SYMBOLS writes them, floats to `digits` significant digits (figures), every cell in
+    full, unwrapped except the columns of `wrap` (long claims); a newline in a cell breaks its line."""
+    import pandas as pd
+
+    frame = frame.reset_index() if index else frame
+    rows = []
+    for _, row in frame.iterrows():
+        cells = []
+        for column, value in zip(frame.columns, row):
+            if isinstance(value, float):
+                text = figures(value, digits)
+            else:
+                text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+            style = CELL_STYLE + ("" if column in wrap else "; white-space: nowrap")
+            cells.append(f'<td style="{style}">{html.escape(text).replace(chr(10), "<br>")}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    head = "".join(f'<th style="{CELL_STYLE}">{html.escape(_header(c))}</th>' for c in frame.columns)
+    return (f'<table border="1" class="dataframe">\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows)
+            + "\n</tbody>\n</table>")
+
+
+def typeset_by(frame, column: str, digits: int = 3, wrap=("claim",)) -> str:
+    """typeset() once per value of `column` (e.g. the method), each table under that value in bold and without the
+    column: narrower tables that fit a dropdown at a laptop's width, in the frame's order."""
+    parts = []
+    for value in dict.fromkeys(frame[column]):
+        part = frame[frame[column] == value].drop(columns=[column])
+        parts.append(f"<p><b>{html.escape(str(value))}</b></p>\n" + typeset(part, digits, wrap=wrap))
+    return "\n".join(parts)
+
+
+def verdict_first(family, digits: int = 3) -> str:
+    """A chapter's family of claims (rule.Verdicts.frame()) as one table whose first column is the verdict after
+    Holm's correction, with the one before it where they differ (what a phone shows first), then the claim, the
+    mean difference with its 95% interval to `digits` significant digits, the seeds and the Holm-adjusted p."""
+    import pandas as pd
+
+    def interval(row):
+        if row["ours"] is None or row["ours"] != row["ours"]:
+            return "not run here"
+        ours = figures(row["ours"], digits, sign=True)
+        if row["low"] is None or row["low"] != row["low"]:
+            return ours
+        low, high = figures(row["low"], digits, sign=True), figures(row["high"], digits, sign=True)
+        return f"{ours} [{low},{chr(0xA0)}{high}]"
+    verdicts = [after if after == before else f"{after} after Holm ({before} before)"
+                for after, before in zip(family["verdict (Holm)"], family["verdict"])]
+    table = pd.DataFrame({"verdict": verdicts, "claim": [symbols(c) for c in family["claim"]],
+                          "ours [95% interval]": [interval(r) for _, r in family.iterrows()],
+                          "seeds": [str(int(s)) for s in family["seeds"]],
+                          "p (Holm)": [significant(p, 2) for p in family["p (Holm)"]]})
+    return typeset(table, digits, wrap=("verdict", "claim", "ours [95% interval]"))
+
+
+def typeset_levels(frame, level: str, digits: int = 3) -> str:
+    """A frame indexed by (`level`, one more level), e.g. the split's means by (scale, rho), as one narrow table per
+    value of `level`, under it in bold: a row per column of the frame, a column per value of the other level
+    ('ρ = 0.05'); for frames with more columns than a dropdown's width holds."""
+    import pandas as pd
+
+    other = [name for name in frame.index.names if name != level][0]
+    parts = []
+    for value, part in frame.groupby(level=level, sort=False):
+        part = part.droplevel(level)
+        columns = {v: symbols(f"{other} = {figures(v, digits) if isinstance(v, float) else v}") for v in part.index}
+        table = part.rename(index=columns).T
+        table.index = pd.Index([_header(c) for c in table.index], name="quantity")
+        parts.append(f"<p><b>{html.escape(str(value))}</b></p>\n" + typeset(table, digits, index=True))
+    return "\n".join(parts)

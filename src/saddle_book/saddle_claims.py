@@ -6,13 +6,14 @@ rule.Verdicts to judge by the one rule. Claims about a group average over the wh
 that has its spectra; a claim measured on one seed only is scored as not tested."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from saddle import grid, optim
 
-from . import catalog, mechanism, rule
+from . import book, catalog, mechanism, rule
 from saddle.hessian import Spectrum
 from saddle.analyse import STORED, Source
 from saddle.spectra import AVERAGE, ESTIMATOR_ITERS, IMAGE_SETS, spectra_rows
@@ -695,6 +696,65 @@ def mechanism_verdicts(frame: pd.DataFrame, scale: str) -> pd.DataFrame:
     return rule.holm_within(family, rows) if family else rule.holm_verdicts(rows)
 
 
+def _counts(family: pd.DataFrame) -> tuple[int, int, int] | None:
+    """Of a scale's mechanism family (Holm applied): how many of the paper's claims in the table across scales are
+    measured, how many hold and how many run against the paper after Holm's correction (the book's own hypotheses
+    are not counted); None where none is measured."""
+    shown = family.loc[[k for k in MECHANISM_CLAIMS if k in family.index]]
+    measured = shown[shown["seeds"] > 0]
+    if measured.empty:
+        return None
+    reproduced, contradicted = rule.VERDICTS[:2]
+    papers = measured.drop(index=list(catalog.OWN_HYPOTHESES), errors="ignore")  # the book's are not counted
+    return (len(papers), int((papers["verdict (Holm)"] == reproduced).sum()),
+            int((papers["verdict (Holm)"] == contradicted).sum()))
+
+
+def held_counts(by_scale: dict) -> str:
+    """Per scale, in a phrase: of the paper's mechanism claims measured there, how many hold and how many run
+    against the paper after Holm's correction within the scale's family ('at cpu 0 of 6 hold and 0 run against
+    the paper; ...')."""
+    parts = []
+    for scale, frame in by_scale.items():
+        counts = _counts(mechanism_verdicts(frame, scale))
+        if counts is None:
+            parts.append(f"at {scale} none is measured yet")
+            continue
+        n, held, against = counts
+        parts.append(f"at {scale} {held} of {n} {'holds' if held == 1 else 'hold'} and {against} "
+                     f"{'runs' if against == 1 else 'run'} against the paper")
+    return "; ".join(parts)
+
+
+def stationary_reach(split: pd.DataFrame) -> str:
+    """Whether CE+DRW's tail is stationary on the scale SAM perturbs (`split`: mechanism.summary_across_scales):
+    how far a step's first-order change of the class loss outweighs its negative curvature's second-order one, in
+    a sentence ('' without a CE+DRW row with negative curvature)."""
+    if split.empty or not {"H_min", "grad_norm"} <= set(split.columns):
+        return ""
+    sgd = split.xs(0.0, level="rho")
+    sgd = sgd[sgd["H_min"] < 0]
+    if not len(sgd):
+        return ""
+    # The largest first-order change of the class loss over a step of length r is ||g|| r; the largest
+    # second-order one from negative curvature is |lambda_min| r^2 / 2: the first outweighs the second while
+    # r < 2 ||g|| / |lambda_min|.
+    reach = {scale: 2 * r["grad_norm"] / abs(r["H_min"]) for scale, r in sgd.iterrows()}
+    slope = min(reach.values()) > grid.MECHANISM_RHO
+    return (
+        "Is CE+DRW's tail stationary where its curvature is measured? Its gradient norm is " +
+        ", ".join(f"{r['grad_norm']:.3g} at {scale}" for scale, r in sgd.iterrows()) + " against lambda_min " +
+        ", ".join(f"{r['H_min']:.3g}" for _, r in sgd.iterrows()) + " (means over the tail classes and seeds), "
+        "so a step's first-order change of the class loss outweighs the negative curvature's second-order one "
+        "up to a step of about " + ", ".join(f"{d:.2f}" for d in reach.values()) + " in parameter space "
+        "(2 ||g|| / |lambda_min|), " +
+        (f"beyond the paper's radius {grid.MECHANISM_RHO:g}: on the scale SAM perturbs, the class gradient is "
+         "not small next to the negative curvature, so the tail's end point fails the first condition of a "
+         "saddle." if slope else
+         f"inside the paper's radius {grid.MECHANISM_RHO:g} at one scale at least: there SAM's perturbation "
+         "feels the curvature before the slope."))
+
+
 def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
     """Chapter 2's answer, every clause read off the numbers: per scale, the intervals of the claims the paper's
     story rests on (the tail at a saddle, and a stationary one; SAM at its radius lifting the tail's lambda_min),
@@ -705,45 +765,22 @@ def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
     sentences = []
     for scale, frame in by_scale.items():
         family = mechanism_verdicts(frame, scale)
-        shown = family.loc[[k for k in MECHANISM_CLAIMS if k in family.index]]
-        measured = shown[shown["seeds"] > 0]
-        if measured.empty:
+        counts = _counts(family)
+        if counts is None:
             sentences.append(f"At {scale} no mechanism claim has its runs and spectra recorded yet.")
             continue
-        reproduced, contradicted = rule.VERDICTS[:2]
-        papers = measured.drop(index=list(catalog.OWN_HYPOTHESES), errors="ignore")  # the book's are not counted
-        held = int((papers["verdict (Holm)"] == reproduced).sum())
-        against = int((papers["verdict (Holm)"] == contradicted).sum())
+        n, held, against = counts
         sentences.append(
             f"At {scale} (95% intervals over seeds): the tail's ratio minus the head's, "
             f"{words(family, 'tail_saddle')}; the tail's class gradient norm minus the head's, "
             f"{words(family, 'tail_stationary')}; the effect of SAM at rho {grid.MECHANISM_RHO:g} on the tail's "
             f"lambda_min, {words(family, 'sam_large_rho_tail_min')}, and SAM at the tuned rho on the tail's "
-            f"|lambda_min/lambda_max|, {words(family, 'sam_ratio')}. Of the {len(papers)} claims of the paper in "
+            f"|lambda_min/lambda_max|, {words(family, 'sam_ratio')}. Of the {n} claims of the paper in "
             f"the table measured there, after Holm's correction {held} {'holds' if held == 1 else 'hold'} and "
             f"{against} {'runs' if against == 1 else 'run'} against the paper (the book's own hypothesis on R is "
             "not counted).")
-    sgd = split.xs(0.0, level="rho") if len(split) else split
-    sgd = sgd[sgd["H_min"] < 0] if len(sgd) else sgd
-    if len(sgd):
-        # The largest first-order change of the class loss over a step of length r is ||g|| r; the largest
-        # second-order one from negative curvature is |lambda_min| r^2 / 2: the first outweighs the second while
-        # r < 2 ||g|| / |lambda_min|.
-        reach = {scale: 2 * r["grad_norm"] / abs(r["H_min"]) for scale, r in sgd.iterrows()}
-        slope = min(reach.values()) > grid.MECHANISM_RHO
-        sentences.append(
-            "Is CE+DRW's tail stationary where its curvature is measured? Its gradient norm is " +
-            ", ".join(f"{r['grad_norm']:.3g} at {scale}" for scale, r in sgd.iterrows()) + " against lambda_min " +
-            ", ".join(f"{r['H_min']:.3g}" for _, r in sgd.iterrows()) + " (means over the tail classes and seeds), "
-            "so a step's first-order change of the class loss outweighs the negative curvature's second-order one "
-            "up to a step of about " + ", ".join(f"{d:.2f}" for d in reach.values()) + " in parameter space "
-            "(2 ||g|| / |lambda_min|), " +
-            (f"beyond the paper's radius {grid.MECHANISM_RHO:g}: on the scale SAM perturbs, the class gradient is "
-             "not small next to the negative curvature, so the tail's end point fails the first condition of a "
-             "saddle." if slope else
-             f"inside the paper's radius {grid.MECHANISM_RHO:g} at one scale at least: there SAM's perturbation "
-             "feels the curvature before the slope."))
-    return " ".join(sentences)
+    reach = stationary_reach(split)
+    return " ".join(sentences + ([reach] if reach else []))
 
 
 # The section "Is the saddle story right?": the claims it gathers, in its order, each with the family it is judged
@@ -826,6 +863,49 @@ def _split_numbers(rows: pd.DataFrame, slug: str) -> dict:
     return texts
 
 
+# The claims of the section "Is the saddle story right?" with those the table across scales adds, in the order
+# the paper's story runs: the tail at a saddle, stationary; what SAM does to it; what it costs; the correlations.
+EVIDENCE_ORDER = ("tail_saddle", "tail_stationary", "sam_large_rho_tail_min", "sam_tail_min", "sam_ratio",
+                  "sam_large_rho_ratio", "large_rho_tail_acc", "large_rho_acc", "lmin_tracks_tail_acc",
+                  "negative_in_residual")
+
+
+def evidence_table(story: pd.DataFrame, across: pd.DataFrame) -> pd.DataFrame:
+    """One table of the chapter's evidence at both scales: evidence()'s rows, and those of across_scales() that it
+    lacks (judged in the scale's declared mechanism family, as evidence()'s declared rows are), each claim once, in
+    EVIDENCE_ORDER; the columns of `story` (claim, family, one per scale)."""
+    extra = across.drop(index=list(story.index), errors="ignore").assign(family="declared")
+    table = pd.concat([story, extra[[c for c in story.columns if c in extra.columns]]])
+    order = [k for k in EVIDENCE_ORDER if k in table.index] + [k for k in table.index if k not in EVIDENCE_ORDER]
+    return table.loc[order]
+
+
+def _two_lines(cell: str) -> str:
+    """An evidence cell ('+3.20 [+1.41, +4.98], contradicted before Holm's correction, inconclusive after it
+    (5 seeds)') in two lines for a narrow table, the verdict first: the verdict after Holm's correction (with the
+    one before it where they differ), then the difference with its interval, unbroken, and the seeds. Any other
+    text ('not measured') as it is."""
+    match = re.fullmatch(r"([^,\[]+(?: \[[^\]]*\])?), (.+) \(([^()]*seeds?)\)", cell)
+    if not match:
+        return cell
+    numbers, verdict, seeds = match.groups()
+    changed = re.fullmatch(r"(.+) before Holm's correction, (.+) after it", verdict)
+    if changed:
+        verdict = f"{changed.group(2)} after Holm ({changed.group(1)} before)"
+    return f"{verdict}\n{numbers.replace(' ', chr(0xA0))} ({seeds})"
+
+
+def evidence_display(table: pd.DataFrame) -> pd.DataFrame:
+    """evidence_table() for a page at a laptop's width: the family named in the claim where it is not the declared
+    one, the quantities as symbols, and each scale's cell in two lines, verdict first (_two_lines); columns claim
+    and one per scale."""
+    claims = [book.symbols(claim if family == "declared" else f"{claim} ({family.removeprefix('declared; ')})")
+              for claim, family in zip(table["claim"], table["family"])]
+    scales = [c for c in table.columns if c not in ("claim", "family")]
+    return pd.DataFrame({"claim": claims, **{s: [_two_lines(c) for c in table[s]] for s in scales}},
+                        index=table.index)
+
+
 def recorded_evidence(scales=("cpu", grid.REGIME_SCALE)) -> tuple[pd.DataFrame, dict, dict]:
     """evidence() from the committed records of `scales` (nothing trained or computed), and the recorded_mechanism
     frames it read (both_scales takes them)."""
@@ -841,16 +921,26 @@ def recorded_evidence(scales=("cpu", grid.REGIME_SCALE)) -> tuple[pd.DataFrame, 
 def both_scales(scales=("cpu", grid.REGIME_SCALE), by_scale: dict | None = None
                 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Chapter 2's side-by-side section from committed records: the claims table across `scales`, the split's
-    means per scale and radius, and the texts it glues (the closing paragraph, every mechanism claim's regime cell).
+    means per scale and radius, and the texts it glues (the closing paragraph, its counts and its sentence on
+    stationarity apart, every mechanism claim's regime cell).
     by_scale: recorded_mechanism of each scale where already read."""
     by_scale = by_scale if by_scale is not None else {s: recorded_mechanism(s) for s in scales}
     split = mechanism.summary_across_scales(by_scale)
     table = across_scales(by_scale)
     large = (grid.REGIME_SCALE, grid.MECHANISM_RHO)
-    texts = {"evidence": evidence_paragraph(by_scale, split),
+    texts = {"evidence": evidence_paragraph(by_scale, split), "evidence_counts": held_counts(by_scale),
+             "evidence_reach": stationary_reach(split),
              "regime_large_fit": f"{split.loc[large, 'train acc']:.0f}%" if large in split.index else "n/a",
              **{f"regime_{key}": text for key, text in scale_cells(table, grid.REGIME_SCALE, MECHANISM_CLAIMS).items()}}
     return table, split, texts
+
+
+def split_beside(split_by_scale: pd.DataFrame, scale: str, split_table: pd.DataFrame) -> pd.DataFrame:
+    """The split's means per scale and radius (both_scales) with this chapter's own scale's (mechanism.summary,
+    indexed by radius) added where it is not one of them: each scale's rows once."""
+    if split_table.empty or (len(split_by_scale) and scale in split_by_scale.index.get_level_values("scale")):
+        return split_by_scale
+    return pd.concat([split_by_scale, pd.concat({scale: split_table}, names=["scale"])])
 
 
 def closing_texts(final: dict, groups: dict, n_classes: int, seed: int, rho: float, sweep_seeds,
