@@ -76,9 +76,6 @@ def test_spectrum_change_and_closing_state_the_directions_the_numbers_show():
     assert saddle_claims.spectrum_change({"CE+DRW": SGD, "CE+DRW+SAM": mostly}, 4, seed=0)["fig6_sentence"].endswith(
         "lambda_max falls with SAM in 3 of 4 classes and |lambda_min| shrinks in 3 of 4: SAM shrinks both sides of the "
         "spectrum in most classes, not in all.")
-    closing = saddle_claims.closing(final, GROUPS, 4, seed=0, rho=0.5)
-    assert "lowers lambda_max in 1 of 4 classes while |lambda_min| grows in 1 of 4" in closing
-    assert "the ratio |lambda_min/lambda_max| falls for the tail group (0.150 with SGD, 0.070 with SAM)" in closing
 
 
 def test_gradient_sentence_says_the_tail_is_on_a_slope_only_when_it_is():
@@ -257,28 +254,20 @@ def test_across_scales_sets_each_claim_beside_its_other_scale_with_holm_per_scal
     assert "reproduced before Holm's correction, inconclusive after it" in beside.loc["tail_saddle", "cpu"]
 
 
-def test_evidence_paragraph_reads_each_scale_and_the_distance_where_the_gradient_outweighs_curvature():
+def test_held_counts_leave_the_books_own_hypothesis_out_and_the_reach_depends_on_gradient_against_curvature():
     cpu = pd.DataFrame([{"key": "tail_saddle", **rule.claim_row("t", {s: 1.0 + 0.01 * s for s in range(5)},
                                                                      "raises")}]).set_index("key")
-    empty = cpu.iloc[:0]
 
     def split(grad, h_min):
         return pd.DataFrame({"grad_norm": [grad], "H_min": [h_min], "lambda_min_over_grad": [h_min / grad]},
                             index=pd.MultiIndex.from_tuples([("cpu", 0.0)], names=["scale", "rho"]))
-    text = saddle_claims.evidence_paragraph({"cpu": cpu, "r8-n5000": empty}, split(4.0, -8.0))
-    assert ("Of the 1 claims of the paper in the table measured there, after Holm's correction 1 holds and 0 run "
-            "against the paper") in text
     # the book's own hypothesis (the G/R split) is shown but never counted for or against the paper
     own = pd.concat([cpu, pd.DataFrame([{"key": "negative_in_residual", **rule.claim_row(
         "r", {s: -1.0 - 0.01 * s for s in range(5)}, "raises")}]).set_index("key")])
     assert own.loc["negative_in_residual", "verdict"] == "contradicted"
-    assert ("Of the 1 claims of the paper in the table measured there, after Holm's correction 1 holds and 0 run "
-            "against the paper") in saddle_claims.evidence_paragraph({"cpu": own}, split(4.0, -8.0))
-    assert ("SAM at rho 0.5 on the tail's lambda_min, not measured yet, and SAM at the tuned rho on the tail's "
-            "|lambda_min/lambda_max|, not measured yet.") in text
-    assert "At r8-n5000 no mechanism claim" in text and "up to a step of about 1.00" in text
-    assert text.endswith("the tail's end point fails the first condition of a saddle.")
-    near = saddle_claims.evidence_paragraph({"cpu": cpu}, split(1.0, -8.0))  # 2 * 1 / 8 = 0.25 < 0.5
+    assert saddle_claims.held_counts({"cpu": own}) == saddle_claims.held_counts({"cpu": cpu})
+    assert "about 1.00" in saddle_claims.stationary_reach(split(4.0, -8.0))
+    near = saddle_claims.stationary_reach(split(1.0, -8.0))  # 2 * 1 / 8 = 0.25 < 0.5
     assert "about 0.25" in near and near.endswith("feels the curvature before the slope.")
 
 
@@ -333,13 +322,13 @@ def test_both_scales_glues_the_regime_cells_and_the_closing_paragraph(monkeypatc
     table, split, texts = saddle_claims.both_scales()
     assert list(table.index) == ["tail_stationary"] and split.empty
     assert texts["regime_tail_stationary"] == table.loc["tail_stationary", "r8-n5000"]
-    assert texts["regime_tail_saddle"] == "not measured yet" and texts["evidence"].startswith("At cpu no mechanism")
+    assert texts["regime_tail_saddle"] == "not measured yet" and texts["evidence_counts"].startswith(
+        "at cpu none is measured yet")
     assert {f"regime_{key}" for key in saddle_claims.MECHANISM_CLAIMS} <= set(texts)
     assert texts["regime_large_fit"] == "n/a"
     fits = pd.DataFrame({"train acc": [93.9, 59.6]},
                         index=pd.MultiIndex.from_tuples([("r8-n5000", 0.0), ("r8-n5000", 0.5)], names=["scale", "rho"]))
     monkeypatch.setattr(mechanism, "summary_across_scales", lambda by_scale: fits)
-    monkeypatch.setattr(saddle_claims, "evidence_paragraph", lambda by_scale, split: "")
     assert saddle_claims.both_scales()[2]["regime_large_fit"] == "60%"
 
 
@@ -367,9 +356,9 @@ def test_curvature_reading_texts_with_and_without_spectra():
     assert none is None and empty == {"k_rank": "not computed", "k_runs": 0, "k_reading": "no spectra to compare"}
 
 
-def test_closing_texts_name_the_seeds_each_figure_rests_on():
-    texts = saddle_claims.closing_texts({"CE+DRW": SGD, "CE+DRW+SAM": SAM}, GROUPS, 4, 0, 0.5, [], {})
-    assert set(texts) == {"spectra_seeds", "all_class_seeds", "plot_seed", "closing"}
+def test_figure_seeds_name_the_seeds_each_figure_rests_on():
+    texts = saddle_claims.figure_seeds(0, [], {})
+    assert set(texts) == {"spectra_seeds", "all_class_seeds", "plot_seed"}
     assert texts["spectra_seeds"] == "none" and texts["all_class_seeds"] == "none" and texts["plot_seed"] == 0
 
 
@@ -483,7 +472,6 @@ def test_held_counts_and_the_stationarity_sentence_are_the_evidence_paragraphs_o
     assert counts == "at cpu 1 of 1 holds and 0 run against the paper; at r8-n5000 none is measured yet"
     reach = saddle_claims.stationary_reach(split)
     assert "up to a step of about 1.00" in reach and reach.endswith("fails the first condition of a saddle.")
-    assert saddle_claims.evidence_paragraph({"cpu": cpu}, split).endswith(reach)  # the paragraph says it too
     assert saddle_claims.stationary_reach(split.iloc[:0]) == ""
 
 

@@ -467,26 +467,6 @@ def spectrum_change(final: dict, n_classes: int, seed: int) -> dict:
             "min_grows_classes": f"{n_classes - min_shrinks} of {n_classes}"}
 
 
-def closing(final: dict, groups: dict, n_classes: int, seed: int, rho: float) -> str:
-    """The chapter's closing sentence, every direction in it read off the plotted seed's spectra."""
-    max_falls, _, min_grows = extremes_moved(final, n_classes)
-    ratio = {m: group_stat(final[m], groups["tail"], "ratio") for m in ("CE+DRW", "CE+DRW+SAM")}
-    sharpens = 2 * max_falls < n_classes  # lambda_max rises in most classes
-    return (f"At this scale (Fashion-MNIST-LT, ResNet-8, seed {seed} for the whole spectrum, rho {rho:g}), SAM "
-            f"lowers lambda_max in {max_falls} of {n_classes} classes while |lambda_min| grows in {min_grows} of "
-            f"{n_classes}" + (": the largest eigenvalue falls while the negative side stays or deepens" if
-                              not sharpens and 2 * min_grows >= n_classes else
-                              ": SAM ends at a sharper point on both sides of the spectrum" if
-                              sharpens and 2 * min_grows >= n_classes else "") + ", and the ratio "
-            f"|lambda_min/lambda_max| {'rises' if ratio['CE+DRW+SAM'] > ratio['CE+DRW'] else 'falls'} for the "
-            f"tail group ({ratio['CE+DRW']:.3f} with SGD, {ratio['CE+DRW+SAM']:.3f} with SAM). " + (
-                "Both extremes move, so a ratio of the two can rise or fall for either reason: the verdicts read "
-                "lambda_min and lambda_max separately too. " if sharpens else
-                "On this one seed a ratio to lambda_max is a poor measure of escaping a saddle, since lambda_max "
-                "itself moves most. ") + "The split above measures the paper's radius on every seed; chapter 3 asks "
-            "when a larger rho removes negative curvature.")
-
-
 def curvature_points(curvature: pd.DataFrame, runs: dict, epoch_rule: str = "final") -> tuple[pd.DataFrame, float]:
     """One point per run (radius, seed): the tail group's mean lambda_min beside the run's tail test accuracy at
     epoch rule `epoch_rule` (runs: (rho, seed) -> record); and the rank (Spearman) correlation of the two, computed
@@ -755,34 +735,6 @@ def stationary_reach(split: pd.DataFrame) -> str:
          "feels the curvature before the slope."))
 
 
-def evidence_paragraph(by_scale: dict, split: pd.DataFrame) -> str:
-    """Chapter 2's answer, every clause read off the numbers: per scale, the intervals of the claims the paper's
-    story rests on (the tail at a saddle, and a stationary one; SAM at its radius lifting the tail's lambda_min),
-    how many mechanism claims hold after Holm, and how far from its end point the tail's gradient outweighs its
-    negative curvature (`split`: mechanism.summary_across_scales)."""
-    def words(frame, key):
-        return _cell(frame.loc[key]) if key in frame.index and frame.loc[key, "seeds"] else "not measured yet"
-    sentences = []
-    for scale, frame in by_scale.items():
-        family = mechanism_verdicts(frame, scale)
-        counts = _counts(family)
-        if counts is None:
-            sentences.append(f"At {scale} no mechanism claim has its runs and spectra recorded yet.")
-            continue
-        n, held, against = counts
-        sentences.append(
-            f"At {scale} (95% intervals over seeds): the tail's ratio minus the head's, "
-            f"{words(family, 'tail_saddle')}; the tail's class gradient norm minus the head's, "
-            f"{words(family, 'tail_stationary')}; the effect of SAM at rho {grid.MECHANISM_RHO:g} on the tail's "
-            f"lambda_min, {words(family, 'sam_large_rho_tail_min')}, and SAM at the tuned rho on the tail's "
-            f"|lambda_min/lambda_max|, {words(family, 'sam_ratio')}. Of the {n} claims of the paper in "
-            f"the table measured there, after Holm's correction {held} {'holds' if held == 1 else 'hold'} and "
-            f"{against} {'runs' if against == 1 else 'run'} against the paper (the book's own hypothesis on R is "
-            "not counted).")
-    reach = stationary_reach(split)
-    return " ".join(sentences + ([reach] if reach else []))
-
-
 # The section "Is the saddle story right?": the claims it gathers, in its order, each with the family it is judged
 # in: the scale's declared mechanism family, the family added after its data (mechanism.AFTER_DATA_IDS), or the
 # declared family again for the book's own hypothesis, which no count for or against the paper includes.
@@ -928,7 +880,7 @@ def both_scales(scales=("cpu", grid.REGIME_SCALE), by_scale: dict | None = None
     split = mechanism.summary_across_scales(by_scale)
     table = across_scales(by_scale)
     large = (grid.REGIME_SCALE, grid.MECHANISM_RHO)
-    texts = {"evidence": evidence_paragraph(by_scale, split), "evidence_counts": held_counts(by_scale),
+    texts = {"evidence_counts": held_counts(by_scale),
              "evidence_reach": stationary_reach(split),
              "regime_large_fit": f"{split.loc[large, 'train acc']:.0f}%" if large in split.index else "n/a",
              **{f"regime_{key}": text for key, text in scale_cells(table, grid.REGIME_SCALE, MECHANISM_CLAIMS).items()}}
@@ -943,9 +895,7 @@ def split_beside(split_by_scale: pd.DataFrame, scale: str, split_table: pd.DataF
     return pd.concat([split_by_scale, pd.concat({scale: split_table}, names=["scale"])])
 
 
-def closing_texts(final: dict, groups: dict, n_classes: int, seed: int, rho: float, sweep_seeds,
-                  per_seed: dict) -> dict:
-    """The texts chapter 2's last section glues: which seeds each figure rests on, and the closing sentence."""
+def figure_seeds(seed: int, sweep_seeds, per_seed: dict) -> dict:
+    """The seeds each of chapter 2's figures rests on, as its verdict section glues them."""
     return {"spectra_seeds": ", ".join(str(s) for s in sweep_seeds) or "none",
-            "all_class_seeds": seeds_with_spectra(per_seed), "plot_seed": seed,
-            "closing": closing(final, groups, n_classes, seed, rho)}
+            "all_class_seeds": seeds_with_spectra(per_seed), "plot_seed": seed}
