@@ -17,6 +17,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 from check_book_in_browser import chromium, render  # noqa: E402 (one way to start Chromium)
 
 ROOT = Path(__file__).resolve().parents[1]
+# Paper has no clicks: every dropdown (sphinx-design's details.sd-dropdown: detail tables, solutions, collapsed
+# figures) prints open; hidden code (hide-input's details) stays hidden.
+OPEN_DROPDOWNS = ('<script>document.querySelectorAll("details.sd-dropdown").forEach(d => d.open = true);'
+                  '</script>')
+
+
+def printable(page: Path) -> Path:
+    """A copy of the page beside it (same relative links) with every dropdown open."""
+    copy = page.with_name(page.stem + ".__print.html")
+    copy.write_text(page.read_text().replace("</body>", OPEN_DROPDOWNS + "</body>"))
+    return copy
 
 
 def page_order(toc: Path = ROOT / "_toc.yml") -> list[str]:
@@ -40,7 +51,11 @@ def main(build: Path) -> int:
         parts = []
         for i, page in enumerate(pages):
             part = Path(folder) / f"{i:02d}.pdf"
-            render(browser, page, f"--print-to-pdf={part}", "--no-pdf-header-footer")
+            copy = printable(page)
+            try:
+                render(browser, copy, f"--print-to-pdf={part}", "--no-pdf-header-footer")
+            finally:
+                copy.unlink()
             if not part.exists():
                 print(f"Chromium printed no PDF for {page}", file=sys.stderr)
                 return 1
