@@ -84,7 +84,7 @@ def test_bad_grid_options_exit_2_before_any_run(args, message, isolated, capsys)
     (["--run", "x", "--max-per-class", "-1"], "--max-per-class -1: expected an integer >= 1"),
     (["--run", "x", "--out", ""], "--out '': expected a folder"),
     (["--run", "x", "--images", "val"], "--images 'val': expected one of train, test"),
-    (["--run", "x", "--probe-seed", "-2"], "--probe-seed -2: expected an integer >= 0"),
+    (["--run", "x", "--probe-seed", "-2"], "--probe-seed must be an integer in [0, 2147483647], got -2"),
 ])
 def test_bad_hessian_options_exit_2_naming_the_option(args, message, isolated, capsys):
     bench = isolated / "results" / "bench"

@@ -56,7 +56,7 @@ def test_one_stacked_step_equals_each_run_alone(optimizer):
     gradient = vmap(grad(loss))
     if optimizer == "sam":
         together.ascend(list(gradient(params, buffers).values()))
-    together.step(list(gradient(params, buffers).values()), lr=0.1)
+    together.step(list(gradient(params, buffers).values()))  # at configs[0].lr, 0.1
     for i, (config, model) in enumerate(zip(configs, models)):
         alone = train.build_optimizer(config, model)
         torch.nn.functional.cross_entropy(model(x), y).backward()

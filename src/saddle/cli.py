@@ -10,7 +10,7 @@ import math
 import os
 import sys
 
-from .config import OPTIMIZERS, SAM_LIKE, SCALES, RunConfig
+from .config import NUMERIC_RANGES, OPTIMIZERS, SAM_LIKE, SCALES, RunConfig, check_field
 from .data import DATASETS, PROFILES
 from .losses import LOSSES
 from .sources import DataError
@@ -242,14 +242,15 @@ def parse_seeds(text: str, option: str = "--seeds") -> list[int]:
 
 
 def parse_rho_steps(text: str) -> tuple[float, ...]:
-    """'0.05,0.1,0.5,0.5' -> the large-scale schedule: exactly four finite radii in [0, 100]."""
+    """'0.05,0.1,0.5,0.5' -> the large-scale schedule: exactly four radii, each in rho's range."""
+    low, high, _ = NUMERIC_RANGES["rho"]
     try:
         steps = tuple(float(r) for r in text.split(","))
     except ValueError:
         steps = ()
-    if len(steps) != 4 or not all(math.isfinite(r) and 0 <= r <= 100 for r in steps):
-        raise ValueError(f"--rho-steps {text!r}: expected 4 comma-separated radii in [0, 100] (epochs 1-5, 6-60, "
-                         "61-75, 76-90), e.g. 0.05,0.1,0.5,0.5")
+    if len(steps) != 4 or not all(math.isfinite(r) and low <= r <= high for r in steps):
+        raise ValueError(f"--rho-steps {text!r}: expected 4 comma-separated radii in [{low:g}, {high:g}] (epochs 1-5, "
+                         "6-60, 61-75, 76-90), e.g. 0.05,0.1,0.5,0.5")
     return steps
 
 
@@ -264,9 +265,10 @@ def parse_classes(text: str) -> str | list:
     return [c if c == "average" else int(c) for c in items]
 
 
-def check_at_least(option: str, value, low: int = 1) -> None:
-    if value is not None and value < low:
-        raise ValueError(f"{option} {value}: expected an integer >= {low}")
+def check_at_least(option: str, value) -> None:
+    """The counts that are no config's field (threads, workers, Lanczos steps, ...): config's are check_field's."""
+    if value is not None and value < 1:
+        raise ValueError(f"{option} {value}: expected an integer >= 1")
 
 
 def check_device(device: str | None) -> None:
@@ -305,7 +307,7 @@ def _hessian(args) -> int:
     for option, value in (("--iters", args.iters), ("--n-v", args.n_v), ("--max-per-class", args.max_per_class),
                           ("--epoch", args.epoch)):
         check_at_least(option, value)
-    check_at_least("--probe-seed", args.probe_seed, low=0)
+    check_field("seed", args.probe_seed, "--probe-seed")
     if args.out is not None and not args.out.strip():
         raise ValueError("--out '': expected a folder (leave the option out for results/)")
     if args.images not in IMAGE_SETS:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 
 from .checks import check_choice, check_number
@@ -77,6 +76,13 @@ NUMERIC_RANGES = {
 }
 
 
+def check_field(name: str, value, label: str | None = None) -> None:
+    """`value` within field `name`'s NUMERIC_RANGES, the error naming it `label` (a CLI option, a chapter
+    parameter): configs, the CLI and the chapters accept the same numbers."""
+    low, high, kind = NUMERIC_RANGES[name]
+    check_number(label or name, value, low, high, kind)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     dataset: str = "fashion-mnist"
@@ -134,10 +140,10 @@ class RunConfig:
         check_choice("precision", self.precision, PRECISIONS)
         if self.class_order != "calibrated" and self.dataset != "fashion-mnist":
             raise ValueError(f"class_order {self.class_order!r} applies to fashion-mnist only, not {self.dataset}")
-        for name, (low, high, kind) in NUMERIC_RANGES.items():
-            check_number(name, getattr(self, name), low, high, kind)
+        for name in NUMERIC_RANGES:
+            check_field(name, getattr(self, name))
         for value in self.rho_steps or ():
-            check_number("rho_steps entry", value, 0.0, math.inf, float)
+            check_field("rho", value, "rho_steps entry")
         if self.optimizer not in SAM_LIKE and (self.rho or self.rho_steps):
             raise ValueError(f"rho={self.rho} is a SAM setting but optimizer is {self.optimizer!r}; "
                              "use optimizer='sam' (--sam)")

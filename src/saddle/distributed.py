@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -22,10 +21,10 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from . import optim, splits
+from .checks import check_choice
 from .config import RunConfig
-from .checkpoints import checkpoint_epochs, resume_state, save_checkpoint
-from .train import (autocast_for, add_test_report, build_model, build_optimizer, deterministic_kernels, epoch_loop,
-                    evaluation_epochs, report_from_counts, run_record)
+from .checkpoints import resume_state, save_checkpoint
+from .train import Training, add_test_report, build_model, build_optimizer, report_from_counts
 
 ASCENTS = ("global", "local")
 
@@ -128,17 +127,12 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
     `model` replaces the config's network (tests use a BatchNorm-free one to compare against one process);
     on_epoch_end(epoch, row) is called on every rank after each epoch's checkpoint; the config's precision says
     whether the forward passes run under bf16 autocast. device: see setup."""
-    from .results import git_commit, provenance
-
-    if config.dataset not in splits.LARGE_DATASETS:
-        raise ValueError(f"unknown large data set {config.dataset!r}; accepted: {', '.join(splits.LARGE_DATASETS)}")
-    if ascent not in ASCENTS:
-        raise ValueError(f"unknown ascent {ascent!r}; accepted: {', '.join(ASCENTS)}")
+    check_choice("large data set", config.dataset, tuple(splits.LARGE_DATASETS))
+    check_choice("ascent", ascent, ASCENTS)
     if config.optimizer not in ("sgd", "sam"):
         raise ValueError(f"the large-scale trainer runs optimizer 'sgd' or 'sam', got {config.optimizer!r}")
-    started, commit = time.time(), git_commit()
     rank, world, device = setup(device)
-    deterministic_kernels(device)
+    training = Training([config], device)
     batch = local_batch_size(config, world)
     data = splits.load(config.dataset, data_root, split_dir, image_size, augment)
     groups = {**data.groups, **data.shots}
@@ -154,42 +148,37 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
     # workers are started afresh each epoch, seeded from the epoch's seed below, so a resumed run augments alike
     loader = DataLoader(data.train, batch_size=batch, sampler=sampler, num_workers=workers,
                         pin_memory=device.type == "cuda")
-    autocast = autocast_for(config, device)
-    eval_epochs, keep = evaluation_epochs(config), set(checkpoint_epochs(config.epochs))
-    start_epoch, curves = resume_state(checkpoint_dir, config, model, optimizer, None, keep)
+    start_epoch, training.curves[0] = resume_state(checkpoint_dir, config, model, optimizer, None, training.keep)
 
     def before_epoch(epoch):
         sampler.set_epoch(epoch)
         torch.manual_seed(config.seed * 100_003 + epoch * 1_009 + rank)  # augmentation: resumable, per replica
 
-    def evaluate(row):
+    def evaluate(rows):
         _sync_buffers(model)
-        report = evaluate_on(model, data.test, rank, world, data.num_classes, groups, device, batch, workers)
-        add_test_report(row, report, groups)
-        return report["acc"]
+        add_test_report(rows[0], evaluate_on(model, data.test, rank, world, data.num_classes, groups, device, batch,
+                                             workers), groups)
 
     def save(epoch):
         if checkpoint_dir and rank == 0:  # the model without its DDP wrapper: any process count resumes it
-            save_checkpoint(checkpoint_dir, config, model, optimizer, None, epoch, curves, keep=epoch in keep)
+            save_checkpoint(checkpoint_dir, config, model, optimizer, None, epoch, training.curves[0],
+                            keep=epoch in training.keep)
         if dist.is_initialized():
             dist.barrier()  # every replica resumes from the same epoch if the job stops here
 
-    status, diverged_epoch = epoch_loop(
-        config, optimizer, data.counts, device, curves, start_epoch,
-        train_one=lambda criterion: train_epoch(ddp, optimizer, criterion, loader, config, ascent, device, autocast),
+    training.loop(optimizer, data.counts, start_epoch, train_one=lambda criterion: [
+        train_epoch(ddp, optimizer, criterion, loader, config, ascent, device, training.autocast)],
         evaluate=evaluate, save=save, before_epoch=before_epoch, on_epoch_end=on_epoch_end,
         progress=progress and rank == 0)
     train_report = None
-    if status == "complete":
+    if training.diverged[0] is None:
         data.train.transform = splits.image_transforms(splits.LARGE_DATASETS[config.dataset]["norm"], image_size,
                                                        train=False)
         train_report = evaluate_on(model, data.train, rank, world, data.num_classes, groups, device, batch, workers)
     if rank != 0:
         return None
-    record = run_record(config, status, curves, data.counts, [str(label) for label in data.class_labels], groups,
-                        eval_epochs, keep, train_report, diverged_epoch)
-    record["provenance"] = provenance(device, time.time() - started, commit, world_size=world, ascent=ascent,
-                                      backend=dist.get_backend() if dist.is_initialized() else None,
-                                      precision=config.precision, image_size=image_size, resumed_from_epoch=start_epoch or None)
-    return record  # results.get_or_run writes it, then removes last.pt
+    backend = dist.get_backend() if dist.is_initialized() else None
+    return training.records([train_report], data.counts, [str(label) for label in data.class_labels], groups,
+                            world_size=world, ascent=ascent, backend=backend, image_size=image_size,
+                            resumed_from_epoch=start_epoch or None)[0]
 

@@ -8,19 +8,15 @@ with the same Hessian snapshots; a stopped batch of runs restarts from the begin
 from __future__ import annotations
 
 import dataclasses
-import math
-import time
 
 import torch
 from torch.func import functional_call, grad, stack_module_state, vmap
-from tqdm import tqdm
 
 from . import data as data_lib
 from . import optim
-from .checkpoints import checkpoint_epochs, save_verified, snapshot_name
+from .checkpoints import save_verified, snapshot_name
 from .config import RunConfig
-from .train import (autocast_for, accuracy_report, add_test_report, build_criterion, build_model, curve_row,
-                    default_device, deterministic_kernels, evaluation_epochs, load_data, run_record, set_schedules)
+from .train import Training, accuracy_report, add_reports, build_model, load_data, rho_of
 
 MAY_DIFFER = ("seed", "rho")
 
@@ -54,6 +50,7 @@ class StackedSAM:
         self.rhos = rhos
         self.sgd = torch.optim.SGD(self.params, lr=config.lr, momentum=config.momentum,
                                    weight_decay=config.weight_decay)
+        self.param_groups = self.sgd.param_groups  # where train.set_schedules sets each epoch's LR
         self.origin = None
 
     def _per_run(self, values: torch.Tensor) -> list[torch.Tensor]:
@@ -66,14 +63,12 @@ class StackedSAM:
         self.origin = optim.climb(self.params, grads, self._per_run(self.rhos / (norms + 1e-12)))
 
     @torch.no_grad()
-    def step(self, grads: list[torch.Tensor], lr: float):
+    def step(self, grads: list[torch.Tensor]):
         if self.origin is not None:
             optim.come_back(self.params, self.origin)
             self.origin = None
         for p, g in zip(self.params, grads):
             p.grad = g
-        for group in self.sgd.param_groups:
-            group["lr"] = lr
         self.sgd.step()
 
 
@@ -81,14 +76,9 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
              progress: bool = True) -> list[dict]:
     """Train the runs together; returns their records (not yet written), in order. checkpoint_dirs: one folder
     per run for the Hessian snapshots (epoch_XXXX.pt, as train.run keeps them); the runs share their precision."""
-    from .results import git_commit, provenance
-
     check_stackable(configs)
-    started, commit = time.time(), git_commit()
-    device = torch.device(device) if device else default_device()
-    deterministic_kernels(device)
-    config = configs[0]
-    autocast = autocast_for(config, device)
+    training = Training(configs, device)
+    device, config = training.device, configs[0]
     data = load_data(config, data_root)
     data_sha256 = data.digest()
     data = data.to(device)
@@ -97,34 +87,23 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
     params = {k: v.detach().requires_grad_(False) for k, v in params.items()}
     skeleton = models[0]
     generators = [torch.Generator(device=device).manual_seed(c.seed) for c in configs]
-    rhos = torch.tensor([c.rho for c in configs], device=device)
-    optimizer = StackedSAM(params, rhos, config)
-    n_runs, n = len(configs), len(data.train_y)
+    optimizer = StackedSAM(params, torch.tensor([c.rho for c in configs], device=device), config)
+    n = len(data.train_y)
 
     def loss_and_logits(p, b, x, y, criterion):
         """The loss to differentiate, and (loss, logits) as aux: one forward per pass, as train.run does."""
-        with autocast():
+        with training.autocast():
             out = functional_call(skeleton, (p, b), (x,)).float()
         loss = criterion(out, y)
         return loss, (loss.detach(), out.detach())
 
-    curves = [[] for _ in configs]
-    eval_epochs = evaluation_epochs(config)
-    keep = set(checkpoint_epochs(config.epochs))
-    statuses = ["complete"] * n_runs
-    bar = tqdm(range(config.epochs), desc=f"{config.label} x{n_runs}", unit="epoch", disable=not progress,
-               leave=False)
-    for epoch in bar:
-        lr, _ = set_schedules(optimizer.sgd, config, epoch)
-        epoch_rhos = [optim.rho_at(epoch, c.epochs, c.rho, c.rho_steps) if c.optimizer == "sam" else 0.0
-                      for c in configs]
-        rhos.copy_(torch.tensor(epoch_rhos))
-        criterion = build_criterion(config, data.counts, epoch, device)
+    def train_one(criterion):
+        """One epoch of every run; each run's (mean loss, accuracy %) as trained."""
         gradient = vmap(grad(lambda p, b, x, y: loss_and_logits(p, b, x, y, criterion), has_aux=True))
         skeleton.train()
         orders = [torch.randperm(n, generator=g, device=g.device).to(device) for g in generators]
-        loss_sum = torch.zeros(n_runs, device=device)
-        correct = torch.zeros(n_runs, device=device)
+        loss_sum = torch.zeros(len(configs), device=device)
+        correct = torch.zeros(len(configs), device=device)
         for start in range(0, n, config.batch_size):
             idx = [order[start:start + config.batch_size] for order in orders]
             x = torch.stack([data.normalize(data_lib.augment(data.train_x[i], g)) for i, g in zip(idx, generators)])
@@ -133,41 +112,24 @@ def run_many(configs: list[RunConfig], *, data_root=None, device=None, checkpoin
             if config.optimizer == "sam":
                 optimizer.ascend(list(grads.values()))
                 grads, (loss, out) = gradient(params, buffers, x, y)
-            optimizer.step(list(grads.values()), lr)
+            optimizer.step(list(grads.values()))
             loss_sum += loss * y.shape[1]
             correct += (out.argmax(-1) == y).sum(1)
-        evaluate = epoch + 1 in eval_epochs
-        reports = _reports(skeleton, params, buffers, data, data.test_x, data.test_y) if evaluate else None
-        val_reports = _reports(skeleton, params, buffers, data, data.val_x, data.val_y) \
-            if evaluate and data.val_x is not None else None
-        for i in range(n_runs):
-            if statuses[i] != "complete":
-                continue
-            row = curve_row(epoch, lr, epoch_rhos[i], criterion, loss_sum[i].item() / n,
-                            100.0 * correct[i].item() / n)
-            if not math.isfinite(row["train_loss"]):
-                statuses[i] = "diverged"
-            elif evaluate:
-                add_test_report(row, reports[i], data.groups)
-                if val_reports:
-                    add_test_report(row, val_reports[i], data.groups, prefix="val_")
-            curves[i].append(row)
-        if checkpoint_dirs and epoch + 1 in keep:
+        return [(total.item() / n, 100.0 * right.item() / n) for total, right in zip(loss_sum, correct)]
+
+    def reports(x, y):
+        return _reports(skeleton, params, buffers, data, x, y)
+
+    def save(epoch):
+        if epoch in training.keep:
             for i, (c, folder) in enumerate(zip(configs, checkpoint_dirs)):
-                _snapshot(folder, c, skeleton, params, buffers, i, epoch + 1)
-        if all(s != "complete" for s in statuses):
-            break
-    bar.close()
-    train_reports = _reports(skeleton, params, buffers, data, data.train_x, data.train_y)
-    wall = time.time() - started
-    records = []
-    for i, c in enumerate(configs):
-        record = run_record(c, statuses[i], curves[i], data.counts, data.class_names, data.groups, eval_epochs,
-                            keep, train_reports[i], curves[i][-1]["epoch"] if statuses[i] == "diverged" else None)
-        record["provenance"] = provenance(device, wall, commit, stacked_runs=n_runs, channels_last=False,
-                                          precision=c.precision, data_sha256=data_sha256)
-        records.append(record)
-    return records
+                _snapshot(folder, c, skeleton, params, buffers, i, epoch)
+
+    training.loop(optimizer, data.counts, train_one=train_one, evaluate=lambda rows: add_reports(rows, data, reports),
+                  save=save if checkpoint_dirs else None, progress=progress,
+                  before_epoch=lambda epoch: optimizer.rhos.copy_(torch.tensor([rho_of(c, epoch) for c in configs])))
+    return training.records(reports(data.train_x, data.train_y), data.counts, data.class_names, data.groups,
+                            stacked_runs=len(configs), channels_last=False, data_sha256=data_sha256)
 
 
 @torch.no_grad()

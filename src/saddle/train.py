@@ -14,7 +14,7 @@ import torch
 from tqdm import tqdm
 
 from . import data as data_lib
-from . import losses, models, optim
+from . import losses, models, optim, results
 from .checkpoints import best_val_epoch, checkpoint_epochs, drop_stale_snapshots, resume_state, save_checkpoint
 from .checks import check_choice
 from .config import SAM_LIKE, RunConfig
@@ -123,15 +123,20 @@ def build_criterion(config: RunConfig, counts, epoch: int, device) -> torch.nn.M
                             config.vs_tau).to(device)
 
 
-def set_schedules(optimizer, config: RunConfig, epoch: int) -> tuple[float, float]:
-    """The learning rate and SAM's rho of 0-based `epoch`, set on every parameter group; returns both."""
+def rho_of(config: RunConfig, epoch: int) -> float:
+    """SAM's rho at 0-based `epoch` (0 for an optimizer without one)."""
+    return optim.rho_at(epoch, config.epochs, config.rho, config.rho_steps) if config.optimizer in SAM_LIKE else 0.0
+
+
+def set_schedules(optimizer, config: RunConfig, epoch: int) -> float:
+    """The learning rate and SAM's rho of 0-based `epoch`, set on every parameter group; returns the rate."""
     lr = (optim.cifar_lr if config.lr_schedule == "step" else optim.cosine_lr)(epoch, config.epochs, config.lr)
-    rho = optim.rho_at(epoch, config.epochs, config.rho, config.rho_steps) if config.optimizer in SAM_LIKE else 0.0
+    rho = rho_of(config, epoch)
     for group in optimizer.param_groups:
         group["lr"] = lr
         if "rho" in group:
             group["rho"] = rho
-    return lr, rho
+    return lr
 
 
 def train_epoch(model, optimizer, criterion, data, generator, config, memory_format,
@@ -187,62 +192,47 @@ def report_from_counts(correct: torch.Tensor, total: torch.Tensor, groups: dict)
 def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str | Path | None = None,
         on_epoch_end=None, progress: bool = True, channels_last: bool | None = None,
         compile: str | None = None) -> dict:
-    """Train one configuration and return its record (not yet written; see results.get_or_run).
+    """Train one configuration and return its record (not yet written: the caller writes it, then removes last.pt,
+    see runs.get_or_run, so nothing finished is lost).
 
     on_epoch_end(epoch, curve_row) is called after each epoch (1-based), e.g. for live plots. The config's precision
     "bf16" runs the forward passes under bfloat16 autocast (the official code trains in float32, the default).
     channels_last: the memory format (None: memory_format_for's choice). compile: a torch.compile backend for the training
     step's model (see step_model), or None (eager, the default: on a CPU the compile costs more than it saves in a
     `cpu`-scale run)."""
-    from .results import git_commit, provenance
-
-    started, commit = time.time(), git_commit()
     if compile is not None:
         check_choice("compile backend", compile, COMPILE_BACKENDS)
     if config.dataset in LARGE_DATASETS:
         raise ValueError(f"{config.dataset} is read from split files by saddle.distributed.run "
                          "(torchrun --nproc_per_node=N -m saddle train ...), not by train.run")
-    device = torch.device(device) if device else default_device()
-    deterministic_kernels(device)
+    training = Training([config], device)
+    device = training.device
     data = load_data(config, data_root)
     data_sha256 = data.digest()
     data = data.to(device)
     memory_format = memory_format_for(config, device) if channels_last is None else (
         torch.channels_last if channels_last else torch.contiguous_format)
-    autocast = autocast_for(config, device)
     model = build_model(config, data).to(device, memory_format=memory_format)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     optimizer = build_optimizer(config, model, generator, data.counts)
     forward = step_model(model, compile)
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
-    eval_epochs, keep = evaluation_epochs(config), set(checkpoint_epochs(config.epochs))
-    start_epoch, curves = resume_state(checkpoint_dir, config, model, optimizer, generator, keep)
+    start_epoch, training.curves[0] = resume_state(checkpoint_dir, config, model, optimizer, generator, training.keep)
 
-    def evaluate(row):
-        report = accuracy_report(predict(model, data, data.test_x, memory_format), data.test_y, data.groups,
-                                 data.num_classes)
-        add_test_report(row, report, data.groups)
-        if data.val_x is not None:
-            add_test_report(row, accuracy_report(predict(model, data, data.val_x, memory_format), data.val_y,
-                                                 data.groups, data.num_classes), data.groups, prefix="val_")
-        return report["acc"]
+    def reports(x, y):
+        return [accuracy_report(predict(model, data, x, memory_format), y, data.groups, data.num_classes)]
 
-    status, diverged_epoch = epoch_loop(
-        config, optimizer, data.counts, device, curves, start_epoch,
-        train_one=lambda criterion: train_epoch(forward, optimizer, criterion, data, generator, config,
-                                                memory_format, autocast),
-        evaluate=evaluate, on_epoch_end=on_epoch_end, progress=progress,
-        save=(lambda epoch: save_with_best_val(checkpoint_dir, config, model, optimizer, generator, epoch, curves,
-                                               keep)) if checkpoint_dir else None)
-    train_report = None if status == "diverged" else accuracy_report(
-        predict(model, data, data.train_x, memory_format), data.train_y, data.groups, data.num_classes)
-    record = run_record(config, status, curves, data.counts, data.class_names, data.groups, eval_epochs, keep,
-                        train_report, diverged_epoch)
-    record["provenance"] = provenance(device, time.time() - started, commit,
-                                      channels_last=memory_format == torch.channels_last,
-                                      precision=config.precision, compile=compile,
-                                      resumed_from_epoch=start_epoch or None, data_sha256=data_sha256)
-    return record  # the caller writes it, then removes last.pt (results.get_or_run): nothing finished is lost
+    training.loop(
+        optimizer, data.counts, start_epoch,
+        train_one=lambda criterion: [train_epoch(forward, optimizer, criterion, data, generator, config,
+                                                 memory_format, training.autocast)],
+        evaluate=lambda rows: add_reports(rows, data, reports), on_epoch_end=on_epoch_end, progress=progress,
+        save=(lambda epoch: save_with_best_val(checkpoint_dir, config, model, optimizer, generator, epoch,
+                                               training.curves[0], training.keep)) if checkpoint_dir else None)
+    train_reports = [None] if training.diverged[0] else reports(data.train_x, data.train_y)
+    return training.records(train_reports, data.counts, data.class_names, data.groups,
+                            channels_last=memory_format == torch.channels_last, compile=compile,
+                            resumed_from_epoch=start_epoch or None, data_sha256=data_sha256)[0]
 
 
 def save_with_best_val(folder, config, model, optimizer, generator, epoch: int, curves: list, keep) -> None:
@@ -259,36 +249,73 @@ def evaluation_epochs(config: RunConfig) -> set[int]:
     return {e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs}
 
 
-def epoch_loop(config: RunConfig, optimizer, counts, device, curves: list, start_epoch: int, *, train_one,
-               evaluate, save=None, before_epoch=None, on_epoch_end=None, progress: bool = True
-               ) -> tuple[str, int | None]:
-    """The epoch loop every trainer shares: the epoch's LR and rho, its criterion (DRW switches on at the first
-    LR drop), one pass (train_one(criterion) -> loss, accuracy), a stop at a non-finite loss, the evaluation at
-    evaluation_epochs (evaluate(row) adds its columns and returns the test accuracy), the checkpoint
-    (save(epoch)), then on_epoch_end(epoch, row). Rows are appended to `curves`; returns (status, diverged epoch)."""
-    eval_epochs = evaluation_epochs(config)
-    bar = tqdm(range(start_epoch, config.epochs), initial=start_epoch, total=config.epochs, disable=not progress,
-               desc=config.label, unit="epoch", leave=False)
-    for epoch in bar:
-        if before_epoch:
-            before_epoch(epoch)
-        lr, rho = set_schedules(optimizer, config, epoch)
-        criterion = build_criterion(config, counts, epoch, device)
-        train_loss, train_acc = train_one(criterion)
-        row = curve_row(epoch, lr, rho, criterion, train_loss, train_acc)
-        if not math.isfinite(train_loss):
-            curves.append(row)
-            bar.close()
-            return "diverged", epoch + 1
-        if epoch + 1 in eval_epochs:
-            bar.set_postfix(loss=f"{train_loss:.3f}", test=f"{evaluate(row):.1f}")
-        curves.append(row)
-        if save:
-            save(epoch + 1)
-        if on_epoch_end:
-            on_epoch_end(epoch + 1, row)
-    bar.close()
-    return "complete", None
+class Training:
+    """What the three trainers share around their own pass, evaluation and checkpoint, for one run or several
+    stacked ones (differing in seed and rho only): the set-up, the epoch loop and the records."""
+
+    def __init__(self, configs: list[RunConfig], device=None):
+        self.started, self.commit = time.time(), results.git_commit()  # the commit the run started from
+        self.configs, self.config = configs, configs[0]
+        self.device = torch.device(device) if device else default_device()
+        deterministic_kernels(self.device)
+        self.autocast = autocast_for(self.config, self.device)
+        self.keep = set(checkpoint_epochs(self.config.epochs))
+        self.curves = [[] for _ in configs]
+        self.diverged = [None] * len(configs)  # each run's epoch of a non-finite loss, where it stopped
+
+    def loop(self, optimizer, counts, start_epoch: int = 0, *, train_one, evaluate, save=None, before_epoch=None,
+             on_epoch_end=None, progress: bool = True) -> None:
+        """The epoch loop every trainer shares: the epoch's LR and rho, its criterion (DRW switches on at the first
+        LR drop), one pass (train_one(criterion) -> each run's loss and accuracy), a run's stop at a non-finite
+        loss, the evaluation at evaluation_epochs (evaluate(rows) adds the columns of the runs still training; a
+        stopped run's row is None), the checkpoint (save(epoch)), then on_epoch_end(epoch, row) for each run
+        still training. Rows are appended to self.curves; the loop ends when every run has stopped."""
+        config, n = self.config, len(self.configs)
+        eval_epochs = evaluation_epochs(config)
+        bar = tqdm(range(start_epoch, config.epochs), initial=start_epoch, total=config.epochs, disable=not progress,
+                   desc=config.label + (f" x{n}" if n > 1 else ""), unit="epoch", leave=False)
+        for epoch in bar:
+            if before_epoch:
+                before_epoch(epoch)
+            lr = set_schedules(optimizer, config, epoch)
+            criterion = build_criterion(config, counts, epoch, self.device)
+            rows = [None] * n
+            for i, (train_loss, train_acc) in enumerate(train_one(criterion)):
+                if self.diverged[i] is None:
+                    rows[i] = curve_row(epoch, lr, rho_of(self.configs[i], epoch), criterion, train_loss, train_acc)
+                    self.curves[i].append(rows[i])
+                    if not math.isfinite(train_loss):
+                        self.diverged[i], rows[i] = epoch + 1, None
+            if not any(rows):
+                break
+            if epoch + 1 in eval_epochs:
+                evaluate(rows)
+                shown = next(row for row in rows if row)
+                bar.set_postfix(loss=f"{shown['train_loss']:.3f}", test=f"{shown['test_acc']:.1f}")
+            if save:
+                save(epoch + 1)
+            if on_epoch_end:
+                for row in filter(None, rows):
+                    on_epoch_end(epoch + 1, row)
+        bar.close()
+
+    def records(self, train_reports: list, train_counts, class_names, groups: dict, **extra) -> list[dict]:
+        """Each run's record (train_reports: each run's accuracy on its training set, None if it diverged);
+        `extra`: what the trainer adds to the provenance."""
+        records, wall = [], time.time() - self.started
+        for config, curves, diverged, train_report in zip(self.configs, self.curves, self.diverged, train_reports):
+            record = {"id": config.run_id, "status": "diverged" if diverged else "complete",
+                      "config": config.to_dict(), "label": config.label, "train_counts": train_counts,
+                      "class_names": class_names, "groups": groups, "eval_epochs": sorted(evaluation_epochs(config)),
+                      "checkpoint_epochs": sorted(self.keep), "curves": curves}
+            if diverged:
+                record.update(diverged_epoch=diverged, metrics=None)
+            else:
+                record["metrics"] = summarise(curves, groups, train_report)
+            record["provenance"] = results.provenance(self.device, wall, self.commit,
+                                                      precision=config.precision, **extra)
+            records.append(record)
+        return records
 
 
 def step_model(model, backend: str | None):
@@ -312,17 +339,14 @@ def add_test_report(row: dict, report: dict, groups: dict, prefix: str = "") -> 
                 **{f"{prefix}{g}": report[g] for g in groups}})
 
 
-def run_record(config: RunConfig, status: str, curves: list, train_counts, class_names, groups: dict,
-               eval_epochs, keep, train_report: dict | None, diverged_epoch: int | None = None) -> dict:
-    """A run's record, all but its provenance (the trainers add their own)."""
-    record = {"id": config.run_id, "status": status, "config": config.to_dict(), "label": config.label,
-              "train_counts": train_counts, "class_names": class_names, "groups": groups,
-              "eval_epochs": sorted(eval_epochs), "checkpoint_epochs": sorted(keep), "curves": curves}
-    if status == "diverged":
-        record.update(diverged_epoch=diverged_epoch, metrics=None)
-    else:
-        record["metrics"] = summarise(curves, groups, train_report)
-    return record
+def add_reports(rows: list, data: data_lib.LongTailData, reports) -> None:
+    """Each training run's test report, and validation report where there is a split, into its row (None: a
+    stopped run); reports(x, y) -> each run's accuracy_report on those images."""
+    for prefix, x, y in (("", data.test_x, data.test_y), ("val_", data.val_x, data.val_y)):
+        if x is not None:
+            for row, report in zip(rows, reports(x, y)):
+                if row is not None:
+                    add_test_report(row, report, data.groups, prefix)
 
 
 def summarise(curves: list, groups: dict, train_report: dict) -> dict:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import ast
 import html
-import math
 import re
 
 from saddle import runner
 from saddle.checks import check_choice
+from saddle.config import check_field
 from saddle.data import DATASETS
 from saddle.grid import GRIDS, REGIME_SCALE, TUNE_GRID, method_config, table5_rho, tune
 from saddle.results import paper_results, train_group_accuracy
@@ -65,7 +65,8 @@ def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: 
     smoke, cpu or paper scale; the large scale's runs are separate torchrun jobs (chapter 5). `protocol`: whose
     runs `epoch_rule` reads; the paper protocol's hold out no validation images, so they have no 'best_val' epoch.
     datasets and methods: lists of names, each checked as `dataset` is and as grid.method_config reads it; rhos:
-    radii, each checked as `rho` is; scales: those the chapter accepts (chapter 2 also reads the regime scale)."""
+    radii, each checked as `rho` is; scales: those the chapter accepts (chapter 2 also reads the regime scale).
+    Numbers are held to a run config's ranges (config.check_field), as the CLI's are."""
     if not isinstance(scale, str):
         raise ValueError(f"scale must be a string, one of {', '.join(scales)}; got {scale!r}")
     check_choice("scale", scale, scales)
@@ -78,24 +79,20 @@ def check_parameters(scale: str, rho: float | None = None, seeds=None, dataset: 
     if imbalances is not None and not isinstance(imbalances, (list, tuple)):
         raise ValueError(f"imbalances must be a list of numbers >= 1, got {imbalances!r}")
     for b in imbalances or ():
-        if isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b) or b < 1:
-            raise ValueError(f"imbalance must be >= 1 (n_max / n_min), got {b}")
+        check_field("imbalance", b)
     for table in tables or ():
         check_choice("table", table, tuple(GRIDS))
-    if rho is not None and (isinstance(rho, bool) or not isinstance(rho, (int, float)) or not math.isfinite(rho)
-                            or rho < 0):
-        raise ValueError(f"rho must be >= 0, got {rho}" if isinstance(rho, (int, float)) and rho < 0 else
-                         f"rho must be a finite number >= 0, got {rho!r}")
-    if seeds is not None and (not isinstance(seeds, (list, tuple)) or not seeds
-                              or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)):
+    for value in [rho, *(rhos or ())]:
+        check_field("rho", value)
+    if seeds is not None and (not isinstance(seeds, (list, tuple)) or not seeds):
         raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
+    for seed in seeds or ():
+        check_field("seed", seed)
     for name in ([dataset] if dataset is not None else []) + list(datasets or ()):
         check_choice("dataset", name, DATASETS)
     if methods is not None:
         for method in methods:
             method_config(method, scale)  # an unknown method fails here, with the accepted form
-    for value in rhos or ():
-        check_parameters(scale, rho=value, scales=scales)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a whole number >= 1 (processes of one thread each), got {workers!r}")
 
