@@ -36,6 +36,8 @@ def test_stacking_groups_seeds_and_radii_and_trains_each_group_once(tmp_path, mo
     labels = [sorted({c.label for c in g}) for g in groups]
     assert labels == [["CE+DRW"], ["CE+DRW+SAM"], ["CE+DRW+PGD"], ["CE+DRW+LPF-SGD"]]
     assert [len(g) for g in groups] == [2, 12, 1, 1]  # rho 0 (SGD) x 2 seeds; six radii x 2 seeds
+    ldam = [c for c in runner.unique(grid.table1("smoke", seeds=(0, 1))) if c.loss == "ldam"]
+    assert len(ldam) > 1 and all(len(g) == 1 for g in runner.stack_groups(ldam))  # LDAM does not stack
     calls = []
     monkeypatch.setattr(runner, "get_or_run_many", lambda group, **kw: calls.append(("many", len(group))))
     monkeypatch.setattr(runner, "read_or_train", lambda config, **kw: (calls.append(("one", config.label)), "trained"))

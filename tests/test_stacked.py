@@ -77,6 +77,9 @@ def test_only_seed_and_rho_may_differ():
         stacked.check_stackable([base, RunConfig.at_scale("smoke", optimizer="sam", rho=0.05, loss="ldam")])
     with pytest.raises(ValueError, match="the same run is listed twice"):
         stacked.check_stackable([base, base])
+    ldam = [RunConfig.at_scale("smoke", optimizer="sam", rho=0.05, loss="ldam", seed=s) for s in (0, 1)]
+    with pytest.raises(ValueError, match="with the CE or VS loss, got optimizer 'sam' and loss 'ldam'"):
+        stacked.check_stackable(ldam)  # LDAM's margins fail under vmap: refused before training, not during it
     with pytest.raises(ValueError, match="got optimizer 'pgd'"):
         stacked.check_stackable([RunConfig.at_scale("smoke", optimizer="pgd")])
     with pytest.raises(ValueError, match="no configs"):

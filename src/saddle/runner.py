@@ -16,6 +16,7 @@ from .config import RunConfig
 from .grid import DEPENDENT_GRIDS, GRIDS
 from .results import RecordError, find_record
 from .runs import RunLockedError, get_or_run, get_or_run_many, read_or_train
+from .stacked import stackable_recipe
 
 
 def unique(configs) -> list[RunConfig]:
@@ -175,10 +176,10 @@ def has_record(config: RunConfig, root, warn: bool = False) -> bool:
 
 def stack_groups(configs) -> list[list[RunConfig]]:
     """Configs grouped by everything but seed and rho (what saddle.stacked trains together), in first-seen order;
-    optimizers other than SGD and SAM stay alone."""
+    a recipe that does not stack (stacked.stackable_recipe) stays alone."""
     groups: dict = {}
     for c in configs:
-        key = c.run_id if c.optimizer not in ("sgd", "sam") else \
+        key = c.run_id if not stackable_recipe(c) else \
             json.dumps({k: v for k, v in c.to_dict().items() if k not in ("seed", "rho")}, sort_keys=True)
         groups.setdefault(key, []).append(c)
     return list(groups.values())

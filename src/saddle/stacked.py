@@ -21,6 +21,14 @@ from .train import Training, accuracy_report, add_reports, build_model, load_dat
 MAY_DIFFER = ("seed", "rho")
 
 
+def stackable_recipe(config: RunConfig) -> bool:
+    """Whether a run's recipe trains stacked: SGD or normalised, non-adaptive SAM that updates BatchNorm on both
+    passes, with a loss vmap can batch (LDAM's per-class margins fail under it)."""
+    sam_ok = config.optimizer == "sgd" or (config.optimizer == "sam" and not config.sam_adaptive
+                                           and config.sam_normalized and config.sam_bn == "update")
+    return sam_ok and config.loss != "ldam"
+
+
 def check_stackable(configs: list[RunConfig]) -> None:
     """Runs stack when their configs differ in seed and rho only, with SGD or normalised, non-adaptive SAM."""
     if not configs:
@@ -33,10 +41,9 @@ def check_stackable(configs: list[RunConfig]) -> None:
             raise ValueError(f"runs stack only when they differ in {' and '.join(MAY_DIFFER)}; {c.run_id} also "
                              f"differs in {', '.join(differ)}")
     c = configs[0]
-    if c.optimizer not in ("sgd", "sam") or (c.optimizer == "sam" and (c.sam_adaptive or not c.sam_normalized
-                                                                       or c.sam_bn != "update")):
-        raise ValueError(f"stacked runs support SGD and normalised SAM (BatchNorm updated on both passes), "
-                         f"got optimizer {c.optimizer!r}")
+    if not stackable_recipe(c):
+        raise ValueError(f"stacked runs support SGD and normalised SAM (BatchNorm updated on both passes) with the "
+                         f"CE or VS loss, got optimizer {c.optimizer!r} and loss {c.loss!r}")
     if len({c.run_id for c in configs}) < len(configs):
         raise ValueError("the same run is listed twice")
 
