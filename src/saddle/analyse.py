@@ -262,8 +262,8 @@ def status(plan: str, cache=None, **settings) -> dict:
 def require(plan: str, *, cache=None, data_root=None, **settings) -> dict:
     """What a chapter calls before it reads its analyses (through STORED): the plan's status, or
     MissingAnalysisError naming the exact command (with the chapter's settings) that computes the analyses not
-    recorded yet. Analyses waiting for a snapshot, and runs without a record, do not stop it: the chapter shows
-    them as not run (the message of the first says so, the chapter prints it)."""
+    recorded yet. Analyses waiting for a snapshot, and runs without a record, do not stop it: the chapter leaves
+    them out, as it leaves out the runs it has not trained (`python -m saddle analyse <plan> --list` names them)."""
     found = status(plan, cache, **settings)
     if found["missing"]:
         n = len(found["missing"])
@@ -273,12 +273,6 @@ def require(plan: str, *, cache=None, data_root=None, **settings) -> dict:
             f"{'is' if n == 1 else 'are'} not recorded ({names}). Compute {'it' if n == 1 else 'them'} with: "
             f"{command(plan, data_root=data_root, **settings)}   (then run the chapter again)")
     return found
-
-
-def waiting_text(found: dict) -> str:
-    """A line on what `require` found that the chapter cannot show yet (empty when nothing waits)."""
-    lines = [f"waiting for its snapshot: {a.name}" for a in found["waiting"]]
-    return "\n".join(lines)
 
 
 def run(plan: str, *, list_only: bool = False, cache=None, data_root=None, log=print, **settings) -> dict:
