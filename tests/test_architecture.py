@@ -1,6 +1,8 @@
 """The two packages' one rule, checked on the source: the library (saddle) never imports the book layer
 (saddle_book), and the book layer never trains or computes spectra or curvature: it reads records. Neither has an
-import cycle, and the store imports no trainer."""
+import cycle, and the store imports no trainer. The chapters' code cells compute no analysis either: the pipeline
+does (`python -m saddle analyse`), and the read-only property is this check on the code, not an environment
+variable."""
 import ast
 import functools
 from pathlib import Path
@@ -77,6 +79,102 @@ def test_the_checks_can_fail():
     assert imports("saddle.grid", ast.parse("from saddle_book import scorecard")) == {"saddle_book.scorecard"}
     assert names_used(ast.parse("from saddle import runs\nruns.get_or_run(c)")) & COMPUTES == {"get_or_run"}
     assert sources_built(ast.parse("from saddle import analyse\nanalyse.Source(compute=True)")) == 1
+
+
+# ---- The notebooks: a chapter reads analyses, the pipeline computes them (issue 49, item 2). ----
+BOOK_DIR = SRC.parent / "book"
+# Chapters still computing in a cell, each with why. Chapter 2 is being rewritten to read only (issue 49, item 2):
+# remove it here once it reads through analyse.STORED and stops on a missing analysis with its command.
+KNOWN_COMPUTING_CHAPTERS = {"02_saddle_points": "issue 49: being rewritten to read only"}
+
+
+@functools.cache
+def computing_by_default() -> frozenset[str]:
+    """The library's functions with a `compute` argument that defaults to True (spectra.sweep_rows,
+    theorem2.check3, ...): called without compute=False, they compute what is missing."""
+    found = set()
+    for tree in modules(LIBRARY).values():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                args = node.args.args + node.args.kwonlyargs
+                defaults = [None] * (len(node.args.args) - len(node.args.defaults)) + node.args.defaults + \
+                    node.args.kw_defaults
+                found |= {node.name for a, d in zip(args, defaults)
+                          if a.arg == "compute" and isinstance(d, ast.Constant) and d.value is True}
+    return frozenset(found)
+
+
+def notebook_code(path: Path) -> ast.Module:
+    """A notebook's code cells as one module (IPython's % and ! lines left out)."""
+    import json
+    cells = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    return ast.parse("\n".join("\n".join(line for line in cell.splitlines() if not line.lstrip().startswith(("%", "!")))
+                               for cell in cells))
+
+
+def through_stored(func: ast.expr) -> bool:
+    """Whether a call goes through analyse.STORED (a Source that only reads)."""
+    value = getattr(func, "value", None)
+    return isinstance(func, ast.Attribute) and (getattr(value, "id", None) == "STORED" or
+                                                 getattr(value, "attr", None) == "STORED")
+
+
+def computing_calls(tree: ast.Module) -> list[str]:
+    """What a notebook's code does that computes: a call to a computing function (COMPUTES, or one whose compute
+    defaults to True) not through STORED and not given compute=False, any call given compute= other than False, a
+    Source(...) built, analyse.run, or a computing function imported by name."""
+    names = COMPUTES | computing_by_default()
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            found += [f"imports {a.name}" for a in node.names if a.name in names]
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", getattr(node.func, "attr", None))
+        compute = next((k.value for k in node.keywords if k.arg == "compute"), None)
+        reads = isinstance(compute, ast.Constant) and compute.value is False
+        if name == "Source":
+            found.append(f"line {node.lineno}: builds Source(...)")
+        elif compute is not None and not reads:
+            found.append(f"line {node.lineno}: {name}(compute={ast.unparse(compute)})")
+        elif name in names and not reads and not through_stored(node.func):
+            found.append(f"line {node.lineno}: calls {name}")
+        elif name == "run" and getattr(node.func, "value", None) is not None and \
+                getattr(node.func.value, "id", None) == "analyse":
+            found.append(f"line {node.lineno}: calls analyse.run")
+    return found
+
+
+def test_no_chapter_computes_an_analysis():
+    """Every chapter's code cells read analyses (analyse.STORED, compute=False) and never compute one: the pipeline
+    does (`python -m saddle analyse <plan>`), and a missing one stops the chapter with that command. Training a
+    chapter's missing runs in one explicit call (runner.records(..., train=...)) is allowed."""
+    chapters = {p.stem: p for p in sorted(BOOK_DIR.glob("*.ipynb"))}
+    assert len(chapters) >= 8 and set(KNOWN_COMPUTING_CHAPTERS) <= set(chapters)
+    offenders = {name: found for name, path in chapters.items() if (found := computing_calls(notebook_code(path)))}
+    assert set(offenders) - set(KNOWN_COMPUTING_CHAPTERS) == set(), offenders
+    assert set(KNOWN_COMPUTING_CHAPTERS) <= set(offenders), "an exception no longer needed: remove it"
+
+
+def test_the_notebook_check_can_fail():
+    """What chapters 3, 6 and 8 did before issue 49 is caught; their reads are not."""
+    assert {"sweep_rows", "check3", "run_spectra", "estimator_check"} <= computing_by_default() | COMPUTES
+    caught = computing_calls(ast.parse(
+        "check3 = theorem2.check3(scale, rhos, 0, **effort)\n"
+        "rows = sweep_rows(runs, iters=iters, compute=train_missing)\n"
+        "from saddle.spectra import run_spectra\n"
+        "run_spectra(record, 200, [9])\n"
+        "source = analyse.Source(compute=True)\n"
+        "analyse.run('chapter6')\n"))
+    assert [c.split(": ", 1)[-1] for c in caught] == [
+        "imports run_spectra", "calls check3", "sweep_rows(compute=train_missing)", "calls run_spectra",
+        "builds Source(...)", "calls analyse.run"], caught
+    assert computing_calls(ast.parse(
+        "analyse.STORED.sweep_rows(runs, iters=100)\n"
+        "analyse.STORED.check3(scale, rhos, 0)\n"
+        "theorem2.check3(scale, rhos, 0, compute=False)\n"
+        "runner.records(configs, train=train_missing)\n"
+        "analyse.require('chapter6', scale=scale)\n")) == []
 
 
 def test_no_import_cycles_and_the_store_imports_no_trainer():

@@ -67,8 +67,8 @@ def test_trained_network_check_is_stored_and_read_back(tmp_path, monkeypatch):
     kwargs = dict(rhos=[0.1, 0.5], tail_classes=[9], n_batches=3, batch_size=16, iters=6, root=tmp_path,
                   cache=tmp_path / "cache", progress=False)
     monkeypatch.setenv("SADDLE_READ_ONLY", "1")
-    with pytest.raises(RuntimeError, match=r"SADDLE_READ_ONLY is set; create it with: papermill book/03_theorem2.ipynb "
-                                           r"out.ipynb -p scale smoke -p table5_rhos \"\[0.1, 0.5\]\" -p seeds \"\[0\]\""):
+    with pytest.raises(RuntimeError, match=r"SADDLE_READ_ONLY is set; create it with: python -m saddle analyse chapter3 "
+                                           r"--scale smoke --table5-rhos 0.1,0.5 \(settings: "):
         theorem2.get_or_check_trained(record, 2, **kwargs)
     assert theorem2.get_or_check_trained(record, 2, compute=False, **kwargs) is None  # read, never computed
     assert theorem2.check3("cpu", [0.5], compute=False, root=tmp_path) is None  # no such run in this results folder

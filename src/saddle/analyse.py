@@ -1,27 +1,42 @@
-"""The declared analyses of a grid, run in the pipeline (`python -m saddle analyse <grid>`), never by a chapter.
+"""The analyses chapters read, run in the pipeline (`python -m saddle analyse <plan>`), never by a chapter.
 
-For every recorded run of the grid, the analyses its declaration names, in order of priority, each written as an
-analysis record (spectra.run_spectra, curvature.split_record) that chapters then read. An analysis whose snapshot is
-not in the cache or the committed checkpoints yet is listed as waiting, with the reason. CIFAR-10-LT's plan is
-grid.CIFAR_ANALYSES (declared with its grid, before any run)."""
+A plan names the analyses one reader needs, each written as an analysis record (spectra.run_spectra,
+curvature.split_record, theorem2.get_or_check_trained) that the reader then reads through STORED:
+- a grid's declared analyses: cifar10-headline, grid.CIFAR_ANALYSES (declared with its grid, before any run): for
+  every recorded run of the grid, the analyses its declaration names, in order of priority;
+- a chapter's: chapter3 (check 3 of Theorem 2 on the trained network), chapter6 (the tail spectra of Fig. 4's radius
+  sweep and of the tuning runs), chapter8 (the tail spectra of the follow-up methods' runs), each with the chapter's
+  settings (`--scale`, `--seeds`, `--rhos`, ...: the chapter's parameter names; None: the chapter's default).
+An analysis whose snapshot is not in the cache or the committed checkpoints yet is listed as waiting, with the
+reason; a run the plan needs that has no record is listed with the command that trains it. A chapter calls
+`require` before it reads: a missing analysis stops it with the exact `analyse` command that makes it."""
 from __future__ import annotations
 
+import inspect
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from . import grid, runner
+from . import grid, runner, theorem2
 from .checkpoints import checkpoint_path
 from .config import RunConfig
 from .curvature import split_record
+from .results import MissingRecordError
+from .runs import analyse_command, train_command
 from .spectra import ESTIMATOR_ITERS, ESTIMATOR_PROBES, estimator_check, run_spectra, sweep_rows
+
+
+class MissingAnalysisError(MissingRecordError):
+    """A chapter reads an analysis that is not recorded; the message names the command that computes it."""
 
 
 @dataclass(frozen=True)
 class Source:
-    """Where a chapter's analyses come from, chosen by whoever runs the chapter: the stored records alone (STORED: a
-    missing one reads as None and nothing is computed), or computed where missing (Source(compute=True), made in
-    one visible line of a notebook, as the pipeline does). The book layer reads through the source it is handed and
-    names no computing function itself (tests/test_architecture.py)."""
+    """Where analyses come from: the stored records alone (STORED: a missing one reads as None and nothing is
+    computed), or computed where missing (Source(compute=True), for a script). Chapters read through STORED, after
+    `require` has stopped them on a missing analysis with the command that computes it; the book layer reads
+    through the source it is handed and names no computing function itself, and no notebook builds a Source or
+    calls a computing function (tests/test_architecture.py; chapter 2 is the exception until its rewrite, issue
+    49)."""
     compute: bool = False
 
     def spectra(self, record: dict, epoch: int, classes="all", **settings) -> dict | None:
@@ -36,32 +51,45 @@ class Source:
     def split(self, record: dict, **settings) -> dict | None:
         return split_record(record, compute=self.compute, **settings)
 
+    def check3(self, scale: str, rhos, seed: int = 0, **effort) -> dict | None:
+        return theorem2.check3(scale, rhos, seed, compute=self.compute, **effort)
+
 
 STORED = Source()
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """One analysis of one run: what (spectra of `classes`, or the G/R split of the tail), at which epoch, how."""
-    kind: str  # "spectra" or "split"
+    """One analysis of one run: what (spectra of `classes`, the G/R split of the tail, or check 3 of Theorem 2 with
+    `classes` the tail), at which epoch, how."""
+    kind: str  # "spectra", "split" or "check3"
     run: dict  # the run's record
     epoch: int
     classes: object  # "all", a list of class indices, or None (the split: the tail)
     iters: int
-    seed: int  # the Lanczos probe's
+    seed: int  # the Lanczos probe's (check 3: also its minibatches')
     max_per_class: int | None = None
+    extra: dict = field(default_factory=dict)  # check 3: rhos, n_batches, batch_size
 
     @property
     def name(self) -> str:
-        what = "G/R split of the tail" if self.kind == "split" else f"spectra of classes {self.classes}"
-        return f"{self.run['id']} epoch {self.epoch}: {what} ({self.iters} steps, probe {self.seed})"
+        what = {"split": "G/R split of the tail",
+                "check3": f"check 3 of Theorem 2 (radii {self.extra.get('rhos')}, {self.extra.get('n_batches')} "
+                          f"minibatches of {self.extra.get('batch_size')})"}.get(
+            self.kind, f"spectra of classes {self.classes}")
+        per_class = f", {self.max_per_class} images per class" if self.max_per_class is not None else ""
+        return f"{self.run['id']} epoch {self.epoch}: {what} ({self.iters} steps, probe {self.seed}{per_class})"
 
-    def compute(self, compute: bool = True) -> dict | None:
+    def compute(self, compute: bool = True, data_root=None) -> dict | None:
         """The analysis record: read, or computed and written (compute=False: None where missing)."""
         if self.kind == "split":
             return split_record(self.run, self.epoch, iters=self.iters, seed=self.seed, compute=compute)
+        if self.kind == "check3":
+            return theorem2.get_or_check_trained(self.run, self.epoch, self.extra["rhos"], self.classes,
+                                                 self.extra["n_batches"], self.extra["batch_size"], self.iters,
+                                                 self.seed, data_root=data_root, compute=compute, progress=False)
         return run_spectra(self.run, self.epoch, self.classes, iters=self.iters, seed=self.seed,
-                           max_per_class=self.max_per_class, compute=compute, progress=False)
+                           max_per_class=self.max_per_class, compute=compute, progress=False, data_root=data_root)
 
 
 def cifar_plan(records: dict[str, dict | None], plan: dict = grid.CIFAR_ANALYSES) -> list[Analysis]:
@@ -81,7 +109,133 @@ def cifar_plan(records: dict[str, dict | None], plan: dict = grid.CIFAR_ANALYSES
     return out
 
 
-PLANS = {"cifar10-headline": cifar_plan}
+def tail_spectra(records: dict, iters: int, max_per_class: int | None) -> list[Analysis]:
+    """The tail classes' spectra at the last epoch of each complete run (run id -> record), the probe seeded by the
+    run's seed: what spectra.sweep_rows reads for a radius sweep and chapter 8 for its methods."""
+    return [Analysis("spectra", r, r["config"]["epochs"], r["groups"]["tail"], iters, r["config"]["seed"],
+                     max_per_class) for r in records.values() if r is not None and r.get("status") == "complete"]
+
+
+def unrecorded(records: dict, configs) -> list[RunConfig]:
+    return [c for c in runner.unique(configs) if records[c.run_id] is None]
+
+
+def cifar10_headline() -> tuple[list[Analysis], list[RunConfig]]:
+    """grid.CIFAR_ANALYSES for the recorded runs of cifar10-headline (runs not trained yet: `grid` trains them)."""
+    return cifar_plan(runner.records(grid.GRIDS["cifar10-headline"]())), []
+
+
+def chapter3(scale: str = "cpu", table5_rhos=None, seeds=None) -> tuple[list[Analysis], list[RunConfig]]:
+    """Chapter 3's check 3 at `scale`: Theorem 2 on the validated protocol's CE+DRW run (seed 0, last epoch), at
+    Table 5's radii, probes seeded by the chapter's first seed, with the scale's effort (theorem2.check3_effort)."""
+    rhos, seeds = resolve("chapter3", scale, table5_rhos=table5_rhos, seeds=seeds)
+    seed = seeds[0]
+    config = theorem2.check3_config(scale)
+    record = runner.records([config])[config.run_id]
+    if record is None:
+        return [], [config]
+    effort = theorem2.check3_effort(scale)
+    return [Analysis("check3", record, config.epochs, record["groups"]["tail"], effort["iters"], seed,
+                     extra=dict(rhos=rhos, n_batches=effort["n_batches"], batch_size=effort["batch_size"]))], []
+
+
+def chapter6(scale: str = "cpu", seeds=None, rhos=None, dataset_names=None, iters=None, max_per_class=None
+             ) -> tuple[list[Analysis], list[RunConfig]]:
+    """Chapter 6's curvature: the tail spectra of Fig. 4's radius sweep on the chapter's first data set and of the
+    tuning runs of CE+DRW and CE+DRW+SAM there (`grid figure4` and `grid tune` train them)."""
+    seeds, rhos, dataset_names, iters, max_per_class = resolve(
+        "chapter6", scale, seeds=seeds, rhos=rhos, dataset_names=dataset_names, iters=iters, max_per_class=max_per_class)
+    sweep = [c for c in grid.figure4(scale, seeds, rhos, dataset_names) if c.dataset == dataset_names[0]]
+    configs = runner.unique(sweep + list(grid.tuning_sweep(scale, dataset_names[0]).values()))
+    records = runner.records(configs)
+    return tail_spectra(records, iters, max_per_class), unrecorded(records, configs)
+
+
+FOLLOWUP_CURVATURE_METHODS = ("CE+DRW", "CE+DRW+SAM") + grid.FOLLOWUP_METHODS  # chapter 8's, in its order
+
+
+def chapter8(scale: str = "cpu", seeds=None, iters=None, max_per_class=None) -> tuple[list[Analysis], list[RunConfig]]:
+    """Chapter 8's curvature: the tail spectra of CE+DRW, CE+DRW+SAM and the follow-up methods (each SAM method at
+    its tuned radius, once its tuning is recorded) on the validated protocol's seeds (`grid tune followups`
+    trains them)."""
+    seeds, iters, max_per_class = resolve("chapter8", scale, seeds=seeds, iters=iters, max_per_class=max_per_class)
+    dataset = grid.datasets(scale)[0]
+    configs = []
+    for method in FOLLOWUP_CURVATURE_METHODS:
+        rho = None if "SAM" not in method else grid.tuned_rho(method, scale, dataset=dataset)
+        if "SAM" not in method or rho is not None:  # a SAM method whose tuning is not recorded: no run yet
+            configs += [grid.protocol_config(method, scale, seed=s, rho=rho, dataset=dataset) for s in seeds]
+    records = runner.records(configs)
+    return tail_spectra(records, iters, max_per_class), unrecorded(records, configs)
+
+
+# plan name -> a function of the plan's settings (keyword arguments, None: the default) returning its analyses of
+# the recorded runs and the runs it needs that have no record yet.
+PLANS = {"cifar10-headline": cifar10_headline, "chapter3": chapter3, "chapter6": chapter6, "chapter8": chapter8}
+
+
+def settings_of(plan: str) -> tuple[str, ...]:
+    """The settings a plan takes (its function's keyword arguments), scale first where it has one."""
+    check_plan(plan)
+    return tuple(inspect.signature(PLANS[plan]).parameters)
+
+
+def check_plan(plan: str) -> None:
+    if plan not in PLANS:
+        raise ValueError(f"no declared analyses for {plan!r}; accepted: {', '.join(PLANS)}")
+
+
+def make_plan(plan: str, **settings) -> tuple[list[Analysis], list[RunConfig]]:
+    """The plan's analyses and the runs it waits for, with `settings` (None: the plan's default)."""
+    check_plan(plan)
+    accepted = settings_of(plan)
+    unknown = [k for k, v in settings.items() if v is not None and k not in accepted]
+    if unknown:
+        takes = ", ".join(f"--{k.replace('_', '-')}" for k in accepted) or "no settings"
+        raise ValueError(f"analyse {plan} takes {takes}; not {', '.join('--' + k.replace('_', '-') for k in unknown)}")
+    return PLANS[plan](**{k: v for k, v in settings.items() if v is not None})
+
+
+def command(plan: str, scale: str | None = None, data_root=None, **settings) -> str:
+    """The exact `python -m saddle analyse` line that computes `plan`'s analyses with these settings: each one that
+    differs from the plan's default is written out (the command resolves the others as the chapter does)."""
+    check_plan(plan)
+    accepted = settings_of(plan)
+    unknown = [name for name in settings if name not in accepted or name == "scale"]
+    if unknown:
+        raise ValueError(f"analyse {plan} has no setting {', '.join(unknown)}; it takes {', '.join(accepted)}")
+    if plan == "chapter3" and settings.get("seeds"):
+        settings["seeds"] = list(settings["seeds"])[:1]  # the probe seed: the chapter's first
+    scale = scale or ("cpu" if "scale" in accepted else None)
+    defaults = default_settings(plan, scale)
+    options = {name: value for name, value in settings.items()
+               if value is not None and not _same(value, defaults.get(name))}
+    if data_root is not None:
+        options["data_root"] = data_root
+    return analyse_command(plan, scale, **options)
+
+
+def default_settings(plan: str, scale: str | None) -> dict:
+    """What a plan's settings resolve to where left None (the chapters' defaults at `scale`)."""
+    if plan == "chapter3":
+        return {"table5_rhos": list(theorem2.TABLE5_RHOS), "seeds": [0]}
+    if scale is None:
+        return {}
+    d = grid.chapter_defaults(scale)
+    return {"seeds": d["validated_seeds"] if plan == "chapter8" else d["seeds"],
+            **{k: d[k] for k in ("rhos", "dataset_names", "iters", "max_per_class")}}
+
+
+def resolve(plan: str, scale: str, **given) -> tuple:
+    """The given settings in order, None replaced by the plan's default at `scale`."""
+    defaults = default_settings(plan, scale)
+    return tuple(defaults[k] if v is None else v for k, v in given.items())
+
+
+def _same(value, default) -> bool:
+    if isinstance(value, (list, tuple)) and isinstance(default, (list, tuple)):
+        return list(value) == list(default)
+    return value == default
 
 
 def snapshot_ready(analysis: Analysis, cache=None) -> bool:
@@ -92,14 +246,44 @@ def snapshot_ready(analysis: Analysis, cache=None) -> bool:
         return False
 
 
-def run(table: str, *, list_only: bool = False, cache=None, log=print) -> dict:
-    """Compute every missing analysis of `table`'s plan whose snapshot exists; returns counts of 'present',
-    'computed', 'waiting' (no snapshot yet). list_only: say what exists and what is missing, compute nothing."""
-    if table not in PLANS:
-        raise ValueError(f"no declared analyses for grid {table!r}; accepted: {', '.join(PLANS)}")
-    plan = PLANS[table](runner.records(grid.GRIDS[table]()))
-    counts = {"present": 0, "computed": 0, "waiting": 0}
-    for analysis in plan:
+def status(plan: str, cache=None, **settings) -> dict:
+    """What a plan's analyses look like now, computing nothing: lists of 'present' (recorded), 'missing' (not
+    recorded, their snapshot exists: `analyse` computes them), 'waiting' (no snapshot yet) Analysis, and
+    'unrecorded' RunConfig (runs the plan needs that have no record)."""
+    analyses, runs = make_plan(plan, **settings)
+    out = {"present": [], "missing": [], "waiting": [], "unrecorded": runs}
+    for analysis in analyses:
+        key = ("present" if analysis.compute(compute=False) is not None else
+               "missing" if snapshot_ready(analysis, cache) else "waiting")
+        out[key].append(analysis)
+    return out
+
+
+def require(plan: str, *, cache=None, data_root=None, **settings) -> dict:
+    """What a chapter calls before it reads its analyses (through STORED): the plan's status, or
+    MissingAnalysisError naming the exact command (with the chapter's settings) that computes the analyses not
+    recorded yet. Analyses waiting for a snapshot, and runs without a record, do not stop it: the chapter leaves
+    them out, as it leaves out the runs it has not trained (`python -m saddle analyse <plan> --list` names them)."""
+    found = status(plan, cache, **settings)
+    if found["missing"]:
+        n = len(found["missing"])
+        names = "; ".join(a.name for a in found["missing"][:3]) + ("; ..." if n > 3 else "")
+        raise MissingAnalysisError(
+            f"{n} of the {len(found['present']) + n + len(found['waiting'])} analyses this chapter reads "
+            f"{'is' if n == 1 else 'are'} not recorded ({names}). Compute {'it' if n == 1 else 'them'} with: "
+            f"{command(plan, data_root=data_root, **settings)}   (then run the chapter again)")
+    return found
+
+
+def run(plan: str, *, list_only: bool = False, cache=None, data_root=None, log=print, **settings) -> dict:
+    """Compute every missing analysis of `plan` (with `settings`: the chapter's) whose snapshot exists; returns
+    counts of 'present', 'computed', 'waiting' (no snapshot yet) and 'unrecorded' (runs without a record).
+    list_only: say what exists and what is missing, compute nothing."""
+    analyses, runs = make_plan(plan, **settings)
+    counts = {"present": 0, "computed": 0, "waiting": 0, "unrecorded": len(runs)}
+    for config in runs:
+        log(f"no run   {config.run_id} ({config.label}, seed {config.seed}): train it with {train_command(config)}")
+    for analysis in analyses:
         if analysis.compute(compute=False) is not None:
             counts["present"] += 1
             log(f"done     {analysis.name}")
@@ -110,9 +294,10 @@ def run(table: str, *, list_only: bool = False, cache=None, log=print) -> dict:
             log(f"missing  {analysis.name}")
         else:
             started = time.time()
-            analysis.compute()
+            analysis.compute(data_root=data_root)
             counts["computed"] += 1
             log(f"computed {analysis.name} in {time.time() - started:.0f} s")
-    log(f"{len(plan)} analyses: {counts['present']} recorded, {counts['computed']} computed now, "
-        f"{counts['waiting']} waiting for their snapshot")
+    log(f"{len(analyses)} {'analysis' if len(analyses) == 1 else 'analyses'}: {counts['present']} recorded, {counts['computed']} computed now, "
+        f"{counts['waiting']} waiting for their snapshot"
+        + (f"; {len(runs)} runs without a record (their analyses are not listed)" if runs else ""))
     return counts

@@ -121,6 +121,56 @@ def _grid_parser(sub):
     return p
 
 
+def _analyse_parser(sub):
+    p = sub.add_parser("analyse", help="compute the analyses (spectra, G/R splits, Theorem 2's check 3) a grid "
+                       "declares or a chapter reads, as analysis records the chapters read")
+    p.add_argument("plan", help="cifar10-headline (its grid's declared analyses), or chapter3, chapter6, chapter8 "
+                                "(what the chapter reads, with its settings below)")
+    p.add_argument("--list", action="store_true", help="say what is recorded, missing or waiting; compute nothing")
+    chapter = p.add_argument_group("a chapter's settings (its parameters; left out: the chapter's default)")
+    chapter.add_argument("--scale", default=None, help=f"one of {', '.join(SCALES)} (default cpu)")
+    chapter.add_argument("--seeds", default=None, help="comma-separated seeds (chapter 3: its first is the probe's)")
+    chapter.add_argument("--rhos", default=None, help="chapter 6: comma-separated radii of Fig. 4's sweep (0: SGD)")
+    chapter.add_argument("--table5-rhos", default=None, help="chapter 3: comma-separated radii of check 3")
+    chapter.add_argument("--dataset-names", default=None, help="chapter 6: comma-separated data sets (the first is "
+                         "analysed)")
+    chapter.add_argument("--iters", type=int, default=None, help="chapters 6 and 8: Lanczos steps")
+    chapter.add_argument("--max-per-class", type=int, default=None, help="chapters 6 and 8: images per class")
+    p.add_argument("--data-root", default=None, help="folder holding the data set files")
+    return p
+
+
+def parse_radii(text: str, option: str) -> list[float]:
+    """'0,0.05,0.5' -> [0.0, 0.05, 0.5]: finite radii in [0, 100]."""
+    try:
+        radii = [float(r) for r in text.split(",")]
+    except ValueError:
+        radii = []
+    if not radii or not all(math.isfinite(r) and 0 <= r <= 100 for r in radii):
+        raise ValueError(f"{option} {text!r}: expected comma-separated radii in [0, 100], e.g. 0,0.05,0.5")
+    return radii
+
+
+def _analyse(args) -> int:
+    from .analyse import run
+    from .checks import check_choice
+
+    settings = {"seeds": None if args.seeds is None else parse_seeds(args.seeds),
+                "rhos": None if args.rhos is None else parse_radii(args.rhos, "--rhos"),
+                "table5_rhos": None if args.table5_rhos is None else parse_radii(args.table5_rhos, "--table5-rhos"),
+                "dataset_names": None if args.dataset_names is None else args.dataset_names.split(","),
+                "iters": args.iters, "max_per_class": args.max_per_class}
+    if args.scale is not None:
+        check_choice("scale", args.scale, tuple(SCALES))
+        settings["scale"] = args.scale
+    for name in settings["dataset_names"] or ():
+        check_choice("dataset", name, DATASETS)
+    check_at_least("--iters", args.iters)
+    check_at_least("--max-per-class", args.max_per_class)
+    run(args.plan, list_only=args.list, data_root=args.data_root, **settings)
+    return 0
+
+
 def _grid(args) -> int:
     import torch
 
@@ -359,10 +409,7 @@ def main(argv=None) -> int:
     _train_parser(sub)
     _hessian_parser(sub)
     _grid_parser(sub)
-    p = sub.add_parser("analyse", help="compute a grid's declared analyses (spectra, G/R splits) of its recorded "
-                                       "runs, as analysis records the chapters read")
-    p.add_argument("table", help="a grid with declared analyses: cifar10-headline")
-    p.add_argument("--list", action="store_true", help="say what is recorded, missing or waiting; compute nothing")
+    _analyse_parser(sub)
     args = parser.parse_args(argv)
     if getattr(args, "allow_dirty", False):
         os.environ["SADDLE_ALLOW_DIRTY"] = "1"  # also for the worker processes it starts
@@ -376,9 +423,7 @@ def main(argv=None) -> int:
         if args.command == "grid":
             return _grid(args)
         if args.command == "analyse":
-            from .analyse import run as analyse
-            analyse(args.table, list_only=args.list)
-            return 0
+            return _analyse(args)
     except (ValueError, DataError, FileNotFoundError, PermissionError, MissingRecordError, RunLockedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

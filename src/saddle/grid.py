@@ -429,6 +429,33 @@ def large_table(dataset: str, seeds=(0,)) -> list[RunConfig]:
     return [method_config(m, "large", dataset=dataset, seed=s) for s in seeds for m in LARGE_METHODS]
 
 
+# The regime scale's images per class in a whole-class spectrum: its head classes hold up to 5,000 images (every
+# Hessian-vector product a pass over them), its tail classes 50-139, which this keeps whole.
+REGIME_MAX_PER_CLASS = 256
+
+
+def chapter_defaults(scale: str) -> dict:
+    """The chapters' settings where a chapter leaves them None, at `scale`: the one place they live (the book's
+    chapter_settings and the analysis plans of saddle.analyse both resolve None here). smoke takes the least that
+    runs every code path; the cpu book reads the committed records, so it trains nothing by default."""
+    smoke = scale == "smoke"
+    return {"seeds": [0] if smoke else list(SEEDS), "validated_seeds": [0] if smoke else list(PROTOCOL_SEEDS),
+            "iters": 4 if smoke else 100,
+            "max_per_class": 16 if smoke else REGIME_MAX_PER_CLASS if scale == REGIME_SCALE else None,
+            "train_missing": scale != "cpu", "dataset_names": list(datasets(scale)),
+            "imbalances": [100] if smoke else list(IMBALANCES),
+            "rhos": [0.0, 0.05, 0.5, 0.8] if smoke else list(FIGURE4_RHOS),
+            "tables": ["table1", "tables7-8"] if smoke else ["table1", "table2", "tables7-8"],
+            "methods": list(METHODS)}
+
+
+def tuning_sweep(scale: str, dataset: str, methods=("CE+DRW", "CE+DRW+SAM")) -> dict:
+    """{(rho, seed): config} of the tuning grid's `methods` on `dataset` (rho 0 for SGD): the radius sweep the
+    tuning runs make, which chapter 6 reads the curvature of (they are trained by `grid tune`, never by a chapter)."""
+    return {(c.rho if c.optimizer == "sam" else 0.0, c.seed): c
+            for c in tune(scale, dataset_names=[dataset]) if c.label in methods}
+
+
 GRIDS = {"table1": table1, "table2": table2, "table4": table4, "tables7-8": tables7_8, "figure4": figure4,
          "tune": tune, "table1-validated": table1_validated, "order-control": order_control, "followups": followups,
          "mechanism-cpu": mechanism_cpu, "ten-seeds": ten_seeds, "headline-radii": headline_radii,

@@ -83,6 +83,17 @@ def train_command(config: RunConfig, threads: int | None = None, out=None, data_
     return " ".join(args)
 
 
+def analyse_command(plan: str, scale: str | None = None, **options) -> str:
+    """The `python -m saddle analyse` line that computes a plan's analyses (saddle.analyse): its scale and each
+    option given (lists comma-separated, radii as %g), in the order given."""
+    words = [f"python -m saddle analyse {plan}"] + ([f"--scale {scale}"] if scale is not None else [])
+    for name, value in options.items():
+        if isinstance(value, (list, tuple)):
+            value = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        words.append(f"--{name.replace('_', '-')} {shlex.quote(str(value))}")
+    return " ".join(words)
+
+
 def torchrun_command(config: RunConfig, gpus: int = 8, data_root=None) -> str:
     """The torchrun line of a large-scale run: train_command's options on `gpus` processes of one machine."""
     return train_command(config, data_root=data_root).replace(

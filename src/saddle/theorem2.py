@@ -226,22 +226,42 @@ def get_or_check_trained(record: dict, epoch: int, rhos, tail_classes, n_batches
                            compute)
 
 
+# Chapter 3's check 3: its radii (the paper's Table 5 values) and its effort at each scale (the regime and paper
+# scales take the cpu scale's).
+TABLE5_RHOS = (0.1, 0.2, 0.5, 0.8)
+CHECK3_EFFORT = {"smoke": dict(n_batches=2, batch_size=32, iters=6),
+                 "cpu": dict(n_batches=32, batch_size=128, iters=30)}
+
+
+def check3_effort(scale: str) -> dict:
+    """Check 3's minibatches, their size and its Lanczos steps at `scale` (cpu's where the scale has none)."""
+    return dict(CHECK3_EFFORT.get(scale, CHECK3_EFFORT["cpu"]))
+
+
+def check3_config(scale: str):
+    """The run check 3 measures: the validated protocol's CE+DRW run of `scale`, seed 0 (its last snapshot is
+    committed at the cpu and regime scales)."""
+    from .grid import protocol_config
+    return protocol_config("CE+DRW", scale, seed=0)
+
+
 def chapter3_command(scale: str, rhos, seed: int) -> str:
-    """The chapter-3 run that computes check 3 at `scale` with these radii and probe seed (its other settings are
-    the scale's)."""
-    return (f"papermill book/03_theorem2.ipynb out.ipynb -p scale {scale} -p table5_rhos \"{list(rhos)}\" "
-            f"-p seeds \"[{seed}]\"")
+    """The pipeline command that computes check 3 at `scale` with these radii and probe seed, as chapter 3 reads it
+    (its effort is the scale's, check3_effort): `python -m saddle analyse chapter3`, naming what differs from the
+    chapter's defaults."""
+    from .runs import analyse_command
+    options = {"table5_rhos": list(rhos) if tuple(rhos) != TABLE5_RHOS else None, "seeds": [seed] if seed else None}
+    return analyse_command("chapter3", scale, **{k: v for k, v in options.items() if v is not None})
 
 
 def check3(scale: str, rhos, seed: int = 0, compute: bool = True, root=None, **effort) -> dict | None:
     """Check 3 on the validated protocol's CE+DRW run of `scale`, seed 0, at its last epoch (the run whose
     snapshot is committed), probes seeded by `seed`; compute=False: None where the run or the check is not recorded
-    (how chapter 3 at one scale reads the check at another)."""
-    from .grid import protocol_config
+    (how chapter 3 reads it: the pipeline, `python -m saddle analyse chapter3`, computes it)."""
     from .results import find_record
     from .runs import get_or_run
 
-    config = protocol_config("CE+DRW", scale, seed=0)
+    config = check3_config(scale)
     record = get_or_run(config, root=root) if compute else find_record(config, root)
     if record is None:
         return None

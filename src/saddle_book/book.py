@@ -3,20 +3,19 @@ from __future__ import annotations
 
 import ast
 import html
+import math
 import re
 
 from saddle import runner
 from saddle.checks import check_choice
 from saddle.config import check_field
 from saddle.data import DATASETS
-from saddle.grid import GRIDS, REGIME_SCALE, TUNE_GRID, method_config, table5_rho, tune
+from saddle.grid import GRIDS, TUNE_GRID, method_config, table5_rho, tuning_sweep
+from saddle.grid import REGIME_MAX_PER_CLASS  # noqa: F401 (named here by appendix_differences.md and the tests)
 from saddle.results import paper_results, train_group_accuracy
 from .rule import seeds_phrase
 
 BOOK_SCALES = ("smoke", "cpu", "paper")  # "large" runs are torchrun jobs of their own (chapter 5)
-# The regime scale's images per class in a whole-class spectrum: its head classes hold up to 5,000 images (every
-# Hessian-vector product a pass over them), its tail classes 50-139, which this keeps whole.
-REGIME_MAX_PER_CLASS = 256
 
 
 def assigned_names(source: str) -> list[str]:
@@ -104,17 +103,9 @@ def chapter_settings(scale: str, **given) -> tuple:
     validated_seeds (the validated protocol's, 0-4), iters (Lanczos steps), max_per_class (images per class in a
     spectrum), train_missing, dataset_names, imbalances (Tables 7-8), rhos (Fig. 4), tables (chapter 4's; smoke
     leaves out Table 2), methods (Table 1's eight)."""
-    from saddle.grid import FIGURE4_RHOS, IMBALANCES, METHODS, PROTOCOL_SEEDS, SEEDS, datasets
+    from saddle.grid import chapter_defaults
     from saddle.results import read_only
-    smoke = scale == "smoke"
-    defaults = {"seeds": [0] if smoke else list(SEEDS), "validated_seeds": [0] if smoke else list(PROTOCOL_SEEDS),
-                "iters": 4 if smoke else 100,
-                "max_per_class": 16 if smoke else REGIME_MAX_PER_CLASS if scale == REGIME_SCALE else None,
-                "train_missing": scale != "cpu", "dataset_names": list(datasets(scale)),
-                "imbalances": [100] if smoke else list(IMBALANCES),
-                "rhos": [0.0, 0.05, 0.5, 0.8] if smoke else list(FIGURE4_RHOS),
-                "tables": ["table1", "tables7-8"] if smoke else ["table1", "table2", "tables7-8"],
-                "methods": list(METHODS)}
+    defaults = chapter_defaults(scale)
     unknown = set(given) - set(defaults)
     if unknown:
         raise ValueError(f"unknown chapter setting(s) {', '.join(sorted(unknown))}; known: {', '.join(defaults)}")
@@ -352,8 +343,7 @@ def edge_sentence(tuned: dict) -> str:
 def tuning_runs(scale: str, dataset: str, methods=("CE+DRW", "CE+DRW+SAM")) -> dict:
     """{(rho, seed): record or None} of the tuning grid's `methods` on `dataset` (rho 0 for SGD), read only: the
     tuning runs are trained by `grid tune`, never by a chapter."""
-    configs = {(c.rho if c.optimizer == "sam" else 0.0, c.seed): c
-               for c in tune(scale, dataset_names=[dataset]) if c.label in methods}
+    configs = tuning_sweep(scale, dataset, methods)
     found = runner.records(list(configs.values()))
     return {key: found[c.run_id] for key, c in configs.items()}
 
