@@ -4,7 +4,10 @@ For each page: the title is there, MathJax typeset the math (no raw $$ or \\( le
 page shows exists, every link within the book leads to a page and anchor that exist, and no error or Traceback text
 appears, and no table cell is cut short ("..."). Each page is also opened at a phone's width, 390 CSS pixels (inside
 a 390-pixel frame: headless Chromium opens no window narrower than 500), and screenshot there; a page wider than
-that fails (a wide table or code block must scroll inside its own box, not the page). A screenshot of each page goes to
+that fails (a wide table or code block must scroll inside its own box, not the page). At 1280 px, with every dropdown
+open, a table wider than its column that no horizontally scrolling box holds fails (it is clipped, or spills past the
+column), and so does a pandas table that shows its index column (a chapter shows typeset tables: saddle_book.book);
+the pages of KNOWN_EXCEPTIONS list these two as warnings until issue 48 reaches them. A screenshot of each page goes to
 <build>/screenshots/, and one of every figure as the page shows it (cut from a full-page screenshot at the same window
 width), beside a
 table of each figure's rendered size: the pixel height of 10-point text at that size (matplotlib's default tick
@@ -72,6 +75,31 @@ PHONE_FRAME = """<html><body style="margin:0"><iframe id="phone" src="{src}" sty
   document.body.dataset.pageHeight = e.data[1]; document.body.dataset.wide = e.data[2]; }});</script></body></html>"""
 
 
+# With every dropdown open (details, and the admonitions togglebutton folds), each table in the main column whose
+# content is wider than the box that holds it, and no horizontally scrolling box (overflow-x auto or scroll: the table
+# itself, as book.css makes every output table, or an ancestor inside the article) to scroll it in: [its index on the
+# page, its width, the width it has, the first row's first cells]
+CLIP_MEASURE = """<script>window.addEventListener("load", () => {
+  document.querySelectorAll("main details").forEach(d => d.open = true);
+  document.querySelectorAll("main .toggle-hidden").forEach(e => e.classList.remove("toggle-hidden"));
+  const column = document.querySelector("main article") || document.querySelector("main") || document.body;
+  const scrolls = e => ["auto", "scroll"].includes(getComputedStyle(e).overflowX);
+  const clipped = [];
+  document.querySelectorAll("main table").forEach((t, i) => {
+    const box = t.getBoundingClientRect(), holder = t.parentElement;
+    if (!box.width || !holder) return;  // not drawn
+    const needed = Math.max(t.scrollWidth, box.width), room = holder.clientWidth;
+    if (needed <= room + 1 && t.scrollWidth <= t.clientWidth + 1) return;
+    // the table's own box, or one within the column (the column scrolling sideways as a whole does not count)
+    for (let e = t; e && e !== column; e = e.parentElement) if (scrolls(e)) return;
+    const head = [...t.querySelectorAll("tr:first-child > th, tr:first-child > td")].slice(0, 4)
+      .map(c => c.textContent.trim().replace(/\\s+/g, " ").slice(0, 24));
+    clipped.push([i + 1, Math.round(needed), Math.round(room), head.join(" | ")]);
+  });
+  document.body.dataset.clipped = JSON.stringify(clipped);
+});</script>"""
+
+
 def dump_with(browser: str, page: Path, script: str, window: str) -> str:
     """The DOM Chromium renders from a copy of the page with `script` added (it records measurements as data
     attributes), in a window of `window` ('width,height') CSS pixels; the copy is removed."""
@@ -115,6 +143,59 @@ def measure(browser: str, page: Path) -> tuple[str, int, list[tuple[str, list[fl
     boxes = [(src, [float(v) for v in box.split(",")]) for src, box in
              re.findall(r'<img[^>]*?src="([^"]+)"[^>]*?data-box="([^"]+)"', dom)]
     return dom, int(height.group(1)) if height else 0, boxes
+
+
+def clipped_tables(browser: str, page: Path) -> list[str]:
+    """Tables wider than their column at WINDOW_WIDTH, every dropdown open, that no horizontally scrolling box holds:
+    a reader loses their right-hand side (CLIP_MEASURE)."""
+    import json
+
+    dom = dump_with(browser, page, CLIP_MEASURE, f"{WINDOW_WIDTH},2400")
+    found = re.search(r'data-clipped="([^"]*)"', dom)
+    rows = json.loads(html.unescape(found.group(1))) if found else []
+    return [f"table {i} ({head or 'no header'}) is {needed} px wide in a column of {column} px at {WINDOW_WIDTH} px "
+            "and nothing scrolls it: it is clipped" for i, needed, column, head in rows]
+
+
+def index_columns(dom: str) -> list[str]:
+    """pandas tables (class "dataframe") whose body rows start with a header cell: the frame's index shown as a
+    column (a chapter shows its tables through saddle_book.book.typeset, which has none)."""
+    found = []
+    tables = re.findall(r'<table\b[^>]*\bclass="[^"]*\bdataframe\b[^"]*"[^>]*>(.*?)</table>', dom, re.S | re.I)
+    for i, table in enumerate(tables, start=1):
+        body = re.search(r"<tbody\b[^>]*>(.*?)</tbody>", table, re.S | re.I)
+        if body and re.search(r"<tr\b[^>]*>\s*<th\b", body.group(1), re.I):
+            head = [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", c))).strip()
+                    for c in re.findall(r"<th\b[^>]*>(.*?)</th>", table, re.S | re.I)[:4]]
+            found.append(f"pandas table {i} of the page ({' | '.join(h for h in head if h) or 'no header'}) shows its "
+                         "index column: typeset it (saddle_book.book.typeset) without the index")
+    return found
+
+
+# Pages that still show a pandas index column or a clipped table: issue 48 ("Chapters that read") shortens the
+# chapters one by one, and until it reaches these pages the check lists those two problems as warnings, not failures
+# (every other problem still fails). Remove a page once it passes.
+KNOWN_EXCEPTIONS = {  # the pandas tables each shows with its index, as measured when the check was added
+    "book/01_long_tail_primer.html",  # 5: class orders, runs per seed, toy escapes, the SAM step, the Ritz check
+    "book/03_theorem2.html",  # 4: the identity's points, the regime's curvature, losses and radii, escape steps
+    "book/05_large_scale.html",  # 1: the schedule (epoch, lr, rho)
+    "book/06_ablations.html",  # 6 before its cell that fails (summary.by_data on a DataFrame named summary)
+    "book/08_after_the_paper.html",  # 5: tuning, two accuracy tables, the tail's fit, the spectra
+}
+LAYOUT_PROBLEMS = ("shows its index column", "and nothing scrolls it")
+
+
+def layout_problems(browser: str, page: Path, dom: str) -> list[str]:
+    """The two checks of a page's tables at a laptop's width: no index column shown, nothing clipped."""
+    return index_columns(dom) + clipped_tables(browser, page)
+
+
+def split_known(page_name: str, found: list[str]) -> tuple[list[str], list[str]]:
+    """(failures, warnings): on a page of KNOWN_EXCEPTIONS its layout problems are warnings."""
+    if page_name not in KNOWN_EXCEPTIONS:
+        return found, []
+    known = [p for p in found if any(k in p for k in LAYOUT_PROBLEMS)]
+    return [p for p in found if p not in known], known
 
 
 def png_dpi(image: Path) -> float | None:
@@ -222,6 +303,8 @@ def main(build: Path) -> int:
             found = problems_of(page, dom) if dom.strip() else ["Chromium returned no DOM"]
             if not found:
                 break
+        if dom.strip():
+            found += layout_problems(browser, page, dom)
         name = str(page.relative_to(html_dir)).replace("/", "__").removesuffix(".html")
         shot = shots / f"{name}.png"  # the whole page, at the width a laptop shows it
         render(browser, page, f"--screenshot={shot}", f"--window-size={WINDOW_WIDTH},{max(height, 800)}")
@@ -246,16 +329,22 @@ def main(build: Path) -> int:
                                      f"(below {MIN_TEXT_PX}): make it narrower or its fonts larger")
         return found
 
-    failures = {}
+    failures, warnings = {}, {}
     sizes, phone = [], []
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # one Chromium per core: each is mostly one thread
         found_per_page = list(pool.map(check, pages))
     for page, found in zip(pages, found_per_page):
+        name = str(page.relative_to(html_dir))
+        found, known = split_known(name, found)
         if found:
-            failures[page.relative_to(html_dir)] = found
-        print(f"{'FAIL' if found else 'ok  '} {page.relative_to(html_dir)}", flush=True)
+            failures[name] = found
+        if known:
+            warnings[name] = known
+        print(f"{'FAIL' if found else 'warn' if known else 'ok  '} {name}", flush=True)
     for page, found in failures.items():
         print(f"{page}: " + "; ".join(found), file=sys.stderr)
+    for page, known in warnings.items():
+        print(f"warning (known, issue 48) {page}: " + "; ".join(known), file=sys.stderr)
     print("\nfigure                                   shown px  10-pt text px")
     for name, i, width, px in sorted(sizes):
         print(f"{name + ' #' + str(i):<40} {width:8.0f}  {'?' if px is None else f'{px:.1f}':>13}")

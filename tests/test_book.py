@@ -121,7 +121,7 @@ def test_chapter_4_trains_and_shows_table_1_at_a_new_rho(isolated_results):
     own = [c for c in nbformat.read(out, as_version=4).cells if "own_configs" in c.source][0]
     shown = " ".join(str(o) for o in own.outputs)
     assert "SAM at rho 0.3, final epoch" in shown and "not run here" not in shown
-    assert re.search(r"SAM raises the tail accuracy of CE\+DRW .*SAM at rho 0\.3", shown), shown[:2000]
+    assert re.search(r"SAM raises the tail accuracy of CE\+DRW .*SAM at (rho|ρ) 0\.3", shown), shown[:2000]
 
 
 @pytest.mark.slow  # executes chapter 4, which trains four smoke runs
@@ -296,3 +296,63 @@ def test_typeset_levels_turns_a_wide_frame_into_one_narrow_table_per_scale():
     assert page.count("<table") == 2 and page.index("<b>cpu</b>") < page.index("<b>r8-n5000</b>")
     assert re.search(r">quantity</th><th[^>]*>ρ = 0</th><th[^>]*>ρ = 0.05</th>", page)
     assert ">λmin(H)<" in page and ">-8.97<" in page
+
+
+def test_verdict_groups_put_every_list_of_claims_in_one_table_verdict_first():
+    import pandas as pd
+
+    from saddle_book.book import verdict_first, verdict_groups, verdict_rows
+    family = pd.DataFrame({"claim": ["SAM raises the tail", "SAM keeps the head"], "ours": [3.8312, -0.28],
+                           "low": [-2.43, -1.44], "high": [10.1, 0.89], "seeds": [3, 3], "paper": [11.7, -0.2],
+                           "verdict": ["inconclusive", "reproduced"], "p": [0.119, 0.0347],
+                           "p (Holm)": [1.0, 0.832], "verdict (Holm)": ["inconclusive", "inconclusive"]})
+    averages = pd.DataFrame({"claim": ["SAM raises the tail, averaged"], "ours": [-2.11], "low": [-3.19],
+                             "high": [-1.03], "seeds": [3], "paper": [8.59], "verdict": ["contradicted"],
+                             "p": [0.0138]})  # in no declared family: no Holm columns
+    rows = verdict_rows(averages, paper=True)
+    assert list(rows.columns) == ["verdict", "claim", "ours [95% interval]", "paper", "seeds", "p (Holm)"]
+    assert rows.iloc[0].tolist() == ["contradicted", "SAM raises the tail, averaged", "-2.11 [-3.19,\xa0-1.03]",
+                                     "+8.59", "3", "0.014 raw"]
+    page = verdict_groups({"Paper protocol (cpu scale, final epoch)": family, "Empty": family.iloc[:0],
+                           "The paper's averages: not counted, raw p": averages})
+    assert page.count("<table") == 1 and "Empty" not in page  # one table; an empty group is left out
+    assert page.index(">verdict</th>") < page.index(">claim</th>") < page.index(">paper</th>")
+    assert page.index("Paper protocol (cpu scale") < page.index("SAM raises the tail<") < page.index("averages")
+    assert re.search(r'<tr><td colspan="6"[^>]*><b>Paper protocol', page)  # a group's name across the table
+    assert not re.search(r"<tbody>\s*<tr>\s*<th", page)  # no index column
+    assert "inconclusive after Holm (reproduced before)" in page and ">+11.7<" in page and ">0.83<" in page
+    assert verdict_groups({"none": family.iloc[:0]}).startswith("<p>")
+    assert "paper" not in verdict_first(family) and ">paper</th>" in verdict_first(family, paper=True)
+
+
+def test_a_paper_table_sets_ours_over_the_papers_number_in_one_column_per_metric():
+    import pandas as pd
+
+    from saddle_book.book import paper_table
+    frame = pd.DataFrame({("acc", "ours"): ["73.1 ± 0.8", "not run here"], ("acc", "paper"): ["71.7", "73.1"],
+                          ("tail", "ours"): ["33.1 ± 2.0", "not run here"], ("tail", "paper"): ["52.3", ""]},
+                         index=pd.Index(["CE", "CE+SAM"], name="method"))
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    page = paper_table(frame)
+    assert re.search(r">method</th><th[^>]*>acc</th><th[^>]*>tail</th></tr>", page)
+    assert "73.1 ± 0.8<br>paper 71.7" in page and ">not run here</td>" in page  # no paper number: ours alone
+    assert "white-space: nowrap" in page and not re.search(r"<tbody>\s*<tr><th", page)
+
+
+def test_show_displays_a_typeset_table_as_html_and_a_csv_link_carries_the_whole_frame(monkeypatch):
+    import base64
+    import io
+
+    import IPython.display
+    import pandas as pd
+
+    from saddle_book.book import csv_link, show
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objects: shown.extend(objects))
+    show("Table 1", "<table></table>")
+    assert [type(o).__name__ for o in shown] == ["Markdown", "HTML"] and shown[1].data == "<table></table>"
+    frame = pd.DataFrame({"table": [1, 2], "ours": [73.0833, None]})
+    link = csv_link(frame, "cells.csv")
+    assert 'download="cells.csv"' in link and "(cells.csv, 2 rows)" in link
+    csv = re.search(r'href="data:text/csv;base64,([^"]+)"', link).group(1)
+    assert pd.read_csv(io.StringIO(base64.b64decode(csv).decode())).equals(frame)

@@ -217,13 +217,6 @@ def large_claims(records: dict, verdict) -> list[dict]:
     return claims
 
 
-def show(title: str, frame) -> None:
-    """A bold title, then the table, in the notebook's output."""
-    from IPython.display import Markdown, display
-    display(Markdown(f"**{title}**"))
-    display(frame)
-
-
 def trend_words(gains) -> str:
     """Whether a gain series (by imbalance) ends higher than it starts, whether it rises at every step (strictly:
     a flat step is not a rise), and whether its last value is still a loss."""
@@ -370,19 +363,23 @@ def and_list(names) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
 
-def collapsed_table(frame, summary: str, filename: str) -> str:
-    """HTML for a long table on a book page: a download link carrying the table as CSV (a data URI, so it works
-    from any copy of the page) and the full table folded under `summary`, every string in full."""
+def csv_link(frame, filename: str) -> str:
+    """HTML: a link that downloads the whole frame as CSV (a data URI, so it works from any copy of the page)."""
     import base64
-    import html
-
-    import pandas as pd
 
     csv = base64.b64encode(frame.to_csv(index=False).encode()).decode()
+    return (f'<p><a download="{html.escape(filename)}" href="data:text/csv;base64,{csv}">Download the table as '
+            f"CSV ({html.escape(filename)}, {len(frame)} rows)</a></p>")
+
+
+def collapsed_table(frame, summary: str, filename: str) -> str:
+    """HTML for a long table on a book page: a download link carrying the table as CSV (csv_link) and the full
+    table folded under `summary`, every string in full."""
+    import pandas as pd
+
     with pd.option_context("display.max_colwidth", None):
         table = frame.to_html(index=False, na_rep="")
-    return (f'<p><a download="{html.escape(filename)}" href="data:text/csv;base64,{csv}">Download the table as '
-            f"CSV ({html.escape(filename)}, {len(frame)} rows)</a></p>\n"
+    return (f"{csv_link(frame, filename)}\n"
             f"<details><summary>{html.escape(summary)}</summary>\n{table}\n</details>")
 
 
@@ -467,6 +464,8 @@ def figures(value, digits: int = 3, sign: bool = False) -> str:
     """A number to at most `digits` significant digits, trailing zeros dropped, without an exponent from 0.001 up
     ('-0.0651', '356', '98.4', '0.05', '1230'), in scientific form below ('-1e-05', '1.16e-05'); '' for None/NaN,
     0 for -0.0; `sign`: '+' before a positive number (differences)."""
+    import math  # here too: main's 91925d3 dropped the module's import while this function still needs it
+
     if value is None or value != value:
         return ""
     value = float(value)
@@ -492,14 +491,10 @@ def _header(column) -> str:
     return ", ".join(SYMBOLS.get(str(p), symbols(str(p))) for p in parts if str(p) != "")
 
 
-def typeset(frame, digits: int = 3, index: bool = False, wrap=("claim",)) -> str:
-    """A table for a book page, for a frame a chapter computes: no index column (`index`: the frame's index, e.g. a
-    pivot's row labels, becomes its first columns), a pivot's column levels joined in one header ('λmin, CE+DRW'),
-    the quantities' names as SYMBOLS writes them, floats to `digits` significant digits (figures), every cell in
-    full, unwrapped except the columns of `wrap` (long claims); a newline in a cell breaks its line."""
+def _cells(frame, digits: int, wrap) -> list[str]:
+    """The body rows of a typeset table: each cell escaped, floats to `digits` significant digits."""
     import pandas as pd
 
-    frame = frame.reset_index() if index else frame
     rows = []
     for _, row in frame.iterrows():
         cells = []
@@ -511,9 +506,43 @@ def typeset(frame, digits: int = 3, index: bool = False, wrap=("claim",)) -> str
             style = CELL_STYLE + ("" if column in wrap else "; white-space: nowrap")
             cells.append(f'<td style="{style}">{html.escape(text).replace(chr(10), "<br>")}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    head = "".join(f'<th style="{CELL_STYLE}">{html.escape(_header(c))}</th>' for c in frame.columns)
+    return rows
+
+
+def _table(columns, rows: list[str]) -> str:
+    head = "".join(f'<th style="{CELL_STYLE}">{html.escape(_header(c))}</th>' for c in columns)
     return (f'<table border="1" class="dataframe">\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows)
             + "\n</tbody>\n</table>")
+
+
+def typeset(frame, digits: int = 3, index: bool = False, wrap=("claim",)) -> str:
+    """A table for a book page, for a frame a chapter computes: no index column (`index`: the frame's index, e.g. a
+    pivot's row labels, becomes its first columns), a pivot's column levels joined in one header ('λmin, CE+DRW'),
+    the quantities' names as SYMBOLS writes them, floats to `digits` significant digits (figures), every cell in
+    full, unwrapped except the columns of `wrap` (long claims); a newline in a cell breaks its line."""
+    frame = frame.reset_index() if index else frame
+    return _table(frame.columns, _cells(frame, digits, wrap))
+
+
+def paper_table(frame, digits: int = 3) -> str:
+    """A table as the paper prints it beside ours (scorecard.side_by_side: methods as its index, a column per
+    (metric, ours | paper)) typeset narrow enough for a laptop's column: the method a column of its own, then one
+    column per metric whose cell holds ours (mean ± std over seeds, or 'not run here') over the paper's number
+    ('paper 80.6'), each on one line."""
+    import pandas as pd
+
+    metrics = list(dict.fromkeys(metric for metric, _ in frame.columns))
+    cells = {metric: [ours if paper in ("", None) else f"{ours}\npaper {paper}"
+                      for ours, paper in zip(frame[(metric, "ours")], frame[(metric, "paper")])]
+             for metric in metrics}
+    return typeset(pd.DataFrame(cells, index=frame.index), digits, index=True, wrap=())
+
+
+def show(title: str, frame) -> None:
+    """A bold title, then the table: a frame as the notebook shows it, or a typeset table (HTML, a str)."""
+    from IPython.display import HTML, Markdown, display
+    display(Markdown(f"**{title}**"))
+    display(HTML(frame) if isinstance(frame, str) else frame)
 
 
 def typeset_by(frame, column: str, digits: int = 3, wrap=("claim",)) -> str:
@@ -526,10 +555,13 @@ def typeset_by(frame, column: str, digits: int = 3, wrap=("claim",)) -> str:
     return "\n".join(parts)
 
 
-def verdict_first(family, digits: int = 3) -> str:
-    """A chapter's family of claims (rule.Verdicts.frame()) as one table whose first column is the verdict after
-    Holm's correction, with the one before it where they differ (what a phone shows first), then the claim, the
-    mean difference with its 95% interval to `digits` significant digits, the seeds and the Holm-adjusted p."""
+def verdict_rows(family, digits: int = 3, paper: bool = False):
+    """A family of claims (verdict rows: rule.claim_row or scorecard.assess, with holm_within's columns where the
+    family has them) as the frame verdict_first and verdict_groups typeset: the verdict after Holm's correction,
+    with the one before it where they differ; the claim; the mean difference with its 95% interval to `digits`
+    significant digits; with `paper`, the paper's difference; the seeds; the Holm-adjusted p. A row outside any
+    declared family (no 'verdict (Holm)') keeps its raw verdict and shows its raw p, marked 'raw'. With several
+    data sets each claim names its own."""
     import pandas as pd
 
     def interval(row):
@@ -540,13 +572,56 @@ def verdict_first(family, digits: int = 3) -> str:
             return ours
         low, high = figures(row["low"], digits, sign=True), figures(row["high"], digits, sign=True)
         return f"{ours} [{low},{chr(0xA0)}{high}]"
-    verdicts = [after if after == before else f"{after} after Holm ({before} before)"
-                for after, before in zip(family["verdict (Holm)"], family["verdict"])]
-    table = pd.DataFrame({"verdict": verdicts, "claim": [symbols(c) for c in family["claim"]],
-                          "ours [95% interval]": [interval(r) for _, r in family.iterrows()],
-                          "seeds": [str(int(s)) for s in family["seeds"]],
-                          "p (Holm)": [significant(p, 2) for p in family["p (Holm)"]]})
-    return typeset(table, digits, wrap=("verdict", "claim", "ours [95% interval]"))
+
+    def judged(row):
+        after, before = row.get("verdict (Holm)"), row["verdict"]
+        if not isinstance(after, str):
+            return before
+        return after if after == before else f"{after} after Holm ({before} before)"
+
+    def p_value(row):
+        if isinstance(row.get("verdict (Holm)"), str):
+            return significant(row["p (Holm)"], 2)
+        raw = significant(row.get("p"), 2)
+        return f"{raw} raw" if raw else ""
+    rows = [row for _, row in family.iterrows()]
+    claims = [symbols(c) for c in family["claim"]]
+    if "data" in family and family["data"].nunique() > 1:
+        claims = [f"{c} ({d})" for c, d in zip(claims, family["data"])]
+    table = pd.DataFrame({"verdict": [judged(r) for r in rows], "claim": claims,
+                          "ours [95% interval]": [interval(r) for r in rows]})
+    if paper:
+        table["paper"] = [figures(p, digits, sign=True) if p is not None and not isinstance(p, str) else ""
+                          for p in family["paper"]] if "paper" in family else ""
+    table["seeds"] = [str(int(s)) for s in family["seeds"]]
+    table["p (Holm)"] = [p_value(r) for r in rows]
+    return table
+
+
+VERDICT_WRAP = ("verdict", "claim", "ours [95% interval]")
+
+
+def verdict_first(family, digits: int = 3, paper: bool = False) -> str:
+    """A chapter's family of claims (rule.Verdicts.frame()) as one table whose first column is the verdict after
+    Holm's correction, with the one before it where they differ (what a phone shows first), then the claim, the
+    mean difference with its 95% interval to `digits` significant digits, (with `paper`) the paper's difference,
+    the seeds and the Holm-adjusted p (verdict_rows)."""
+    return typeset(verdict_rows(family, digits, paper), digits, wrap=VERDICT_WRAP)
+
+
+def verdict_groups(groups: dict, digits: int = 3, paper: bool = True) -> str:
+    """Several lists of claims as one table, verdict first (verdict_rows): under each group's name (a row across
+    the table, in bold: the family, its scale, protocol and epoch), its claims in their order; an empty group is
+    left out. A chapter's verdicts in one table, to fold in a dropdown."""
+    parts = {name: verdict_rows(frame, digits, paper) for name, frame in groups.items() if len(frame)}
+    if not parts:
+        return "<p>No claim has a verdict in this run of the chapter.</p>"
+    columns = next(iter(parts.values())).columns
+    rows = []
+    for name, frame in parts.items():
+        rows.append(f'<tr><td colspan="{len(columns)}" style="{CELL_STYLE}"><b>{html.escape(name)}</b></td></tr>')
+        rows += _cells(frame, digits, VERDICT_WRAP)
+    return _table(columns, rows)
 
 
 def typeset_levels(frame, level: str, digits: int = 3) -> str:
