@@ -464,7 +464,6 @@ def figures(value, digits: int = 3, sign: bool = False) -> str:
     """A number to at most `digits` significant digits, trailing zeros dropped, without an exponent from 0.001 up
     ('-0.0651', '356', '98.4', '0.05', '1230'), in scientific form below ('-1e-05', '1.16e-05'); '' for None/NaN,
     0 for -0.0; `sign`: '+' before a positive number (differences)."""
-    import math  # here too: main's 91925d3 dropped the module's import while this function still needs it
 
     if value is None or value != value:
         return ""
