@@ -2,11 +2,13 @@
 
 A plan names the analyses one reader needs, each written as an analysis record (spectra.run_spectra,
 curvature.split_record, theorem2.get_or_check_trained) that the reader then reads through STORED:
+
 - a grid's declared analyses: cifar10-headline, grid.CIFAR_ANALYSES (declared with its grid, before any run): for
   every recorded run of the grid, the analyses its declaration names, in order of priority;
 - a chapter's: chapter3 (check 3 of Theorem 2 on the trained network), chapter6 (the tail spectra of Fig. 4's radius
   sweep and of the tuning runs), chapter8 (the tail spectra of the follow-up methods' runs), each with the chapter's
   settings (`--scale`, `--seeds`, `--rhos`, ...: the chapter's parameter names; None: the chapter's default).
+
 An analysis whose snapshot is not in the cache or the committed checkpoints yet is listed as waiting, with the
 reason; a run the plan needs that has no record is listed with the command that trains it. A chapter calls
 `require` before it reads: a missing analysis stops it with the exact `analyse` command that makes it."""
