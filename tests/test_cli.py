@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,8 +58,9 @@ def test_grid_lists_bf16_twins_as_runs_of_their_own(capsys):
     assert main(["grid", "cifar10-headline", "--scale", "cifar10-r32", "--seeds", "0", "--precision", "bf16",
                  "--list"]) == 0
     bf16 = capsys.readouterr().out
-    fp32_ids = [line.split()[-1] for line in fp32.splitlines() if line.startswith("missing")]
-    bf16_ids = [line.split()[-1] for line in bf16.splitlines() if line.startswith("missing")]
+    run_id = re.compile(r"\S+-s\d+-\S*[0-9a-f]{10}")  # listed done or missing: which changes as the grid trains
+    fp32_ids = [run_id.search(line).group() for line in fp32.splitlines() if line.startswith(("done", "missing"))]
+    bf16_ids = [run_id.search(line).group() for line in bf16.splitlines() if line.startswith(("done", "missing"))]
     assert len(fp32_ids) == len(bf16_ids) == 2 and all("-bf16-" in i for i in bf16_ids)
     assert not set(fp32_ids) & set(bf16_ids)
 
