@@ -66,3 +66,27 @@ def test_the_landing_line_gives_each_finished_run_beside_the_papers_mean_and_say
     assert paper is not None and line.startswith(f"CE+DRW seed 0: 71.2% overall, 48.5% tail (paper, mean of 3 "
                                                  f"seeds: {paper:.1f}%")
     assert "CE+DRW+SAM" not in line and line.endswith("(single runs: no verdict yet)")
+
+
+def test_the_chapter_reads_figure_3s_classes_at_the_declared_epochs_and_leaves_out_what_is_not_analysed(monkeypatch):
+    runs = {0: {"CE+DRW": record("CE+DRW", 0, 99.0), "CE+DRW+SAM": None}}
+    plan = grid.CIFAR_ANALYSES
+    analysed = set(plan["fig3_epochs"][:3])  # later epochs not analysed yet
+
+    def fake_spectra(rec, epoch, classes, compute, iters, seed, max_per_class):
+        assert not compute and (iters, max_per_class, seed) == (plan["iters"], plan["max_per_class"], 0)
+        if epoch not in analysed or (classes == "all") != (epoch == 200):
+            return None
+        found = spectra(rec, [0.1 * (c + 1) for c in range(10)], [-float(epoch)] * 10, [1.0] * 10)
+        keep = range(10) if classes == "all" else classes
+        return {**found, "class_names": rec["class_names"], "settings": {"epoch": epoch},
+                "spectra": {str(c): found["spectra"][str(c)] for c in keep}}
+    monkeypatch.setattr(analyse, "run_spectra", fake_spectra)
+    over = cifar.over_training(runs)
+    assert sorted(set(over["epoch"])) == sorted(analysed) and len(over) == 2 * len(analysed)
+    assert set(over["class"]) == {f"{c} c{c}" for c in plan["fig3_classes"]} and set(over["seed"]) == {0}
+    assert cifar.last_epoch(runs).empty  # the last epoch's spectra of all classes not stored yet
+    analysed.add(200)
+    last = cifar.last_epoch(runs)
+    assert len(last) == 10 and (last["lambda_min"] == -200.0).all()
+    assert last.set_index("class")["ratio"].iloc[-1] == pytest.approx(1.0)

@@ -9,6 +9,7 @@ import pandas as pd
 from saddle import grid
 from saddle.analyse import STORED
 from saddle.results import find_record, train_group_accuracy
+from saddle.spectra import spectra_rows
 
 from . import catalog, mechanism, rule
 from .saddle_claims import group_claims
@@ -64,6 +65,39 @@ def _spectra(record: dict | None) -> dict | None:
                           seed=record["config"]["seed"], max_per_class=plan["max_per_class"])
 
 
+def _complete(runs: dict[int, dict]):
+    """(seed, method, record) of every finished headline run."""
+    return [(seed, method, record) for seed, pair in sorted(runs.items()) for method, record in pair.items()
+            if record is not None and record.get("status") == "complete"]
+
+
+def over_training(runs: dict[int, dict]) -> pd.DataFrame:
+    """Fig. 3's classes over training (grid.CIFAR_ANALYSES: a head and a tail class at the declared epochs), one
+    row per stored spectrum of a finished run (spectra_rows, with its seed); epochs not analysed yet are absent."""
+    plan = grid.CIFAR_ANALYSES
+    rows = []
+    for seed, method, record in _complete(runs):
+        for epoch in plan["fig3_epochs"]:
+            found = STORED.spectra(record, epoch, list(plan["fig3_classes"]), iters=plan["iters"], seed=seed,
+                                   max_per_class=plan["max_per_class"])
+            rows += [dict(row, seed=seed) for row in spectra_rows(found, record, method)] if found else []
+    return pd.DataFrame(rows)
+
+
+def last_epoch(runs: dict[int, dict]) -> pd.DataFrame:
+    """Every class's extremes at the last epoch of each finished run whose spectra of all classes are stored
+    (spectra_rows, with its seed)."""
+    return pd.DataFrame([dict(row, seed=seed) for seed, method, record in _complete(runs)
+                         for found in [_spectra(record)] if found for row in spectra_rows(found, record, method)])
+
+
+def tail_split(runs: dict[int, dict]) -> pd.DataFrame:
+    """The tail classes' G/R split at the last epoch of each finished run that has it (mechanism.split_rows, with
+    the run's rho: 0 for CE+DRW)."""
+    return mechanism.split_rows({(0.0 if method == BASELINE else RHO, seed): record
+                                 for seed, method, record in _complete(runs)}, iters=grid.CIFAR_ANALYSES["iters"])
+
+
 def mechanism_claims(runs: dict[int, dict]) -> pd.DataFrame:
     """The family's six claims, each paired by seed on the seeds that have what it reads, judged by the one rule
     with Holm's correction within the family (indexed by id, in the declared order)."""
@@ -78,8 +112,7 @@ def mechanism_claims(runs: dict[int, dict]) -> pd.DataFrame:
                      sam_ratio=found["sam_ratio"], sam_large_rho_tail_min=found["sam_tail_min"])
         done = {s: pair for s, pair in runs.items() if all(r and r.get("status") == "complete" for r in pair.values())}
         diffs["regime_fit"] = {s: train_group_accuracy(pair[SAM], "tail") - FIT for s, pair in done.items()}
-        split = mechanism.split_rows({(0.0 if m == BASELINE else RHO, s): r for s, pair in done.items()
-                                      for m, r in pair.items()}, iters=grid.CIFAR_ANALYSES["iters"])
+        split = tail_split(done)
         if len(split):
             residual = mechanism.rank_correlation("R_min", "loss", "abs")
             diffs["negative_in_residual"] = mechanism.per_seed(split, residual)
