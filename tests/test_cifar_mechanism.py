@@ -75,18 +75,26 @@ def test_the_chapter_reads_figure_3s_classes_at_the_declared_epochs_and_leaves_o
 
     def fake_spectra(rec, epoch, classes, compute, iters, seed, max_per_class):
         assert not compute and (iters, max_per_class, seed) == (plan["iters"], plan["max_per_class"], 0)
-        if epoch not in analysed or (classes == "all") != (epoch == 200):
+        if epoch not in analysed or (classes == "all" and epoch != 200):
             return None
-        found = spectra(rec, [0.1 * (c + 1) for c in range(10)], [-float(epoch)] * 10, [1.0] * 10)
+        ratios = [0.1 * (c + 1) * (epoch / 100 if c in rec["groups"]["tail"] else 100 / epoch) for c in range(10)]
+        found = spectra(rec, ratios, [-float(epoch)] * 10, [2.0] * 7 + [0.5] * 3)
         keep = range(10) if classes == "all" else classes
         return {**found, "class_names": rec["class_names"], "settings": {"epoch": epoch},
                 "spectra": {str(c): found["spectra"][str(c)] for c in keep}}
     monkeypatch.setattr(analyse, "run_spectra", fake_spectra)
     over = cifar.over_training(runs)
-    assert sorted(set(over["epoch"])) == sorted(analysed) and len(over) == 2 * len(analysed)
+    assert sorted(set(over["epoch"])) == sorted(analysed) and len(over) == 2 * len(analysed)  # no 200 yet
     assert set(over["class"]) == {f"{c} c{c}" for c in plan["fig3_classes"]} and set(over["seed"]) == {0}
     assert cifar.last_epoch(runs).empty  # the last epoch's spectra of all classes not stored yet
     analysed.add(200)
     last = cifar.last_epoch(runs)
-    assert len(last) == 10 and (last["lambda_min"] == -200.0).all()
-    assert last.set_index("class")["ratio"].iloc[-1] == pytest.approx(1.0)
+    assert len(last) == 10 and (last["lambda_min"] == -200.0).all() and last["grad_norm"].tolist()[-1] == 0.5
+    assert last.set_index("class")["ratio"].iloc[-1] == pytest.approx(2.0)
+    texts = cifar.story_texts(cifar.over_training(runs), last, cifar.tail_split({}))
+    assert (texts["cifar_tailclass_drw"], texts["cifar_tailclass_end"], texts["cifar_tailclass_moves"]) == (
+        "1.600", "2.000", "rises")
+    assert (texts["cifar_headclass_drw"], texts["cifar_headclass_end"], texts["cifar_headclass_moves"]) == (
+        "0.062", "0.050", "falls")
+    assert texts["cifar_tail_vs_head"] == "above" and texts["cifar_grad_vs_head"] == "smaller"
+    assert texts["cifar_mech_have"] == "CE+DRW seed 0" and texts["cifar_split_H_min"] == "not analysed yet"

@@ -4,9 +4,10 @@ cifar10-headline`, grid.CIFAR_ANALYSES). Written before any of these runs finish
 code committed before the data; until the records and analyses exist every claim reads 'not run here'."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from saddle import grid
+from saddle import grid, optim
 from saddle.analyse import STORED
 from saddle.results import find_record, train_group_accuracy
 from saddle.spectra import spectra_rows
@@ -87,8 +88,66 @@ def over_training(runs: dict[int, dict]) -> pd.DataFrame:
 def last_epoch(runs: dict[int, dict]) -> pd.DataFrame:
     """Every class's extremes at the last epoch of each finished run whose spectra of all classes are stored
     (spectra_rows, with its seed)."""
-    return pd.DataFrame([dict(row, seed=seed) for seed, method, record in _complete(runs)
-                         for found in [_spectra(record)] if found for row in spectra_rows(found, record, method)])
+    rows = []
+    for seed, method, record in _complete(runs):
+        found = _spectra(record)
+        for key, row in zip(found["spectra"] if found else [], spectra_rows(found, record, method) if found else []):
+            rows.append(dict(row, seed=seed, **found["at_point"].get(key, {})))
+    return pd.DataFrame(rows)
+
+
+def _mean_ratio(frame: pd.DataFrame, **where) -> float:
+    """The geometric mean of |lambda_min/lambda_max| over the rows matching `where` (the plots' group mean)."""
+    part = frame.loc[(frame[list(where)] == pd.Series(where)).all(axis=1), "ratio"]
+    return float(np.exp(np.log(part).mean()))
+
+
+def _direction(reference: float, value: float, up: str, down: str, decimals: int) -> str:
+    """The word for how `value` compares with `reference` as printed to `decimals` (equal there: 'the same as')."""
+    if round(value, decimals) == round(reference, decimals):
+        return "the same as"
+    return up if value > reference else down
+
+
+def story_texts(over: pd.DataFrame, last: pd.DataFrame, split: pd.DataFrame, method: str = BASELINE) -> dict:
+    """Chapter 2's numbers on CIFAR-10-LT (JPEG copy) for `method`, means over its analysed seeds, each direction
+    word picked from the numbers it describes; 'not analysed yet' where a frame lacks the method."""
+    missing = "not analysed yet"
+    analysed = sorted({(m, int(s)) for f in (over, last) if len(f) for m, s in zip(f["method"], f["seed"])}
+                      | {(BASELINE if r == 0 else SAM, int(s)) for r, s in zip(split.get("rho", []),
+                                                                           split.get("seed", []))})
+    texts = {"cifar_mech_have": "; ".join(f"{m} seed {s}" for m, s in analysed) or "no run yet"}
+    drw = optim.phase_epochs(grid.method_config(method, grid.CIFAR_SCALE).epochs)[1]
+    ours = over[over["method"] == method] if len(over) else over
+    if len(ours) and {drw, ours["epoch"].max()} <= set(ours["epoch"]):
+        end = int(ours["epoch"].max())
+        for group in ("head", "tail"):
+            before, after = (_mean_ratio(ours, group=group, epoch=e) for e in (drw, end))
+            texts |= {f"cifar_{group}class_drw": f"{before:.3f}", f"cifar_{group}class_end": f"{after:.3f}",
+                      f"cifar_{group}class_moves": _direction(before, after, "rises", "falls", 3)}
+        texts["cifar_drw_epoch"], texts["cifar_end_epoch"] = str(drw), str(end)
+    ours = last[last["method"] == method] if len(last) else last
+    if len(ours):
+        head, tail = (_mean_ratio(ours, group=g) for g in ("head", "tail"))
+        grads = ours.groupby("group")["grad_norm"].mean()
+        texts |= {"cifar_head_ratio": f"{head:.4f}", "cifar_tail_ratio": f"{tail:.4f}",
+                  "cifar_tail_vs_head": _direction(head, tail, "above", "below", 4),
+                  "cifar_head_grad": f"{grads['head']:.2f}", "cifar_tail_grad": f"{grads['tail']:.2f}",
+                  "cifar_grad_vs_head": _direction(grads["head"], grads["tail"], "larger", "smaller", 2)}
+    ours = split[split["rho"] == (0.0 if method == BASELINE else RHO)] if len(split) else split
+    if len(ours):
+        texts |= {f"cifar_split_{k}": f"{ours[k].min():.2f} to {ours[k].max():.2f}"
+                  for k in ("H_min", "R_min", "H_max")}
+        texts |= {"cifar_split_g_min": f"{ours['G_min'].min():.0e}", "cifar_split_fit": f"{ours['train acc'].min():.0f}%",
+                  "cifar_split_loss": f"{ours['loss'].min():.4f} to {ours['loss'].max():.4f}"}
+    return {k: texts.get(k, missing) for k in STORY_KEYS}
+
+
+STORY_KEYS = ("cifar_mech_have", "cifar_drw_epoch", "cifar_end_epoch",
+              *(f"cifar_{g}class_{k}" for g in ("head", "tail") for k in ("drw", "end", "moves")),
+              "cifar_head_ratio", "cifar_tail_ratio", "cifar_tail_vs_head", "cifar_head_grad", "cifar_tail_grad",
+              "cifar_grad_vs_head", "cifar_split_H_min", "cifar_split_R_min", "cifar_split_H_max",
+              "cifar_split_g_min", "cifar_split_fit", "cifar_split_loss")
 
 
 def tail_split(runs: dict[int, dict]) -> pd.DataFrame:
