@@ -19,6 +19,7 @@ from .scorecard import metric_value, paper_value
 BASELINE, SAM = grid.CIFAR_HEADLINE
 RHO = grid.method_config(SAM, grid.CIFAR_SCALE).rho  # Table 5's, the headline's
 FIT = grid.REGIME_RULE["sam_tail_fit"]
+DRW_EPOCH = optim.phase_epochs(grid.method_config(BASELINE, grid.CIFAR_SCALE).epochs)[1]  # the first LR drop's
 TEXTS = {  # each claim of the family as the chapter words it (catalog.CIFAR_MECHANISM_IDS declares what it measures)
     "tail_saddle": "tail classes end at larger |lambda_min/lambda_max| than head classes (CE+DRW)",
     "tail_stationary": "the tail classes end with a smaller class gradient norm than the head classes (CE+DRW)",
@@ -96,6 +97,15 @@ def last_epoch(runs: dict[int, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def class_table(last: pd.DataFrame) -> pd.DataFrame:
+    """last_epoch() for the page: method, seed, class and group, the extremes and their ratio, the class gradient
+    norm, training and test accuracy (%)."""
+    columns = {"method": "method", "seed": "seed", "class": "class", "group": "group", "lambda_min": "λ_min",
+               "lambda_max": "λ_max", "ratio": "|λ_min/λ_max|", "grad_norm": "‖g‖", "train acc": "train acc",
+               "test acc": "test acc"}
+    return last.reindex(columns=list(columns)).rename(columns=columns)
+
+
 def _mean_ratio(frame: pd.DataFrame, **where) -> float:
     """The geometric mean of |lambda_min/lambda_max| over the rows matching `where` (the plots' group mean)."""
     part = frame.loc[(frame[list(where)] == pd.Series(where)).all(axis=1), "ratio"]
@@ -117,15 +127,14 @@ def story_texts(over: pd.DataFrame, last: pd.DataFrame, split: pd.DataFrame, met
                       | {(BASELINE if r == 0 else SAM, int(s)) for r, s in zip(split.get("rho", []),
                                                                            split.get("seed", []))})
     texts = {"cifar_mech_have": "; ".join(f"{m} seed {s}" for m, s in analysed) or "no run yet"}
-    drw = optim.phase_epochs(grid.method_config(method, grid.CIFAR_SCALE).epochs)[1]
     ours = over[over["method"] == method] if len(over) else over
-    if len(ours) and {drw, ours["epoch"].max()} <= set(ours["epoch"]):
+    if len(ours) and {DRW_EPOCH, ours["epoch"].max()} <= set(ours["epoch"]):
         end = int(ours["epoch"].max())
         for group in ("head", "tail"):
-            before, after = (_mean_ratio(ours, group=group, epoch=e) for e in (drw, end))
+            before, after = (_mean_ratio(ours, group=group, epoch=e) for e in (DRW_EPOCH, end))
             texts |= {f"cifar_{group}class_drw": f"{before:.3f}", f"cifar_{group}class_end": f"{after:.3f}",
                       f"cifar_{group}class_moves": _direction(before, after, "rises", "falls", 3)}
-        texts["cifar_drw_epoch"], texts["cifar_end_epoch"] = str(drw), str(end)
+        texts["cifar_drw_epoch"], texts["cifar_end_epoch"] = str(DRW_EPOCH), str(end)
     ours = last[last["method"] == method] if len(last) else last
     if len(ours):
         head, tail = (_mean_ratio(ours, group=g) for g in ("head", "tail"))
