@@ -6,8 +6,8 @@ appears, and no table cell is cut short ("..."). Each page is also opened at a p
 a 390-pixel frame: headless Chromium opens no window narrower than 500), and screenshot there; a page wider than
 that fails (a wide table or code block must scroll inside its own box, not the page). At 1280 px, with every dropdown
 open, a table wider than its column that no horizontally scrolling box holds fails (it is clipped, or spills past the
-column), and so does a pandas table that shows its index column (a chapter shows typeset tables: saddle_book.book);
-the pages of KNOWN_EXCEPTIONS list these two as warnings until issue 48 reaches them. A screenshot of each page goes to
+column), and so does a pandas table that shows its index column (a chapter shows typeset tables, saddle_book.book, or
+a frame's to_html(index=False)), on every page. A screenshot of each page goes to
 <build>/screenshots/, and one of every figure as the page shows it (cut from a full-page screenshot at the same window
 width), beside a
 table of each figure's rendered size: the pixel height of 10-point text at that size (matplotlib's default tick
@@ -172,30 +172,9 @@ def index_columns(dom: str) -> list[str]:
     return found
 
 
-# Pages that still show a pandas index column or a clipped table: issue 48 ("Chapters that read") shortens the
-# chapters one by one, and until it reaches these pages the check lists those two problems as warnings, not failures
-# (every other problem still fails). Remove a page once it passes.
-KNOWN_EXCEPTIONS = {  # the pandas tables each shows with its index, as measured when the check was added
-    "book/01_long_tail_primer.html",  # 5: class orders, runs per seed, toy escapes, the SAM step, the Ritz check
-    "book/03_theorem2.html",  # 4: the identity's points, the regime's curvature, losses and radii, escape steps
-    "book/05_large_scale.html",  # 1: the schedule (epoch, lr, rho)
-    "book/06_ablations.html",  # 6 before its cell that fails (summary.by_data on a DataFrame named summary)
-    "book/08_after_the_paper.html",  # 5: tuning, two accuracy tables, the tail's fit, the spectra
-}
-LAYOUT_PROBLEMS = ("shows its index column", "and nothing scrolls it")
-
-
 def layout_problems(browser: str, page: Path, dom: str) -> list[str]:
     """The two checks of a page's tables at a laptop's width: no index column shown, nothing clipped."""
     return index_columns(dom) + clipped_tables(browser, page)
-
-
-def split_known(page_name: str, found: list[str]) -> tuple[list[str], list[str]]:
-    """(failures, warnings): on a page of KNOWN_EXCEPTIONS its layout problems are warnings."""
-    if page_name not in KNOWN_EXCEPTIONS:
-        return found, []
-    known = [p for p in found if any(k in p for k in LAYOUT_PROBLEMS)]
-    return [p for p in found if p not in known], known
 
 
 def png_dpi(image: Path) -> float | None:
@@ -329,22 +308,17 @@ def main(build: Path) -> int:
                                      f"(below {MIN_TEXT_PX}): make it narrower or its fonts larger")
         return found
 
-    failures, warnings = {}, {}
+    failures = {}
     sizes, phone = [], []
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # one Chromium per core: each is mostly one thread
         found_per_page = list(pool.map(check, pages))
     for page, found in zip(pages, found_per_page):
         name = str(page.relative_to(html_dir))
-        found, known = split_known(name, found)
         if found:
             failures[name] = found
-        if known:
-            warnings[name] = known
-        print(f"{'FAIL' if found else 'warn' if known else 'ok  '} {name}", flush=True)
+        print(f"{'FAIL' if found else 'ok  '} {name}", flush=True)
     for page, found in failures.items():
         print(f"{page}: " + "; ".join(found), file=sys.stderr)
-    for page, known in warnings.items():
-        print(f"warning (known, issue 48) {page}: " + "; ".join(known), file=sys.stderr)
     print("\nfigure                                   shown px  10-pt text px")
     for name, i, width, px in sorted(sizes):
         print(f"{name + ' #' + str(i):<40} {width:8.0f}  {'?' if px is None else f'{px:.1f}':>13}")
