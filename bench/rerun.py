@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from saddle import costs, grid, runner
-from saddle_book.book import chapter_settings
+from saddle_book.notebook import chapter_settings
 from saddle.results import ROOT, find_record, results_dir
 
 from record import write_bench_record  # bench/, beside this script

@@ -6,16 +6,15 @@ appears, and no table cell is cut short ("..."). Each page is also opened at a p
 a 390-pixel frame: headless Chromium opens no window narrower than 500), and screenshot there; a page wider than
 that fails (a wide table or code block must scroll inside its own box, not the page). At 1280 px, with every dropdown
 open, a table wider than its column that no horizontally scrolling box holds fails (it is clipped, or spills past the
-column), and so does a pandas table that shows its index column (a chapter shows typeset tables, saddle_book.book, or
-a frame's to_html(index=False)), on every page. A screenshot of each page goes to
+column), and so does a pandas table that shows its index column (a chapter shows typeset tables,
+saddle_book.page_tables, or a frame's to_html(index=False)), on every page. A screenshot of each page goes to
 <build>/screenshots/, and one of every figure as the page shows it (cut from a full-page screenshot at the same window
-width), beside a
-table of each figure's rendered size: the pixel height of 10-point text at that size (matplotlib's default tick
+width), beside a table of each figure's rendered size: the pixel height of 10-point text at that size (matplotlib's default tick
 labels), from the PNG's dpi and its shown/natural width. A figure whose 10-point text renders below MIN_TEXT_PX
 fails the check (a reader cannot read its labels without zooming), and so does one drawn wider than the text
 column (COLUMN_INCHES at its dpi: shrunk to the column, its text shrinks) or below MIN_DPI. Legends over data are
-not visible to a browser: saddle_book.plots.publish refuses a figure wider than the column and tests/test_plots.py checks
-that every figure keeps its legend off the panels.
+not visible to a browser: saddle_book.figure_style.publish refuses a figure wider than the column and
+tests/test_plots.py checks that every figure keeps its legend off the panels.
 
 Usage: python scripts/check_book_in_browser.py [_build]   (exit 1 with a list of problems if any page fails)"""
 from __future__ import annotations
@@ -50,7 +49,7 @@ def render(browser: str, page: Path, *extra: str) -> subprocess.CompletedProcess
 WINDOW_WIDTH = 1280  # a laptop browser; the theme's content column is narrower
 MIN_TEXT_PX = 7.0  # 10-point text below this many CSS pixels is illegible at 100% zoom
 MIN_DPI = 200
-COLUMN_INCHES = 7.0  # saddle_book.plots draws within 6.5 inches; a legend below the panels may add a little
+COLUMN_INCHES = 7.0  # saddle_book's figures are drawn within 6.5 inches; a legend below the panels may add a little
 MEASURE = """<script>window.addEventListener("load", () => {
   document.body.dataset.pageHeight = document.documentElement.scrollHeight;
   document.querySelectorAll("main img").forEach(img => { const r = img.getBoundingClientRect();
@@ -159,7 +158,7 @@ def clipped_tables(browser: str, page: Path) -> list[str]:
 
 def index_columns(dom: str) -> list[str]:
     """pandas tables (class "dataframe") whose body rows start with a header cell: the frame's index shown as a
-    column (a chapter shows its tables through saddle_book.book.typeset, which has none)."""
+    column (a chapter shows its tables through saddle_book.page_tables.typeset, which has none)."""
     found = []
     tables = re.findall(r'<table\b[^>]*\bclass="[^"]*\bdataframe\b[^"]*"[^>]*>(.*?)</table>', dom, re.S | re.I)
     for i, table in enumerate(tables, start=1):
@@ -168,7 +167,7 @@ def index_columns(dom: str) -> list[str]:
             head = [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", c))).strip()
                     for c in re.findall(r"<th\b[^>]*>(.*?)</th>", table, re.S | re.I)[:4]]
             found.append(f"pandas table {i} of the page ({' | '.join(h for h in head if h) or 'no header'}) shows its "
-                         "index column: typeset it (saddle_book.book.typeset) without the index")
+                         "index column: typeset it (saddle_book.page_tables.typeset) without the index")
     return found
 
 

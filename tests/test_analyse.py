@@ -77,7 +77,7 @@ def test_the_plans_list_exactly_what_the_chapters_read(monkeypatch):
     """The analyses each chapter reads at the cpu scale (its reading calls, with its default settings, as the
     notebook makes them) are the analyses its plan lists: `analyse chapterN` computes what the chapter reads."""
     from saddle import runner, theorem2
-    from saddle_book import book, scorecard
+    from saddle_book import notebook, sam_radius, scorecard
 
     seen = read_keys(monkeypatch)
 
@@ -94,18 +94,18 @@ def test_the_plans_list_exactly_what_the_chapters_read(monkeypatch):
 
     def chapter6():  # book/06_ablations.ipynb
         seen.clear()
-        seeds, rhos, dataset_names, iters, max_per_class = book.chapter_settings(
+        seeds, rhos, dataset_names, iters, max_per_class = notebook.chapter_settings(
             "cpu", seeds=None, rhos=None, dataset_names=None, iters=None, max_per_class=None)
         sweep = grid.figure4("cpu", seeds, rhos, dataset_names)
         records = runner.records(sweep + grid.table4("cpu", seeds, dataset_names))
         runs = {(c.radius, c.seed): records[c.run_id] for c in runner.unique(sweep) if c.dataset == dataset_names[0]}
         analyse.STORED.sweep_rows(runs, iters=iters, max_per_class=max_per_class)
-        analyse.STORED.sweep_rows(book.tuning_runs("cpu", dataset_names[0]), iters=iters, max_per_class=max_per_class)
+        analyse.STORED.sweep_rows(sam_radius.tuning_runs("cpu", dataset_names[0]), iters=iters, max_per_class=max_per_class)
         return sorted(seen)
 
     def chapter8():  # book/08_after_the_paper.ipynb
         seen.clear()
-        seeds, iters, max_per_class = book.chapter_settings("cpu", validated_seeds=None, iters=None,
+        seeds, iters, max_per_class = notebook.chapter_settings("cpu", validated_seeds=None, iters=None,
                                                             max_per_class=None)
         configs = grid.followups("cpu", seeds)
         records = runner.records(configs)

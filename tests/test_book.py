@@ -61,7 +61,7 @@ def test_notebooks_only_call():
 ])
 def test_chapter_parameters_are_checked_with_the_accepted_values(kwargs, message):
     """What every chapter's first cell calls; the notebook tests below check that each chapter does call it."""
-    from saddle_book.book import check_parameters
+    from saddle_book.notebook import check_parameters
     with pytest.raises(ValueError, match=re.escape(message)):
         check_parameters(**kwargs)
     check_parameters("smoke", rho=0.5, seeds=[0], tables=["table1"], dataset="cifar10", epoch_rule="best", imbalances=[10])
@@ -73,7 +73,7 @@ def test_a_long_table_folds_with_its_full_strings_and_a_csv_download():
 
     import pandas as pd
 
-    from saddle_book.book import collapsed_table
+    from saddle_book.page_tables import collapsed_table
     claim = "SAM raises the tail accuracy of CE+DRW (exp profile, imbalance 100), a string longer than fifty characters"
     frame = pd.DataFrame({"claim": [claim, "short"], "ours": [1.5, None]})
     page = collapsed_table(frame, "All 2 rows", "cells.csv")
@@ -189,7 +189,7 @@ def test_browser_check_refuses_figures_below_200_dpi_or_wider_than_the_column(tm
 
 
 def test_and_list_joins_names_for_prose():
-    from saddle_book.book import and_list
+    from saddle_book.page_tables import and_list
     assert [and_list([]), and_list(["A"]), and_list(["A", "B"]), and_list(["A", "B", "C"])] == \
         ["", "A", "A and B", "A, B and C"]
 
@@ -262,7 +262,7 @@ def test_the_citation_names_the_version_the_commit_and_the_date(tmp_path):
 def test_typeset_tables_show_two_or_three_significant_digits_and_no_index():
     import pandas as pd
 
-    from saddle_book.book import figures, symbols, typeset, typeset_by, verdict_first
+    from saddle_book.page_tables import figures, symbols, typeset, typeset_by, verdict_first
     assert [figures(v) for v in (-0.0651, 356.142, 98.4375, 9.996, 0.05, 100.0, -1e-05, 1.16e-05, -0.0, None,
                                  float("nan"))] == \
         ["-0.0651", "356", "98.4", "10", "0.05", "100", "-1e-05", "1.16e-05", "0", "", ""]
@@ -289,7 +289,7 @@ def test_typeset_tables_show_two_or_three_significant_digits_and_no_index():
 def test_typeset_levels_turns_a_wide_frame_into_one_narrow_table_per_scale():
     import pandas as pd
 
-    from saddle_book.book import typeset_levels
+    from saddle_book.page_tables import typeset_levels
     index = pd.MultiIndex.from_tuples([("cpu", 0.0), ("cpu", 0.05), ("r8-n5000", 0.0)], names=["scale", "rho"])
     frame = pd.DataFrame({"runs": [5, 5, 4], "H_min": [-6.779, -8.975, -12.43]}, index=index)
     page = typeset_levels(frame, "scale")
@@ -301,7 +301,7 @@ def test_typeset_levels_turns_a_wide_frame_into_one_narrow_table_per_scale():
 def test_verdict_groups_put_every_list_of_claims_in_one_table_verdict_first():
     import pandas as pd
 
-    from saddle_book.book import verdict_first, verdict_groups, verdict_rows
+    from saddle_book.page_tables import verdict_first, verdict_groups, verdict_rows
     family = pd.DataFrame({"claim": ["SAM raises the tail", "SAM keeps the head"], "ours": [3.8312, -0.28],
                            "low": [-2.43, -1.44], "high": [10.1, 0.89], "seeds": [3, 3], "paper": [11.7, -0.2],
                            "verdict": ["inconclusive", "reproduced"], "p": [0.119, 0.0347],
@@ -328,7 +328,7 @@ def test_verdict_groups_put_every_list_of_claims_in_one_table_verdict_first():
 def test_a_paper_table_sets_ours_over_the_papers_number_in_one_column_per_metric():
     import pandas as pd
 
-    from saddle_book.book import paper_table
+    from saddle_book.page_tables import paper_table
     frame = pd.DataFrame({("acc", "ours"): ["73.1 ± 0.8", "not run here"], ("acc", "paper"): ["71.7", "73.1"],
                           ("tail", "ours"): ["33.1 ± 2.0", "not run here"], ("tail", "paper"): ["52.3", ""]},
                          index=pd.Index(["CE", "CE+SAM"], name="method"))
@@ -346,7 +346,7 @@ def test_show_displays_a_typeset_table_as_html_and_a_csv_link_carries_the_whole_
     import IPython.display
     import pandas as pd
 
-    from saddle_book.book import csv_link, show
+    from saddle_book.page_tables import csv_link, show
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda *objects: shown.extend(objects))
     show("Table 1", "<table></table>")

@@ -1,11 +1,11 @@
-"""The chapter helpers in saddle_book.book on small made-up records: the phrases chapters 4 and 5 glue say what the
-numbers show."""
+"""The chapter helpers (saddle_book.notebook, page_tables, sam_radius, run_tables) on small made-up records: the
+phrases chapters 4 and 5 glue say what the numbers show."""
 import re
 
 import pandas as pd
 import pytest
 
-from saddle_book import book, rule
+from saddle_book import notebook, page_tables, rule, run_tables, sam_radius
 
 
 def record(label, tail_fit, dataset="fashion-mnist", status="complete"):
@@ -14,10 +14,10 @@ def record(label, tail_fit, dataset="fashion-mnist", status="complete"):
 
 
 def test_trend_words_are_strict_and_say_a_loss():
-    assert book.trend_words(pd.Series([1.0, 2.0, 3.0], index=[10, 50, 100])) == \
+    assert run_tables.trend_words(pd.Series([1.0, 2.0, 3.0], index=[10, 50, 100])) == \
         "larger at 100 than at 10, rising at every step"
-    assert book.trend_words(pd.Series([1.0, 1.0, 3.0], index=[10, 50, 100])) == "larger at 100 than at 10"
-    assert book.trend_words(pd.Series([-1.0, -2.0], index=[10, 100])) == \
+    assert run_tables.trend_words(pd.Series([1.0, 1.0, 3.0], index=[10, 50, 100])) == "larger at 100 than at 10"
+    assert run_tables.trend_words(pd.Series([-1.0, -2.0], index=[10, 100])) == \
         "not larger at 100 than at 10, still a loss there"
 
 
@@ -25,7 +25,7 @@ def test_gain_lines_put_ours_beside_the_papers_row():
     gains = pd.DataFrame({10: [0.5, 1.0, 0.2], 100: [1.5, 2.0, None]},
                          index=pd.MultiIndex.from_tuples([("SAM", "tail", "ours"), ("SAM", "tail", "paper"),
                                                           ("VS", "tail", "ours")]))
-    lines = book.gain_lines(gains)
+    lines = run_tables.gain_lines(gains)
     assert lines == ["- **SAM, tail**: ours +0.5 / +1.5 at imbalance 10 / 100, larger at 100 than at 10, rising at "
                      "every step; paper +1.0 / +2.0, larger at 100 than at 10, rising at every step."]
 
@@ -33,26 +33,26 @@ def test_gain_lines_put_ours_beside_the_papers_row():
 def test_tail_fit_counts_complete_runs_on_the_data_set_and_the_answer_names_who_fits():
     runs = [record("A", 95.0), record("A", 85.0), record("B", 50.0), record("B", 99.0, dataset="cifar10"),
             record("C", 99.0, status="diverged"), None]
-    fits = book.tail_fit(runs, "fashion-mnist")
+    fits = sam_radius.tail_fit(runs, "fashion-mnist")
     assert fits.loc["A", "mean"] == 90.0 and fits.loc["A", "count"] == 2 and "C" not in fits.index
-    assert book.fit_text(fits, "A") == "90% (2 seeds)" and book.fit_text(fits, "C") == "no runs yet"
-    assert book.fit_pair("A", 0.5, 0.5, fits, fits).endswith("at the same radius on the validated protocol")
-    assert book.fit_answer(fits, ["A", "B", "C"]) == ("at 90% of the tail's training images as the bar, A fits its "
+    assert sam_radius.fit_text(fits, "A") == "90% (2 seeds)" and sam_radius.fit_text(fits, "C") == "no runs yet"
+    assert sam_radius.fit_pair("A", 0.5, 0.5, fits, fits).endswith("at the same radius on the validated protocol")
+    assert sam_radius.fit_answer(fits, ["A", "B", "C"]) == ("at 90% of the tail's training images as the bar, A fits its "
                                                       "tail at the tuned radius; B still falls short of it")
-    assert book.fit_answer(fits, ["C"]).startswith("no SAM method")
+    assert sam_radius.fit_answer(fits, ["C"]).startswith("no SAM method")
 
 
 def test_large_claims_are_not_run_without_records_and_judged_by_the_given_rule():
-    empty = {d: {} for d in book.LARGE_TABLES}
-    claims = book.large_claims(empty, rule.verdict)
+    empty = {d: {} for d in run_tables.LARGE_TABLES}
+    claims = run_tables.large_claims(empty, rule.verdict)
     assert len(claims) == 8 and {c["verdict"] for c in claims} == {"not run here"}
     finals = {"CE+DRW": 60.0, "CE+DRW+SAM": 62.5}
     ran = {**empty, "inat2018": {m: {"metrics": {"final": {k: v for k in ("acc", "head", "mid", "tail")}}}
                                  for m, v in finals.items()}}
-    claims = book.large_claims(ran, rule.verdict)
+    claims = run_tables.large_claims(ran, rule.verdict)
     done = [c for c in claims if c["ours"]]
     assert [c["ours"] for c in done] == ["+2.5", "+2.5"] and {c["verdict"] for c in done} == {"not tested"}
-    rows = book.large_side_by_side(ran)
+    rows = run_tables.large_side_by_side(ran)
     assert [row["ours acc / head / mid / tail"] for row in rows if row["data set"] == "iNaturalist-2018"
             and row["method"] == "CE + DRW + SAM"] == ["62.5 / 62.5 / 62.5 / 62.5"]
     assert all(len(row) <= 8 for row in rows)  # a table that fits the page
@@ -60,7 +60,7 @@ def test_large_claims_are_not_run_without_records_and_judged_by_the_given_rule()
 
 def test_chapter_settings_resolve_none_by_scale_in_the_order_asked(monkeypatch):
     from saddle import grid
-    from saddle_book.book import chapter_settings
+    from saddle_book.notebook import chapter_settings
     monkeypatch.delenv("SADDLE_READ_ONLY", raising=False)
     assert chapter_settings("smoke", seeds=None, iters=None, train_missing=None) == ([0], 4, True)
     assert chapter_settings("cpu", iters=None, seeds=None, train_missing=None) == (100, list(grid.SEEDS), False)
@@ -75,7 +75,7 @@ def test_chapter_settings_resolve_none_by_scale_in_the_order_asked(monkeypatch):
 
 
 def test_recipe_guidance_stops_before_the_first_drop_and_shows_the_hindsight_best():
-    from saddle_book.book import recipe_guidance
+    from saddle_book.sam_radius import recipe_guidance
     ours = pd.DataFrame({"data": "d", "rho": [0.0, 0.05, 0.1, 0.2, 0.5, 0.05],
                          "acc": [60.0, 62.0, 63.0, 61.0, 65.0, 62.0], "tail": [10.0, 20.0, 22.0, 18.0, 30.0, 20.0]})
     row = recipe_guidance(ours).iloc[0]
@@ -122,32 +122,32 @@ def test_verdict_table_is_compact_with_the_sentences_folded_below():
     frame = pd.DataFrame({"claim": ["SAM raises the tail", "PGD keeps the head"], "ours": [2.87, None],
                           "low": [1.07, None], "high": [4.66, None], "paper": [11.7, None],
                           "verdict": ["reproduced", "not run here"], "verdict (Holm)": ["inconclusive", "not run here"]})
-    page = book.verdict_table(frame, ["- **SAM raises the tail**: ours +2.9: *reproduced*."])
+    page = page_tables.verdict_table(frame, ["- **SAM raises the tail**: ours +2.9: *reproduced*."])
     assert "+2.87 [+1.07, +4.66]" in page and "not run here" in page and "+11.70" in page
     assert "<th>after Holm</th>" in page  # shown because Holm changes a verdict
     assert "<li><b>SAM raises the tail</b>: ours +2.9: <i>reproduced</i>.</li>" in page and "<details>" in page
     assert "<td>SAM raises the tail</td>" in page  # the claim wraps; the numbers do not
-    same = book.verdict_table(frame.assign(**{"verdict (Holm)": frame["verdict"]}))
+    same = page_tables.verdict_table(frame.assign(**{"verdict (Holm)": frame["verdict"]}))
     assert "after Holm" not in same and "<details>" not in same
 
 
 def test_fit_table_and_pairs_say_where_the_two_protocols_part():
-    paper = book.tail_fit([record("CE+DRW+SAM", 55.0), record("CE+SAM", 60.0)], "fashion-mnist")
-    tuned = book.tail_fit([record("CE+DRW+SAM", 98.0)], "fashion-mnist")
-    assert book.fit_percent(paper, "CE+DRW+SAM") == "55%" and book.fit_percent(tuned, "CE+SAM") == "not run here"
-    table = book.fit_table({"CE+DRW+SAM": 0.05, "CE+SAM": None}, "fashion-mnist", paper, tuned)
+    paper = sam_radius.tail_fit([record("CE+DRW+SAM", 55.0), record("CE+SAM", 60.0)], "fashion-mnist")
+    tuned = sam_radius.tail_fit([record("CE+DRW+SAM", 98.0)], "fashion-mnist")
+    assert sam_radius.fit_percent(paper, "CE+DRW+SAM") == "55%" and sam_radius.fit_percent(tuned, "CE+SAM") == "not run here"
+    table = sam_radius.fit_table({"CE+DRW+SAM": 0.05, "CE+SAM": None}, "fashion-mnist", paper, tuned)
     assert table.loc["CE+SAM", "tuned rho (validation)"] == "tuning incomplete"
     assert table.loc["CE+DRW+SAM", "tail fitted (tuned rho)"] == "98% (1 seed)"
-    text = book.fit_pairs({"CE+DRW+SAM": 0.05, "CE+SAM": None}, "fashion-mnist", paper, tuned)
+    text = sam_radius.fit_pairs({"CE+DRW+SAM": 0.05, "CE+SAM": None}, "fashion-mnist", paper, tuned)
     assert text.startswith("CE+DRW+SAM 55% (1 seed) at Table 5's") and "98% (1 seed) at the tuned 0.05" in text
     assert "CE+SAM" not in text
-    assert book.fit_pairs({}, "fashion-mnist", paper, tuned) == "no SAM method has runs on both protocols yet"
+    assert sam_radius.fit_pairs({}, "fashion-mnist", paper, tuned) == "no SAM method has runs on both protocols yet"
 
 
 def test_gain_table_rounds_as_the_lines_print():
     gains = pd.DataFrame({"method": ["SAM"] * 2, "metric": ["tail"] * 2, "source": ["ours"] * 2,
                           "imbalance": [10, 100], "gain": [0.25, 1.35]})
-    table = book.gain_table(gains)
+    table = run_tables.gain_table(gains)
     assert list(table.columns) == [10, 100] and table.loc[("SAM", "tail", "ours")].tolist() == [0.2, 1.4]
 
 
@@ -157,25 +157,25 @@ def test_run_gaps_name_each_table_with_missing_runs_and_its_command():
     assert set(configs) == {"table1", "tables7-8"} and {c.label for c in configs["table1"]} == {"CE", "CE+DRW"}
     records = {c.run_id: None for cs in configs.values() for c in cs}
     records[configs["table1"][0].run_id] = {"status": "complete"}
-    lines, text = book.run_gaps(configs, records, "smoke", {"table1": [0], "tables7-8": [0]})
+    lines, text = run_tables.run_gaps(configs, records, "smoke", {"table1": [0], "tables7-8": [0]})
     assert len(lines) == 2 and lines[0].startswith("table1: 1 of 2 runs not run here; train them with")
     assert text.startswith("table1, tables7-8 have gaps")
     done = {k: {"status": "complete"} for k in records}
-    assert book.run_gaps(configs, done, "smoke", {"table1": [0], "tables7-8": [0]}) == (
+    assert run_tables.run_gaps(configs, done, "smoke", {"table1": [0], "tables7-8": [0]}) == (
         [], "every table of the chapter has all its runs")
 
 
 def test_chapter_parameters_refuse_an_unknown_data_set_or_method_by_name():
-    book.check_parameters("cpu", datasets=["fashion-mnist"], methods=["CE+DRW+SAM"])
+    notebook.check_parameters("cpu", datasets=["fashion-mnist"], methods=["CE+DRW+SAM"])
     with pytest.raises(ValueError, match="dataset"):
-        book.check_parameters("cpu", datasets=["fashion-mnist", "mnist-lt"])
+        notebook.check_parameters("cpu", datasets=["fashion-mnist", "mnist-lt"])
     with pytest.raises(ValueError, match="CE\\+FOO"):
-        book.check_parameters("cpu", methods=["CE+FOO"])
+        notebook.check_parameters("cpu", methods=["CE+FOO"])
 
 
 def test_class_order_table_and_the_control_off_fashion_mnist():
     from saddle_book import scorecard
-    table = book.class_order_table("cpu", 100)
+    table = run_tables.class_order_table("cpu", 100)
     assert list(table.columns) == ["calibrated order", "natural order", "training images"]
     assert table["training images"].iloc[0] == 500 and table["training images"].iloc[-1] == 5
     rows, texts = scorecard.order_control("paper")
@@ -191,16 +191,16 @@ def test_rho_sweep_summary_and_recipe_texts():
     assert table.loc[("d", 0.0), "seeds"] == 2 and table.loc[("d", 0.0), "acc"] == 61.0
     assert texts == {"seeds_run": "1 to 2 seeds", "fit_tail": "97 % at rho 0; 55 % at rho 0.5"}
     assert scorecard.rho_sweep_summary(ours.iloc[:0], "d")[1] == {"seeds_run": "no runs", "fit_tail": "not run here"}
-    guidance = book.recipe_guidance(ours.assign(rho=[0.0, 0.05, 0.5]))
-    assert book.recipe_texts(guidance) == {"recipe_rho": "0.5", "recipe_gap": "0.0", "best_rho": "0.5"}
-    assert book.recipe_texts(guidance.iloc[:0])["best_rho"] == "not run here"
+    guidance = sam_radius.recipe_guidance(ours.assign(rho=[0.0, 0.05, 0.5]))
+    assert sam_radius.recipe_texts(guidance) == {"recipe_rho": "0.5", "recipe_gap": "0.0", "best_rho": "0.5"}
+    assert sam_radius.recipe_texts(guidance.iloc[:0])["best_rho"] == "not run here"
     radii = grid.radii_table(["CE+DRW+SAM", "CE+DRW+ImbSAM"], "smoke", "fashion-mnist")
     assert radii.loc["CE+DRW+ImbSAM", "Table 5 (CIFAR-10)"] == "none"
     with pytest.raises(ValueError, match=re.escape("rho must be a finite number in [0, 100], got -1.0")):
-        book.check_parameters("cpu", rhos=[0.1, -1.0])
+        notebook.check_parameters("cpu", rhos=[0.1, -1.0])
 
 
 def test_edge_sentence_names_the_radii_at_the_lower_edge_of_their_grid():
-    assert book.edge_sentence({"CE+DRW+SAM": 0.05, "CE+DRW+ImbSAM": None, "VS+SAM": 0.2}).startswith(
+    assert sam_radius.edge_sentence({"CE+DRW+SAM": 0.05, "CE+DRW+ImbSAM": None, "VS+SAM": 0.2}).startswith(
         "CE+DRW+SAM chose the smallest radius tried (0.05)")
-    assert book.edge_sentence({"CE+DRW+SAM": 0.1}) == "No tuned radius lies at the lower edge of its grid."
+    assert sam_radius.edge_sentence({"CE+DRW+SAM": 0.1}) == "No tuned radius lies at the lower edge of its grid."

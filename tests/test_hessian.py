@@ -190,7 +190,8 @@ def test_read_only_build_names_the_command_that_writes_the_missing_record(tmp_pa
 @pytest.mark.slow  # trains a run, then four spectra (7 s of one core measured)
 def test_train_and_test_images_put_each_tail_class_on_both_image_sets(tmp_path):
     from saddle.analyse import Source
-    from saddle_book.saddle_claims import Estimator, images_sentence, train_and_test_images
+    from saddle_book.saddle_points import images_sentence, train_and_test_images
+    from saddle_book.saddle_setup import Estimator
     record = trained_tiny_run(tmp_path)
     where = dict(root=tmp_path, cache=tmp_path / "cache", progress=False)
     stored_only = Estimator(iters=6, max_per_class=None, seed=0)  # the book's default source: what is recorded

@@ -9,7 +9,7 @@ import pytest
 
 from saddle import grid
 from saddle.results import find_record
-from saddle_book import catalog, rule, saddle_claims, scorecard, summary
+from saddle_book import catalog, rule, saddle_story, scorecard, summary
 from test_scorecard import fake, records
 
 SCALE, DATA, SEEDS, TABLE2_SEEDS = "cpu", ["fashion-mnist"], [0, 1, 2], [0]  # the chapters' defaults at cpu
@@ -171,10 +171,10 @@ def test_the_books_own_hypothesis_is_no_primary_claim_and_no_count_of_the_papers
     frame = pd.DataFrame([{"claim": k, "ours": 1.0, "low": 0.5, "high": 1.5, "seeds": 5, "p": p, "verdict": v}
                           for k, (p, v) in rows.items()],
                          index=pd.Index(list(rows)))
-    family = saddle_claims.mechanism_verdicts(frame, "cpu")
+    family = saddle_story.mechanism_verdicts(frame, "cpu")
     assert family.loc["tail_saddle", "tests in family"] == 3  # the hypothesis weighs in Holm's m, as declared
     bars = summary.after_holm({"mechanism, cpu (ch. 2)": family})
     papers = bars[bars["family"] == "mechanism, cpu (ch. 2)"]
     assert list(papers["verdict"]) == ["reproduced", "reproduced"]  # no contradicted claim against the paper
     assert list(bars.loc[bars["family"] == summary.OWN_HYPOTHESES_BAR, "verdict"]) == ["contradicted"]
-    assert saddle_claims.held_counts({"cpu": family}) == "at cpu 2 of 2 hold and 0 run against the paper"
+    assert saddle_story.held_counts({"cpu": family}) == "at cpu 2 of 2 hold and 0 run against the paper"

@@ -1,7 +1,7 @@
 """Chapter 7's ledger on made-up records: the headline under both protocols, the CE+SAM reading, the counts."""
 import pandas as pd
 
-from saddle_book import catalog, saddle_claims, scorecard, summary
+from saddle_book import catalog, saddle_story, scorecard, summary
 from test_scorecard import fake, records
 
 
@@ -44,14 +44,14 @@ def test_the_landing_findings_quote_holm_verdicts_and_say_what_is_missing():
                            "high": [10.83, 7.25, 0.041, 4.0], "seeds": [5, 5, 5, 5], "p": [0.001, 0.001, 0.002, 0.3],
                            "verdict": ["reproduced", "contradicted", "contradicted", "inconclusive"]},
                           index=pd.Index(["sam_large_rho_tail_min", "tail_stationary", "sam_ratio", "not_declared"]))
-    family = saddle_claims.mechanism_verdicts(regime, "r8-n5000")
+    family = saddle_story.mechanism_verdicts(regime, "r8-n5000")
     assert list(family.index) == ["sam_ratio", "sam_large_rho_tail_min", "tail_stationary"]  # declared order
     assert set(family["family"]) == {"mechanism, r8-n5000"}
     texts = summary.mechanism_findings(family, 0.05)
     assert texts["landing_lift"] == "+8.1 [+5.4, +10.8] (5 seeds)" and texts["landing_ratio"].startswith("+0.03 [+0.02")
     assert texts["landing_lift_verdict"] == "reproduced after Holm" and texts["landing_saddle_seeds"] == "5 seeds"
     assert texts["landing_saddle_verdict"] == "contradicted after Holm" and "seeds" not in texts["landing_stationary"]
-    missing = summary.mechanism_findings(saddle_claims.mechanism_verdicts(regime.iloc[:0], "r8-n5000"), None)
+    missing = summary.mechanism_findings(saddle_story.mechanism_verdicts(regime.iloc[:0], "r8-n5000"), None)
     assert missing["landing_lift"] == "not measured yet" and missing["landing_ratio_rho"] == "not tuned yet"
     assert missing["landing_saddle_verdict"] == "not measured yet"
     # the accuracy headline: the most seeds at each radius, final epoch; Holm's verdict first, the raw one beside it

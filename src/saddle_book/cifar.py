@@ -13,8 +13,8 @@ from saddle.results import find_record, train_group_accuracy
 from saddle.spectra import spectra_rows
 
 from . import catalog, mechanism, rule
-from .saddle_claims import group_claims
 from .scorecard import metric_value, paper_value
+from .spectra_claims import group_claims
 
 BASELINE, SAM = grid.CIFAR_HEADLINE
 RHO = grid.method_config(SAM, grid.CIFAR_SCALE).rho  # Table 5's, the headline's

@@ -251,7 +251,7 @@ def split_texts(rows: pd.DataFrame, large_rho: float = grid.MECHANISM_RHO) -> di
 def recorded_runs_and_rows(scale: str) -> tuple[dict, pd.DataFrame, float | None]:
     """The validated runs found at the tuned radius and the paper's, their split_rows from the analysis records that
     exist (nothing trained or computed), and the tuned radius (None, no runs and no rows, while it is not tuned)."""
-    from .book import chapter_settings
+    from .notebook import chapter_settings
     seeds, iters = chapter_settings(scale, validated_seeds=None, iters=None)
     rho = grid.protocol_rho(SAM, scale, "validated")
     if rho is None:
@@ -268,7 +268,7 @@ def recorded_rows(scale: str) -> tuple[pd.DataFrame, float | None]:
 
 
 def recorded_claims(scale: str) -> pd.DataFrame:
-    """Chapter 2's curvature-split claims from the analysis records that exist (saddle_claims.recorded_mechanism adds
+    """Chapter 2's curvature-split claims from the analysis records that exist (saddle_story.recorded_mechanism adds
     the spectra's)."""
     rows, rho = recorded_rows(scale)
     return claims(rows, grid.MECHANISM_RHO if rho is None else rho)

@@ -186,7 +186,7 @@ def accuracy_findings(variants: pd.DataFrame | None, large_rho: float = grid.MEC
 
 
 def mechanism_findings(regime: pd.DataFrame, tuned_rho: float | None, large_rho: float = grid.MECHANISM_RHO) -> dict:
-    """The two mechanism findings at the regime scale (`regime`: its mechanism family after saddle_claims.mechanism_verdicts): SAM at
+    """The two mechanism findings at the regime scale (`regime`: its mechanism family after saddle_story.mechanism_verdicts): SAM at
     `large_rho` lifts the tail's lambda_min; the tail is no stationary point, and SAM at the tuned radius moves the
     tail's ratio abs(lambda_min / lambda_max) (the paper's measure of non-convexity)."""
     def row(key):
@@ -209,7 +209,7 @@ def landing_texts(validated: pd.DataFrame, scale: str, dataset: str, regime: pd.
                   regime_scale: str = grid.REGIME_SCALE) -> dict:
     """What the landing page's three findings quote: the accuracy headline (validated protocol at `scale`, Holm
     within the validated protocol's Table 1 family, as chapter 4's table of variants) and the mechanism at
-    `regime_scale` (`regime`: its family after saddle_claims.mechanism_verdicts)."""
+    `regime_scale` (`regime`: its family after saddle_story.mechanism_verdicts)."""
     family = validated[(validated["rule"] == "final") & (validated["data"] == dataset)].reset_index(drop=True)
     rho = grid.tuned_rho("CE+DRW+SAM", scale, dataset=dataset)
     variants = (scorecard.headline_variants(family, scale, dataset, rho)

@@ -140,7 +140,7 @@ def check3_run(check3: dict, scale: str) -> str:
     clone can recompute the check (the run's snapshot at that epoch committed)."""
     from saddle.checkpoints import snapshot_name
     from saddle.results import results_dir
-    from .saddle_claims import scale_words
+    from .notebook import scale_words
     committed = (results_dir() / scale / "checkpoints" / check3["run_id"] / snapshot_name(check3["epoch"])).exists()
     return (f"trained for {check3['epoch']} epochs on {scale_words(scale)}, seed 0, with a validation split held "
             "out; " +

@@ -1,12 +1,14 @@
-"""Chapter 2's claims on made-up spectra records: group statistics, the per-seed differences each claim is judged
-on, the texts whose directions the chapter states, and the Verdicts collector that judges them by the one rule."""
+"""Chapter 2's modules (saddle_setup, saddle_points, saddle_story) and the spectra claims it shares (spectra_claims)
+on made-up spectra records: group statistics, the per-seed differences each claim is judged on, the texts whose
+directions the chapter states, and the Verdicts collector that judges them by the one rule."""
 import math
 
 import pandas as pd
 import pytest
 
 from saddle import grid
-from saddle_book import book, catalog, mechanism, plots, rule, saddle_claims
+from saddle_book import (catalog, mechanism, notebook, page_tables, rule, saddle_points, saddle_setup, saddle_story,
+                         spectra_claims, spectra_figures)
 
 GROUPS = {"head": [0], "mid": [1], "tail": [2, 3]}
 
@@ -22,15 +24,15 @@ SAM = result({0: (-0.2, 8.0), 1: (-0.5, 25.0), 2: (-2.0, 50.0), 3: (-3.0, 30.0)}
 
 
 def test_group_stat_averages_over_the_whole_group():
-    assert saddle_claims.stat(SGD, 2, "lambda_min") == -4.0
-    assert saddle_claims.group_stat(SGD, GROUPS["tail"], "lambda_min") == -5.0
-    assert saddle_claims.group_stat(SGD, GROUPS["tail"], "ratio") == pytest.approx((0.1 + 0.2) / 2)
+    assert spectra_claims.stat(SGD, 2, "lambda_min") == -4.0
+    assert spectra_claims.group_stat(SGD, GROUPS["tail"], "lambda_min") == -5.0
+    assert spectra_claims.group_stat(SGD, GROUPS["tail"], "ratio") == pytest.approx((0.1 + 0.2) / 2)
 
 
 def test_group_claims_pair_every_seed_that_has_spectra_and_skip_the_others():
     by_seed = {0: {"CE+DRW": {"all": SGD, "tail": SGD}, "CE+DRW+SAM": {"all": SAM, "tail": SAM}},
                1: {"CE+DRW": {"all": None, "tail": SGD}, "CE+DRW+SAM": {"all": None, "tail": SAM}}}
-    claims = {key: (diffs, kind) for key, _, diffs, kind in saddle_claims.group_claims(by_seed, GROUPS, 4)}
+    claims = {key: (diffs, kind) for key, _, diffs, kind in spectra_claims.group_claims(by_seed, GROUPS, 4)}
     assert claims["sam_tail_min"] == ({0: 2.5, 1: 2.5}, "raises")  # -2.5 against -5.0 on both seeds
     assert claims["sam_tail_max"][0] == {0: 5.0, 1: 5.0}
     assert set(claims["sam_flatter"][0]) == {0}  # the head needs all-class spectra: seed 1 has none
@@ -40,7 +42,7 @@ def test_group_claims_pair_every_seed_that_has_spectra_and_skip_the_others():
     assert claims["tail_stationary"] == ({}, "lowers")  # these spectra records hold no gradient norms
     at_point = {str(c): {"loss": 0.1, "grad_norm": g} for c, g in enumerate((1.0, 2.0, 5.0, 7.0))}
     by_seed[0]["CE+DRW"]["all"] = {**SGD, "at_point": at_point}
-    stationary = {key: diffs for key, _, diffs, _ in saddle_claims.group_claims(by_seed, GROUPS, 4)}
+    stationary = {key: diffs for key, _, diffs, _ in spectra_claims.group_claims(by_seed, GROUPS, 4)}
     assert stationary["tail_stationary"] == {0: pytest.approx(6.0 - 1.0)}  # tail mean minus head mean
 
 
@@ -67,13 +69,13 @@ def test_verdicts_judge_by_the_one_rule_show_each_verdict_and_correct_within_the
 
 def test_spectrum_change_and_closing_state_the_directions_the_numbers_show():
     final = {"CE+DRW": SGD, "CE+DRW+SAM": SAM}
-    texts = saddle_claims.spectrum_change(final, 4, seed=0)
+    texts = saddle_points.spectrum_change(final, 4, seed=0)
     # lambda_max falls in class 0 only; |lambda_min| shrinks in classes 1-3 and grows in class 0
     assert texts["max_falls_classes"] == "1 of 4" and texts["shrunk_classes"] == "3 of 4"
     assert texts["min_grows_classes"] == "1 of 4"
     assert texts["fig6_sentence"].endswith("SAM does not shrink the whole spectrum.")
     mostly = result({0: (-0.05, 5.0), 1: (-0.5, 10.0), 2: (-2.0, 20.0), 3: (-9.0, 30.0)})  # both shrink in 0-2
-    assert saddle_claims.spectrum_change({"CE+DRW": SGD, "CE+DRW+SAM": mostly}, 4, seed=0)["fig6_sentence"].endswith(
+    assert saddle_points.spectrum_change({"CE+DRW": SGD, "CE+DRW+SAM": mostly}, 4, seed=0)["fig6_sentence"].endswith(
         "lambda_max falls with SAM in 3 of 4 classes and |lambda_min| shrinks in 3 of 4: SAM shrinks both sides of the "
         "spectrum in most classes, not in all.")
 
@@ -82,9 +84,9 @@ def test_gradient_sentence_says_the_tail_is_on_a_slope_only_when_it_is():
     def table(tail_norm):
         return pd.DataFrame([{"method": "CE+DRW", "group": g, "loss": 0.1, "gradient norm": n}
                              for g, n in (("head", 1.0), ("tail", tail_norm))])
-    assert "not a stationary point of the class loss" in saddle_claims.gradient_sentence(table(3.0))
-    assert "stationary" not in saddle_claims.gradient_sentence(table(1.5))
-    assert saddle_claims.gradient_sentence(table(3.0).assign(loss=None)).endswith("no gradient norms yet.")
+    assert "not a stationary point of the class loss" in saddle_points.gradient_sentence(table(3.0))
+    assert "stationary" not in saddle_points.gradient_sentence(table(1.5))
+    assert saddle_points.gradient_sentence(table(3.0).assign(loss=None)).endswith("no gradient norms yet.")
 
 
 def test_over_training_compares_after_drw_with_its_start():
@@ -94,7 +96,7 @@ def test_over_training_compares_after_drw_with_its_start():
                             index=pd.MultiIndex.from_tuples([("CE+DRW", "tail"), ("CE+DRW", "head"),
                                                              ("CE+DRW+SAM", "tail"), ("CE+DRW+SAM", "head")],
                                                             names=["method", "group"]))
-    claims, texts = saddle_claims.over_training(by_group, epochs, last=200, seed=0)
+    claims, texts = saddle_points.over_training(by_group, epochs, last=200, seed=0)
     assert claims[0][2] == {0: pytest.approx(0.02)}
     assert texts["drw_start"] == 160 and texts["drw_tail_direction"] == "rises"
     assert texts["sam_below_epochs"] == "2 of 3"
@@ -103,7 +105,7 @@ def test_over_training_compares_after_drw_with_its_start():
 def test_radius_sweep_pairs_the_largest_radius_with_sgd_per_seed():
     rows = pd.DataFrame([{"seed": s, "rho": r, "class": c, "lambda_min": -5.0 + r * (s - 8) + (c == "9")}
                          for s in (10, 11) for r in (0.0, 0.1, 0.5) for c in ("8", "9")])
-    claim, texts = saddle_claims.radius_sweep(rows, [10, 11], n_tail=2)
+    claim, texts = saddle_points.radius_sweep(rows, [10, 11], n_tail=2)
     assert claim[0] == "rho_raises" and claim[2] == {10: pytest.approx(1.0), 11: pytest.approx(1.5)}
     assert texts["rho_raised_classes"] == "2 of 2" and texts["rho_max"] == "0.5"
 
@@ -133,20 +135,20 @@ def test_curvature_points_rank_lambda_min_against_tail_accuracy():
     curvature = pd.DataFrame([{"rho": r, "seed": s, "class": c, "lambda_min": -4.0 + r + c / 10}
                               for r in (0.0, 0.1, 0.5) for s in (0,) for c in (8, 9)])
     runs = {(r, 0): {"metrics": {"final": {"tail": 40 - 10 * r}}} for r in (0.0, 0.1, 0.5)}
-    per_run, correlation = saddle_claims.curvature_points(curvature, runs)
+    per_run, correlation = spectra_claims.curvature_points(curvature, runs)
     assert list(per_run["lambda_min"]) == pytest.approx([-3.15, -3.05, -2.65])
     assert correlation == pytest.approx(-1.0)
-    assert saddle_claims.correlation_words(correlation) == ("-1.00", "less negative curvature goes with lower "
+    assert spectra_claims.correlation_words(correlation) == ("-1.00", "less negative curvature goes with lower "
                                                                      "tail accuracy")
-    assert saddle_claims.correlation_words(float("nan"))[0] == "not defined"
+    assert spectra_claims.correlation_words(float("nan"))[0] == "not defined"
 
 
 def test_tail_lambda_min_by_seed_keeps_the_seeds_with_spectra():
     curvature = pd.DataFrame([{"method": m, "seed": s, "lambda_min": v} for m, s, v in
                               (("SAM", 0, -2.0), ("SAM", 0, -4.0), ("SAM", 2, -1.0), ("SGD", 0, -5.0))])
-    assert saddle_claims.tail_lambda_min_by_seed(curvature, "SAM") == {0: -3.0, 2: -1.0}
-    assert saddle_claims.tail_lambda_min_by_seed(curvature, "ImbSAM") == {}
-    assert saddle_claims.tail_lambda_min_by_seed(pd.DataFrame(), "SAM") == {}
+    assert spectra_claims.tail_lambda_min_by_seed(curvature, "SAM") == {0: -3.0, 2: -1.0}
+    assert spectra_claims.tail_lambda_min_by_seed(curvature, "ImbSAM") == {}
+    assert spectra_claims.tail_lambda_min_by_seed(pd.DataFrame(), "SAM") == {}
 
 
 def test_side_of_zero_and_radius():
@@ -158,7 +160,7 @@ def test_side_of_zero_and_radius():
 
 
 def test_estimator_sentence_reads_the_probe_spread_and_the_longer_run():
-    from saddle_book.saddle_claims import estimator_sentence
+    from saddle_book.saddle_points import estimator_sentence
     rows = pd.DataFrame([
         {"method": "a", "class": "8 Bag", "Lanczos steps": 100, "lambda_min": -2.0, "lambda_min spread": 0.2},
         {"method": "a", "class": "8 Bag", "Lanczos steps": 200, "lambda_min": -2.05, "lambda_min spread": 0.1},
@@ -174,32 +176,32 @@ def test_estimator_sentence_reads_the_probe_spread_and_the_longer_run():
 
 
 def test_chapter2_parameters_resolve_by_protocol_and_refuse_bad_values():
-    seeds, sweep_seeds, rho_sweep, rho, estimator = saddle_claims.resolve_parameters(
+    seeds, sweep_seeds, rho_sweep, rho, estimator = saddle_setup.resolve_parameters(
         "cpu", "paper", None, None, None, None, None, None)
     assert seeds == list(grid.SEEDS) and sweep_seeds == seeds and 0 not in rho_sweep
     assert rho == grid.table5_rho("CE+DRW+SAM", "fashion-mnist") and estimator.iters == 100
     assert estimator.seed == seeds[0] and estimator.max_per_class is None
-    smoke = saddle_claims.resolve_parameters("smoke", "validated", None, None, None, None, None, None)
+    smoke = saddle_setup.resolve_parameters("smoke", "validated", None, None, None, None, None, None)
     assert smoke[:4] == ([0], [10], [0.5], 0.5) and smoke[4].iters == 4
-    mine = saddle_claims.resolve_parameters("cpu", "validated", 0.3, [0.1], [11], [2], 50, 8)
+    mine = saddle_setup.resolve_parameters("cpu", "validated", 0.3, [0.1], [11], [2], 50, 8)
     assert mine[:4] == ([2], [11], [0.1], 0.3) and (mine[4].iters, mine[4].max_per_class) == (50, 8)
     with pytest.raises(ValueError, match="protocol 'fancy'"):
-        saddle_claims.resolve_parameters("cpu", "fancy", None, None, None, None, None, None)
+        saddle_setup.resolve_parameters("cpu", "fancy", None, None, None, None, None, None)
     with pytest.raises(ValueError, match="rho"):
-        saddle_claims.resolve_parameters("cpu", "paper", None, [0.1, -1.0], None, None, None, None)
+        saddle_setup.resolve_parameters("cpu", "paper", None, [0.1, -1.0], None, None, None, None)
 
 
 def test_chapter2_reads_the_regime_scale_under_the_validated_protocol_only():
-    seeds, sweep_seeds, rho_sweep, rho, estimator = saddle_claims.resolve_parameters(
+    seeds, sweep_seeds, rho_sweep, rho, estimator = saddle_setup.resolve_parameters(
         grid.REGIME_SCALE, "validated", 0.05, None, None, None, None, None)
     assert (rho_sweep, sweep_seeds) == (list(grid.REGIME_TUNE_RHOS), list(grid.REGIME_TUNE_SEEDS))
-    assert seeds == list(grid.PROTOCOL_SEEDS) and estimator.max_per_class == book.REGIME_MAX_PER_CLASS
-    assert saddle_claims.scale_words("cpu") == "Fashion-MNIST-LT, cpu scale"
-    assert saddle_claims.scale_words(grid.REGIME_SCALE).endswith("r8-n5000 scale (ResNet-8, 5,000-image head)")
+    assert seeds == list(grid.PROTOCOL_SEEDS) and estimator.max_per_class == grid.REGIME_MAX_PER_CLASS
+    assert notebook.scale_words("cpu") == "Fashion-MNIST-LT, cpu scale"
+    assert notebook.scale_words(grid.REGIME_SCALE).endswith("r8-n5000 scale (ResNet-8, 5,000-image head)")
     with pytest.raises(ValueError, match="protocol 'paper' has no runs at scale r8-n5000"):
-        saddle_claims.resolve_parameters(grid.REGIME_SCALE, "paper", 0.5, None, None, None, None, None)
+        saddle_setup.resolve_parameters(grid.REGIME_SCALE, "paper", 0.5, None, None, None, None, None)
     with pytest.raises(ValueError, match="scale 'r32-n500'"):
-        saddle_claims.resolve_parameters("r32-n500", "validated", 0.5, None, None, None, None, None)
+        saddle_setup.resolve_parameters("r32-n500", "validated", 0.5, None, None, None, None, None)
 
 
 def _record(tail_acc: float) -> dict:
@@ -212,14 +214,14 @@ def test_side_comparisons_say_they_are_not_trained_at_the_regime_scale():
     final = {m: {**r, "settings": {"epoch": 200}, "class_names": list("abcd")} for m, r in (("CE+DRW", SGD),
                                                                                          ("CE+DRW+SAM", SAM))}
     records = {"CE+DRW": _record(40.0), "CE+DRW+SAM": _record(50.0)}
-    assert not saddle_claims.comparisons_trained(grid.REGIME_SCALE) and saddle_claims.comparisons_trained("cpu")
-    ce = saddle_claims.ce_comparison(grid.REGIME_SCALE, "validated", 0, None, records, final, 200)
+    assert not saddle_setup.comparisons_trained(grid.REGIME_SCALE) and saddle_setup.comparisons_trained("cpu")
+    ce = saddle_points.ce_comparison(grid.REGIME_SCALE, "validated", 0, None, records, final, 200)
     assert "Plain CE is not trained at scale r8-n5000" in ce["note"] and ce["claim"][2] == {}
     assert set(ce["rows"]["method"]) == {"CE+DRW", "CE+DRW+SAM"} and ce["texts"]["ce_sentence"] == ce["note"]
-    ldam = saddle_claims.ldam_comparison(grid.REGIME_SCALE, "validated", 0, None, [0, 3], list("abcd"), 200)
+    ldam = saddle_points.ldam_comparison(grid.REGIME_SCALE, "validated", 0, None, [0, 3], list("abcd"), 200)
     assert ldam["panels"] == {} and all(values == {} for _, _, values, _ in ldam["claims"])
     assert "LDAM+DRW is not trained" in ldam["note"] and ldam["rows"].empty
-    assert plots.spectral_densities(ldam["panels"]) is None  # publish draws the note instead
+    assert spectra_figures.spectral_densities(ldam["panels"]) is None  # publish draws the note instead
 
 
 def test_across_scales_sets_each_claim_beside_its_other_scale_with_holm_per_scale():
@@ -230,26 +232,26 @@ def test_across_scales_sets_each_claim_beside_its_other_scale_with_holm_per_scal
     cpu = frame({"tail_saddle": decided, "sam_tail_min": {s: -1.0 - 0.01 * s for s in range(5)},
                  "negative_in_residual": {0: 0.5}})
     regime = frame({"tail_saddle": {0: 0.2, 1: -0.1, 2: 0.05}})
-    table = saddle_claims.across_scales({"cpu": cpu, "r8-n5000": regime})
+    table = saddle_story.across_scales({"cpu": cpu, "r8-n5000": regime})
     assert list(table.index) == ["tail_saddle", "sam_tail_min", "negative_in_residual"]  # MECHANISM_CLAIMS' order
     assert table.loc["tail_saddle", "cpu"].startswith("+1.02 [") and "reproduced (5 seeds)" in table.loc[
         "tail_saddle", "cpu"]
     assert "contradicted (5 seeds)" in table.loc["sam_tail_min", "cpu"]
     assert table.loc["tail_saddle", "r8-n5000"].endswith("inconclusive (3 seeds)")
     assert table.loc["sam_tail_min", "r8-n5000"] == "not measured"
-    cells = saddle_claims.scale_cells(table, "r8-n5000", ["tail_saddle", "lmin_tracks_tail_acc"])
+    cells = saddle_story.scale_cells(table, "r8-n5000", ["tail_saddle", "lmin_tracks_tail_acc"])
     assert cells == {"tail_saddle": table.loc["tail_saddle", "r8-n5000"], "lmin_tracks_tail_acc": "not measured yet"}
-    assert saddle_claims.scale_cells(pd.DataFrame(), "r8-n5000", ["tail_saddle"]) == {"tail_saddle": "not measured yet"}
+    assert saddle_story.scale_cells(pd.DataFrame(), "r8-n5000", ["tail_saddle"]) == {"tail_saddle": "not measured yet"}
     one_seed = table.loc["negative_in_residual", "cpu"]
     assert "[" not in one_seed and one_seed.endswith("(1 seed)")
     # Holm runs over the scale's whole declared family, rows the table does not show included (as chapter 2 does):
     # a weak claim's raw "reproduced" (p about 0.02) survives alone, not beside eleven more claims of its family.
     weak = {0: 0.3, 1: 1.9, 2: 0.6, 3: 1.5, 4: 0.9}
-    alone = saddle_claims.across_scales({"cpu": frame({"tail_saddle": weak})})
+    alone = saddle_story.across_scales({"cpu": frame({"tail_saddle": weak})})
     family = frame({"tail_saddle": weak, **{k: {0: 0.1, 1: -0.1, 2: 0.05} for k in catalog.MECHANISM_IDS
-                                               if k not in saddle_claims.MECHANISM_CLAIMS},
+                                               if k not in saddle_story.MECHANISM_CLAIMS},
                     "not_in_the_family": decided})
-    beside = saddle_claims.across_scales({"cpu": family})
+    beside = saddle_story.across_scales({"cpu": family})
     assert list(beside.index) == ["tail_saddle"] and "reproduced (5 seeds)" in alone.loc["tail_saddle", "cpu"]
     assert "reproduced before Holm's correction, inconclusive after it" in beside.loc["tail_saddle", "cpu"]
 
@@ -265,9 +267,9 @@ def test_held_counts_leave_the_books_own_hypothesis_out_and_the_reach_depends_on
     own = pd.concat([cpu, pd.DataFrame([{"key": "negative_in_residual", **rule.claim_row(
         "r", {s: -1.0 - 0.01 * s for s in range(5)}, "raises")}]).set_index("key")])
     assert own.loc["negative_in_residual", "verdict"] == "contradicted"
-    assert saddle_claims.held_counts({"cpu": own}) == saddle_claims.held_counts({"cpu": cpu})
-    assert "about 1.00" in saddle_claims.stationary_reach(split(4.0, -8.0))
-    near = saddle_claims.stationary_reach(split(1.0, -8.0))  # 2 * 1 / 8 = 0.25 < 0.5
+    assert saddle_story.held_counts({"cpu": own}) == saddle_story.held_counts({"cpu": cpu})
+    assert "about 1.00" in saddle_story.stationary_reach(split(4.0, -8.0))
+    near = saddle_story.stationary_reach(split(1.0, -8.0))  # 2 * 1 / 8 = 0.25 < 0.5
     assert "about 0.25" in near and near.endswith("feels the curvature before the slope.")
 
 
@@ -275,9 +277,9 @@ def test_images_sentence_says_which_way_the_test_images_move_lambda_min():
     rows = pd.DataFrame([{"method": "CE+DRW", "class": c, "images": images, "lambda_min": lam, "loss": loss}
                          for c in ("8 x", "9 y") for images, lam, loss in (("train", -4.0, 0.1), ("test", -2.0, 1.5))])
     sam_train_only = rows[rows["images"] == "train"].assign(method="CE+DRW+SAM")
-    assert saddle_claims.images_sentence(pd.concat([rows, sam_train_only])).endswith(
+    assert saddle_points.images_sentence(pd.concat([rows, sam_train_only])).endswith(
         "Not computed on test images yet: CE+DRW+SAM.")  # a method without test images is named, not a KeyError
-    assert saddle_claims.images_sentence(rows) == ("Means over the tail classes. CE+DRW: lambda_min -2 on test images "
+    assert saddle_points.images_sentence(rows) == ("Means over the tail classes. CE+DRW: lambda_min -2 on test images "
                                                    "against -4 on training images (less negative), loss 1.5 against "
                                                    "0.1.")
 
@@ -285,17 +287,17 @@ def test_images_sentence_says_which_way_the_test_images_move_lambda_min():
 def test_checkpoint_rows_pair_the_last_epoch_with_a_kept_best_validation_snapshot(monkeypatch):
     from saddle import checkpoints
     best = {0: 150, 1: 200, 2: 120}  # seed 1's best epoch is its last; seed 2 kept no snapshot at 120
-    monkeypatch.setattr(saddle_claims, "find_record", lambda config: {"metrics": {
+    monkeypatch.setattr(saddle_points, "find_record", lambda config: {"metrics": {
         "best_val": {"epoch": best[config.seed], "tail": 50.0}, "final": {"tail": 45.0}}})
 
     def path(run_id, epoch):
         if epoch == 120:
             raise FileNotFoundError("no checkpoint")
     monkeypatch.setattr(checkpoints, "checkpoint_path", path)
-    monkeypatch.setattr(saddle_claims.Estimator, "of", lambda self, record, epoch, which, seed:
+    monkeypatch.setattr(saddle_setup.Estimator, "of", lambda self, record, epoch, which, seed:
                         result({c: (-1.0 if epoch == 200 else -2.0, 10.0) for c in which}))
-    estimator = saddle_claims.Estimator(iters=4, max_per_class=None, seed=0)
-    rows = saddle_claims.checkpoint_rows("cpu", "validated", [0, 1, 2], 0.05, estimator, [8, 9])
+    estimator = saddle_setup.Estimator(iters=4, max_per_class=None, seed=0)
+    rows = saddle_points.checkpoint_rows("cpu", "validated", [0, 1, 2], 0.05, estimator, [8, 9])
     assert list(rows["seed"]) == [0, 0] and list(rows["method"]) == ["CE+DRW", "CE+DRW+SAM"]
     assert list(rows["lambda_min, last epoch"]) == [-1.0, -1.0] and list(rows["lambda_min, best validation"]) == [
         -2.0, -2.0] and set(rows["best-validation epoch"]) == {150}
@@ -306,58 +308,58 @@ def test_checkpoint_sentence_reads_each_run_without_averaging_methods():
     rows = pd.DataFrame({"seed": [0, 0, 1], "method": ["CE+DRW", "CE+DRW+SAM", "CE+DRW"],
                          "best-validation epoch": [50, 170, 120], "lambda_min, last epoch": [-4.0, -8.0, -5.0],
                          "lambda_min, best validation": [-28.0, -7.0, None], "DRW on": [False, True, False]})
-    assert saddle_claims.checkpoint_sentence(rows) == (
+    assert saddle_points.checkpoint_sentence(rows) == (
         "Tail lambda_min at the best-validation checkpoint against the last epoch: seed 0 CE+DRW (epoch 50, before "
         "DRW switches on) -28 "
         "against -4; seed 0 CE+DRW+SAM (epoch 170) -7 against -8.")
-    assert saddle_claims.checkpoint_sentence(rows.iloc[:0]).startswith("No run here has a best-validation snapshot")
+    assert saddle_points.checkpoint_sentence(rows.iloc[:0]).startswith("No run here has a best-validation snapshot")
 
 
 def test_both_scales_glues_the_regime_cells_and_the_closing_paragraph(monkeypatch):
     frame = pd.DataFrame([{"key": "tail_stationary", **rule.claim_row("t", {0: 1.0, 1: 1.2, 2: 1.1}, "lowers")}]
                          ).set_index("key")
-    monkeypatch.setattr(saddle_claims, "recorded_mechanism", lambda scale: frame if scale == "r8-n5000" else
+    monkeypatch.setattr(saddle_story, "recorded_mechanism", lambda scale: frame if scale == "r8-n5000" else
                         frame.iloc[:0])
     monkeypatch.setattr(mechanism, "summary_across_scales", lambda by_scale: pd.DataFrame())
-    table, split, texts = saddle_claims.both_scales()
+    table, split, texts = saddle_story.both_scales()
     assert list(table.index) == ["tail_stationary"] and split.empty
     assert texts["regime_tail_stationary"] == table.loc["tail_stationary", "r8-n5000"]
     assert texts["regime_tail_saddle"] == "not measured yet" and texts["evidence_counts"].startswith(
         "at cpu none is measured yet")
-    assert {f"regime_{key}" for key in saddle_claims.MECHANISM_CLAIMS} <= set(texts)
+    assert {f"regime_{key}" for key in saddle_story.MECHANISM_CLAIMS} <= set(texts)
     assert texts["regime_large_fit"] == "n/a"
     fits = pd.DataFrame({"train acc": [93.9, 59.6]},
                         index=pd.MultiIndex.from_tuples([("r8-n5000", 0.0), ("r8-n5000", 0.5)], names=["scale", "rho"]))
     monkeypatch.setattr(mechanism, "summary_across_scales", lambda by_scale: fits)
-    assert saddle_claims.both_scales()[2]["regime_large_fit"] == "60%"
+    assert saddle_story.both_scales()[2]["regime_large_fit"] == "60%"
 
 
 def test_classes_out_of_range_are_named():
-    saddle_claims.check_classes(10, 0, 9)
+    saddle_setup.check_classes(10, 0, 9)
     with pytest.raises(ValueError, match="class 10 out of range; accepted: 0..9"):
-        saddle_claims.check_classes(10, 0, 10)
+        saddle_setup.check_classes(10, 0, 10)
 
 
 def test_seeds_with_spectra_need_both_runs():
     per_seed = {0: {"CE+DRW": {"all": SGD}, "CE+DRW+SAM": {"all": SAM}},
                 1: {"CE+DRW": {"all": SGD}, "CE+DRW+SAM": {"all": None}}}
-    assert saddle_claims.seeds_with_spectra(per_seed) == "0"
-    assert saddle_claims.seeds_with_spectra({1: per_seed[1]}) == "none"
+    assert saddle_setup.seeds_with_spectra(per_seed) == "0"
+    assert saddle_setup.seeds_with_spectra({1: per_seed[1]}) == "none"
 
 
 def test_curvature_reading_texts_with_and_without_spectra():
     curvature = pd.DataFrame([{"rho": r, "seed": s, "class": 9, "lambda_min": -4.0 + r}
                               for r in (0.0, 0.5) for s in (10, 11)])
     runs = {(r, s): {"metrics": {"final": {"tail": 40 - 10 * r + s}}} for r in (0.0, 0.5) for s in (10, 11)}
-    points, texts = saddle_claims.curvature_reading(curvature, runs, "final", "k", within_seed=True)
+    points, texts = spectra_claims.curvature_reading(curvature, runs, "final", "k", within_seed=True)
     assert len(points) == 4 and texts["k_runs"] == 4
     assert texts["k_within_seed"] == "seed 10: -1.00; seed 11: -1.00"
-    none, empty = saddle_claims.curvature_reading(curvature.iloc[:0], runs, "final", "k")
+    none, empty = spectra_claims.curvature_reading(curvature.iloc[:0], runs, "final", "k")
     assert none is None and empty == {"k_rank": "not computed", "k_runs": 0, "k_reading": "no spectra to compare"}
 
 
 def test_figure_seeds_name_the_seeds_each_figure_rests_on():
-    texts = saddle_claims.figure_seeds(0, [], {})
+    texts = saddle_points.figure_seeds(0, [], {})
     assert set(texts) == {"spectra_seeds", "all_class_seeds", "plot_seed"}
     assert texts["spectra_seeds"] == "none" and texts["all_class_seeds"] == "none" and texts["plot_seed"] == 0
 
@@ -372,30 +374,30 @@ def test_estimator_reading_names_the_plotted_seeds_runs_at_both_radii_and_shorte
                     for name in runs for s in iters]
 
     runs = {(0.0, 3): "drw", (0.05, 3): "tuned", (grid.MECHANISM_RHO, 3): "large", (0.05, 4): "other seed"}
-    table, text = saddle_claims.estimator_reading(runs, 0.05, 3, "cpu", 100, [2], FakeSource())
+    table, text = saddle_points.estimator_reading(runs, 0.05, 3, "cpu", 100, [2], FakeSource())
     assert seen["runs"] == {"CE+DRW": "drw", "CE+DRW+SAM rho 0.05": "tuned",
                             f"CE+DRW+SAM rho {grid.MECHANISM_RHO:g}": "large"}
     assert seen["iters"] == (50, 100, 200) and len(table) == 9
     assert text.startswith("At 100 Lanczos steps")
-    saddle_claims.estimator_reading(runs, 0.05, 3, "smoke", 4, [2], FakeSource())
+    saddle_points.estimator_reading(runs, 0.05, 3, "smoke", 4, [2], FakeSource())
     assert seen["iters"] == (4, 8)
 
 
 def test_fig6_panels_title_each_class_with_its_group_for_each_method():
     record = {"class_names": ["a", "b", "c", "d"], "groups": GROUPS}
-    panels = saddle_claims.fig6_panels({"CE+DRW": record, "CE+DRW+SAM": record}, {"CE+DRW": SGD, "CE+DRW+SAM": SAM},
+    panels = saddle_points.fig6_panels({"CE+DRW": record, "CE+DRW+SAM": record}, {"CE+DRW": SGD, "CE+DRW+SAM": SAM},
                                        [0, 2])
     assert list(panels) == ["CE+DRW: class 0 a (head)", "CE+DRW: class 2 c (tail)", "CE+DRW+SAM: class 0 a (head)",
                             "CE+DRW+SAM: class 2 c (tail)"]
     assert panels["CE+DRW+SAM: class 2 c (tail)"].lambda_min == -2.0
-    assert "validation split" in saddle_claims.protocol_words("validated")
-    assert "Table 5's rho" in saddle_claims.protocol_words("paper")
+    assert "validation split" in saddle_setup.protocol_words("validated")
+    assert "Table 5's rho" in saddle_setup.protocol_words("paper")
 
 
 def test_recorded_mechanism_at_cpu_judges_the_family_chapter_2_judges_from_committed_records():
     """The side-by-side table's Holm family is the chapter's: with the radius sweep's claim (tuning seeds 10, 11)."""
-    frame = saddle_claims.recorded_mechanism("cpu")
-    assert set(saddle_claims.MECHANISM_CLAIMS) <= set(frame.index) <= set(catalog.MECHANISM_IDS)
+    frame = saddle_story.recorded_mechanism("cpu")
+    assert set(saddle_story.MECHANISM_CLAIMS) <= set(frame.index) <= set(catalog.MECHANISM_IDS)
     assert frame.loc["rho_raises", "seeds"] == 2 and frame.loc["sam_ratio", "seeds"] == 5
 
 
@@ -417,8 +419,8 @@ def test_evidence_gathers_each_claim_from_its_family_with_the_split_numbers_and_
                           "H_max": 10.0 if rho else 40.0, "R_min": -1.0 * c, "loss": 0.1 * c * (1 if rho else -1),
                           "test acc": 40.0 - c, "train acc": 60.0 if rho else 90.0}
                          for s in (0, 1) for rho in (0.0, 0.5) for c in (7, 8, 9)])
-    table, texts = saddle_claims.evidence({"r8-n5000": declared}, {"r8-n5000": after}, {"r8-n5000": rows})
-    assert list(table.index) == list(saddle_claims.EVIDENCE) and list(table.columns) == ["claim", "family", "r8-n5000"]
+    table, texts = saddle_story.evidence({"r8-n5000": declared}, {"r8-n5000": after}, {"r8-n5000": rows})
+    assert list(table.index) == list(saddle_story.EVIDENCE) and list(table.columns) == ["claim", "family", "r8-n5000"]
     assert table.loc["negative_in_residual", "family"] == "declared; the book's own hypothesis"
     assert table.loc["large_rho_acc", "family"] == "added after its data"
     assert texts["story_regime_tail_stationary"] == table.loc["tail_stationary", "r8-n5000"]
@@ -440,7 +442,7 @@ def test_evidence_gathers_each_claim_from_its_family_with_the_split_numbers_and_
     assert texts["story_regime_negative_in_residual_arms"] == "CE+DRW -1.00, SAM 0.5 +1.00"
     # pooled over both runs the two opposite orders cancel: what a within-run correlation keeps apart
     assert abs(float(texts["story_regime_negative_in_residual_pooled"])) < 1e-9
-    empty, none = saddle_claims.evidence({"cpu": declared.iloc[:0]}, {}, {})
+    empty, none = saddle_story.evidence({"cpu": declared.iloc[:0]}, {}, {})
     assert set(empty["cpu"]) == {"not measured"} and none["story_cpu_sgd_hmax"] == "n/a"
     assert none["story_cpu_lmin_tracks_tail_acc_arms"] == "n/a"
 
@@ -449,7 +451,7 @@ def test_evidence_gathers_each_claim_from_its_family_with_the_split_numbers_and_
 def test_recorded_evidence_reads_both_scales_from_the_committed_records():
     """The section's numbers at r8-n5000 (5 seeds each): SAM at rho 0.5 costs tail and overall accuracy and raises the
     tail's |lambda_min/lambda_max|, contradicting the paper's direction after Holm within the added family."""
-    table, texts, by_scale = saddle_claims.recorded_evidence()
+    table, texts, by_scale = saddle_story.recorded_evidence()
     assert set(by_scale) == {"cpu", "r8-n5000"}
     assert texts["story_regime_large_rho_tail_acc"] == "-15.25 [-20.36, -10.14], contradicted (5 seeds)"
     assert texts["story_regime_large_rho_acc"] == "-4.86 [-6.48, -3.24], contradicted (5 seeds)"
@@ -468,11 +470,11 @@ def test_held_counts_and_the_stationarity_sentence_are_the_evidence_paragraphs_o
                                                                      "raises")}]).set_index("key")
     split = pd.DataFrame({"grad_norm": [4.0], "H_min": [-8.0], "lambda_min_over_grad": [-2.0]},
                          index=pd.MultiIndex.from_tuples([("cpu", 0.0)], names=["scale", "rho"]))
-    counts = saddle_claims.held_counts({"cpu": cpu, "r8-n5000": cpu.iloc[:0]})
+    counts = saddle_story.held_counts({"cpu": cpu, "r8-n5000": cpu.iloc[:0]})
     assert counts == "at cpu 1 of 1 holds and 0 run against the paper; at r8-n5000 none is measured yet"
-    reach = saddle_claims.stationary_reach(split)
+    reach = saddle_story.stationary_reach(split)
     assert "up to a step of about 1.00" in reach and reach.endswith("fails the first condition of a saddle.")
-    assert saddle_claims.stationary_reach(split.iloc[:0]) == ""
+    assert saddle_story.stationary_reach(split.iloc[:0]) == ""
 
 
 def test_evidence_table_adds_the_claims_across_scales_lacks_once_each_in_the_storys_order():
@@ -481,7 +483,7 @@ def test_evidence_table_adds_the_claims_across_scales_lacks_once_each_in_the_sto
                          index=pd.Index(["tail_stationary", "large_rho_acc"], name="key"))
     across = pd.DataFrame({"claim": ["at a saddle", "stationary, worded apart"], "cpu": ["e", "a"],
                            "r8-n5000": ["f", "c"]}, index=pd.Index(["tail_saddle", "tail_stationary"], name="key"))
-    table = saddle_claims.evidence_table(story, across)
+    table = saddle_story.evidence_table(story, across)
     assert list(table.index) == ["tail_saddle", "tail_stationary", "large_rho_acc"]
     assert list(table.columns) == ["claim", "family", "cpu", "r8-n5000"]
     assert table.loc["tail_saddle", "family"] == "declared" and table.loc["tail_stationary", "claim"] == "stationary"
@@ -491,10 +493,10 @@ def test_split_beside_adds_the_chapters_own_scale_once():
     index = pd.MultiIndex.from_tuples([("cpu", 0.0), ("cpu", 0.5)], names=["scale", "rho"])
     both = pd.DataFrame({"H_min": [-6.8, -5.5]}, index=index)
     own = pd.DataFrame({"H_min": [-1.0]}, index=pd.Index([0.0], name="rho"))
-    assert saddle_claims.split_beside(both, "cpu", own) is both  # cpu is already there
-    beside = saddle_claims.split_beside(both, "smoke", own)
+    assert saddle_story.split_beside(both, "cpu", own) is both  # cpu is already there
+    beside = saddle_story.split_beside(both, "smoke", own)
     assert list(beside.index) == [("cpu", 0.0), ("cpu", 0.5), ("smoke", 0.0)]
-    assert saddle_claims.split_beside(both, "smoke", pd.DataFrame()) is both
+    assert saddle_story.split_beside(both, "smoke", pd.DataFrame()) is both
 
 
 def test_evidence_display_names_the_family_in_the_claim_and_breaks_each_cell_in_two_lines():
@@ -503,12 +505,12 @@ def test_evidence_display_names_the_family_in_the_claim_and_breaks_each_cell_in_
                           "cpu": ["+3.20 [+1.41, +4.98], contradicted before Holm's correction, inconclusive after it "
                                   "(5 seeds)", "not measured", "+0.40, not tested (1 seed)"]},
                          index=pd.Index(["tail_stationary", "large_rho_acc", "negative_in_residual"], name="key"))
-    shown = saddle_claims.evidence_display(table)
+    shown = saddle_story.evidence_display(table)
     assert list(shown.columns) == ["claim", "cpu"]
     assert list(shown["claim"]) == ["stationary", "cost (added after its data)", "R (the book's own hypothesis)"]
     nbsp = chr(0xA0)  # the interval never breaks
     assert list(shown["cpu"]) == [f"inconclusive after Holm (contradicted before)\n+3.20{nbsp}[+1.41,{nbsp}+4.98] "
                                   "(5 seeds)", "not measured", "not tested\n+0.40 (1 seed)"]
-    assert saddle_claims.evidence_display(table.assign(claim="SAM at rho 0.5 raises lambda_min"))["claim"].iloc[0] == \
+    assert saddle_story.evidence_display(table.assign(claim="SAM at rho 0.5 raises lambda_min"))["claim"].iloc[0] == \
         "SAM at ρ 0.5 raises λmin"
-    assert "<br>" in book.typeset(shown)
+    assert "<br>" in page_tables.typeset(shown)
