@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import math
-import statistics
 import time
 
 import torch
@@ -95,28 +94,3 @@ def plan_text(plan_: dict) -> str:
     return (f"{plan_['runs']} run{'s' * (plan_['runs'] != 1)}, {each} minutes each on one thread (measured here): "
             f"about {plan_['wall']:.0f} minutes of wall time on {plan_['workers']} worker"
             f"{'s' * (plan_['workers'] != 1)}")
-
-
-def recorded_minutes(records) -> dict:
-    """Median wall minutes of the complete one-thread runs among `records` that trained start to end, by how many
-    passes a step takes ('one pass': SGD, PGD, LPF-SGD; 'two passes': SAM, ImbSAM, CC-SAM): what a run has cost."""
-    minutes = {"one pass": [], "two passes": []}
-    for record in records:
-        made = record.get("provenance") or {}
-        if (record.get("status") != "complete" or made.get("threads") != 1 or made.get("resumed_from_epoch")
-                or made.get("stacked_runs") or not made.get("wall_time_s")):
-            continue
-        passes = "two passes" if record["config"]["optimizer"] in ("sam", "imbsam", "ccsam") else "one pass"
-        minutes[passes].append(made["wall_time_s"] / 60)
-    return {passes: statistics.median(found) for passes, found in minutes.items() if found}
-
-
-def recorded_text(records) -> str:
-    """The book's one sentence on what a run costs, from recorded_minutes: 'about 9 minutes a run without SAM
-    and 14 with it (one thread; medians of the committed records)'."""
-    minutes = recorded_minutes(records)
-    if not minutes:
-        return "a time no committed record shows yet"
-    said = {"one pass": "without SAM", "two passes": "with it" if "one pass" in minutes else "with SAM"}
-    parts = [f"{minutes[k]:.0f} {'minutes a run ' if i == 0 else ''}{said[k]}" for i, k in enumerate(minutes)]
-    return f"about {' and '.join(parts)} (one thread; medians of the committed records)"

@@ -188,28 +188,6 @@ def tuning_table(method: str, scale: str, *, root: Path | None = None, rhos=None
     return table
 
 
-def tuning_rows(methods, scale: str, dataset: str | None = None, root: Path | None = None) -> list[dict]:
-    """Each tuning run's final validation accuracy, a row per (method, rho) with a column per tuning seed and an
-    arrow at the radius select_rho chose (chapter 6's tuning table)."""
-    rows = []
-    for method in methods:
-        chosen = tuned_rho(method, scale, root=root, dataset=dataset)
-        seeds = tuning_plan(method, scale)[1]
-        for rho, accs in tuning_table(method, scale, root=root, dataset=dataset).items():
-            rows.append({"method": method, "rho": rho, **{f"val acc, seed {s}": a for s, a in zip(seeds, accs)},
-                         "chosen": "<- tuned" if rho == chosen else ""})
-    return rows
-
-
-def radii_table(methods, scale: str, dataset: str):
-    """Each SAM method's radius: Table 5's (CIFAR-10; 'none' for the methods after the paper) beside the one tuned
-    on validation here ('tuning incomplete' until its tuning grid is recorded)."""
-    import pandas as pd
-    return pd.DataFrame([{"method": m, "Table 5 (CIFAR-10)": table5_rho(m, "cifar10") if m in SAM_METHODS else "none",
-                          "tuned here": tuned_rho(m, scale, dataset=dataset) or "tuning incomplete"}
-                         for m in methods]).set_index("method")
-
-
 def tuned_rho(method: str, scale: str, *, root: Path | None = None, dataset: str | None = None) -> float | None:
     """`method`'s rho by select_rho once its whole tuning grid is recorded, else None. A diverged run counts as
     the worst validation accuracy (0)."""

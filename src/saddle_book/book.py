@@ -5,14 +5,17 @@ import ast
 import html
 import math
 import re
+import statistics
 
 from saddle import runner
 from saddle.checks import check_choice
 from saddle.config import check_field
 from saddle.data import DATASETS
-from saddle.grid import GRIDS, TUNE_GRID, method_config, table5_rho, tuning_sweep
+from saddle.grid import (GRIDS, SAM_METHODS, TUNE_GRID, method_config, table5_rho, tuned_rho, tuning_plan,
+                         tuning_sweep, tuning_table)
 from saddle.grid import REGIME_MAX_PER_CLASS  # noqa: F401 (named here by appendix_differences.md and the tests)
-from saddle.results import paper_results, train_group_accuracy
+from saddle.results import train_group_accuracy
+from .catalog import paper_results
 from .rule import seeds_phrase
 
 BOOK_SCALES = ("smoke", "cpu", "paper")  # "large" runs are torchrun jobs of their own (chapter 5)
@@ -638,3 +641,50 @@ def typeset_levels(frame, level: str, digits: int = 3) -> str:
         table.index = pd.Index([_header(c) for c in table.index], name="quantity")
         parts.append(f"<p><b>{html.escape(str(value))}</b></p>\n" + typeset(table, digits, index=True))
     return "\n".join(parts)
+
+
+def tuning_rows(methods, scale: str, dataset: str | None = None, root=None) -> list[dict]:
+    """Each tuning run's final validation accuracy, a row per (method, rho) with a column per tuning seed and an
+    arrow at the radius select_rho chose (chapter 6's tuning table)."""
+    rows = []
+    for method in methods:
+        chosen = tuned_rho(method, scale, root=root, dataset=dataset)
+        seeds = tuning_plan(method, scale)[1]
+        for rho, accs in tuning_table(method, scale, root=root, dataset=dataset).items():
+            rows.append({"method": method, "rho": rho, **{f"val acc, seed {s}": a for s, a in zip(seeds, accs)},
+                         "chosen": "<- tuned" if rho == chosen else ""})
+    return rows
+
+
+def radii_table(methods, scale: str, dataset: str):
+    """Each SAM method's radius: Table 5's (CIFAR-10; 'none' for the methods after the paper) beside the one tuned
+    on validation here ('tuning incomplete' until its tuning grid is recorded)."""
+    import pandas as pd
+    return pd.DataFrame([{"method": m, "Table 5 (CIFAR-10)": table5_rho(m, "cifar10") if m in SAM_METHODS else "none",
+                          "tuned here": tuned_rho(m, scale, dataset=dataset) or "tuning incomplete"}
+                         for m in methods]).set_index("method")
+
+
+def recorded_minutes(records) -> dict:
+    """Median wall minutes of the complete one-thread runs among `records` that trained start to end, by how many
+    passes a step takes ('one pass': SGD, PGD, LPF-SGD; 'two passes': SAM, ImbSAM, CC-SAM): what a run has cost."""
+    minutes = {"one pass": [], "two passes": []}
+    for record in records:
+        made = record.get("provenance") or {}
+        if (record.get("status") != "complete" or made.get("threads") != 1 or made.get("resumed_from_epoch")
+                or made.get("stacked_runs") or not made.get("wall_time_s")):
+            continue
+        passes = "two passes" if record["config"]["optimizer"] in ("sam", "imbsam", "ccsam") else "one pass"
+        minutes[passes].append(made["wall_time_s"] / 60)
+    return {passes: statistics.median(found) for passes, found in minutes.items() if found}
+
+
+def recorded_text(records) -> str:
+    """The book's one sentence on what a run costs, from recorded_minutes: 'about 9 minutes a run without SAM
+    and 14 with it (one thread; medians of the committed records)'."""
+    minutes = recorded_minutes(records)
+    if not minutes:
+        return "a time no committed record shows yet"
+    said = {"one pass": "without SAM", "two passes": "with it" if "one pass" in minutes else "with SAM"}
+    parts = [f"{minutes[k]:.0f} {'minutes a run ' if i == 0 else ''}{said[k]}" for i, k in enumerate(minutes)]
+    return f"about {' and '.join(parts)} (one thread; medians of the committed records)"
