@@ -1,9 +1,5 @@
-"""What training costs on this machine, measured rather than remembered.
-
-`seconds_per_epoch` times a few real training steps of a run's model, batch and optimizer (and the evaluation the
-run does), on the threads this process has, and scales them to the run's images; `plan` turns that into runs,
-minutes per run and the wall time with a number of workers. Records of other machines never enter an estimate:
-CPU models differ, and records trained beside other jobs are slow."""
+"""What training costs on this machine, measured rather than remembered: a few real training steps timed and
+scaled to the run (records of other machines never enter an estimate: CPUs differ)."""
 from __future__ import annotations
 
 import copy
@@ -18,8 +14,7 @@ _CACHE: dict = {}
 
 
 def _model_key(config: RunConfig) -> tuple:
-    """What a step's cost depends on: the network, the data shape, the batch, the optimizer's passes and the
-    precision."""
+    """What a step's cost depends on."""
     passes = 2 if config.optimizer in ("sam", "imbsam", "ccsam") else (
         config.lpf_samples if config.optimizer == "lpf" else 1)
     return (config.dataset, config.model, config.width, config.n_max, config.imbalance, config.profile,
@@ -28,9 +23,8 @@ def _model_key(config: RunConfig) -> tuple:
 
 
 def seconds_per_epoch(config: RunConfig, *, data_root=None, batches: int = 4) -> float:
-    """Wall seconds one epoch of `config` takes here: `batches` timed training steps (after two warm-up steps),
-    scaled to the training set, plus the run's test and validation evaluations spread over its epochs (after a warm-up pass; measured
-    once per network, data and optimizer in a process)."""
+    """Wall seconds of one epoch of `config` here, its evaluations spread over the epochs (measured once per
+    network, data and optimizer in a process)."""
     key = _model_key(config)
     if key not in _CACHE:
         _CACHE[key] = _measure(config, data_root, batches)
@@ -40,8 +34,7 @@ def seconds_per_epoch(config: RunConfig, *, data_root=None, batches: int = 4) ->
 
 
 def _measure(config: RunConfig, data_root, batches: int) -> tuple[float, float, int, int]:
-    """(training seconds per image, evaluation seconds per image, training images, test + validation images), in
-    the memory format and autocast the run will train with (train.memory_format_for, train.autocast_for)."""
+    """(training s/image, evaluation s/image, training images, evaluated images), after warm-up steps."""
     from . import train
 
     data = train.load_data(config, data_root)
@@ -75,8 +68,7 @@ def run_minutes(config: RunConfig, **kwargs) -> float:
 
 
 def plan(configs, workers: int = 1, **kwargs) -> dict:
-    """runs, minutes per run (each), total minutes on one thread, and the wall minutes with `workers` processes
-    taking the longest remaining run first (what the locked runner does to a list in order, near enough)."""
+    """Minutes per run, their total, and the wall minutes on `workers` processes taking the longest run first."""
     minutes = [run_minutes(c, **kwargs) for c in configs]
     loads = [0.0] * max(1, int(workers))
     for m in sorted(minutes, reverse=True):

@@ -389,10 +389,6 @@ class Spectrum:
                 "lambda_min": self.lambda_min, "lambda_max": self.lambda_max}
 
 
-def parameter_count(model) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def spectral_density(model, criterion, data, iters: int = 100, n_v: int = 1, seed: int = 0,
                      reuse_graph: bool = True, fast_graph: bool = True, shards: int | None = None,
                      precision: str = "fp32") -> Spectrum:
@@ -402,7 +398,7 @@ def spectral_density(model, criterion, data, iters: int = 100, n_v: int = 1, see
     check_precision(precision)
     if precision != "fp32" and not fast_graph:
         raise ValueError(f"precision {precision!r} needs fast_graph (it acts on second_order_graph's convolutions)")
-    n = parameter_count(model)
+    n = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if iters < 1 or iters > n:
         raise ValueError(f"iters must be between 1 and the parameter count {n}, got {iters}")
     model.eval()

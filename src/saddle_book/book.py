@@ -293,7 +293,7 @@ def run_gaps(configs: dict, records: dict, scale: str, seeds_of: dict) -> tuple[
         if missing:
             gaps.append(table)
             lines.append(f"{table}: {len(missing)} of {len(runner.unique(configs_))} runs not run here; "
-                         f"train them with  {runner.fill_command(table, scale, seeds_of[table])}")
+                         f"train them with  {fill_command(table, scale, seeds_of[table])}")
     text = ("every table of the chapter has all its runs" if not gaps else
             f"{', '.join(gaps)} have gaps: the lines above name them with the command that fills them (several "
             "copies of it can run side by side: each claims a run with a lock file before training it)")
@@ -688,3 +688,8 @@ def recorded_text(records) -> str:
     said = {"one pass": "without SAM", "two passes": "with it" if "one pass" in minutes else "with SAM"}
     parts = [f"{minutes[k]:.0f} {'minutes a run ' if i == 0 else ''}{said[k]}" for i, k in enumerate(minutes)]
     return f"about {' and '.join(parts)} (one thread; medians of the committed records)"
+
+
+def fill_command(table: str, scale: str, seeds) -> str:
+    """The command that trains a table's missing runs (several copies may run side by side)."""
+    return f"python -m saddle grid {table} --scale {scale} --seeds {','.join(str(s) for s in seeds)}"
