@@ -3,7 +3,6 @@ epoch) and epoch_XXXX.pt snapshots at checkpoint_epochs, each with a .sha256 bes
 loaded verified and weights-only. keep_snapshots copies snapshots into results/<scale>/checkpoints/ to commit."""
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import torch
 
 from .config import RunConfig
+from .paths import file_sha256
 from .results import cache_dir, results_dir
 
 CHECKPOINT_FRACTIONS = (10, 50, 160, 170, 190, 200)  # of 200 epochs: the epochs the paper's Fig. 3 looks at
@@ -53,14 +53,6 @@ def snapshot_name(epoch: int) -> str:
 
 def checksum_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def pending_checksum_path(path: Path) -> Path:

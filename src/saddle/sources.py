@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .paths import cache_dir, shared_dir
+from .paths import cache_dir, file_sha256, shared_dir
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = {
@@ -271,7 +271,6 @@ def _zip_member(source: Path, name: str) -> bytes:
 def _source_sha256(source: Path, members: dict) -> str:
     """The cache key: the zip's SHA-256, or for a folder the SHA-256 of its members' names and bytes in order."""
     if source.is_file():
-        from .checkpoints import file_sha256
         return file_sha256(source)
     digest = hashlib.sha256()
     for key in sorted(members, key=str):
