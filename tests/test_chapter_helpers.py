@@ -103,19 +103,17 @@ def test_paper_rows_of_the_sweeps_are_labelled_with_the_papers_data_set():
 
 
 def test_recorded_run_cost_counts_only_whole_one_thread_runs():
-    from saddle import costs
-
     def record(optimizer, seconds, **made):
         return {"status": "complete", "config": {"optimizer": optimizer},
                 "provenance": {"threads": 1, "wall_time_s": seconds, "resumed_from_epoch": None, **made}}
     records = [record("sgd", 480), record("pgd", 600), record("sgd", 540), record("sam", 780), record("ccsam", 900),
                record("sam", 60, resumed_from_epoch=190), record("sgd", 60, threads=4), record("sam", 30, stacked_runs=4),
                {**record("sgd", 10), "status": "diverged"}]
-    assert costs.recorded_minutes(records) == {"one pass": 9.0, "two passes": 14.0}
-    assert costs.recorded_text(records) == ("about 9 minutes a run without SAM and 14 with it (one thread; medians "
+    assert run_tables.recorded_minutes(records) == {"one pass": 9.0, "two passes": 14.0}
+    assert run_tables.recorded_text(records) == ("about 9 minutes a run without SAM and 14 with it (one thread; medians "
                                             "of the committed records)")
-    assert costs.recorded_text(records[3:5]) == "about 14 minutes a run with SAM (one thread; medians of the committed records)"
-    assert costs.recorded_text([]) == "a time no committed record shows yet"
+    assert run_tables.recorded_text(records[3:5]) == "about 14 minutes a run with SAM (one thread; medians of the committed records)"
+    assert run_tables.recorded_text([]) == "a time no committed record shows yet"
 
 
 def test_verdict_table_is_compact_with_the_sentences_folded_below():
@@ -194,7 +192,7 @@ def test_rho_sweep_summary_and_recipe_texts():
     guidance = sam_radius.recipe_guidance(ours.assign(rho=[0.0, 0.05, 0.5]))
     assert sam_radius.recipe_texts(guidance) == {"recipe_rho": "0.5", "recipe_gap": "0.0", "best_rho": "0.5"}
     assert sam_radius.recipe_texts(guidance.iloc[:0])["best_rho"] == "not run here"
-    radii = grid.radii_table(["CE+DRW+SAM", "CE+DRW+ImbSAM"], "smoke", "fashion-mnist")
+    radii = sam_radius.radii_table(["CE+DRW+SAM", "CE+DRW+ImbSAM"], "smoke", "fashion-mnist")
     assert radii.loc["CE+DRW+ImbSAM", "Table 5 (CIFAR-10)"] == "none"
     with pytest.raises(ValueError, match=re.escape("rho must be a finite number in [0, 100], got -1.0")):
         notebook.check_parameters("cpu", rhos=[0.1, -1.0])

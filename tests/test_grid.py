@@ -170,6 +170,7 @@ def test_tuning_rows_show_each_seed_and_mark_the_chosen_radius(tmp_path):
         write_record({"id": config.run_id, "status": "complete", "config": config.to_dict(), "curves": [],
                       "provenance": {"wall_time_s": 1.0}, "metrics": {"final": {"acc": 0.0, "val": {"acc": val}}}},
                      record_path(config, tmp_path))
-    rows = grid.tuning_rows(["CE+DRW+SAM"], "r8-n5000", root=tmp_path)
+    from saddle_book.sam_radius import tuning_rows
+    rows = tuning_rows(["CE+DRW+SAM"], "r8-n5000", root=tmp_path)
     assert [(r["rho"], r["val acc, seed 10"], r["chosen"]) for r in rows] == [
         (0.05, 80.0, ""), (0.2, 81.0, "<- tuned"), (0.5, 79.0, "")]

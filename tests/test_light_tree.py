@@ -2,13 +2,32 @@
 it, and a snapshot a record reads is committed or can be retrained from a committed run record; so the tracked tree
 stays small enough to travel to a GPU machine (64 MiB a call)."""
 import json
+import re
 import shutil
 import subprocess
 
 import pytest
 
-from saddle.checkpoints import snapshot_use
 from saddle.paths import ROOT
+
+SNAPSHOT_FILE = re.compile(r"results/[^/]+/checkpoints/(?P<run>[^/]+)/epoch_(?P<epoch>\d+)\.pt")
+ANALYSIS_FILE = re.compile(r"results/[^/]+/[^/]+/(?P<run>[^/]+)-e(?P<epoch>\d+)-[0-9a-f]{8}\.json")  # analysis_path
+
+
+def snapshot_use(paths) -> tuple[dict, set]:
+    """({(run id, epoch): path} of the committed snapshots, {(run id, epoch)} of the snapshots the committed analysis
+    records read), from repository paths. An analysis record names the snapshot it read,
+    results/<scale>/<kind>/<run id>-e<epoch>-<settings hash>.json, and a build reads records, not snapshots, so a
+    snapshot no record names is read by nothing: its run record is enough to retrain it. Committing only the read
+    ones keeps the checkout within what a GPU machine's call carries (64 MiB). (Moved here from saddle.checkpoints:
+    only these checks of the tree use it.)"""
+    tracked, read = {}, set()
+    for path in paths:
+        if match := SNAPSHOT_FILE.fullmatch(path):
+            tracked[(match["run"], int(match["epoch"]))] = path
+        elif match := ANALYSIS_FILE.fullmatch(path):
+            read.add((match["run"], int(match["epoch"])))
+    return tracked, read
 
 
 def tracked() -> list[str]:

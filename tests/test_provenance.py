@@ -46,7 +46,7 @@ def test_a_clean_tree_records_no_diff(tmp_path, monkeypatch):
 
 def test_dirty_records_are_listed_with_whether_their_diff_was_kept(tmp_path):
     import json
-    from saddle.results import dirty_records
+    from saddle_book.scorecard import dirty_records
     folder = tmp_path / "cpu"
     folder.mkdir()
     for name, commit, kept in (("a", "abc123-dirty", False), ("b", "def456", False), ("c", "0123ab-dirty", True)):

@@ -1,17 +1,9 @@
-"""The analyses chapters read, run in the pipeline (`python -m saddle analyse <plan>`), never by a chapter.
+"""The analyses chapters read, computed by the pipeline (`python -m saddle analyse <plan>`), never by a chapter.
 
-A plan names the analyses one reader needs, each written as an analysis record (spectra.run_spectra,
-curvature.split_record, theorem2.get_or_check_trained) that the reader then reads through STORED:
-
-- a grid's declared analyses: cifar10-headline, grid.CIFAR_ANALYSES (declared with its grid, before any run): for
-  every recorded run of the grid, the analyses its declaration names, in order of priority;
-- a chapter's: chapter3 (check 3 of Theorem 2 on the trained network), chapter6 (the tail spectra of Fig. 4's radius
-  sweep and of the tuning runs), chapter8 (the tail spectra of the follow-up methods' runs), each with the chapter's
-  settings (`--scale`, `--seeds`, `--rhos`, ...: the chapter's parameter names; None: the chapter's default).
-
-An analysis whose snapshot is not in the cache or the committed checkpoints yet is listed as waiting, with the
-reason; a run the plan needs that has no record is listed with the command that trains it. A chapter calls
-`require` before it reads: a missing analysis stops it with the exact `analyse` command that makes it."""
+A plan names the analysis records one reader needs: a grid's declared ones (cifar10-headline: grid.CIFAR_ANALYSES)
+or a chapter's (chapter3, chapter6, chapter8, with the chapter's settings; None: its default). An analysis whose
+snapshot does not exist yet is waiting; a run without a record is listed with its command. A chapter calls
+`require` before it reads through STORED: a missing analysis stops it with the command that makes it."""
 from __future__ import annotations
 
 import inspect
@@ -33,12 +25,8 @@ class MissingAnalysisError(MissingRecordError):
 
 @dataclass(frozen=True)
 class Source:
-    """Where analyses come from: the stored records alone (STORED: a missing one reads as None and nothing is
-    computed), or computed where missing (Source(compute=True), for a script). Chapters read through STORED, after
-    `require` has stopped them on a missing analysis with the command that computes it; the book layer reads
-    through the source it is handed and names no computing function itself, and no notebook builds a Source or
-    calls a computing function (tests/test_architecture.py; chapter 2 is the exception until its rewrite, issue
-    49)."""
+    """Where analyses come from: the stored records alone (STORED: a missing one reads as None), or computed where
+    missing (Source(compute=True), for a script). No notebook builds one (tests/test_architecture.py)."""
     compute: bool = False
 
     def spectra(self, record: dict, epoch: int, classes="all", **settings) -> dict | None:
@@ -62,8 +50,7 @@ STORED = Source()
 
 @dataclass(frozen=True)
 class Analysis:
-    """One analysis of one run: what (spectra of `classes`, the G/R split of the tail, or check 3 of Theorem 2 with
-    `classes` the tail), at which epoch, how."""
+    """One analysis of one run: spectra of `classes`, the G/R split of the tail, or check 3 of Theorem 2."""
     kind: str  # "spectra", "split" or "check3"
     run: dict  # the run's record
     epoch: int
@@ -95,8 +82,7 @@ class Analysis:
 
 
 def cifar_plan(records: dict[str, dict | None], plan: dict = grid.CIFAR_ANALYSES) -> list[Analysis]:
-    """grid.CIFAR_ANALYSES for the recorded runs of cifar10-headline, in order: every run's spectra of all classes
-    and G/R split at the last epoch, Fig. 3's classes over training on its seeds, then the estimator check."""
+    """grid.CIFAR_ANALYSES for the recorded runs of cifar10-headline, in its order of priority."""
     runs = [r for r in records.values() if r is not None and r["status"] == "complete"]
     settings = dict(iters=plan["iters"], max_per_class=plan["max_per_class"])
     out = [Analysis("spectra", r, r["config"]["epochs"], "all", seed=r["config"]["seed"], **settings) for r in runs]
@@ -112,8 +98,7 @@ def cifar_plan(records: dict[str, dict | None], plan: dict = grid.CIFAR_ANALYSES
 
 
 def tail_spectra(records: dict, iters: int, max_per_class: int | None) -> list[Analysis]:
-    """The tail classes' spectra at the last epoch of each complete run (run id -> record), the probe seeded by the
-    run's seed: what spectra.sweep_rows reads for a radius sweep and chapter 8 for its methods."""
+    """The tail classes' spectra at the last epoch of each complete run, the probe seeded by the run's seed."""
     return [Analysis("spectra", r, r["config"]["epochs"], r["groups"]["tail"], iters, r["config"]["seed"],
                      max_per_class) for r in records.values() if r is not None and r.get("status") == "complete"]
 
@@ -128,8 +113,7 @@ def cifar10_headline() -> tuple[list[Analysis], list[RunConfig]]:
 
 
 def chapter3(scale: str = "cpu", table5_rhos=None, seeds=None) -> tuple[list[Analysis], list[RunConfig]]:
-    """Chapter 3's check 3 at `scale`: Theorem 2 on the validated protocol's CE+DRW run (seed 0, last epoch), at
-    Table 5's radii, probes seeded by the chapter's first seed, with the scale's effort (theorem2.check3_effort)."""
+    """Chapter 3's check 3 at `scale` (theorem2.check3_config's run), probes seeded by the chapter's first seed."""
     rhos, seeds = resolve("chapter3", scale, table5_rhos=table5_rhos, seeds=seeds)
     seed = seeds[0]
     config = theorem2.check3_config(scale)
@@ -143,8 +127,7 @@ def chapter3(scale: str = "cpu", table5_rhos=None, seeds=None) -> tuple[list[Ana
 
 def chapter6(scale: str = "cpu", seeds=None, rhos=None, dataset_names=None, iters=None, max_per_class=None
              ) -> tuple[list[Analysis], list[RunConfig]]:
-    """Chapter 6's curvature: the tail spectra of Fig. 4's radius sweep on the chapter's first data set and of the
-    tuning runs of CE+DRW and CE+DRW+SAM there (`grid figure4` and `grid tune` train them)."""
+    """Chapter 6's tail spectra: Fig. 4's radius sweep on its first data set, and the CE+DRW(+SAM) tuning runs."""
     seeds, rhos, dataset_names, iters, max_per_class = resolve(
         "chapter6", scale, seeds=seeds, rhos=rhos, dataset_names=dataset_names, iters=iters, max_per_class=max_per_class)
     sweep = [c for c in grid.figure4(scale, seeds, rhos, dataset_names) if c.dataset == dataset_names[0]]
@@ -157,9 +140,7 @@ FOLLOWUP_CURVATURE_METHODS = ("CE+DRW", "CE+DRW+SAM") + grid.FOLLOWUP_METHODS  #
 
 
 def chapter8(scale: str = "cpu", seeds=None, iters=None, max_per_class=None) -> tuple[list[Analysis], list[RunConfig]]:
-    """Chapter 8's curvature: the tail spectra of CE+DRW, CE+DRW+SAM and the follow-up methods (each SAM method at
-    its tuned radius, once its tuning is recorded) on the validated protocol's seeds (`grid tune followups`
-    trains them)."""
+    """Chapter 8's tail spectra: CE+DRW and the SAM methods at their tuned radii on the validated seeds."""
     seeds, iters, max_per_class = resolve("chapter8", scale, seeds=seeds, iters=iters, max_per_class=max_per_class)
     dataset = grid.datasets(scale)[0]
     configs = []
@@ -199,8 +180,7 @@ def make_plan(plan: str, **settings) -> tuple[list[Analysis], list[RunConfig]]:
 
 
 def command(plan: str, scale: str | None = None, data_root=None, **settings) -> str:
-    """The exact `python -m saddle analyse` line that computes `plan`'s analyses with these settings: each one that
-    differs from the plan's default is written out (the command resolves the others as the chapter does)."""
+    """The `python -m saddle analyse` line of `plan` with each setting that differs from its default."""
     check_plan(plan)
     accepted = settings_of(plan)
     unknown = [name for name in settings if name not in accepted or name == "scale"]
@@ -249,9 +229,8 @@ def snapshot_ready(analysis: Analysis, cache=None) -> bool:
 
 
 def status(plan: str, cache=None, **settings) -> dict:
-    """What a plan's analyses look like now, computing nothing: lists of 'present' (recorded), 'missing' (not
-    recorded, their snapshot exists: `analyse` computes them), 'waiting' (no snapshot yet) Analysis, and
-    'unrecorded' RunConfig (runs the plan needs that have no record)."""
+    """A plan's analyses by state, computing nothing: 'present', 'missing' (snapshot there), 'waiting' (no
+    snapshot), and the 'unrecorded' runs it needs."""
     analyses, runs = make_plan(plan, **settings)
     out = {"present": [], "missing": [], "waiting": [], "unrecorded": runs}
     for analysis in analyses:
@@ -262,10 +241,8 @@ def status(plan: str, cache=None, **settings) -> dict:
 
 
 def require(plan: str, *, cache=None, data_root=None, **settings) -> dict:
-    """What a chapter calls before it reads its analyses (through STORED): the plan's status, or
-    MissingAnalysisError naming the exact command (with the chapter's settings) that computes the analyses not
-    recorded yet. Analyses waiting for a snapshot, and runs without a record, do not stop it: the chapter leaves
-    them out, as it leaves out the runs it has not trained (`python -m saddle analyse <plan> --list` names them)."""
+    """What a chapter calls before it reads: the plan's status, or MissingAnalysisError naming the command that
+    computes what is missing. Waiting analyses and unrecorded runs do not stop it; the chapter leaves them out."""
     found = status(plan, cache, **settings)
     if found["missing"]:
         n = len(found["missing"])
@@ -278,9 +255,8 @@ def require(plan: str, *, cache=None, data_root=None, **settings) -> dict:
 
 
 def run(plan: str, *, list_only: bool = False, cache=None, data_root=None, log=print, **settings) -> dict:
-    """Compute every missing analysis of `plan` (with `settings`: the chapter's) whose snapshot exists; returns
-    counts of 'present', 'computed', 'waiting' (no snapshot yet) and 'unrecorded' (runs without a record).
-    list_only: say what exists and what is missing, compute nothing."""
+    """Compute every missing analysis of `plan` whose snapshot exists (list_only: only say what is there); returns
+    counts of 'present', 'computed', 'waiting' and 'unrecorded'."""
     analyses, runs = make_plan(plan, **settings)
     counts = {"present": 0, "computed": 0, "waiting": 0, "unrecorded": len(runs)}
     for config in runs:

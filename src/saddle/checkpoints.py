@@ -1,22 +1,16 @@
-"""Checkpoints and snapshots, one owner: their names and layout, SHA-256 files, crash-safe writes, verified
-weights-only loads, resuming a run, and the committed snapshots a fresh clone analyses.
-
-A run trains into cache/checkpoints/<run id>/: last.pt (the resumable state, rewritten every epoch) and
-epoch_XXXX.pt snapshots at checkpoint_epochs (the Hessian chapters' epochs); each file has a .sha256 beside it.
-keep_snapshots copies snapshots into results/<scale>/checkpoints/<run id>/ to be committed."""
+"""Checkpoints and snapshots: a run trains into cache/checkpoints/<run id>/, last.pt (resumable, rewritten every
+epoch) and epoch_XXXX.pt snapshots at checkpoint_epochs, each with a .sha256 beside it, written crash-safe and
+loaded verified and weights-only. keep_snapshots copies snapshots into results/<scale>/checkpoints/ to commit."""
 from __future__ import annotations
 
-import hashlib
 import os
-import re
-import subprocess
 import warnings
 from pathlib import Path
 
 import torch
 
 from .config import RunConfig
-from .paths import ROOT
+from .paths import file_sha256
 from .results import cache_dir, results_dir
 
 CHECKPOINT_FRACTIONS = (10, 50, 160, 170, 190, 200)  # of 200 epochs: the epochs the paper's Fig. 3 looks at
@@ -28,9 +22,8 @@ def checkpoint_epochs(epochs: int) -> list[int]:
 
 
 def save_checkpoint(folder: Path, config, model, optimizer, generator, epoch, curves, keep=False):
-    """Write the resumable state (last.pt) atomically, each file with a SHA-256 beside it; `keep` first stores the
-    epoch's snapshot for the Hessian chapters, so a kill never leaves last.pt past a snapshot it did not write.
-    generator: the run's random stream, or None where the epoch seeds it (the distributed trainer)."""
+    """Write last.pt atomically; `keep` first stores the epoch's snapshot, so a kill never leaves last.pt past a
+    snapshot it did not write. generator None: the epoch seeds it (the distributed trainer)."""
     folder.mkdir(parents=True, exist_ok=True)
     state = {"run_id": config.run_id, "config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
              "optimizer": optimizer.state_dict(), "curves": curves,
@@ -41,8 +34,7 @@ def save_checkpoint(folder: Path, config, model, optimizer, generator, epoch, cu
 
 
 def best_val_epoch(curves: list) -> int | None:
-    """The epoch of highest validation accuracy so far (the earliest on a tie, as the record's best_val picks it),
-    or None without a validation split."""
+    """The epoch of highest validation accuracy so far (the earliest on a tie), None without a split."""
     rows = [r for r in curves if "val_acc" in r]
     return max(rows, key=lambda r: r["val_acc"])["epoch"] if rows else None
 
@@ -63,14 +55,6 @@ def checksum_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def pending_checksum_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256.pending")
 
@@ -83,10 +67,9 @@ def _write_synced(path: Path, write) -> None:
 
 
 def save_verified(obj, path: Path) -> None:
-    """torch.save to `path` with its SHA-256 beside it (path.sha256), safe against a kill at any point: the file
-    goes to a temporary and is synced; its digest is written first as path.sha256.pending, then the file is renamed
-    into place, then the digest. A kill between the two renames leaves a file that matches the pending digest,
-    which load_verified accepts."""
+    """torch.save with its SHA-256 beside it, safe against a kill at any point: a synced temporary, its digest
+    written as .sha256.pending, then both renamed into place (load_verified accepts a file matching the pending
+    digest)."""
     path = Path(path)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     _write_synced(tmp, lambda f: torch.save(obj, f))
@@ -98,8 +81,7 @@ def save_verified(obj, path: Path) -> None:
 
 
 def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Delete the *.<pid>.tmp files (and their old-style .tmp.sha256) that processes no longer alive left in
-    `folder` after a kill; a live process's temporary is left alone."""
+    """Delete the *.<pid>.tmp files that processes no longer alive left in `folder`."""
     removed = []
     for tmp in Path(folder).glob("*.tmp*"):
         parts = tmp.name.split(".")
@@ -117,13 +99,12 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
     return True
 
 
 class DamagedCheckpointError(ValueError):
-    """A checkpoint whose bytes do not match the SHA-256 beside it, that has none, or that torch cannot read
-    safely."""
+    """A checkpoint without a matching SHA-256 beside it, or that torch cannot read safely."""
 
 
 def _recorded_digest(sums: Path) -> str:
@@ -135,9 +116,8 @@ def _recorded_digest(sums: Path) -> str:
 
 
 def load_verified(path: Path) -> dict:
-    """A checkpoint read with weights_only=True after its SHA-256 is checked against path.sha256 (or, after a kill
-    between save_verified's two renames, path.sha256.pending, which then becomes path.sha256). A missing checksum
-    is an error: every checkpoint this package writes has one. Raises DamagedCheckpointError naming the path."""
+    """A checkpoint read weights-only after its SHA-256 is checked (a pending digest left by a kill is promoted).
+    A missing checksum is an error: every checkpoint this package writes has one."""
     path = Path(path)
     sums, pending = checksum_path(path), pending_checksum_path(path)
     if not sums.exists() and not pending.exists():
@@ -173,9 +153,8 @@ def remove_checkpoint(path: Path) -> None:
 
 
 def resume_state(folder: Path | None, config, model, optimizer, generator, keep=()) -> tuple[int, list]:
-    """(epochs done, curves) from folder/last.pt, or (0, []) when there is none. A damaged last.pt is set aside
-    and the run restarts, with a warning naming both paths; a kept snapshot that a kill lost is rewritten when
-    last.pt is at that very epoch."""
+    """(epochs done, curves) from folder/last.pt, or (0, []). A damaged last.pt is set aside with a warning and the
+    run restarts; a kept snapshot a kill lost is rewritten when last.pt is at that epoch."""
     last = Path(folder) / "last.pt" if folder else None
     if last is not None and last.parent.is_dir():
         remove_stale_temporaries(last.parent)
@@ -209,8 +188,7 @@ def load_checkpoint(path: Path, config, model, optimizer=None, generator=None):
 
 
 def checkpoint_path(run_id: str, epoch: int, cache=None) -> Path:
-    """A run's snapshot at `epoch`: in the cache where the run trained, else among the committed snapshots
-    (results/<scale>/checkpoints/<run id>/, so a fresh clone analyses them without training)."""
+    """A run's snapshot at `epoch`: in the cache, else among the committed ones (a fresh clone analyses those)."""
     folders = [Path(cache or cache_dir()) / "checkpoints" / run_id, *sorted(results_dir().glob(f"*/checkpoints/{run_id}"))]
     for folder in folders:
         if (folder / snapshot_name(epoch)).exists():
@@ -223,8 +201,7 @@ def checkpoint_path(run_id: str, epoch: int, cache=None) -> Path:
 
 
 def keep_snapshots(record: dict, epochs=None, cache=None) -> list[Path]:
-    """Copy a run's snapshots (all its kept epochs, or `epochs`) with their checksums from the cache into
-    results/<scale>/checkpoints/<run id>/, to be committed: what a fresh clone's Hessian chapters read."""
+    """Copy a run's verified snapshots (its kept epochs, or `epochs`) and checksums into results/ to commit."""
     import shutil
 
     config = RunConfig.from_dict(record["config"])
@@ -242,25 +219,3 @@ def keep_snapshots(record: dict, epochs=None, cache=None) -> list[Path]:
         copied.append(target / source.name)
     return copied
 
-
-SNAPSHOT_FILE = re.compile(r"results/[^/]+/checkpoints/(?P<run>[^/]+)/epoch_(?P<epoch>\d+)\.pt")
-ANALYSIS_FILE = re.compile(r"results/[^/]+/[^/]+/(?P<run>[^/]+)-e(?P<epoch>\d+)-[0-9a-f]{8}\.json")  # analysis_path
-
-
-def snapshot_use(paths=None) -> tuple[dict, set]:
-    """({(run id, epoch): path} of the committed snapshots, {(run id, epoch)} of the snapshots the committed analysis
-    records read), from repository paths (default: this checkout's `git ls-files results`). An analysis record names
-    the snapshot it read, results/<scale>/<kind>/<run id>-e<epoch>-<settings hash>.json, and a build reads records, not
-    snapshots (chapter 2's best-validation rows and chapter 3's check-3 sentence only test that a recorded one
-    exists), so a snapshot no record names is read by nothing: its run record is enough to retrain it. Committing
-    only the read ones keeps the checkout within what a GPU machine's call carries (64 MiB)."""
-    if paths is None:
-        listed = subprocess.run(["git", "ls-files", "-z", "results"], cwd=ROOT, capture_output=True, check=True)
-        paths = listed.stdout.decode().split("\0")
-    tracked, read = {}, set()
-    for path in paths:
-        if match := SNAPSHOT_FILE.fullmatch(path):
-            tracked[(match["run"], int(match["epoch"]))] = path
-        elif match := ANALYSIS_FILE.fullmatch(path):
-            read.add((match["run"], int(match["epoch"])))
-    return tracked, read

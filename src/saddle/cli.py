@@ -16,6 +16,9 @@ from .losses import LOSSES
 from .sources import DataError
 from .splits import LARGE_DATASETS
 
+PRECISION_OPTIONS = ("fp32", "bf16", "fast")
+PRECISION_HELP = "fp32 (default), bf16 (autocast; runs of their own) or fast (bf16 where native, else fp32)"
+
 
 def _train_parser(sub):
     p = sub.add_parser("train", help="train one configuration (or read its existing record)")
@@ -27,15 +30,12 @@ def _train_parser(sub):
     p.add_argument("--sam", action="store_true", help="SAM around SGD (same as --optimizer sam)")
     p.add_argument("--optimizer", default=None, help=f"one of {', '.join(OPTIMIZERS)}")
     p.add_argument("--rho", type=float, default=None, help="SAM radius (default 0.05 with SAM)")
-    p.add_argument("--rho-steps", default=None, help="large-scale rho schedule: 4 comma-separated values for "
-                   "epochs 1-5, 6-60, 61-75, 76-90 (of 90), e.g. 0.05,0.1,0.5,0.5")
+    p.add_argument("--rho-steps", default=None, help="large-scale rho for epochs 1-5, 6-60, 61-75, 76-90, e.g. "
+                   "0.05,0.1,0.5,0.5")
     p.add_argument("--seed", type=int, default=0, help="initialisation and batch order (>= 0)")
-    p.add_argument("--subset-seed", type=int, default=None, help="which images form the long-tailed subset and the "
-                   "validation split (the official --rand_number; default 0)")
-    p.add_argument("--val-per-class", type=int, default=None, help="a balanced validation split of this many unused "
-                   "training images per class (default 0: none)")
-    p.add_argument("--class-order", default=None, help="Fashion-MNIST's long-tail class order: calibrated "
-                   "(default) or natural")
+    p.add_argument("--subset-seed", type=int, default=None, help="the subset's seed (official --rand_number; 0)")
+    p.add_argument("--val-per-class", type=int, default=None, help="validation images per class (default 0: none)")
+    p.add_argument("--class-order", default=None, help="Fashion-MNIST's: calibrated (default) or natural")
     p.add_argument("--scale", default="cpu", help=f"one of {', '.join(SCALES)}")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--model", default=None, help="resnet8/14/20/32/44/56/50 (default: the scale's)")
@@ -46,19 +46,15 @@ def _train_parser(sub):
     p.add_argument("--out", default=None, help="results folder (default: results/)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's; records are "
-                   "bit-for-bit repeatable at a fixed count, and the grid's runs use 1)")
-    p.add_argument("--allow-dirty", action="store_true", help="train from a tree with uncommitted changes, saving "
-                   "their diff beside the record (without it such a run is refused)")
-    p.add_argument("--precision", default=None, help="fp32 (default, the official code's), bf16 (autocast; its own "
-                   "record) or fast (bf16 where this machine computes it natively, else fp32, and says which)")
-    p.add_argument("--compile", default=None, help="torch.compile the training step's model with this backend "
-                   "(inductor); pays on long runs (paper scale), not in a cpu-scale run on a CPU")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (records repeat bit for bit at a fixed "
+                   "count)")
+    p.add_argument("--allow-dirty", action="store_true", help="train from a dirty tree, saving its diff")
+    p.add_argument("--precision", default=None, help=PRECISION_HELP)
+    p.add_argument("--compile", default=None, help="torch.compile backend for the training step (inductor)")
     large = p.add_argument_group("large scale (split-file data sets, distributed)")
     large.add_argument("--split-dir", default=None, help="folder of the split .txt files (default: --data-root)")
     large.add_argument("--workers", type=int, default=4, help="data-loader processes per replica")
-    large.add_argument("--ascent", default="global", help="SAM ascent from the global (all-reduced) or each "
-                       "replica's local gradient")
+    large.add_argument("--ascent", default="global", help="SAM ascent from the global or each replica's gradient")
     large.add_argument("--image-size", type=int, default=224, help="crop size (224; smaller for tests)")
     large.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across GPUs")
     return p
@@ -68,17 +64,14 @@ def _hessian_parser(sub):
     p = sub.add_parser("hessian", help="class-wise Hessian spectra of a trained run at one epoch")
     p.add_argument("--run", required=True, help="a record id (results/<scale>/<id>.json) or a record's path")
     p.add_argument("--epoch", type=int, required=True, help="a checkpointed epoch (see the record's checkpoint_epochs)")
-    p.add_argument("--classes", default="all", help="'all', or comma-separated class indices and/or 'average' "
-                                                   "(the mean loss over the whole training set)")
+    p.add_argument("--classes", default="all", help="'all', or comma-separated class indices and/or 'average'")
     p.add_argument("--criterion", default="ce", help="ce (default), drw or ldam")
     p.add_argument("--iters", type=int, default=100, help="Lanczos steps")
     p.add_argument("--n-v", type=int, default=1, help="SLQ runs")
     p.add_argument("--max-per-class", type=int, default=None, help="the first N training images of each class")
-    p.add_argument("--probe-seed", type=int, default=0, help="seed of the Lanczos start vector (chapters use the "
-                                                           "run's training seed)")
+    p.add_argument("--probe-seed", type=int, default=0, help="seed of the Lanczos start vector")
     p.add_argument("--augment", action="store_true", help="re-augment images on every product (official script)")
-    p.add_argument("--images", default="train", help="whose loss: each class's training images (train, the "
-                                                     "paper's) or its test images (test)")
+    p.add_argument("--images", default="train", help="each class's train (the paper's) or test images")
     p.add_argument("--data-root", default=None)
     p.add_argument("--out", default=None, help="results folder (default: results/)")
     p.add_argument("--quiet", action="store_true")
@@ -91,29 +84,19 @@ def _grid_parser(sub):
     p.add_argument("tables", nargs="+", help=f"one or more of {', '.join(GRIDS)}")
     p.add_argument("--scale", default="cpu", help=f"one of {', '.join(SCALES)}")
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default: each table's)")
-    p.add_argument("--methods", default=None, help="comma-separated methods to keep, as the paper writes them "
-                   "(e.g. CE+DRW,CE+DRW+SAM); default: every method of the tables")
+    p.add_argument("--methods", default=None, help="comma-separated methods to keep, e.g. CE+DRW,CE+DRW+SAM")
     p.add_argument("--list", action="store_true", help="print the runs and whether each has a record; train none")
-    p.add_argument("--keep-snapshots", default=None, help="copy the snapshots of every recorded run of the tables "
-                   "from the cache into results/<scale>/checkpoints/ (to commit): 'all' kept epochs, 'last' (each run's "
-                   "final epoch: 200, or 300 for VS), 'best_val' (its best validation epoch), 'last,best_val', or "
-                   "comma-separated epochs, e.g. 200; train none")
-    p.add_argument("--precision", default=None, help="fp32 (default, the official code's), bf16 (autocast; runs of "
-                   "their own) or fast (bf16 where this machine computes it natively, else fp32, and says which)")
+    p.add_argument("--keep-snapshots", default=None, help="copy the recorded runs' snapshots into "
+                   "results/<scale>/checkpoints/: all, last, best_val, or epochs, e.g. last,best_val; train none")
+    p.add_argument("--precision", default=None, help=PRECISION_HELP)
     p.add_argument("--compile", default=None, help="torch.compile backend for each run's training step (inductor)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1: records are "
-                   "bit-for-bit repeatable only at a fixed thread count; run one runner per core)")
-    p.add_argument("--no-wait", action="store_true", help="return once every missing run is held by another "
-                   "runner instead of waiting for them (to chain independent grids: "
-                   "`grid tune --no-wait && grid followups`)")
-    p.add_argument("--stack", action="store_true", help="train runs that differ in seed and rho only together, in "
-                   "one process (fills a large GPU; no gain on a CPU)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes, one thread each, sharing the runs "
-                   "(e.g. the machine's cores); default 1: this process alone")
-    p.add_argument("--allow-dirty", action="store_true", help="train from a tree with uncommitted changes, saving "
-                   "their diff beside each record (without it such runs are refused)")
-    p.add_argument("--commands", action="store_true", help="print one self-contained `python -m saddle train` "
-                   "line per missing run (for GNU parallel or a Slurm array: scripts/grid_array.sbatch); train none")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1: repeatable records)")
+    p.add_argument("--no-wait", action="store_true", help="return once every missing run is held by another runner")
+    p.add_argument("--stack", action="store_true", help="train runs differing in seed and rho together (a large GPU)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes of one thread each sharing the runs")
+    p.add_argument("--allow-dirty", action="store_true", help="train from a dirty tree, saving its diff")
+    p.add_argument("--commands", action="store_true", help="print a `python -m saddle train` line per missing run "
+                   "(GNU parallel, scripts/grid_array.sbatch); train none")
     p.add_argument("--data-root", default=None)
     p.add_argument("--out", default=None, help="results folder (default: results/)")
     p.add_argument("--device", default=None)
@@ -122,18 +105,15 @@ def _grid_parser(sub):
 
 
 def _analyse_parser(sub):
-    p = sub.add_parser("analyse", help="compute the analyses (spectra, G/R splits, Theorem 2's check 3) a grid "
-                       "declares or a chapter reads, as analysis records the chapters read")
-    p.add_argument("plan", help="cifar10-headline (its grid's declared analyses), or chapter3, chapter6, chapter8 "
-                                "(what the chapter reads, with its settings below)")
+    p = sub.add_parser("analyse", help="compute the analyses a grid declares or a chapter reads")
+    p.add_argument("plan", help="cifar10-headline, chapter3, chapter6 or chapter8")
     p.add_argument("--list", action="store_true", help="say what is recorded, missing or waiting; compute nothing")
     chapter = p.add_argument_group("a chapter's settings (its parameters; left out: the chapter's default)")
     chapter.add_argument("--scale", default=None, help=f"one of {', '.join(SCALES)} (default cpu)")
     chapter.add_argument("--seeds", default=None, help="comma-separated seeds (chapter 3: its first is the probe's)")
     chapter.add_argument("--rhos", default=None, help="chapter 6: comma-separated radii of Fig. 4's sweep (0: SGD)")
     chapter.add_argument("--table5-rhos", default=None, help="chapter 3: comma-separated radii of check 3")
-    chapter.add_argument("--dataset-names", default=None, help="chapter 6: comma-separated data sets (the first is "
-                         "analysed)")
+    chapter.add_argument("--dataset-names", default=None, help="chapter 6: comma-separated data sets")
     chapter.add_argument("--iters", type=int, default=None, help="chapters 6 and 8: Lanczos steps")
     chapter.add_argument("--max-per-class", type=int, default=None, help="chapters 6 and 8: images per class")
     p.add_argument("--data-root", default=None, help="folder holding the data set files")
@@ -283,8 +263,7 @@ def _grid(args) -> int:
 
 
 def parse_seeds(text: str, option: str = "--seeds") -> list[int]:
-    """'0,1,2' -> [0, 1, 2]; a ValueError naming the option and the text unless every item is an integer >= 0
-    written in ASCII digits."""
+    """'0,1,2' -> [0, 1, 2]; a ValueError unless every item is an integer >= 0 in ASCII digits."""
     items = [s.strip() for s in text.split(",")]
     if not items or not all(s.isascii() and s.isdigit() for s in items):
         raise ValueError(f"{option} {text!r}: expected comma-separated integers >= 0, e.g. 0,1,2")
@@ -316,9 +295,14 @@ def parse_classes(text: str) -> str | list:
 
 
 def check_at_least(option: str, value) -> None:
-    """The counts that are no config's field (threads, workers, Lanczos steps, ...): config's are check_field's."""
+    """The counts that are no config's field (threads, workers, Lanczos steps, ...)."""
     if value is not None and value < 1:
         raise ValueError(f"{option} {value}: expected an integer >= 1")
+
+
+def check_out(out: str | None) -> None:
+    if out is not None and not out.strip():
+        raise ValueError("--out '': expected a folder (leave the option out for results/)")
 
 
 def check_device(device: str | None) -> None:
@@ -342,8 +326,7 @@ def check_runtime(args) -> None:
     if getattr(args, "compile", None) is not None and args.compile not in COMPILE_BACKENDS:
         raise ValueError(f"--compile {args.compile!r}: expected one of {', '.join(COMPILE_BACKENDS)}")
     check_device(args.device)
-    if args.out is not None and not args.out.strip():
-        raise ValueError("--out '': expected a folder (leave the option out for results/)")
+    check_out(args.out)
     check_at_least("--threads", getattr(args, "threads", None))
     if getattr(args, "command", None) == "grid":
         check_at_least("--workers", args.workers)
@@ -358,8 +341,7 @@ def _hessian(args) -> int:
                           ("--epoch", args.epoch)):
         check_at_least(option, value)
     check_field("seed", args.probe_seed, "--probe-seed")
-    if args.out is not None and not args.out.strip():
-        raise ValueError("--out '': expected a folder (leave the option out for results/)")
+    check_out(args.out)
     if args.images not in IMAGE_SETS:
         raise ValueError(f"--images {args.images!r}: expected one of {', '.join(IMAGE_SETS)}")
     path = locate_record(args.run, args.out)
@@ -388,9 +370,6 @@ def config_from_args(a) -> RunConfig:
                               epochs=a.epochs, model=a.model, n_max=a.n_max, sam_bn=a.sam_bn,
                               batch_size=a.batch_size, subset_seed=a.subset_seed, val_per_class=a.val_per_class,
                               class_order=a.class_order, precision=resolve_precision(a.precision, a.device))
-
-
-PRECISION_OPTIONS = ("fp32", "bf16", "fast")
 
 
 def resolve_precision(option: str | None, device: str | None) -> str:

@@ -1,14 +1,9 @@
-"""What training costs on this machine, measured rather than remembered.
-
-`seconds_per_epoch` times a few real training steps of a run's model, batch and optimizer (and the evaluation the
-run does), on the threads this process has, and scales them to the run's images; `plan` turns that into runs,
-minutes per run and the wall time with a number of workers. Records of other machines never enter an estimate:
-CPU models differ, and records trained beside other jobs are slow."""
+"""What training costs on this machine, measured rather than remembered: a few real training steps timed and
+scaled to the run (records of other machines never enter an estimate: CPUs differ)."""
 from __future__ import annotations
 
 import copy
 import math
-import statistics
 import time
 
 import torch
@@ -19,8 +14,7 @@ _CACHE: dict = {}
 
 
 def _model_key(config: RunConfig) -> tuple:
-    """What a step's cost depends on: the network, the data shape, the batch, the optimizer's passes and the
-    precision."""
+    """What a step's cost depends on."""
     passes = 2 if config.optimizer in ("sam", "imbsam", "ccsam") else (
         config.lpf_samples if config.optimizer == "lpf" else 1)
     return (config.dataset, config.model, config.width, config.n_max, config.imbalance, config.profile,
@@ -29,9 +23,8 @@ def _model_key(config: RunConfig) -> tuple:
 
 
 def seconds_per_epoch(config: RunConfig, *, data_root=None, batches: int = 4) -> float:
-    """Wall seconds one epoch of `config` takes here: `batches` timed training steps (after two warm-up steps),
-    scaled to the training set, plus the run's test and validation evaluations spread over its epochs (after a warm-up pass; measured
-    once per network, data and optimizer in a process)."""
+    """Wall seconds of one epoch of `config` here, its evaluations spread over the epochs (measured once per
+    network, data and optimizer in a process)."""
     key = _model_key(config)
     if key not in _CACHE:
         _CACHE[key] = _measure(config, data_root, batches)
@@ -41,8 +34,7 @@ def seconds_per_epoch(config: RunConfig, *, data_root=None, batches: int = 4) ->
 
 
 def _measure(config: RunConfig, data_root, batches: int) -> tuple[float, float, int, int]:
-    """(training seconds per image, evaluation seconds per image, training images, test + validation images), in
-    the memory format and autocast the run will train with (train.memory_format_for, train.autocast_for)."""
+    """(training s/image, evaluation s/image, training images, evaluated images), after warm-up steps."""
     from . import train
 
     data = train.load_data(config, data_root)
@@ -76,8 +68,7 @@ def run_minutes(config: RunConfig, **kwargs) -> float:
 
 
 def plan(configs, workers: int = 1, **kwargs) -> dict:
-    """runs, minutes per run (each), total minutes on one thread, and the wall minutes with `workers` processes
-    taking the longest remaining run first (what the locked runner does to a list in order, near enough)."""
+    """Minutes per run, their total, and the wall minutes on `workers` processes taking the longest run first."""
     minutes = [run_minutes(c, **kwargs) for c in configs]
     loads = [0.0] * max(1, int(workers))
     for m in sorted(minutes, reverse=True):
@@ -95,28 +86,3 @@ def plan_text(plan_: dict) -> str:
     return (f"{plan_['runs']} run{'s' * (plan_['runs'] != 1)}, {each} minutes each on one thread (measured here): "
             f"about {plan_['wall']:.0f} minutes of wall time on {plan_['workers']} worker"
             f"{'s' * (plan_['workers'] != 1)}")
-
-
-def recorded_minutes(records) -> dict:
-    """Median wall minutes of the complete one-thread runs among `records` that trained start to end, by how many
-    passes a step takes ('one pass': SGD, PGD, LPF-SGD; 'two passes': SAM, ImbSAM, CC-SAM): what a run has cost."""
-    minutes = {"one pass": [], "two passes": []}
-    for record in records:
-        made = record.get("provenance") or {}
-        if (record.get("status") != "complete" or made.get("threads") != 1 or made.get("resumed_from_epoch")
-                or made.get("stacked_runs") or not made.get("wall_time_s")):
-            continue
-        passes = "two passes" if record["config"]["optimizer"] in ("sam", "imbsam", "ccsam") else "one pass"
-        minutes[passes].append(made["wall_time_s"] / 60)
-    return {passes: statistics.median(found) for passes, found in minutes.items() if found}
-
-
-def recorded_text(records) -> str:
-    """The book's one sentence on what a run costs, from recorded_minutes: 'about 9 minutes a run without SAM
-    and 14 with it (one thread; medians of the committed records)'."""
-    minutes = recorded_minutes(records)
-    if not minutes:
-        return "a time no committed record shows yet"
-    said = {"one pass": "without SAM", "two passes": "with it" if "one pass" in minutes else "with SAM"}
-    parts = [f"{minutes[k]:.0f} {'minutes a run ' if i == 0 else ''}{said[k]}" for i, k in enumerate(minutes)]
-    return f"about {' and '.join(parts)} (one thread; medians of the committed records)"

@@ -1,14 +1,8 @@
-"""Curvature that can be read: a class's Hessian split into its Gauss-Newton part and the rest, H = G + R.
+"""A class's Hessian split into its Gauss-Newton part and the rest, H = G + R.
 
-For a loss l(f(theta)) of the network's outputs z = f(theta), H = J^T (d2l/dz2) J + sum_k (dl/dz_k) d2f_k/dtheta2.
-The first term, G (the generalised Gauss-Newton matrix), is positive semi-definite for cross-entropy; the second,
-R, is weighted by the loss's gradient at the outputs, so it vanishes on images the network fits with confidence.
-Negative eigenvalues of H can only come from R: where the tail's lambda_min is large and negative, this module
-says whether it sits in R (unfitted images) and what the class's gradient norm is beside it (a saddle is a
-point of small gradient). Products are exact: H's and R's on saddle.hessian's engine (one double-backward graph
-per batch, built once on second_order_graph and reused by every product, as the class spectra are computed; R as
-the Hessian of ResidualLoss), G's by a Jacobian-vector then a vector-Jacobian product (torch.func); extremes by the
-same Lanczos as saddle.hessian."""
+H = J^T (d2l/dz2) J + sum_k (dl/dz_k) d2z_k/dtheta2: G, the first term, is positive semi-definite for
+cross-entropy, so negative eigenvalues of H come from R, which vanishes on confidently fitted images. Products are
+exact: H's and R's (the Hessian of ResidualLoss) on saddle.hessian's engine, G's by a jvp then a vjp."""
 from __future__ import annotations
 
 import torch
@@ -23,9 +17,7 @@ KIND = "curvature"  # the analysis records' folder: results/<scale>/curvature/
 
 
 class ResidualLoss(torch.nn.Module):
-    """The loss whose Hessian is R: the outputs z weighted by the loss's gradient at them, held fixed, c . z with
-    c = dl/dz. Its gradient is the loss's (chain rule) and its Hessian sum_k c_k d2z_k/dtheta2 = H - G exactly, so
-    R's products cost one double backward, as H's do. It weighs a batch as the loss does (image_mass)."""
+    """c . z with c = dl/dz held fixed: the loss's gradient, and Hessian sum_k c_k d2z_k/dtheta2 = H - G."""
 
     def __init__(self, criterion):
         super().__init__()
@@ -41,8 +33,7 @@ class ResidualLoss(torch.nn.Module):
 
 
 class GaussNewtonSplit:
-    """H, G and R = H - G of one loss over a fixed set of images (the model in eval mode: BatchNorm on its running
-    statistics), as products with flat parameter vectors."""
+    """Products of H, G and R with flat vectors, one loss over a fixed set of images, the model in eval mode."""
 
     def __init__(self, model: torch.nn.Module, criterion, x: torch.Tensor, y: torch.Tensor, batch_size: int = 128):
         model.eval()
@@ -102,9 +93,8 @@ class GaussNewtonSplit:
 
 def class_split(model, data, classes="all", criterion: str = "ce", iters: int = 100, seed: int = 0,
                 max_per_class: int | None = None, config=None) -> dict:
-    """Per class (or AVERAGE, the whole training set): its mean loss, gradient norm, the extremes of H, G and R,
-    and lambda_min / ||g||: side by side, what tells a saddle (small gradient, negative curvature) from a point
-    that is simply not fitted."""
+    """Per class: loss, gradient norm, extremes of H, G and R, and lambda_min / ||g|| (a saddle has a small
+    gradient; an unfitted point need not)."""
     classes = list(range(data.num_classes)) if classes == "all" else list(classes)
     device = next(model.parameters()).device
     loss = class_criterion(criterion, data.counts, config).to(device)
@@ -125,8 +115,7 @@ def class_split(model, data, classes="all", criterion: str = "ce", iters: int = 
 
 def split_record(record: dict, epoch: int | None = None, classes=None, iters: int = 100, seed: int = 0,
                  data_root=None, root=None, cache=None, compute: bool = True) -> dict | None:
-    """The Gauss-Newton split of a run's classes (default: its tail) at `epoch` (default: the last), read from or
-    written to its analysis record; compute=False: None where no record exists yet."""
+    """The split of a run's classes (default its tail) at `epoch` (default the last) as an analysis record."""
     config = RunConfig.from_dict(record["config"])
     epoch = epoch or config.epochs
     classes = list(record["groups"]["tail"] if classes is None else classes)

@@ -1,10 +1,5 @@
-"""Long-tailed data sets held as tensors, with augmentation done in batch.
-
-The official code (LDAM-DRW lineage) builds CIFAR-LT from the full training set: an exponential or step
-profile of class counts, then a numpy-seeded random subset per class. We keep that rule exactly, hold the
-whole (small) data set as uint8 tensors, and do random-crop + flip on whole batches instead of per-image PIL
-transforms. The images themselves come from saddle.sources (the raw files, or synthetic ones).
-"""
+"""Long-tailed data sets held as uint8 tensors: the official (LDAM-DRW) subset rule kept exactly, random crop
+and flip done on whole batches instead of per-image PIL transforms. The raw images come from saddle.sources."""
 from __future__ import annotations
 
 import hashlib
@@ -67,9 +62,8 @@ def long_tail_indices(targets, counts, seed: int = 0) -> np.ndarray:
 
 
 def validation_indices(targets, kept: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
-    """A balanced validation split: `per_class` images of each class drawn (seeded) from the training images that
-    the long-tailed subset `kept` did not take, so it shares no image with the training or the test set. Its own
-    generator leaves numpy's global seed (the official subset rule's) alone."""
+    """`per_class` images of each class drawn from the training images the subset `kept` left out, with a
+    generator of its own (numpy's global seed is the official subset rule's)."""
     targets = np.asarray(targets)
     unused = np.ones(len(targets), dtype=bool)
     unused[kept] = False
@@ -109,9 +103,7 @@ def count_groups(counts) -> dict[str, list[int]]:
 
 @dataclass
 class LongTailData:
-    """A long-tailed training set and its balanced test set, as uint8 NCHW tensors with int64 labels.
-
-    Labels are positions in the long-tail order: class 0 is the most frequent."""
+    """A long-tailed training set and its balanced test set, uint8 NCHW; label 0 is the most frequent class."""
     name: str
     train_x: torch.Tensor
     train_y: torch.Tensor
@@ -140,8 +132,7 @@ class LongTailData:
         return self
 
     def digest(self) -> str:
-        """SHA-256 of every array a run reads (images and labels of each split, in order): kept in the record's
-        provenance, so a record made from other files than the clean run's is told apart from it."""
+        """SHA-256 of every array a run reads, kept in the provenance: a record made from other files shows."""
         h = hashlib.sha256()
         for name in ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y"):
             array = getattr(self, name)
@@ -159,8 +150,7 @@ class LongTailData:
 
 
 def augment(x: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
-    """Random crop with zero padding plus horizontal flip on a uint8 batch (torchvision's RandomCrop(pad=4) and
-    RandomHorizontalFlip, drawn per image, applied to the whole batch at once)."""
+    """torchvision's RandomCrop(pad=4) and RandomHorizontalFlip, drawn per image, applied to a whole batch."""
     n, _, h, w = x.shape
     offsets = torch.randint(0, 2 * padding + 1, (2, n), generator=generator, device=generator.device)
     flips = torch.rand(n, generator=generator, device=generator.device) < 0.5
@@ -176,12 +166,8 @@ def augment(x: torch.Tensor, generator: torch.Generator, padding: int = 4) -> to
 def load(name: str, imbalance: float = 100.0, profile: str = "exp", n_max: int | None = None,
          subset_seed: int = 0, data_root: str | Path | None = None, test_limit: int | None = None,
          download: bool = True, val_per_class: int = 0, class_order: str = "calibrated") -> LongTailData:
-    """Build a long-tailed training set and the balanced test set by name.
-
-    n_max: images in the most frequent class (default: the data set's per-class size, 5000 for CIFAR-10).
-    test_limit: keep a class-balanced prefix of this many test images (smoke runs).
-    val_per_class: also draw a balanced validation split of this many images per class (see validation_indices).
-    class_order: Fashion-MNIST's long-tail order, "calibrated" (FASHION_MNIST_ORDER) or "natural" (its labels)."""
+    """A long-tailed training set and the balanced test set. n_max default: the data set's per-class size;
+    test_limit: a class-balanced prefix of the test set; class_order: Fashion-MNIST's, calibrated or natural."""
     check_choice("class_order", class_order, CLASS_ORDERS)
     check_choice("dataset", name, DATASETS)
     check_choice("profile", profile, PROFILES)
@@ -233,8 +219,7 @@ TRAIN_PER_CLASS = {"fashion-mnist": 6000, "cifar10": 5000, "cifar10-jpeg": 5000,
 
 
 def check_subset(name: str, n_max: int | None, imbalance: float, profile: str, val_per_class: int = 0) -> None:
-    """A ValueError, before any file is read or any run is locked, unless the long-tailed subset can be drawn: n_max
-    within the data set's images per class (less the validation split) and every class left with an image."""
+    """A ValueError, before any file is read or run locked, unless the subset can be drawn."""
     if name not in TRAIN_PER_CLASS:
         return  # the large sets bring their own split files
     available = TRAIN_PER_CLASS[name]
@@ -253,8 +238,7 @@ IMAGE_SHAPES = {"fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32), "cifar10-j
 
 
 def check_arrays(name: str, split: str, x: np.ndarray, y: np.ndarray, num_classes: int) -> None:
-    """A DataError unless the split's images have the data set's shape, as many labels as images, and every label
-    in 0..num_classes-1: files that disagree never train a run (whose record would carry the real run's id)."""
+    """A DataError unless shape, label count and label range are the data set's: other files never train a run."""
     if tuple(x.shape[1:]) != IMAGE_SHAPES[name]:
         raise DataError(f"{name} {split} images have shape {tuple(x.shape[1:])}; expected {IMAGE_SHAPES[name]} "
                         "(the files are not the data set's, or are damaged)")

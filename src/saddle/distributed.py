@@ -1,13 +1,8 @@
-"""Distributed data-parallel training for the large-scale runs (ImageNet-LT, iNaturalist 2018; Tables 3 and 6).
-
-Started by torchrun (`torchrun --nproc_per_node=N -m saddle train --scale large ...`: NCCL on GPUs, gloo on CPU
-processes) or as one plain process. Every process reads its share of each epoch's shuffled order
-(DistributedSampler seeded by the run seed and the epoch, so a resumed run continues the same order with any number
-of processes). DDP averages the gradients in both of SAM's passes, so the ascent direction is the global batch's,
-as one large GPU would compute it; ascent='local' lets each replica ascend along its own gradient (what SAM's
-m-sharpness describes; the official code, with DataParallel, does the former). BatchNorm statistics are each
-replica's own, as with DataParallel; SyncBatchNorm is used on GPUs when sync_bn=True. Only rank 0 writes
-checkpoints and the record."""
+"""Distributed data-parallel training for the large-scale runs (ImageNet-LT, iNaturalist 2018; Tables 3 and 6),
+under torchrun or as one process. The sampler is seeded by run seed and epoch, so a resumed run continues the
+same order with any process count. DDP averages both of SAM's passes, so the ascent is the global batch's, as
+the official DataParallel code's; ascent='local' ascends along each replica's own gradient (m-sharpness).
+BatchNorm statistics are each replica's own unless sync_bn. Only rank 0 writes checkpoints and the record."""
 from __future__ import annotations
 
 import contextlib
@@ -30,8 +25,8 @@ ASCENTS = ("global", "local")
 
 
 def setup(device=None) -> tuple[int, int, torch.device]:
-    """(rank, world size, device): joins torchrun's process group when launched by it. One GPU per local process,
-    else (or with device "cpu") every process on the CPU over gloo: two processes cannot share one GPU under NCCL."""
+    """(rank, world size, device), joining torchrun's group: one GPU per local process, else all on the CPU over
+    gloo (two processes cannot share one GPU under NCCL)."""
     kind = _device_kind(device)
     local_world = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
@@ -124,9 +119,7 @@ def run(config: RunConfig, *, data_root, split_dir=None, checkpoint_dir=None, wo
         model: torch.nn.Module | None = None, on_epoch_end=None, progress: bool = True,
         device: str | None = None) -> dict | None:
     """Train one large-scale configuration; rank 0 returns the record (not yet written), other ranks None.
-    `model` replaces the config's network (tests use a BatchNorm-free one to compare against one process);
-    on_epoch_end(epoch, row) is called on every rank after each epoch's checkpoint; the config's precision says
-    whether the forward passes run under bf16 autocast. device: see setup."""
+    `model` replaces the config's network (tests compare a BatchNorm-free one against one process)."""
     check_choice("large data set", config.dataset, tuple(splits.LARGE_DATASETS))
     check_choice("ascent", ascent, ASCENTS)
     if config.optimizer not in ("sgd", "sam"):

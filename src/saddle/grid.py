@@ -1,9 +1,6 @@
-"""The paper's experiment grid: each table and figure of Sec. 5 / App. D as a list of RunConfigs at a scale
-(saddle.runner trains a list's missing runs or reads its records). Lists are seed-major, so a grid stopped half-way
-has whole seeds.
-
-Methods are written as the paper writes them ('LDAM+DRW+SAM'); rho comes from the paper's Table 5 (per data set
-and profile). The cpu scale's Fashion-MNIST-LT has 10 classes and takes the CIFAR-10 column."""
+"""The experiment grids: each table and figure of the paper (Sec. 5, App. D), and each grid added here, as a
+seed-major list of RunConfigs (a grid stopped half-way has whole seeds). Methods are written as the paper writes
+them ('LDAM+DRW+SAM'); rho comes from its Table 5 (Fashion-MNIST-LT takes the CIFAR-10 column)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -66,8 +63,7 @@ def method_config(method: str, scale: str, *, dataset: str | None = None, profil
 
 
 def table1(scale: str, seeds=SEEDS, dataset_names=None, rho: float | None = None) -> list[RunConfig]:
-    """Table 1: eight methods, exponential profile, imbalance 100; rho: every SAM method at this radius instead of
-    Table 5's (the methods without SAM are the same runs either way)."""
+    """Table 1: eight methods, exponential profile, imbalance 100; rho: every SAM method at it, not Table 5's."""
     return [method_config(m, scale, dataset=d, seed=s, rho=sam_rho(m, rho))
             for s in seeds for d in dataset_names or datasets(scale) for m in METHODS]
 
@@ -78,8 +74,7 @@ def sam_rho(method: str, rho: float | None) -> float | None:
 
 
 def table2(scale: str, seeds=(0,), dataset_names=None) -> list[RunConfig]:
-    """Table 2: the same eight methods on the step profile (imbalance 100); one seed by default, as a check of
-    Table 1 on another profile."""
+    """Table 2: the eight methods on the step profile; one seed by default."""
     return [method_config(m, scale, dataset=d, profile="step", seed=s)
             for s in seeds for d in dataset_names or datasets(scale) for m in METHODS]
 
@@ -147,8 +142,7 @@ def protocol_config(method: str, scale: str, *, seed: int = 0, rho: float | None
 
 
 def tune(scale: str, seeds=None, rhos=TUNE_RHOS, dataset_names=None) -> list[RunConfig]:
-    """The rho tuning grid: every SAM method at every rho of TUNE_RHOS on its tuning seeds (or `seeds`), and CE+DRW
-    (SGD) on CE+DRW+SAM's tuning seeds: the rho = 0 end of the sweeps chapters 2 and 6 plot, not a candidate."""
+    """Every SAM method at every rho on its tuning seeds, and CE+DRW on CE+DRW+SAM's (the sweeps' rho = 0 end)."""
     sweep = [protocol_config(m, scale, seed=s, rho=r, dataset=d)
              for m in SAM_METHODS for s in (seeds or TUNE_SEEDS[m]) for d in dataset_names or datasets(scale)
              for r in rhos]
@@ -158,8 +152,7 @@ def tune(scale: str, seeds=None, rhos=TUNE_RHOS, dataset_names=None) -> list[Run
 
 
 def select_rho(val_acc_by_rho: dict[float, list[float]]) -> float:
-    """The written selection rule: the rho of highest mean validation accuracy (final epoch, over the tuning
-    seeds); ties (means equal to 0.01 points) go to the smaller rho. Takes validation numbers only."""
+    """The written rule: the rho of highest mean validation accuracy (ties to 0.01 points: the smaller rho)."""
     if not val_acc_by_rho or any(not accs for accs in val_acc_by_rho.values()):
         raise ValueError("select_rho needs at least one validation accuracy for every rho")
     mean = {rho: round(sum(accs) / len(accs), 2) for rho, accs in val_acc_by_rho.items()}
@@ -175,8 +168,7 @@ def tuning_plan(method: str, scale: str) -> tuple[tuple[float, ...], tuple[int, 
 
 def tuning_table(method: str, scale: str, *, root: Path | None = None, rhos=None, dataset: str | None = None,
                  seeds=None) -> dict[float, list[float | None]]:
-    """Final-epoch validation accuracy of each tuning run of `method`, by rho (None where a run has no record yet
-    or diverged)."""
+    """Final validation accuracy of each tuning run of `method` by rho (None: no record yet, or diverged)."""
     plan_rhos, plan_seeds = tuning_plan(method, scale)
     table = {}
     for rho in rhos or plan_rhos:
@@ -188,31 +180,8 @@ def tuning_table(method: str, scale: str, *, root: Path | None = None, rhos=None
     return table
 
 
-def tuning_rows(methods, scale: str, dataset: str | None = None, root: Path | None = None) -> list[dict]:
-    """Each tuning run's final validation accuracy, a row per (method, rho) with a column per tuning seed and an
-    arrow at the radius select_rho chose (chapter 6's tuning table)."""
-    rows = []
-    for method in methods:
-        chosen = tuned_rho(method, scale, root=root, dataset=dataset)
-        seeds = tuning_plan(method, scale)[1]
-        for rho, accs in tuning_table(method, scale, root=root, dataset=dataset).items():
-            rows.append({"method": method, "rho": rho, **{f"val acc, seed {s}": a for s, a in zip(seeds, accs)},
-                         "chosen": "<- tuned" if rho == chosen else ""})
-    return rows
-
-
-def radii_table(methods, scale: str, dataset: str):
-    """Each SAM method's radius: Table 5's (CIFAR-10; 'none' for the methods after the paper) beside the one tuned
-    on validation here ('tuning incomplete' until its tuning grid is recorded)."""
-    import pandas as pd
-    return pd.DataFrame([{"method": m, "Table 5 (CIFAR-10)": table5_rho(m, "cifar10") if m in SAM_METHODS else "none",
-                          "tuned here": tuned_rho(m, scale, dataset=dataset) or "tuning incomplete"}
-                         for m in methods]).set_index("method")
-
-
 def tuned_rho(method: str, scale: str, *, root: Path | None = None, dataset: str | None = None) -> float | None:
-    """`method`'s rho by select_rho once its whole tuning grid is recorded, else None. A diverged run counts as
-    the worst validation accuracy (0)."""
+    """`method`'s rho by select_rho once its tuning grid is recorded, else None (a diverged run counts as 0)."""
     table = tuning_table(method, scale, root=root, dataset=dataset)
     for rho in table:
         for seed, acc in zip(tuning_plan(method, scale)[1], table[rho]):
@@ -225,16 +194,14 @@ def tuned_rho(method: str, scale: str, *, root: Path | None = None, dataset: str
 
 
 def protocol_rho(method: str, scale: str, protocol: str) -> float | None:
-    """A SAM method's radius under a chapter's protocol: 'validated' (tuned on validation by select_rho; None until its
-    tuning grid is recorded), 'paper' Table 5's; 0.5 at smoke scale, where nothing is tuned."""
+    """A SAM method's radius under a chapter's protocol, 'validated' (tuned_rho) or 'paper' (Table 5); smoke: 0.5."""
     if scale == "smoke":
         return 0.5
     return tuned_rho(method, scale) if protocol == "validated" else table5_rho(method, datasets(scale)[0])
 
 
 def chapter_config(method: str, scale: str, protocol: str, seed: int, rho: float | None = None) -> RunConfig:
-    """The run of `method` at training seed `seed` (SAM at `rho`) under a chapter's protocol: 'validated' (validation
-    split, a new subset per seed) or 'paper' (the paper's recipe on subset 0)."""
+    """The run of `method` under a chapter's protocol, 'validated' or 'paper' (subset 0)."""
     if protocol == "validated":
         return protocol_config(method, scale, seed=seed, rho=rho)
     return method_config(method, scale, seed=seed, rho=rho)
@@ -242,8 +209,7 @@ def chapter_config(method: str, scale: str, protocol: str, seed: int, rho: float
 
 def table1_validated(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None, root: Path | None = None
                  ) -> list[RunConfig]:
-    """Table 1 under the validated protocol: the eight methods on `seeds`, SAM at its tuned rho. A SAM method
-    whose tuning is not complete is left out until it is (run_missing re-reads the grid after every run)."""
+    """Table 1 under the validated protocol, each SAM method at its tuned rho once its tuning is recorded."""
     configs = []
     for s in seeds:
         for d in dataset_names or datasets(scale):
@@ -255,8 +221,7 @@ def table1_validated(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None, root:
 
 
 def followups(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None, root: Path | None = None) -> list[RunConfig]:
-    """Chapter 8: ImbSAM and CC-SAM on CE+DRW, tuned on validation (one seed, FOLLOWUP_RHOS), then on `seeds` at
-    the tuned radius, beside CE+DRW and CE+DRW+SAM (tuned) of the same seeds (table1_validated's runs)."""
+    """Chapter 8: ImbSAM and CC-SAM tuned on one seed, then on `seeds` at the tuned radius beside CE+DRW(+SAM)."""
     configs = [protocol_config(m, scale, seed=s, rho=r, dataset=d) for m in FOLLOWUP_METHODS
                for s in TUNE_SEEDS[m] for d in dataset_names or datasets(scale) for r in FOLLOWUP_RHOS]
     for s in seeds:
@@ -269,8 +234,7 @@ def followups(scale: str, seeds=PROTOCOL_SEEDS, dataset_names=None, root: Path |
 
 
 def order_control(scale: str, seeds=CONTROL_SEEDS, dataset_names=None, root: Path | None = None) -> list[RunConfig]:
-    """The class-order control: CE+DRW and CE+DRW+SAM (tuned rho) with Fashion-MNIST's natural class order; the
-    calibrated-order runs it is compared with are table1_validated's of the same seeds."""
+    """CE+DRW and CE+DRW+SAM (tuned rho) with Fashion-MNIST's natural class order."""
     rho = tuned_rho("CE+DRW+SAM", scale, root=root)
     return [protocol_config(m, scale, seed=s, rho=sam_rho(m, rho), class_order="natural")
             for s in seeds for m in CONTROL_METHODS if "SAM" not in m or rho is not None]
@@ -316,16 +280,15 @@ REGIME_RULE = {"seed": 10, "rho": 0.5, "sgd_tail_fit": 95.0, "sam_tail_fit": 90.
 
 
 def regime_pilot(scale: str = "cpu", seeds=None, dataset_names=None) -> list[RunConfig]:
-    """The pilot runs of every regime candidate, in order of expected cost (the `scale` argument is ignored: each
-    candidate trains at its own scale)."""
+    """The pilot runs of every regime candidate, each at its own scale (`scale` is ignored)."""
     seed = REGIME_RULE["seed"]
     return [protocol_config(m, candidate, seed=seed, rho=sam_rho(m, REGIME_RULE["rho"]))
             for candidate in REGIME_CANDIDATES for m in CONTROL_METHODS]
 
 
 def select_regime_scale(tail_fit: dict[str, tuple[float, float]], minutes: dict[str, float]) -> tuple[str, bool]:
-    """The written rule on the pilot's numbers: tail_fit maps a candidate to (CE+DRW, CE+DRW+SAM) tail training
-    accuracy in %, minutes to its measured cost. Returns (the chosen candidate, whether it qualified)."""
+    """REGIME_RULE on candidate -> (CE+DRW, CE+DRW+SAM) tail fit in % and candidate -> minutes: (choice,
+    qualified)."""
     if not tail_fit or set(tail_fit) - set(minutes):
         raise ValueError(f"select_regime_scale needs a cost for every candidate, got {sorted(minutes)} for "
                          f"{sorted(tail_fit)}")
@@ -357,8 +320,7 @@ def regime_tune(scale: str = REGIME_SCALE, seeds=None, dataset_names=None) -> li
 
 def mechanism_regime(scale: str = REGIME_SCALE, seeds=PROTOCOL_SEEDS, dataset_names=None,
                      root: Path | None = None) -> list[RunConfig]:
-    """The mechanism grid at the regime scale: CE+DRW, CE+DRW+SAM at rho 0.5 and at the tuned rho, seed-major
-    (the `scale` argument is ignored)."""
+    """CE+DRW, CE+DRW+SAM at rho 0.5 and at the tuned rho, at the regime scale (`scale` is ignored)."""
     tuned = tuned_rho("CE+DRW+SAM", REGIME_SCALE, root=root)
     rhos = [MECHANISM_RHO] + ([tuned] if tuned is not None and tuned != MECHANISM_RHO else [])
     return [protocol_config("CE+DRW", REGIME_SCALE, seed=s) if rho is None else
@@ -424,8 +386,7 @@ def bf16_twins(scale: str = "cpu", seeds=PROTOCOL_SEEDS, dataset_names=None) -> 
 
 
 def large_table(dataset: str, seeds=(0,)) -> list[RunConfig]:
-    """Table 3 (iNaturalist 2018) or Table 6 (ImageNet-LT): four methods with ResNet-50 at the large scale,
-    SAM on App. C's rho schedule. Each run is one torchrun job (see chapter 5), so these are not in GRIDS."""
+    """Table 3 (iNaturalist 2018) or 6 (ImageNet-LT): one torchrun job per run (chapter 5), so not in GRIDS."""
     return [method_config(m, "large", dataset=dataset, seed=s) for s in seeds for m in LARGE_METHODS]
 
 
@@ -435,9 +396,7 @@ REGIME_MAX_PER_CLASS = 256
 
 
 def chapter_defaults(scale: str) -> dict:
-    """The chapters' settings where a chapter leaves them None, at `scale`: the one place they live (the book's
-    chapter_settings and the analysis plans of saddle.analyse both resolve None here). smoke takes the least that
-    runs every code path; the cpu book reads the committed records, so it trains nothing by default."""
+    """The chapters' settings left None, at `scale`: the one place they live (the book and saddle.analyse)."""
     smoke = scale == "smoke"
     return {"seeds": [0] if smoke else list(SEEDS), "validated_seeds": [0] if smoke else list(PROTOCOL_SEEDS),
             "iters": 4 if smoke else 100,
@@ -450,8 +409,7 @@ def chapter_defaults(scale: str) -> dict:
 
 
 def tuning_sweep(scale: str, dataset: str, methods=("CE+DRW", "CE+DRW+SAM")) -> dict:
-    """{(rho, seed): config} of the tuning grid's `methods` on `dataset` (rho 0 for SGD): the radius sweep the
-    tuning runs make, which chapter 6 reads the curvature of (they are trained by `grid tune`, never by a chapter)."""
+    """{(rho, seed): config} of the tuning grid's `methods` on `dataset` (rho 0 for SGD)."""
     return {(c.rho if c.optimizer == "sam" else 0.0, c.seed): c
             for c in tune(scale, dataset_names=[dataset]) if c.label in methods}
 

@@ -1,11 +1,8 @@
-"""The Hessian estimator: PyHessian as the engine, its density() repaired for torch 2, Lanczos, Hessian-vector
-products through BatchNorm (second_order_graph), in float32 or, on request, with the convolutions' derivatives
-in bfloat16 (product_precision), and the Spectrum they give. The class-wise protocol that applies
-it to a run's snapshot is saddle.spectra.
+"""The Hessian estimator: PyHessian as the engine, Lanczos, fast Hessian-vector products through BatchNorm
+(second_order_graph), and the Spectrum they give (saddle.spectra applies it to a run's snapshot).
 
-PyHessian 0.1 (the PyPI wheel, and the copy in the official repository) builds the Lanczos tridiagonal T and
-calls torch.eig, which torch removed. T is symmetric, so torch.linalg.eigh is the right tool: Ritz values are
-its eigenvalues, and the quadrature weights the squared first components of its eigenvectors."""
+PyHessian 0.1 calls torch.eig, which torch removed; its tridiagonal T is symmetric, so density() here uses
+torch.linalg.eigh."""
 from __future__ import annotations
 
 import contextlib
@@ -23,20 +20,13 @@ from .losses import image_mass
 
 
 class Hessian(PyHessian):
-    """PyHessian's `hessian` (power iteration, Hutchinson trace, SLQ density) on the model's own device, with
-    density() computed by eigh, seeded probe vectors, and a tight default tolerance for power iteration."""
+    """PyHessian's `hessian` on the model's own device, with density() by eigh and seeded probe vectors."""
 
     def __init__(self, model, criterion, data=None, dataloader=None, reuse_graph: bool = False, shards: int = 1,
                  precision: str = "fp32"):
-        """reuse_graph: with a list of batches, build each batch's gradient graph once and reuse them all for
-        every product, as PyHessian already does for one batch (memory grows with the images; PyHessian's
-        data-loader path rebuilds forward and backward for every product).
-        shards: with reuse_graph, split the images into this many near-equal parts, each with graphs of its own,
-        and form a product's parts side by side on as many threads of one core each before adding them. On 2
-        CPU cores that runs a product 1.8-2x faster than on one, where the operators' own two threads reach
-        1.4x on batches of 128.
-        precision: "fp32", or "bf16": the derivatives of the convolutions second_order_graph folds in bfloat16, the
-        rest in float32 (see product_precision); the model must be float32 and inside second_order_graph."""
+        """reuse_graph: build each batch's gradient graph once and reuse it for every product. shards: split the
+        images into parts formed side by side on one-core threads (on 2 cores 1.8-2x faster than torch's own
+        threads). precision: see product_precision."""
         check_precision(precision)
         if precision != "fp32" and (next(model.parameters()).dtype != torch.float32 or not any(
                 isinstance(m, torch.nn.Conv2d) and "forward" in vars(m) for m in model.modules())):
@@ -65,9 +55,8 @@ class Hessian(PyHessian):
         return [sum(part) for part in zip(*parts)]
 
     def dataloader_hv_product(self, v):
-        """PyHessian's product over batches read afresh for every product (e.g. re-augmented), each batch weighted by
-        image_mass as the reused graphs are (PyHessian weighs by size): one Hessian on both paths, for a weighted
-        loss over mixed classes too. Returns (v'Hv, Hv) as PyHessian does."""
+        """PyHessian's product over batches read afresh (e.g. re-augmented), weighted by image_mass as the reused
+        graphs are, so a weighted loss gives one Hessian on both paths. Returns (v'Hv, Hv)."""
         total, products = 0.0, None
         for x, y in self.data:
             with product_precision(self.precision):
@@ -85,8 +74,7 @@ class Hessian(PyHessian):
         return super().eigenvalues(maxIter=maxIter, tol=tol, top_n=top_n)
 
     def density(self, iter=100, n_v=1, generator: torch.Generator | None = None):
-        """Stochastic Lanczos quadrature with full re-orthogonalisation. Returns (Ritz values, weights), each a
-        list of n_v lists of `iter` floats, as PyHessian does."""
+        """Stochastic Lanczos quadrature: (Ritz values, weights), n_v lists of `iter` floats each."""
         eigen_runs, weight_runs = [], []
         for _ in range(n_v):
             v0 = _flat([_rademacher(p, generator) for p in self.params])
@@ -108,8 +96,7 @@ def one_core_threads(n: int) -> ThreadPoolExecutor:
 
 
 def _split_batches(batches, shards: int) -> list[list]:
-    """The images of `batches` in `shards` near-equal parts, each cut into near-equal batches no larger than the
-    largest given (150 images as 75 + 75, not 128 + 22)."""
+    """`shards` near-equal parts, each in near-equal batches no larger than the largest given (75 + 75, not 128 + 22)."""
     x, y = torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches])
     size = max(len(y) for _, y in batches)
     parts = [(xs, ys) for xs, ys in zip(x.tensor_split(shards), y.tensor_split(shards)) if len(ys)]
@@ -118,10 +105,7 @@ def _split_batches(batches, shards: int) -> list[list]:
 
 
 def _mean_gradient_graph(model, criterion, batches, params, total: float, precision: str = "fp32"):
-    """The gradient of the loss over the batches, each batch's mean weighted by its image_mass / total (the mean
-    over all images when total is their mass, as PyHessian's dataloader_hv_product averages for an unweighted
-    loss), kept differentiable so every Hessian-vector product reuses it, its graph built in `precision`
-    (product_precision)."""
+    """The batches' gradient, each weighted by image_mass / total, kept differentiable for every product."""
     device = params[0].device
     mean = None
     for x, y in batches:
@@ -134,8 +118,7 @@ def _mean_gradient_graph(model, criterion, batches, params, total: float, precis
 
 
 def _graph_product(grads, params, v):
-    """The product of the Hessian whose gradient graph is `grads` with v, the graph kept for the next product. A
-    gradient constant in the parameters (the residual loss's for a last layer's bias) adds nothing."""
+    """H v from the gradient graph `grads`, kept for the next product (a constant gradient adds nothing)."""
     live = [(g, u) for g, u in zip(grads, v) if g.requires_grad]
     return torch.autograd.grad([g for g, _ in live], params, grad_outputs=[u for _, u in live], retain_graph=True,
                                allow_unused=True, materialize_grads=True)
@@ -150,9 +133,8 @@ def _unflat(vector: torch.Tensor, like):
 
 
 def lanczos(matvec, v0: torch.Tensor, iters: int, generator: torch.Generator | None = None):
-    """Lanczos on flat vectors with full re-orthogonalisation (twice, as Gram-Schmidt needs in float32).
-    Returns the tridiagonal's diagonal and off-diagonal, and the orthonormal basis as rows [iters, dim]. On an
-    invariant subspace (beta = 0) it continues from a fresh random direction, as PyHessian does."""
+    """Lanczos with full re-orthogonalisation (twice: float32 Gram-Schmidt needs it): (alphas, betas, basis
+    rows [iters, dim]). On an invariant subspace it continues from a random direction, as PyHessian does."""
     basis, alphas, betas = [v0 / v0.norm()], [], []
     for i in range(iters):
         w = matvec(basis[-1])
@@ -176,8 +158,7 @@ def lanczos(matvec, v0: torch.Tensor, iters: int, generator: torch.Generator | N
 
 
 def min_eigenpair(matvec, dim: int, iters: int = 50, seed: int = 0, dtype=torch.float32, device="cpu"):
-    """The most negative eigenvalue and its (Ritz) eigenvector of a symmetric operator, by Lanczos; also the
-    residual ||A v - lambda v|| so a reader can see how converged the pair is."""
+    """(lambda_min, its Ritz vector, the residual ||A v - lambda v||) of a symmetric operator, by Lanczos."""
     generator = torch.Generator().manual_seed(seed)
     v0 = torch.randn(dim, generator=generator, dtype=dtype).to(device)
     alphas, betas, basis = lanczos(matvec, v0, min(iters, dim), generator)
@@ -190,8 +171,7 @@ def min_eigenpair(matvec, dim: int, iters: int = 50, seed: int = 0, dtype=torch.
 
 
 class FlatLoss:
-    """A model's loss as a function of one flat parameter vector, the model in eval mode (BatchNorm on its
-    running statistics): what dense Hessians, torch.func and SAM-step arithmetic need."""
+    """A model's loss (eval mode) as a function of one flat parameter vector."""
 
     def __init__(self, model: torch.nn.Module, criterion):
         self.model, self.criterion = model.eval(), criterion
@@ -212,17 +192,14 @@ class FlatLoss:
         return torch.func.hessian(self)(theta, x, y)
 
     def hvp_operator(self, theta, x, y):
-        """v -> H v at theta on this batch, one double-backward graph built once and reused for every product."""
+        """v -> H v at theta on this batch, one graph reused for every product."""
         theta = theta.detach().requires_grad_(True)
         g = torch.autograd.grad(self(theta, x, y), theta, create_graph=True)[0]
         return lambda v: torch.autograd.grad(g, theta, v, retain_graph=True)[0].detach()
 
     def batched_hvp_operator(self, theta, x, y, batch_size: int = 128):
-        """v -> H v at theta of the loss over all of (x, y), batch by batch on second_order_graph, each batch's
-        graph rebuilt for every product and freed at once: the memory of one batch whatever the set's size (check 3
-        on the regime scale's 12,406 images). On a CPU, over cpu's 1,236 images, that is a third of one graph's
-        memory and 0.5-0.6x its time at check 3's 31 products (bench/check3_speed.py). Batches weigh in by
-        image_mass, so a weighted mean (DRW) is the whole set's."""
+        """v -> H v at theta over all of (x, y), batch by batch, each graph rebuilt per product: one batch's
+        memory whatever the set's size (bench/check3_speed.py). Batches weigh in by image_mass."""
         batches = list(zip(x.split(batch_size), y.split(batch_size)))
         masses = [float(image_mass(self.criterion, yb)) for _, yb in batches]
         shares = [m / sum(masses) for m in masses]
@@ -247,20 +224,11 @@ def check_precision(precision: str) -> None:
 
 
 def product_precision(precision: str):
-    """Where the graph a Hessian-vector product differentiates is built (its forward). "fp32": as the model is.
-    "bf16": every convolution second_order_graph folds keeps its float32 forward (so activations, logits and
-    softmax probabilities are float32's), but differentiates through bfloat16 copies of its input and folded
-    weight: its backward, the gradient's derivative in every product (the double backward) and the backward
-    through the forward in every product all run as bfloat16 convolutions (on a CPU with AVX512-BF16, oneDNN's
-    bf16 kernels). The casts are in the graph, so gradients reach the float32 parameters; probe vectors,
-    products, the elementwise layers and Lanczos stay float32. A product is then off by about bfloat16's
-    rounding (2^-9 relative per convolution: 0.4% on the cpu-scale ResNet-8), not more: running the forward
-    itself in bfloat16 (torch.autocast) was tried and gave products 10% off on a trained network, its logits'
-    rounding magnified by the softmax. Stated tolerance: extreme Ritz values within 5e-3 of the spectral range of
-    the dense Hessian's (tests/test_hessian.py, a small convolutional network; measured 2.5e-4 at most there).
-    Against float32 on the ten classes of a trained cpu-scale ResNet-8 (30 steps): 2e-4 to 1.5e-3 of the range,
-    lambda_min within 0.3% of itself (bench/hessian_speed.py prints the worst per run). On one core there, 3.19x
-    PyHessian's path over all classes where float32 gives 2.24x."""
+    """"fp32": products as the model is. "bf16": the folded convolutions keep their float32 forward but
+    differentiate through bfloat16 copies of input and weight, so every backward in a product is a bf16
+    convolution; the rest stays float32. Autocasting the forward instead put products 10% off (the softmax
+    magnifies the logits' rounding); this stays within 5e-3 of the spectral range (tests/test_hessian.py,
+    bench/hessian_speed.py)."""
     check_precision(precision)
     if precision == "fp32":
         return contextlib.nullcontext()
@@ -286,9 +254,7 @@ def _create_graph_warning_off():
 
 
 def conv_batchnorm_pairs(model: torch.nn.Module):
-    """(convolution, BatchNorm) pairs where the BatchNorm is applied straight to the convolution's output: siblings
-    named convK / bnK (saddle.models' ResNets and torchvision's) and a Conv2d followed by a BatchNorm2d in an
-    nn.Sequential (torchvision's downsample)."""
+    """(convolution, BatchNorm) pairs applied in a row: siblings convK / bnK, or neighbours in an nn.Sequential."""
     for module in model.modules():
         children = dict(module.named_children())
         for name, conv in children.items():
@@ -303,15 +269,10 @@ def conv_batchnorm_pairs(model: torch.nn.Module):
 
 @contextlib.contextmanager
 def second_order_graph(model: torch.nn.Module):
-    """The model's (convolution, eval-mode BatchNorm) pairs rewritten for a cheap double backward, as the same
-    function of the same leaves (W, gamma, beta), so with the same gradient and Hessian. The BatchNorm is folded
-    into the convolution inside the graph, conv(x, W * s) + (beta - mu * s) with s = gamma / sqrt(var + eps), so
-    its activation-sized products leave the double backward; the convolution's backward is written with
-    conv_transpose2d and convolution_backward (`_Conv2d`), and on a CPU its folded weight is channels_last.
-    On the cpu-scale ResNet-8 that made a Hessian-vector product 10-25% faster, depending on the class's size
-    (end to end: bench/hessian_speed.py).
-    Training-mode BatchNorms (batch statistics) are left alone, and so are pairs an enclosing second_order_graph
-    already rewrote (so threads may share one). Yields the number of pairs rewritten."""
+    """Eval-mode BatchNorms folded into their convolutions inside the graph, conv(x, W s) + (beta - mu s) with
+    s = gamma / sqrt(var + eps): the same function of the same leaves, so the same Hessian, with a cheaper double
+    backward (10-25% per product: bench/hessian_speed.py). Pairs already rewritten are left alone (threads may
+    share one). Yields the number of pairs rewritten."""
     pairs = [(conv, bn) for conv, bn in conv_batchnorm_pairs(model)
              if "forward" not in vars(conv) and not bn.training and bn.running_var is not None and bn.affine
              and conv.bias is None and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
@@ -342,12 +303,8 @@ def _folded_forward(conv: torch.nn.Conv2d, bn: torch.nn.BatchNorm2d):
 
 
 class _Conv2d(torch.autograd.Function):
-    """conv2d (groups 1, dilation 1) whose backward is made of conv_transpose2d for the input's gradient and
-    convolution_backward for the weight's. Differentiating those is cheap; PyTorch's own convolution double
-    backward forms the weight term as a convolution with batch and channels swapped (kernels the size of the
-    image), slow on a CPU: about 15% of a product on the cpu-scale ResNet-8. Given lower-precision copies of x
-    and the weight (x_low, weight_low: product_precision "bf16"), the output is still the full-precision
-    convolution's, but the backward, and so every derivative of it, runs on the copies."""
+    """conv2d whose backward is conv_transpose2d and convolution_backward, cheap to differentiate (PyTorch's own
+    double backward is slow on a CPU). With x_low and weight_low the backward runs on those copies."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, x_low=None, weight_low=None):
@@ -370,8 +327,7 @@ class _Conv2d(torch.autograd.Function):
 
 
 def _conv_backward(grad, x, weight, stride, padding, input_grad: bool = True):
-    """The input's gradient (None where the input needs none: the images, at the first convolution) and the
-    weight's."""
+    """The input's gradient (None where it needs none) and the weight's."""
     lost = [x.shape[d] - ((grad.shape[d] - 1) * stride[i] - 2 * padding[i] + weight.shape[d])
             for i, d in enumerate((2, 3))]  # rows/columns a strided convolution dropped at the edge
     grad_x = torch.nn.functional.conv_transpose2d(grad, weight, None, stride, padding, lost) if input_grad else None
@@ -414,8 +370,7 @@ class Spectrum:
         return abs(self.lambda_min / self.lambda_max)
 
     def density(self, grid: np.ndarray | None = None, sigma: float | None = None):
-        """Gaussian-broadened density on a grid, as PyHessian's density_generate (variance sigma =
-        1e-5 * spectral range unless given), averaged over runs and normalised to unit area."""
+        """Gaussian-broadened density on a grid, as PyHessian's density_generate, normalised to unit area."""
         lo, hi = self.eigenvalues.min(axis=1).mean() - 0.01, self.eigenvalues.max(axis=1).mean() + 0.01
         grid = np.linspace(lo, hi, 10000) if grid is None else np.asarray(grid)
         sigma = 1e-5 * max(1.0, hi - lo) if sigma is None else sigma
@@ -434,26 +389,16 @@ class Spectrum:
                 "lambda_min": self.lambda_min, "lambda_max": self.lambda_max}
 
 
-def parameter_count(model) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def spectral_density(model, criterion, data, iters: int = 100, n_v: int = 1, seed: int = 0,
                      reuse_graph: bool = True, fast_graph: bool = True, shards: int | None = None,
                      precision: str = "fp32") -> Spectrum:
-    """Hessian eigen-spectrum of the mean loss of `data` (one (x, y) batch or an iterable of batches), with the
-    model in eval mode (BatchNorm on its running statistics), by stochastic Lanczos quadrature. A list of batches
-    has its gradient graphs built once (reuse_graph; batches of ~128 run faster on CPU than one large batch);
-    any other iterable, e.g. re-augmented batches, is read afresh for every product. fast_graph: see
-    second_order_graph (off: PyHessian's own graph, as the benchmark times it). shards: see Hessian; None: on a CPU
-    one per torch thread, with at least 32 images each; on a GPU one. precision: "fp32" (the default, what
-    every stored spectrum is), or "bf16": the convolutions' derivatives in bfloat16 (product_precision), faster on
-    a CPU with bf16 instructions and approximate (extremes within 5e-3 of the range in the tests); opt-in, never
-    what a stored analysis uses; it needs fast_graph."""
+    """SLQ spectrum of the mean loss of `data` (one (x, y) batch or an iterable of batches), model in eval mode.
+    A list of batches has its graphs built once; any other iterable is read afresh for every product. shards
+    None: one per torch thread (>= 32 images each) on a CPU. precision "bf16" is opt-in, never stored."""
     check_precision(precision)
     if precision != "fp32" and not fast_graph:
         raise ValueError(f"precision {precision!r} needs fast_graph (it acts on second_order_graph's convolutions)")
-    n = parameter_count(model)
+    n = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if iters < 1 or iters > n:
         raise ValueError(f"iters must be between 1 and the parameter count {n}, got {iters}")
     model.eval()

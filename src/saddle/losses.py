@@ -68,9 +68,8 @@ class WeightedCE(nn.Module):
 
 
 def image_mass(criterion, y: torch.Tensor) -> torch.Tensor:
-    """What labels `y` weigh in the criterion's mean over a set (float64): their count, or with per-class weights
-    (DRW) their summed weights, which is what PyTorch's weighted mean divides by. A part's mean loss times its mass
-    over the set's is that part's share of the set's mean loss."""
+    """What labels `y` weigh in the criterion's mean (float64): their count, or their summed class weights (what
+    PyTorch's weighted mean divides by)."""
     if getattr(criterion, "reduction", "mean") != "mean":
         raise ValueError(f"image_mass needs a mean loss, got reduction {criterion.reduction!r}")
     weight = getattr(criterion, "weight", None)

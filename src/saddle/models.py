@@ -1,7 +1,5 @@
-"""CIFAR ResNets as in the official code (He et al.'s 6n+2 family, Idelbayev's implementation via LDAM-DRW).
-
-Option-A shortcuts (subsample + zero-pad channels, no parameters), kaiming-normal init of convolutions and
-linear layers, and the cosine `NormedLinear` head that LDAM uses."""
+"""CIFAR ResNets as in the official code (the 6n+2 family, Idelbayev's implementation via LDAM-DRW): option-A
+shortcuts, kaiming-normal init, and LDAM's cosine `NormedLinear` head."""
 from __future__ import annotations
 
 import torch

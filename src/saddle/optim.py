@@ -33,11 +33,9 @@ def frozen_bn_statistics(model: torch.nn.Module, freeze: bool):
 
 
 class Batch:
-    """One training batch, and its loss at the model's current weights: what every optimizer's step_batch takes.
-
-    autocast: a context for the forward passes (bf16); logits and losses stay in float32. freeze_bn: BatchNorm
-    statistics held on SAM's second pass. first_pass: a context for the pass that only picks SAM's ascent (DDP's
-    no_sync, for each replica's own ascent)."""
+    """One training batch and its loss at the current weights: what every optimizer's step_batch takes.
+    autocast: the forward's context (logits stay float32); freeze_bn: on SAM's second pass; first_pass: the
+    ascent pass's context (DDP's no_sync, for each replica's own ascent)."""
 
     def __init__(self, model, criterion, x, y, *, autocast=contextlib.nullcontext, freeze_bn: bool = False,
                  first_pass=contextlib.nullcontext):
@@ -61,10 +59,13 @@ class SGD(torch.optim.SGD):
     """torch's SGD with the step every optimizer here has: step_batch(batch) -> (loss, logits) as trained."""
 
     def step_batch(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        loss, out = batch.loss()
+        loss, out = self.loss(batch)
         loss.backward()
         self.step()
         return loss.detach(), out
+
+    def loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        return batch.loss()
 
 
 @torch.no_grad()
@@ -85,12 +86,9 @@ def come_back(params: list, origin: list) -> None:
 
 
 class SAM(torch.optim.Optimizer):
-    """Sharpness-aware minimisation around any base optimizer.
-
-    first_step: climb to w + eps, with eps = rho * g / ||g|| (normalized=True, what the experiments use) or
-    eps = rho * g (normalized=False, the form Theorem 2 analyses); adaptive=True scales g by abs(w) (ASAM).
-    second_step: return to w and let the base optimizer step with the gradient taken at w + eps.
-    The base optimizer's state (momentum) is what state_dict saves, so a resumed run keeps its momentum."""
+    """Sharpness-aware minimisation around any base optimizer: first_step climbs to w + rho g / ||g|| (rho g with
+    normalized=False, the form Theorem 2 analyses; adaptive: ASAM), second_step returns to w and steps with the
+    gradient taken there. state_dict is the base optimizer's, so a resumed run keeps its momentum."""
 
     def __init__(self, params, base_optimizer=torch.optim.SGD, rho: float = 0.05, adaptive: bool = False,
                  normalized: bool = True, **kwargs):
@@ -126,8 +124,7 @@ class SAM(torch.optim.Optimizer):
             self.zero_grad()
 
     def step_batch(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """SAM's two passes: the gradient at w picks the ascent to w + eps; the gradient at w + eps steps from w.
-        Returns the loss and logits at w + eps (what the official scripts log)."""
+        """SAM's two passes; returns the loss and logits at w + eps (what the official scripts log)."""
         with batch.first_pass():
             batch.loss()[0].backward()
         self.first_step(zero_grad=True)
@@ -147,8 +144,7 @@ class SAM(torch.optim.Optimizer):
         self.second_step()
 
     def _grad_norm(self) -> torch.Tensor:
-        """||g|| in float32 at least, whatever the parameters' dtype (a bf16 sum of squares loses the radius' scale;
-        float64 parameters keep float64)."""
+        """||g|| in float32 at least (a bf16 sum of squares loses the radius' scale)."""
         grads = [at_least_float32((p.grad * p.abs()) if g["adaptive"] else p.grad)
                  for g in self.param_groups for p in g["params"] if p.grad is not None]
         return torch.stack(torch._foreach_norm(grads, 2)).norm(2)
@@ -162,14 +158,9 @@ class SAM(torch.optim.Optimizer):
 
 
 class ImbSAM(SAM):
-    """ImbSAM (Zhou et al., ICCV 2023; cool-xuan/Imbalanced_SAM): SAM's ascent on the *tail* classes' share of the
-    batch loss only, the head classes' share taken with its plain gradient. The gradient it steps with is
-    grad L_head(w) + grad L_tail(w + eps), eps = rho grad L_tail(w) / ||grad L_tail(w)||, where each share is its
-    images' part of the batch loss (normalised by the whole batch, as the official code does).
-
-    step_batch: backward L_head, keep_head_gradient(); backward L_tail, first_step(); backward L_tail at w + eps,
-    second_step(), which adds the kept head gradient, returns to w and lets the base optimizer step. A batch with
-    no tail image makes it one step of the base optimizer. tail: the tail's class indices (tail_classes)."""
+    """ImbSAM (Zhou et al., ICCV 2023; cool-xuan/Imbalanced_SAM): steps with grad L_head(w) + grad L_tail(w + eps),
+    SAM's ascent taken on the tail classes' share of the batch loss only (each share normalised by the whole
+    batch, as the official code does). tail: the tail's class indices (tail_classes)."""
 
     def __init__(self, params, base_optimizer=torch.optim.SGD, rho: float = 0.05, tail=(), **kwargs):
         super().__init__(params, base_optimizer, rho=rho, **kwargs)
@@ -177,8 +168,7 @@ class ImbSAM(SAM):
         self._head: dict[torch.Tensor, torch.Tensor] = {}
 
     def step_batch(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """One ImbSAM step, the second pass over the whole batch at w + eps as in the official code. Returns the
-        loss at w and its logits."""
+        """The second pass runs the whole batch at w + eps, as the official code does. Returns the loss at w."""
         criterion, y = batch.criterion, batch.y
         loss, out = batch.loss()
         in_tail = torch.isin(y, self.tail.to(y.device))
@@ -220,22 +210,16 @@ def tail_classes(counts, eta: int = 20) -> torch.Tensor:
 
 
 def class_radii(counts, rho: float, gamma: float = 0.25) -> torch.Tensor:
-    """CC-SAM's class-conditional radii: rho_c = rho (n_max / n_c)^gamma, so the most frequent class gets rho and
-    rarer classes more (gamma = 1/4, the exponent of the CC-SAM code's (n_c - 1)^(-1/4); see the appendix)."""
+    """CC-SAM's radii rho_c = rho (n_max / n_c)^gamma (gamma 1/4, the exponent of the official code's)."""
     n = torch.tensor(counts, dtype=torch.float64)
     return rho * (n.max() / n) ** gamma
 
 
 class ClassConditionalSAM(SGD):
-    """CC-SAM (Zhou et al., CVPR 2023; zzpustc/CC-SAM), its first (representation) stage: SGD on
-    (1 - weight) L(w) + weight L_cc, where L_cc evaluates each class's images with the *classifier* perturbed
-    along that class's own classifier gradient, by that class's radius: theta_c = theta + rho_c g_c / ||g_c||,
-    g_c = grad_theta of the class's mean loss (class_radii gives rho_c). Only the classifier is perturbed, as in
-    the official code, so it costs one extra classifier pass per class, not a network pass.
-
-    step_batch: the loss below, its backward, SGD's step. The model needs
-    `features(x)` and a `linear` classifier (saddle.models.CifarResNet). rho sits in the param groups, so the
-    training loop's schedule sets it like SAM's."""
+    """CC-SAM (Zhou et al., CVPR 2023; zzpustc/CC-SAM), its representation stage: SGD on (1 - weight) L(w) +
+    weight L_cc, L_cc each class's images through the classifier perturbed by rho_c g_c / ||g_c|| along that
+    class's own classifier gradient. Only the classifier is perturbed, as in the official code. The model needs
+    `features(x)` and `linear`; rho sits in the param groups so the schedule sets it like SAM's."""
 
     def __init__(self, params, counts, rho: float = 0.05, gamma: float = 0.25, weight: float = 0.3, **sgd):
         if rho < 0 or not 0 <= weight <= 1:
@@ -244,12 +228,6 @@ class ClassConditionalSAM(SGD):
         for group in self.param_groups:
             group["rho"] = rho
         self.counts, self.gamma, self.weight = list(counts), gamma, weight
-
-    def step_batch(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        loss, out = self.loss(batch)
-        loss.backward()
-        self.step()
-        return loss.detach(), out
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """The CC-SAM objective of one batch, and the logits at the unperturbed weights (for the accuracy log)."""
@@ -278,15 +256,13 @@ class ClassConditionalSAM(SGD):
 
 
 def batch_share(criterion, y: torch.Tensor, members: torch.Tensor) -> torch.Tensor:
-    """The fraction of the batch loss that `members` carry: their count, or with class weights (DRW) their summed
-    weights, over the whole batch's (a mean loss over members times this is their part of the batch mean)."""
+    """The fraction of the batch loss `members` carry (by image_mass, so DRW weights count)."""
     return image_mass(criterion, y[members]) / image_mass(criterion, y)
 
 
 class PerturbedSGD(SGD):
-    """Stochastic perturbed gradient descent (Jin et al. 2017, 2021), the paper's 'PGD': isotropic Gaussian noise
-    N(0, sigma^2 I) is added to every stochastic gradient before the SGD step, so the unstable direction of a saddle
-    always gets a push. Noise comes from `generator` (the run's), so a resumed run draws the same noise."""
+    """Perturbed gradient descent (Jin et al. 2017), the paper's 'PGD': N(0, sigma^2 I) added to every stochastic
+    gradient, drawn from the run's `generator` so a resumed run draws the same noise."""
 
     def __init__(self, params, sigma: float = 1e-4, generator: torch.Generator | None = None, **sgd):
         if sigma < 0:
@@ -305,11 +281,9 @@ class PerturbedSGD(SGD):
 
 
 class LowPassSGD(SGD):
-    """Low-pass-filter SGD (Bisla et al. 2022): SGD on the loss convolved with a Gaussian kernel, whose gradient is
-    estimated by Monte Carlo. step_batch splits the batch into `samples` parts; for each part it calls perturb()
-    (w -> w + eps, eps ~ N(0, (radius * ||filter||)^2) per output filter of a weight, per tensor for 1-D
-    parameters, as the official code scales it), backpropagates that part's share of the loss, and calls
-    restore(); step() then moves from the unperturbed w with the accumulated gradient."""
+    """Low-pass-filter SGD (Bisla et al. 2022): the gradient of the Gaussian-smoothed loss by Monte Carlo, each of
+    `samples` parts of the batch at its own w + eps, eps ~ N(0, (radius ||filter||)^2) per output filter as the
+    official code scales it; the step is taken from the unperturbed w."""
 
     def __init__(self, params, radius: float = 1e-3, samples: int = 8, generator: torch.Generator | None = None,
                  **sgd):
@@ -340,8 +314,7 @@ class LowPassSGD(SGD):
         self._origin.clear()
 
     def step_batch(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """The Monte-Carlo gradient (official code: fresh noise for each part, each part's loss weighted by its
-        share of the batch), then the step; returns the loss and logits at the perturbed points."""
+        """Returns the loss and logits at the perturbed points."""
         x, y = batch.x, batch.y
         losses, outs = [], []
         for xs, ys in zip(x.chunk(self.samples), y.chunk(self.samples)):
@@ -379,14 +352,12 @@ def cosine_lr(epoch: int, epochs: int, base_lr: float) -> float:
 
 
 def drw_active(epoch: int, epochs: int, start: int | None = None) -> bool:
-    """Deferred re-weighting switches on at 0-based epoch `start`; by default with the first LR drop (160 of
-    200, the CIFAR recipe)."""
+    """DRW switches on at 0-based epoch `start`, by default with the first LR drop (the CIFAR recipe)."""
     return epoch >= (phase_epochs(epochs)[1] if start is None else start)
 
 
 def rho_at(epoch: int, epochs: int, rho: float, steps: tuple | None = None) -> float:
-    """Constant rho, or the large-scale step schedule: steps[0] for epochs 1-5, steps[1] to 60, steps[2] to 75,
-    steps[3] after (of 90; fractions elsewhere)."""
+    """Constant rho, or the large-scale steps for epochs 1-5, 6-60, 61-75, 76-90 (of 90; fractions elsewhere)."""
     if not steps:
         return rho
     e = epoch + 1

@@ -1,7 +1,6 @@
-"""Training on every core: one worker process per core, one torch thread each, sharing a list of runs through the
-locked runner (runner.run_missing, handed in by runner.train_pool), so each run trains once and its record is bit-for-bit the one a single runner
-writes. The parent shows one overall bar (runs done of the total, elapsed and expected wall time) and one bar per
-worker for the run it is training; under papermill --log-output both reach the log."""
+"""Training on every core: one worker process of one torch thread per core, sharing a list of runs through the
+locked runner, so each run trains once and its record is bit for bit a single runner's. The parent shows an
+overall bar and one per worker."""
 from __future__ import annotations
 
 import multiprocessing

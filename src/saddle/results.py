@@ -1,8 +1,5 @@
-"""The results store: one JSON record per run, named by its config's hash, written atomically after the run.
-
-Records of real runs are committed under results/<scale>/; checkpoints go to a git-ignored cache. The store knows
-paths, records and provenance and imports no trainer: saddle.runs.get_or_run sits above both, reading what exists
-and training only what is missing."""
+"""The results store: one JSON record per run under results/<scale>/, named by its config's hash and written
+atomically. It knows paths, records and provenance and imports no trainer (saddle.runs sits above both)."""
 from __future__ import annotations
 
 import datetime
@@ -22,9 +19,6 @@ import torch
 from .config import RunConfig
 from .paths import ROOT, cache_dir, results_dir  # noqa: F401 (re-exported: the store's folders)
 
-PAPER_RESULTS = ROOT / "book" / "data" / "paper_results.json"
-
-
 def record_path(config: RunConfig, root: Path | None = None) -> Path:
     return Path(root or results_dir()) / config.scale / f"{config.run_id}.json"
 
@@ -42,8 +36,7 @@ RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 
 
 def check_record(record, path: Path) -> None:
-    """RecordError naming the path unless the record has what the store, the scorecard and the cost estimates
-    read: the required fields with their types, a wall time, and for a complete run its final metrics."""
+    """RecordError naming the path unless the record has the required fields, a wall time and (complete) metrics."""
     missing = [f for f in REQUIRED_FIELDS if not isinstance(record, dict) or f not in record]
     if missing:
         raise RecordError(f"record {path} lacks the field(s) {', '.join(missing)}; delete it and re-run what made it")
@@ -69,8 +62,7 @@ def strict_json(value):
 
 
 def write_record(record: dict, path: Path) -> Path:
-    """Write strict JSON via a temporary file and rename, so a reader never sees half a record (the file is the
-    process's own: chapters built side by side may write the same analysis)."""
+    """Write strict JSON via the process's own temporary and a rename, so a reader never sees half a record."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -86,8 +78,7 @@ def write_record(record: dict, path: Path) -> Path:
 
 
 def check_writable(folder: Path) -> None:
-    """Raise PermissionError naming `folder` unless a file can be created in it (checked before a run trains, so a
-    finished run never meets an unwritable results folder)."""
+    """PermissionError unless a file can be created in `folder` (checked before a run trains, not after)."""
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -100,8 +91,7 @@ def check_writable(folder: Path) -> None:
 
 
 def read_record(path: str | Path, run_record: bool = True) -> dict:
-    """A record; RecordError naming the path (and the field) if it is not JSON or, for a run's record
-    (run_record), lacks what check_record asks for. Derived records (spectra) need only be a JSON object."""
+    """A record, checked by check_record for a run's (a derived record need only be a JSON object)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no record at {path}")
@@ -117,8 +107,7 @@ def read_record(path: str | Path, run_record: bool = True) -> dict:
 
 
 def locate_record(run: str, root: Path | None = None) -> Path:
-    """A run record's path from its id (looked up, never pattern-matched, under every scale of the store) or from
-    a path to a record inside the store; anything else is a ValueError saying what is accepted."""
+    """A run record's path from its id (looked up under every scale) or from a path to a record in the store."""
     store = Path(root or results_dir()).resolve()
     if run.endswith(".json") or os.sep in run:
         path = Path(run).resolve()
@@ -158,8 +147,7 @@ def analysis_path(scale: str, kind: str, run_id: str, epoch: int, settings: dict
 
 
 def get_or_compute(path: Path, compute, how: str) -> dict:
-    """A derived record (spectra, a theory check) at `path`: read it if it exists, else compute it, add its
-    provenance and write it. `how` tells a reader of the SADDLE_READ_ONLY error what creates it."""
+    """A derived record at `path`, read, or computed and written with its provenance (`how`: what creates it)."""
     path = Path(path)
     action = "read"
     if path.exists():
@@ -180,8 +168,8 @@ class MissingRecordError(RuntimeError):
 
 
 def read_only() -> bool:
-    """SADDLE_READ_ONLY: 1, true or yes (any case) turn it on; unset, empty, 0, false or no leave it off; anything
-    else is an error (a typo must not silently start a long run)."""
+    """SADDLE_READ_ONLY: 1/true/yes on, unset/empty/0/false/no off, anything else an error (a typo must not start
+    a long run)."""
     value = os.environ.get("SADDLE_READ_ONLY", "").strip().lower()
     if value in ("1", "true", "yes"):
         return True
@@ -203,8 +191,7 @@ def log(action: str, name: str):
 
 
 def load_records(scale: str, root: Path | None = None, **match) -> list[dict]:
-    """All committed records of a scale whose config matches the given fields, e.g. loss='ldam'. A damaged record
-    is skipped with a warning naming its path, so one bad file does not hide the others."""
+    """The records of a scale whose config matches the given fields (a damaged one skipped with a warning)."""
     folder = Path(root or results_dir()) / scale
     records = []
     for path in sorted(folder.glob("*.json")):
@@ -216,8 +203,7 @@ def load_records(scale: str, root: Path | None = None, **match) -> list[dict]:
 
 
 def git_commit() -> str:
-    """HEAD (with "-dirty" when tracked files differ), or SADDLE_GIT_COMMIT where the checkout's history is not the
-    code's: a copy of the working tree sent to another machine keeps a stale .git."""
+    """HEAD ("-dirty" when tracked files differ), or SADDLE_GIT_COMMIT (a copied tree keeps a stale .git)."""
     if os.environ.get("SADDLE_GIT_COMMIT"):
         return os.environ["SADDLE_GIT_COMMIT"]
     try:
@@ -235,14 +221,12 @@ class DirtyTreeError(ValueError):
 
 
 def allow_dirty() -> bool:
-    """SADDLE_ALLOW_DIRTY=1 (what --allow-dirty sets): a run may start from a tree with uncommitted changes, whose
-    diff it then records."""
+    """SADDLE_ALLOW_DIRTY=1 (--allow-dirty): a run may start from a dirty tree and records its diff."""
     return os.environ.get("SADDLE_ALLOW_DIRTY", "").strip().lower() in ("1", "true", "yes")
 
 
 def tree_diff() -> str:
-    """`git diff HEAD` of the tracked files ('' for a clean tree, or where there is no git): what a '-dirty'
-    commit in a record does not say by itself."""
+    """`git diff HEAD` of the tracked files ('' when clean or without git)."""
     if os.environ.get("SADDLE_GIT_COMMIT"):
         return ""
     try:
@@ -279,36 +263,14 @@ def device_name(device) -> str:
 
 
 def provenance(device, wall_time_s: float, commit: str | None = None, **extra) -> dict:
-    """Where a record came from. `commit`: the code's commit when the work started (a checkout that moves during a
-    long run must not relabel it); by default, now."""
+    """Where a record came from; `commit`: the commit when the work started (default now)."""
     return {"git_commit": commit or git_commit(), "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "torch": torch.__version__, "device": device_name(device), "threads": torch.get_num_threads(),
             "wall_time_s": round(wall_time_s, 2), "python": platform.python_version(), **extra}
 
 
-def dirty_records(scale: str, root: Path | None = None) -> list[dict]:
-    """The records of `scale` trained from a tree with uncommitted changes before such runs were refused: the commit
-    they started from, whether their diff was kept (git_diff_sha256, since --allow-dirty), their run and label.
-    Their code is the named commit plus changes that, without a kept diff, cannot be recovered."""
-    rows = []
-    for record in load_records(scale, root):
-        provenance = record["provenance"]
-        if str(provenance.get("git_commit", "")).endswith("-dirty"):
-            rows.append({"run": record["id"], "method": record.get("label"), "seed": record["config"]["seed"],
-                         "commit": provenance["git_commit"][:12], "date": str(provenance.get("date", ""))[:10],
-                         "diff kept": "git_diff_sha256" in provenance})
-    return sorted(rows, key=lambda r: (r["date"], r["run"]))
-
-
-def paper_results(**match) -> list[dict]:
-    """Rows of the paper's tables (book/data/paper_results.json) whose fields equal `match`."""
-    rows = json.loads(PAPER_RESULTS.read_text())["results"]
-    return [r for r in rows if all(r.get(k) == v for k, v in match.items())]
-
-
 def train_group_accuracy(record: dict, group: str) -> float | None:
-    """Mean training accuracy (no augmentation, end of training) over a group's classes, in %: did the run fit
-    its tail at all? None for a group the profile does not have (the step profile has no mid)."""
+    """Mean final training accuracy over a group's classes in % (None for a group the profile lacks)."""
     members = record["groups"].get(group)
     if not members:
         return None

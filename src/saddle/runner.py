@@ -1,8 +1,6 @@
-"""How a list of runs gets trained or read: the runs a spec names (config dicts, or grid tables of saddle.grid), each
-config's record from the store, and the locked runner that trains the missing ones, in one process (run_missing)
-or on one worker process per core (train_pool, through saddle.pool). A run is trained under its lock, so several
-runners share a list and each run trains once.
-"""
+"""How a list of runs gets trained or read: the runs a spec names, their records, and the locked runner that
+trains the missing ones in one process (run_missing) or on one worker per core (train_pool). A run trains under
+its lock, so several runners share a list and each run trains once."""
 from __future__ import annotations
 
 import functools
@@ -25,9 +23,8 @@ def unique(configs) -> list[RunConfig]:
 
 
 def listing(spec: dict, root: Path | None = None) -> list[RunConfig]:
-    """The runs a spec names: {"configs": [config dicts]}, or {"tables": [grid names], "scale": ..., "seeds":
-    [...] or None, "methods": [...] or None, "precision": "fp32" (default) or "bf16"} (re-read on every call: dependent grids grow as tuning lands). A
-    spec is plain data, so worker processes can rebuild the same list."""
+    """The runs a spec names: {"configs": [dicts]} or {"tables", "scale", "seeds", "methods", "precision"}; plain
+    data, so worker processes rebuild the same list (re-read each call: dependent grids grow)."""
     if "configs" in spec:
         return unique(RunConfig.from_dict(d) for d in spec["configs"])
     seeds = {} if spec.get("seeds") is None else {"seeds": spec["seeds"]}
@@ -40,8 +37,7 @@ def listing(spec: dict, root: Path | None = None) -> list[RunConfig]:
 
 
 def train_missing(configs, *, root: Path | None = None, workers: int | None = None, **run_kwargs) -> dict:
-    """Train the configs' missing runs, first saying what that costs here (saddle.costs, measured on this
-    machine): on `workers` processes (default: every core), one thread each."""
+    """Train the missing runs on `workers` one-thread processes (default every core), saying first what it costs."""
     from . import costs, pool
 
     configs = unique(configs)
@@ -65,8 +61,7 @@ def _recorded(spec: dict, root) -> int:
 
 def train_pool(spec: dict, workers: int, *, root: Path | None = None, expected_minutes: float | None = None,
                **run_kwargs) -> dict:
-    """Train every missing run of `spec` (listing's: config dicts, or grid tables) on `workers` processes of one
-    thread each (saddle.pool), through the locked runner, so each run trains once."""
+    """Train every missing run of `spec` on `workers` one-thread processes through the locked runner."""
     from . import pool
     return pool.run_on_workers(functools.partial(_run_listing, spec, root, run_kwargs),
                                functools.partial(_recorded, spec, root), len(listing(spec, root)), workers,
@@ -75,9 +70,7 @@ def train_pool(spec: dict, workers: int, *, root: Path | None = None, expected_m
 
 def records(configs, *, train: bool = False, root: Path | None = None, workers: int | None = None,
             **run_kwargs) -> dict[str, dict | None]:
-    """Each config's record by run id, read from the store; with `train`, the missing ones are trained first
-    (train_missing, on `workers` processes), else they are None (a chapter shows them as 'not run here', with the
-    command that fills them)."""
+    """Each config's record by run id (None where missing; with `train`, those are trained first)."""
     configs = unique(configs)
     if train:
         train_missing(configs, root=root, workers=workers, **run_kwargs)
@@ -85,10 +78,8 @@ def records(configs, *, train: bool = False, root: Path | None = None, workers: 
 
 
 def training_time(records) -> dict:
-    """What the recorded runs (records: run id -> record or None) cost, in hours of wall time summed over runs (at
-    the cpu scale one thread per run). A run resumed after an interruption timed only its last stretch:
-    'measured' counts what was timed, 'scaled' counts each resumed run at its timed seconds per epoch over all
-    its epochs (an estimate), 'resumed' how many runs that concerns."""
+    """Hours of wall time summed over the recorded runs: 'measured' as timed (a resumed run timed only its last
+    stretch), 'scaled' with resumed runs estimated from their timed epochs, 'resumed' how many."""
     done = [r for r in records.values() if r is not None]
     measured = sum(r["provenance"]["wall_time_s"] for r in done)
     scaled = sum(r["provenance"]["wall_time_s"] * len(r["curves"])
@@ -97,23 +88,12 @@ def training_time(records) -> dict:
             "resumed": sum(bool(r["provenance"].get("resumed_from_epoch")) for r in done)}
 
 
-def fill_command(table: str, scale: str, seeds) -> str:
-    """The command that trains a table's missing runs (several copies may run side by side)."""
-    return f"python -m saddle grid {table} --scale {scale} --seeds {','.join(str(s) for s in seeds)}"
-
-
 def run_missing(configs, *, root: Path | None = None, progress: bool = True, stack: bool = False,
                 poll_s: float = 30.0, wait: bool = True, report=None, **run_kwargs) -> dict:
-    """Train every config that has no record yet. Several runners (and `train` commands) share the work: a run is trained
-    under its lock (saddle.runs.run_lock), so no two processes train it; a lock dies with its process.
-
-    configs: a list, or a callable returning the list (re-read after every run, for grids that grow as their
-    tuning lands). The runner loops until every run is recorded: runs held by another process are waited for
-    (polling every poll_s seconds) and taken over if that process dies; wait=False returns instead once every
-    missing run is held elsewhere (so that a chain of grids moves on to the next one). stack: runs that differ in
-    seed and rho only train together (saddle.stacked; for a large GPU). Returns counts of 'present' (recorded
-    before, or by another runner), 'trained', 'held' (run ids left to other processes, with wait=False) and
-    'failed' (run id -> error; the caller exits non-zero naming them)."""
+    """Train every config without a record, each under its lock, until all are recorded: runs held by another
+    process are waited for (wait=False: returned as 'held'). configs: a list, or a callable re-read after every
+    run (dependent grids grow). stack: runs differing in seed and rho only train together. Returns counts of
+    'present', 'trained', 'held' and 'failed' (run id -> error)."""
     from tqdm import tqdm
 
     listing = configs if callable(configs) else (lambda: configs)
@@ -175,8 +155,7 @@ def has_record(config: RunConfig, root, warn: bool = False) -> bool:
 
 
 def stack_groups(configs) -> list[list[RunConfig]]:
-    """Configs grouped by everything but seed and rho (what saddle.stacked trains together), in first-seen order;
-    a recipe that does not stack (stacked.stackable_recipe) stays alone."""
+    """Configs grouped by everything but seed and rho, in first-seen order (a recipe that does not stack alone)."""
     groups: dict = {}
     for c in configs:
         key = c.run_id if not stackable_recipe(c) else \

@@ -1,9 +1,6 @@
-"""Getting a run's record: read it from the store, or train it (resuming from its checkpoint) and write it.
-
-This module sits above the store (saddle.results) and the trainers (train, stacked, distributed), so neither
-imports the other. A run is trained under a lock (cache/locks/<run id>, held with flock for the process's life),
-so a `train` and any number of `grid` runners never train the same run twice; the kernel drops the lock when its
-process dies, so there is nothing stale to take over."""
+"""A run's record: read from the store, or trained (resuming) and written. It sits above the store and the
+trainers. A run trains under a flock (cache/locks/<run id>), so no two processes train it, and the kernel drops
+a dead process's lock."""
 from __future__ import annotations
 
 import contextlib
@@ -24,8 +21,8 @@ class RunLockedError(RuntimeError):
 
 @contextlib.contextmanager
 def run_lock(run_id: str, wait: bool = False):
-    """Hold cache/locks/<run_id> exclusively (flock) for the block; RunLockedError if another process holds it and
-    `wait` is False. The lock file stays behind (removing a flock'd file would let two processes lock two files)."""
+    """Hold cache/locks/<run_id> for the block (RunLockedError if held and not `wait`). The file stays behind:
+    removing a flock'd file would let two processes lock two files."""
     locks = cache_dir() / "locks"
     locks.mkdir(parents=True, exist_ok=True)
     fd = os.open(locks / run_id, os.O_CREAT | os.O_RDWR, 0o644)
@@ -48,8 +45,7 @@ COMMAND_FIELDS = ("dataset", "loss", "drw", "optimizer", "rho", "rho_steps", "im
 
 
 def require_record(config: RunConfig, root: Path | None = None) -> dict:
-    """A run's record, or MissingRecordError naming the command that trains it: how a chapter reads a run it cannot
-    do without, after its one call to runner.records has trained what it may."""
+    """A run's record, or MissingRecordError naming the command that trains it."""
     record = find_record(config, root)
     if record is None:
         raise MissingRecordError(f"no record of {config.run_id} (results/{config.scale}/); train it with: "
@@ -58,9 +54,7 @@ def require_record(config: RunConfig, root: Path | None = None) -> dict:
 
 
 def train_command(config: RunConfig, threads: int | None = None, out=None, data_root=None) -> str:
-    """The command line that creates `config`'s record (with --threads, --out and --data-root when given: a
-    self-contained line for GNU parallel or a Slurm array), or a Python call where no command line expresses it
-    (a field the command has no option for differs from the scale's default)."""
+    """The command line that creates `config`'s record, or a Python call where no command line expresses it."""
     expressible = RunConfig.at_scale(config.scale, **{f: getattr(config, f) for f in COMMAND_FIELDS})
     if expressible != config:
         return f"saddle.runs.get_or_run(saddle.RunConfig.from_dict({config.to_dict()!r}))"
@@ -84,8 +78,7 @@ def train_command(config: RunConfig, threads: int | None = None, out=None, data_
 
 
 def analyse_command(plan: str, scale: str | None = None, **options) -> str:
-    """The `python -m saddle analyse` line that computes a plan's analyses (saddle.analyse): its scale and each
-    option given (lists comma-separated, radii as %g), in the order given."""
+    """The `python -m saddle analyse` line of a plan with these options (lists comma-separated)."""
     words = [f"python -m saddle analyse {plan}"] + ([f"--scale {scale}"] if scale is not None else [])
     for name, value in options.items():
         if isinstance(value, (list, tuple)):
@@ -109,18 +102,14 @@ def _trainer(config: RunConfig):
 
 
 def get_or_run(config: RunConfig, *, root: Path | None = None, cache: Path | None = None, **run_kwargs) -> dict:
-    """The record of `config`: read it if it exists, else train it under its lock (resuming from a checkpoint),
-    write it, and only then remove the resumable checkpoint, so a record that cannot be written loses nothing.
-
-    Environment: SADDLE_READ_ONLY=1 refuses to train (a build from committed records must not start a run);
-    SADDLE_RUN_LOG=FILE appends 'read <id>' or 'trained <id>' per call (the book build's summary counts them)."""
+    """The record of `config`, read, or trained under its lock and written before the resumable checkpoint is
+    removed. SADDLE_READ_ONLY=1 refuses to train; SADDLE_RUN_LOG=FILE logs 'read <id>' or 'trained <id>'."""
     return read_or_train(config, root=root, cache=cache, **run_kwargs)[0]
 
 
 def read_or_train(config: RunConfig, *, root: Path | None = None, cache: Path | None = None, **run_kwargs
            ) -> tuple[dict | None, str]:
-    """get_or_run, also saying what it did: 'read' (the record existed, or another process wrote it while this
-    one waited for the lock) or 'trained'."""
+    """get_or_run, also saying 'read' or 'trained'."""
     record = find_record(config, root)
     if record is not None:
         log("read", config.run_id)
@@ -150,8 +139,7 @@ def read_or_train(config: RunConfig, *, root: Path | None = None, cache: Path | 
 
 def get_or_run_many(configs: list[RunConfig], *, root: Path | None = None, cache: Path | None = None,
                     **run_kwargs) -> list[dict]:
-    """get_or_run for runs that differ in seed and rho only: the missing ones train together in one process
-    (saddle.stacked, to fill a large GPU), each written as its own record with its own snapshots."""
+    """get_or_run for runs differing in seed and rho only: the missing ones train together (saddle.stacked)."""
     from .stacked import run_many
 
     missing = [c for c in configs if find_record(c, root) is None]

@@ -1,9 +1,6 @@
-"""Where the images come from: each data set's raw files read into uint8 NCHW images and int64 labels, in the
-data set's own order. Fashion-MNIST's idx.gz files, CIFAR's python pickle batches (through an unpickler that
-runs no code), the CIFAR-10 JPEG copy (decoded once, cached by its SHA-256), and synthetic images for tests.
-Anything missing or malformed raises DataError, whose message says how to get the files. The long-tailed
-subset drawn from these arrays is saddle.data's.
-"""
+"""Each data set's raw files as uint8 NCHW images and int64 labels, in its own order: Fashion-MNIST's idx.gz,
+CIFAR's pickles (through an unpickler that runs no code), the CIFAR-10 JPEG copy (decoded once, cached by its
+SHA-256) and synthetic images. Anything missing or malformed raises DataError saying how to get the files."""
 from __future__ import annotations
 
 import contextlib
@@ -20,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .paths import cache_dir, shared_dir
+from .paths import cache_dir, file_sha256, shared_dir
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = {
@@ -68,9 +65,7 @@ def _read_idx_pair(root: Path, images: str, labels: str):
 
 
 def _read_idx(path: Path, ndim: int) -> np.ndarray:
-    """An idx.gz file as an array (a fresh copy: callers may change it). Decompressing Fashion-MNIST takes most of a
-    second, and the chapters load it once per run and per Hessian snapshot, so the parsed file is kept per process,
-    keyed by its size and modification time."""
+    """An idx.gz file as a fresh array; the parsed file is kept per process (decompressing takes most of a second)."""
     try:
         stat = path.stat()
     except OSError as exc:
@@ -157,8 +152,7 @@ def _load_cifar_pickle(f):
 
 
 def _read_cifar_batch(path: Path, key: str):
-    """One batch file as the CIFAR site ships it: a Python 2 pickle, read (as torchvision reads it) with latin1 so
-    its byte-string keys become str, through the restricted unpickler."""
+    """One batch file, a Python 2 pickle read with latin1 (as torchvision does) through the restricted unpickler."""
     try:
         with open(path, "rb") as f:
             entry = _load_cifar_pickle(f)
@@ -200,11 +194,9 @@ def default_jpeg_source() -> Path:
 
 
 def read_cifar10_jpeg(source=None) -> tuple:
-    """CIFAR-10 from the JPEG copy, as the genuine loader returns it: ((train_x, train_y), (test_x, test_y)), uint8
-    NCHW images in the original training order (test: class by class). source: the zip, a folder laid out as
-    train/<class>/<index>.jpg and test/<class>/<n>.jpg, or a folder holding cifar10-jpeg.zip; default the shared
-    copy. Decoded once with Pillow, then read from cache/data/, keyed by the source's SHA-256 (never written beside
-    the source, which may be read-only). Anything malformed raises DataError and caches nothing."""
+    """CIFAR-10 from the JPEG copy as the genuine loader returns it (training order kept; test class by class).
+    source: the zip, a folder in its layout, or a folder holding the zip; default the shared copy. Decoded once,
+    then read from cache/data/ keyed by the source's SHA-256."""
     source = Path(source) if source else default_jpeg_source()
     if source.is_dir() and (source / JPEG_ARCHIVE).is_file():
         source = source / JPEG_ARCHIVE
@@ -228,8 +220,7 @@ def read_cifar10_jpeg(source=None) -> tuple:
 
 
 def _jpeg_members(source: Path) -> dict:
-    """{(split, label, index): how to read its bytes}, checked: the layout, CIFAR-10's ten classes in both splits,
-    one image per training index, training indices 0..N-1 and every class with as many images as the others."""
+    """{(split, label, index): how to read its bytes}, the layout, classes and indices checked."""
     if source.is_dir():
         paths = [p for p in source.rglob("*") if p.is_file()]
         names = {p.relative_to(source).as_posix(): p.read_bytes for p in paths}
@@ -279,12 +270,9 @@ def _zip_member(source: Path, name: str) -> bytes:
 
 def _source_sha256(source: Path, members: dict) -> str:
     """The cache key: the zip's SHA-256, or for a folder the SHA-256 of its members' names and bytes in order."""
-    digest = hashlib.sha256()
     if source.is_file():
-        with open(source, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
+        return file_sha256(source)
+    digest = hashlib.sha256()
     for key in sorted(members, key=str):
         name, _, read = members[key]
         digest.update(name.encode() + b"\0" + read())

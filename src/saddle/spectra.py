@@ -25,9 +25,8 @@ AVERAGE_SAMPLE_SEED = 0  # the capped average loss's image sample: one fixed sam
 
 
 def loss_images(data, c, max_per_class: int | None = None) -> tuple:
-    """The training images and labels of class c's loss: its first `max_per_class` images. AVERAGE (the whole
-    training set's mean loss) capped at `max_per_class`: a uniform random sample of max_per_class x classes images,
-    which keeps the set's class proportions (its first images would all be one class: the set is sorted by class)."""
+    """Class c's first `max_per_class` training images; AVERAGE capped: a uniform sample of max_per_class x classes
+    images (the set is sorted by class, so its first images would all be one class)."""
     if c != AVERAGE:
         chosen = data.train_y == c
         return data.train_x[chosen][:max_per_class], data.train_y[chosen][:max_per_class]
@@ -38,8 +37,7 @@ def loss_images(data, c, max_per_class: int | None = None) -> tuple:
 
 
 class AugmentedBatches:
-    """Class images re-augmented on every pass, as the official script's training-transform loader did: each
-    Hessian-vector product then sees different images, so the operator is not fixed (offered for comparison)."""
+    """Class images re-augmented on every pass, as the official script's loader did (the operator is not fixed)."""
 
     def __init__(self, data, x, y, batch_size, seed):
         self.data, self.x, self.y, self.batch_size = data, x, y, batch_size
@@ -52,9 +50,8 @@ class AugmentedBatches:
 
 
 def class_criterion(name: str, counts, config=None) -> torch.nn.Module:
-    """The loss whose Hessian is taken. 'ce': unweighted mean CE (the paper's and the official default).
-    'drw': CE with DRW weights; for one class, PyTorch's weighted mean equals the unweighted one, so the Hessian
-    is the same as 'ce' (kept because the official script offers it). 'ldam': the LDAM loss with its margins."""
+    """The loss whose Hessian is taken: 'ce' (the paper's), 'drw' (for one class the same Hessian as 'ce'; the
+    official script offers it) or 'ldam'."""
     if name not in HESSIAN_CRITERIA:
         raise ValueError(f"unknown Hessian criterion {name!r}; accepted: {', '.join(HESSIAN_CRITERIA)}")
     if name == "ldam":
@@ -67,17 +64,11 @@ def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_cla
                   iters: int = 100, n_v: int = 1, seed: int = 0, augment: bool = False,
                   batch_size: int = 128, max_graph_images: int = 2048, progress: bool = True,
                   config=None, workers: int | None = None, precision: str = "fp32") -> dict:
-    """Spectrum of each class's mean training loss (eval mode, no augmentation unless asked). A class given as
-    "average" is the mean loss over the whole training set: the spectrum that hides the saddles (Fig. 2 A/D).
-    A class of up to max_graph_images images keeps its gradient graphs (in batches of batch_size) for all
-    products; a larger one is re-read per product, PyHessian's way, so memory stays bounded.
-    workers: classes computed side by side, each on a thread of one core, largest first (None: on a CPU one per
-    torch thread, on a GPU one). A tail class of a few images gains nothing from a second core inside its own
-    products, which are made of small operators; beside another class it runs at full speed. Re-read classes
-    (augmented, or too large to keep) run one at a time: PyHessian's products over a loader write the shared
-    parameters' .grad.
-    precision: "fp32", or "bf16" (saddle.hessian.product_precision: the convolutions' derivatives in bfloat16,
-    approximate); run_spectra, and so every stored analysis, uses float32 and does not take this option."""
+    """Spectrum of each class's mean training loss ("average": the whole set's, the spectrum that hides the
+    saddles, Fig. 2 A/D). A class of up to max_graph_images keeps its graphs; a larger one is re-read per product.
+    workers: classes side by side on one-core threads, largest first (a small class gains nothing from a second
+    core inside its products); re-read classes run one at a time, as they write the shared .grad. Stored
+    analyses use fp32 (run_spectra does not take `precision`)."""
     classes = list(range(data.num_classes)) if classes == "all" else list(classes)
     bad = [c for c in classes if c != AVERAGE and not (isinstance(c, int) and 0 <= c < data.num_classes)]
     if bad:
@@ -126,9 +117,8 @@ def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_cla
 
 def class_loss_and_gradient(model, data, classes, criterion: str = "ce", max_per_class: int | None = None,
                             config=None) -> dict:
-    """Each class's mean loss (over the images `data` holds as training images: a class's test images for
-    run_spectra(images='test')) and the norm of its gradient at the analysed point (eval mode, no augmentation): a
-    saddle is a point of *small* gradient, so a negative lambda_min means little beside a large gradient."""
+    """Each class's mean loss and gradient norm at the point: a saddle has a *small* gradient, so a negative
+    lambda_min means little beside a large one."""
     device = next(model.parameters()).device
     loss_fn = class_criterion(criterion, data.counts, config).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -149,10 +139,8 @@ def run_spectra(record: dict, epoch: int, classes="all", criterion: str = "ce", 
                    n_v: int = 1, seed: int = 0, augment: bool = False, max_per_class: int | None = None,
                    data_root=None, root=None, cache=None, progress: bool = True,
                    compute: bool = True, images: str = "train") -> dict | None:
-    """Class-wise spectra of a trained run at one epoch, stored as a record of their own (keyed by run, epoch
-    and settings) so chapters plot without recomputing. compute=False: None where no record exists yet.
-    images 'test': each class's loss over its test images instead (is the negative curvature a mark of the training
-    images the network memorised, or of the class?)."""
+    """Class-wise spectra of a run at one epoch as an analysis record (compute=False: None where missing).
+    images 'test': each class's test images instead (is negative curvature a mark of memorised images?)."""
     from .checks import check_choice
     check_choice("images", images, IMAGE_SETS)
     config = RunConfig.from_dict(record["config"])
@@ -178,9 +166,7 @@ def run_spectra(record: dict, epoch: int, classes="all", criterion: str = "ce", 
 
 
 def hessian_command(run_id: str, settings: dict) -> str:
-    """The `python -m saddle hessian` command that writes the record of these settings: what a read-only build
-    tells its reader to run (every setting that differs from the command's default, or it would write another
-    record)."""
+    """The `python -m saddle hessian` command that writes the record of these settings (each non-default one)."""
     classes = settings["classes"]
     words = [f"python -m saddle hessian --run {run_id} --epoch {settings['epoch']}"]
     if classes != "all":
@@ -205,8 +191,7 @@ def snapshot_model(config: RunConfig, epoch: int, data_root=None, cache=None):
 
 def stored_analysis(config: RunConfig, kind: str, epoch: int, settings: dict, make, how: str, root=None,
                     compute: bool = True) -> dict | None:
-    """The analysis record of `kind` for a run at `epoch` with `settings`, computed by `make` where missing (`how`
-    names the command that computes it); compute=False: None where no record exists yet."""
+    """The analysis record of `kind`, computed by `make` where missing (compute=False: None)."""
     path = analysis_path(config.scale, kind, config.run_id, epoch, settings, root)
     if not compute and not path.exists():
         return None
@@ -215,9 +200,8 @@ def stored_analysis(config: RunConfig, kind: str, epoch: int, settings: dict, ma
 
 def sweep_rows(runs: dict, iters: int = 100, max_per_class: int | None = None, compute: bool = True,
                **kwargs) -> list[dict]:
-    """One row per tail class of each run of a radius sweep, {(rho, seed): record or None}, from its tail spectra at
-    the last epoch (the probe seeded by the run's seed; computed where missing and `compute`): what Fig. 3 C and
-    chapter 6's curvature panels plot. Runs without a record or without spectra are left out."""
+    """A row per tail class of each run of a radius sweep {(rho, seed): record or None}, from its last epoch's
+    spectra (probe seeded by the run's seed): Fig. 3 C and chapter 6's panels. Missing ones are left out."""
     rows = []
     for (rho, seed), record in runs.items():
         if record is None or record.get("status") != "complete":
@@ -230,8 +214,7 @@ def sweep_rows(runs: dict, iters: int = 100, max_per_class: int | None = None, c
 
 
 def spectra_rows(result: dict, record: dict, method: str) -> list[dict]:
-    """One row per spectrum of a run_spectra result: class, its group, lambda_min, lambda_max, the ratio, and
-    the run's final test and training accuracy on that class (what the paper prints above each Fig. 2 panel)."""
+    """A row per spectrum: class, group, extremes, ratio and the class's final test and training accuracy."""
     owner = {c: g for g in ("head", "mid", "tail") for c in record["groups"].get(g, [])}
     rows = []
     for key, stored in result["spectra"].items():
@@ -256,10 +239,8 @@ ESTIMATOR_PROBES = (0, 1, 2)  # seeds of the starting probe
 
 def estimator_check(records: dict, classes, iters=ESTIMATOR_ITERS, probes=ESTIMATOR_PROBES, compute: bool = True,
                     **kwargs) -> list[dict]:
-    """How much a class's extreme eigenvalues depend on the estimator: each run's (name -> record) spectra of
-    `classes` at its last epoch for every number of Lanczos steps and every probe seed. One row per run, class,
-    steps: the extremes' range over the probes (a spread of 0: the probe does not matter). Runs or settings
-    without spectra (compute=False) are left out."""
+    """How much a class's extremes depend on the estimator: a row per run, class and Lanczos steps with the mean
+    and spread of the extremes over the probe seeds (missing spectra left out)."""
     rows = []
     for name, record in records.items():
         if record is None:

@@ -1,9 +1,5 @@
-"""ImageNet-LT and iNaturalist 2018: naturally long-tailed image sets read from the standard split files.
-
-A split file has one "relative/path label" per line (ImageNet_LT_train.txt, iNaturalist18_val.txt, ...); the
-images lie under a root the user gives. Classes are re-indexed by descending training count (ties by label), so
-index ranges name the paper's head / mid / tail groups; the usual many / medium / few shot groups (> 100,
-20-100, < 20 training images) are computed from the train file and reported beside them."""
+"""ImageNet-LT and iNaturalist 2018 from their standard split files ("relative/path label" per line). Classes are
+re-indexed by descending training count, so index ranges name the paper's head / mid / tail groups."""
 from __future__ import annotations
 
 from collections import Counter
@@ -147,9 +143,8 @@ def load(name: str, root: str | Path, split_dir: str | Path | None = None, image
 
 def write_synthetic_tree(root: str | Path, classes: int = 20, n_max: int = 26, n_min: int = 2,
                          test_per_class: int = 2, size: int = 40, seed: int = 0) -> list[int]:
-    """A tiny ImageNet-LT-format tree (for tests and the chapter's demonstration, not a data set): small JPEGs
-    of one colour per class plus noise, the standard split files, original labels shuffled so that re-indexing by
-    count matters. Returns the training count per original label."""
+    """A tiny ImageNet-LT-format tree for tests and chapter 5 (labels shuffled, so re-indexing matters); returns
+    the training count per original label."""
     import numpy as np
 
     root = Path(root)

@@ -1,10 +1,6 @@
-"""Several runs of one recipe trained at once in one process: the seeds or SAM radii of a table, as one vectorised
-network (torch.func.stack_module_state + vmap), so a large GPU is kept busy by small ResNets.
-
-Each run keeps its own initialisation, data order and augmentation (its own seeded generator, drawn exactly as
-train.run draws it), BatchNorm statistics, momentum and SAM radius, so it ends where training it alone ends (to
-float tolerance; a test checks this). Runs may differ in seed and rho only. Records are train.run's, one per run,
-with the same Hessian snapshots; a stopped batch of runs restarts from the beginning (no last.pt)."""
+"""Runs differing in seed and rho only, trained at once as one vectorised network (stack_module_state + vmap) to
+keep a large GPU busy. Each keeps its own generator, BatchNorm statistics, momentum and radius, so it ends where
+training it alone ends (to float tolerance, tested). No last.pt: a stopped batch restarts."""
 from __future__ import annotations
 
 import dataclasses

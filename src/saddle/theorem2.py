@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .checks import check_choice
 from .hessian import FlatLoss, min_eigenpair
 
 
@@ -81,10 +82,9 @@ def quadratic_check(lam: float, rho: float, samples: int = 20000, dim: int = 4, 
 
 def saddle_network(n_per_class=(240, 60, 15), dim: int = 4, hidden: int = 2, separation: float = 3.0,
                    offset: float = 0.0, seed: int = 0):
-    """A two-layer tanh network on long-tailed Gaussian blobs, at the point W1 = b1 = W2 = 0 and b2 = log class
-    frequencies. There the full gradient is exactly zero while the W1-W2 block of the Hessian has eigenvalues
-    -+ the singular values of E[(p - onehot) x'], so the point is a genuine saddle (minibatch gradients are not zero).
-    `offset` moves the point by that much Gaussian noise. Returns (FlatLoss, point, x, y), all float64."""
+    """A two-layer tanh network on long-tailed blobs at W1 = b1 = W2 = 0, b2 = log class frequencies: a genuine
+    saddle (zero gradient, W1-W2 Hessian block eigenvalues -+ the singular values of E[(p - onehot) x']).
+    `offset` moves the point by that much noise. Returns (FlatLoss, point, x, y), float64."""
     gen = torch.Generator().manual_seed(seed)
     classes = len(n_per_class)
     means = separation * torch.randn(classes, dim, generator=gen, dtype=torch.float64)
@@ -175,9 +175,8 @@ def network_check(rhos, batch_size: int = 32, n_batches: int = 400, seed: int = 
 def trained_network_check(record: dict, epoch: int, rhos, tail_classes, n_batches: int = 32,
                           batch_size: int = 128, iters: int = 40, seed: int = 0, data_root=None, cache=None,
                           progress: bool = True) -> dict:
-    """lambda_min and v (Lanczos, eval mode, no augmentation) of the loss the run optimised at `epoch` (its
-    criterion, DRW weights included, over the whole training set) and of each tail class's mean CE; then the
-    second-moment ratio of SAM's to SGD's stochastic gradient of the optimised loss along each v."""
+    """lambda_min and v (Lanczos, eval mode) of the loss the run optimised at `epoch` and of each tail class's
+    mean CE; then the second-moment ratio of SAM's to SGD's stochastic gradient of the optimised loss along each v."""
     from .config import RunConfig
     from .spectra import snapshot_model
     from .train import build_criterion
@@ -212,8 +211,7 @@ def trained_network_check(record: dict, epoch: int, rhos, tail_classes, n_batche
 def get_or_check_trained(record: dict, epoch: int, rhos, tail_classes, n_batches: int = 32,
                          batch_size: int = 128, iters: int = 30, seed: int = 0, data_root=None, root=None,
                          cache=None, progress: bool = True, compute: bool = True) -> dict | None:
-    """Check 3 stored as a record of its own under results/<scale>/theory/, keyed by run, epoch and settings;
-    compute=False: None where it is not recorded yet."""
+    """Check 3 as an analysis record under results/<scale>/theory/ (compute=False: None where missing)."""
     from .config import RunConfig
     from .spectra import stored_analysis
 
@@ -239,25 +237,21 @@ def check3_effort(scale: str) -> dict:
 
 
 def check3_config(scale: str):
-    """The run check 3 measures: the validated protocol's CE+DRW run of `scale`, seed 0 (its last snapshot is
-    committed at the cpu and regime scales)."""
+    """The run check 3 measures: the validated protocol's CE+DRW run of `scale`, seed 0."""
     from .grid import protocol_config
     return protocol_config("CE+DRW", scale, seed=0)
 
 
 def chapter3_command(scale: str, rhos, seed: int) -> str:
-    """The pipeline command that computes check 3 at `scale` with these radii and probe seed, as chapter 3 reads it
-    (its effort is the scale's, check3_effort): `python -m saddle analyse chapter3`, naming what differs from the
-    chapter's defaults."""
+    """`python -m saddle analyse chapter3` at `scale`, naming what differs from the chapter's defaults."""
     from .runs import analyse_command
     options = {"table5_rhos": list(rhos) if tuple(rhos) != TABLE5_RHOS else None, "seeds": [seed] if seed else None}
     return analyse_command("chapter3", scale, **{k: v for k, v in options.items() if v is not None})
 
 
 def check3(scale: str, rhos, seed: int = 0, compute: bool = True, root=None, **effort) -> dict | None:
-    """Check 3 on the validated protocol's CE+DRW run of `scale`, seed 0, at its last epoch (the run whose
-    snapshot is committed), probes seeded by `seed`; compute=False: None where the run or the check is not recorded
-    (how chapter 3 reads it: the pipeline, `python -m saddle analyse chapter3`, computes it)."""
+    """Check 3 on check3_config's run at its last epoch, probes seeded by `seed` (compute=False: None where the
+    run or the check is not recorded)."""
     from .results import find_record
     from .runs import get_or_run
 
@@ -293,22 +287,26 @@ class SaddleToy:
 ESCAPE_METHODS = ("sgd", "sam", "sam_normalized")
 
 
+def toy_step(toy: SaddleToy, w: torch.Tensor, method: str, rho: float, lr: float, gen) -> torch.Tensor:
+    """One step of SGD or SAM on the toy from each row of w, SAM's two passes sharing one noise draw, as SAM does."""
+    xi = torch.tensor([toy.noise_u, toy.noise_v], dtype=torch.float64) * torch.randn(
+        len(w), 2, generator=gen, dtype=torch.float64)
+    g = toy.gradient(w) + xi
+    if method != "sgd":
+        g = toy.gradient(w + sam_perturbation(g, rho, method == "sam_normalized")) + xi
+    return w - lr * g
+
+
 def escape_steps(toy: SaddleToy, method: str, rho: float = 0.0, lr: float = 0.05, trials: int = 200,
                  max_steps: int = 5000, seed: int = 0) -> np.ndarray:
     """Steps until |v| first reaches half the minimum's distance, per trial, starting at the saddle (inf if it
-    never does within max_steps). SAM variants use the same noise draw in both passes, as SAM does."""
-    if method not in ESCAPE_METHODS:
-        raise ValueError(f"unknown method {method!r}; accepted: {', '.join(ESCAPE_METHODS)}")
+    never does within max_steps)."""
+    check_choice("method", method, ESCAPE_METHODS)
     gen = torch.Generator().manual_seed(seed)
-    scale = torch.tensor([toy.noise_u, toy.noise_v], dtype=torch.float64)
     w = torch.zeros(trials, 2, dtype=torch.float64)
     steps = np.full(trials, np.inf)
     for step in range(1, max_steps + 1):
-        xi = scale * torch.randn(trials, 2, generator=gen, dtype=torch.float64)
-        g = toy.gradient(w) + xi
-        if method != "sgd":
-            g = toy.gradient(w + sam_perturbation(g, rho, method == "sam_normalized")) + xi
-        w = w - lr * g
+        w = toy_step(toy, w, method, rho, lr, gen)
         escaped = (w[:, 1].abs() >= toy.minimum / 2).numpy() & np.isinf(steps)
         steps[escaped] = step
         if np.isfinite(steps).all():
@@ -319,35 +317,25 @@ def escape_steps(toy: SaddleToy, method: str, rho: float = 0.0, lr: float = 0.05
 # The 2-D saddle drawn (chapter 1): values and single paths of the Check 4 toy.
 
 def toy_value(toy: SaddleToy, w: torch.Tensor) -> torch.Tensor:
-    """f(u, v) of the toy at points w [..., 2]. SaddleToy only gives gradients (all an optimiser needs); a contour
-    plot needs the values."""
+    """f(u, v) of the toy at points w [..., 2] (a contour plot needs the values)."""
     u, v = w[..., 0], w[..., 1]
     return toy.a * u ** 2 / 2 + toy.lam * v ** 2 / 2 + toy.c * v ** 4 / 4
 
 
 def toy_trajectory(toy: SaddleToy, start, method: str = "sgd", rho: float = 0.0, lr: float = 0.05,
                    steps: int = 300, seed: int = 0) -> np.ndarray:
-    """One path [steps + 1, 2] of SGD, unnormalised or normalised SAM on the toy from `start`, with escape_steps'
-    update (the toy's gradient noise, the same draw in both SAM passes). escape_steps only counts steps over many
-    trials; a path is what one draws on the contour plot to see where each optimiser goes."""
-    if method not in ESCAPE_METHODS:
-        raise ValueError(f"unknown method {method!r}; accepted: {', '.join(ESCAPE_METHODS)}")
+    """One path [steps + 1, 2] of escape_steps' update from `start`: what the contour plot draws."""
+    check_choice("method", method, ESCAPE_METHODS)
     gen = torch.Generator().manual_seed(seed)
-    scale = torch.tensor([toy.noise_u, toy.noise_v], dtype=torch.float64)
     w = torch.tensor([list(start)], dtype=torch.float64)
     path = [w[0]]
     for _ in range(steps):
-        xi = scale * torch.randn(1, 2, generator=gen, dtype=torch.float64)
-        g = toy.gradient(w) + xi
-        if method != "sgd":
-            g = toy.gradient(w + sam_perturbation(g, rho, method == "sam_normalized")) + xi
-        w = w - lr * g
+        w = toy_step(toy, w, method, rho, lr, gen)
         path.append(w[0])
     return torch.stack(path).numpy()
 
 
 def toy_escape_step(toy: SaddleToy, path) -> float:
-    """The first step at which a path reaches |v| >= half the minimum's distance (escape_steps' criterion), inf if
-    it never does: the number a drawn path is summarised by."""
+    """The first step at which a path reaches escape_steps' criterion, inf if it never does."""
     reached = np.flatnonzero(np.abs(np.asarray(path)[:, 1]) >= toy.minimum / 2)
     return float(reached[0]) if len(reached) else math.inf

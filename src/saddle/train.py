@@ -1,8 +1,5 @@
-"""The training loop: the official CIFAR-LT recipe on data held as tensors on the device.
-
-run(config) trains one model and returns its record (a plain dict, see results.py). With a checkpoint folder it
-saves a resumable state after every epoch, so a killed run picks up where it stopped and ends with the same record
-metrics as an uninterrupted one."""
+"""The training loop: the official CIFAR-LT recipe on data held as tensors on the device. run(config) returns
+the record; with a checkpoint folder a killed run resumes and ends with the uninterrupted run's metrics."""
 from __future__ import annotations
 
 import contextlib
@@ -28,9 +25,7 @@ def default_device() -> torch.device:
 
 
 def deterministic_kernels(device: torch.device) -> None:
-    """On a GPU, cuDNN's deterministic algorithms and no autotuning, so that one seed gives one record and a resumed
-    run ends where the uninterrupted one does (the official code asks for this with --seed, then undoes it with
-    cudnn.benchmark=True). A CPU run is deterministic already."""
+    """cuDNN deterministic and not autotuned, so one seed gives one record (a CPU run is deterministic already)."""
     if device.type == "cuda":
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
 
@@ -53,8 +48,8 @@ def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
 
 
 def fast_precision(device: str | torch.device | None = None, cpuinfo: str | None = None) -> tuple[str, str]:
-    """The precision of the fast mode here, and why: bf16 on a GPU or a CPU with native bf16, else fp32 (an
-    emulated bf16 would be slower than fp32, so the fast mode stays fp32 and says so)."""
+    """(precision, why) of the fast mode: bf16 on a GPU or a CPU with native bf16, else fp32 (emulated bf16 is
+    slower)."""
     device = torch.device(device) if device else default_device()
     if device.type == "cuda":
         return "bf16", "bf16 autocast on the GPU"
@@ -94,8 +89,7 @@ def build_model(config: RunConfig, data: data_lib.LongTailData) -> torch.nn.Modu
 
 def build_optimizer(config: RunConfig, model: torch.nn.Module, generator: torch.Generator | None = None,
                     counts=None) -> torch.optim.Optimizer:
-    """SGD with momentum, or SAM / ImbSAM / CC-SAM / PGD / LPF-SGD around it; the noisy ones draw from the run's
-    generator; CC-SAM needs the class counts for its radii."""
+    """SGD with momentum, or SAM / ImbSAM / CC-SAM / PGD / LPF-SGD around it (the noisy ones draw from `generator`)."""
     sgd = dict(lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     if config.optimizer == "sam":
         return optim.SAM(model.parameters(), torch.optim.SGD, rho=config.rho, adaptive=config.sam_adaptive,
@@ -141,9 +135,8 @@ def set_schedules(optimizer, config: RunConfig, epoch: int) -> float:
 
 def train_epoch(model, optimizer, criterion, data, generator, config, memory_format,
                 autocast=contextlib.nullcontext) -> tuple[float, float]:
-    """One pass over the shuffled training set, each batch one optimizer.step_batch; returns (mean loss,
-    accuracy %) of the batches as trained (for SAM and LPF-SGD at the perturbed weights, as the official scripts
-    log them). autocast: a context for the forward passes (bf16); losses, gradients and SAM's norm stay float32."""
+    """One pass over the shuffled training set; (mean loss, accuracy %) of the batches as trained (SAM's and
+    LPF-SGD's at the perturbed weights, as the official scripts log them)."""
     model.train()
     n = len(data.train_y)
     order = torch.randperm(n, generator=generator, device=generator.device).to(data.train_y.device)
@@ -163,8 +156,8 @@ def train_epoch(model, optimizer, criterion, data, generator, config, memory_for
 
 @torch.no_grad()
 def predict(model, data, x_uint8, memory_format, batch_size: int | None = None) -> torch.Tensor:
-    """Predicted classes of `x_uint8` in eval mode. Batches of 128 on a CPU (a batch that stays in cache: 3x
-    faster per image than 1000 here, bench/eval_batch.py, with bitwise the same logits), 1000 on an accelerator."""
+    """Predicted classes in eval mode: batches of 128 on a CPU (they stay in cache: 3x faster than 1000,
+    bench/eval_batch.py), 1000 on an accelerator."""
     model.eval()
     if batch_size is None:
         batch_size = 128 if x_uint8.device.type == "cpu" else 1000
@@ -192,14 +185,9 @@ def report_from_counts(correct: torch.Tensor, total: torch.Tensor, groups: dict)
 def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str | Path | None = None,
         on_epoch_end=None, progress: bool = True, channels_last: bool | None = None,
         compile: str | None = None) -> dict:
-    """Train one configuration and return its record (not yet written: the caller writes it, then removes last.pt,
-    see runs.get_or_run, so nothing finished is lost).
-
-    on_epoch_end(epoch, curve_row) is called after each epoch (1-based), e.g. for live plots. The config's precision
-    "bf16" runs the forward passes under bfloat16 autocast (the official code trains in float32, the default).
-    channels_last: the memory format (None: memory_format_for's choice). compile: a torch.compile backend for the training
-    step's model (see step_model), or None (eager, the default: on a CPU the compile costs more than it saves in a
-    `cpu`-scale run)."""
+    """Train one configuration and return its record, not yet written (runs.get_or_run writes it, then removes
+    last.pt). on_epoch_end(epoch, curve_row) after each 1-based epoch; channels_last None: memory_format_for's
+    choice; compile: a torch.compile backend for the training step (step_model), None: eager."""
     if compile is not None:
         check_choice("compile backend", compile, COMPILE_BACKENDS)
     if config.dataset in LARGE_DATASETS:
@@ -236,8 +224,8 @@ def run(config: RunConfig, *, data_root=None, device=None, checkpoint_dir: str |
 
 
 def save_with_best_val(folder, config, model, optimizer, generator, epoch: int, curves: list, keep) -> None:
-    """The epoch's checkpoint, with a snapshot at the kept epochs and at the best validation epoch so far (the
-    checkpoint the paper analyses: its spectra need it), whose earlier best is then dropped."""
+    """The epoch's checkpoint, a snapshot at the kept epochs and at the best validation epoch so far (the earlier
+    best then dropped)."""
     best = best_val_epoch(curves)
     save_checkpoint(folder, config, model, optimizer, generator, epoch, curves, keep=epoch in keep or epoch == best)
     if epoch == best:
@@ -250,8 +238,7 @@ def evaluation_epochs(config: RunConfig) -> set[int]:
 
 
 class Training:
-    """What the three trainers share around their own pass, evaluation and checkpoint, for one run or several
-    stacked ones (differing in seed and rho only): the set-up, the epoch loop and the records."""
+    """What the three trainers share, for one run or several stacked ones: set-up, epoch loop and records."""
 
     def __init__(self, configs: list[RunConfig], device=None):
         self.started, self.commit = time.time(), results.git_commit()  # the commit the run started from
@@ -265,11 +252,8 @@ class Training:
 
     def loop(self, optimizer, counts, start_epoch: int = 0, *, train_one, evaluate, save=None, before_epoch=None,
              on_epoch_end=None, progress: bool = True) -> None:
-        """The epoch loop every trainer shares: the epoch's LR and rho, its criterion (DRW switches on at the first
-        LR drop), one pass (train_one(criterion) -> each run's loss and accuracy), a run's stop at a non-finite
-        loss, the evaluation at evaluation_epochs (evaluate(rows) adds the columns of the runs still training; a
-        stopped run's row is None), the checkpoint (save(epoch)), then on_epoch_end(epoch, row) for each run
-        still training. Rows are appended to self.curves; the loop ends when every run has stopped."""
+        """Each epoch: schedules and criterion, train_one(criterion) -> each run's (loss, acc), a run stopped at a
+        non-finite loss (its row None), evaluate(rows) at evaluation_epochs, save(epoch), on_epoch_end."""
         config, n = self.config, len(self.configs)
         eval_epochs = evaluation_epochs(config)
         bar = tqdm(range(start_epoch, config.epochs), initial=start_epoch, total=config.epochs, disable=not progress,
@@ -300,8 +284,7 @@ class Training:
         bar.close()
 
     def records(self, train_reports: list, train_counts, class_names, groups: dict, **extra) -> list[dict]:
-        """Each run's record (train_reports: each run's accuracy on its training set, None if it diverged);
-        `extra`: what the trainer adds to the provenance."""
+        """Each run's record; `extra` goes into the provenance."""
         records, wall = [], time.time() - self.started
         for config, curves, diverged, train_report in zip(self.configs, self.curves, self.diverged, train_reports):
             record = {"id": config.run_id, "status": "diverged" if diverged else "complete",
@@ -319,10 +302,8 @@ class Training:
 
 
 def step_model(model, backend: str | None):
-    """The model as the training step calls it: torch.compile'd with static shapes (one graph for the full batches,
-    one for the last, smaller batch; one more per SAM pass if BatchNorm is frozen there), or the model itself when
-    backend is None. It shares the model's parameters and buffers, so the optimizers, evaluation, checkpoints and
-    the Hessian keep using the plain module (checkpoint keys stay free of torch.compile's prefix)."""
+    """The model torch.compile'd with static shapes, or itself when backend is None. It shares the parameters, so
+    everything else keeps the plain module (checkpoint keys stay free of torch.compile's prefix)."""
     return model if backend is None else torch.compile(model, backend=backend, dynamic=False)
 
 
@@ -333,15 +314,13 @@ def curve_row(epoch: int, lr: float, rho: float, criterion, train_loss: float, t
 
 
 def add_test_report(row: dict, report: dict, groups: dict, prefix: str = "") -> None:
-    """The test report into a curve row as test_acc, per_class, head, ...; with prefix "val_" the validation
-    report as val_acc, val_per_class, val_head, ..."""
+    """A report into a curve row as test_acc, per_class, head, ... (prefix "val_": val_acc, val_per_class, ...)."""
     row.update({f"{prefix or 'test_'}acc": report["acc"], f"{prefix}per_class": report["per_class"],
                 **{f"{prefix}{g}": report[g] for g in groups}})
 
 
 def add_reports(rows: list, data: data_lib.LongTailData, reports) -> None:
-    """Each training run's test report, and validation report where there is a split, into its row (None: a
-    stopped run); reports(x, y) -> each run's accuracy_report on those images."""
+    """Each running run's test and validation reports into its row; reports(x, y) -> each run's report."""
     for prefix, x, y in (("", data.test_x, data.test_y), ("val_", data.val_x, data.val_y)):
         if x is not None:
             for row, report in zip(rows, reports(x, y)):
@@ -350,9 +329,8 @@ def add_reports(rows: list, data: data_lib.LongTailData, reports) -> None:
 
 
 def summarise(curves: list, groups: dict, train_report: dict) -> dict:
-    """Test numbers at three epochs: final (the last), best_val (highest validation accuracy, the earliest on a tie;
-    only with a validation split) and best (highest *test* accuracy: what the official code reports, optimistic).
-    Each also carries the validation numbers of its epoch where there are some."""
+    """Test numbers at final (the last epoch), best_val (highest validation accuracy, earliest on a tie) and best
+    (highest *test* accuracy: what the official code reports, optimistic)."""
     evaluated = [r for r in curves if "test_acc" in r]
 
     def pick(r):

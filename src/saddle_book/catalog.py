@@ -3,12 +3,21 @@ runs within, the primary claims and the book's own hypotheses (saddle_book.decla
 git beside the records it judges)."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 
 
 from saddle import grid
 from saddle.config import REGIME_CANDIDATES
-from saddle.results import paper_results
+from saddle.paths import ROOT
+
+PAPER_RESULTS = ROOT / "book" / "data" / "paper_results.json"
+
+
+def paper_results(**match) -> list[dict]:
+    """Rows of the paper's tables (book/data/paper_results.json) whose fields equal `match`."""
+    rows = json.loads(PAPER_RESULTS.read_text())["results"]
+    return [r for r in rows if all(r.get(k) == v for k, v in match.items())]
 
 
 PAPER_DATASET = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}

@@ -1,10 +1,14 @@
 """Tables of a chapter's runs read from their records: each run's accuracies and the class order behind them
-(chapter 1), the runs a table still lacks with the command that trains them (chapters 4 and 6), SAM's gain by
-imbalance beside the paper's (chapter 4's Tables 7-8) and Tables 3 and 6 beside our large-scale runs (chapter 5)."""
+(chapter 1), what a run has cost, the runs a table still lacks with the command that trains them (chapters 4 and
+6), SAM's gain by imbalance beside the paper's (chapter 4's Tables 7-8) and Tables 3 and 6 beside our large-scale
+runs (chapter 5)."""
 from __future__ import annotations
 
+import statistics
+
 from saddle import runner
-from saddle.results import paper_results
+
+from .catalog import paper_results
 
 
 def class_order_table(scale: str, imbalance: float):
@@ -107,7 +111,7 @@ def run_gaps(configs: dict, records: dict, scale: str, seeds_of: dict) -> tuple[
         if missing:
             gaps.append(table)
             lines.append(f"{table}: {len(missing)} of {len(runner.unique(configs_))} runs not run here; "
-                         f"train them with  {runner.fill_command(table, scale, seeds_of[table])}")
+                         f"train them with  {fill_command(table, scale, seeds_of[table])}")
     text = ("every table of the chapter has all its runs" if not gaps else
             f"{', '.join(gaps)} have gaps: the lines above name them with the command that fills them (several "
             "copies of it can run side by side: each claims a run with a lock file before training it)")
@@ -128,3 +132,33 @@ def metrics_table(records: list[dict], epoch_rule: str = "final", groups=("head"
                      "min class train acc": min(r["metrics"]["train_final"]["per_class"]),
                      "minutes": r["provenance"]["wall_time_s"] / 60})
     return pd.DataFrame(rows).round(1)
+
+
+def recorded_minutes(records) -> dict:
+    """Median wall minutes of the complete one-thread runs among `records` that trained start to end, by how many
+    passes a step takes ('one pass': SGD, PGD, LPF-SGD; 'two passes': SAM, ImbSAM, CC-SAM): what a run has cost."""
+    minutes = {"one pass": [], "two passes": []}
+    for record in records:
+        made = record.get("provenance") or {}
+        if (record.get("status") != "complete" or made.get("threads") != 1 or made.get("resumed_from_epoch")
+                or made.get("stacked_runs") or not made.get("wall_time_s")):
+            continue
+        passes = "two passes" if record["config"]["optimizer"] in ("sam", "imbsam", "ccsam") else "one pass"
+        minutes[passes].append(made["wall_time_s"] / 60)
+    return {passes: statistics.median(found) for passes, found in minutes.items() if found}
+
+
+def recorded_text(records) -> str:
+    """The book's one sentence on what a run costs, from recorded_minutes: 'about 9 minutes a run without SAM
+    and 14 with it (one thread; medians of the committed records)'."""
+    minutes = recorded_minutes(records)
+    if not minutes:
+        return "a time no committed record shows yet"
+    said = {"one pass": "without SAM", "two passes": "with it" if "one pass" in minutes else "with SAM"}
+    parts = [f"{minutes[k]:.0f} {'minutes a run ' if i == 0 else ''}{said[k]}" for i, k in enumerate(minutes)]
+    return f"about {' and '.join(parts)} (one thread; medians of the committed records)"
+
+
+def fill_command(table: str, scale: str, seeds) -> str:
+    """The command that trains a table's missing runs (several copies may run side by side)."""
+    return f"python -m saddle grid {table} --scale {scale} --seeds {','.join(str(s) for s in seeds)}"

@@ -1,9 +1,12 @@
 """The radius SAM is given, as chapters 4, 6 and 8 read it: the paper's recipe for rho off Fig. 4's runs, Table 5's
-radius beside the one tuned on validation, and whether each method fits its tail at either."""
+radius beside the one tuned on validation (and the tuning runs behind it), and whether each method fits its tail at
+either."""
 from __future__ import annotations
 
+import pandas as pd
+
 from saddle import runner
-from saddle.grid import TUNE_GRID, table5_rho, tuning_sweep
+from saddle.grid import SAM_METHODS, TUNE_GRID, table5_rho, tuned_rho, tuning_plan, tuning_sweep, tuning_table
 from saddle.results import train_group_accuracy
 
 from .page_tables import and_list
@@ -116,3 +119,24 @@ def tuning_runs(scale: str, dataset: str, methods=("CE+DRW", "CE+DRW+SAM")) -> d
     configs = tuning_sweep(scale, dataset, methods)
     found = runner.records(list(configs.values()))
     return {key: found[c.run_id] for key, c in configs.items()}
+
+
+def tuning_rows(methods, scale: str, dataset: str | None = None, root=None) -> list[dict]:
+    """Each tuning run's final validation accuracy, a row per (method, rho) with a column per tuning seed and an
+    arrow at the radius select_rho chose (chapter 6's tuning table)."""
+    rows = []
+    for method in methods:
+        chosen = tuned_rho(method, scale, root=root, dataset=dataset)
+        seeds = tuning_plan(method, scale)[1]
+        for rho, accs in tuning_table(method, scale, root=root, dataset=dataset).items():
+            rows.append({"method": method, "rho": rho, **{f"val acc, seed {s}": a for s, a in zip(seeds, accs)},
+                         "chosen": "<- tuned" if rho == chosen else ""})
+    return rows
+
+
+def radii_table(methods, scale: str, dataset: str):
+    """Each SAM method's radius: Table 5's (CIFAR-10; 'none' for the methods after the paper) beside the one tuned
+    on validation here ('tuning incomplete' until its tuning grid is recorded)."""
+    return pd.DataFrame([{"method": m, "Table 5 (CIFAR-10)": table5_rho(m, "cifar10") if m in SAM_METHODS else "none",
+                          "tuned here": tuned_rho(m, scale, dataset=dataset) or "tuning incomplete"}
+                         for m in methods]).set_index("method")

@@ -7,14 +7,15 @@ CIFAR: only differences between methods are compared, never the absolute accurac
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 
 from saddle import grid, runner
 from saddle.checks import check_choice
-from saddle.results import paper_results, train_group_accuracy
+from saddle.results import load_records, train_group_accuracy
 from .catalog import (Average, CLAIMS, Claim, FAMILIES, HEADLINE_ID, PAPER_DATASET, accuracy_family, claim_margin,
-                      family_claims, sam_claim)
+                      family_claims, paper_results, sam_claim)
 from .rule import UNTESTED, claim_row, holm_within, interval_text, judge, seeds_phrase, verdict
 
 
@@ -468,3 +469,17 @@ def imbalance_gains(methods, scale: str, dataset_names, imbalances, seeds, recor
                                          "line": f"{method} (ours, {name})" if ours
                                          else f"{method} (paper, {paper_data})"})
     return pd.DataFrame(rows)
+
+
+def dirty_records(scale: str, root: Path | None = None) -> list[dict]:
+    """The records of `scale` trained from a tree with uncommitted changes before such runs were refused: the commit
+    they started from, whether their diff was kept (git_diff_sha256, since --allow-dirty), their run and label.
+    Their code is the named commit plus changes that, without a kept diff, cannot be recovered."""
+    rows = []
+    for record in load_records(scale, root):
+        provenance = record["provenance"]
+        if str(provenance.get("git_commit", "")).endswith("-dirty"):
+            rows.append({"run": record["id"], "method": record.get("label"), "seed": record["config"]["seed"],
+                         "commit": provenance["git_commit"][:12], "date": str(provenance.get("date", ""))[:10],
+                         "diff kept": "git_diff_sha256" in provenance})
+    return sorted(rows, key=lambda r: (r["date"], r["run"]))

@@ -106,8 +106,9 @@ def grid_cost_texts(scale: str) -> dict:
     """What each family of grids cost to train at `scale`, from its records (hours summed over runs, one thread per
     run; resumed runs' untimed stretch estimated from their timed epochs), and what one run costs: the appendix's
     numbers, so none is typed by hand."""
-    from saddle.costs import recorded_text
     from saddle.results import load_records
+
+    from .run_tables import recorded_text
     families = {"validated": grid.tune(scale) + grid.table1_validated(scale) + grid.order_control(scale),
                 "followups": grid.followups(scale)}
     texts = {"run_cost": recorded_text(load_records(scale))}
