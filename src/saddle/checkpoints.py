@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from .config import RunConfig
-from .paths import file_sha256
+from .paths import file_sha256, write_synced
 from .results import cache_dir, results_dir
 
 CHECKPOINT_FRACTIONS = (10, 50, 160, 170, 190, 200)  # of 200 epochs: the epochs the paper's Fig. 3 looks at
@@ -59,23 +59,16 @@ def pending_checksum_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256.pending")
 
 
-def _write_synced(path: Path, write) -> None:
-    with open(path, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def save_verified(obj, path: Path) -> None:
     """torch.save with its SHA-256 beside it, safe against a kill at any point: a synced temporary, its digest
     written as .sha256.pending, then both renamed into place (load_verified accepts a file matching the pending
     digest)."""
     path = Path(path)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    _write_synced(tmp, lambda f: torch.save(obj, f))
+    write_synced(tmp, lambda f: torch.save(obj, f))
     pending = pending_checksum_path(path)
     digest = file_sha256(tmp)
-    _write_synced(pending, lambda f: f.write(f"{digest}  {path.name}\n".encode()))
+    write_synced(pending, lambda f: f.write(f"{digest}  {path.name}\n".encode()))
     os.replace(tmp, path)
     os.replace(pending, checksum_path(path))
 

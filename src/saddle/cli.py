@@ -18,6 +18,19 @@ from .splits import LARGE_DATASETS
 
 PRECISION_OPTIONS = ("fp32", "bf16", "fast")
 PRECISION_HELP = "fp32 (default), bf16 (autocast; runs of their own) or fast (bf16 where native, else fp32)"
+SHARED_OPTIONS = {  # the options several commands take, each with one meaning
+    "--data-root": dict(default=None, help="folder holding the data set files"),
+    "--out": dict(default=None, help="results folder (default: results/)"),
+    "--device": dict(default=None, help="cpu or cuda (default: cuda if available)"),
+    "--quiet": dict(action="store_true", help="no progress bar"),
+    "--allow-dirty": dict(action="store_true", help="train from a dirty tree, saving its diff"),
+    "--precision": dict(default=None, help=PRECISION_HELP),
+}
+
+
+def _add_shared(parser, *options: str) -> None:
+    for option in options:
+        parser.add_argument(option, **SHARED_OPTIONS[option])
 
 
 def _train_parser(sub):
@@ -42,14 +55,9 @@ def _train_parser(sub):
     p.add_argument("--batch-size", type=int, default=None, help="global batch (default: the scale's)")
     p.add_argument("--n-max", type=int, default=None, help="images in the largest class (default: the scale's)")
     p.add_argument("--sam-bn", default=None, help="update (official) or freeze BatchNorm stats on SAM's 2nd pass")
-    p.add_argument("--data-root", default=None, help="folder holding the data set files")
-    p.add_argument("--out", default=None, help="results folder (default: results/)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_shared(p, "--data-root", "--out", "--device", "--quiet", "--allow-dirty", "--precision")
     p.add_argument("--threads", type=int, default=None, help="torch threads (records repeat bit for bit at a fixed "
                    "count)")
-    p.add_argument("--allow-dirty", action="store_true", help="train from a dirty tree, saving its diff")
-    p.add_argument("--precision", default=None, help=PRECISION_HELP)
     p.add_argument("--compile", default=None, help="torch.compile backend for the training step (inductor)")
     large = p.add_argument_group("large scale (split-file data sets, distributed)")
     large.add_argument("--split-dir", default=None, help="folder of the split .txt files (default: --data-root)")
@@ -57,7 +65,6 @@ def _train_parser(sub):
     large.add_argument("--ascent", default="global", help="SAM ascent from the global or each replica's gradient")
     large.add_argument("--image-size", type=int, default=224, help="crop size (224; smaller for tests)")
     large.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across GPUs")
-    return p
 
 
 def _hessian_parser(sub):
@@ -72,10 +79,7 @@ def _hessian_parser(sub):
     p.add_argument("--probe-seed", type=int, default=0, help="seed of the Lanczos start vector")
     p.add_argument("--augment", action="store_true", help="re-augment images on every product (official script)")
     p.add_argument("--images", default="train", help="each class's train (the paper's) or test images")
-    p.add_argument("--data-root", default=None)
-    p.add_argument("--out", default=None, help="results folder (default: results/)")
-    p.add_argument("--quiet", action="store_true")
-    return p
+    _add_shared(p, "--data-root", "--out", "--quiet")
 
 
 def _grid_parser(sub):
@@ -88,20 +92,14 @@ def _grid_parser(sub):
     p.add_argument("--list", action="store_true", help="print the runs and whether each has a record; train none")
     p.add_argument("--keep-snapshots", default=None, help="copy the recorded runs' snapshots into "
                    "results/<scale>/checkpoints/: all, last, best_val, or epochs, e.g. last,best_val; train none")
-    p.add_argument("--precision", default=None, help=PRECISION_HELP)
     p.add_argument("--compile", default=None, help="torch.compile backend for each run's training step (inductor)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1: repeatable records)")
     p.add_argument("--no-wait", action="store_true", help="return once every missing run is held by another runner")
     p.add_argument("--stack", action="store_true", help="train runs differing in seed and rho together (a large GPU)")
     p.add_argument("--workers", type=int, default=1, help="worker processes of one thread each sharing the runs")
-    p.add_argument("--allow-dirty", action="store_true", help="train from a dirty tree, saving its diff")
     p.add_argument("--commands", action="store_true", help="print a `python -m saddle train` line per missing run "
                    "(GNU parallel, scripts/grid_array.sbatch); train none")
-    p.add_argument("--data-root", default=None)
-    p.add_argument("--out", default=None, help="results folder (default: results/)")
-    p.add_argument("--device", default=None)
-    p.add_argument("--quiet", action="store_true")
-    return p
+    _add_shared(p, "--data-root", "--out", "--device", "--quiet", "--allow-dirty", "--precision")
 
 
 def _analyse_parser(sub):
@@ -116,8 +114,7 @@ def _analyse_parser(sub):
     chapter.add_argument("--dataset-names", default=None, help="chapter 6: comma-separated data sets")
     chapter.add_argument("--iters", type=int, default=None, help="chapters 6 and 8: Lanczos steps")
     chapter.add_argument("--max-per-class", type=int, default=None, help="chapters 6 and 8: images per class")
-    p.add_argument("--data-root", default=None, help="folder holding the data set files")
-    return p
+    _add_shared(p, "--data-root")
 
 
 def parse_radii(text: str, option: str) -> list[float]:
@@ -174,9 +171,11 @@ def _grid(args) -> int:
 
     precision = resolve_precision(args.precision, args.device)
 
+    spec = {"tables": args.tables, "scale": args.scale, "seeds": seeds.get("seeds"), "methods": methods,
+            "precision": precision}
+
     def listing():
-        return runner.listing({"tables": args.tables, "scale": args.scale, "seeds": seeds.get("seeds"),
-                               "methods": methods, "precision": precision}, root=args.out)
+        return runner.listing(spec, root=args.out)
 
     configs = listing()
     if methods is not None:
@@ -244,8 +243,6 @@ def _grid(args) -> int:
         if args.stack or args.threads != 1:
             raise ValueError("--workers N runs N processes of one thread each: leave out --stack and --threads")
         from . import costs
-        spec = {"tables": args.tables, "scale": args.scale, "seeds": seeds.get("seeds"), "methods": methods,
-                "precision": precision}
         missing = [c for c in configs if runner.records([c], root=args.out)[c.run_id] is None]
         plan = costs.plan(missing, args.workers, data_root=args.data_root)
         print(costs.plan_text(plan), file=sys.stderr, flush=True)
@@ -385,24 +382,16 @@ def resolve_precision(option: str | None, device: str | None) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m saddle", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    _train_parser(sub)
-    _hessian_parser(sub)
-    _grid_parser(sub)
-    _analyse_parser(sub)
+    for add_parser in (_train_parser, _hessian_parser, _grid_parser, _analyse_parser):
+        add_parser(sub)
     args = parser.parse_args(argv)
     if getattr(args, "allow_dirty", False):
         os.environ["SADDLE_ALLOW_DIRTY"] = "1"  # also for the worker processes it starts
     from .results import MissingRecordError
     from .runs import RunLockedError
+    commands = {"train": _train, "hessian": _hessian, "grid": _grid, "analyse": _analyse}
     try:
-        if args.command == "train":
-            return _train(args)
-        if args.command == "hessian":
-            return _hessian(args)
-        if args.command == "grid":
-            return _grid(args)
-        if args.command == "analyse":
-            return _analyse(args)
+        return commands[args.command](args)
     except (ValueError, DataError, FileNotFoundError, PermissionError, MissingRecordError, RunLockedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -415,7 +404,6 @@ def main(argv=None) -> int:
         print(f"error: no space left on the device ({exc.filename or 'writing'}); what the run had done is kept in "
               "cache/ (its last.pt): free space and re-run the same command to resume", file=sys.stderr)
         return 2
-    return 0
 
 
 def _train(args) -> int:

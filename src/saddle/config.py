@@ -74,6 +74,10 @@ NUMERIC_RANGES = {
     "subset_seed": (0, 2**32 - 1, int), "val_per_class": (0, 10**6, int), "imbsam_eta": (1, 10**7, int),
     "ccsam_gamma": (0.0, 4.0, float), "ccsam_weight": (0.0, 1.0, float),
 }
+# Every field of named values: the values it accepts (checked in this order).
+CHOICES = {"dataset": DATASETS + tuple(LARGE_DATASETS), "profile": PROFILES, "loss": LOSSES, "optimizer": OPTIMIZERS,
+           "scale": tuple(SCALES), "model": MODELS, "lr_schedule": LR_SCHEDULES, "drw_kind": DRW_KINDS,
+           "sam_bn": SAM_BN, "class_order": CLASS_ORDERS, "precision": PRECISIONS}
 
 
 def check_field(name: str, value, label: str | None = None) -> None:
@@ -127,17 +131,8 @@ class RunConfig:
     precision: str = "fp32"  # PRECISIONS
 
     def __post_init__(self):
-        check_choice("dataset", self.dataset, DATASETS + tuple(LARGE_DATASETS))
-        check_choice("profile", self.profile, PROFILES)
-        check_choice("loss", self.loss, LOSSES)
-        check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_choice("scale", self.scale, tuple(SCALES))
-        check_choice("model", self.model, MODELS)
-        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        check_choice("drw_kind", self.drw_kind, DRW_KINDS)
-        check_choice("sam_bn", self.sam_bn, SAM_BN)
-        check_choice("class_order", self.class_order, CLASS_ORDERS)
-        check_choice("precision", self.precision, PRECISIONS)
+        for name, accepted in CHOICES.items():
+            check_choice(name, getattr(self, name), accepted)
         if self.class_order != "calibrated" and self.dataset != "fashion-mnist":
             raise ValueError(f"class_order {self.class_order!r} applies to fashion-mnist only, not {self.dataset}")
         for name in NUMERIC_RANGES:

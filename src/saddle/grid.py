@@ -106,16 +106,9 @@ def chapter4(scale: str, seeds, table2_seeds, imbalances, dataset_names, tables,
     return {t: [c for c in make() if c.label in methods] for t, make in made.items() if t in tables}
 
 
-# ---- The validated protocol (cpu and smoke scales): a validation split, rho tuned on it, resampled subsets. ----
-# Written down before any of its runs trained:
-# - every run draws a balanced validation split of VAL_PER_CLASS unused training images per class, and its
-#   long-tailed subset with subset_seed = seed (so seeds resample init, batch order *and* the images);
-# - each SAM method's rho is chosen from TUNE_RHOS on TUNE_SEEDS (disjoint from the evaluation seeds, so the
-#   chosen radius is not favoured by the very runs that judge it) by select_rho: the highest mean *validation*
-#   accuracy at the final epoch over the tuning seeds; a tie (equal to 0.01 points) goes to the smaller rho.
-#   No test number enters the choice;
-# - Table 1 is then trained at the tuned radii on PROTOCOL_SEEDS, and the class-order control (CE+DRW and
-#   CE+DRW+SAM, tuned rho, Fashion-MNIST's natural class order) on CONTROL_SEEDS.
+# ---- The validated protocol (cpu and smoke scales), declared before its runs (saddle_book.declared dates each
+# declaration from git): a validation split, subset_seed = seed, each SAM method's rho chosen by select_rho on
+# TUNE_SEEDS (disjoint from the evaluation seeds); no test number enters the choice. ----
 VAL_PER_CLASS = 200
 SMOKE_VAL_PER_CLASS = 20  # smoke checks the code path, not numbers: a small split keeps its evaluations quick
 TUNE_RHOS = (0.05, 0.1, 0.2, 0.3, 0.5)
@@ -240,11 +233,8 @@ def order_control(scale: str, seeds=CONTROL_SEEDS, dataset_names=None, root: Pat
             for s in seeds for m in CONTROL_METHODS if "SAM" not in m or rho is not None]
 
 
-# ---- Runs added for the mechanism and the statistics (written before any of them trained). ----
-# mechanism-cpu: CE+DRW+SAM at Table 5's radius (0.5) on the validated seeds, so the large radius has 5 seeds of
-# records and snapshots at cpu beside the tuned radius'. ten-seeds: the headline pair (CE+DRW, CE+DRW+SAM at the
-# tuned rho) on seeds 5-9, resampled subsets. headline-radii: the headline at rho 0.2 (the runner-up of the tuning)
-# and 0.5 on seeds 0-4, to show how the headline moves with the radius choice.
+# ---- Runs for the mechanism and the statistics (declared before they trained): mechanism-cpu, ten-seeds,
+# headline-radii. ----
 MECHANISM_RHO = 0.5
 EXTRA_SEEDS = (5, 6, 7, 8, 9)
 HEADLINE_RHOS = (0.2, 0.5)
@@ -270,12 +260,7 @@ def headline_radii(scale: str, seeds=PROTOCOL_SEEDS, rhos=HEADLINE_RHOS, dataset
             for s in seeds for d in dataset_names or datasets(scale) for r in rhos]
 
 
-# ---- A scale in the paper's regime: the rule, written before its pilot runs. ----
-# Candidates: config.REGIME_CANDIDATES. Pilot: CE+DRW and CE+DRW+SAM at rho 0.5 on the tuning seed 10, validation
-# split, each candidate at its own scale. The rule: among the candidates whose CE+DRW fits >= 95% and whose
-# CE+DRW+SAM (rho 0.5) fits >= 90% of the tail's training images (train_final, mean over the tail classes) at the
-# last epoch, the cheapest (one-thread minutes per pilot pair, measured on the machine that trained it); if none
-# qualifies, the one of highest CE+DRW+SAM tail fit, and the book says that no candidate reached the regime.
+# ---- A scale in the paper's regime: REGIME_RULE (applied by select_regime_scale), declared before its pilot. ----
 REGIME_RULE = {"seed": 10, "rho": 0.5, "sgd_tail_fit": 95.0, "sam_tail_fit": 90.0}
 
 
@@ -300,13 +285,8 @@ def select_regime_scale(tail_fit: dict[str, tuple[float, float]], minutes: dict[
 
 
 
-# ---- The mechanism grid on the regime scale, written before its runs. ----
-# The pilot chose r8-n5000 by the rule's fallback (no candidate qualified; it has the higher CE+DRW+SAM tail fit).
-# A run there costs about ten cpu runs (58 one-thread minutes for CE+DRW, 107 for SAM), so CE+DRW+SAM is tuned on a
-# shorter plan than at cpu: REGIME_TUNE_RHOS on the tuning seed 10 alone, by select_rho on validation (0.05 and
-# 0.2 are the cpu scale's winner and runner-up, 0.5 the paper's radius: the pilot's own run). Then the grid:
-# CE+DRW, CE+DRW+SAM at the paper's rho 0.5 and at the tuned rho on PROTOCOL_SEEDS (the tuned-rho runs join once
-# the tuning is recorded).
+# ---- The mechanism grid on the regime scale (declared before its runs): the pilot chose r8-n5000, where a run
+# costs about ten cpu runs, so CE+DRW+SAM is tuned on a shorter plan (REGIME_TUNE_RHOS, seed 10). ----
 REGIME_SCALE = "r8-n5000"
 REGIME_TUNE_RHOS = (0.05, 0.2, 0.5)
 REGIME_TUNE_SEEDS = (10,)
@@ -328,27 +308,14 @@ def mechanism_regime(scale: str = REGIME_SCALE, seeds=PROTOCOL_SEEDS, dataset_na
             for s in seeds for rho in [None, *rhos]]
 
 
-# ---- CIFAR-10-LT (JPEG copy), ResNet-32: the paper's experiment on the paper's images. Declared on 2026-12-06,
-# before any of its runs; the claims these runs judge are scorecard.CIFAR_CLAIMS, the analyses CIFAR_ANALYSES. ----
-# The paper's protocol: the official subset 0, seeds vary the initialisation and the batch order, SAM at Table 5's
-# radius, fp32. In order of priority (two one-thread workers take the runs in list order):
-#   a. cifar10-headline: CE+DRW and CE+DRW+SAM (rho 0.5), seeds 0-2, then 3-4;
-#   c. cifar10-ldam: LDAM+DRW and LDAM+DRW+SAM (rho 0.8), seeds 0-2;
-#   d. cifar10-table1: CE, CE+SAM (0.1), VS, VS+SAM (0.5), seed 0 (the rest of Table 1's CIFAR-10 column);
-#   e. cifar10-radii: CE+DRW+SAM at rho 0.05, 0.1, 0.2 and 0.8, seed 0 (Fig. 3C and Fig. 4 on the paper's data).
+# ---- CIFAR-10-LT (JPEG copy), ResNet-32, the paper's protocol (official subset 0, Table 5's radii, fp32); declared
+# on 2026-12-06 before its runs (claims: scorecard.CIFAR_CLAIMS), grids in priority order a, c, d, e. ----
 CIFAR_SCALE = "cifar10-r32"
 CIFAR_HEADLINE = ("CE+DRW", "CE+DRW+SAM")
 CIFAR_LDAM = ("LDAM+DRW", "LDAM+DRW+SAM")
 CIFAR_TABLE1_REST = ("CE", "CE+SAM", "VS", "VS+SAM")
 CIFAR_RADII = (0.05, 0.1, 0.2, 0.8)
-# b. The analyses of the headline's snapshots (saddle hessian / analyse on committed records):
-#    - class-wise spectra of all 10 classes at the last epoch (lambda_min, lambda_max, their ratio, loss, gradient
-#      norm), 100 Lanczos steps, probe seed = the run's seed; head and mid classes capped at max_per_class images
-#      (the first 256 of each class), the tail classes (139, 83 and 50 images) whole;
-#    - the Gauss-Newton/residual split of the three tail classes at the last epoch;
-#    - Fig. 3's ratio over training (epochs 10, 50, 160, 170, 190, 200) for a head class (0, airplane) and a tail
-#      class (9, truck), on seeds 0-2 of both methods;
-#    - the estimator check (Lanczos steps 50/100/200, probes 0/1/2) on CE+DRW+SAM seed 0's tail class 9.
+# b. The analyses of the headline's snapshots (saddle.analyse's cifar10-headline plan).
 CIFAR_ANALYSES = {"iters": 100, "max_per_class": 256, "tail_whole": True, "epoch": "last",
                   "fig3_epochs": (10, 50, 160, 170, 190, 200), "fig3_classes": (0, 9), "fig3_seeds": (0, 1, 2),
                   "estimator_run": ("CE+DRW+SAM", 0), "estimator_class": 9}
@@ -374,9 +341,7 @@ def cifar_radii(scale: str = CIFAR_SCALE, seeds=(0,), dataset_names=None) -> lis
     return [method_config("CE+DRW+SAM", CIFAR_SCALE, seed=s, rho=r) for s in seeds for r in CIFAR_RADII]
 
 
-# ---- bf16 against fp32 on the CPU, declared on 2026-12-06 before any bf16 run (claims: scorecard.PRECISION_*). ----
-# The validated protocol's CE+DRW (table1-validated) and CE+DRW+SAM at rho 0.5 (mechanism-cpu) on seeds 0-4, each
-# trained again under bf16 autocast and paired with its fp32 record: same config, same seed, precision alone differs.
+# ---- bf16 against fp32 on the CPU (declared on 2026-12-06 before any bf16 run; claims: scorecard.PRECISION_*). ----
 PRECISION_RUNS = (("CE+DRW", None), ("CE+DRW+SAM", MECHANISM_RHO))
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from .config import RunConfig
-from .paths import ROOT, cache_dir, results_dir  # noqa: F401 (re-exported: the store's folders)
+from .paths import ROOT, cache_dir, results_dir, write_synced  # noqa: F401 (re-exported: the store's folders)
 
 def record_path(config: RunConfig, root: Path | None = None) -> Path:
     return Path(root or results_dir()) / config.scale / f"{config.run_id}.json"
@@ -67,10 +67,7 @@ def write_record(record: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "w") as f:
-            f.write(json.dumps(strict_json(record), indent=1, allow_nan=False))
-            f.flush()
-            os.fsync(f.fileno())  # on disk before the rename makes it the record
+        write_synced(tmp, lambda f: f.write(json.dumps(strict_json(record), indent=1, allow_nan=False).encode()))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

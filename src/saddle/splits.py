@@ -10,6 +10,8 @@ import torch
 from PIL import Image
 from torchvision import transforms
 
+from .data import count_groups
+
 IMAGENET_NORM = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 INAT_NORM = ((0.466, 0.471, 0.380), (0.195, 0.194, 0.192))  # the LDAM-DRW / decoupling iNat constants
 
@@ -19,7 +21,6 @@ LARGE_DATASETS = {
     "inat2018": dict(train="iNaturalist18_train.txt", test="iNaturalist18_val.txt", groups=(842, 3701, 3599),
                      norm=INAT_NORM),  # iNat 2018 reports on its validation set
 }
-SHOT_BOUNDS = (100, 20)  # many: > 100 training images, few: < 20
 
 
 class SplitError(ValueError):
@@ -71,13 +72,6 @@ def paper_groups(sizes: tuple[int, int, int], num_classes: int) -> dict[str, lis
     head = round(num_classes * sizes[0] / total)
     mid = round(num_classes * (sizes[0] + sizes[1]) / total)
     return {"head": list(range(head)), "mid": list(range(head, mid)), "tail": list(range(mid, num_classes))}
-
-
-def shot_groups(counts: list[int]) -> dict[str, list[int]]:
-    many, few = SHOT_BOUNDS
-    return {"many": [c for c, n in enumerate(counts) if n > many],
-            "medium": [c for c, n in enumerate(counts) if few <= n <= many],
-            "few": [c for c, n in enumerate(counts) if n < few]}
 
 
 def image_transforms(norm, image_size: int = 224, train: bool = True):
@@ -137,7 +131,7 @@ def load(name: str, root: str | Path, split_dir: str | Path | None = None, image
         counts[label] += 1
     return SplitData(train=SplitImages(root, train_items, image_transforms(spec["norm"], image_size, augment)),
                      test=SplitImages(root, test_items, image_transforms(spec["norm"], image_size, train=False)),
-                     counts=counts, groups=paper_groups(spec["groups"], len(counts)), shots=shot_groups(counts),
+                     counts=counts, groups=paper_groups(spec["groups"], len(counts)), shots=count_groups(counts),
                      class_labels=sorted(order, key=order.get))
 
 
