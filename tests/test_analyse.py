@@ -39,9 +39,9 @@ def test_analyse_lists_what_waits_for_its_snapshot(monkeypatch, tmp_path, capsys
         analyse.run("table1")
 
 
-# ---- The chapters' plans (issue 49, item 2): what chapters 3, 6 and 8 read, computed by `analyse chapterN`. ----
+# ---- The chapters' plans (issue 49, item 2): what chapters 2, 3, 6 and 8 read, computed by `analyse chapterN`. ----
 
-CHAPTER_PLANS = ("chapter3", "chapter6", "chapter8")
+CHAPTER_PLANS = ("chapter2", "chapter3", "chapter6", "chapter8")
 
 
 @pytest.mark.parametrize("plan", CHAPTER_PLANS)
@@ -118,6 +118,59 @@ def test_the_plans_list_exactly_what_the_chapters_read(monkeypatch):
     for plan, read in (("chapter3", chapter3), ("chapter6", chapter6), ("chapter8", chapter8)):
         reads = read()
         assert reads and len(set(reads)) == len(reads) and reads == planned(plan), plan
+
+
+@pytest.mark.slow  # chapter 2's code cells at the cpu scale, in this process (about 20 s)
+def test_the_chapter2_plan_lists_exactly_what_chapter2_reads(monkeypatch):
+    """Chapter 2's code cells run at the cpu scale (its defaults) read exactly the analyses its plan lists, each
+    once; its closing section (both scales' committed records, saddle_story) is left out: not this scale's plan."""
+    import json
+    from pathlib import Path
+    import matplotlib
+    matplotlib.use("Agg")
+    from saddle import curvature, spectra
+
+    seen, stored = [], spectra.stored_analysis
+
+    def spy(config, kind, epoch, settings, *args, **kwargs):
+        seen.append((kind, config.run_id, epoch, json.dumps(settings, sort_keys=True)))
+        return stored(config, kind, epoch, settings, *args, **kwargs)
+    monkeypatch.setattr(spectra, "stored_analysis", spy)
+    monkeypatch.setattr(curvature, "stored_analysis", spy)
+    path = Path(__file__).resolve().parents[1] / "book" / "02_saddle_points.ipynb"
+    cells = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    namespace = {"In": ["", *cells]}
+    for cell in cells:
+        before = len(seen)
+        exec(cell, namespace)
+        if "recorded_evidence" in cell:
+            del seen[before:]
+    reads = sorted(set(seen))
+    seen.clear()
+    for a in analyse.make_plan("chapter2", scale="cpu")[0]:
+        a.compute(compute=False)
+    assert reads and sorted(seen) == reads  # each planned analysis a record of its own, and every one read
+
+
+def test_chapter2_stops_with_its_command_on_new_settings():
+    """At the cpu scale with 50 Lanczos steps the committed snapshots are there, the spectra not: chapter 2's
+    require names the command with the chapter's settings that differ from their defaults (nothing computed)."""
+    with pytest.raises(analyse.MissingAnalysisError, match=r"Compute them with: python -m saddle analyse chapter2 "
+                       r"--scale cpu --seeds 0 --iters 50   \(then run the chapter again\)"):
+        analyse.require("chapter2", scale="cpu", protocol="validated", seeds=[0], iters=50,
+                        rho=analyse.chapter2_settings("cpu")["rho"], epochs=list(analyse.CHAPTER2_EPOCHS))
+    assert analyse.command("chapter2", "cpu", protocol="paper", rho_sweep=[0.1, 0.5], sweep_seeds=[1], epochs=[200]) \
+        == "python -m saddle analyse chapter2 --scale cpu --protocol paper --rho-sweep 0.1,0.5 --sweep-seeds 1 --epochs 200"
+    assert analyse.command("chapter2", "cpu", protocol="paper", seeds=[0, 1, 2]) == \
+        "python -m saddle analyse chapter2 --scale cpu --protocol paper"
+
+
+def test_analyse_takes_chapter2s_settings(capsys):
+    assert main(["analyse", "chapter2", "--protocol", "fancy", "--list"]) == 2
+    assert main(["analyse", "chapter6", "--rho", "0.3", "--list"]) == 2
+    assert "analyse chapter6 takes" in capsys.readouterr().err
+    assert main(["analyse", "chapter2", "--rho-sweep", "0.1,x", "--list"]) == 2
+    assert "--rho-sweep '0.1,x': expected comma-separated radii" in capsys.readouterr().err
 
 
 def fake_run(config, root):

@@ -83,9 +83,8 @@ def test_the_checks_can_fail():
 
 # ---- The notebooks: a chapter reads analyses, the pipeline computes them (issue 49, item 2). ----
 BOOK_DIR = SRC.parent / "book"
-# Chapters still computing in a cell, each with why. Chapter 2 is being rewritten to read only (issue 49, item 2):
-# remove it here once it reads through analyse.STORED and stops on a missing analysis with its command.
-KNOWN_COMPUTING_CHAPTERS = {"02_saddle_points": "issue 49: being rewritten to read only"}
+# Chapters still computing in a cell, each with why: none since chapter 2 reads through analyse.STORED too.
+KNOWN_COMPUTING_CHAPTERS: dict[str, str] = {}
 
 
 @functools.cache

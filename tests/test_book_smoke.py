@@ -24,7 +24,8 @@ def smoke_results(tmp_path_factory):
 
 
 # The chapters whose analyses the pipeline computes: `python -m saddle analyse <plan>`.
-PLANS = {"03_theorem2": "chapter3", "06_ablations": "chapter6", "08_after_the_paper": "chapter8"}
+PLANS = {"02_saddle_points": "chapter2", "03_theorem2": "chapter3", "06_ablations": "chapter6",
+         "08_after_the_paper": "chapter8"}
 
 
 def execute_with_pipeline(chapter: Path, out: Path, parameters: dict) -> str | None:
@@ -67,24 +68,31 @@ def test_every_chapter_runs_at_smoke_scale(chapter, smoke_results, monkeypatch):
 
 
 @needs_fashion_mnist
-def test_chapter_2_recomputes_spectra_from_committed_snapshots_without_training(smoke_results, monkeypatch):
-    """A fresh clone re-running chapter 2 with new Hessian settings (`-p iters ...`) computes the spectra from the
-    snapshots committed under results/<scale>/checkpoints/ and trains nothing (at smoke scale, once the chapter's runs
-    exist: the per-chapter test above trained them in the same folder)."""
+def test_chapter_2_stops_for_new_settings_and_the_command_computes_them_from_committed_snapshots(smoke_results,
+                                                                                                monkeypatch):
+    """A fresh clone re-running chapter 2 with new Hessian settings (`-p iters 3`) stops with the command that
+    computes them (`python -m saddle analyse chapter2 --scale smoke --iters 3`); that command computes the spectra
+    from the snapshots committed under results/<scale>/checkpoints/ and trains nothing, and the chapter then reads
+    them (at smoke scale, once the chapter's runs exist: the per-chapter test above trained them in this folder)."""
+    from saddle import analyse
     from saddle.checkpoints import keep_snapshots
     from saddle.results import load_records
     monkeypatch.setenv("SADDLE_RESULTS", str(smoke_results / "results"))
     if not (smoke_results / "02_saddle_points.ipynb").exists():  # run alone (-k): train the chapter's runs first
         monkeypatch.setenv("SADDLE_CACHE", str(smoke_results / "cache"))
-        pm.execute_notebook(str(ROOT / "book" / "02_saddle_points.ipynb"), str(smoke_results / "02_saddle_points.ipynb"),
-                            parameters={"scale": "smoke"}, kernel_name="python3", progress_bar=False, cwd=str(ROOT))
+        execute_with_pipeline(ROOT / "book" / "02_saddle_points.ipynb", smoke_results / "02_saddle_points.ipynb",
+                              {"scale": "smoke"})
     for record in load_records("smoke", smoke_results / "results"):  # what `--keep-snapshots all` commits
         keep_snapshots(record, cache=smoke_results / "cache")
     monkeypatch.setenv("SADDLE_CACHE", str(smoke_results / "fresh-clone-cache"))  # no cache: a fresh clone
     monkeypatch.setenv("SADDLE_RUN_LOG", str(smoke_results / "run.log"))
-    pm.execute_notebook(str(ROOT / "book" / "02_saddle_points.ipynb"), str(smoke_results / "02_iters3.ipynb"),
-                        parameters={"scale": "smoke", "iters": 3}, kernel_name="python3", progress_bar=False,
-                        cwd=str(ROOT))
+    with pytest.raises(analyse.MissingAnalysisError, match="python -m saddle analyse chapter2 --scale smoke --iters 3"):
+        analyse.require("chapter2", scale="smoke", iters=3)
+    command = execute_with_pipeline(ROOT / "book" / "02_saddle_points.ipynb", smoke_results / "02_iters3.ipynb",
+                                    {"scale": "smoke", "iters": 3})
+    assert command == "python -m saddle analyse chapter2 --scale smoke --iters 3"
+    found = analyse.status("chapter2", scale="smoke", iters=3)
+    assert found["present"] and not found["missing"], {k: len(v) for k, v in found.items()}
     log = (smoke_results / "run.log").read_text()
     assert "trained" not in log and "read" in log, log
     recomputed = [json.loads(p.read_text()) for p in (smoke_results / "results" / "smoke" / "hessian").glob("*.json")]

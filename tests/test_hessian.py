@@ -189,15 +189,16 @@ def test_read_only_build_names_the_command_that_writes_the_missing_record(tmp_pa
 
 @pytest.mark.slow  # trains a run, then four spectra (7 s of one core measured)
 def test_train_and_test_images_put_each_tail_class_on_both_image_sets(tmp_path):
-    from saddle.analyse import Source
+    from saddle.spectra import IMAGE_SETS, run_spectra
     from saddle_book.saddle_points import images_sentence, train_and_test_images
     from saddle_book.saddle_setup import Estimator
     record = trained_tiny_run(tmp_path)
     where = dict(root=tmp_path, cache=tmp_path / "cache", progress=False)
-    stored_only = Estimator(iters=6, max_per_class=None, seed=0)  # the book's default source: what is recorded
-    assert train_and_test_images({"SGD": record}, stored_only, 2, [8, 9], **where).empty
-    computing = Estimator(iters=6, max_per_class=None, seed=0, source=Source(compute=True))  # a notebook's choice
-    rows = train_and_test_images({"SGD": record}, computing, 2, [8, 9], **where)
+    estimator = Estimator(iters=6, max_per_class=None, seed=0)  # the book's: it reads what is recorded
+    assert train_and_test_images({"SGD": record}, estimator, 2, [8, 9], **where).empty
+    for images in IMAGE_SETS:  # what `python -m saddle analyse chapter2` computes for the chapter
+        run_spectra(record, 2, [8, 9], iters=6, seed=0, images=images, **where)
+    rows = train_and_test_images({"SGD": record}, estimator, 2, [8, 9], **where)
     assert sorted(zip(rows["class"].str[0], rows["images"])) == [("8", "test"), ("8", "train"), ("9", "test"),
                                                                  ("9", "train")]
     assert (rows["lambda_min"] <= rows["lambda_max"]).all() and (rows["loss"] > 0).all()

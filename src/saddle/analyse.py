@@ -1,8 +1,8 @@
 """The analyses chapters read, computed by the pipeline (`python -m saddle analyse <plan>`), never by a chapter.
 
 A plan names the analysis records one reader needs: a grid's declared ones (cifar10-headline: grid.CIFAR_ANALYSES)
-or a chapter's (chapter3, chapter6, chapter8, with the chapter's settings; None: its default). An analysis whose
-snapshot does not exist yet is waiting; a run without a record is listed with its command. A chapter calls
+or a chapter's (chapter2, chapter3, chapter6, chapter8, with the chapter's settings; None: its default). An analysis
+whose snapshot does not exist yet is waiting; a run without a record is listed with its command. A chapter calls
 `require` before it reads through STORED: a missing analysis stops it with the command that makes it."""
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from .config import RunConfig
 from .curvature import split_record
 from .results import MissingRecordError
 from .runs import analyse_command, train_command
-from .spectra import ESTIMATOR_ITERS, ESTIMATOR_PROBES, estimator_check, run_spectra, sweep_rows
+from .spectra import (AVERAGE, ESTIMATOR_ITERS, ESTIMATOR_PROBES, IMAGE_SETS, estimator_check, run_spectra,
+                      sweep_rows)
 
 
 class MissingAnalysisError(MissingRecordError):
@@ -58,14 +59,15 @@ class Analysis:
     iters: int
     seed: int  # the Lanczos probe's (check 3: also its minibatches')
     max_per_class: int | None = None
-    extra: dict = field(default_factory=dict)  # check 3: rhos, n_batches, batch_size
+    extra: dict = field(default_factory=dict)  # check 3: rhos, n_batches, batch_size; spectra: images
 
     @property
     def name(self) -> str:
         what = {"split": "G/R split of the tail",
                 "check3": f"check 3 of Theorem 2 (radii {self.extra.get('rhos')}, {self.extra.get('n_batches')} "
                           f"minibatches of {self.extra.get('batch_size')})"}.get(
-            self.kind, f"spectra of classes {self.classes}")
+            self.kind, f"spectra of classes {self.classes}"
+                       + (f" on the {self.extra['images']} images" if "images" in self.extra else ""))
         per_class = f", {self.max_per_class} images per class" if self.max_per_class is not None else ""
         return f"{self.run['id']} epoch {self.epoch}: {what} ({self.iters} steps, probe {self.seed}{per_class})"
 
@@ -78,7 +80,8 @@ class Analysis:
                                                  self.extra["n_batches"], self.extra["batch_size"], self.iters,
                                                  self.seed, data_root=data_root, compute=compute, progress=False)
         return run_spectra(self.run, self.epoch, self.classes, iters=self.iters, seed=self.seed,
-                           max_per_class=self.max_per_class, compute=compute, progress=False, data_root=data_root)
+                           max_per_class=self.max_per_class, compute=compute, progress=False, data_root=data_root,
+                           images=self.extra.get("images", "train"))
 
 
 def cifar_plan(records: dict[str, dict | None], plan: dict = grid.CIFAR_ANALYSES) -> list[Analysis]:
@@ -152,9 +155,125 @@ def chapter8(scale: str = "cpu", seeds=None, iters=None, max_per_class=None) -> 
     return tail_spectra(records, iters, max_per_class), unrecorded(records, configs)
 
 
+CHAPTER2_EPOCHS = (10, 50, 160, 170, 190, 200)  # Fig. 3's epochs of 200 (book/02_saddle_points.ipynb's `epochs`)
+
+
+def chapter2_settings(scale: str = "cpu", protocol=None, rho=None, rho_sweep=None, sweep_seeds=None, seeds=None,
+                      iters=None, max_per_class=None, epochs=None) -> dict:
+    """Chapter 2's parameters with None resolved by protocol and scale (the one place they are): the validated
+    protocol plots its evaluation seeds and sweeps its tuning plan (grid.tuning_plan), the paper protocol plots
+    seeds 0-2 and sweeps Fig. 4's radii; rho is CE+DRW+SAM's radius under the protocol (None: not tuned yet)."""
+    protocol = protocol or "validated"
+    validated = protocol == "validated"
+    d = grid.chapter_defaults(scale)
+    seeds = list(d["validated_seeds" if validated else "seeds"] if seeds is None else seeds)
+    smoke = scale == "smoke"
+    plan_rhos, plan_seeds = grid.tuning_plan("CE+DRW+SAM", scale)
+    return {"protocol": protocol, "seeds": seeds,
+            "sweep_seeds": list(sweep_seeds or ([10 if validated else 0] if smoke else plan_seeds if validated
+                                                else seeds)),
+            "rho_sweep": list(rho_sweep or ([0.5] if smoke else plan_rhos if validated
+                                            else [r for r in grid.FIGURE4_RHOS if r])),
+            "rho": rho or grid.protocol_rho("CE+DRW+SAM", scale, protocol),
+            "iters": d["iters"] if iters is None else iters,
+            "max_per_class": d["max_per_class"] if max_per_class is None else max_per_class,
+            "epochs": list(epochs or CHAPTER2_EPOCHS)}
+
+
+def chapter2_pair(scale: str, protocol: str, seed: int, rho: float) -> tuple:
+    """The (method, config) pair chapter 2 compares on one seed: CE+DRW, and CE+DRW+SAM at `rho`."""
+    return (("CE+DRW", grid.chapter_config("CE+DRW", scale, protocol, seed)),
+            ("CE+DRW+SAM", grid.chapter_config("CE+DRW+SAM", scale, protocol, seed, rho)))
+
+
+def chapter2_sweep(scale: str, protocol: str, seeds, rhos) -> dict:
+    """{(rho, seed): config} of Fig. 3 C's radius sweep: CE+DRW at rho 0, CE+DRW+SAM at each of `rhos`."""
+    return {(r, s): grid.chapter_config("CE+DRW+SAM", scale, protocol, s, r) if r else
+            grid.chapter_config("CE+DRW", scale, protocol, s) for s in seeds for r in (0.0, *rhos)}
+
+
+def chapter2_comparisons(scale: str, protocol: str, seed: int) -> list[RunConfig]:
+    """Chapter 2's side comparisons where the scale trains them (not the regime scale): plain CE, LDAM+DRW and
+    LDAM+DRW+SAM at its radius under the protocol (once tuned)."""
+    if scale == grid.REGIME_SCALE:
+        return []
+    configs = [grid.chapter_config(m, scale, protocol, seed) for m in ("CE", "LDAM+DRW")]
+    ldam_rho = grid.protocol_rho("LDAM+DRW+SAM", scale, protocol)
+    if ldam_rho is not None:
+        configs.append(grid.chapter_config("LDAM+DRW+SAM", scale, protocol, seed, ldam_rho))
+    return configs
+
+
+def chapter2_mechanism(scale: str, seeds, rhos) -> dict:
+    """{(rho, seed): config} of the validated protocol's mechanism runs: rho 0 is CE+DRW, the others CE+DRW+SAM."""
+    return {(r, s): grid.protocol_config("CE+DRW+SAM", scale, seed=s, rho=r) if r
+            else grid.protocol_config("CE+DRW", scale, seed=s) for s in seeds for r in (0.0, *rhos)}
+
+
+def chapter2(scale: str = "cpu", protocol=None, rho=None, rho_sweep=None, sweep_seeds=None, seeds=None, iters=None,
+             max_per_class=None, epochs=None) -> tuple[list[Analysis], list[RunConfig]]:
+    """Chapter 2's analyses: its pair's spectra (all classes over Fig. 3's epochs, the average loss, the tail on
+    its training and test images, each seed's all-class and tail spectra, the best-validation checkpoint's where
+    kept), Fig. 3 C's sweep, the CE and LDAM comparisons, the G/R splits and the estimator check."""
+    p = chapter2_settings(scale, protocol, rho, rho_sweep, sweep_seeds, seeds, iters, max_per_class, epochs)
+    protocol, seeds, iters, max_per_class, rho = p["protocol"], p["seeds"], p["iters"], p["max_per_class"], p["rho"]
+    if rho is None:
+        return [], []  # CE+DRW+SAM not tuned yet: the chapter stops on that first
+    seed = seeds[0]
+    pairs = {s: dict(chapter2_pair(scale, protocol, s, rho)) for s in seeds}
+    sweep = chapter2_sweep(scale, protocol, p["sweep_seeds"], p["rho_sweep"])
+    comparisons = chapter2_comparisons(scale, protocol, seed)
+    mechanism = chapter2_mechanism(scale, seeds, sorted({rho, grid.MECHANISM_RHO}))
+    needed = [*pairs[seed].values(), *sweep.values(), *comparisons]  # what the chapter trains where missing
+    records = runner.records(runner.unique([c for pair in pairs.values() for c in pair.values()] + needed
+                                           + list(mechanism.values())))
+    if records[pairs[seed]["CE+DRW"].run_id] is None:
+        return [], unrecorded(records, needed)
+
+    def spectra(config, epoch, classes, probe, steps=iters, images=None, per_class=max_per_class):
+        return Analysis("spectra", records[config.run_id], epoch, classes, steps, probe, per_class,
+                        {} if images in (None, "train") else {"images": images})  # train: the plain record
+
+    tail = records[pairs[seed]["CE+DRW"].run_id]["groups"]["tail"]
+    last = pairs[seed]["CE+DRW"].epochs
+    out = []
+    for config in pairs[seed].values():  # the plotted seed: Figs. 2, 3 A/B and 6, the images check
+        if records[config.run_id] is not None:
+            out += [spectra(config, e, "all", seed) for e in sorted({max(1, round(e * last / 200))
+                                                                     for e in p["epochs"]} | {last})]
+            out += [spectra(config, last, [AVERAGE], seed)]
+            out += [spectra(config, last, list(tail), seed, images=i) for i in IMAGE_SETS]
+    for s in seeds:  # the group claims, seed by seed, and the best-validation checkpoint
+        for config in pairs[s].values():
+            record = records[config.run_id]
+            if record is None:
+                continue
+            out += [spectra(config, last, "all", s), spectra(config, last, list(tail), s)]
+            best = record.get("metrics", {}).get("best_val", {}).get("epoch")
+            if best is not None and best != config.epochs:
+                try:
+                    checkpoint_path(config.run_id, best)
+                except FileNotFoundError:  # trained before the best-validation snapshot was kept
+                    continue
+                out += [spectra(config, best, list(tail), s)]
+    out += [spectra(c, c.epochs, records[c.run_id]["groups"]["tail"], s) for (_, s), c in sweep.items()
+            if (records[c.run_id] or {}).get("status") == "complete"]
+    out += [spectra(c, last, "all", seed) for c in comparisons if records[c.run_id] is not None]
+    out += [Analysis("split", records[c.run_id], c.epochs, None, iters, s) for (_, s), c in mechanism.items()
+            if records[c.run_id] is not None]
+    steps = (iters, 2 * iters) if scale == "smoke" else ESTIMATOR_ITERS
+    for r in sorted({0.0, rho, grid.MECHANISM_RHO}):
+        config = mechanism[(r, seed)]
+        if records[config.run_id] is not None:
+            out += [spectra(config, config.epochs, list(tail), probe, n, per_class=None)
+                    for n in steps for probe in ESTIMATOR_PROBES]
+    return list({a.name: a for a in reversed(out)}.values())[::-1], unrecorded(records, needed)
+
+
 # plan name -> a function of the plan's settings (keyword arguments, None: the default) returning its analyses of
 # the recorded runs and the runs it needs that have no record yet.
-PLANS = {"cifar10-headline": cifar10_headline, "chapter3": chapter3, "chapter6": chapter6, "chapter8": chapter8}
+PLANS = {"cifar10-headline": cifar10_headline, "chapter2": chapter2, "chapter3": chapter3, "chapter6": chapter6,
+         "chapter8": chapter8}
 
 
 def settings_of(plan: str) -> tuple[str, ...]:
@@ -189,7 +308,7 @@ def command(plan: str, scale: str | None = None, data_root=None, **settings) -> 
     if plan == "chapter3" and settings.get("seeds"):
         settings["seeds"] = list(settings["seeds"])[:1]  # the probe seed: the chapter's first
     scale = scale or ("cpu" if "scale" in accepted else None)
-    defaults = default_settings(plan, scale)
+    defaults = default_settings(plan, scale, settings.get("protocol"))
     options = {name: value for name, value in settings.items()
                if value is not None and not _same(value, defaults.get(name))}
     if data_root is not None:
@@ -197,8 +316,11 @@ def command(plan: str, scale: str | None = None, data_root=None, **settings) -> 
     return analyse_command(plan, scale, **options)
 
 
-def default_settings(plan: str, scale: str | None) -> dict:
-    """What a plan's settings resolve to where left None (the chapters' defaults at `scale`)."""
+def default_settings(plan: str, scale: str | None, protocol: str | None = None) -> dict:
+    """What a plan's settings resolve to where left None (the chapters' defaults at `scale`; chapter 2's also
+    depend on its protocol)."""
+    if plan == "chapter2":  # the other settings' defaults under `protocol`; the protocol's own: validated
+        return {**chapter2_settings(scale, protocol), "protocol": "validated"} if scale is not None else {}
     if plan == "chapter3":
         return {"table5_rhos": list(theorem2.TABLE5_RHOS), "seeds": [0]}
     if scale is None:

@@ -104,7 +104,7 @@ def _grid_parser(sub):
 
 def _analyse_parser(sub):
     p = sub.add_parser("analyse", help="compute the analyses a grid declares or a chapter reads")
-    p.add_argument("plan", help="cifar10-headline, chapter3, chapter6 or chapter8")
+    p.add_argument("plan", help="cifar10-headline, chapter2, chapter3, chapter6 or chapter8")
     p.add_argument("--list", action="store_true", help="say what is recorded, missing or waiting; compute nothing")
     chapter = p.add_argument_group("a chapter's settings (its parameters; left out: the chapter's default)")
     chapter.add_argument("--scale", default=None, help=f"one of {', '.join(SCALES)} (default cpu)")
@@ -112,8 +112,13 @@ def _analyse_parser(sub):
     chapter.add_argument("--rhos", default=None, help="chapter 6: comma-separated radii of Fig. 4's sweep (0: SGD)")
     chapter.add_argument("--table5-rhos", default=None, help="chapter 3: comma-separated radii of check 3")
     chapter.add_argument("--dataset-names", default=None, help="chapter 6: comma-separated data sets")
-    chapter.add_argument("--iters", type=int, default=None, help="chapters 6 and 8: Lanczos steps")
-    chapter.add_argument("--max-per-class", type=int, default=None, help="chapters 6 and 8: images per class")
+    chapter.add_argument("--iters", type=int, default=None, help="chapters 2, 6 and 8: Lanczos steps")
+    chapter.add_argument("--max-per-class", type=int, default=None, help="chapters 2, 6 and 8: images per class")
+    chapter.add_argument("--protocol", default=None, help="chapter 2: validated (default) or paper")
+    chapter.add_argument("--rho", type=float, default=None, help="chapter 2: CE+DRW+SAM's radius")
+    chapter.add_argument("--rho-sweep", default=None, help="chapter 2: comma-separated radii of Fig. 3 C")
+    chapter.add_argument("--sweep-seeds", default=None, help="chapter 2: comma-separated seeds of Fig. 3 C")
+    chapter.add_argument("--epochs", default=None, help="chapter 2: comma-separated epochs of 200 (Fig. 3)")
     _add_shared(p, "--data-root")
 
 
@@ -136,7 +141,13 @@ def _analyse(args) -> int:
                 "rhos": None if args.rhos is None else parse_radii(args.rhos, "--rhos"),
                 "table5_rhos": None if args.table5_rhos is None else parse_radii(args.table5_rhos, "--table5-rhos"),
                 "dataset_names": None if args.dataset_names is None else args.dataset_names.split(","),
-                "iters": args.iters, "max_per_class": args.max_per_class}
+                "iters": args.iters, "max_per_class": args.max_per_class, "protocol": args.protocol,
+                "rho": None if args.rho is None else parse_radii(str(args.rho), "--rho")[0],
+                "rho_sweep": None if args.rho_sweep is None else parse_radii(args.rho_sweep, "--rho-sweep"),
+                "sweep_seeds": None if args.sweep_seeds is None else parse_seeds(args.sweep_seeds, "--sweep-seeds"),
+                "epochs": None if args.epochs is None else parse_seeds(args.epochs, "--epochs")}
+    if args.protocol is not None:
+        check_choice("protocol", args.protocol, ("validated", "paper"))
     if args.scale is not None:
         check_choice("scale", args.scale, tuple(SCALES))
         settings["scale"] = args.scale

@@ -96,6 +96,8 @@ def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_cla
                                 precision=precision)
 
     largest_first = sorted(classes, key=lambda c: -len(images[c][1]))
+    model.eval()  # as spectral_density sets it: folded here once, or each thread would fold and unfold the
+    # shared model under the others (a thread's graph then missed the BatchNorm parameters: a flaky RuntimeError)
     with second_order_graph(model), tqdm(total=len(classes), desc="class spectra", disable=not progress) as bar:
         if workers == 1:
             spectra = {}

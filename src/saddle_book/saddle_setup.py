@@ -1,39 +1,33 @@
 """Chapter 2's setup: its parameters checked and resolved, the runs it reads (CE+DRW beside CE+DRW+SAM on each seed,
-Fig. 3 C's radius sweep, the side comparisons where the scale trains them) and the estimator that reads (or, where
-the notebook chooses, computes) their class spectra."""
+Fig. 3 C's radius sweep, the side comparisons where the scale trains them) and the estimator that reads their class
+spectra through analyse.STORED (the pipeline computes them: `python -m saddle analyse chapter2`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from saddle import grid
-from saddle.analyse import STORED, Source
+from saddle import analyse, grid
+from saddle.analyse import STORED
 from saddle.results import find_record
 
 
 @dataclass
 class Estimator:
-    """The chapter's Lanczos settings, the seed it plots and where its spectra come from (`source`, chosen by the
-    notebook: the stored records, or computed where missing): spectra are computed for the plotted seed's runs only;
-    other seeds enter where their spectra records already exist."""
+    """The chapter's Lanczos settings and the seed it plots; its spectra are read from the stored records (None
+    where missing: analyse.require('chapter2', ...) has stopped the chapter before on what it must have)."""
     iters: int
     max_per_class: int | None
     seed: int
-    source: Source = STORED
 
-    def of(self, record: dict, epoch: int, which="all", seed: int | None = None, stored_only: bool = False,
-           **settings) -> dict | None:
-        """A run's spectra at `epoch` (probe vectors seeded by `seed`, default the plotted one); stored_only: read
-        the stored record whatever the source (None where missing)."""
-        return (STORED if stored_only else self.source).spectra(
-            record, epoch, which, iters=self.iters, seed=self.seed if seed is None else seed,
-            max_per_class=self.max_per_class, **settings)
+    def of(self, record: dict, epoch: int, which="all", seed: int | None = None, **settings) -> dict | None:
+        """A run's stored spectra at `epoch` (probe vectors seeded by `seed`, default the plotted one)."""
+        return STORED.spectra(record, epoch, which, iters=self.iters, seed=self.seed if seed is None else seed,
+                              max_per_class=self.max_per_class, **settings)
 
     def of_seed(self, config, epoch: int, which="all") -> dict | None:
-        """Spectra of `config`'s recorded run (None where it is not trained): from the source if it is the plotted
-        seed, else read where stored."""
+        """Spectra of `config`'s recorded run, probe seeded by its seed (None where the run or its spectra are not
+        recorded)."""
         record = find_record(config)
-        plotted = config.seed == self.seed
-        return None if record is None else self.of(record, epoch, which, seed=config.seed, stored_only=not plotted)
+        return None if record is None else self.of(record, epoch, which, seed=config.seed)
 
     def per_seed(self, scale: str, protocol: str, seeds, rho: float, epoch: int, tail) -> dict:
         """seed -> method -> {'all': every class's spectra, 'tail': the `tail` classes'} for CE+DRW and CE+DRW+SAM
@@ -41,19 +35,12 @@ class Estimator:
         return {s: {m: {"all": self.of_seed(config, epoch), "tail": self.of_seed(config, epoch, tail)}
                     for m, config in chapter_pair(scale, protocol, s, rho)} for s in seeds}
 
-    def recorded(self, scale: str, protocol: str, seeds, rho: float, epoch: int, tail) -> dict:
-        """per_seed from the records that exist, for every seed alike: nothing trained or computed."""
-        def read(config, which):
-            record = find_record(config)
-            return None if record is None else self.of(record, epoch, which, seed=config.seed, stored_only=True)
-        return {s: {m: {"all": read(config, "all"), "tail": read(config, tail)}
-                    for m, config in chapter_pair(scale, protocol, s, rho)} for s in seeds}
+    recorded = per_seed  # the closing section's reading of another scale: the same stored records
 
 
 def chapter_pair(scale: str, protocol: str, seed: int, rho: float) -> tuple:
     """The (method, config) pair chapter 2 compares on one seed: CE+DRW, and CE+DRW+SAM at `rho`."""
-    return (("CE+DRW", grid.chapter_config("CE+DRW", scale, protocol, seed)),
-            ("CE+DRW+SAM", grid.chapter_config("CE+DRW+SAM", scale, protocol, seed, rho)))
+    return analyse.chapter2_pair(scale, protocol, seed, rho)
 
 
 def seeds_with_spectra(per_seed: dict, which: str = "all") -> str:
@@ -62,14 +49,14 @@ def seeds_with_spectra(per_seed: dict, which: str = "all") -> str:
                      if all(runs[m][which] is not None for m in ("CE+DRW", "CE+DRW+SAM"))) or "none"
 
 
-def resolve_parameters(scale: str, protocol: str, rho, rho_sweep, sweep_seeds, seeds, iters, max_per_class,
-                       source: Source = STORED) -> tuple:
-    """Chapter 2's parameters checked, with None resolved by protocol and scale: (seeds, sweep_seeds, rho_sweep, rho,
-    estimator). The validated protocol plots its evaluation seeds and sweeps its tuning plan (grid.tuning_plan: the
-    regime scale's is shorter); the paper protocol plots seeds 0-2 and sweeps Fig. 4's radii; rho is CE+DRW+SAM's
-    radius under the protocol. Besides the book's scales the chapter reads the regime scale, where only the
-    validated protocol is trained. `source`: where the estimator's spectra come from (the notebook's choice)."""
-    from .notebook import BOOK_SCALES, chapter_settings as resolve, check_parameters
+def resolve_parameters(scale: str, protocol: str, rho, rho_sweep, sweep_seeds, seeds, iters, max_per_class
+                       ) -> tuple:
+    """Chapter 2's parameters checked, with None resolved by protocol and scale (analyse.chapter2_settings, the
+    plan's): (seeds, sweep_seeds, rho_sweep, rho, estimator). The validated protocol plots its evaluation seeds and
+    sweeps its tuning plan (grid.tuning_plan: the regime scale's is shorter); the paper protocol plots seeds 0-2 and
+    sweeps Fig. 4's radii; rho is CE+DRW+SAM's radius under the protocol. Besides the book's scales the chapter
+    reads the regime scale, where only the validated protocol is trained."""
+    from .notebook import BOOK_SCALES, chapter_settings, check_parameters
     from saddle.checks import check_choice
     scales = (*BOOK_SCALES, grid.REGIME_SCALE)
     check_choice("protocol", protocol, ("validated", "paper"))
@@ -77,23 +64,17 @@ def resolve_parameters(scale: str, protocol: str, rho, rho_sweep, sweep_seeds, s
     check_parameters(scale, seeds=sweep_seeds, scales=scales)
     for r in rho_sweep or ():
         check_parameters(scale, rho=r, scales=scales)
-    validated = protocol == "validated"
-    if scale == grid.REGIME_SCALE and not validated:
+    if scale == grid.REGIME_SCALE and protocol != "validated":
         raise ValueError(f"protocol 'paper' has no runs at scale {scale}, which trains the validated protocol only "
                          "(grid mechanism-regime); accepted there: protocol 'validated'")
-    seeds, iters, max_per_class = resolve(scale, **{"validated_seeds" if validated else "seeds": seeds}, iters=iters,
-                                          max_per_class=max_per_class)
-    smoke = scale == "smoke"
-    plan_rhos, plan_seeds = grid.tuning_plan("CE+DRW+SAM", scale)
-    sweep_seeds = sweep_seeds or ([10 if validated else 0] if smoke else list(plan_seeds) if validated else seeds)
-    rho_sweep = rho_sweep or ([0.5] if smoke else list(plan_rhos) if validated
-                              else [r for r in grid.FIGURE4_RHOS if r])
-    rho = rho or grid.protocol_rho("CE+DRW+SAM", scale, protocol)
-    if rho is None:
+    chapter_settings(scale, iters=iters, max_per_class=max_per_class)  # checked: positive integers or None
+    p = analyse.chapter2_settings(scale, protocol, rho, rho_sweep, sweep_seeds, seeds, iters, max_per_class)
+    if p["rho"] is None:
         raise ValueError(f"CE+DRW+SAM's radius is not tuned yet at scale {scale}; train its tuning grid with "
                          f"python -m saddle grid {'regime-tune' if scale == grid.REGIME_SCALE else 'tune'} "
                          f"--methods CE+DRW+SAM --scale {scale}, or pass -p rho")
-    return seeds, sweep_seeds, rho_sweep, rho, Estimator(iters, max_per_class, seeds[0], source)
+    return (p["seeds"], p["sweep_seeds"], p["rho_sweep"], p["rho"],
+            Estimator(p["iters"], p["max_per_class"], p["seeds"][0]))
 
 
 def protocol_words(protocol: str) -> str:
@@ -104,8 +85,7 @@ def protocol_words(protocol: str) -> str:
 
 def sweep_configs(scale: str, protocol: str, seeds, rhos) -> dict:
     """{(rho, seed): config} of Fig. 3 C's radius sweep: CE+DRW at rho 0, CE+DRW+SAM at each of `rhos`."""
-    return {(r, s): grid.chapter_config("CE+DRW+SAM", scale, protocol, s, r) if r else
-            grid.chapter_config("CE+DRW", scale, protocol, s) for s in seeds for r in (0.0, *rhos)}
+    return analyse.chapter2_sweep(scale, protocol, seeds, rhos)
 
 
 def sweep_records(scale: str, protocol: str, seeds, rhos) -> dict:
@@ -117,14 +97,9 @@ def chapter_configs(scale: str, protocol: str, seed: int, rho: float, sweep_seed
     """Every run chapter 2 reads and trains where missing (the notebook's one call to runner.records): the plotted
     seed's CE+DRW and CE+DRW+SAM at `rho`, Fig. 3 C's sweep and, where the scale trains them, plain CE, LDAM+DRW
     and LDAM+DRW+SAM at its tuned radius (the other seeds enter where recorded)."""
-    configs = [config for _, config in chapter_pair(scale, protocol, seed, rho)]
-    configs += list(sweep_configs(scale, protocol, sweep_seeds, rho_sweep).values())
-    if comparisons_trained(scale):
-        configs += [grid.chapter_config(m, scale, protocol, seed) for m in ("CE", "LDAM+DRW")]
-        ldam_rho = grid.protocol_rho("LDAM+DRW+SAM", scale, protocol)
-        if ldam_rho is not None:
-            configs.append(grid.chapter_config("LDAM+DRW+SAM", scale, protocol, seed, ldam_rho))
-    return configs
+    return ([config for _, config in chapter_pair(scale, protocol, seed, rho)]
+            + list(sweep_configs(scale, protocol, sweep_seeds, rho_sweep).values())
+            + analyse.chapter2_comparisons(scale, protocol, seed))
 
 
 def check_classes(n_classes: int, *classes) -> None:
