@@ -92,8 +92,9 @@ def last_epoch(runs: dict[int, dict]) -> pd.DataFrame:
     rows = []
     for seed, method, record in _complete(runs):
         found = _spectra(record)
-        for key, row in zip(found["spectra"] if found else [], spectra_rows(found, record, method) if found else []):
-            rows.append(dict(row, seed=seed, **found["at_point"].get(key, {})))
+        if found:  # spectra_rows keeps the stored order of the classes, which at_point shares
+            rows += [dict(row, seed=seed, **found["at_point"].get(key, {}))
+                     for key, row in zip(found["spectra"], spectra_rows(found, record, method))]
     return pd.DataFrame(rows)
 
 
@@ -112,7 +113,17 @@ def _mean_ratio(frame: pd.DataFrame, **where) -> float:
     return float(np.exp(np.log(part).mean()))
 
 
-def _direction(reference: float, value: float, up: str, down: str, decimals: int) -> str:
+def _rho(method: str) -> float:
+    """The headline method's radius: 0 for CE+DRW (SGD)."""
+    return 0.0 if method == BASELINE else RHO
+
+
+def _rows(frame: pd.DataFrame, column: str, value) -> pd.DataFrame:
+    """The rows of `frame` whose `column` is `value` (an empty frame, without columns, as it is)."""
+    return frame[frame[column] == value] if len(frame) else frame
+
+
+def _compared(reference: float, value: float, up: str, down: str, decimals: int) -> str:
     """The word for how `value` compares with `reference` as printed to `decimals` (equal there: 'the same as')."""
     if round(value, decimals) == round(reference, decimals):
         return "the same as"
@@ -123,31 +134,31 @@ def story_texts(over: pd.DataFrame, last: pd.DataFrame, split: pd.DataFrame, met
     """Chapter 2's numbers on CIFAR-10-LT (JPEG copy) for `method`, means over its analysed seeds, each direction
     word picked from the numbers it describes; 'not analysed yet' where a frame lacks the method."""
     missing = "not analysed yet"
-    analysed = sorted({(m, int(s)) for f in (over, last) if len(f) for m, s in zip(f["method"], f["seed"])}
-                      | {(BASELINE if r == 0 else SAM, int(s)) for r, s in zip(split.get("rho", []),
-                                                                           split.get("seed", []))})
-    texts = {"cifar_mech_have": "; ".join(f"{m} seed {s}" for m, s in analysed) or "no run yet"}
-    ours = over[over["method"] == method] if len(over) else over
+    analysed = {(m, int(s)) for f in (over, last) if len(f) for m, s in zip(f["method"], f["seed"])}
+    analysed |= {(BASELINE if r == 0 else SAM, int(s)) for r, s in zip(split.get("rho", []), split.get("seed", []))}
+    texts = {"cifar_mech_have": "; ".join(f"{m} seed {s}" for m, s in sorted(analysed)) or "no run yet"}
+    ours = _rows(over, "method", method)
     if len(ours) and {DRW_EPOCH, ours["epoch"].max()} <= set(ours["epoch"]):
         end = int(ours["epoch"].max())
         for group in ("head", "tail"):
             before, after = (_mean_ratio(ours, group=group, epoch=e) for e in (DRW_EPOCH, end))
             texts |= {f"cifar_{group}class_drw": f"{before:.3f}", f"cifar_{group}class_end": f"{after:.3f}",
-                      f"cifar_{group}class_moves": _direction(before, after, "rises", "falls", 3)}
+                      f"cifar_{group}class_moves": _compared(before, after, "rises", "falls", 3)}
         texts["cifar_drw_epoch"], texts["cifar_end_epoch"] = str(DRW_EPOCH), str(end)
-    ours = last[last["method"] == method] if len(last) else last
+    ours = _rows(last, "method", method)
     if len(ours):
         head, tail = (_mean_ratio(ours, group=g) for g in ("head", "tail"))
         grads = ours.groupby("group")["grad_norm"].mean()
         texts |= {"cifar_head_ratio": f"{head:.4f}", "cifar_tail_ratio": f"{tail:.4f}",
-                  "cifar_tail_vs_head": _direction(head, tail, "above", "below", 4),
+                  "cifar_tail_vs_head": _compared(head, tail, "above", "below", 4),
                   "cifar_head_grad": f"{grads['head']:.2f}", "cifar_tail_grad": f"{grads['tail']:.2f}",
-                  "cifar_grad_vs_head": _direction(grads["head"], grads["tail"], "larger", "smaller", 2)}
-    ours = split[split["rho"] == (0.0 if method == BASELINE else RHO)] if len(split) else split
+                  "cifar_grad_vs_head": _compared(grads["head"], grads["tail"], "larger", "smaller", 2)}
+    ours = _rows(split, "rho", _rho(method))
     if len(ours):
         texts |= {f"cifar_split_{k}": f"{ours[k].min():.2f} to {ours[k].max():.2f}"
                   for k in ("H_min", "R_min", "H_max")}
-        texts |= {"cifar_split_g_min": f"{ours['G_min'].min():.0e}", "cifar_split_fit": f"{ours['train acc'].min():.0f}%",
+        texts |= {"cifar_split_g_min": f"{ours['G_min'].min():.0e}",
+                  "cifar_split_fit": f"{ours['train acc'].min():.0f}%",
                   "cifar_split_loss": f"{ours['loss'].min():.4f} to {ours['loss'].max():.4f}"}
     return {k: texts.get(k, missing) for k in STORY_KEYS}
 
@@ -162,7 +173,7 @@ STORY_KEYS = ("cifar_mech_have", "cifar_drw_epoch", "cifar_end_epoch",
 def tail_split(runs: dict[int, dict]) -> pd.DataFrame:
     """The tail classes' G/R split at the last epoch of each finished run that has it (mechanism.split_rows, with
     the run's rho: 0 for CE+DRW)."""
-    return mechanism.split_rows({(0.0 if method == BASELINE else RHO, seed): record
+    return mechanism.split_rows({(_rho(method), seed): record
                                  for seed, method, record in _complete(runs)}, iters=grid.CIFAR_ANALYSES["iters"])
 
 
