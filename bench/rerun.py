@@ -8,7 +8,8 @@ the cpu scale and a new rho is 12 runs). Target on a quiet 2-core machine: chapt
 workers, the estimate within 25% of the measured time.
 
 Usage: python bench/rerun.py [--chapter 04_cifar_lt] [--scale cpu] [--rho 0.3] [--workers 1,2] [--precision bf16]
-       [--estimate-only]"""
+       [--estimate-only] [--keep]     (--keep: copy the runs it trained into this checkout's results, so a later
+       re-run finds them, e.g. bf16 baselines)"""
 from __future__ import annotations
 
 import argparse
@@ -37,9 +38,9 @@ CHAPTER_PARAMETERS = {"04_cifar_lt": lambda rho, precision: ["-p", "rho", str(rh
 
 
 def rerun(chapter: str, scale: str, rho: float, workers: int, precision: str = "fp32",
-          estimate_only: bool = False) -> dict:
+          estimate_only: bool = False, keep: bool = False) -> dict:
     """Estimate, then time (unless estimate_only), one re-run of `chapter` at `rho` in `precision` with `workers`
-    processes in a fresh results folder."""
+    processes in a fresh results folder; `keep` copies the records it trained into this checkout's results."""
     with tempfile.TemporaryDirectory() as tmp:
         results = Path(tmp) / "results"
         (results / scale).mkdir(parents=True)
@@ -70,6 +71,10 @@ def rerun(chapter: str, scale: str, rho: float, workers: int, precision: str = "
             tail = "\n".join(done.stderr.splitlines()[-15:])
             raise SystemExit(f"{chapter} trained {trained} of its {len(missing)} missing runs:\n{tail}")
         measured = [r["provenance"]["wall_time_s"] / 60 for r in found]
+        if keep:
+            for record in (results / scale).glob("*.json"):
+                if not (results_dir() / scale / record.name).exists():
+                    shutil.copy2(record, results_dir() / scale / record.name)
     return {"workers": workers, "precision": precision, "runs": len(missing), "trained": trained, "estimate_min": round(plan["wall"], 2),
             "minutes_per_run": [round(m, 2) for m in plan["minutes"]],
             "measured_minutes_per_run": [round(m, 2) for m in measured],
@@ -88,6 +93,8 @@ def main():
                         help="the runs' precision (chapter 4's -p precision; chapter 6 trains fp32)")
     parser.add_argument("--estimate-only", action="store_true",
                         help="print and record the estimate for the missing runs, train nothing")
+    parser.add_argument("--keep", action="store_true",
+                        help="copy the records of the runs it trained into this checkout's results/<scale>")
     args = parser.parse_args()
     if args.precision != "fp32" and args.chapter != "04_cifar_lt":
         parser.exit(2, f"--precision {args.precision}: only chapter 04_cifar_lt takes a precision\n")
@@ -97,7 +104,7 @@ def main():
         parser.exit(2, f"--workers must be comma-separated whole numbers, got {args.workers!r}\n")
     if any(w < 1 for w in counts) or not 0 < args.rho < 10:
         parser.exit(2, f"--workers must be >= 1 and --rho in (0, 10), got {args.workers!r} and {args.rho}\n")
-    rows = [rerun(args.chapter, args.scale, args.rho, w, args.precision, args.estimate_only) for w in counts]
+    rows = [rerun(args.chapter, args.scale, args.rho, w, args.precision, args.estimate_only, args.keep) for w in counts]
     for row in rows:
         measured = ("not trained (--estimate-only)" if row["measured_min"] is None else
                     f"measured {row['measured_min']:.1f} min (estimate / measured {row['estimate_over_measured']:.2f})")
