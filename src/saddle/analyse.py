@@ -204,12 +204,6 @@ def chapter2_comparisons(scale: str, protocol: str, seed: int) -> list[RunConfig
     return configs
 
 
-def chapter2_mechanism(scale: str, seeds, rhos) -> dict:
-    """{(rho, seed): config} of the validated protocol's mechanism runs: rho 0 is CE+DRW, the others CE+DRW+SAM."""
-    return {(r, s): grid.protocol_config("CE+DRW+SAM", scale, seed=s, rho=r) if r
-            else grid.protocol_config("CE+DRW", scale, seed=s) for s in seeds for r in (0.0, *rhos)}
-
-
 def chapter2(scale: str = "cpu", protocol=None, rho=None, rho_sweep=None, sweep_seeds=None, seeds=None, iters=None,
              max_per_class=None, epochs=None) -> tuple[list[Analysis], list[RunConfig]]:
     """Chapter 2's analyses: its pair's spectra (all classes over Fig. 3's epochs, the average loss, the tail on
@@ -223,7 +217,7 @@ def chapter2(scale: str = "cpu", protocol=None, rho=None, rho_sweep=None, sweep_
     pairs = {s: dict(chapter2_pair(scale, protocol, s, rho)) for s in seeds}
     sweep = chapter2_sweep(scale, protocol, p["sweep_seeds"], p["rho_sweep"])
     comparisons = chapter2_comparisons(scale, protocol, seed)
-    mechanism = chapter2_mechanism(scale, seeds, sorted({rho, grid.MECHANISM_RHO}))
+    mechanism = chapter2_sweep(scale, "validated", seeds, sorted({rho, grid.MECHANISM_RHO}))  # the splits' runs
     needed = [*pairs[seed].values(), *sweep.values(), *comparisons]  # what the chapter trains where missing
     records = runner.records(runner.unique([c for pair in pairs.values() for c in pair.values()] + needed
                                            + list(mechanism.values())))
