@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import math
 import os
 import sys
@@ -184,7 +185,7 @@ def _grid(args) -> int:
     check_runtime(args)
     if args.compile and args.stack:
         raise ValueError("--compile applies to runs trained one by one; stacked runs (--stack) are not compiled")
-    seeds = {} if args.seeds is None else {"seeds": parse_seeds(args.seeds)}
+    seeds = None if args.seeds is None else parse_seeds(args.seeds)
     for table in args.tables:
         check_choice("table", table, tuple(GRIDS))
     methods = None
@@ -193,18 +194,12 @@ def _grid(args) -> int:
         for m in methods:
             method_config(m, args.scale)  # an unknown method fails here, with the accepted form
 
-    precision = resolve_precision(args.precision, args.device)
-
-    spec = {"tables": args.tables, "scale": args.scale, "seeds": seeds.get("seeds"), "methods": methods,
-            "precision": precision}
-
-    def listing():
-        return runner.listing(spec, root=args.out)
-
+    spec = {"tables": args.tables, "scale": args.scale, "seeds": seeds, "methods": methods,
+            "precision": resolve_precision(args.precision, args.device)}
+    listing = functools.partial(runner.listing, spec, root=args.out)
     configs = listing()
     if methods is not None:
-        offered = {c.label for table in args.tables for c in GRIDS[table](args.scale, **seeds, **(
-            {"root": args.out} if table in DEPENDENT_GRIDS else {}))}
+        offered = {c.label for c in runner.listing({**spec, "methods": None}, root=args.out)}
         absent = [m for m in methods if m not in offered]
         if absent:
             raise ValueError(f"--methods {','.join(absent)}: no run of {' '.join(args.tables)} has "
