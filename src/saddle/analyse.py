@@ -303,8 +303,9 @@ def command(plan: str, scale: str | None = None, data_root=None, **settings) -> 
         settings["seeds"] = list(settings["seeds"])[:1]  # the probe seed: the chapter's first
     scale = scale or ("cpu" if "scale" in accepted else None)
     defaults = default_settings(plan, scale, settings.get("protocol"))
+    plain = lambda v: list(v) if isinstance(v, tuple) else v  # a tuple and a list of the same values are the same
     options = {name: value for name, value in settings.items()
-               if value is not None and not _same(value, defaults.get(name))}
+               if value is not None and plain(value) != plain(defaults.get(name))}
     if data_root is not None:
         options["data_root"] = data_root
     return analyse_command(plan, scale, **options)
@@ -328,12 +329,6 @@ def resolve(plan: str, scale: str, **given) -> tuple:
     """The given settings in order, None replaced by the plan's default at `scale`."""
     defaults = default_settings(plan, scale)
     return tuple(defaults[k] if v is None else v for k, v in given.items())
-
-
-def _same(value, default) -> bool:
-    if isinstance(value, (list, tuple)) and isinstance(default, (list, tuple)):
-        return list(value) == list(default)
-    return value == default
 
 
 def snapshot_ready(analysis: Analysis, cache=None) -> bool:
