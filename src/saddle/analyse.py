@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import grid, runner, theorem2
-from .checkpoints import checkpoint_path
+from .checkpoints import CHECKPOINT_FRACTIONS, checkpoint_path
 from .config import RunConfig
 from .curvature import split_record
 from .results import MissingRecordError
@@ -155,7 +155,7 @@ def chapter8(scale: str = "cpu", seeds=None, iters=None, max_per_class=None) -> 
     return tail_spectra(records, iters, max_per_class), unrecorded(records, configs)
 
 
-CHAPTER2_EPOCHS = (10, 50, 160, 170, 190, 200)  # Fig. 3's epochs of 200 (book/02_saddle_points.ipynb's `epochs`)
+CHAPTER2_EPOCHS = CHECKPOINT_FRACTIONS  # Fig. 3's epochs of 200 (book/02_saddle_points.ipynb's `epochs`)
 
 
 def chapter2_settings(scale: str = "cpu", protocol=None, rho=None, rho_sweep=None, sweep_seeds=None, seeds=None,
