@@ -181,9 +181,13 @@ class FlatLoss:
         self.buffers = dict(model.named_buffers())
         self.point = _flat([p.detach() for p in self.params])
 
+    def outputs(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The logits at theta."""
+        return torch.func.functional_call(self.model, (dict(zip(self.names, _unflat(theta, self.params))),
+                                                       self.buffers), (x,))
+
     def __call__(self, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        params = dict(zip(self.names, _unflat(theta, self.params)))
-        return self.criterion(torch.func.functional_call(self.model, (params, self.buffers), (x,)), y)
+        return self.criterion(self.outputs(theta, x), y)
 
     def gradient(self, theta, x, y) -> torch.Tensor:
         return torch.func.grad(self)(theta, x, y)
