@@ -54,10 +54,8 @@ def class_criterion(name: str, counts, config=None) -> torch.nn.Module:
     """The loss whose Hessian is taken: 'ce' (the paper's), 'drw' (for one class the same Hessian as 'ce'; the
     official script offers it) or 'ldam'."""
     check_choice("Hessian criterion", name, HESSIAN_CRITERIA)
-    if name == "ldam":
-        return losses.LDAMLoss(counts, max_margin=config.max_margin if config else 0.5)
     weight = losses.drw_weights(counts) if name == "drw" else None
-    return losses.WeightedCE(weight)
+    return losses.criterion("ldam" if name == "ldam" else "ce", counts, weight, config.max_margin if config else 0.5)
 
 
 def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_class: int | None = None,
