@@ -29,18 +29,6 @@ def test_one_sam_step_by_hand(normalized):
     assert torch.allclose(w.detach(), expected)
 
 
-def test_closure_step_equals_two_steps():
-    A, w, opt, loss = quadratic_setup(True)
-    loss().backward()
-    opt.step(lambda: loss().backward())
-    A2, w2, opt2, loss2 = quadratic_setup(True)
-    loss2().backward()
-    opt2.first_step(zero_grad=True)
-    loss2().backward()
-    opt2.second_step()
-    assert torch.allclose(w, w2)
-
-
 def test_gradient_norm_is_float32_for_bf16_parameters():
     """SAM's radius divides by ||g||: with bf16 parameters (or gradients) it is still formed in float32."""
     w = torch.nn.Parameter(torch.zeros(100_000, dtype=torch.bfloat16))

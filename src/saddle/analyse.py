@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import grid, runner, theorem2
-from .checkpoints import checkpoint_path
+from .checkpoints import CHECKPOINT_FRACTIONS, checkpoint_path
 from .config import RunConfig
 from .curvature import split_record
 from .results import MissingRecordError
@@ -155,7 +155,7 @@ def chapter8(scale: str = "cpu", seeds=None, iters=None, max_per_class=None) -> 
     return tail_spectra(records, iters, max_per_class), unrecorded(records, configs)
 
 
-CHAPTER2_EPOCHS = (10, 50, 160, 170, 190, 200)  # Fig. 3's epochs of 200 (book/02_saddle_points.ipynb's `epochs`)
+CHAPTER2_EPOCHS = CHECKPOINT_FRACTIONS  # Fig. 3's epochs of 200 (book/02_saddle_points.ipynb's `epochs`)
 
 
 def chapter2_settings(scale: str = "cpu", protocol=None, rho=None, rho_sweep=None, sweep_seeds=None, seeds=None,
@@ -204,12 +204,6 @@ def chapter2_comparisons(scale: str, protocol: str, seed: int) -> list[RunConfig
     return configs
 
 
-def chapter2_mechanism(scale: str, seeds, rhos) -> dict:
-    """{(rho, seed): config} of the validated protocol's mechanism runs: rho 0 is CE+DRW, the others CE+DRW+SAM."""
-    return {(r, s): grid.protocol_config("CE+DRW+SAM", scale, seed=s, rho=r) if r
-            else grid.protocol_config("CE+DRW", scale, seed=s) for s in seeds for r in (0.0, *rhos)}
-
-
 def chapter2(scale: str = "cpu", protocol=None, rho=None, rho_sweep=None, sweep_seeds=None, seeds=None, iters=None,
              max_per_class=None, epochs=None) -> tuple[list[Analysis], list[RunConfig]]:
     """Chapter 2's analyses: its pair's spectra (all classes over Fig. 3's epochs, the average loss, the tail on
@@ -223,7 +217,7 @@ def chapter2(scale: str = "cpu", protocol=None, rho=None, rho_sweep=None, sweep_
     pairs = {s: dict(chapter2_pair(scale, protocol, s, rho)) for s in seeds}
     sweep = chapter2_sweep(scale, protocol, p["sweep_seeds"], p["rho_sweep"])
     comparisons = chapter2_comparisons(scale, protocol, seed)
-    mechanism = chapter2_mechanism(scale, seeds, sorted({rho, grid.MECHANISM_RHO}))
+    mechanism = chapter2_sweep(scale, "validated", seeds, sorted({rho, grid.MECHANISM_RHO}))  # the splits' runs
     needed = [*pairs[seed].values(), *sweep.values(), *comparisons]  # what the chapter trains where missing
     records = runner.records(runner.unique([c for pair in pairs.values() for c in pair.values()] + needed
                                            + list(mechanism.values())))
@@ -309,8 +303,9 @@ def command(plan: str, scale: str | None = None, data_root=None, **settings) -> 
         settings["seeds"] = list(settings["seeds"])[:1]  # the probe seed: the chapter's first
     scale = scale or ("cpu" if "scale" in accepted else None)
     defaults = default_settings(plan, scale, settings.get("protocol"))
+    plain = lambda v: list(v) if isinstance(v, tuple) else v  # a tuple and a list of the same values are the same
     options = {name: value for name, value in settings.items()
-               if value is not None and not _same(value, defaults.get(name))}
+               if value is not None and plain(value) != plain(defaults.get(name))}
     if data_root is not None:
         options["data_root"] = data_root
     return analyse_command(plan, scale, **options)
@@ -334,12 +329,6 @@ def resolve(plan: str, scale: str, **given) -> tuple:
     """The given settings in order, None replaced by the plan's default at `scale`."""
     defaults = default_settings(plan, scale)
     return tuple(defaults[k] if v is None else v for k, v in given.items())
-
-
-def _same(value, default) -> bool:
-    if isinstance(value, (list, tuple)) and isinstance(default, (list, tuple)):
-        return list(value) == list(default)
-    return value == default
 
 
 def snapshot_ready(analysis: Analysis, cache=None) -> bool:

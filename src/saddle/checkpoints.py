@@ -11,7 +11,7 @@ import torch
 
 from .config import RunConfig
 from .paths import file_sha256, write_synced
-from .results import cache_dir, results_dir
+from .results import cache_dir, checkpoint_dir, results_dir
 
 CHECKPOINT_FRACTIONS = (10, 50, 160, 170, 190, 200)  # of 200 epochs: the epochs the paper's Fig. 3 looks at
 
@@ -201,12 +201,12 @@ def keep_snapshots(record: dict, epochs=None, cache=None) -> list[Path]:
     target = results_dir() / config.scale / "checkpoints" / config.run_id
     copied = []
     for epoch in epochs or record["checkpoint_epochs"]:
-        source = Path(cache or cache_dir()) / "checkpoints" / config.run_id / snapshot_name(epoch)
+        source = checkpoint_dir(config, cache) / snapshot_name(epoch)
         if not source.exists():  # a run recorded on another machine has no snapshots in this cache
             raise FileNotFoundError(f"no snapshot of run {config.run_id} at epoch {epoch} in {source.parent}")
         load_verified(source)  # a damaged snapshot is not committed
         target.mkdir(parents=True, exist_ok=True)
-        for path in (source, source.with_name(source.name + ".sha256")):
+        for path in (source, checksum_path(source)):
             if path.exists():
                 shutil.copy2(path, target / path.name)
         copied.append(target / source.name)

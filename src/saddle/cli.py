@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import math
 import os
 import sys
 
+from .checks import check_choice
 from .config import NUMERIC_RANGES, OPTIMIZERS, SAM_LIKE, SCALES, RunConfig, check_field
 from .data import DATASETS, PROFILES
 from .losses import LOSSES
@@ -122,30 +124,43 @@ def _analyse_parser(sub):
     _add_shared(p, "--data-root")
 
 
-def parse_radii(text: str, option: str) -> list[float]:
-    """'0,0.05,0.5' -> [0.0, 0.05, 0.5]: finite radii in [0, 100]."""
+def parse_seeds(text: str, option: str = "--seeds") -> list[int]:
+    """'0,1,2' -> [0, 1, 2]; a ValueError unless every item is an integer >= 0 in ASCII digits."""
+    items = [s.strip() for s in text.split(",")]
+    if not items or not all(s.isascii() and s.isdigit() for s in items):
+        raise ValueError(f"{option} {text!r}: expected comma-separated integers >= 0, e.g. 0,1,2")
+    return [int(s) for s in items]
+
+
+def parse_radii(text: str, option: str, count: int | None = None) -> list[float]:
+    """'0,0.05,0.5' -> [0.0, 0.05, 0.5]: finite radii in rho's range; `count` of them (--rho-steps: the large-scale
+    schedule's four)."""
+    low, high, _ = NUMERIC_RANGES["rho"]
     try:
         radii = [float(r) for r in text.split(",")]
     except ValueError:
         radii = []
-    if not radii or not all(math.isfinite(r) and 0 <= r <= 100 for r in radii):
-        raise ValueError(f"{option} {text!r}: expected comma-separated radii in [0, 100], e.g. 0,0.05,0.5")
+    if not radii or (count and len(radii) != count) or not all(math.isfinite(r) and low <= r <= high for r in radii):
+        shape = (f"{count} comma-separated radii in [{low:g}, {high:g}] (epochs 1-5, 6-60, 61-75, 76-90), e.g. "
+                 "0.05,0.1,0.5,0.5") if count else f"comma-separated radii in [{low:g}, {high:g}], e.g. 0,0.05,0.5"
+        raise ValueError(f"{option} {text!r}: expected {shape}")
     return radii
+
+
+# analyse's options in its settings' order: name -> what parses the text (None: argparse's value as it is)
+ANALYSE_OPTIONS = {"seeds": parse_seeds, "rhos": parse_radii, "table5_rhos": parse_radii,
+                   "dataset_names": lambda text, _: text.split(","), "iters": None, "max_per_class": None,
+                   "protocol": None, "rho": lambda value, option: parse_radii(str(value), option)[0],
+                   "rho_sweep": parse_radii, "sweep_seeds": parse_seeds, "epochs": parse_seeds}
 
 
 def _analyse(args) -> int:
     from .analyse import run
-    from .checks import check_choice
 
-    settings = {"seeds": None if args.seeds is None else parse_seeds(args.seeds),
-                "rhos": None if args.rhos is None else parse_radii(args.rhos, "--rhos"),
-                "table5_rhos": None if args.table5_rhos is None else parse_radii(args.table5_rhos, "--table5-rhos"),
-                "dataset_names": None if args.dataset_names is None else args.dataset_names.split(","),
-                "iters": args.iters, "max_per_class": args.max_per_class, "protocol": args.protocol,
-                "rho": None if args.rho is None else parse_radii(str(args.rho), "--rho")[0],
-                "rho_sweep": None if args.rho_sweep is None else parse_radii(args.rho_sweep, "--rho-sweep"),
-                "sweep_seeds": None if args.sweep_seeds is None else parse_seeds(args.sweep_seeds, "--sweep-seeds"),
-                "epochs": None if args.epochs is None else parse_seeds(args.epochs, "--epochs")}
+    settings = {}
+    for name, parse in ANALYSE_OPTIONS.items():
+        value = getattr(args, name)
+        settings[name] = value if value is None or parse is None else parse(value, f"--{name.replace('_', '-')}")
     if args.protocol is not None:
         check_choice("protocol", args.protocol, ("validated", "paper"))
     if args.scale is not None:
@@ -163,7 +178,6 @@ def _grid(args) -> int:
     import torch
 
     from . import runner
-    from .checks import check_choice
     from .grid import DEPENDENT_GRIDS, GRIDS, method_config, untuned
     from .runner import run_missing, training_time
 
@@ -171,7 +185,7 @@ def _grid(args) -> int:
     check_runtime(args)
     if args.compile and args.stack:
         raise ValueError("--compile applies to runs trained one by one; stacked runs (--stack) are not compiled")
-    seeds = {} if args.seeds is None else {"seeds": parse_seeds(args.seeds)}
+    seeds = None if args.seeds is None else parse_seeds(args.seeds)
     for table in args.tables:
         check_choice("table", table, tuple(GRIDS))
     methods = None
@@ -180,18 +194,12 @@ def _grid(args) -> int:
         for m in methods:
             method_config(m, args.scale)  # an unknown method fails here, with the accepted form
 
-    precision = resolve_precision(args.precision, args.device)
-
-    spec = {"tables": args.tables, "scale": args.scale, "seeds": seeds.get("seeds"), "methods": methods,
-            "precision": precision}
-
-    def listing():
-        return runner.listing(spec, root=args.out)
-
+    spec = {"tables": args.tables, "scale": args.scale, "seeds": seeds, "methods": methods,
+            "precision": resolve_precision(args.precision, args.device)}
+    listing = functools.partial(runner.listing, spec, root=args.out)
     configs = listing()
     if methods is not None:
-        offered = {c.label for table in args.tables for c in GRIDS[table](args.scale, **seeds, **(
-            {"root": args.out} if table in DEPENDENT_GRIDS else {}))}
+        offered = {c.label for c in runner.listing({**spec, "methods": None}, root=args.out)}
         absent = [m for m in methods if m not in offered]
         if absent:
             raise ValueError(f"--methods {','.join(absent)}: no run of {' '.join(args.tables)} has "
@@ -254,7 +262,7 @@ def _grid(args) -> int:
         if args.stack or args.threads != 1:
             raise ValueError("--workers N runs N processes of one thread each: leave out --stack and --threads")
         from . import costs
-        missing = [c for c in configs if runner.records([c], root=args.out)[c.run_id] is None]
+        missing = [c for c in configs if not runner.has_record(c, args.out, warn=True)]
         plan = costs.plan(missing, args.workers, data_root=args.data_root)
         print(costs.plan_text(plan), file=sys.stderr, flush=True)
         counts = runner.train_pool(spec, args.workers, root=args.out, expected_minutes=plan["wall"], **run_kwargs)
@@ -268,27 +276,6 @@ def _grid(args) -> int:
     for run_id, error in counts["failed"].items():
         print(f"failed: {run_id}: {error}", file=sys.stderr)
     return 1 if counts["failed"] else 0
-
-
-def parse_seeds(text: str, option: str = "--seeds") -> list[int]:
-    """'0,1,2' -> [0, 1, 2]; a ValueError unless every item is an integer >= 0 in ASCII digits."""
-    items = [s.strip() for s in text.split(",")]
-    if not items or not all(s.isascii() and s.isdigit() for s in items):
-        raise ValueError(f"{option} {text!r}: expected comma-separated integers >= 0, e.g. 0,1,2")
-    return [int(s) for s in items]
-
-
-def parse_rho_steps(text: str) -> tuple[float, ...]:
-    """'0.05,0.1,0.5,0.5' -> the large-scale schedule: exactly four radii, each in rho's range."""
-    low, high, _ = NUMERIC_RANGES["rho"]
-    try:
-        steps = tuple(float(r) for r in text.split(","))
-    except ValueError:
-        steps = ()
-    if len(steps) != 4 or not all(math.isfinite(r) and low <= r <= high for r in steps):
-        raise ValueError(f"--rho-steps {text!r}: expected 4 comma-separated radii in [{low:g}, {high:g}] (epochs 1-5, "
-                         "6-60, 61-75, 76-90), e.g. 0.05,0.1,0.5,0.5")
-    return steps
 
 
 def parse_classes(text: str) -> str | list:
@@ -367,7 +354,7 @@ def config_from_args(a) -> RunConfig:
     optimizer = a.optimizer if a.optimizer is not None else ("sam" if a.sam else "sgd")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"--optimizer {optimizer!r}: expected one of {', '.join(OPTIMIZERS)}")
-    steps = parse_rho_steps(a.rho_steps) if a.rho_steps is not None else None
+    steps = tuple(parse_radii(a.rho_steps, "--rho-steps", 4)) if a.rho_steps is not None else None
     for option, value in (("--rho", a.rho), ("--rho-steps", steps)):
         if value is not None and optimizer not in SAM_LIKE:
             raise ValueError(f"{option} is a setting of SAM-like optimizers ({', '.join(SAM_LIKE)}), but the "

@@ -8,15 +8,15 @@ import time
 
 import torch
 
-from .config import RunConfig
+from . import train
+from .config import SAM_LIKE, RunConfig
 
 _CACHE: dict = {}
 
 
 def _model_key(config: RunConfig) -> tuple:
     """What a step's cost depends on."""
-    passes = 2 if config.optimizer in ("sam", "imbsam", "ccsam") else (
-        config.lpf_samples if config.optimizer == "lpf" else 1)
+    passes = 2 if config.optimizer in SAM_LIKE else config.lpf_samples if config.optimizer == "lpf" else 1
     return (config.dataset, config.model, config.width, config.n_max, config.imbalance, config.profile,
             config.batch_size, config.val_per_class, config.test_limit, passes, config.precision,
             torch.get_num_threads())
@@ -29,14 +29,12 @@ def seconds_per_epoch(config: RunConfig, *, data_root=None, batches: int = 4) ->
     if key not in _CACHE:
         _CACHE[key] = _measure(config, data_root, batches)
     train_per_image, eval_per_image, n_train, n_evaluated = _CACHE[key]
-    evals = len({e for e in range(1, config.epochs + 1) if e % config.eval_every == 0} | {config.epochs})
+    evals = len(train.evaluation_epochs(config))
     return train_per_image * n_train + eval_per_image * (n_evaluated * evals + n_train) / config.epochs
 
 
 def _measure(config: RunConfig, data_root, batches: int) -> tuple[float, float, int, int]:
     """(training s/image, evaluation s/image, training images, evaluated images), after warm-up steps."""
-    from . import train
-
     data = train.load_data(config, data_root)
     cpu = torch.device("cpu")
     memory_format, autocast = train.memory_format_for(config, cpu), train.autocast_for(config, cpu)

@@ -6,9 +6,9 @@ exact: H's and R's (the Hessian of ResidualLoss) on saddle.hessian's engine, G's
 from __future__ import annotations
 
 import torch
-from torch.func import functional_call, grad, jvp, vjp
+from torch.func import grad, jvp, vjp
 
-from .hessian import Hessian, lanczos, second_order_graph, tridiagonal_eigh
+from .hessian import FlatLoss, Hessian, lanczos, second_order_graph, tridiagonal_eigh
 from .config import RunConfig
 from .spectra import class_criterion, loss_images, snapshot_model, stored_analysis
 
@@ -36,21 +36,12 @@ class GaussNewtonSplit:
     """Products of H, G and R with flat vectors, one loss over a fixed set of images, the model in eval mode."""
 
     def __init__(self, model: torch.nn.Module, criterion, x: torch.Tensor, y: torch.Tensor, batch_size: int = 128):
-        model.eval()
-        self.names = [n for n, p in model.named_parameters() if p.requires_grad]
-        params = dict(model.named_parameters())
-        self.shapes = [params[n].shape for n in self.names]
-        self.theta = torch.cat([params[n].detach().reshape(-1) for n in self.names])
-        fixed = {**dict(model.named_buffers()),
-                 **{n: p.detach() for n, p in params.items() if n not in self.names}}
-
-        def outputs(theta):
-            return functional_call(model, {**fixed, **self._unflat(theta)}, (x,))
-
-        self.outputs = outputs
+        flat = FlatLoss(model, criterion)  # the model in eval mode
+        self.theta = flat.point
+        self.outputs = lambda theta: flat.outputs(theta, x)
         self.output_loss = lambda z: criterion(z, y)
-        self.loss = lambda theta: criterion(outputs(theta), y)
-        self.z, self.pullback = vjp(outputs, self.theta)  # kept: every G product reuses the backward graph
+        self.loss = lambda theta: flat(theta, x, y)
+        self.z, self.pullback = vjp(self.outputs, self.theta)  # kept: every G product reuses the backward graph
         self.z = self.z.detach()
         batches = list(zip(x.split(batch_size), y.split(batch_size)))
         with second_order_graph(model):  # the graphs are built here; their products need no rewritten forward
@@ -60,10 +51,6 @@ class GaussNewtonSplit:
     @property
     def dim(self) -> int:
         return self.theta.numel()
-
-    def _unflat(self, flat: torch.Tensor) -> dict:
-        parts = torch.split(flat, [s.numel() for s in self.shapes])
-        return {n: part.view(s) for n, part, s in zip(self.names, parts, self.shapes)}
 
     def gradient(self) -> torch.Tensor:
         return grad(self.loss)(self.theta)

@@ -169,10 +169,7 @@ def load(name: str, imbalance: float = 100.0, profile: str = "exp", n_max: int |
     """A long-tailed training set and the balanced test set. n_max default: the data set's per-class size;
     test_limit: a class-balanced prefix of the test set; class_order: Fashion-MNIST's, calibrated or natural."""
     check_choice("class_order", class_order, CLASS_ORDERS)
-    check_choice("dataset", name, DATASETS)
-    check_choice("profile", profile, PROFILES)
-    if imbalance < 1:
-        raise ValueError(f"imbalance must be >= 1 (n_max / n_min), got {imbalance}")
+    check_choice("dataset", name, DATASETS)  # profile and imbalance: long_tail_counts checks them
     if name == "fashion-mnist":
         (train_x, train_y), (test_x, test_y) = _fashion_mnist(data_root, download)
         order = FASHION_MNIST_ORDER if class_order == "calibrated" else tuple(range(10))

@@ -375,7 +375,7 @@ def chapter_defaults(scale: str) -> dict:
 
 def tuning_sweep(scale: str, dataset: str, methods=("CE+DRW", "CE+DRW+SAM")) -> dict:
     """{(rho, seed): config} of the tuning grid's `methods` on `dataset` (rho 0 for SGD)."""
-    return {(c.rho if c.optimizer == "sam" else 0.0, c.seed): c
+    return {(c.radius, c.seed): c
             for c in tune(scale, dataset_names=[dataset]) if c.label in methods}
 
 

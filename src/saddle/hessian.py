@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from pyhessian import hessian as PyHessian
 
+from .checks import check_choice
 from .losses import image_mass
 
 
@@ -27,7 +28,7 @@ class Hessian(PyHessian):
         """reuse_graph: build each batch's gradient graph once and reuse it for every product. shards: split the
         images into parts formed side by side on one-core threads (on 2 cores 1.8-2x faster than torch's own
         threads). precision: see product_precision."""
-        check_precision(precision)
+        check_choice("precision", precision, PRECISIONS)
         if precision != "fp32" and (next(model.parameters()).dtype != torch.float32 or not any(
                 isinstance(m, torch.nn.Conv2d) and "forward" in vars(m) for m in model.modules())):
             raise ValueError(f"precision {precision!r} acts on the convolutions second_order_graph folds: it needs a "
@@ -180,9 +181,13 @@ class FlatLoss:
         self.buffers = dict(model.named_buffers())
         self.point = _flat([p.detach() for p in self.params])
 
+    def outputs(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The logits at theta."""
+        return torch.func.functional_call(self.model, (dict(zip(self.names, _unflat(theta, self.params))),
+                                                       self.buffers), (x,))
+
     def __call__(self, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        params = dict(zip(self.names, _unflat(theta, self.params)))
-        return self.criterion(torch.func.functional_call(self.model, (params, self.buffers), (x,)), y)
+        return self.criterion(self.outputs(theta, x), y)
 
     def gradient(self, theta, x, y) -> torch.Tensor:
         return torch.func.grad(self)(theta, x, y)
@@ -218,18 +223,13 @@ PRECISIONS = ("fp32", "bf16")
 _derivatives = threading.local()  # .dtype: the dtype the folded convolutions' derivatives run in (None: their own)
 
 
-def check_precision(precision: str) -> None:
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; accepted: {', '.join(PRECISIONS)}")
-
-
 def product_precision(precision: str):
     """"fp32": products as the model is. "bf16": the folded convolutions keep their float32 forward but
     differentiate through bfloat16 copies of input and weight, so every backward in a product is a bf16
     convolution; the rest stays float32. Autocasting the forward instead put products 10% off (the softmax
     magnifies the logits' rounding); this stays within 5e-3 of the spectral range (tests/test_hessian.py,
     bench/hessian_speed.py)."""
-    check_precision(precision)
+    check_choice("precision", precision, PRECISIONS)
     if precision == "fp32":
         return contextlib.nullcontext()
     return _derivatives_in(torch.bfloat16)
@@ -395,7 +395,7 @@ def spectral_density(model, criterion, data, iters: int = 100, n_v: int = 1, see
     """SLQ spectrum of the mean loss of `data` (one (x, y) batch or an iterable of batches), model in eval mode.
     A list of batches has its graphs built once; any other iterable is read afresh for every product. shards
     None: one per torch thread (>= 32 images each) on a CPU. precision "bf16" is opt-in, never stored."""
-    check_precision(precision)
+    check_choice("precision", precision, PRECISIONS)
     if precision != "fp32" and not fast_graph:
         raise ValueError(f"precision {precision!r} needs fast_graph (it acts on second_order_graph's convolutions)")
     n = sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -6,6 +6,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .checks import check_choice
+
 LOSSES = ("ce", "ldam", "vs")
 DRW_KINDS = ("effective", "inverse")
 
@@ -15,8 +17,7 @@ def drw_weights(counts, beta: float = 0.9999, kind: str = "effective") -> torch.
 
     'effective' (the official code): (1 - beta) / (1 - beta^n_j), Cui et al.'s effective number.
     'inverse' (the paper's Eq. 2): 1 / n_j."""
-    if kind not in DRW_KINDS:
-        raise ValueError(f"unknown DRW weighting {kind!r}; accepted: {', '.join(DRW_KINDS)}")
+    check_choice("DRW weighting", kind, DRW_KINDS)
     n = np.asarray(counts, dtype=np.float64)
     w = (1.0 - beta) / (1.0 - np.power(beta, n)) if kind == "effective" else 1.0 / n
     return torch.tensor(w / w.sum() * len(n), dtype=torch.float32)
@@ -79,10 +80,9 @@ def image_mass(criterion, y: torch.Tensor) -> torch.Tensor:
 def criterion(loss: str, counts, weight: torch.Tensor | None = None, max_margin: float = 0.5,
               vs_gamma: float = 0.05, vs_tau: float = 0.75) -> nn.Module:
     """A loss by name ('ce', 'ldam', 'vs'), with optional per-class weights."""
+    check_choice("loss", loss, LOSSES)
     if loss == "ce":
         return WeightedCE(weight)
     if loss == "ldam":
         return LDAMLoss(counts, max_margin=max_margin, weight=weight)
-    if loss == "vs":
-        return VSLoss(counts, gamma=vs_gamma, tau=vs_tau, weight=weight)
-    raise ValueError(f"unknown loss {loss!r}; accepted: {', '.join(LOSSES)}")
+    return VSLoss(counts, gamma=vs_gamma, tau=vs_tau, weight=weight)

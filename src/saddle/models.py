@@ -6,6 +6,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .checks import check_choice
+
 DEPTHS = (8, 14, 20, 32, 44, 56)
 
 
@@ -51,8 +53,7 @@ class CifarResNet(nn.Module):
     def __init__(self, depth: int = 32, num_classes: int = 10, normed: bool = False, in_channels: int = 3,
                  width: int = 1):
         super().__init__()
-        if depth not in DEPTHS:
-            raise ValueError(f"unknown ResNet depth {depth}; accepted: {', '.join(map(str, DEPTHS))}")
+        check_choice("ResNet depth", depth, DEPTHS)
         blocks = (depth - 2) // 6
         widths = [16 * width, 32 * width, 64 * width]
         self.conv1 = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
@@ -103,8 +104,7 @@ MODELS = tuple(f"resnet{d}" for d in DEPTHS) + ("resnet50",)
 
 def build(name: str, **kw) -> nn.Module:
     """A model by name, e.g. 'resnet32' (CIFAR ResNets) or 'resnet50' (ImageNet-LT, iNaturalist)."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; accepted: {', '.join(MODELS)}")
+    check_choice("model", name, MODELS)
     if name == "resnet50":
         return resnet50(**kw)
     return resnet(int(name.removeprefix("resnet")), **kw)

@@ -134,15 +134,6 @@ class SAM(torch.optim.Optimizer):
         self.second_step(zero_grad=True)
         return loss.detach(), out
 
-    def step(self, closure=None):
-        """One full SAM step; closure must recompute the loss and call backward."""
-        if closure is None:
-            raise ValueError("SAM.step needs a closure that re-evaluates the loss; or call first_step/second_step")
-        closure = torch.enable_grad()(closure)
-        self.first_step(zero_grad=True)
-        closure()
-        self.second_step()
-
     def _grad_norm(self) -> torch.Tensor:
         """||g|| in float32 at least (a bf16 sum of squares loses the radius' scale)."""
         grads = [at_least_float32((p.grad * p.abs()) if g["adaptive"] else p.grad)

@@ -14,7 +14,7 @@ from .config import RunConfig
 from .grid import DEPENDENT_GRIDS, GRIDS
 from .results import RecordError, find_record
 from .runs import RunLockedError, get_or_run, get_or_run_many, read_or_train
-from .stacked import stackable_recipe
+from .stacked import MAY_DIFFER, stackable_recipe
 
 
 def unique(configs) -> list[RunConfig]:
@@ -159,6 +159,6 @@ def stack_groups(configs) -> list[list[RunConfig]]:
     groups: dict = {}
     for c in configs:
         key = c.run_id if not stackable_recipe(c) else \
-            json.dumps({k: v for k, v in c.to_dict().items() if k not in ("seed", "rho")}, sort_keys=True)
+            json.dumps({k: v for k, v in c.to_dict().items() if k not in MAY_DIFFER}, sort_keys=True)
         groups.setdefault(key, []).append(c)
     return list(groups.values())

@@ -38,10 +38,11 @@ def run_lock(run_id: str, wait: bool = False):
         os.close(fd)  # closing drops the lock
 
 
-# The fields `python -m saddle train` sets from its options (cli.config_from_args), beyond the scale.
-COMMAND_FIELDS = ("dataset", "loss", "drw", "optimizer", "rho", "rho_steps", "imbalance", "profile", "seed",
-                  "subset_seed", "val_per_class", "class_order", "epochs", "n_max", "model", "batch_size", "sam_bn",
-                  "precision")
+# The fields `python -m saddle train` sets from its options (cli.config_from_args), beyond the scale; the
+# DEFAULTED ones appear in its command line only where they differ from the scale's default.
+DEFAULTED = ("subset_seed", "val_per_class", "class_order", "epochs", "n_max", "model", "batch_size", "sam_bn",
+             "precision")
+COMMAND_FIELDS = ("dataset", "loss", "drw", "optimizer", "rho", "rho_steps", "imbalance", "profile", "seed") + DEFAULTED
 
 
 def require_record(config: RunConfig, root: Path | None = None) -> dict:
@@ -67,8 +68,7 @@ def train_command(config: RunConfig, threads: int | None = None, out=None, data_
         args.append(f"--rho-steps {','.join(map(str, config.rho_steps))}" if config.rho_steps
                     else f"--rho {config.rho:g}")
     args += [f"--imbalance {config.imbalance:g}", f"--profile {config.profile}", f"--seed {config.seed}"]
-    for name in ("subset_seed", "val_per_class", "class_order", "epochs", "n_max", "model", "batch_size", "sam_bn",
-                 "precision"):
+    for name in DEFAULTED:
         if getattr(config, name) != getattr(defaults, name):
             args.append(f"--{name.replace('_', '-')} {shlex.quote(str(getattr(config, name)))}")
     for option, value in (("--threads", threads), ("--out", out), ("--data-root", data_root)):

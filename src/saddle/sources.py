@@ -34,27 +34,26 @@ class DataError(RuntimeError):
 
 def _fashion_mnist(data_root, download):
     """Read the idx.gz files from Debian's dataset-fashion-mnist, --data-root, or torchvision's download."""
-    for root in [Path(data_root)] if data_root else [FASHION_MNIST_DIR]:
-        for candidate in (root, root / "FashionMNIST" / "raw"):
-            if all((candidate / f).exists() for pair in FASHION_MNIST_FILES.values() for f in pair):
-                return [_read_idx_pair(candidate, *FASHION_MNIST_FILES[s]) for s in ("train", "test")]
-    where = Path(data_root) if data_root else Path.home() / ".cache" / "saddle"
-    if data_root and not where.is_dir():
+    root = Path(data_root) if data_root else FASHION_MNIST_DIR
+    for candidate in (root, root / "FashionMNIST" / "raw"):
+        if all((candidate / f).exists() for pair in FASHION_MNIST_FILES.values() for f in pair):
+            return [_read_idx_pair(candidate, *FASHION_MNIST_FILES[s]) for s in ("train", "test")]
+    if data_root and not root.is_dir():
         raise DataError(f"--data-root {data_root} does not exist; pass the folder holding "
                         f"{', '.join(f for p in FASHION_MNIST_FILES.values() for f in p)} (nothing was created)")
     if data_root:  # the user's folder: read, never downloaded into
-        absent = [f for p in FASHION_MNIST_FILES.values() for f in p if not (where / f).exists()]
+        absent = [f for p in FASHION_MNIST_FILES.values() for f in p if not (root / f).exists()]
         raise DataError(f"--data-root {data_root} lacks {', '.join(absent)}; put the four Fashion-MNIST idx.gz files "
                         "there, or leave --data-root out after `apt-get install dataset-fashion-mnist` (nothing was downloaded or created)")
+    reason = ""
     if download:
+        where = Path.home() / ".cache" / "saddle"
         try:
             import torchvision
             torchvision.datasets.FashionMNIST(where, download=True)
             return [_read_idx_pair(where / "FashionMNIST" / "raw", *FASHION_MNIST_FILES[s]) for s in ("train", "test")]
         except Exception as exc:  # offline: fall through to the explanation
             reason = f" (download failed: {exc})"
-    else:
-        reason = ""
     raise DataError(f"Fashion-MNIST not found in {FASHION_MNIST_DIR} or --data-root {data_root}{reason}. "
                     "Install it with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or pass --data-root DIR "
                     f"holding {', '.join(f for p in FASHION_MNIST_FILES.values() for f in p)}.")

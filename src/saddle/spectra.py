@@ -12,6 +12,7 @@ from tqdm import tqdm
 from . import data as data_lib
 from . import losses
 from .checkpoints import checkpoint_path, load_checkpoint
+from .checks import check_choice
 from .config import RunConfig
 from .hessian import Spectrum, one_core_threads, second_order_graph, spectral_density
 from .results import analysis_path
@@ -52,12 +53,9 @@ class AugmentedBatches:
 def class_criterion(name: str, counts, config=None) -> torch.nn.Module:
     """The loss whose Hessian is taken: 'ce' (the paper's), 'drw' (for one class the same Hessian as 'ce'; the
     official script offers it) or 'ldam'."""
-    if name not in HESSIAN_CRITERIA:
-        raise ValueError(f"unknown Hessian criterion {name!r}; accepted: {', '.join(HESSIAN_CRITERIA)}")
-    if name == "ldam":
-        return losses.LDAMLoss(counts, max_margin=config.max_margin if config else 0.5)
+    check_choice("Hessian criterion", name, HESSIAN_CRITERIA)
     weight = losses.drw_weights(counts) if name == "drw" else None
-    return losses.WeightedCE(weight)
+    return losses.criterion("ldam" if name == "ldam" else "ce", counts, weight, config.max_margin if config else 0.5)
 
 
 def class_spectra(model, data, classes="all", criterion: str = "ce", max_per_class: int | None = None,
@@ -143,7 +141,6 @@ def run_spectra(record: dict, epoch: int, classes="all", criterion: str = "ce", 
                    compute: bool = True, images: str = "train") -> dict | None:
     """Class-wise spectra of a run at one epoch as an analysis record (compute=False: None where missing).
     images 'test': each class's test images instead (is negative curvature a mark of memorised images?)."""
-    from .checks import check_choice
     check_choice("images", images, IMAGE_SETS)
     config = RunConfig.from_dict(record["config"])
     settings = dict(epoch=epoch, classes=classes, criterion=criterion, iters=iters, n_v=n_v, seed=seed,

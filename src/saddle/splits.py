@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 from torchvision import transforms
 
+from .checks import check_choice
 from .data import count_groups
 
 IMAGENET_NORM = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
@@ -118,8 +119,7 @@ class SplitData:
 def load(name: str, root: str | Path, split_dir: str | Path | None = None, image_size: int = 224,
          augment: bool = True, check_files: bool = True) -> SplitData:
     """A large long-tailed set by name; split files in split_dir (default: the image root)."""
-    if name not in LARGE_DATASETS:
-        raise ValueError(f"unknown large data set {name!r}; accepted: {', '.join(LARGE_DATASETS)}")
+    check_choice("large data set", name, tuple(LARGE_DATASETS))
     spec, root = LARGE_DATASETS[name], Path(root)
     split_dir = Path(split_dir) if split_dir else root
     train_items = read_split(split_dir / spec["train"], root, check_files)

@@ -24,12 +24,6 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def deterministic_kernels(device: torch.device) -> None:
-    """cuDNN deterministic and not autotuned, so one seed gives one record (a CPU run is deterministic already)."""
-    if device.type == "cuda":
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-
-
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # CPU flags of bf16 arithmetic in hardware (lscpu, /proc/cpuinfo)
 # bf16 on a CPU, one thread, batch 128: the faster memory format per network, from bench/precision.py on an AMD EPYC
 # with avx512_bf16 (channels_last is faster in fp32 for both).
@@ -244,7 +238,8 @@ class Training:
         self.started, self.commit = time.time(), results.git_commit()  # the commit the run started from
         self.configs, self.config = configs, configs[0]
         self.device = torch.device(device) if device else default_device()
-        deterministic_kernels(self.device)
+        if self.device.type == "cuda":  # cuDNN deterministic, not autotuned: one seed, one record (CPUs already are)
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
         self.autocast = autocast_for(self.config, self.device)
         self.keep = set(checkpoint_epochs(self.config.epochs))
         self.curves = [[] for _ in configs]
