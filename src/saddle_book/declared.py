@@ -51,9 +51,13 @@ def _analyses(scale: str, *kinds: str) -> Callable[[Record], bool]:
     return lambda r: r.kind in kinds and r.scale == scale
 
 
+def _fp32(c: dict) -> bool:  # the accuracy claims read float32 runs; bf16 runs are the `precision, cpu` family's
+    return c.get("precision", "fp32") == "fp32"
+
+
 def _validated(c: dict) -> bool:  # grid.protocol_config: a validation split, the calibrated class order
     return c.get("val_per_class", 0) > 0 and c.get("class_order", "calibrated") == "calibrated" \
-        and c["optimizer"] in ("sgd", "sam")
+        and c["optimizer"] in ("sgd", "sam") and _fp32(c)
 
 
 def _headline_sam(c: dict) -> bool:  # CE+DRW+SAM
@@ -61,11 +65,11 @@ def _headline_sam(c: dict) -> bool:  # CE+DRW+SAM
 
 
 def _paper(c: dict) -> bool:  # grid.method_config: no validation split
-    return c.get("val_per_class", 0) == 0 and c["optimizer"] not in FOLLOWUP_OPTIMIZERS
+    return c.get("val_per_class", 0) == 0 and c["optimizer"] not in FOLLOWUP_OPTIMIZERS and _fp32(c)
 
 
 def _natural(c: dict) -> bool:
-    return c.get("class_order") == "natural"
+    return c.get("class_order") == "natural" and _fp32(c)
 
 
 def _pilot(c: dict) -> bool:  # grid.regime_pilot: CE+DRW and CE+DRW+SAM at rho 0.5 on seed 10
