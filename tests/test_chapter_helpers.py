@@ -202,3 +202,17 @@ def test_edge_sentence_names_the_radii_at_the_lower_edge_of_their_grid():
     assert sam_radius.edge_sentence({"CE+DRW+SAM": 0.05, "CE+DRW+ImbSAM": None, "VS+SAM": 0.2}).startswith(
         "CE+DRW+SAM chose the smallest radius tried (0.05)")
     assert sam_radius.edge_sentence({"CE+DRW+SAM": 0.1}) == "No tuned radius lies at the lower edge of its grid."
+
+
+def test_fit_texts_name_each_method_and_the_records_a_chapter_has():
+    fits = sam_radius.tail_fit([record("CE+DRW", 99.4), record("CE+DRW+SAM", 55.0)], "fashion-mnist")
+    assert sam_radius.fit_texts(fits, "fit_") == {"fit_ce_drw": "99%", "fit_ce_drw_sam": "55%"}
+    assert sam_radius.fit_texts(fits.iloc[:0], "cifar_fit_", ["CE+DRW"]) == {"cifar_fit_ce_drw": "not run here"}
+    radii = sam_radius.tuned_radii(["CE", "CE+DRW+SAM"], "smoke", "fashion-mnist")
+    assert list(radii) == ["CE+DRW+SAM"]  # SAM methods only
+    from saddle import grid
+    configs = grid.table1("smoke", [0])[:3]
+    found = {configs[0].run_id: {"status": "complete"}, configs[1].run_id: None, configs[2].run_id: {"x": 1}}
+    assert run_tables.recorded_count(found) == 2
+    assert run_tables.recorded(configs + configs[:1], found) == [{"status": "complete"}, {"x": 1}]
+    assert run_tables.gain_table(pd.DataFrame()).empty

@@ -42,3 +42,20 @@ def test_verdicts_judge_each_claim_at_its_declared_margin(monkeypatch):
     assert frame.loc["bf16-ce+drw-tail_lambda_min", "ours"] == pytest.approx(3.0)
     assert frame.loc["bf16-ce+drw-tail_lambda_min", "verdict"] == "contradicted"
     assert frame.loc["bf16-ce+drw+sam-acc", "verdict"] == "not run here"
+
+
+def test_chapter_texts_count_the_accuracy_pairs_and_name_each_verdict():
+    import pandas as pd
+    family = pd.DataFrame({"seeds": [5, 4, 5, 5], "verdict (Holm)": ["reproduced", "inconclusive", "not run here",
+                                                                      "contradicted"],
+                           "claim": ["a", "b", "c", "d"], "verdict": ["reproduced"] * 4, "ours": [0.1] * 4,
+                           "low": [0.0] * 4, "high": [0.2] * 4, "p (Holm)": [0.01] * 4},
+                          index=pd.Index(["bf16-ce+drw-acc", "bf16-ce+drw+sam-acc", "bf16-ce+drw-tail",
+                                          "bf16-ce+drw-tail_lambda_min"], name="key"))
+    texts = precision.chapter_texts(family, [("CE+DRW", 3)])
+    assert texts["bf16_pairs"] == "9" and texts["bf16_dirty"] == "CE+DRW seed 3"
+    assert texts["bf16_ce_drw_sam_acc"] == "inconclusive" and texts["bf16_ce_drw_tail_lambda_min"] == "contradicted"
+    assert texts["bf16_family_size"] == str(len(catalog.PRECISION_IDS)) and texts["bf16_level"] == "90%"
+    assert precision.chapter_texts(family, [])["bf16_dirty"] == "none"
+    page = precision.verdict_table(family)
+    assert page.count("colspan") == 1 and page.count("<tr>") == 1 + 1 + 4

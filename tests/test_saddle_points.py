@@ -514,3 +514,123 @@ def test_evidence_display_names_the_family_in_the_claim_and_breaks_each_cell_in_
     assert saddle_story.evidence_display(table.assign(claim="SAM at rho 0.5 raises lambda_min"))["claim"].iloc[0] == \
         "SAM at ρ 0.5 raises λmin"
     assert "<br>" in page_tables.typeset(shown)
+
+
+# ---- Chapter 2's cells as calls: the plotted runs, the last epoch's tables, Fig. 3's frames (made-up spectra) ----
+
+NAMES = ["a", "b", "c", "d"]
+
+
+def _run(label: str) -> dict:
+    """A record of four classes (GROUPS) with per-class test and training accuracy."""
+    return {"label": label, "class_names": NAMES, "groups": GROUPS,
+            "metrics": {"final": {"acc": 60.0, "per_class": [90.0, 70.0, 40.0, 30.0]},
+                        "train_final": {"acc": 99.0, "per_class": [100.0, 100.0, 95.0, 90.0]}}}
+
+
+class _Estimator:
+    """Estimator.of on made-up spectra: SGD's or SAM's extremes (lambda_min scaled by epoch / 100), each class's
+    loss 0.1 c and gradient norm 1 + c; `which` [AVERAGE]: the average loss's spectrum alone."""
+
+    def of(self, record, epoch, which="all", **settings):
+        from saddle.spectra import AVERAGE
+        base = SGD if record["label"] == "CE+DRW" else SAM
+        spectra = {k: {"eigenvalues": [[v["eigenvalues"][0][0] * epoch / 100, 0.0, v["eigenvalues"][0][2]]],
+                       "weights": v["weights"]} for k, v in base["spectra"].items()}
+        if which != "all":
+            spectra = {AVERAGE: spectra["2"]}
+        return {"spectra": spectra, "settings": {"epoch": epoch}, "class_names": NAMES,
+                "at_point": {str(c): {"loss": 0.1 * c, "grad_norm": 1.0 + c} for c in range(4)}}
+
+
+RUNS = {"CE+DRW": _run("CE+DRW"), "CE+DRW+SAM": _run("CE+DRW+SAM")}
+
+
+def test_class_table_has_every_class_and_the_average_per_method_with_the_point_beside_them():
+    final, average = saddle_points.last_epoch_spectra(RUNS, _Estimator(), 100)
+    assert set(final) == set(average) == set(RUNS) and list(average["CE+DRW"]["spectra"]) == ["average"]
+    table = saddle_points.class_table(RUNS, final, average, saddle_points.at_point(final, RUNS))
+    assert list(table.columns) == saddle_points.CLASS_COLUMNS and len(table) == 2 * (4 + 1)
+    row = table[(table["method"] == "CE+DRW") & (table["class"] == "2 c")].iloc[0]
+    assert (row["lambda_min"], row["gradient norm"], row["test acc"]) == (pytest.approx(-4.0), 3.0, 40.0)
+    assert table[table["class"] == "average"]["gradient norm"].isna().all()
+
+
+def test_fig2_texts_name_the_plotted_classes():
+    final, average = saddle_points.last_epoch_spectra(RUNS, _Estimator(), 100)
+    average = {m: {"spectra": {"average": final[m]["spectra"]["0"]}} for m in final}
+    texts = saddle_points.fig2_texts(final, average, GROUPS, 0, 2, NAMES)
+    assert (texts["tail_name"], texts["head_name"]) == ("2 c", "0 a")
+    assert texts["drw_tailgroup_ratio"] == "0.150" and texts["drw_avg_ratio"] == "0.010"
+
+
+def test_ratio_over_training_averages_each_group_per_epoch():
+    rows = saddle_points.spectra_over_training(RUNS, _Estimator(), [100, 200])
+    assert len(rows) == 2 * 2 * 4 and set(rows["epoch"]) == {100, 200}
+    by_group = saddle_points.ratio_by_group(rows)
+    assert by_group.shape == (6, 2)
+    assert by_group.loc[("CE+DRW", "tail")].tolist() == [pytest.approx(0.15), pytest.approx(0.3)]
+    table = saddle_points.epochs_as_columns(by_group)
+    assert list(table.columns) == ["method", "group", "100", "200"] and len(table) == 6
+    assert saddle_points.drw_epoch(200) == 160 and saddle_points.drw_epoch(10) == 8
+
+
+def test_radius_means_average_each_class_and_radius_over_the_seeds():
+    rows = pd.DataFrame({"class": ["8", "8", "8"], "rho": [0.0, 0.0, 0.5], "seed": [10, 11, 10],
+                         "lambda_min": [-4.0, -2.0, -1.0], "train acc": [100.0, 90.0, 50.0],
+                         "test acc": [20.0, 30.0, 10.0]})
+    means = saddle_points.radius_means(rows)
+    assert list(means.columns) == ["lambda_min", "train acc", "test acc"]
+    assert means.loc[("8", 0.0)].tolist() == [-3.0, 95.0, 25.0] and len(means) == 2
+
+
+def test_run_epochs_scale_the_papers_epochs_to_the_run_and_keep_each_once():
+    assert saddle_setup.run_epochs([10, 50, 160, 170, 190, 200], 200) == [10, 50, 160, 170, 190, 200]
+    assert saddle_setup.run_epochs([10, 50, 160, 170, 190, 200], 20) == [1, 5, 16, 17, 19, 20]
+    assert saddle_setup.run_epochs([10, 50, 160, 200], 2) == [1, 2]
+
+
+def test_chapter_texts_and_the_plotted_runs(monkeypatch):
+    from saddle import runs
+    texts = saddle_setup.chapter_texts("cpu", "paper", 0.05)
+    assert texts["chapter_rho"] == "0.05" and texts["chapter_scale"] == "Fashion-MNIST-LT, cpu scale"
+    assert texts["chapter_protocol"].startswith("the paper's protocol")
+    monkeypatch.setattr(runs, "require_record", lambda config: {"label": config.label, "rho": config.rho})
+    records, last = saddle_setup.plotted_runs("smoke", "validated", 0, 0.5)
+    assert list(records) == ["CE+DRW", "CE+DRW+SAM"] and records["CE+DRW+SAM"]["rho"] == 0.5
+    assert last == dict(saddle_setup.chapter_pair("smoke", "validated", 0, 0.5))["CE+DRW"].epochs
+
+
+def test_sweep_table_reads_every_run_of_the_sweep_with_the_chapters_settings(monkeypatch):
+    asked = {}
+
+    class Stored:
+        def sweep_rows(self, runs, **settings):
+            asked.update(runs=runs, settings=settings)
+            return [{"rho": rho, "seed": seed, "lambda_min": -1.0} for rho, seed in runs]
+    monkeypatch.setattr(saddle_setup, "STORED", Stored())
+    monkeypatch.setattr(saddle_setup, "find_record", lambda config: {"run": config.run_id})
+    table = saddle_setup.sweep_table("smoke", "validated", [10, 11], [0.5], saddle_setup.Estimator(4, 16, 0))
+    assert asked["settings"] == {"iters": 4, "max_per_class": 16}
+    assert set(asked["runs"]) == {(0.0, 10), (0.5, 10), (0.0, 11), (0.5, 11)} and len(table) == 4
+
+
+def test_the_split_summary_of_no_rows_is_empty_and_verdicts_add_only_new_claims():
+    assert mechanism.summary(pd.DataFrame()).empty
+    verdicts = rule.Verdicts()
+    verdicts.judge("sam_tail_min", "SAM raises the tail", {0: 1.0, 1: 2.0, 2: 1.5}, "raises")
+    judged = pd.DataFrame({"claim": ["again", "new"], "verdict": ["inconclusive", "reproduced"]},
+                          index=["sam_tail_min", "negative_in_residual"])
+    verdicts.add_new(judged)
+    assert [row["key"] for row in verdicts.rows] == ["sam_tail_min", "negative_in_residual"]
+    assert verdicts.rows[0]["claim"] == "SAM raises the tail" and verdicts.rows[1]["verdict"] == "reproduced"
+
+
+def test_typeset_by_keeps_the_columns_asked_and_says_so_when_empty():
+    frame = pd.DataFrame({"method": ["A", "B"], "lambda_min": [-1.0, -2.0], "x": [1.0, 2.0]})
+    page = page_tables.typeset_by(frame, "method", columns=["method", "lambda_min"])
+    assert page.count("<table") == 2 and ">x</th>" not in page and "λmin" in page
+    assert page_tables.typeset_by(frame.iloc[:0], "method", empty="<p>none</p>") == "<p>none</p>"
+    assert page_tables.typeset_by(pd.DataFrame(), "method") == ""
+    assert page_tables.titled("T", "<table/>") == "<p><b>T</b></p><table/>"
+    assert page_tables.blocks([], "<p>none</p>") == "<p>none</p>" and page_tables.blocks(["a", "b"], "") == "a\nb"

@@ -1,6 +1,7 @@
 """Chapter 7's ledger on made-up records: the headline under both protocols, the CE+SAM reading, the counts."""
 import pandas as pd
 
+from saddle import grid
 from saddle_book import catalog, saddle_story, scorecard, summary
 from test_scorecard import fake, records
 
@@ -70,3 +71,93 @@ def test_the_landing_findings_quote_holm_verdicts_and_say_what_is_missing():
     rows = summary.after_holm({"a": family, "b": pd.DataFrame({"verdict": ["not run here"]})})
     assert list(rows["family"]) == ["a"] * 3 + ["b"] and "not run here" in set(rows["verdict"])
     assert not math.isnan(family["p (Holm)"].iloc[0])
+
+
+# ---- Chapter 7's cells as calls: the runs it reads, the tables it folds, Fig. 1's families ----
+
+def test_epoch_rules_and_the_runs_the_scorecard_reads():
+    assert summary.other_epoch_rule("final") == "best" and summary.other_epoch_rule("best") == "final"
+    texts = summary.rule_texts("best")
+    assert (texts["epoch_rule"], texts["other_rule"], texts["keeps_level"]) == ("best", "final", "90%")
+    configs = summary.scorecard_configs("smoke", [0], [0], ["fashion-mnist"])
+    assert {c.label for c in configs} >= set(grid.METHODS) and len(configs) == len(
+        grid.table1("smoke", [0]) + grid.table2("smoke", [0]) + grid.table4("smoke", [0])
+        + grid.tables7_8("smoke", [0]) + grid.figure4("smoke", [0]))
+
+
+def _best_apart(method, seed, final_tail, best_tail):
+    """A smoke record whose tail accuracy at the best test epoch differs from the final epoch's."""
+    run_id, record = fake(method, seed, "smoke", tail=final_tail)
+    best = {**record["metrics"]["best"], "tail": best_tail}
+    return run_id, {**record, "metrics": {**record["metrics"], "best": best}}
+
+
+def test_a_verdict_the_other_epoch_rule_changes_is_listed():
+    # at the final epoch SAM's tail is about 10 points above CE+DRW's; at the best epoch about 20 below
+    recs = records(*[_best_apart("CE+DRW+SAM", s, t, t - 30) for s, t in enumerate([30, 41, 52])],
+                   *[fake("CE+DRW", s, "smoke", tail=t) for s, t in enumerate([20, 30, 41])])
+    seeds = summary.paper_seeds([0, 1, 2])
+    claims = summary.by_data(catalog.CLAIMS, "smoke", ["fashion-mnist"], seeds, recs, "final")
+    changes = summary.epoch_rule_changes(claims, "smoke", ["fashion-mnist"], seeds, recs, "final")
+    assert f"{summary.HEADLINE.text} (reproduced -> contradicted)" in changes
+    assert summary.epoch_rule_changes(claims, "smoke", ["fashion-mnist"], seeds, recs, "best") == []
+
+
+def test_the_ce_sam_reading_and_the_averages_read_the_records_given():
+    recs = records(*[fake("CE+SAM", s, tail=t) for s, t in enumerate([30, 41, 52])],
+                   *[fake("CE", s, tail=t) for s, t in enumerate([20, 30, 41])])
+    text = summary.ce_sam_tail("cpu", "fashion-mnist", [0, 1, 2], recs, {}, "final")
+    assert text.startswith("Without re-weighting") and "lies above zero" in text
+    averages = summary.assess_averages(catalog.AVERAGES, "smoke", ["fashion-mnist"], summary.paper_seeds([0]), {},
+                                       "final")
+    assert len(averages) == len(catalog.AVERAGES) and set(averages["data"]) == {"fashion-mnist"}
+    assert set(averages["verdict"]) == {"not run here"}
+
+
+def test_claims_by_source_cells_by_part_and_the_dirty_records():
+    claims = pd.DataFrame({"table": [7, "fig4", 1, 2, 1], "verdict": ["reproduced"] * 5})
+    by_source, order = summary.verdicts_by_source(claims)
+    assert list(by_source["source"]) == ["Table 7", "Fig. 4", "Table 1", "Table 2", "Table 1"]
+    assert order == ["Table 1", "Table 2", "Table 7", "Fig. 4"]
+    assert summary.cell_part(7, "d", "exp", 10.0) == "Table 7, d, exp profile, imbalance 10"
+    assert summary.cell_part(3, "ImageNet-LT", None, float("nan")) == "Table 3, ImageNet-LT"
+    cells = pd.DataFrame({"table": [1, 1, 3], "data": ["d", "d", "i"], "profile": ["exp", "exp", None],
+                          "imbalance": [100.0, 100.0, None], "verdict": ["reproduced", "not run here", "not run here"],
+                          "method": ["A", "B", "C"], "metric": ["acc"] * 3, "paper": [1.0, 2.0, 3.0],
+                          "ours": [1.0, None, None], "std": [0.1, None, None], "seeds": [3, 0, 0]})
+    counts = summary.cell_counts(cells)
+    assert counts.loc[1].tolist() == [1, 1] and counts.loc[3].tolist() == [1, 0]
+    page = summary.cells_table(cells, "cpu")
+    assert "scorecard_cells_cpu.csv" in page and page.count("<table") == 2
+    assert "<b>Table 1, d, exp profile, imbalance 100</b>" in page
+    assert summary.dirty_count([]) == "none at this scale" and summary.dirty_table([], "cpu") == (
+        "<p>None at this scale.</p>")
+    dirty = [{"run": "r1", "method": "CE", "seed": 0, "commit": "abc123", "date": "2026-01-02", "diff kept": False}]
+    assert summary.dirty_count(dirty) == "1 records at this scale"
+    page = summary.dirty_table(dirty, "cpu")
+    assert "dirty_records_cpu.csv" in page and "abc123<br>2026-01-02" in page and ">seed</th>" not in page
+
+
+def test_figure_1s_families_and_the_scorecard_table(monkeypatch):
+    monkeypatch.setattr(summary, "recorded_mechanism", lambda scale: scale)
+    monkeypatch.setattr(summary, "mechanism_verdicts", lambda frame, scale: pd.DataFrame({"verdict": [scale]}))
+    mechanism_at = summary.mechanism_by_scale("cpu")
+    assert list(mechanism_at) == ["cpu", grid.REGIME_SCALE]
+    assert list(summary.mechanism_by_scale(grid.REGIME_SCALE)) == [grid.REGIME_SCALE]
+    recs = records(*[fake("CE+DRW+SAM", s, "smoke", tail=t) for s, t in enumerate([30, 41, 52])],
+                   *[fake("CE+DRW", s, "smoke", tail=t) for s, t in enumerate([20, 30, 41])])
+    claims = summary.by_data([summary.HEADLINE], "smoke", ["fashion-mnist"], [0, 1, 2], recs, "final")
+    validated = summary.validated_claims("smoke", ["fashion-mnist"], {})
+    assert set(summary.validated_at(validated, "best_val")["rule"]) == {"best_val"}
+    families = summary.families(claims, validated, mechanism_at, claims.iloc[:0], "cpu")
+    assert list(families)[2:4] == ["mechanism, this scale (ch. 2)", f"mechanism, {grid.REGIME_SCALE} (ch. 2)"]
+    assert list(families["mechanism, this scale (ch. 2)"]["verdict"]) == ["cpu"]
+    rows, bars = summary.overview(families)
+    assert bars == [*families, summary.OWN_HYPOTHESES_BAR] and len(rows) == sum(len(f) for f in families.values())
+    averages = summary.assess_averages(catalog.AVERAGES, "smoke", ["fashion-mnist"], summary.paper_seeds([0]), {},
+                                       "final")
+    page = summary.scorecard_table(claims, averages, validated, claims.iloc[:0], "smoke", "final")
+    assert "scorecard_claims_smoke.csv" in page and page.count("colspan") == 4  # the empty group is left out
+    assert summary.paper_protocol_group("smoke", "final").startswith("Paper protocol (smoke scale, Table 5's radii")
+    assert summary.averages_group("cpu", "best", "x; ") == (
+        "The paper's averages (x; cpu scale, paper protocol, best epoch): not counted, raw p")

@@ -169,7 +169,10 @@ def after_data_claims(rows: pd.DataFrame, found: dict, large_rho: float = grid.M
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Means over seeds and tail classes per radius: what the chapter's table shows."""
+    """Means over seeds and tail classes per radius: what the chapter's table shows (empty without rows: a scale
+    whose split is not recorded)."""
+    if rows.empty:
+        return pd.DataFrame()
     columns = ["images", "train acc", "test acc", "loss", "grad_norm", "H_min", "G_min", "R_min", "H_max",
                "lambda_min_over_grad"]
     table = rows.groupby("rho")[columns].mean()

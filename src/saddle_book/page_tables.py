@@ -188,6 +188,16 @@ def paper_table(frame, digits: int = 3) -> str:
     return typeset(pd.DataFrame(cells, index=frame.index), digits, index=True, wrap=())
 
 
+def titled(title: str, table: str) -> str:
+    """HTML: a table (typeset, a str) under its title in bold, as a glued block of several tables shows each."""
+    return f"<p><b>{title}</b></p>" + table
+
+
+def blocks(parts, empty: str) -> str:
+    """HTML: titled tables one after another, or `empty` (the page's words) where a section made none."""
+    return "\n".join(parts) or empty
+
+
 def show(title: str, frame) -> None:
     """A bold title, then the table: a frame as the notebook shows it, or a typeset table (HTML, a str)."""
     from IPython.display import HTML, Markdown, display
@@ -195,9 +205,13 @@ def show(title: str, frame) -> None:
     display(HTML(frame) if isinstance(frame, str) else frame)
 
 
-def typeset_by(frame, column: str, digits: int = 3, wrap=("claim",)) -> str:
+def typeset_by(frame, column: str, digits: int = 3, wrap=("claim",), columns=None, empty: str = "") -> str:
     """typeset() once per value of `column` (e.g. the method), each table under that value in bold and without the
-    column: narrower tables that fit a dropdown at a laptop's width, in the frame's order."""
+    column: narrower tables that fit a dropdown at a laptop's width, in the frame's order. `columns`: those kept,
+    `column` among them, in order; `empty`: the page's words where the frame has no rows (not computed here)."""
+    if not len(frame):
+        return empty
+    frame = frame if columns is None else frame[list(columns)]
     parts = []
     for value in dict.fromkeys(frame[column]):
         part = frame[frame[column] == value].drop(columns=[column])

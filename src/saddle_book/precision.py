@@ -12,7 +12,7 @@ import pandas as pd
 
 from saddle import grid
 
-from . import catalog, rule
+from . import catalog, page_tables, rule
 from saddle.results import find_record
 from saddle.analyse import STORED
 
@@ -87,3 +87,25 @@ def dirty_twins(scale: str = "cpu", seeds=grid.PROTOCOL_SEEDS) -> list[tuple[str
         if record is not None and record["provenance"].get("git_commit", "").endswith("-dirty"):
             out.append((method, seed))
     return out
+
+
+def chapter_texts(family: pd.DataFrame, dirty: list[tuple[str, int]]) -> dict:
+    """What chapter 4's precision section quotes: the seed pairs behind the accuracy claims, the fp32 twins trained
+    from a dirty tree (dirty_twins), the margins and level of the keeps rule, the family's size, and each claim's
+    verdict after Holm as bf16_<method>_<metric>."""
+    pairs = family.loc[[k for k in family.index if k.endswith("-acc")], "seeds"].sum()
+    return ({"bf16_pairs": str(int(pairs)), "bf16_dirty": ", ".join(f"{m} seed {s}" for m, s in dirty) or "none",
+             "bf16_margins": catalog.margins_text(("acc", "tail")),
+             "bf16_lambda_margin": f"{catalog.PRECISION_LAMBDA_MARGIN:g}",
+             "bf16_level": f"{rule.EQUIVALENCE_LEVEL:.0%}", "bf16_family_size": str(len(catalog.PRECISION_IDS))}
+            | {"bf16_" + key.removeprefix("bf16-").replace("+", "_").replace("-", "_"): row["verdict (Holm)"]
+               for key, row in family.iterrows()})
+
+
+TABLE_TITLE = ("bf16 minus float32 (cpu scale, validated protocol, final epoch): keeps within the margin; Holm "
+               "within the family precision, cpu")
+
+
+def verdict_table(family: pd.DataFrame) -> str:
+    """HTML: the family's claims (verdicts()) verdict first, under TABLE_TITLE."""
+    return page_tables.verdict_groups({TABLE_TITLE: family.reset_index()}, paper=False)

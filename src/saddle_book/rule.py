@@ -408,6 +408,12 @@ class Verdicts:
         """A row judged elsewhere (e.g. mechanism.claims), with extra columns (e.g. the unit of its diffs)."""
         self.rows.append({"key": key, **extra, **row})
 
+    def add_new(self, frame: pd.DataFrame) -> None:
+        """The rows of a frame of claims judged elsewhere, indexed by key, that this chapter has not judged yet: a
+        claim measured two ways enters the family once, as first judged."""
+        for key, row in frame.drop(index=list(self.keys()), errors="ignore").iterrows():
+            self.add(key, row.to_dict())
+
     def judge(self, key: str, text: str, diffs, kind: str, tolerance: float = KEEP_TOLERANCE, **extra) -> None:
         """Judge a claim: `diffs` maps each seed to its paired difference, or lists differences over other units
         (points, radii, minibatches, trials). Nothing is returned, so a cell that ends with it prints nothing."""

@@ -81,7 +81,10 @@ def trend_words(gains) -> str:
 
 def gain_table(gains):
     """scorecard.imbalance_gains pivoted to rows (method, metric, source) by imbalance, rounded as the claim lines
-    print them (Python's format, not numpy's half-to-even): the same digits in the table and the text."""
+    print them (Python's format, not numpy's half-to-even): the same digits in the table and the text. No gains (a
+    chapter without Tables 7-8): the empty frame as it is."""
+    if not len(gains):
+        return gains
     return gains.pivot_table(index=["method", "metric", "source"], columns="imbalance",
                              values="gain").map(lambda v: float(f"{v:.1f}"))
 
@@ -100,6 +103,16 @@ def gain_lines(gains) -> list[str]:
                      + (f"paper {' / '.join(f'{g:+.1f}' for g in paper)}, {trend_words(paper)}."
                         if paper is not None and len(paper) >= 2 else "the paper gives no such row."))
     return lines
+
+
+def recorded_count(records: dict) -> int:
+    """How many of a chapter's runs ({run_id: record or None}) have a record."""
+    return sum(r is not None for r in records.values())
+
+
+def recorded(configs, records: dict) -> list[dict]:
+    """The records of `configs` (each run once) that exist, in order: what a figure of a table's runs draws."""
+    return [records[c.run_id] for c in runner.unique(configs) if records[c.run_id]]
 
 
 def run_gaps(configs: dict, records: dict, scale: str, seeds_of: dict) -> tuple[list[str], str]:

@@ -20,6 +20,29 @@ from .saddle_setup import Estimator, chapter_pair, comparisons_trained, seeds_wi
 from .spectra_claims import group_stat, stat
 
 
+def last_epoch_spectra(records: dict, estimator: Estimator, epoch: int) -> tuple[dict, dict]:
+    """Per method, its classes' stored spectra and its average loss's at `epoch`: Fig. 2's two kinds of panel."""
+    return ({name: estimator.of(record, epoch) for name, record in records.items()},
+            {name: estimator.of(record, epoch, [AVERAGE]) for name, record in records.items()})
+
+
+CLASS_COLUMNS = ["method", "class", "group", "lambda_min", "lambda_max", "ratio", "gradient norm", "loss", "test acc",
+                 "train acc"]
+
+
+def class_table(records: dict, final: dict, average: dict, point: pd.DataFrame) -> pd.DataFrame:
+    """Every class and the average loss per method at the analysed point: the spectrum's extremes beside the
+    class loss, its gradient norm (`point`: at_point()) and the accuracies, so the ranking can be read whole."""
+    table = pd.DataFrame([row for name in records for row in spectra_rows(final[name], records[name], name)
+                          + spectra_rows(average[name], records[name], name)])
+    return table.merge(point[["method", "class", "gradient norm", "loss"]], on=["method", "class"],
+                       how="left")[CLASS_COLUMNS]
+
+
+IMAGES_COLUMNS = ["method", "class", "images", "lambda_min", "gradient norm", "loss"]  # train_and_test_images shown
+LDAM_COLUMNS = ["method", "class", "group", "lambda_min", "lambda_max", "ratio"]  # ldam_comparison's rows shown
+
+
 def fig2_panels(records: dict, final: dict, average: dict, head_class: int, tail_class: int) -> dict:
     """Fig. 2's panels: per method the average loss's spectrum, then the head and tail class's."""
     panels = {}
@@ -157,10 +180,12 @@ def gradient_sentence(table: pd.DataFrame) -> str:
                              "not a saddle of it in the strict sense." if min(steeper.values()) > 2 else ".")
 
 
-def fig2_texts(final: dict, average: dict, groups: dict, head_class: int, tail_class: int) -> dict:
-    """The numbers Fig. 2's discussion quotes: group ratios, and the extremes of the plotted classes and of the
-    average loss, per method ('drw' for CE+DRW, 'sam' for CE+DRW+SAM)."""
-    texts = {}
+def fig2_texts(final: dict, average: dict, groups: dict, head_class: int, tail_class: int,
+               class_names: list[str]) -> dict:
+    """The numbers Fig. 2's discussion quotes: the plotted classes by name, group ratios, and the extremes of the
+    plotted classes and of the average loss, per method ('drw' for CE+DRW, 'sam' for CE+DRW+SAM)."""
+    texts = {"tail_name": f"{tail_class} {class_names[tail_class]}",
+             "head_name": f"{head_class} {class_names[head_class]}"}
     for m, key in (("CE+DRW", "drw"), ("CE+DRW+SAM", "sam")):
         texts[f"{key}_tailgroup_ratio"] = f"{group_stat(final[m], groups['tail'], 'ratio'):.3f}"
         texts[f"{key}_headgroup_ratio"] = f"{group_stat(final[m], groups['head'], 'ratio'):.3f}"
@@ -178,11 +203,33 @@ def average_claim(final: dict, average: dict, tail, seed: int) -> tuple:
             {seed: group_stat(final["CE+DRW"], tail, "ratio") - stat(average["CE+DRW"], AVERAGE, "ratio")}, "raises")
 
 
+def drw_epoch(last: int) -> int:
+    """The epoch DRW's re-weighting starts in a run of `last` epochs: 80% of training (160 of the paper's 200)."""
+    return round(0.8 * last)
+
+
+def spectra_over_training(records: dict, estimator: Estimator, epochs) -> pd.DataFrame:
+    """Every class's extremes and ratio per method at each of `epochs` (spectra_rows of the stored spectra): Fig. 3
+    A/B's lines."""
+    return pd.DataFrame([row for name, record in records.items() for epoch in epochs
+                         for row in spectra_rows(estimator.of(record, epoch), record, name)])
+
+
+def ratio_by_group(rows: pd.DataFrame) -> pd.DataFrame:
+    """The mean ratio per (method, group), a column per epoch: the bold lines of Fig. 3 A/B, which its claims read."""
+    return rows.groupby(["method", "group", "epoch"])["ratio"].mean().unstack("epoch")
+
+
+def epochs_as_columns(by_group: pd.DataFrame) -> pd.DataFrame:
+    """ratio_by_group() as a page table: method and group as columns, each epoch a column headed by its number."""
+    return by_group.rename(columns=str).reset_index()
+
+
 def over_training(by_group: pd.DataFrame, run_epochs, last: int, seed: int) -> tuple[list[tuple], dict]:
     """Fig. 3 A/B: the tail group's ratio before and after DRW starts (80% of training), and SAM against SGD
     at each epoch; `by_group` is the ratio's mean per (method, group) by epoch. Spectra over training exist for the
     plotted seed only, so both claims are one seed's."""
-    drw_start = max(e for e in run_epochs if e <= round(0.8 * last))
+    drw_start = max(e for e in run_epochs if e <= drw_epoch(last))
     after = [e for e in run_epochs if e > drw_start]
     tail = by_group.xs("tail", level="group")
     claims = [("drw_drives", "after DRW starts, the tail group's ratio rises (CE+DRW)",
@@ -210,6 +257,12 @@ def radius_sweep(rho_table: pd.DataFrame, sweep_seeds, n_tail: int) -> tuple[tup
              "rho_lam_max": f"{mean_by_rho.loc[top]:.3g}", "rho_max": f"{top:g}",
              "sweep_seeds_text": " and ".join(map(str, sweep_seeds))}
     return claim, texts
+
+
+def radius_means(rho_table: pd.DataFrame) -> pd.DataFrame:
+    """Fig. 3 C's table: per tail class and radius, lambda_min and the training and test accuracy, means over the
+    sweep's seeds."""
+    return rho_table.groupby(["class", "rho"])[["lambda_min", "train acc", "test acc"]].mean()
 
 
 def tail_above_head(rows: pd.DataFrame, method: str) -> tuple[float, float]:

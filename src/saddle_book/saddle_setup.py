@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 from saddle import analyse, grid
 from saddle.analyse import STORED
 from saddle.results import find_record
@@ -77,6 +79,27 @@ def resolve_parameters(scale: str, protocol: str, rho, rho_sweep, sweep_seeds, s
             Estimator(p["iters"], p["max_per_class"], p["seeds"][0]))
 
 
+def plotted_runs(scale: str, protocol: str, seed: int, rho: float) -> tuple[dict, int]:
+    """The plotted seed's pair (chapter_pair) as {method: record} and the runs' length in epochs (the last epoch,
+    the one analysed); a missing record stops the chapter with the command that trains it."""
+    from saddle.runs import require_record
+    pair = dict(chapter_pair(scale, protocol, seed, rho))
+    return {method: require_record(config) for method, config in pair.items()}, pair["CE+DRW"].epochs
+
+
+def run_epochs(epochs, last: int) -> list[int]:
+    """The `epochs` parameter, given as epochs of the paper's 200, at a run of `last` epochs: scaled, rounded, at
+    least 1, each once."""
+    return sorted({max(1, round(e * last / 200)) for e in epochs})
+
+
+def chapter_texts(scale: str, protocol: str, rho: float) -> dict:
+    """The radius, the data and scale, and the protocol the chapter's captions and prose name."""
+    from .notebook import scale_words
+    return {"chapter_rho": f"{rho:g}", "chapter_scale": scale_words(scale),
+            "chapter_protocol": protocol_words(protocol)}
+
+
 def protocol_words(protocol: str) -> str:
     """The runs a chapter-2 protocol names, for its prose."""
     return ("the validated protocol (validation split, a new subset per seed, rho tuned on validation)"
@@ -91,6 +114,13 @@ def sweep_configs(scale: str, protocol: str, seeds, rhos) -> dict:
 def sweep_records(scale: str, protocol: str, seeds, rhos) -> dict:
     """{(rho, seed): record, None where not trained} of Fig. 3 C's radius sweep (sweep_configs)."""
     return {key: find_record(config) for key, config in sweep_configs(scale, protocol, seeds, rhos).items()}
+
+
+def sweep_table(scale: str, protocol: str, seeds, rhos, estimator: Estimator) -> pd.DataFrame:
+    """Fig. 3 C's rows from the stored spectra: each tail class's lambda_min and accuracies per recorded run of the
+    sweep (sweep_records), with the chapter's Lanczos settings."""
+    return pd.DataFrame(STORED.sweep_rows(sweep_records(scale, protocol, seeds, rhos), iters=estimator.iters,
+                                          max_per_class=estimator.max_per_class))
 
 
 def chapter_configs(scale: str, protocol: str, seed: int, rho: float, sweep_seeds, rho_sweep) -> list:

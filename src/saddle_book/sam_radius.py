@@ -66,6 +66,16 @@ def fit_percent(fits, method: str) -> str:
     return f"{fits.loc[method, 'mean']:.0f}%" if method in fits.index else "not run here"
 
 
+def fit_texts(fits, prefix: str, methods=("CE+DRW", "CE+DRW+SAM")) -> dict:
+    """fit_percent of each of `methods`, glued as `prefix` + the method in lower case ('fit_ce_drw_sam')."""
+    return {prefix + m.lower().replace("+", "_"): fit_percent(fits, m) for m in methods}
+
+
+def tuned_radii(methods, scale: str, dataset: str) -> dict:
+    """The radius tuned on validation for each SAM method among `methods` (None: tuning incomplete)."""
+    return {m: tuned_rho(m, scale, dataset=dataset) for m in SAM_METHODS if m in methods}
+
+
 def fit_table(tuned_rhos: dict, dataset: str, paper_fit, tuned_fit):
     """Per SAM method: Table 5's radius and the tail it fits there, beside the radius tuned on validation (None:
     tuning incomplete) and the tail it fits there: where the two protocols part."""

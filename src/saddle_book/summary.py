@@ -1,13 +1,16 @@
 """What chapter 7 (the scorecard) and the landing page quote: every accuracy claim judged by data set, the headline
-under both protocols, the CE+SAM reading of Table 1, and the ledger's counts and costs. Reads records, never
-trains; every verdict comes from saddle_book.scorecard's rule."""
+under both protocols, the CE+SAM reading of Table 1, the ledger's counts and costs, and the scorecard's tables and
+verdict groups (the group titles chapter 4 shares). Reads records, never trains; every verdict comes from
+saddle_book.scorecard's rule."""
 from __future__ import annotations
 
 import pandas as pd
 
 from saddle import grid, runner
 
-from . import catalog, rule, scorecard
+from . import catalog, page_tables, rule, scorecard
+from .run_tables import recorded_count
+from .saddle_story import mechanism_verdicts, recorded_mechanism
 
 HEADLINE = catalog.sam_claim("CE+DRW", 1, "tail")
 CE_SAM_TAIL = catalog.Claim("ce-sam-tail-gain", "SAM raises CE's tail accuracy", 1, "CE+SAM", "CE", "tail")
@@ -86,7 +89,7 @@ def ledger_texts(claims: pd.DataFrame, changed: list[str], records: dict, valida
                  table_cells: pd.DataFrame) -> dict:
     """The scorecard's counts: claims by verdict, verdicts that change under the other epoch rule, runs and table
     cells with records, and what training them cost (hours summed over runs, resumed runs estimated)."""
-    have = sum(r is not None for r in validated_records.values())
+    have = recorded_count(validated_records)
     cost = runner.training_time(records)
     return {**{f"claims_{verdict.replace(' ', '_')}": n for verdict, n in rule.count(claims).items()},
             "multiplicity": rule.multiplicity(claims), "changed_under_other": len(changed),
@@ -94,7 +97,7 @@ def ledger_texts(claims: pd.DataFrame, changed: list[str], records: dict, valida
             "tuned_have_text": f"All {have} of its runs have records." if have == len(validated_records) else
             f"{have} of its {len(validated_records)} runs have records so far; a claim whose runs are missing reads "
             "*not run here*.",
-            "runs_have": sum(r is not None for r in records.values()), "runs_total": len(records),
+            "runs_have": recorded_count(records), "runs_total": len(records),
             "cells_total": len(table_cells), "cells_run": int((table_cells["verdict"] != "not run here").sum()),
             "grid_hours": f"{cost['measured']:.1f}",
             "grid_hours_note": f"{cost['resumed']} of the runs were resumed after an interruption, and their time "
@@ -120,6 +123,147 @@ def grid_cost_texts(scale: str) -> dict:
     return texts
 
 
+def other_epoch_rule(epoch_rule: str) -> str:
+    """The epoch rule a page reads beside `epoch_rule` to show what the choice changes: 'final' beside 'best',
+    'best' beside the others."""
+    return "best" if epoch_rule != "best" else "final"
+
+
+def rule_texts(epoch_rule: str) -> dict:
+    """The epoch rules and the keeps rule's level and margins, as the scorecard's prose names them."""
+    return {"epoch_rule": epoch_rule, "other_rule": other_epoch_rule(epoch_rule),
+            "keeps_level": f"{rule.EQUIVALENCE_LEVEL:.0%}", "keeps_margins": catalog.margins_text()}
+
+
+def scorecard_configs(scale: str, seeds, table2_seeds, dataset_names) -> list:
+    """Every run of the paper protocol the scorecard reads: Tables 1, 2, 4, 7-8 and Fig. 4."""
+    return (grid.table1(scale, seeds, dataset_names) + grid.table2(scale, table2_seeds, dataset_names)
+            + grid.table4(scale, seeds, dataset_names) + grid.tables7_8(scale, seeds, dataset_names=dataset_names)
+            + grid.figure4(scale, seeds, dataset_names=dataset_names))
+
+
+def table_cells(scale: str, dataset_names, seeds, records: dict, epoch_rule: str) -> pd.DataFrame:
+    """scorecard.cells on each data set, stacked: every cell of the paper's tables beside ours."""
+    return pd.concat([scorecard.cells(scale, name, seeds, records, epoch_rule) for name in dataset_names],
+                     ignore_index=True)
+
+
+def epoch_rule_changes(claims: pd.DataFrame, scale: str, dataset_names, seeds, records: dict,
+                       epoch_rule: str) -> list[str]:
+    """The claims (`claims`: by_data of catalog.CLAIMS at `epoch_rule`) whose verdict the other epoch rule changes:
+    how much the choice of epoch decides."""
+    other = by_data(catalog.CLAIMS, scale, dataset_names, seeds, records, other_epoch_rule(epoch_rule))
+    return scorecard.verdict_changes(claims, other)
+
+
+def ce_sam_tail(scale: str, dataset: str, seeds, records: dict, validated_records: dict, epoch_rule: str) -> str:
+    """ce_sam_tail_text on CE_SAM_TAIL judged on both protocols: the paper's runs at `epoch_rule`, the validated
+    protocol's at the final epoch."""
+    return ce_sam_tail_text(
+        scorecard.assess(CE_SAM_TAIL, scale, dataset, seeds, records, epoch_rule),
+        scorecard.assess(CE_SAM_TAIL, scale, dataset, list(grid.PROTOCOL_SEEDS), validated_records, "final",
+                         "validated"))
+
+
+def assess_averages(averages, scale: str, dataset_names, seeds, records: dict, epoch_rule: str) -> pd.DataFrame:
+    """The paper's averages (catalog.Average) on each data set, a row each with its `data`: shown beside the claims,
+    counted in no family (their cells are counted already)."""
+    return pd.DataFrame([scorecard.assess_average(a, scale, name, seeds, records, epoch_rule) | {"data": name}
+                         for a in averages for name in dataset_names])
+
+
+def beyond_claims(scale: str, dataset_names, seeds) -> pd.DataFrame:
+    """The claims after the paper (catalog.BEYOND_CLAIMS) on chapter 8's runs of `seeds` (read only), judged on the
+    validated protocol's seeds at the final epoch."""
+    records = runner.records(grid.followups(scale, seeds))
+    return by_data(catalog.BEYOND_CLAIMS, scale, dataset_names, list(grid.PROTOCOL_SEEDS), records, "final",
+                   "validated")
+
+
+def validated_at(validated: pd.DataFrame, epoch_rule: str) -> pd.DataFrame:
+    """validated_claims' rows read at one epoch rule ('final' or 'best_val')."""
+    return validated[validated["rule"] == epoch_rule]
+
+
+# The verdict groups' titles: the family, its scale, protocol and epoch (chapters 4 and 7 share them)
+def paper_protocol_group(scale: str, epoch_rule: str) -> str:
+    return (f"Paper protocol ({scale} scale, Table 5's radii, {epoch_rule} epoch); Holm within the family accuracy, "
+            "paper protocol")
+
+
+def validated_group(scale: str) -> str:
+    return (f"Table 1, validated protocol ({scale} scale, tuned radii, final epoch); Holm within the family accuracy, "
+            "validated protocol")
+
+
+def averages_group(scale: str, epoch_rule: str, source: str = "") -> str:
+    return f"The paper's averages ({source}{scale} scale, paper protocol, {epoch_rule} epoch): not counted, raw p"
+
+
+def scorecard_table(claims: pd.DataFrame, averages: pd.DataFrame, validated: pd.DataFrame, beyond: pd.DataFrame,
+                    scale: str, epoch_rule: str) -> str:
+    """HTML: every claim of the scorecard in its verdict group, after a link to the claims as CSV (rounded as the
+    table prints them)."""
+    csv = claims.round({"ours": 2, "low": 2, "high": 2, "ratio": 2, "p": 4}).astype({"seeds needed": "Int64"})
+    return page_tables.csv_link(csv, f"scorecard_claims_{scale}.csv") + page_tables.verdict_groups({
+        paper_protocol_group(scale, epoch_rule): claims,
+        averages_group(scale, epoch_rule): averages,
+        validated_group(scale): validated_at(validated, "final"),
+        f"Table 1, validated protocol ({scale} scale, tuned radii, best-validation epoch); Holm within the same "
+        "family read there": validated_at(validated, "best_val"),
+        f"After the paper ({scale} scale, validated protocol, final epoch): not counted; Holm within the family "
+        "after the paper": beyond})
+
+
+def source_of(table) -> str:
+    """A claim's table as a figure's label names it: 'Table 1', ..., 'Fig. 4'."""
+    return "Fig. 4" if table == "fig4" else f"Table {table}"
+
+
+def verdicts_by_source(claims: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The claims with their `source` (source_of) and the sources in the figure's order: the tables, then Fig. 4."""
+    by_source = claims.assign(source=claims["table"].map(source_of))
+    return by_source, sorted(set(by_source["source"]), key=lambda s: (s.startswith("Fig"), int(s.split()[-1])))
+
+
+CELL_COLUMNS = ["part", "verdict", "method", "metric", "paper", "ours", "std", "seeds"]
+
+
+def cell_part(table, dataset: str, profile, imbalance) -> str:
+    """The part of the paper's tables a cell belongs to: 'Table 7, fashion-mnist, exp profile, imbalance 10'."""
+    return (f"Table {table}, {dataset}" + (f", {profile} profile" if isinstance(profile, str) else "")
+            + (f", imbalance {imbalance:g}" if imbalance == imbalance and imbalance is not None else ""))
+
+
+def cell_counts(cells: pd.DataFrame) -> pd.DataFrame:
+    """table_cells' verdicts counted per table: a row per table, a column per verdict."""
+    return cells.groupby(["table", "verdict"]).size().unstack(fill_value=0)
+
+
+def cells_table(cells: pd.DataFrame, scale: str) -> str:
+    """HTML: every cell (table_cells) under its part of the paper's tables, after a link to them all as CSV."""
+    parts = cells.assign(part=[cell_part(*row) for row in zip(cells["table"], cells["data"], cells["profile"],
+                                                                cells["imbalance"])])
+    return (page_tables.csv_link(cells, f"scorecard_cells_{scale}.csv")
+            + page_tables.typeset_by(parts, "part", columns=CELL_COLUMNS))
+
+
+def dirty_count(dirty: list[dict]) -> str:
+    """How many records (scorecard.dirty_records) were trained from a tree with uncommitted changes, for the prose."""
+    return f"{len(dirty)} records at this scale" if dirty else "none at this scale"
+
+
+def dirty_table(dirty: list[dict], scale: str) -> str:
+    """HTML: those records (run, the commit and date they started from, whether their diff was kept), after a link
+    to them as CSV."""
+    if not dirty:
+        return "<p>None at this scale.</p>"
+    frame = pd.DataFrame(dirty)
+    started = [f"{c}\n{d}" for c, d in zip(frame["commit"], frame["date"])]
+    return (page_tables.csv_link(frame, f"dirty_records_{scale}.csv")
+            + page_tables.typeset(frame.assign(started=started)[["run", "started", "diff kept"]]))
+
+
 # ---- The landing page: Fig. 1 and the three findings, every number read from the records. ----
 
 OWN_HYPOTHESES_BAR = "the book's own hypothesis (ch. 2)"  # Fig. 1's bar for catalog.OWN_HYPOTHESES
@@ -139,6 +283,29 @@ def after_holm(families: dict) -> pd.DataFrame:
         papers.append(pd.DataFrame({"verdict": verdicts(frame[~mine]), "family": name}))
         own.append(pd.DataFrame({"verdict": verdicts(frame[mine]), "family": OWN_HYPOTHESES_BAR}))
     return pd.concat(papers + own, ignore_index=True)
+
+
+def mechanism_by_scale(scale: str) -> dict:
+    """The mechanism family as chapter 2 records it (saddle_story), with Holm's correction within it, at `scale` and
+    at the regime scale."""
+    return {s: mechanism_verdicts(recorded_mechanism(s), s) for s in dict.fromkeys((scale, grid.REGIME_SCALE))}
+
+
+def families(claims: pd.DataFrame, validated: pd.DataFrame, mechanism_at: dict, beyond: pd.DataFrame,
+             scale: str) -> dict:
+    """Fig. 1's families by name, each with the chapter that judges it: the paper protocol's claims, the validated
+    protocol's at the final epoch, the mechanism at `scale` and at the regime scale (mechanism_by_scale), and the
+    claims after the paper."""
+    return {"accuracy, paper protocol (ch. 4, 6)": claims,
+            "accuracy, validated protocol (ch. 4)": validated_at(validated, "final"),
+            "mechanism, this scale (ch. 2)": mechanism_at[scale],
+            f"mechanism, {grid.REGIME_SCALE} (ch. 2)": mechanism_at[grid.REGIME_SCALE],
+            "after the paper (ch. 8)": beyond}
+
+
+def overview(families: dict) -> tuple[pd.DataFrame, list[str]]:
+    """Fig. 1's rows (after_holm) and its bars in order: the families, then the book's own hypothesis."""
+    return after_holm(families), [*families, OWN_HYPOTHESES_BAR]
 
 
 def verdict_words(row) -> str:
