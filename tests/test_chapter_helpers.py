@@ -108,7 +108,8 @@ def test_recorded_run_cost_counts_only_whole_one_thread_runs():
                 "provenance": {"threads": 1, "wall_time_s": seconds, "resumed_from_epoch": None, **made}}
     records = [record("sgd", 480), record("pgd", 600), record("sgd", 540), record("sam", 780), record("ccsam", 900),
                record("sam", 60, resumed_from_epoch=190), record("sgd", 60, threads=4), record("sam", 30, stacked_runs=4),
-               {**record("sgd", 10), "status": "diverged"}]
+               {**record("sgd", 10), "status": "diverged"},
+               {**record("sgd", 60), "config": {"optimizer": "sgd", "precision": "bf16"}}]
     assert run_tables.recorded_minutes(records) == {"one pass": 9.0, "two passes": 14.0}
     assert run_tables.recorded_text(records) == ("about 9 minutes a run without SAM and 14 with it (one thread; medians "
                                             "of the committed records)")

@@ -148,13 +148,15 @@ def metrics_table(records: list[dict], epoch_rule: str = "final", groups=("head"
 
 
 def recorded_minutes(records) -> dict:
-    """Median wall minutes of the complete one-thread runs among `records` that trained start to end, by how many
-    passes a step takes ('one pass': SGD, PGD, LPF-SGD; 'two passes': SAM, ImbSAM, CC-SAM): what a run has cost."""
+    """Median wall minutes of the complete one-thread float32 runs among `records` that trained start to end (the
+    chapters' recipe; bf16 runs are faster and timed in the appendix), by how many passes a step takes ('one pass':
+    SGD, PGD, LPF-SGD; 'two passes': SAM, ImbSAM, CC-SAM): what a run has cost."""
     minutes = {"one pass": [], "two passes": []}
     for record in records:
         made = record.get("provenance") or {}
         if (record.get("status") != "complete" or made.get("threads") != 1 or made.get("resumed_from_epoch")
-                or made.get("stacked_runs") or not made.get("wall_time_s")):
+                or made.get("stacked_runs") or not made.get("wall_time_s")
+                or record["config"].get("precision", "fp32") != "fp32"):
             continue
         passes = "two passes" if record["config"]["optimizer"] in ("sam", "imbsam", "ccsam") else "one pass"
         minutes[passes].append(made["wall_time_s"] / 60)
