@@ -73,8 +73,10 @@ def rerun(chapter: str, scale: str, rho: float, workers: int, precision: str = "
         measured = [r["provenance"]["wall_time_s"] / 60 for r in found]
         if keep:
             for record in (results / scale).glob("*.json"):
-                if not (results_dir() / scale / record.name).exists():
-                    shutil.copy2(record, results_dir() / scale / record.name)
+                target = results_dir() / scale / record.name
+                if not target.exists():  # whole or not at all: a copy interrupted leaves only its .partial
+                    shutil.copy2(record, target.with_suffix(".json.partial"))
+                    os.replace(target.with_suffix(".json.partial"), target)
     return {"workers": workers, "precision": precision, "runs": len(missing), "trained": trained, "estimate_min": round(plan["wall"], 2),
             "minutes_per_run": [round(m, 2) for m in plan["minutes"]],
             "measured_minutes_per_run": [round(m, 2) for m in measured],
