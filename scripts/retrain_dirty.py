@@ -1,0 +1,83 @@
+"""Retrain, at this checkout's clean commit, the runs of a scale whose record names a '-dirty' commit (trained from
+a tree with uncommitted changes whose diff was not kept), so that no verdict rests on code nobody can see.
+
+Each run trains, one at a time, into a staging results folder laid out like results/ (`--into`), never into this
+checkout (a changed tracked file would make the next run's own commit dirty). The new record carries
+`provenance.retrained_from`: the old commit and whether its final and best metrics came out identical; the
+snapshots the old run had committed are copied beside it. Install with `cp -r <into>/* results/` and commit.
+Runs that feed the headline (CE+DRW and CE+DRW+SAM) come first; `--part i/n` takes every n-th run (one process
+per core). Usage:
+
+    OMP_NUM_THREADS=1 python scripts/retrain_dirty.py --scale cpu --into /tmp/retrained [--part 0/2] [--list]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from saddle.checkpoints import keep_snapshots
+from saddle.config import RunConfig
+from saddle.results import git_commit, load_records, results_dir, write_record
+from saddle.runs import get_or_run
+
+
+def dirty_configs(scale: str) -> list[tuple[RunConfig, dict]]:
+    """(config, old record) of every run of `scale` recorded from a dirty tree, headline recipes first."""
+    found = [(RunConfig.from_dict(r["config"]), r) for r in load_records(scale)
+             if str(r["provenance"].get("git_commit", "")).endswith("-dirty")]
+    headline = lambda c: c.loss == "ce" and c.drw and c.optimizer in ("sgd", "sam")  # noqa: E731
+    return sorted(found, key=lambda cr: (not headline(cr[0]), cr[0].seed, cr[0].run_id))
+
+
+def retrain(config: RunConfig, old: dict, into: Path) -> dict:
+    """Train `config` into `into` (its record and kept snapshots), noting how it compares with `old`."""
+    cache = into / ".cache"
+    record = get_or_run(config, root=into, cache=cache)
+    kept = sorted(int(p.stem.split("_")[1]) for p in
+                  (results_dir() / config.scale / "checkpoints" / config.run_id).glob("epoch_*.pt"))
+    record["provenance"]["retrained_from"] = {
+        "git_commit": old["provenance"]["git_commit"], "date": old["provenance"].get("date"),
+        "metrics_identical": all(record["metrics"][k] == old["metrics"].get(k) for k in ("final", "best")),
+        "final_acc_old": old["metrics"]["final"].get("acc"), "final_acc_new": record["metrics"]["final"].get("acc")}
+    write_record(record, into / config.scale / f"{config.run_id}.json")
+    if kept:
+        os.environ["SADDLE_RESULTS"] = str(into)  # keep_snapshots copies into results_dir()
+        try:
+            keep_snapshots(record, epochs=kept, cache=cache)
+        finally:
+            del os.environ["SADDLE_RESULTS"]
+    return record
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", default="cpu")
+    parser.add_argument("--into", type=Path, required=True, help="staging results folder (laid out like results/)")
+    parser.add_argument("--part", default="0/1", help="i/n: this process takes runs i, i+n, ... (default 0/1)")
+    parser.add_argument("--list", action="store_true", help="list the runs and stop")
+    args = parser.parse_args(argv)
+    try:
+        index, count = (int(x) for x in args.part.split("/"))
+        if not 0 <= index < count:
+            raise ValueError
+    except ValueError:
+        parser.exit(2, f"--part {args.part!r}: accepted is i/n with 0 <= i < n, e.g. 0/2\n")
+    if git_commit().endswith("-dirty"):
+        parser.exit(2, f"this checkout ({git_commit()}) has uncommitted changes: retrain from a clean one\n")
+    runs = dirty_configs(args.scale)[index::count]
+    print(f"{len(runs)} runs of scale {args.scale} to retrain at {git_commit()[:12]}", flush=True)
+    for i, (config, old) in enumerate(runs, 1):
+        print(f"[{i}/{len(runs)}] {config.run_id} (was {old['provenance']['git_commit'][:12]}-dirty)", flush=True)
+        if args.list:
+            continue
+        record = retrain(config, old, args.into)
+        was = record["provenance"]["retrained_from"]
+        print(f"    final acc {was['final_acc_old']} -> {was['final_acc_new']}, "
+              f"identical: {was['metrics_identical']}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
