@@ -4,22 +4,29 @@ a tree with uncommitted changes whose diff was not kept), so that no verdict res
 Each run trains, one at a time, into a staging results folder laid out like results/ (`--into`), never into this
 checkout (a changed tracked file would make the next run's own commit dirty). The new record carries
 `provenance.retrained_from`: the old commit and whether its final and best metrics came out identical; the
-snapshots the old run had committed are copied beside it. Install with `cp -r <into>/* results/` and commit.
-Runs that feed the headline (CE+DRW and CE+DRW+SAM) come first; `--part i/n` takes every n-th run (one process
-per core). Usage:
+snapshots the old run had committed are kept beside it. Runs that feed the headline (CE+DRW and CE+DRW+SAM)
+come first; `--part i/n` takes every n-th run (one process per core).
+
+`--install` then replaces each old record by its retrained one, saying in `provenance.retrained_from` whether the
+metrics, the curves and the committed snapshots' tensors came out identical; a snapshot is replaced only where its
+tensors differ (the bytes of a torch file differ between two saves of the same tensors). Usage:
 
     OMP_NUM_THREADS=1 python scripts/retrain_dirty.py --scale cpu --into /tmp/retrained [--part 0/2] [--list]
+    python scripts/retrain_dirty.py --scale cpu --into /tmp/retrained --install     # then commit results/
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
-from saddle.checkpoints import keep_snapshots
+import torch
+
+from saddle.checkpoints import keep_snapshots, load_verified
 from saddle.config import RunConfig
-from saddle.results import git_commit, load_records, results_dir, write_record
+from saddle.results import git_commit, load_records, read_record, record_path, results_dir, write_record
 from saddle.runs import get_or_run
 
 
@@ -51,12 +58,51 @@ def retrain(config: RunConfig, old: dict, into: Path) -> dict:
     return record
 
 
+def same_tensors(a, b) -> bool:
+    """Whether two loaded checkpoints hold the same values, tensor for tensor (their file bytes may differ)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same_tensors(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(same_tensors, a, b))
+    return torch.equal(a, b) if torch.is_tensor(a) else a == b
+
+
+def install(scale: str, into: Path) -> list[str]:
+    """Replace each dirty record of `scale` by its retrained one in `into` (trained at a clean commit), noting what
+    came out identical; copy a retrained snapshot only where its tensors differ. Lines saying what was done."""
+    lines = []
+    for config, old in dirty_configs(scale):
+        staged = into / scale / f"{config.run_id}.json"
+        if not staged.exists():
+            continue
+        record = read_record(staged)
+        if record["provenance"]["git_commit"].endswith("-dirty"):
+            raise ValueError(f"{staged} names a dirty commit too; retrain it from a clean checkout")
+        snapshots = {}
+        for new in sorted((into / scale / "checkpoints" / config.run_id).glob("epoch_*.pt")):
+            committed = results_dir() / scale / "checkpoints" / config.run_id / new.name
+            snapshots[new] = same_tensors(load_verified(new), load_verified(committed))
+        record["provenance"]["retrained_from"] = {
+            **record["provenance"].get("retrained_from", {}), "git_commit": old["provenance"]["git_commit"],
+            "metrics_identical": record["metrics"] == old["metrics"],
+            "curves_identical": record["curves"] == old["curves"],
+            "snapshots_identical": all(snapshots.values()) if snapshots else None}
+        for new, same in snapshots.items():
+            if not same:
+                for path in (new, new.with_name(new.name + ".sha256")):
+                    shutil.copy2(path, results_dir() / scale / "checkpoints" / config.run_id / path.name)
+        write_record(record, record_path(config))
+        lines.append(f"{config.run_id}: {record['provenance']['retrained_from']}")
+    return lines
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", default="cpu")
     parser.add_argument("--into", type=Path, required=True, help="staging results folder (laid out like results/)")
     parser.add_argument("--part", default="0/1", help="i/n: this process takes runs i, i+n, ... (default 0/1)")
     parser.add_argument("--list", action="store_true", help="list the runs and stop")
+    parser.add_argument("--install", action="store_true", help="replace the dirty records by the retrained ones")
     args = parser.parse_args(argv)
     try:
         index, count = (int(x) for x in args.part.split("/"))
@@ -64,6 +110,9 @@ def main(argv=None) -> int:
             raise ValueError
     except ValueError:
         parser.exit(2, f"--part {args.part!r}: accepted is i/n with 0 <= i < n, e.g. 0/2\n")
+    if args.install:
+        print("\n".join(install(args.scale, args.into)) or f"nothing retrained in {args.into} yet")
+        return 0
     if git_commit().endswith("-dirty"):
         parser.exit(2, f"this checkout ({git_commit()}) has uncommitted changes: retrain from a clean one\n")
     runs = dirty_configs(args.scale)[index::count]
