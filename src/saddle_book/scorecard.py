@@ -472,14 +472,22 @@ def imbalance_gains(methods, scale: str, dataset_names, imbalances, seeds, recor
 
 
 def dirty_records(scale: str, root: Path | None = None) -> list[dict]:
-    """The records of `scale` trained from a tree with uncommitted changes before such runs were refused: the commit
-    they started from, whether their diff was kept (git_diff_sha256, since --allow-dirty), their run and label.
-    Their code is the named commit plus changes that, without a kept diff, cannot be recovered."""
+    """The records of `scale` trained from a tree with uncommitted changes before such runs were refused, and those
+    since retrained at a clean commit (scripts/retrain_dirty.py): the commit they started from, whether their diff
+    was kept (git_diff_sha256, since --allow-dirty), their run and label, and where retrained, the clean commit and
+    whether metrics, curves and snapshot tensors came out identical. Without a kept diff, the code of a record
+    still dirty is the named commit plus changes nobody can recover."""
     rows = []
     for record in load_records(scale, root):
         provenance = record["provenance"]
-        if str(provenance.get("git_commit", "")).endswith("-dirty"):
+        retrained = provenance.get("retrained_from")
+        origin = retrained or provenance
+        if str(origin.get("git_commit", "")).endswith("-dirty"):
+            identical = retrained and all(retrained.get(k) is not False for k in
+                                          ("metrics_identical", "curves_identical", "snapshots_identical"))
             rows.append({"run": record["id"], "method": record.get("label"), "seed": record["config"]["seed"],
-                         "commit": provenance["git_commit"][:12], "date": str(provenance.get("date", ""))[:10],
-                         "diff kept": "git_diff_sha256" in provenance})
+                         "commit": origin["git_commit"][:12], "date": str(origin.get("date", ""))[:10],
+                         "diff kept": "git_diff_sha256" in provenance,
+                         "retrained at": provenance["git_commit"][:12] if retrained else "",
+                         "identical": ("yes" if identical else "no") if retrained else ""})
     return sorted(rows, key=lambda r: (r["date"], r["run"]))

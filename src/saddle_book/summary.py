@@ -249,19 +249,30 @@ def cells_table(cells: pd.DataFrame, scale: str) -> str:
 
 
 def dirty_count(dirty: list[dict]) -> str:
-    """How many records (scorecard.dirty_records) were trained from a tree with uncommitted changes, for the prose."""
-    return f"{len(dirty)} records at this scale" if dirty else "none at this scale"
+    """How many records (scorecard.dirty_records) still name a tree with uncommitted changes, and how many were
+    retrained at a clean commit and how many of those came out identical, for the prose."""
+    if not dirty:
+        return "none at this scale"
+    retrained = [r for r in dirty if r["retrained at"]]
+    left = len(dirty) - len(retrained)
+    text = f"{left} record{'s' if left != 1 else ''} at this scale still name{'s' if left == 1 else ''} one"
+    if retrained:
+        same = sum(r["identical"] == "yes" for r in retrained)
+        text += (f"; {len(retrained)} more were retrained at a clean commit, {same} of them identical to the "
+                 "original in metrics, curves and snapshot tensors")
+    return text
 
 
 def dirty_table(dirty: list[dict], scale: str) -> str:
-    """HTML: those records (run, the commit and date they started from, whether their diff was kept), after a link
-    to them as CSV."""
+    """HTML: those records (run, the commit and date they started from, whether their diff was kept, where
+    retrained and whether identically), after a link to them as CSV."""
     if not dirty:
         return "<p>None at this scale.</p>"
     frame = pd.DataFrame(dirty)
     started = [f"{c}\n{d}" for c, d in zip(frame["commit"], frame["date"])]
     return (page_tables.csv_link(frame, f"dirty_records_{scale}.csv")
-            + page_tables.typeset(frame.assign(started=started)[["run", "started", "diff kept"]]))
+            + page_tables.typeset(frame.assign(started=started)[["run", "started", "diff kept", "retrained at",
+                                                                  "identical"]]))
 
 
 # ---- The landing page: Fig. 1 and the three findings, every number read from the records. ----
