@@ -11,12 +11,21 @@ come first; `--part i/n` takes every n-th run (one process per core).
 metrics, the curves and the committed snapshots' tensors came out identical; a snapshot is replaced only where its
 tensors differ (the bytes of a torch file differ between two saves of the same tensors). Usage:
 
+`--analyses` recomputes, at this clean commit, the analysis records (spectra, splits) computed from a dirty tree:
+in a copy of results/ (`--into`), without them, each chapter plan of the scale computes what it reads (analyse.run
+with its default settings); `--install` then puts each in place of the old one. Run it after the runs are
+retrained and installed: a run whose snapshot tensors changed needs its analyses recomputed from the new one.
+A dirty analysis no plan reads is left as it is and listed (it enters no verdict). Usage:
+
     OMP_NUM_THREADS=1 python scripts/retrain_dirty.py --scale cpu --into /tmp/retrained [--part 0/2] [--list]
     python scripts/retrain_dirty.py --scale cpu --into /tmp/retrained --install     # then commit results/
+    OMP_NUM_THREADS=1 python scripts/retrain_dirty.py --scale cpu --into /tmp/reanalysed --analyses
+    python scripts/retrain_dirty.py --scale cpu --into /tmp/reanalysed --install    # then commit results/
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -24,10 +33,25 @@ from pathlib import Path
 
 import torch
 
+from saddle import analyse
 from saddle.checkpoints import keep_snapshots, load_verified
 from saddle.config import RunConfig
 from saddle.results import git_commit, load_records, read_record, record_path, results_dir, write_record
 from saddle.runs import get_or_run
+
+
+@contextlib.contextmanager
+def results_at(folder: Path):
+    """results_dir() is `folder` inside the block (SADDLE_RESULTS), as it was after it."""
+    before = os.environ.get("SADDLE_RESULTS")
+    os.environ["SADDLE_RESULTS"] = str(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["SADDLE_RESULTS"]
+        else:
+            os.environ["SADDLE_RESULTS"] = before
 
 
 def dirty_configs(scale: str) -> list[tuple[RunConfig, dict]]:
@@ -50,11 +74,8 @@ def retrain(config: RunConfig, old: dict, into: Path) -> dict:
         "final_acc_old": old["metrics"]["final"].get("acc"), "final_acc_new": record["metrics"]["final"].get("acc")}
     write_record(record, into / config.scale / f"{config.run_id}.json")
     if kept:
-        os.environ["SADDLE_RESULTS"] = str(into)  # keep_snapshots copies into results_dir()
-        try:
+        with results_at(into):  # keep_snapshots copies into results_dir()
             keep_snapshots(record, epochs=kept, cache=cache)
-        finally:
-            del os.environ["SADDLE_RESULTS"]
     return record
 
 
@@ -67,6 +88,31 @@ def same_tensors(a, b) -> bool:
     return torch.equal(a, b) if torch.is_tensor(a) else a == b
 
 
+PLANS = ("chapter2", "chapter3", "chapter6", "chapter8")  # the chapter plans of analyse that read a scale's records
+
+
+def dirty_analyses(scale: str, root: Path | None = None) -> list[Path]:
+    """The analysis records of `scale` (results/<scale>/<kind>/*.json) computed from a tree with uncommitted
+    changes, relative to the results folder."""
+    root = Path(root or results_dir())
+    return [p.relative_to(root) for p in sorted((root / scale).glob("*/*.json"))
+            if str(read_record(p, run_record=False).get("provenance", {}).get("git_commit", "")).endswith("-dirty")]
+
+
+def reanalyse(scale: str, into: Path, run_plan=analyse.run) -> list[Path]:
+    """In a copy of results/ at `into` (made once), without the dirty analyses, compute what each chapter plan of
+    `scale` reads; the dirty analyses no plan recomputed (read by none)."""
+    dirty = dirty_analyses(scale)
+    if not into.exists():
+        shutil.copytree(results_dir(), into)
+        for path in dirty:
+            (into / path).unlink()
+    with results_at(into):
+        for plan in PLANS:
+            run_plan(plan, scale=scale)
+    return [path for path in dirty if not (into / path).exists()]
+
+
 def install(scale: str, into: Path) -> list[str]:
     """Replace each dirty record of `scale` by its retrained one in `into` (trained at a clean commit), noting what
     came out identical; copy a retrained snapshot only where its tensors differ. Lines saying what was done."""
@@ -76,6 +122,8 @@ def install(scale: str, into: Path) -> list[str]:
         if not staged.exists():
             continue
         record = read_record(staged)
+        if record["provenance"]["git_commit"] == old["provenance"]["git_commit"]:
+            continue  # the old record itself, in a copy of results/ made by --analyses
         if record["provenance"]["git_commit"].endswith("-dirty"):
             raise ValueError(f"{staged} names a dirty commit too; retrain it from a clean checkout")
         snapshots = {}
@@ -93,6 +141,15 @@ def install(scale: str, into: Path) -> list[str]:
                     shutil.copy2(path, results_dir() / scale / "checkpoints" / config.run_id / path.name)
         write_record(record, record_path(config))
         lines.append(f"{config.run_id}: {record['provenance']['retrained_from']}")
+    for path in dirty_analyses(scale):
+        staged = into / path
+        if staged.exists() and not read_record(staged, run_record=False)["provenance"]["git_commit"].endswith("-dirty"):
+            new, old = read_record(staged, run_record=False), read_record(results_dir() / path, run_record=False)
+            same = {k: v for k, v in new.items() if k != "provenance"} == {k: v for k, v in old.items()
+                                                                           if k != "provenance"}
+            new["provenance"]["recomputed_from"] = {"git_commit": old["provenance"]["git_commit"], "identical": same}
+            write_record(new, results_dir() / path)
+            lines.append(f"{path}: recomputed, identical: {same}")
     return lines
 
 
@@ -103,6 +160,7 @@ def main(argv=None) -> int:
     parser.add_argument("--part", default="0/1", help="i/n: this process takes runs i, i+n, ... (default 0/1)")
     parser.add_argument("--list", action="store_true", help="list the runs and stop")
     parser.add_argument("--install", action="store_true", help="replace the dirty records by the retrained ones")
+    parser.add_argument("--analyses", action="store_true", help="recompute the dirty analyses the chapters read")
     args = parser.parse_args(argv)
     try:
         index, count = (int(x) for x in args.part.split("/"))
@@ -115,6 +173,10 @@ def main(argv=None) -> int:
         return 0
     if git_commit().endswith("-dirty"):
         parser.exit(2, f"this checkout ({git_commit()}) has uncommitted changes: retrain from a clean one\n")
+    if args.analyses:
+        unread = reanalyse(args.scale, args.into)
+        print(f"{len(unread)} dirty analyses no chapter reads, left as they are:", *unread, sep="\n    ")
+        return 0
     runs = dirty_configs(args.scale)[index::count]
     print(f"{len(runs)} runs of scale {args.scale} to retrain at {git_commit()[:12]}", flush=True)
     for i, (config, old) in enumerate(runs, 1):

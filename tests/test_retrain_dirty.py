@@ -1,5 +1,6 @@
 """scripts/retrain_dirty.py's install step: a retrained record replaces a dirty one, saying what came out identical,
 and a committed snapshot is replaced only where its tensors differ."""
+import os
 import sys
 from pathlib import Path
 
@@ -42,6 +43,31 @@ def test_install_replaces_dirty_records_and_only_differing_snapshots(tmp_path, m
     assert torch.load(snapshot, weights_only=True)["w"].tolist() == [1.0, 1.0]  # replaced: its tensors differ
     assert find_record(clean)["provenance"]["git_commit"] == "abc"  # never dirty: untouched
     assert retrain_dirty.dirty_configs("smoke") == []
+
+
+def test_dirty_analyses_are_recomputed_where_a_chapter_reads_them(tmp_path, monkeypatch):
+    """--analyses drops the dirty analyses in a copy of results/ and runs each chapter plan there; --install puts
+    the recomputed ones in place, saying whether they came out identical; one no plan reads is left and listed."""
+    monkeypatch.setenv("SADDLE_RESULTS", str(tmp_path / "results"))
+    config = grid.method_config("CE+DRW", "smoke")
+    write_record(record(config, "abc", 70.0), record_path(config))
+    folder = tmp_path / "results" / "smoke" / "hessian"
+    for name, commit in (("read", "abc-dirty"), ("unread", "abc-dirty"), ("clean", "abc")):
+        write_record({"spectra": {"9": -1.0}, "provenance": {"git_commit": commit}}, folder / f"{name}.json")
+    plans = []
+
+    def run_plan(plan, scale):  # what analyse.run writes: the plan's missing analyses, at a clean commit
+        plans.append((plan, scale))
+        write_record({"spectra": {"9": -1.0}, "provenance": {"git_commit": "def"}},
+                     Path(os.environ["SADDLE_RESULTS"]) / "smoke" / "hessian" / "read.json")
+
+    unread = retrain_dirty.reanalyse("smoke", tmp_path / "staged", run_plan)
+    assert [p for p, _ in plans] == list(retrain_dirty.PLANS)
+    assert [p.name for p in unread] == ["unread.json"]
+    assert [p.name for p in retrain_dirty.dirty_analyses("smoke")] == ["read.json", "unread.json"]
+    lines = retrain_dirty.install("smoke", tmp_path / "staged")
+    assert lines == ["smoke/hessian/read.json: recomputed, identical: True"]
+    assert [p.name for p in retrain_dirty.dirty_analyses("smoke")] == ["unread.json"]
 
 
 def test_same_tensors_compares_values_not_bytes():
