@@ -34,8 +34,8 @@ from pathlib import Path
 import torch
 
 from saddle import analyse
-from saddle.checkpoints import keep_snapshots, load_verified
-from saddle.config import RunConfig
+from saddle.checkpoints import keep_snapshots, load_verified, snapshot_name
+from saddle.config import SCALES, RunConfig
 from saddle.results import git_commit, load_records, read_record, record_path, results_dir, write_record
 from saddle.runs import get_or_run
 
@@ -63,20 +63,27 @@ def dirty_configs(scale: str) -> list[tuple[RunConfig, dict]]:
 
 
 def retrain(config: RunConfig, old: dict, into: Path) -> dict:
-    """Train `config` into `into` (its record and kept snapshots), noting how it compares with `old`."""
+    """Train `config` into `into` at this commit: its record, then the snapshots the old run had committed (the
+    record is rewritten last, with the old commit and final accuracy beside the new, once they are there)."""
     cache = into / ".cache"
     record = get_or_run(config, root=into, cache=cache)
-    kept = sorted(int(p.stem.split("_")[1]) for p in
-                  (results_dir() / config.scale / "checkpoints" / config.run_id).glob("epoch_*.pt"))
-    record["provenance"]["retrained_from"] = {
-        "git_commit": old["provenance"]["git_commit"], "date": old["provenance"].get("date"),
-        "metrics_identical": all(record["metrics"][k] == old["metrics"].get(k) for k in ("final", "best")),
-        "final_acc_old": old["metrics"]["final"].get("acc"), "final_acc_new": record["metrics"]["final"].get("acc")}
-    write_record(record, into / config.scale / f"{config.run_id}.json")
+    if record["provenance"]["git_commit"] in (old["provenance"]["git_commit"], ""):
+        raise ValueError(f"{config.run_id}: the record found in {into} is the old one, not a retrained run")
+    kept = committed_epochs(config)
     if kept:
         with results_at(into):  # keep_snapshots copies into results_dir()
             keep_snapshots(record, epochs=kept, cache=cache)
+    record["provenance"]["retrained_from"] = {
+        "git_commit": old["provenance"]["git_commit"], "date": old["provenance"].get("date"),
+        "final_acc_old": old["metrics"]["final"].get("acc"), "final_acc_new": record["metrics"]["final"].get("acc")}
+    write_record(record, record_path(config, into))
     return record
+
+
+def committed_epochs(config: RunConfig) -> list[int]:
+    """The epochs of the run's committed snapshots."""
+    folder = results_dir() / config.scale / "checkpoints" / config.run_id
+    return sorted(int(p.stem.split("_")[1]) for p in folder.glob("epoch_*.pt"))
 
 
 def same_tensors(a, b) -> bool:
@@ -88,37 +95,53 @@ def same_tensors(a, b) -> bool:
     return torch.equal(a, b) if torch.is_tensor(a) else a == b
 
 
-PLANS = ("chapter2", "chapter3", "chapter6", "chapter8")  # the chapter plans of analyse that read a scale's records
+def plans() -> list[str]:
+    """The analysis plans that read a scale's records (those taking a scale: the chapters')."""
+    return [plan for plan in analyse.PLANS if "scale" in analyse.settings_of(plan)]
 
 
 def dirty_analyses(scale: str, root: Path | None = None) -> list[Path]:
-    """The analysis records of `scale` (results/<scale>/<kind>/*.json) computed from a tree with uncommitted
-    changes, relative to the results folder."""
+    """The analysis records of `scale` (results/<scale>/<kind>/*.json) to recompute, relative to the results
+    folder: those computed from a tree with uncommitted changes, and those of a retrained run whose snapshots'
+    tensors changed."""
     root = Path(root or results_dir())
-    return [p.relative_to(root) for p in sorted((root / scale).glob("*/*.json"))
-            if str(read_record(p, run_record=False).get("provenance", {}).get("git_commit", "")).endswith("-dirty")]
+    changed = {r["id"] for r in load_records(scale, root)
+               if r["provenance"].get("retrained_from", {}).get("snapshots_identical") is False}
+    found = []
+    for path in sorted((root / scale).glob("*/*.json")):
+        analysis = read_record(path, run_record=False)
+        if (str(analysis.get("provenance", {}).get("git_commit", "")).endswith("-dirty")
+                or analysis.get("run_id") in changed and "recomputed_from" not in analysis["provenance"]):
+            found.append(path.relative_to(root))
+    return found
 
 
 def reanalyse(scale: str, into: Path, run_plan=analyse.run) -> list[Path]:
-    """In a copy of results/ at `into` (made once), without the dirty analyses, compute what each chapter plan of
-    `scale` reads; the dirty analyses no plan recomputed (read by none)."""
-    dirty = dirty_analyses(scale)
+    """In a copy of results/ at `into` without the analyses to recompute, compute what each chapter plan of `scale`
+    reads, from the committed snapshots (an empty cache: never a local copy of an old run's); the analyses no plan
+    recomputed (read by none)."""
+    redo = dirty_analyses(scale)
     if not into.exists():
-        shutil.copytree(results_dir(), into)
-        for path in dirty:
-            (into / path).unlink()
+        partial = into.with_name(into.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(results_dir(), partial)
+        os.replace(partial, into)
+    for path in redo:
+        if (into / path).exists() and read_record(into / path, run_record=False) == read_record(
+                results_dir() / path, run_record=False):
+            (into / path).unlink()  # still the old one (a recomputed one differs, if only in its provenance)
     with results_at(into):
-        for plan in PLANS:
-            run_plan(plan, scale=scale)
-    return [path for path in dirty if not (into / path).exists()]
+        for plan in plans():
+            run_plan(plan, scale=scale, cache=into / ".cache")
+    return [path for path in redo if not (into / path).exists()]
 
 
-def install(scale: str, into: Path) -> list[str]:
-    """Replace each dirty record of `scale` by its retrained one in `into` (trained at a clean commit), noting what
-    came out identical; copy a retrained snapshot only where its tensors differ. Lines saying what was done."""
-    lines = []
+def staged_runs(scale: str, into: Path) -> list[tuple[RunConfig, dict, dict]]:
+    """(config, old record, retrained record) of each dirty run of `scale` retrained in `into`, every one checked
+    before anything is installed: trained at a clean commit, its snapshots all kept."""
+    found = []
     for config, old in dirty_configs(scale):
-        staged = into / scale / f"{config.run_id}.json"
+        staged = record_path(config, into)
         if not staged.exists():
             continue
         record = read_record(staged)
@@ -126,30 +149,56 @@ def install(scale: str, into: Path) -> list[str]:
             continue  # the old record itself, in a copy of results/ made by --analyses
         if record["provenance"]["git_commit"].endswith("-dirty"):
             raise ValueError(f"{staged} names a dirty commit too; retrain it from a clean checkout")
-        snapshots = {}
-        for new in sorted((into / scale / "checkpoints" / config.run_id).glob("epoch_*.pt")):
-            committed = results_dir() / scale / "checkpoints" / config.run_id / new.name
-            snapshots[new] = same_tensors(load_verified(new), load_verified(committed))
-        record["provenance"]["retrained_from"] = {
-            **record["provenance"].get("retrained_from", {}), "git_commit": old["provenance"]["git_commit"],
-            "metrics_identical": record["metrics"] == old["metrics"],
-            "curves_identical": record["curves"] == old["curves"],
-            "snapshots_identical": all(snapshots.values()) if snapshots else None}
-        for new, same in snapshots.items():
-            if not same:
-                for path in (new, new.with_name(new.name + ".sha256")):
-                    shutil.copy2(path, results_dir() / scale / "checkpoints" / config.run_id / path.name)
-        write_record(record, record_path(config))
-        lines.append(f"{config.run_id}: {record['provenance']['retrained_from']}")
+        missing = [e for e in committed_epochs(config)
+                   if not (into / scale / "checkpoints" / config.run_id / snapshot_name(e)).exists()]
+        if missing or "retrained_from" not in record["provenance"]:
+            print(f"{config.run_id}: not finished in {into} (snapshots of epochs {missing} missing); skipped")
+            continue
+        found.append((config, old, record))
+    return found
+
+
+def install_run(config: RunConfig, old: dict, record: dict, into: Path) -> dict:
+    """Compare the retrained run with the old (noted in the staged record first, so a rerun after a kill compares
+    nothing twice), replace the snapshots whose tensors differ (each whole or not at all), write the record last."""
+    staged, noted = record_path(config, into), record["provenance"]["retrained_from"]
+    if "snapshots_identical" not in noted:
+        same = {e: same_tensors(load_verified(into / config.scale / "checkpoints" / config.run_id / snapshot_name(e)),
+                                load_verified(results_dir() / config.scale / "checkpoints" / config.run_id
+                                              / snapshot_name(e)))
+                for e in committed_epochs(config)}
+        noted.update(git_commit=old["provenance"]["git_commit"], metrics_identical=record["metrics"] == old["metrics"],
+                     curves_identical=record["curves"] == old["curves"], differing_epochs=[e for e, s in same.items()
+                                                                                         if not s],
+                     snapshots_identical=all(same.values()) if same else None)
+        write_record(record, staged)
+    for epoch in noted["differing_epochs"]:
+        source = into / config.scale / "checkpoints" / config.run_id / snapshot_name(epoch)
+        for path in (source, source.with_name(source.name + ".sha256")):
+            target = results_dir() / config.scale / "checkpoints" / config.run_id / path.name
+            shutil.copy2(path, target.with_name(target.name + ".partial"))
+            os.replace(target.with_name(target.name + ".partial"), target)
+    write_record(record, record_path(config))
+    return noted
+
+
+def install(scale: str, into: Path) -> list[str]:
+    """Replace each dirty record of `scale` by its retrained one in `into` and each analysis to recompute by its
+    recomputed one, noting what came out identical. Lines saying what was done."""
+    lines = [f"{config.run_id}: {install_run(config, old, record, into)}"
+             for config, old, record in staged_runs(scale, into)]
     for path in dirty_analyses(scale):
         staged = into / path
-        if staged.exists() and not read_record(staged, run_record=False)["provenance"]["git_commit"].endswith("-dirty"):
-            new, old = read_record(staged, run_record=False), read_record(results_dir() / path, run_record=False)
-            same = {k: v for k, v in new.items() if k != "provenance"} == {k: v for k, v in old.items()
-                                                                           if k != "provenance"}
-            new["provenance"]["recomputed_from"] = {"git_commit": old["provenance"]["git_commit"], "identical": same}
-            write_record(new, results_dir() / path)
-            lines.append(f"{path}: recomputed, identical: {same}")
+        if not staged.exists():
+            continue
+        new, old = read_record(staged, run_record=False), read_record(results_dir() / path, run_record=False)
+        if new == old or new["provenance"]["git_commit"].endswith("-dirty"):
+            continue  # not recomputed (read by no plan), or recomputed from a dirty tree
+        same = {k: v for k, v in new.items() if k != "provenance"} == {k: v for k, v in old.items()
+                                                                       if k != "provenance"}
+        new["provenance"]["recomputed_from"] = {"git_commit": old["provenance"]["git_commit"], "identical": same}
+        write_record(new, results_dir() / path)
+        lines.append(f"{path}: recomputed, identical: {same}")
     return lines
 
 
@@ -158,9 +207,10 @@ def main(argv=None) -> int:
     parser.add_argument("--scale", default="cpu")
     parser.add_argument("--into", type=Path, required=True, help="staging results folder (laid out like results/)")
     parser.add_argument("--part", default="0/1", help="i/n: this process takes runs i, i+n, ... (default 0/1)")
-    parser.add_argument("--list", action="store_true", help="list the runs and stop")
-    parser.add_argument("--install", action="store_true", help="replace the dirty records by the retrained ones")
-    parser.add_argument("--analyses", action="store_true", help="recompute the dirty analyses the chapters read")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--list", action="store_true", help="list the runs and stop")
+    what.add_argument("--install", action="store_true", help="replace the dirty records by the retrained ones")
+    what.add_argument("--analyses", action="store_true", help="recompute the dirty analyses the chapters read")
     args = parser.parse_args(argv)
     try:
         index, count = (int(x) for x in args.part.split("/"))
@@ -168,13 +218,20 @@ def main(argv=None) -> int:
             raise ValueError
     except ValueError:
         parser.exit(2, f"--part {args.part!r}: accepted is i/n with 0 <= i < n, e.g. 0/2\n")
+    if args.scale not in SCALES:
+        parser.exit(2, f"--scale {args.scale!r}: accepted {', '.join(SCALES)}\n")
+    into = args.into.resolve()
+    if into == results_dir().resolve() or results_dir().resolve() in into.parents:
+        parser.exit(2, f"--into {args.into}: a staging folder outside {results_dir()}, never the results themselves\n")
     if args.install:
-        print("\n".join(install(args.scale, args.into)) or f"nothing retrained in {args.into} yet")
+        if not into.is_dir():
+            parser.exit(2, f"--into {args.into}: no such folder; retrain into it first\n")
+        print("\n".join(install(args.scale, into)) or f"nothing retrained in {into} yet")
         return 0
     if git_commit().endswith("-dirty"):
         parser.exit(2, f"this checkout ({git_commit()}) has uncommitted changes: retrain from a clean one\n")
     if args.analyses:
-        unread = reanalyse(args.scale, args.into)
+        unread = reanalyse(args.scale, into)
         print(f"{len(unread)} dirty analyses no chapter reads, left as they are:", *unread, sep="\n    ")
         return 0
     runs = dirty_configs(args.scale)[index::count]
@@ -183,10 +240,9 @@ def main(argv=None) -> int:
         print(f"[{i}/{len(runs)}] {config.run_id} (was {old['provenance']['git_commit'][:12]}-dirty)", flush=True)
         if args.list:
             continue
-        record = retrain(config, old, args.into)
+        record = retrain(config, old, into)
         was = record["provenance"]["retrained_from"]
-        print(f"    final acc {was['final_acc_old']} -> {was['final_acc_new']}, "
-              f"identical: {was['metrics_identical']}", flush=True)
+        print(f"    final acc {was['final_acc_old']} -> {was['final_acc_new']}", flush=True)
     return 0
 
 

@@ -64,4 +64,4 @@ def test_dirty_records_are_listed_with_whether_their_diff_was_kept(tmp_path):
     rows = dirty_records("cpu", tmp_path)
     assert [(r["run"], r["diff kept"], r["commit"], r["retrained at"], r["identical"]) for r in rows] == [
         ("a", False, "abc123-dirty", "", ""), ("c", True, "0123ab-dirty", "", ""),
-        ("d", False, "999aaa-dirty", "fed987", "no")]
+        ("d", "", "999aaa-dirty", "fed987", "no")]

@@ -134,13 +134,17 @@ def test_claims_by_source_cells_by_part_and_the_dirty_records():
         "<p>None at this scale.</p>")
     dirty = [{"run": "r1", "method": "CE", "seed": 0, "commit": "abc123", "date": "2026-01-02", "diff kept": False,
               "retrained at": "", "identical": ""}]
-    assert summary.dirty_count(dirty) == "1 record at this scale still names one"
+    assert summary.dirty_count(dirty) == "1 record at this scale still names a commit with uncommitted changes"
     retrained = [dict(dirty[0], run=f"r{i}", **{"retrained at": "fed987", "identical": same})
                  for i, same in ((2, "yes"), (3, "no"))]
-    assert summary.dirty_count(dirty + retrained) == ("1 record at this scale still names one; 2 more were retrained "
-                                                      "at a clean commit, 1 of them identical to the original in "
-                                                      "metrics, curves and snapshot tensors")
-    assert summary.dirty_count(retrained).startswith("0 records at this scale still name one")
+    assert summary.dirty_count(dirty + retrained) == (
+        "1 record at this scale still names a commit with uncommitted changes; 2 records were retrained at a clean "
+        "commit and 1 of them came out identical in metrics, curves and snapshot tensors")
+    assert summary.dirty_count(retrained[:1]) == ("1 record was retrained at a clean commit and it came out "
+                                                  "identical in metrics, curves and snapshot tensors")
+    assert summary.dirty_count(dirty * 2 + retrained[:1] * 2).startswith(
+        "2 records at this scale still name a commit")
+    assert "and all of them came out identical" in summary.dirty_count(retrained[:1] * 2)
     page = summary.dirty_table(dirty, "cpu")
     assert "dirty_records_cpu.csv" in page and "abc123<br>2026-01-02" in page and ">seed</th>" not in page
 

@@ -21,7 +21,9 @@ def glue_tables(**tables: str) -> None:
 
 class Page:
     """The plotted seed's pair and the chapter's settings, and the verdicts its sections judge (the scale's declared
-    mechanism family: Holm's correction within it, as on every page)."""
+    mechanism family: Holm's correction within it, as on every page). Later sections read what earlier ones set:
+    story() the other scale's split (curvature_split), last_epoch() the spectra and group claims (comparisons,
+    verdict_table)."""
 
     def __init__(self, scale: str, protocol: str, rho: float, seeds, sweep_seeds, rho_sweep, estimator, epochs,
                  head_class: int, tail_class: int, fig6_classes, ldam_classes):
@@ -140,7 +142,8 @@ class Page:
         runs = cifar.headline_runs()
         over = cifar.over_training(runs)
         figure_style.publish("fig_02_cifar_over_training", spectra_figures.ratio_over_training(
-            over, drw_epoch=cifar.DRW_EPOCH) if len(over) else None, empty="no CIFAR-10-LT (JPEG copy) run analysed yet")
+            over, drw_epoch=cifar.DRW_EPOCH) if len(over) else None,
+            empty="no CIFAR-10-LT (JPEG copy) run analysed yet")
         last = cifar.last_epoch(runs)
         notebook.glue_texts(cifar.story_texts(over, last, cifar.tail_split(runs)))
         glue_tables(cifar_class_table=page_tables.typeset(cifar.class_table(last)))

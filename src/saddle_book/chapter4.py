@@ -16,7 +16,10 @@ from . import precision as precision_claims
 
 class Page:
     """The chapter's parameters checked and resolved for the scale, the runs its tables read (`configs`, trained by
-    the notebook where missing when `trains`: the resolved train_missing parameter) and the validated protocol's (trained by `grid tune table1-validated`, only read)."""
+    the notebook where missing when `trains`: the resolved train_missing parameter) and the validated protocol's
+    (trained by `grid tune table1-validated`, only read). Later sections read what earlier ones set: read() the
+    records (every table), cifar_progress() the CIFAR records, table1() SAM's tail fit (validated), tables7_8() the
+    gains (gain_lines), validated() the tuned family (headline_variants, verdict_table)."""
 
     def __init__(self, scale: str, seeds, table2_seeds, imbalances, tables, methods, rho, precision, dataset_names,
                  epoch_rule: str, validated_seeds, train, workers):
@@ -40,6 +43,7 @@ class Page:
 
     @property
     def all_configs(self) -> list:
+        """Every table's runs, for the notebook's one training call."""
         return sum(self.configs.values(), [])
 
     def read(self, records: dict) -> None:
@@ -62,14 +66,17 @@ class Page:
         notebook.glue_texts(accuracy_tables.cifar_progress_texts(self.cifar_records))
 
     def cifar_table1(self) -> None:
+        """Its Table 1 rows beside the paper's."""
         for title, table in accuracy_tables.cifar_table1(self.cifar_records):
             page_tables.show(title, table)
 
     def cifar_verdicts(self) -> None:
+        """Its accuracy claims, judged where seeds pair up."""
         display(HTML(page_tables.verdict_first(accuracy_tables.cifar_verdicts(self.cifar_records), paper=True)))
 
     @staticmethod
     def cifar_mechanism() -> None:
+        """Its mechanism claims, from the declared analyses of the headline runs."""
         display(HTML(page_tables.verdict_first(cifar.mechanism_claims(cifar.headline_runs()))))
 
     def table1(self) -> None:
@@ -101,6 +108,7 @@ class Page:
         glue("own_rho_text", accuracy_tables.own_rho_text(self.rho, self.precision), display=False)
 
     def table2(self) -> None:
+        """Table 2, the step profile."""
         glue("table2_table", HTML(accuracy_tables.table2(
             self.methods, self.scale, self.dataset_names, self.table2_seeds, self.records, self.epoch_rule,
             self.tables)), display=False)
@@ -143,6 +151,7 @@ class Page:
                                                             changes, self.seeds, self.validated_seeds))
 
     def headline_variants(self) -> None:
+        """The headline's radius and its variants beside the pre-declared primary claim."""
         headline_rho, variants_html = accuracy_tables.headline_variants(
             self.tuned_family, self.scale, self.dataset_names[0], self.tuned_rhos)
         glue("headline_rho", headline_rho, display=False)

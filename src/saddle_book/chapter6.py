@@ -19,7 +19,8 @@ from . import (accuracy_figures, catalog, figure_style, notebook, page_tables, r
 class Page:
     """The chapter's parameters checked and resolved for the scale, and the runs it reads: Fig. 4's radius sweep and
     Table 4's baselines (`configs`, trained by the notebook where missing when `trains`: the resolved train_missing
-    parameter)."""
+    parameter). Later sections read what earlier ones set: read() the records, rho_sweep() our rows (recipe),
+    curvature() the sweep's runs and spectra (curvature_accuracy)."""
 
     def __init__(self, scale: str, seeds, rhos, dataset_names, epoch_rule: str, train, iters, max_per_class,
                  workers):
@@ -35,6 +36,7 @@ class Page:
 
     @property
     def configs(self) -> list:
+        """The sweep's and the baselines' runs, for the notebook's one training call."""
         return self.sweep + self.baselines
 
     def read(self, records: dict) -> None:
@@ -63,6 +65,7 @@ class Page:
         return HTML(sweep_summary.round(1).reset_index().to_html(index=False))
 
     def train_test_curves(self) -> None:
+        """Training and test accuracy over the epochs of the sweep's runs."""
         sweep_records = run_tables.recorded(self.sweep, self.records)
         figure_style.publish("fig_06_train_test_curves", accuracy_figures.train_test_curves(
             sweep_records) if sweep_records else None)

@@ -48,7 +48,8 @@ def curvature_sentence(mechanism: dict) -> str:
 class Page:
     """The chapter's parameters checked and resolved for the scale, and the runs it reads: SAM's own tuning (whose
     radius the follow-ups are compared at) and the follow-up grid (`configs()`, trained by the notebook where
-    missing when `trains`: the resolved train_missing parameter)."""
+    missing when `trains`: the resolved train_missing parameter). Later sections read what earlier ones set: read()
+    the records and how many exist (side_by_side), curvature() the tail spectra (mechanism)."""
 
     def __init__(self, scale: str, seeds, epoch_rule: str, train, iters, max_per_class):
         notebook.check_parameters(scale, seeds=seeds or [0], epoch_rule=epoch_rule, protocol="validated")
@@ -92,6 +93,7 @@ class Page:
                 protocol="validated"))))
 
     def complete_runs(self):
+        """(method, seed, record) of every complete run of the chapter's methods and seeds."""
         return scorecard.complete_runs(METHODS, self.scale, self.dataset, self.seeds, self.records)
 
     def tail_fit(self) -> None:

@@ -483,11 +483,11 @@ def dirty_records(scale: str, root: Path | None = None) -> list[dict]:
         retrained = provenance.get("retrained_from")
         origin = retrained or provenance
         if str(origin.get("git_commit", "")).endswith("-dirty"):
-            identical = retrained and all(retrained.get(k) is not False for k in
-                                          ("metrics_identical", "curves_identical", "snapshots_identical"))
+            identical = retrained and retrained.get("metrics_identical") is True and retrained.get(
+                "curves_identical") is True and retrained.get("snapshots_identical") in (True, None)  # None: none kept
             rows.append({"run": record["id"], "method": record.get("label"), "seed": record["config"]["seed"],
                          "commit": origin["git_commit"][:12], "date": str(origin.get("date", ""))[:10],
-                         "diff kept": "git_diff_sha256" in provenance,
+                         "diff kept": "" if retrained else "git_diff_sha256" in provenance,
                          "retrained at": provenance["git_commit"][:12] if retrained else "",
                          "identical": ("yes" if identical else "no") if retrained else ""})
     return sorted(rows, key=lambda r: (r["date"], r["run"]))

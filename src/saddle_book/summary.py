@@ -250,17 +250,20 @@ def cells_table(cells: pd.DataFrame, scale: str) -> str:
 
 def dirty_count(dirty: list[dict]) -> str:
     """How many records (scorecard.dirty_records) still name a tree with uncommitted changes, and how many were
-    retrained at a clean commit and how many of those came out identical, for the prose."""
+    retrained at a clean commit and came out identical, for the prose."""
     if not dirty:
         return "none at this scale"
     retrained = [r for r in dirty if r["retrained at"]]
-    left = len(dirty) - len(retrained)
-    text = f"{left} record{'s' if left != 1 else ''} at this scale still name{'s' if left == 1 else ''} one"
-    if retrained:
+    left, done = len(dirty) - len(retrained), len(retrained)
+    parts = [f"{left} record{'s' if left != 1 else ''} at this scale still name{'s' if left == 1 else ''} a "
+             "commit with uncommitted changes"] if left else []
+    if done:
         same = sum(r["identical"] == "yes" for r in retrained)
-        text += (f"; {len(retrained)} more were retrained at a clean commit, {same} of them identical to the "
-                 "original in metrics, curves and snapshot tensors")
-    return text
+        identical = ("it came out identical" if same else "it did not come out identical") if done == 1 else \
+            f"{'all' if same == done else same} of them came out identical"
+        parts.append(f"{done} record{'s were' if done != 1 else ' was'} retrained at a clean commit and "
+                     f"{identical} in metrics, curves and snapshot tensors")
+    return "; ".join(parts)
 
 
 def dirty_table(dirty: list[dict], scale: str) -> str:
