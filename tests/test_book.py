@@ -196,13 +196,14 @@ def test_and_list_joins_names_for_prose():
 
 def test_chapter_8_words_sams_curvature_by_the_sign_of_its_difference():
     from saddle_book.chapter8 import curvature_sentence
-    assert curvature_sentence({"ours": None}) == "SAM and CE+DRW have no tail spectra to compare yet"
-    up = curvature_sentence({"ours": 0.123, "seeds": 5, "verdict": "reproduced"})
-    assert up == ("At the tuned radius SAM's tail lambda_min is higher (less negative) than CE+DRW's by 0.12 on average "
-                  "over 5 seeds (reproduced by the one rule): the direction the paper's mechanism predicts.")
-    down = curvature_sentence({"ours": -0.5, "seeds": 1, "verdict": "inconclusive"})
-    assert down.startswith("At the tuned radius SAM's tail lambda_min is lower (more negative) than CE+DRW's by 0.50 "
-                           "on average over 1 seed (inconclusive by the one rule): against the paper's mechanism")
+    assert curvature_sentence({"ours": None}, 0.1) == "SAM and CE+DRW have no tail spectra to compare yet"
+    up = curvature_sentence({"ours": 0.123, "seeds": 5, "verdict": "reproduced"}, 0.1)
+    assert up == ("At the tuned radius (0.1) SAM's tail lambda_min is higher (less negative) than CE+DRW's by 0.12 on "
+                  "average over 5 seeds (reproduced by the one rule): the direction the paper's mechanism predicts.")
+    down = curvature_sentence({"ours": -0.5, "seeds": 1, "verdict": "inconclusive"}, 0.05)
+    assert down.startswith("At the tuned radius (0.05) SAM's tail lambda_min is lower (more negative) than CE+DRW's "
+                           "by 0.50 on average over 1 seed (inconclusive by the one rule): against the paper's")
+    assert "equals" in curvature_sentence({"ours": 0.0, "seeds": 5, "verdict": "inconclusive"}, 0.1)
 
 
 FIGURE_BLOCK = re.compile(r"^```\{glue:figure\}[ \t]*(\S+)[ \t]*\n((?:[ \t]*:[^\n]*\n)*)(.*?)^```", re.M | re.S)
