@@ -174,3 +174,5 @@ def test_tuning_rows_show_each_seed_and_mark_the_chosen_radius(tmp_path):
     rows = tuning_rows(["CE+DRW+SAM"], "r8-n5000", root=tmp_path)
     assert [(r["rho"], r["val acc, seed 10"], r["chosen"]) for r in rows] == [
         (0.05, 80.0, ""), (0.2, 81.0, "<- tuned"), (0.5, 79.0, "")]
+    means = tuning_rows(["CE+DRW+SAM"], "r8-n5000", root=tmp_path, mean=True)
+    assert [(r["rho"], r["mean val acc"]) for r in means] == [(0.05, "80.00"), (0.2, "81.00"), (0.5, "79.00")]

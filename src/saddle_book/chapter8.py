@@ -17,19 +17,6 @@ METHODS = ("CE+DRW", "CE+DRW+SAM") + grid.FOLLOWUP_METHODS
 TUNED = ("CE+DRW+SAM",) + grid.FOLLOWUP_METHODS  # the methods whose radius validation chooses
 
 
-def mean_tuning_rows(scale: str, dataset: str) -> list[dict]:
-    """Each tuned method's radii with their mean validation accuracy over the tuning seeds ('not run yet' until
-    every seed has run), the chosen one marked."""
-    rows = []
-    for method in TUNED:
-        chosen = grid.tuned_rho(method, scale, dataset=dataset)
-        for rho, accs in grid.tuning_table(method, scale, dataset=dataset).items():
-            rows.append({"method": method, "rho": rho,
-                         "mean val acc": "not run yet" if None in accs else f"{sum(accs) / len(accs):.2f}",
-                         "chosen": "<- tuned" if rho == chosen else ""})
-    return rows
-
-
 def curvature_sentence(mechanism: dict, rho: float | None) -> str:
     """SAM at its tuned radius `rho` against CE+DRW on the tail's lambda_min (a claim row: the mean paired
     difference, its seeds and verdict), the direction's words picked from the sign of the difference."""
@@ -83,7 +70,8 @@ class Page:
         glue("tuned_radii", "; ".join(f"{m} {'tuning incomplete' if r is None else f'rho {r:g}'}"
                                       for m, r in tuned.items()), display=False)
         glue("edge_note", sam_radius.edge_sentence(tuned), display=False)
-        return HTML(pd.DataFrame(mean_tuning_rows(self.scale, self.dataset)).to_html(index=False))
+        rows = sam_radius.tuning_rows(TUNED, self.scale, self.dataset, mean=True)
+        return HTML(pd.DataFrame(rows).to_html(index=False))
 
     def side_by_side(self) -> None:
         """The three methods as Table 1 shows them, at the chapter's epoch rule first, then at both."""

@@ -131,16 +131,18 @@ def tuning_runs(scale: str, dataset: str, methods=("CE+DRW", "CE+DRW+SAM")) -> d
     return {key: found[c.run_id] for key, c in configs.items()}
 
 
-def tuning_rows(methods, scale: str, dataset: str | None = None, root=None) -> list[dict]:
-    """Each tuning run's final validation accuracy, a row per (method, rho) with a column per tuning seed and an
-    arrow at the radius select_rho chose (chapter 6's tuning table)."""
+def tuning_rows(methods, scale: str, dataset: str | None = None, root=None, mean: bool = False) -> list[dict]:
+    """Each tuning run's final validation accuracy, a row per (method, rho) with a column per tuning seed (`mean`:
+    one column, their mean, 'not run yet' until every seed has run; chapter 8's) and an arrow at the radius
+    select_rho chose (chapter 6's tuning table)."""
     rows = []
     for method in methods:
         chosen = tuned_rho(method, scale, root=root, dataset=dataset)
         seeds = tuning_plan(method, scale)[1]
         for rho, accs in tuning_table(method, scale, root=root, dataset=dataset).items():
-            rows.append({"method": method, "rho": rho, **{f"val acc, seed {s}": a for s, a in zip(seeds, accs)},
-                         "chosen": "<- tuned" if rho == chosen else ""})
+            values = {"mean val acc": "not run yet" if None in accs else f"{sum(accs) / len(accs):.2f}"} if mean \
+                else {f"val acc, seed {s}": a for s, a in zip(seeds, accs)}
+            rows.append({"method": method, "rho": rho, **values, "chosen": "<- tuned" if rho == chosen else ""})
     return rows
 
 
