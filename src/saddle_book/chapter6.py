@@ -62,7 +62,7 @@ class Page:
                 plt.close(fig)
         sweep_summary, texts = scorecard.rho_sweep_summary(self.ours, self.dataset_names[0])
         notebook.glue_texts(texts)
-        return HTML(sweep_summary.round(1).reset_index().to_html(index=False))
+        return HTML(page_tables.typeset(sweep_summary, index=True))
 
     def train_test_curves(self) -> None:
         """Training and test accuracy over the epochs of the sweep's runs."""
@@ -79,9 +79,9 @@ class Page:
                                                            max_per_class=self.max_per_class))
         if len(curvature):
             figure_style.publish("fig_06_lambda_min_vs_rho", spectra_figures.lambda_min_vs_rho(curvature))
-            by_class = curvature.pivot_table(index="rho", columns="class", values=["lambda_min", "test acc"]).round(2)
+            by_class = curvature.pivot_table(index="rho", columns="class", values=["lambda_min", "test acc"])
             by_class.columns = [f"{value}, class {label}" for value, label in by_class.columns]  # one header row
-            display(HTML(by_class.reset_index().to_html(index=False)))
+            display(HTML(page_tables.typeset(by_class, index=True)))
         else:
             figure_style.publish("fig_06_lambda_min_vs_rho")
         glue("curvature_rhos", ", ".join(f"{r:g}" for r in sorted(set(curvature["rho"]))) if len(curvature)
@@ -113,7 +113,7 @@ class Page:
         """The paper's recipe for rho read off Fig. 4's runs: the table shown."""
         guidance = sam_radius.recipe_guidance(self.ours)
         notebook.glue_texts(sam_radius.recipe_texts(guidance))
-        return HTML(guidance.round(1).to_html(index=False))
+        return HTML(page_tables.typeset(guidance))
 
     def tuning(self) -> HTML:
         """Each SAM method's radius (Table 5's beside the tuned one), whether a tuned one sits at its grid's edge,
@@ -121,10 +121,10 @@ class Page:
         methods, name = grid.SAM_METHODS + grid.FOLLOWUP_METHODS, self.dataset_names[0]
         tuning = pd.DataFrame(sam_radius.tuning_rows(methods, self.scale, name))
         tuning = tuning[[c for c in tuning.columns if c != "chosen"] + ["chosen"]]
-        display(HTML(sam_radius.radii_table(methods, self.scale, name).reset_index().to_html(index=False)))
+        display(HTML(page_tables.typeset(sam_radius.radii_table(methods, self.scale, name), index=True)))
         glue("tuning_edge", sam_radius.edge_sentence({m: grid.tuned_rho(m, self.scale, dataset=name)
                                                       for m in methods}), display=False)
-        return HTML(tuning.set_index(["method", "rho"]).round(2).reset_index().to_html(index=False))
+        return HTML(page_tables.typeset(tuning))
 
     def table4(self) -> None:
         """Table 4 per data set beside the paper's, and its runs' accuracy by group."""

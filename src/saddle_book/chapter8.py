@@ -71,7 +71,7 @@ class Page:
                                       for m, r in tuned.items()), display=False)
         glue("edge_note", sam_radius.edge_sentence(tuned), display=False)
         rows = sam_radius.tuning_rows(TUNED, self.scale, self.dataset, mean=True)
-        return HTML(pd.DataFrame(rows).to_html(index=False))
+        return HTML(page_tables.typeset(pd.DataFrame(rows)))
 
     def side_by_side(self) -> None:
         """The three methods as Table 1 shows them, at the chapter's epoch rule first, then at both."""
@@ -92,8 +92,7 @@ class Page:
                              "test tail": (record["metrics"].get(self.epoch_rule) or {}).get("tail")}
                             for method, seed, record in self.complete_runs()])
         if len(fit):
-            display(HTML(fit.groupby("method")[["train tail", "test tail"]].mean().round(1).reset_index().to_html(
-                index=False)))
+            display(HTML(page_tables.typeset(fit.groupby("method")[["train tail", "test tail"]].mean(), index=True)))
         else:
             print("no run recorded yet")
 
@@ -108,9 +107,9 @@ class Page:
                                             for row in spectra_rows(spectra, record, method)])
         glue("curvature_iters", self.iters, display=False)
         if len(self.curvature_rows):
-            display(HTML(self.curvature_rows.groupby(["method", "class"], sort=False).agg(
+            display(HTML(page_tables.typeset(self.curvature_rows.groupby(["method", "class"], sort=False).agg(
                 lambda_min=("lambda_min", "mean"), lambda_max=("lambda_max", "mean"), ratio=("ratio", "mean"),
-                seeds=("seed", "nunique")).round(3).reset_index().to_html(index=False)))
+                seeds=("seed", "nunique")), index=True)))
         else:
             print("no run recorded yet")
 
