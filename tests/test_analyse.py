@@ -144,9 +144,9 @@ def test_the_chapter2_plan_lists_exactly_what_chapter2_reads(monkeypatch):
     for cell in cells:
         before = len(seen)
         exec(cell, namespace)
-        if "cifar.headline_runs" in cell:
+        if "page.cifar()" in cell:
             cifar_reads += seen[before:]
-        if "recorded_evidence" in cell or "cifar.headline_runs" in cell:
+        if "page.story()" in cell or "page.cifar()" in cell:
             del seen[before:]
     reads = sorted(set(seen))
     seen.clear()
