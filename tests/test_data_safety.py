@@ -3,6 +3,7 @@ before any run starts, and every record names the data it was made from."""
 import gzip
 import os
 import pickle
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -34,8 +35,11 @@ def write_fashion(root, train_per_class=100, test_per_class=50, labels_dropped=0
 
 
 def smoke_train(root, out, dataset="fashion-mnist"):
-    return main(["train", "--scale", "smoke", "--dataset", dataset, "--data-root", str(root), "--out", str(out),
-                 "--quiet"])
+    """`python -m saddle train` at the smoke scale on the files in `root`, with a cache of its own: another test
+    file, on the other worker, may be training the same smoke run and hold its lock in the shared cache."""
+    with mock.patch.dict(os.environ, SADDLE_CACHE=str(root / "cache")):
+        return main(["train", "--scale", "smoke", "--dataset", dataset, "--data-root", str(root), "--out", str(out),
+                     "--quiet"])
 
 
 class Payload:
