@@ -180,7 +180,8 @@ def test_a_full_disk_exits_2_and_says_the_run_is_kept(isolated, capsys, monkeypa
     assert "no space left" in err and "cache/" in err and "re-run" in err
 
 
-def test_no_download_into_a_given_data_root(tmp_path, capsys):
+def test_no_download_into_a_given_data_root(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))  # its own lock: another file may train this run
     root = tmp_path / "data"
     root.mkdir()
     assert main(["train", "--scale", "smoke", "--data-root", str(root), "--out", str(tmp_path / "out")]) == 2

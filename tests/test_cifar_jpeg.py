@@ -115,7 +115,8 @@ def test_bad_archives_are_refused_and_cache_nothing(kind, tmp_path, cache):
 
 
 @pytest.mark.parametrize("kind", ("truncated", "missing class"))
-def test_train_exits_2_on_a_bad_archive(kind, tmp_path, capsys):
+def test_train_exits_2_on_a_bad_archive(kind, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))  # its own lock: another file may train this run
     archive = damaged(kind, tmp_path)
     assert main(["train", "--scale", "cifar10-r32", "--loss", "ce", "--drw", "--epochs", "1",
                  "--data-root", str(archive), "--out", str(tmp_path / "out")]) == 2

@@ -248,7 +248,8 @@ def test_list_into_a_closed_pipe_exits_quietly():
 
 
 @needs_fashion_mnist
-def test_a_corrupt_data_file_exits_2_naming_it(tmp_path, capsys):
+def test_a_corrupt_data_file_exits_2_naming_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))  # its own lock: another file may train this run
     import shutil
     from saddle.sources import FASHION_MNIST_DIR, FASHION_MNIST_FILES
     for f in (f for pair in FASHION_MNIST_FILES.values() for f in pair):
@@ -260,7 +261,8 @@ def test_a_corrupt_data_file_exits_2_naming_it(tmp_path, capsys):
     assert "t10k-labels-idx1-ubyte.gz" in capsys.readouterr().err
 
 
-def test_a_missing_data_root_creates_nothing(tmp_path, capsys):
+def test_a_missing_data_root_creates_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SADDLE_CACHE", str(tmp_path / "cache"))  # its own lock: another file may train this run
     root = tmp_path / "typo"
     assert main(["train", "--scale", "smoke", "--data-root", str(root), "--out", str(tmp_path / "out")]) == 2
     assert "does not exist" in capsys.readouterr().err and not root.exists()
