@@ -13,12 +13,6 @@ from . import (catalog, cifar, figure_style, mechanism, notebook, page_tables, r
                saddle_story, spectra_claims, spectra_figures)
 
 
-def glue_tables(**tables: str) -> None:
-    """Glue each typeset table (HTML text) under its name, for a {glue} directive in the prose."""
-    for name, html in tables.items():
-        glue(name, HTML(html), display=False)
-
-
 class Page:
     """The plotted seed's pair and the chapter's settings, and the verdicts its sections judge (the scale's declared
     mechanism family: Holm's correction within it, as on every page). Later sections read what earlier ones set:
@@ -63,11 +57,12 @@ class Page:
                              "checkpoint_sentence": saddle_points.checkpoint_sentence(checkpoints)}
                             | saddle_points.fig2_texts(self.final, average, self.groups, self.head_class,
                                                        self.tail_class, self.classes))
-        glue_tables(class_table=page_tables.typeset_by(saddle_points.class_table(records, self.final, average,
-                                                                                  at_point), "method"),
-                    images_table=page_tables.typeset_by(images, "method", columns=saddle_points.IMAGES_COLUMNS,
-                                                        empty="<p>Not computed here.</p>"),
-                    checkpoint_table=page_tables.typeset_by(checkpoints, "method"))
+        notebook.glue_tables(
+            class_table=page_tables.typeset_by(saddle_points.class_table(records, self.final, average, at_point),
+                                               "method"),
+            images_table=page_tables.typeset_by(images, "method", columns=saddle_points.IMAGES_COLUMNS,
+                                                empty="<p>Not computed here.</p>"),
+            checkpoint_table=page_tables.typeset_by(checkpoints, "method"))
         self.per_seed = estimator.per_seed(self.scale, self.protocol, self.seeds, self.rho, last, tail)
         self.group_claims = spectra_claims.group_claims(self.per_seed, self.groups, len(self.classes))
         self.verdicts.judge_all(self.group_claims[:-1])  # the last, all classes: judged with Fig. 6
@@ -82,7 +77,7 @@ class Page:
         claims, texts = saddle_points.over_training(by_group, self.run_epochs, self.last, self.seed)
         self.verdicts.judge_all(claims)
         notebook.glue_texts(texts)
-        glue_tables(by_group_table=page_tables.typeset_by(saddle_points.epochs_as_columns(by_group), "method"))
+        notebook.glue_tables(by_group_table=page_tables.typeset_by(saddle_points.epochs_as_columns(by_group), "method"))
 
     def radius_sweep(self) -> None:
         """Fig. 3 C: the tail's lambda_min against SAM's radius, on the sweep's seeds."""
@@ -93,7 +88,7 @@ class Page:
         figure_style.publish("fig_02_lambda_min_vs_rho", spectra_figures.lambda_min_vs_rho(rho_table,
                                                                                           each_seed=True))
         notebook.glue_texts(texts)
-        glue_tables(rho_table=page_tables.typeset_levels(saddle_points.radius_means(rho_table), "class"))
+        notebook.glue_tables(rho_table=page_tables.typeset_levels(saddle_points.radius_means(rho_table), "class"))
 
     def comparisons(self) -> None:
         """CE against CE+DRW, Fig. 6's spectra judged on every class (the paper's claim is about head, mid and
@@ -117,8 +112,8 @@ class Page:
                              empty=ldam["note"])
         self.verdicts.judge_all(ldam["claims"])
         notebook.glue_texts(ldam["texts"])
-        glue_tables(ldam_table=page_tables.typeset_by(ldam["rows"], "method", columns=saddle_points.LDAM_COLUMNS,
-                                                      empty="<p>Not run here.</p>"))
+        notebook.glue_tables(ldam_table=page_tables.typeset_by(
+            ldam["rows"], "method", columns=saddle_points.LDAM_COLUMNS, empty="<p>Not run here.</p>"))
 
     def curvature_split(self) -> None:
         """The Gauss-Newton/residual split of the tail at the chapter's radius and the mechanism's, beside the other
@@ -132,9 +127,10 @@ class Page:
         table, text = saddle_points.estimator_reading(runs, self.rho, self.seed, self.scale, self.estimator.iters,
                                                       self.groups["tail"])
         glue("estimator_sentence", text, display=False)
-        glue_tables(split_table=page_tables.typeset_levels(saddle_story.split_beside(
-                        self.split_by_scale, self.scale, mechanism.summary(split)), "scale"),
-                    estimator_table=page_tables.typeset_by(table, "method", empty="<p>Not computed here.</p>"))
+        notebook.glue_tables(
+            split_table=page_tables.typeset_levels(saddle_story.split_beside(
+                self.split_by_scale, self.scale, mechanism.summary(split)), "scale"),
+            estimator_table=page_tables.typeset_by(table, "method", empty="<p>Not computed here.</p>"))
 
     @staticmethod
     def cifar() -> None:
@@ -146,10 +142,10 @@ class Page:
             empty="no CIFAR-10-LT (JPEG copy) run analysed yet")
         last = cifar.last_epoch(runs)
         notebook.glue_texts(cifar.story_texts(over, last, cifar.tail_split(runs)))
-        glue_tables(cifar_class_table=page_tables.typeset(cifar.class_table(last)))
+        notebook.glue_tables(cifar_class_table=page_tables.typeset(cifar.class_table(last)))
 
     def verdict_table(self) -> None:
         """The family's verdicts after Holm, verdict first, and the seeds each figure shows."""
         family = self.verdicts.frame()
         notebook.glue_texts(saddle_points.figure_seeds(self.seed, self.sweep_seeds, self.per_seed))
-        glue_tables(verdict_table=page_tables.verdict_first(family))
+        notebook.glue_tables(verdict_table=page_tables.verdict_first(family))

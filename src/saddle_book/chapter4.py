@@ -84,9 +84,8 @@ class Page:
         for name in self.dataset_names if "table1" in self.tables else []:
             page_tables.show(*accuracy_tables.table1(self.methods, self.scale, name, self.seeds, self.records,
                                                      self.epoch_rule))
-        glue("table1_other", HTML(accuracy_tables.table1_other_rule(
-            self.methods, self.scale, self.dataset_names, self.seeds, self.records, self.epoch_rule, self.tables)),
-            display=False)
+        notebook.glue_tables(table1_other=accuracy_tables.table1_other_rule(
+            self.methods, self.scale, self.dataset_names, self.seeds, self.records, self.epoch_rule, self.tables))
         table1_records = run_tables.recorded(self.configs.get("table1", []), self.records)
         self.paper_fit = sam_radius.tail_fit(table1_records, self.dataset_names[0])
         notebook.glue_texts(sam_radius.fit_texts(self.paper_fit, "fit_"))
@@ -109,9 +108,9 @@ class Page:
 
     def table2(self) -> None:
         """Table 2, the step profile."""
-        glue("table2_table", HTML(accuracy_tables.table2(
+        notebook.glue_tables(table2_table=accuracy_tables.table2(
             self.methods, self.scale, self.dataset_names, self.table2_seeds, self.records, self.epoch_rule,
-            self.tables)), display=False)
+            self.tables))
 
     def tables7_8(self) -> None:
         """Tables 7 and 8: the gains over imbalance, as a figure and a table beside the paper's."""
@@ -119,9 +118,9 @@ class Page:
                                                 self.seeds, self.records, self.epoch_rule, self.tables)
         figure_style.publish("fig_04_gains", accuracy_tables.gains_figure(gains))
         self.gains = run_tables.gain_table(gains)
-        glue("tables78", HTML(accuracy_tables.tables7_8(
+        notebook.glue_tables(tables78=accuracy_tables.tables7_8(
             self.methods, self.scale, self.dataset_names, self.imbalances, self.seeds, self.records,
-            self.epoch_rule, self.tables, self.gains)), display=False)
+            self.epoch_rule, self.tables, self.gains))
 
     def gain_lines(self) -> None:
         """Ours against the paper's gains, per method and metric (nothing where no gain was measured)."""
@@ -138,13 +137,12 @@ class Page:
         if not run_tables.recorded_count(self.tuned_records):
             print(accuracy_tables.no_validated_runs(self.scale))
         claims = catalog.claims_for(["table1"], self.methods)
-        glue("validated_tables", HTML(page_tables.blocks([
+        notebook.glue_tables(validated_tables=page_tables.blocks([
             accuracy_tables.fit_block(self.tuned_rhos, name, self.paper_fit, tuned_fit),
             *accuracy_tables.validated_blocks(self.methods, self.scale, self.dataset_names, self.validated_seeds,
                                               self.tuned_records),
             accuracy_tables.protocols_block(claims, self.scale, name, accuracy_tables.protocol_reads(
-                self.epoch_rule, self.records, self.seeds, self.tuned_records, self.validated_seeds))], "")),
-            display=False)
+                self.epoch_rule, self.records, self.seeds, self.tuned_records, self.validated_seeds))], ""))
         self.tuned_family, self.tuned_final, changes = accuracy_tables.protocol_verdicts(
             claims, self.scale, name, self.table_seeds, self.records, self.validated_seeds, self.tuned_records)
         notebook.glue_texts(accuracy_tables.validated_texts(self.tuned_rhos, name, self.paper_fit, tuned_fit,
@@ -155,14 +153,14 @@ class Page:
         headline_rho, variants_html = accuracy_tables.headline_variants(
             self.tuned_family, self.scale, self.dataset_names[0], self.tuned_rhos)
         glue("headline_rho", headline_rho, display=False)
-        glue("variants_table", HTML(variants_html), display=False)
+        notebook.glue_tables(variants_table=variants_html)
 
     @staticmethod
     def bf16() -> None:
         """The bf16 twins of the cpu scale's headline runs against their float32 records."""
         verdicts = precision_claims.verdicts("cpu")
         notebook.glue_texts(precision_claims.chapter_texts(verdicts, precision_claims.dirty_twins("cpu")))
-        glue("bf16_table", HTML(precision_claims.verdict_table(verdicts)), display=False)
+        notebook.glue_tables(bf16_table=precision_claims.verdict_table(verdicts))
 
     def verdict_table(self) -> None:
         """The family's verdicts, and the paper's averages (abstract, App. F) where the chapter ran all their cells
@@ -172,5 +170,5 @@ class Page:
         notebook.glue_texts(accuracy_tables.family_texts(verdicts))
         averages = summary.assess_averages(catalog.averages_for(self.tables, self.methods), self.scale,
                                            self.dataset_names, self.table_seeds, self.records, self.epoch_rule)
-        glue("verdict_table", HTML(accuracy_tables.verdict_groups(
-            verdicts, self.tuned_final, self.tuned_records, averages, self.scale, self.epoch_rule)), display=False)
+        notebook.glue_tables(verdict_table=accuracy_tables.verdict_groups(
+            verdicts, self.tuned_final, self.tuned_records, averages, self.scale, self.epoch_rule))

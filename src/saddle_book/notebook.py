@@ -135,3 +135,11 @@ def glue_texts(texts: dict) -> None:
     from myst_nb import glue
     for key, text in texts.items():
         glue(key, text, display=False)
+
+
+def glue_tables(**tables: str) -> None:
+    """Glue each typeset table (HTML text) under its name, for a {glue} directive in the prose."""
+    from IPython.display import HTML
+    from myst_nb import glue
+    for name, html in tables.items():
+        glue(name, HTML(html), display=False)
