@@ -261,11 +261,7 @@ def _grid(args) -> int:
     if args.workers > 1:
         if args.stack or args.threads != 1:
             raise ValueError("--workers N runs N processes of one thread each: leave out --stack and --threads")
-        from . import costs
-        missing = [c for c in configs if not runner.has_record(c, args.out, warn=True)]
-        plan = costs.plan(missing, args.workers, data_root=args.data_root)
-        print(costs.plan_text(plan), file=sys.stderr, flush=True)
-        counts = runner.train_pool(spec, args.workers, root=args.out, expected_minutes=plan["wall"], **run_kwargs)
+        counts = runner.train_missing(configs, root=args.out, workers=args.workers, spec=spec, **run_kwargs)
     else:
         counts = run_missing(listing, root=args.out, progress=not args.quiet, stack=args.stack,
                              wait=not args.no_wait, **run_kwargs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch.func import grad, jvp, vjp
 
-from .hessian import FlatLoss, Hessian, lanczos, second_order_graph, tridiagonal_eigh
+from .hessian import FlatLoss, Hessian, second_order_graph, seeded_lanczos
 from .config import RunConfig
 from .spectra import class_criterion, loss_images, snapshot_model, stored_analysis
 
@@ -71,10 +71,7 @@ class GaussNewtonSplit:
 
     def extremes(self, part: str, iters: int = 100, seed: int = 0) -> tuple[float, float]:
         """(lambda_min, lambda_max) of H, G or R by Lanczos from a seeded Gaussian probe."""
-        generator = torch.Generator().manual_seed(seed)
-        v0 = torch.randn(self.dim, generator=generator, dtype=self.theta.dtype)
-        alphas, betas, _ = lanczos(self.product(part), v0, min(iters, self.dim), generator)
-        ritz, _ = tridiagonal_eigh(alphas, betas)
+        ritz = seeded_lanczos(self.product(part), self.dim, iters, seed, self.theta.dtype, self.theta.device)[0]
         return float(ritz[0]), float(ritz[-1])
 
 

@@ -158,17 +158,21 @@ def lanczos(matvec, v0: torch.Tensor, iters: int, generator: torch.Generator | N
     return alphas, betas, torch.stack(basis)
 
 
-def min_eigenpair(matvec, dim: int, iters: int = 50, seed: int = 0, dtype=torch.float32, device="cpu"):
-    """(lambda_min, its Ritz vector, the residual ||A v - lambda v||) of a symmetric operator, by Lanczos."""
+def seeded_lanczos(matvec, dim: int, iters: int, seed: int = 0, dtype=torch.float32, device="cpu"):
+    """Lanczos from a seeded Gaussian probe: (Ritz values ascending, their vectors in the Krylov basis, the basis)."""
     generator = torch.Generator().manual_seed(seed)
     v0 = torch.randn(dim, generator=generator, dtype=dtype).to(device)
     alphas, betas, basis = lanczos(matvec, v0, min(iters, dim), generator)
-    ritz, vectors = tridiagonal_eigh(alphas, betas)
+    return (*tridiagonal_eigh(alphas, betas), basis)
+
+
+def min_eigenpair(matvec, dim: int, iters: int = 50, seed: int = 0, dtype=torch.float32, device="cpu"):
+    """(lambda_min, its Ritz vector, the residual ||A v - lambda v||) of a symmetric operator, by Lanczos."""
+    ritz, vectors, basis = seeded_lanczos(matvec, dim, iters, seed, dtype, device)
     v = (basis.T.double() @ vectors[:, 0].to(basis.device)).to(dtype)
     v = v / v.norm()
     lam = float(ritz[0])
-    residual = float((matvec(v) - lam * v).norm())
-    return lam, v, residual
+    return lam, v, float((matvec(v) - lam * v).norm())
 
 
 class FlatLoss:
@@ -370,7 +374,8 @@ class Spectrum:
         return abs(self.lambda_min / self.lambda_max)
 
     def density(self, grid: np.ndarray | None = None, sigma: float | None = None):
-        """Gaussian-broadened density on a grid, as PyHessian's density_generate, normalised to unit area."""
+        """Gaussian-broadened density on a grid (sigma: the Gaussians' variance), as PyHessian's density_generate,
+        normalised to unit area; the book's figures draw it on their symmetric-log axis."""
         lo, hi = self.eigenvalues.min(axis=1).mean() - 0.01, self.eigenvalues.max(axis=1).mean() + 0.01
         grid = np.linspace(lo, hi, 10000) if grid is None else np.asarray(grid)
         sigma = 1e-5 * max(1.0, hi - lo) if sigma is None else sigma

@@ -36,18 +36,20 @@ def listing(spec: dict, root: Path | None = None) -> list[RunConfig]:
     return configs
 
 
-def train_missing(configs, *, root: Path | None = None, workers: int | None = None, **run_kwargs) -> dict:
-    """Train the missing runs on `workers` one-thread processes (default every core), saying first what it costs."""
+def train_missing(configs, *, root: Path | None = None, workers: int | None = None, spec: dict | None = None,
+                  **run_kwargs) -> dict:
+    """Train the missing runs on `workers` one-thread processes (default every core), saying first what it costs.
+    The workers re-read `spec` (a grid's, whose dependent tables grow) where given, else the configs."""
     from . import costs, pool
 
     configs = unique(configs)
-    missing = [c for c in configs if not has_record(c, root)]
+    missing = [c for c in configs if not has_record(c, root, warn=True)]
     if not missing:
         return {"present": len(configs), "trained": 0, "held": [], "failed": {}}
     workers = max(1, min(workers or pool.default_workers(), len(missing)))
     plan = costs.plan(missing, workers, data_root=run_kwargs.get("data_root"))
     print(costs.plan_text(plan), file=sys.stderr, flush=True)
-    return train_pool({"configs": [c.to_dict() for c in configs]}, workers, root=root,
+    return train_pool(spec or {"configs": [c.to_dict() for c in configs]}, workers, root=root,
                       expected_minutes=plan["wall"], **run_kwargs)
 
 

@@ -10,16 +10,17 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
+from saddle.hessian import Spectrum
+
 from .figure_style import COLUMN_INCHES, GROUP_COLOURS, facet_legend_below, legend_below
 
 
-def _smoothed_density(spectrum, linthresh: float, width: float = 0.08):
-    """The spectrum's density smoothed on the plotted (symmetric-log) axis: each Ritz value a Gaussian of `width`
-    in asinh units, weighted as Lanczos weights it, averaged over probes. Returns eigenvalues and density."""
-    t = np.arcsinh(np.asarray(spectrum.eigenvalues) / (2 * linthresh))
-    grid = np.linspace(t.min() - 0.5, t.max() + 0.5, 2000)
-    kernel = np.exp(-(grid[None, None, :] - t[:, :, None]) ** 2 / (2 * width ** 2)) / (np.sqrt(2 * np.pi) * width)
-    density = (np.asarray(spectrum.weights)[:, :, None] * kernel).sum(axis=1).mean(axis=0)
+def _smoothed_density(spectrum: Spectrum, linthresh: float, width: float = 0.08):
+    """The spectrum's density (Spectrum.density) smoothed on the plotted symmetric-log axis: each Ritz value a
+    Gaussian of `width` in asinh units. Returns eigenvalues and density."""
+    on_axis = Spectrum(np.arcsinh(np.asarray(spectrum.eigenvalues) / (2 * linthresh)), np.asarray(spectrum.weights))
+    grid, density = on_axis.density(np.linspace(on_axis.eigenvalues.min() - 0.5, on_axis.eigenvalues.max() + 0.5,
+                                                2000), sigma=width ** 2)
     return 2 * linthresh * np.sinh(grid), density
 
 
