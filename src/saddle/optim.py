@@ -290,18 +290,15 @@ class LowPassSGD(SGD):
     def perturb(self):
         if self._origin:
             raise RuntimeError("perturb() called twice without restore()")
-        for group in self.param_groups:
-            for p in group["params"]:
-                scale = (p.flatten(1).norm(dim=1).view(-1, *[1] * (p.dim() - 1)) if p.dim() > 1
-                         else p.norm() + 1e-16)
-                self._origin[p] = p.clone()  # restore() copies back, so w comes back bit for bit
-                p.add_(torch.randn(p.shape, generator=self.generator, device=p.device, dtype=p.dtype)
-                       * (self.radius * scale))
+        params = [p for group in self.param_groups for p in group["params"]]
+        noise = [torch.randn(p.shape, generator=self.generator, device=p.device, dtype=p.dtype) for p in params]
+        scales = [self.radius * (p.flatten(1).norm(dim=1).view(-1, *[1] * (p.dim() - 1)) if p.dim() > 1
+                                 else p.norm() + 1e-16) for p in params]
+        self._origin.update(zip(params, climb(params, noise, scales)))  # restore() returns to w bit for bit
 
     @torch.no_grad()
     def restore(self):
-        for p, origin in self._origin.items():
-            p.copy_(origin)
+        come_back(list(self._origin), list(self._origin.values()))
         self._origin.clear()
 
     def step_batch(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
