@@ -167,7 +167,8 @@ def install_run(config: RunConfig, old: dict, record: dict, into: Path) -> dict:
                                 load_verified(results_dir() / config.scale / "checkpoints" / config.run_id
                                               / snapshot_name(e)))
                 for e in committed_epochs(config)}
-        noted.update(git_commit=old["provenance"]["git_commit"], metrics_identical=record["metrics"] == old["metrics"],
+        noted.update(git_commit=old["provenance"]["git_commit"], device=old["provenance"].get("device"),
+                     metrics_identical=record["metrics"] == old["metrics"],
                      curves_identical=record["curves"] == old["curves"], differing_epochs=[e for e, s in same.items()
                                                                                          if not s],
                      snapshots_identical=all(same.values()) if same else None)

@@ -50,18 +50,23 @@ def test_dirty_records_are_listed_with_whether_their_diff_was_kept(tmp_path):
     folder = tmp_path / "cpu"
     folder.mkdir()
     for name, commit, kept in (("a", "abc123-dirty", False), ("b", "def456", False), ("c", "0123ab-dirty", True),
-                               ("d", "fed987", False)):
-        provenance = {"git_commit": commit, "date": "2026-11-30T00:00:00+00:00", "wall_time_s": 1.0}
+                               ("d", "fed987", False), ("e", "fed987", False)):
+        provenance = {"git_commit": commit, "date": "2026-11-30T00:00:00+00:00", "wall_time_s": 1.0,
+                      "device": "cpu (x86_64, 1 threads)"}
         if kept:
             provenance["git_diff_sha256"] = "0" * 64
         if name == "d":  # retrained at a clean commit, one of its snapshots' tensors different
             provenance["retrained_from"] = {"git_commit": "999aaa-dirty", "date": "2026-11-30",
                                             "metrics_identical": True, "curves_identical": True,
-                                            "snapshots_identical": False}
+                                            "snapshots_identical": False, "device": "cpu (x86_64, 1 threads)"}
+        if name == "e":  # retrained on one thread where the original ran on two: its arithmetic differs
+            provenance["retrained_from"] = {"git_commit": "999aaa-dirty", "date": "2026-11-30",
+                                            "metrics_identical": False, "curves_identical": False,
+                                            "snapshots_identical": None, "device": "cpu (x86_64, 2 threads)"}
         (folder / f"{name}.json").write_text(json.dumps({
             "id": name, "status": "complete", "label": "CE", "config": {"seed": 0}, "curves": [],
             "metrics": {"final": {"acc": 1.0}}, "provenance": provenance}))
     rows = dirty_records("cpu", tmp_path)
     assert [(r["run"], r["diff kept"], r["commit"], r["retrained at"], r["identical"]) for r in rows] == [
         ("a", False, "abc123-dirty", "", ""), ("c", True, "0123ab-dirty", "", ""),
-        ("d", "", "999aaa-dirty", "fed987", "no")]
+        ("d", "", "999aaa-dirty", "fed987", "no"), ("e", "", "999aaa-dirty", "fed987", "no: the original ran on 2 threads")]

@@ -17,7 +17,8 @@ import retrain_dirty  # noqa: E402
 
 
 def record(config, commit, acc, retrained=False):
-    provenance = {"git_commit": commit, "date": "2026-11-29", "wall_time_s": 1.0}
+    provenance = {"git_commit": commit, "date": "2026-11-29", "wall_time_s": 1.0,
+                  "device": f"cpu (x86_64, {1 if retrained else 2} threads)"}
     if retrained:  # what the retrain step notes, once the run and its snapshots are all in the staging folder
         provenance["retrained_from"] = {"git_commit": "abc-dirty"}
     return {"id": config.run_id, "status": "done", "config": config.to_dict(),
@@ -49,8 +50,8 @@ def test_install_replaces_dirty_records_and_only_differing_snapshots(tmp_path, m
     assert len(retrain_dirty.install("smoke", staged)) == 2
     kept = find_record(same)["provenance"]
     assert kept["git_commit"] == "def" and kept["retrained_from"] == {
-        "git_commit": "abc-dirty", "metrics_identical": True, "curves_identical": True, "differing_epochs": [],
-        "snapshots_identical": True}
+        "git_commit": "abc-dirty", "device": "cpu (x86_64, 2 threads)", "metrics_identical": True,
+        "curves_identical": True, "differing_epochs": [], "snapshots_identical": True}
     assert committed[same].stat().st_mtime_ns == untouched  # same tensors: the committed file stays
     moved = find_record(changed)["provenance"]["retrained_from"]
     assert (moved["metrics_identical"], moved["snapshots_identical"], moved["differing_epochs"]) == (False, False, [10])

@@ -145,6 +145,11 @@ def test_claims_by_source_cells_by_part_and_the_dirty_records():
     assert summary.dirty_count(dirty * 2 + retrained[:1] * 2).startswith(
         "2 records at this scale still name a commit")
     assert "and all of them came out identical" in summary.dirty_count(retrained[:1] * 2)
+    threads = [dict(retrained[1], identical="no: the original ran on 2 threads")]
+    assert summary.dirty_count(retrained[:1] + threads).endswith(
+        "1 of them came out identical in metrics, curves and snapshot tensors; the other had first trained on another "
+        "number of threads, which changes the floating-point arithmetic")
+    assert "threads" not in summary.dirty_count(retrained + threads)  # one differs for no stated reason
     page = summary.dirty_table(dirty, "cpu")
     assert "dirty_records_cpu.csv" in page and "abc123<br>2026-01-02" in page and ">seed</th>" not in page
 

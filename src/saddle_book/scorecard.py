@@ -7,6 +7,7 @@ CIFAR: only differences between methods are compared, never the absolute accurac
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -472,22 +473,28 @@ def imbalance_gains(methods, scale: str, dataset_names, imbalances, seeds, recor
 
 
 def dirty_records(scale: str, root: Path | None = None) -> list[dict]:
-    """The records of `scale` trained from a tree with uncommitted changes before such runs were refused, and those
-    since retrained at a clean commit (scripts/retrain_dirty.py): the commit they started from, whether their diff
-    was kept (git_diff_sha256, since --allow-dirty), their run and label, and where retrained, the clean commit and
-    whether metrics, curves and snapshot tensors came out identical. Without a kept diff, the code of a record
-    still dirty is the named commit plus changes nobody can recover."""
+    """The records of `scale` trained from a tree with uncommitted changes, and those since retrained at a clean
+    commit (scripts/retrain_dirty.py): the commit they started from, whether their diff was kept (git_diff_sha256),
+    run and label, and where retrained, the clean commit and whether metrics, curves and snapshot tensors came out
+    identical. A record still dirty without a kept diff ran the named commit plus changes nobody can recover."""
     rows = []
     for record in load_records(scale, root):
         provenance = record["provenance"]
         retrained = provenance.get("retrained_from")
         origin = retrained or provenance
         if str(origin.get("git_commit", "")).endswith("-dirty"):
-            identical = retrained and retrained.get("metrics_identical") is True and retrained.get(
+            same = retrained and retrained.get("metrics_identical") is True and retrained.get(
                 "curves_identical") is True and retrained.get("snapshots_identical") in (True, None)  # None: none kept
+            identical = "" if not retrained else "yes" if same else _not_identical(retrained, provenance)
             rows.append({"run": record["id"], "method": record.get("label"), "seed": record["config"]["seed"],
                          "commit": origin["git_commit"][:12], "date": str(origin.get("date", ""))[:10],
                          "diff kept": "" if retrained else "git_diff_sha256" in provenance,
-                         "retrained at": provenance["git_commit"][:12] if retrained else "",
-                         "identical": ("yes" if identical else "no") if retrained else ""})
+                         "retrained at": provenance["git_commit"][:12] if retrained else "", "identical": identical})
     return sorted(rows, key=lambda r: (r["date"], r["run"]))
+
+
+def _not_identical(retrained: dict, provenance: dict) -> str:
+    """'no', or why: the original ran on another thread count ('cpu (x86_64, 2 threads)'), whose arithmetic differs."""
+    was, now = (int(m.group(1)) if (m := re.search(r"(\d+) threads?\b", p.get("device") or "")) else None
+                for p in (retrained, provenance))
+    return f"no: the original ran on {was} threads" if was and now and was != now else "no"

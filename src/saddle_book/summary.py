@@ -263,6 +263,10 @@ def dirty_count(dirty: list[dict]) -> str:
             f"{'all' if same == done else same} of them came out identical"
         parts.append(f"{done} record{'s were' if done != 1 else ' was'} retrained at a clean commit and "
                      f"{identical} in metrics, curves and snapshot tensors")
+        other = [r for r in retrained if r["identical"] != "yes"]
+        if other and all(r["identical"].startswith("no: the original ran on") for r in other):
+            parts.append(f"the {'other' if len(other) == 1 else f'{len(other)} others'} had first trained on another "
+                         "number of threads, which changes the floating-point arithmetic")
     return "; ".join(parts)
 
 
