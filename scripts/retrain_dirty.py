@@ -197,7 +197,8 @@ def install(scale: str, into: Path) -> list[str]:
             continue  # not recomputed (read by no plan), or recomputed from a dirty tree
         same = {k: v for k, v in new.items() if k != "provenance"} == {k: v for k, v in old.items()
                                                                        if k != "provenance"}
-        new["provenance"]["recomputed_from"] = {"git_commit": old["provenance"]["git_commit"], "identical": same}
+        new["provenance"]["recomputed_from"] = {"git_commit": old["provenance"]["git_commit"],
+                                                "date": old["provenance"].get("date"), "identical": same}
         write_record(new, results_dir() / path)
         lines.append(f"{path}: recomputed, identical: {same}")
     return lines

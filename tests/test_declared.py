@@ -160,6 +160,13 @@ def test_a_made_up_history_is_dated_line_by_line(tmp_path):
     with pytest.raises(ValueError, match="does not hold"):  # a replaced one whose text is still there
         declared.table(repo, [Declaration("replaced", "rule", RULES, ("LATE = 2",), "runs", current=False)], SETS)
 
+    retrained = {**run, "provenance": {"date": "2026-03-01T00:00:00+00:00",  # retrained: dated when first seen
+                                       "retrained_from": {"git_commit": "abc-dirty", "date": first}}}
+    commit(repo, "2026-03-01T00:00:00+00:00", **{"results/cpu/run-a.json": retrained})
+    again = {r["item"]: r for r in declared.table(repo, made, SETS)}
+    assert (again["rule"]["first_record_date"], again["rule"]["last_record_date"]) == (first, last)
+    assert again["late"]["records_before"] == 1
+
     shallow = tmp_path / "shallow"
     git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow))
     with pytest.raises(MissingHistoryError, match="shallow"):
