@@ -69,4 +69,9 @@ def test_dirty_records_are_listed_with_whether_their_diff_was_kept(tmp_path):
     rows = dirty_records("cpu", tmp_path)
     assert [(r["run"], r["diff kept"], r["commit"], r["retrained at"], r["identical"]) for r in rows] == [
         ("a", False, "abc123-dirty", "", ""), ("c", True, "0123ab-dirty", "", ""),
-        ("d", "", "999aaa-dirty", "fed987", "no"), ("e", "", "999aaa-dirty", "fed987", "no: the original ran on 2 threads")]
+        ("d", "", "999aaa-dirty", "fed987", "no"),
+        ("e", "", "999aaa-dirty", "fed987", "no: the original ran on 2 threads")]
+    from saddle_book.scorecard import _not_identical
+    assert _not_identical({"device": "cpu (x86_64, 1 thread)"}, {"device": "cpu (x86_64, 2 threads)"}) == (
+        "no: the original ran on 1 thread")
+    assert _not_identical({}, {"device": "cpu (x86_64, 1 threads)"}) == "no"  # installed before devices were noted

@@ -71,3 +71,15 @@ def test_missing_runs_say_first_what_they_cost_here_and_recorded_ones_train_noth
     assert "1 run, " in err and "minutes each on one thread (measured here)" in err
     assert runner.train_missing([first], root=tmp_path, workers=1)["trained"] == 0
     assert "measured here" not in capfd.readouterr().err  # a recorded run costs nothing and says nothing
+
+
+def test_a_growing_grid_keeps_the_workers_it_asks_for(tmp_path, monkeypatch):
+    """A fixed list trains on at most one worker per missing run; a grid's spec, whose dependent tables list more
+    runs as their tuning lands, keeps every worker asked for."""
+    asked = []
+    monkeypatch.setattr(runner, "train_pool", lambda spec, workers, **kwargs: asked.append((spec, workers)))
+    configs = [RunConfig.at_scale("smoke", epochs=1, seed=s) for s in (0, 1)]
+    runner.train_missing(configs, root=tmp_path, workers=8)
+    runner.train_missing(configs, root=tmp_path, workers=8, spec={"tables": ["table1-validated"], "scale": "smoke"})
+    assert [workers for _, workers in asked] == [2, 8]
+    assert "configs" in asked[0][0] and asked[1][0]["tables"] == ["table1-validated"]

@@ -148,7 +148,11 @@ def test_claims_by_source_cells_by_part_and_the_dirty_records():
     threads = [dict(retrained[1], identical="no: the original ran on 2 threads")]
     assert summary.dirty_count(retrained[:1] + threads).endswith(
         "1 of them came out identical in metrics, curves and snapshot tensors; the other had first trained on another "
-        "number of threads, which changes the floating-point arithmetic")
+        "number of threads, which changes the arithmetic")
+    assert summary.dirty_count(threads).endswith("it did not come out identical in metrics, curves and snapshot "
+                                                 "tensors; it had first trained on another number of threads, which "
+                                                 "changes the arithmetic")
+    assert "; they had first trained" in summary.dirty_count(threads * 2)
     assert "threads" not in summary.dirty_count(retrained + threads)  # one differs for no stated reason
     page = summary.dirty_table(dirty, "cpu")
     assert "dirty_records_cpu.csv" in page and "abc123<br>2026-01-02" in page and ">seed</th>" not in page

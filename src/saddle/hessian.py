@@ -375,7 +375,7 @@ class Spectrum:
 
     def density(self, grid: np.ndarray | None = None, sigma: float | None = None):
         """Gaussian-broadened density on a grid (sigma: the Gaussians' variance), as PyHessian's density_generate,
-        normalised to unit area; the book's figures draw it on their symmetric-log axis."""
+        normalised to unit area (the book's figures take it of an asinh-mapped spectrum, their symmetric-log axis)."""
         lo, hi = self.eigenvalues.min(axis=1).mean() - 0.01, self.eigenvalues.max(axis=1).mean() + 0.01
         grid = np.linspace(lo, hi, 10000) if grid is None else np.asarray(grid)
         sigma = 1e-5 * max(1.0, hi - lo) if sigma is None else sigma

@@ -298,7 +298,8 @@ class LowPassSGD(SGD):
 
     @torch.no_grad()
     def restore(self):
-        come_back(list(self._origin), list(self._origin.values()))
+        if self._origin:
+            come_back(list(self._origin), list(self._origin.values()))
         self._origin.clear()
 
     def step_batch(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:

@@ -46,7 +46,8 @@ def train_missing(configs, *, root: Path | None = None, workers: int | None = No
     missing = [c for c in configs if not has_record(c, root, warn=True)]
     if not missing:
         return {"present": len(configs), "trained": 0, "held": [], "failed": {}}
-    workers = max(1, min(workers or pool.default_workers(), len(missing)))
+    workers = workers or pool.default_workers()  # a growing grid's later runs need the workers asked for
+    workers = max(1, workers if spec else min(workers, len(missing)))
     plan = costs.plan(missing, workers, data_root=run_kwargs.get("data_root"))
     print(costs.plan_text(plan), file=sys.stderr, flush=True)
     return train_pool(spec or {"configs": [c.to_dict() for c in configs]}, workers, root=root,
@@ -76,7 +77,7 @@ def records(configs, *, train: bool = False, root: Path | None = None, workers: 
     configs = unique(configs)
     if train:
         train_missing(configs, root=root, workers=workers, **run_kwargs)
-    return {c.run_id: get_or_run(c, root=root) if has_record(c, root, warn=True) else None for c in configs}
+    return {c.run_id: get_or_run(c, root=root) if has_record(c, root, warn=not train) else None for c in configs}
 
 
 def training_time(records) -> dict:

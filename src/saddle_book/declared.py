@@ -4,7 +4,8 @@ A verdict means more when its family, primary claims, margins and rule were fixe
 a comment saying so is not evidence. This module asks git instead: the declaring commit of each declaration is the
 first commit that added its defining text (as `git log -S` finds it, here in one `git log -p` pass over the files
 that hold them), and the data's dates are those of the committed records it judges (the record's own provenance
-date, or its original's where it was retrained at a clean commit; else the commit that added the file). The appendix "How this book was measured" prints the table, built from
+date, or its original's where it was retrained or recomputed at a clean commit; else the commit that added the
+file). The appendix "How this book was measured" prints the table, built from
 the repository's history when the book is built (scripts/build_book.py).
 
 The table needs the full history: a shallow clone would date every declaration at its cut, so it is refused, and
@@ -274,7 +275,8 @@ def committed_records(root: Path) -> list[Record]:
         record = json.loads((root / path).read_text())
         provenance = record.get("provenance") or {}
         first = provenance.get("retrained_from") or provenance.get("recomputed_from") or {}  # when first seen
-        found.append((path, parts[1], kind, record.get("config") or {}, first.get("date") or provenance.get("date")))
+        found.append((path, parts[1], kind, record.get("config") or {}, first.get("date") if first else
+                      provenance.get("date")))  # an original without a date: the commit that added the file
     undated = [path for path, *_, date in found if not date]
     added = added_dates(root) if undated else {}
     return [Record(path, scale, kind, config, parse_date(date) if date else added[path])

@@ -476,7 +476,7 @@ def dirty_records(scale: str, root: Path | None = None) -> list[dict]:
     """The records of `scale` trained from a tree with uncommitted changes, and those since retrained at a clean
     commit (scripts/retrain_dirty.py): the commit they started from, whether their diff was kept (git_diff_sha256),
     run and label, and where retrained, the clean commit and whether metrics, curves and snapshot tensors came out
-    identical. A record still dirty without a kept diff ran the named commit plus changes nobody can recover."""
+    identical (else why not, where known). A still-dirty record without a kept diff ran unrecoverable changes."""
     rows = []
     for record in load_records(scale, root):
         provenance = record["provenance"]
@@ -497,4 +497,4 @@ def _not_identical(retrained: dict, provenance: dict) -> str:
     """'no', or why: the original ran on another thread count ('cpu (x86_64, 2 threads)'), whose arithmetic differs."""
     was, now = (int(m.group(1)) if (m := re.search(r"(\d+) threads?\b", p.get("device") or "")) else None
                 for p in (retrained, provenance))
-    return f"no: the original ran on {was} threads" if was and now and was != now else "no"
+    return f"no: the original ran on {was} thread{'s' * (was != 1)}" if was and now and was != now else "no"

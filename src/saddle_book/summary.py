@@ -265,8 +265,9 @@ def dirty_count(dirty: list[dict]) -> str:
                      f"{identical} in metrics, curves and snapshot tensors")
         other = [r for r in retrained if r["identical"] != "yes"]
         if other and all(r["identical"].startswith("no: the original ran on") for r in other):
-            parts.append(f"the {'other' if len(other) == 1 else f'{len(other)} others'} had first trained on another "
-                         "number of threads, which changes the floating-point arithmetic")
+            subject = ("it" if len(other) == 1 else "they") if len(other) == done else \
+                f"the {'other' if len(other) == 1 else f'{len(other)} others'}"
+            parts.append(f"{subject} had first trained on another number of threads, which changes the arithmetic")
     return "; ".join(parts)
 
 
