@@ -24,6 +24,7 @@ from pathlib import Path
 import papermill as pm
 import yaml
 
+from saddle.config import SCALES
 from saddle_book import declared
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,11 +117,17 @@ def add_repository(config: Path, url: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", default="cpu")
-    parser.add_argument("--build", default=str(ROOT / "_build"))
+    parser.add_argument("--scale", default="cpu", choices=tuple(SCALES))
+    parser.add_argument("--build", default=str(ROOT / "_build"), help="a folder named _build (Jupyter Book writes "
+                        "its pages to <parent>/_build/html whatever the name)")
     parser.add_argument("--jobs", type=int, default=None, help="chapters executed at once (default: one per core "
                         "at the cpu scale, else 1)")
     args = parser.parse_args()
+    if Path(args.build).name != "_build":  # before anything is written
+        parser.error(f"--build must be a folder named _build, got {args.build!r} (the pages would land in "
+                     f"{Path(args.build).parent / '_build' / 'html'}, not in it)")
+    if args.jobs is not None and args.jobs < 1:
+        parser.error(f"--jobs must be an integer >= 1, got {args.jobs}")
     jobs = args.jobs or (os.cpu_count() or 1 if args.scale == "cpu" else 1)
     build = Path(args.build)
     source = build / "source"

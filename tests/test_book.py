@@ -368,3 +368,19 @@ def test_show_displays_a_typeset_table_as_html_and_a_csv_link_carries_the_whole_
     assert 'download="cells.csv"' in link and "(cells.csv, 2 rows)" in link
     csv = re.search(r'href="data:text/csv;base64,([^"]+)"', link).group(1)
     assert pd.read_csv(io.StringIO(base64.b64decode(csv).decode())).equals(frame)
+
+
+@pytest.mark.parametrize("args, message", [(["--build", "elsewhere"], "--build must be a folder named _build"),
+                                           (["--scale", "cifar11"], "invalid choice: 'cifar11'"),
+                                           (["--jobs", "0"], "--jobs must be an integer >= 1, got 0")])
+def test_build_book_refuses_bad_arguments_before_writing(tmp_path, monkeypatch, capsys, args, message):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from build_book import main
+    args = [a.replace("elsewhere", str(tmp_path / "elsewhere")) for a in args]
+    if "--build" not in args:
+        args += ["--build", str(tmp_path / "_build")]
+    monkeypatch.setattr(sys, "argv", ["build_book.py", *args])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2 and message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
