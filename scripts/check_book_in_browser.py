@@ -240,6 +240,9 @@ def dead_links(page: Path, dom: str) -> list[str]:
     return found
 
 
+TEX_COMMANDS = ("lambda", "rho", "min", "max", "frac", "mathrm", "lVert", "rVert", "nabla", "mathcal", "beta", "sum")
+
+
 def problems_of(page: Path, dom: str) -> list[str]:
     found = []
     if not re.search(r"<title>[^<]+</title>", dom):
@@ -247,6 +250,10 @@ def problems_of(page: Path, dom: str) -> list[str]:
     text = visible_text(dom)
     if "$$" in text or re.search(r"\\\(|\\\[", text):
         found.append("raw LaTeX left in the text (MathJax did not typeset it)")
+    prose = visible_text(re.sub(r"<pre\b.*?</pre>", " ", dom, flags=re.S | re.I))  # code may hold a backslash
+    command = re.search(r"\\(?:" + "|".join(TEX_COMMANDS) + r")(?![A-Za-z])", prose)
+    if command:  # e.g. a {ref} whose link text is a caption's source: math outside $...$ is never typeset
+        found.append(f"raw LaTeX left in the text: {prose[max(0, command.start() - 40):command.end() + 20]!r}")
     if 'class="math' in dom and "<mjx-container" not in dom:
         found.append("math on the page but no MathJax output")
     if "Traceback (most recent call last)" in text or re.search(r'class="[^"]*\btraceback\b', dom):

@@ -167,6 +167,9 @@ def test_browser_check_catches_raw_math_and_missing_images(tmp_path):
     bad = '<title>T</title><p class="math">$$x$$</p><img src="missing.png"><div class="output traceback">x</div>'
     found = " ".join(problems_of(page, bad))
     assert "raw LaTeX" in found and "missing.png" in found and "traceback" in found
+    caption_as_link = good + r'<a href="#f">|\lambda_{\min}/\lambda_{\max}| over training</a><b id="f"></b>'
+    assert re.search(r"raw LaTeX left in the text: .*lambda_\{", " ".join(problems_of(page, caption_as_link)))
+    assert problems_of(page, good + r'<pre>re.sub(r"\lambda", x)</pre>') == []  # code is not prose
     (tmp_path / "other.html").write_text('<p id="there">x</p>')
     links = good + '<a href="other.html#there">ok</a><a href="#top">self</a><a href="https://x.org">out</a>'
     assert problems_of(page, links + '<b id="top"></b>') == []
