@@ -98,3 +98,20 @@ def test_the_chapter_reads_figure_3s_classes_at_the_declared_epochs_and_leaves_o
         "0.062", "0.050", "falls")
     assert texts["cifar_tail_vs_head"] == "above" and texts["cifar_grad_vs_head"] == "smaller"
     assert texts["cifar_mech_have"] == "CE+DRW seed 0" and texts["cifar_split_H_min"] == "not analysed yet"
+
+
+def test_sam_against_ce_drw_reads_the_tail_on_the_seeds_both_methods_have():
+    import pandas as pd
+    rows = [dict(method=m, seed=s, group=g, lambda_min=low, ratio=ratio)
+            for m, low, ratio, seeds in (("CE+DRW", -0.4, 0.02, (0, 1)), ("CE+DRW+SAM", -0.1, 0.04, (0,)))
+            for s in seeds for g in ("head", "tail")]
+    rows.append(dict(method="CE+DRW", seed=1, group="tail", lambda_min=-9.0, ratio=0.5))  # seed 1: no SAM pair
+    texts = cifar.sam_texts(pd.DataFrame(rows))
+    assert texts["cifar_pair_seeds"] == "0" and texts["cifar_pair_rho"] == f"{cifar.RHO:g}"
+    assert (texts["cifar_pair_sam_min"], texts["cifar_pair_ce_min"], texts["cifar_pair_min_moves"]) == (
+        "-0.100", "-0.400", "higher than")
+    assert (texts["cifar_pair_sam_ratio"], texts["cifar_pair_ce_ratio"], texts["cifar_pair_ratio_moves"]) == (
+        "0.0400", "0.0200", "higher than")
+    none = cifar.sam_texts(pd.DataFrame(rows[:4]))  # CE+DRW alone
+    assert none["cifar_pair_min_moves"] == "not analysed yet" and cifar.sam_texts(pd.DataFrame())[
+        "cifar_pair_seeds"] == "not analysed yet"

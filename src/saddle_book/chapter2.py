@@ -141,7 +141,7 @@ class Page:
             over, drw_epoch=cifar.DRW_EPOCH) if len(over) else None,
             empty="no CIFAR-10-LT (JPEG copy) run analysed yet")
         last = cifar.last_epoch(runs)
-        notebook.glue_texts(cifar.story_texts(over, last, cifar.tail_split(runs)))
+        notebook.glue_texts(cifar.story_texts(over, last, cifar.tail_split(runs)) | cifar.sam_texts(last))
         notebook.glue_tables(cifar_class_table=page_tables.typeset(cifar.class_table(last)))
 
     def verdict_table(self) -> None:

@@ -163,6 +163,29 @@ def story_texts(over: pd.DataFrame, last: pd.DataFrame, split: pd.DataFrame, met
     return {k: texts.get(k, missing) for k in STORY_KEYS}
 
 
+def sam_texts(last: pd.DataFrame) -> dict:
+    """Chapter 2's SAM-against-CE+DRW numbers on CIFAR-10-LT (JPEG copy), on the seeds where both methods' last
+    epoch is analysed: the tail group's mean lambda_min and geometric-mean ratio of each, the direction words picked
+    from them ('not analysed yet' without a pair)."""
+    texts = dict.fromkeys(SAM_KEYS, "not analysed yet") | {"cifar_pair_rho": f"{RHO:g}"}
+    tail = last[last["group"] == "tail"] if len(last) else last
+    seeds = sorted(set(_rows(tail, "method", BASELINE).get("seed", []))
+                   & set(_rows(tail, "method", SAM).get("seed", [])))
+    if not seeds:
+        return texts
+    paired = tail[tail["seed"].isin(seeds)]
+    (ce_min, sam_min), (ce_ratio, sam_ratio) = (
+        [paired.loc[paired["method"] == m, "lambda_min"].mean() for m in (BASELINE, SAM)],
+        [_mean_ratio(paired, method=m) for m in (BASELINE, SAM)])
+    return texts | {"cifar_pair_seeds": ", ".join(map(str, map(int, seeds))),
+            "cifar_pair_ce_min": f"{ce_min:.3f}", "cifar_pair_sam_min": f"{sam_min:.3f}",
+            "cifar_pair_min_moves": _compared(ce_min, sam_min, "higher than", "lower than", 3),
+            "cifar_pair_ce_ratio": f"{ce_ratio:.4f}", "cifar_pair_sam_ratio": f"{sam_ratio:.4f}",
+            "cifar_pair_ratio_moves": _compared(ce_ratio, sam_ratio, "higher than", "lower than", 4)}
+
+
+SAM_KEYS = ("cifar_pair_rho", "cifar_pair_seeds", "cifar_pair_ce_min", "cifar_pair_sam_min", "cifar_pair_min_moves",
+            "cifar_pair_ce_ratio", "cifar_pair_sam_ratio", "cifar_pair_ratio_moves")
 STORY_KEYS = ("cifar_mech_have", "cifar_drw_epoch", "cifar_end_epoch",
               *(f"cifar_{g}class_{k}" for g in ("head", "tail") for k in ("drw", "end", "moves")),
               "cifar_head_ratio", "cifar_tail_ratio", "cifar_tail_vs_head", "cifar_head_grad", "cifar_tail_grad",
