@@ -24,8 +24,8 @@ from pathlib import Path
 import papermill as pm
 import yaml
 
-from saddle.config import SCALES
 from saddle_book import declared
+from saddle_book.notebook import BOOK_SCALES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -117,7 +117,7 @@ def add_repository(config: Path, url: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", default="cpu", choices=tuple(SCALES))
+    parser.add_argument("--scale", default="cpu", choices=BOOK_SCALES)
     parser.add_argument("--build", default=str(ROOT / "_build"), help="a folder named _build (Jupyter Book writes "
                         "its pages to <parent>/_build/html whatever the name)")
     parser.add_argument("--jobs", type=int, default=None, help="chapters executed at once (default: one per core "
@@ -129,7 +129,7 @@ def main() -> int:
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs must be an integer >= 1, got {args.jobs}")
     jobs = args.jobs or (os.cpu_count() or 1 if args.scale == "cpu" else 1)
-    build = Path(args.build)
+    build = Path(args.build).resolve()  # Jupyter Book runs in ROOT: a relative path would name two folders
     source = build / "source"
     if source.exists():
         shutil.rmtree(source)

@@ -240,7 +240,8 @@ def dead_links(page: Path, dom: str) -> list[str]:
     return found
 
 
-TEX_COMMANDS = ("lambda", "rho", "min", "max", "frac", "mathrm", "lVert", "rVert", "nabla", "mathcal", "beta", "sum")
+TEX_COMMANDS = ("lambda", "rho", "min", "max", "frac", "mathrm", "mathbb", "text", "lVert", "rVert", "lvert", "rvert",
+                "langle", "rangle", "nabla", "mathcal", "beta", "sigma", "theta", "sum")
 
 
 def problems_of(page: Path, dom: str) -> list[str]:
@@ -250,7 +251,7 @@ def problems_of(page: Path, dom: str) -> list[str]:
     text = visible_text(dom)
     if "$$" in text or re.search(r"\\\(|\\\[", text):
         found.append("raw LaTeX left in the text (MathJax did not typeset it)")
-    prose = visible_text(re.sub(r"<pre\b.*?</pre>", " ", dom, flags=re.S | re.I))  # code may hold a backslash
+    prose = visible_text(re.sub(r"<(pre|code)\b.*?</\1>", " ", dom, flags=re.S | re.I))  # code may hold a backslash
     command = re.search(r"\\(?:" + "|".join(TEX_COMMANDS) + r")(?![A-Za-z])", prose)
     if command:  # e.g. a {ref} whose link text is a caption's source: math outside $...$ is never typeset
         found.append(f"raw LaTeX left in the text: {prose[max(0, command.start() - 40):command.end() + 20]!r}")

@@ -375,6 +375,7 @@ def test_show_displays_a_typeset_table_as_html_and_a_csv_link_carries_the_whole_
 
 @pytest.mark.parametrize("args, message", [(["--build", "elsewhere"], "--build must be a folder named _build"),
                                            (["--scale", "cifar11"], "invalid choice: 'cifar11'"),
+                                           (["--scale", "large"], "invalid choice: 'large'"),  # a torchrun job
                                            (["--jobs", "0"], "--jobs must be an integer >= 1, got 0")])
 def test_build_book_refuses_bad_arguments_before_writing(tmp_path, monkeypatch, capsys, args, message):
     sys.path.insert(0, str(ROOT / "scripts"))
