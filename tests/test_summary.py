@@ -181,3 +181,16 @@ def test_figure_1s_families_and_the_scorecard_table(monkeypatch):
     assert summary.paper_protocol_group("smoke", "final").startswith("Paper protocol (smoke scale, Table 5's radii")
     assert summary.averages_group("cpu", "best", "x; ") == (
         "The paper's averages (x; cpu scale, paper protocol, best epoch): not counted, raw p")
+
+
+def test_recomputed_analyses_counts_recomputed_identical_and_still_dirty(tmp_path):
+    import json
+    folder = tmp_path / "cpu" / "hessian"
+    folder.mkdir(parents=True)
+    provenances = {"a": {"git_commit": "abc", "recomputed_from": {"git_commit": "x-dirty", "identical": True}},
+                   "b": {"git_commit": "abc", "recomputed_from": {"git_commit": "x-dirty", "identical": False}},
+                   "c": {"git_commit": "y-dirty"}, "d": {"git_commit": "abc"}}
+    for name, provenance in provenances.items():
+        (folder / f"{name}.json").write_text(json.dumps({"run_id": name, "provenance": provenance}))
+    (tmp_path / "cpu" / "e.json").write_text(json.dumps({"provenance": {"git_commit": "z-dirty"}}))  # a run record
+    assert summary.recomputed_analyses("cpu", tmp_path) == {"recomputed": 2, "identical": 1, "dirty": 1}

@@ -4,9 +4,12 @@ verdict groups (the group titles chapter 4 shares). Reads records, never trains;
 saddle_book.scorecard's rule."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from saddle import grid, runner
+from saddle.results import read_record, results_dir
 
 from . import catalog, page_tables, rule, scorecard
 from .run_tables import recorded_count
@@ -269,6 +272,20 @@ def dirty_count(dirty: list[dict]) -> str:
                 f"the {'other' if len(other) == 1 else f'{len(other)} others'}"
             parts.append(f"{subject} had first trained on another number of threads, which changes the arithmetic")
     return "; ".join(parts)
+
+
+def recomputed_analyses(scale: str, root: Path | None = None) -> dict:
+    """Counts over the analysis records of `scale` (results/<scale>/<kind>/*.json): those recomputed at a clean
+    commit where the first was computed from a dirty tree (scripts/retrain_dirty.py --analyses), how many of them
+    came out identical in every value, and how many still name a dirty commit."""
+    counts = {"recomputed": 0, "identical": 0, "dirty": 0}
+    for path in sorted((Path(root or results_dir()) / scale).glob("*/*.json")):
+        provenance = read_record(path, run_record=False).get("provenance", {})
+        counts["dirty"] += str(provenance.get("git_commit", "")).endswith("-dirty")
+        if origin := provenance.get("recomputed_from"):
+            counts["recomputed"] += 1
+            counts["identical"] += origin.get("identical") is True
+    return counts
 
 
 def dirty_table(dirty: list[dict], scale: str) -> str:
