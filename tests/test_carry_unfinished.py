@@ -81,3 +81,41 @@ def test_a_damaged_snapshot_exits_2_and_carries_nothing(stores, capsys):
     assert carry_unfinished.main(["save"]) == 2
     assert "epoch_0010.pt is damaged" in capsys.readouterr().err
     assert not (record_path(config).parent / "unfinished").exists()
+
+
+def test_save_never_replaces_a_later_carried_state_and_a_damaged_run_blocks_no_other(stores, capsys):
+    ahead, damaged, fresh = (grid.method_config("CE+DRW", "smoke", seed=s) for s in range(3))
+    train_into(stores("machine-y"), ahead, epoch=150)
+    assert carry_unfinished.main(["save"]) == 0
+    cache = stores("machine-x")
+    train_into(cache, ahead, epoch=100)  # resumed here from an older cache before anyone restored
+    (train_into(cache, damaged, epoch=9) / "last.pt").write_bytes(b"half written")
+    train_into(cache, fresh, epoch=3)
+    assert carry_unfinished.main(["save"]) == 2
+    out, err = capsys.readouterr()
+    assert f"kept {ahead.run_id}: carried at epoch 150, the cache at 100" in out
+    assert f"carried {fresh.run_id} at epoch 3" in out and f"{damaged.run_id}: checkpoint" in err
+    unfinished = record_path(ahead).parent / "unfinished"
+    assert load_verified(unfinished / ahead.run_id / "last.pt")["epoch"] == 150
+    assert sorted(p.name for p in unfinished.iterdir()) == sorted([ahead.run_id, fresh.run_id])
+
+
+def test_a_worker_stopped_between_its_two_renames_is_carried_and_left_as_it_was(stores):
+    config = grid.method_config("CE+DRW", "smoke", seed=0)
+    folder = train_into(stores("cache"), config, epoch=20)
+    (folder / "last.pt.sha256").rename(folder / "last.pt.sha256.pending")  # save_verified's last rename not done
+    assert carry_unfinished.main(["save"]) == 0
+    assert (folder / "last.pt.sha256.pending").exists() and not (folder / "last.pt.sha256").exists()
+    assert load_verified(record_path(config).parent / "unfinished" / config.run_id / "last.pt")["epoch"] == 20
+
+
+def test_restore_refuses_a_run_a_worker_holds(stores, capsys):
+    from saddle.runs import run_lock
+    config = grid.method_config("CE+DRW", "smoke", seed=0)
+    train_into(stores("old"), config, epoch=40)
+    assert carry_unfinished.main(["save"]) == 0
+    stores("new")
+    with run_lock(config.run_id):
+        assert carry_unfinished.main(["restore"]) == 2
+    assert "being trained by another process" in capsys.readouterr().err
+    assert not (Path(carry_unfinished.cache_dir()) / "checkpoints" / config.run_id).exists()

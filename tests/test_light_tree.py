@@ -70,18 +70,36 @@ def misplaced_unfinished(paths) -> list[str]:
     records = {p.removesuffix(".json") for p in paths if p.count("/") == 2 and p.endswith(".json")}
     unfinished = [p for p in paths if "/unfinished/" in p]
     return [p for p in unfinished if not UNFINISHED_FILE.fullmatch(p)
-            or p.rsplit("/", 1)[0].replace("/unfinished/", "/") in records]
+            or p.rsplit("/", 1)[0].replace("/unfinished/", "/") in records
+            or p.rsplit("/", 1)[0] + "/last.pt" not in paths]
 
 
 def test_misplaced_unfinished_finds_recorded_runs_and_stray_files():
     paths = ["results/c/a-s1-0123456789.json", "results/c/unfinished/a-s1-0123456789/last.pt",
              "results/c/unfinished/b-s2-0123456789/last.pt", "results/c/unfinished/b-s2-0123456789/epoch_0010.pt."
-             "sha256", "results/c/unfinished/b-s2-0123456789/notes.txt"]
-    assert misplaced_unfinished(paths) == [paths[1], paths[4]]
+             "sha256", "results/c/unfinished/b-s2-0123456789/notes.txt", "results/c/unfinished/c-s3-0123456789/"
+             "epoch_0010.pt"]
+    assert misplaced_unfinished(paths) == [paths[1], paths[4], paths[5]]
 
 
 def test_carried_unfinished_runs_are_runs_with_no_record():
     assert not misplaced_unfinished(tracked())
+
+
+def test_carried_files_match_their_checksums():
+    from saddle.checkpoints import load_verified
+    for path in tracked():
+        if UNFINISHED_FILE.fullmatch(path) and path.endswith(".pt"):
+            load_verified(ROOT / path)
+
+
+def test_the_tree_without_snapshots_and_carried_runs_is_at_most_30_mib():
+    """What a GPU machine's call must carry once the snapshot and carried-run folders are set aside (README)."""
+    rest = [p for p in tracked() if "/checkpoints/" not in p and "/unfinished/" not in p]
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True).stdout.decode().split("\0")
+    rest += [p for p in listed if p and not p.startswith("results/")]
+    size = sum((ROOT / p).stat().st_size for p in rest if (ROOT / p).is_file())
+    assert size <= 30 * 2**20, f"the tracked tree without its snapshots is {size / 2**20:.1f} MiB, over 30"
 
 
 def test_a_snapshot_a_record_reads_is_committed_or_its_run_retrains_it():

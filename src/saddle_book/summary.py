@@ -275,17 +275,29 @@ def dirty_count(dirty: list[dict]) -> str:
 
 
 def recomputed_analyses(scale: str, root: Path | None = None) -> dict:
-    """Counts over the analysis records of `scale` (results/<scale>/<kind>/*.json): those recomputed at a clean
-    commit where the first was computed from a dirty tree (scripts/retrain_dirty.py --analyses), how many of them
-    came out identical in every value, and how many still name a dirty commit."""
+    """Counts over the analysis records of `scale` (results/<scale>/<kind>/*.json): those first computed from a
+    tree with uncommitted changes and since recomputed at a clean commit (scripts/retrain_dirty.py --analyses), how
+    many of those came out identical in every value, and how many still name a dirty commit."""
     counts = {"recomputed": 0, "identical": 0, "dirty": 0}
     for path in sorted((Path(root or results_dir()) / scale).glob("*/*.json")):
         provenance = read_record(path, run_record=False).get("provenance", {})
         counts["dirty"] += str(provenance.get("git_commit", "")).endswith("-dirty")
-        if origin := provenance.get("recomputed_from"):
+        origin = provenance.get("recomputed_from") or {}
+        if str(origin.get("git_commit", "")).endswith("-dirty"):
             counts["recomputed"] += 1
             counts["identical"] += origin.get("identical") is True
     return counts
+
+
+def analyses_count(counts: dict) -> str:
+    """recomputed_analyses' counts, for the prose after dirty_count."""
+    done, same, left = counts["recomputed"], counts["identical"], counts["dirty"]
+    identical = "identical in every value" if same == done else f"{same} of them identical in every value"
+    parts = [f"{done} analysis record{'s' * (done != 1)} (spectra, curvature splits) computed from such a tree "
+             f"{'were' if done != 1 else 'was'} recomputed at a clean commit, {identical}"] if done else []
+    if left:
+        parts.append(f"{left} analysis record{'s' * (left != 1)} still name{'s' * (left == 1)} a dirty commit")
+    return "; ".join(parts) or "no analysis record names a dirty commit"
 
 
 def dirty_table(dirty: list[dict], scale: str) -> str:
