@@ -183,6 +183,18 @@ def install_run(config: RunConfig, old: dict, record: dict, into: Path) -> dict:
     return noted
 
 
+def largest_relative_change(old: dict, new: dict) -> float:
+    """The largest |new - old| / max(|old|, |new|) over an analysis record's named numbers (lambda_min, lambda_max,
+    loss, gradient norm, the split's extremes, ...): its scalars outside lists, so not the Lanczos nodes and weights
+    of a density, whose near-zero weights move by large fractions when the arithmetic changes in the last bits."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return max((largest_relative_change(old[k], new[k]) for k in old.keys() & new.keys() if k != "provenance"),
+                   default=0.0)
+    if isinstance(old, (int, float)) and isinstance(new, (int, float)) and not isinstance(old, bool) and old != new:
+        return abs(new - old) / max(abs(old), abs(new))
+    return 0.0
+
+
 def install(scale: str, into: Path) -> list[str]:
     """Replace each dirty record of `scale` by its retrained one in `into` and each analysis to recompute by its
     recomputed one, noting what came out identical. Lines saying what was done."""
@@ -197,10 +209,12 @@ def install(scale: str, into: Path) -> list[str]:
             continue  # not recomputed (read by no plan), or recomputed from a dirty tree
         same = {k: v for k, v in new.items() if k != "provenance"} == {k: v for k, v in old.items()
                                                                        if k != "provenance"}
+        change = largest_relative_change(old, new)
         new["provenance"]["recomputed_from"] = {"git_commit": old["provenance"]["git_commit"],
-                                                "date": old["provenance"].get("date"), "identical": same}
+                                                "date": old["provenance"].get("date"), "identical": same,
+                                                "largest_relative_change": change}
         write_record(new, results_dir() / path)
-        lines.append(f"{path}: recomputed, identical: {same}")
+        lines.append(f"{path}: recomputed, identical: {same}, largest relative change {change:.1e}")
     return lines
 
 

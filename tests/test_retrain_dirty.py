@@ -91,9 +91,16 @@ def test_dirty_analyses_are_recomputed_where_a_chapter_reads_them(tmp_path, monk
     assert plans[0][2] == tmp_path / "staged" / ".cache"
     assert [p.name for p in unread] == ["unread.json"]
     lines = retrain_dirty.install("smoke", tmp_path / "staged")
-    assert lines == ["smoke/hessian/read.json: recomputed, identical: True"]
+    assert lines == ["smoke/hessian/read.json: recomputed, identical: True, largest relative change 0.0e+00"]
     assert [p.name for p in retrain_dirty.dirty_analyses("smoke")] == ["unread.json"]
     assert find_record(config)["provenance"]["git_commit"] == "abc-dirty"  # the copy's own record: not installed
+
+
+def test_largest_relative_change_reads_named_numbers_not_density_lists():
+    old = {"spectra": {"9": {"lambda_min": -2.0, "weights": [[1e-9, 0.5]]}}, "loss": 0.5, "provenance": {"x": 1.0}}
+    new = {"spectra": {"9": {"lambda_min": -2.002, "weights": [[5e-9, 0.5]]}}, "loss": 0.5, "provenance": {"x": 9.0}}
+    assert retrain_dirty.largest_relative_change(old, new) == pytest.approx(0.002 / 2.002)
+    assert retrain_dirty.largest_relative_change(old, old) == 0.0
 
 
 @pytest.mark.parametrize("argv, message", [

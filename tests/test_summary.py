@@ -187,21 +187,25 @@ def test_recomputed_analyses_counts_recomputed_identical_and_still_dirty(tmp_pat
     import json
     folder = tmp_path / "cpu" / "hessian"
     folder.mkdir(parents=True)
-    provenances = {"a": {"git_commit": "abc", "recomputed_from": {"git_commit": "x-dirty", "identical": True}},
-                   "b": {"git_commit": "abc", "recomputed_from": {"git_commit": "x-dirty", "identical": False}},
+    provenances = {"a": {"git_commit": "abc", "recomputed_from": {"git_commit": "x-dirty", "identical": True,
+                                                                  "largest_relative_change": 0.0}},
+                   "b": {"git_commit": "abc", "recomputed_from": {"git_commit": "x-dirty", "identical": False,
+                                                                  "largest_relative_change": 5.4e-6}},
                    "c": {"git_commit": "y-dirty"}, "d": {"git_commit": "abc"},
                    "e": {"git_commit": "abc", "recomputed_from": {"git_commit": "abc", "identical": False}}}
     for name, provenance in provenances.items():
         (folder / f"{name}.json").write_text(json.dumps({"run_id": name, "provenance": provenance}))
     (tmp_path / "cpu" / "e.json").write_text(json.dumps({"provenance": {"git_commit": "z-dirty"}}))  # a run record
     counts = summary.recomputed_analyses("cpu", tmp_path)  # e: recomputed from a clean origin (a changed snapshot)
-    assert counts == {"recomputed": 2, "identical": 1, "dirty": 1}
+    assert counts == {"recomputed": 2, "identical": 1, "largest_change": 5.4e-6, "dirty": 1}
     assert summary.analyses_count(counts) == (
         "2 analysis records (spectra, curvature splits) computed from such a tree were recomputed at a clean commit, "
-        "1 of them identical in every value; 1 analysis record still names a dirty commit")
-    assert summary.analyses_count({"recomputed": 1, "identical": 1, "dirty": 0}) == (
+        "1 of them identical in every value, the others' named values (lambda_min, lambda_max, loss, gradient norm, "
+        "the split's extremes) within a relative 5e-06 of the first computation; 1 analysis record still names a "
+        "dirty commit")
+    assert summary.analyses_count({"recomputed": 1, "identical": 1, "largest_change": 0.0, "dirty": 0}) == (
         "1 analysis record (spectra, curvature splits) computed from such a tree was recomputed at a clean commit, "
         "identical in every value")
-    assert summary.analyses_count({"recomputed": 0, "identical": 0, "dirty": 51}) == (
+    assert summary.analyses_count({"recomputed": 0, "identical": 0, "largest_change": 0.0, "dirty": 51}) == (
         "51 analysis records still name a dirty commit")
     assert summary.analyses_count(dict.fromkeys(counts, 0)) == "no analysis record names a dirty commit"

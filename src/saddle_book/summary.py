@@ -277,8 +277,9 @@ def dirty_count(dirty: list[dict]) -> str:
 def recomputed_analyses(scale: str, root: Path | None = None) -> dict:
     """Counts over the analysis records of `scale` (results/<scale>/<kind>/*.json): those first computed from a
     tree with uncommitted changes and since recomputed at a clean commit (scripts/retrain_dirty.py --analyses), how
-    many of those came out identical in every value, and how many still name a dirty commit."""
-    counts = {"recomputed": 0, "identical": 0, "dirty": 0}
+    many of those came out identical in every value, the largest relative change of a named value among them, and
+    how many records still name a dirty commit."""
+    counts = {"recomputed": 0, "identical": 0, "largest_change": 0.0, "dirty": 0}
     for path in sorted((Path(root or results_dir()) / scale).glob("*/*.json")):
         provenance = read_record(path, run_record=False).get("provenance", {})
         counts["dirty"] += str(provenance.get("git_commit", "")).endswith("-dirty")
@@ -286,13 +287,16 @@ def recomputed_analyses(scale: str, root: Path | None = None) -> dict:
         if str(origin.get("git_commit", "")).endswith("-dirty"):
             counts["recomputed"] += 1
             counts["identical"] += origin.get("identical") is True
+            counts["largest_change"] = max(counts["largest_change"], origin.get("largest_relative_change") or 0.0)
     return counts
 
 
 def analyses_count(counts: dict) -> str:
     """recomputed_analyses' counts, for the prose after dirty_count."""
     done, same, left = counts["recomputed"], counts["identical"], counts["dirty"]
-    identical = "identical in every value" if same == done else f"{same} of them identical in every value"
+    identical = "identical in every value" if same == done else (
+        f"{same} of them identical in every value, the others' named values (lambda_min, lambda_max, loss, gradient "
+        f"norm, the split's extremes) within a relative {counts['largest_change']:.0e} of the first computation")
     parts = [f"{done} analysis record{'s' * (done != 1)} (spectra, curvature splits) computed from such a tree "
              f"{'were' if done != 1 else 'was'} recomputed at a clean commit, {identical}"] if done else []
     if left:
