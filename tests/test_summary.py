@@ -209,3 +209,6 @@ def test_recomputed_analyses_counts_recomputed_identical_and_still_dirty(tmp_pat
     assert summary.analyses_count({"recomputed": 0, "identical": 0, "largest_change": 0.0, "dirty": 51}) == (
         "51 analysis records still name a dirty commit")
     assert summary.analyses_count(dict.fromkeys(counts, 0)) == "no analysis record names a dirty commit"
+    assert summary.analyses_count(dict(counts, identical=0, dirty=0)).endswith(
+        "recomputed at a clean commit, none identical bit for bit, their named values (lambda_min, lambda_max, loss, "
+        "gradient norm, the split's extremes) within a relative 5e-06 of the first computation")

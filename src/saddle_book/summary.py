@@ -294,9 +294,10 @@ def recomputed_analyses(scale: str, root: Path | None = None) -> dict:
 def analyses_count(counts: dict) -> str:
     """recomputed_analyses' counts, for the prose after dirty_count."""
     done, same, left = counts["recomputed"], counts["identical"], counts["dirty"]
-    identical = "identical in every value" if same == done else (
-        f"{same} of them identical in every value, the others' named values (lambda_min, lambda_max, loss, gradient "
-        f"norm, the split's extremes) within a relative {counts['largest_change']:.0e} of the first computation")
+    named = ("named values (lambda_min, lambda_max, loss, gradient norm, the split's extremes) within a relative "
+             f"{counts['largest_change']:.0e} of the first computation")
+    identical = ("identical in every value" if same == done else f"none identical bit for bit, their {named}"
+                 if same == 0 else f"{same} of them identical in every value, the others' {named}")
     parts = [f"{done} analysis record{'s' * (done != 1)} (spectra, curvature splits) computed from such a tree "
              f"{'were' if done != 1 else 'was'} recomputed at a clean commit, {identical}"] if done else []
     if left:
