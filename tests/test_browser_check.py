@@ -62,3 +62,16 @@ def test_the_check_fails_any_page_with_either_problem(tmp_path, capsys):
     assert "FAIL book/01_long_tail_primer.html" in failed.out and "ok   book/04_x.html" in failed.out
     assert "book/01_long_tail_primer.html: pandas table 1 of the page" in failed.err and "it is clipped" in failed.err
     assert "warn" not in failed.out and "book/04_x.html" not in failed.err
+
+
+def test_a_chapter_over_its_height_budget_fails(tmp_path, capsys):
+    """Issue 48: chapters 2, 4 and 7 at most half the height they had when it was read; a taller page fails."""
+    html = tmp_path / "_build" / "html" / "book"
+    html.mkdir(parents=True)
+    page(html, '<div style="height: 12000px">long</div>', "02_saddle_points.html")
+    page(html, '<div style="height: 12000px">long, but no budget</div>', "03_theorem2.html")
+    assert check.main(tmp_path / "_build") == 1
+    failed = capsys.readouterr()
+    assert "book/02_saddle_points.html: the page is" in failed.err and "over its budget of 11068 px" in failed.err
+    assert "ok   book/03_theorem2.html" in failed.out
+    assert check.height_problems("book/04_cifar_lt.html", 10831) == []

@@ -514,6 +514,9 @@ def test_evidence_display_names_the_family_in_the_claim_and_breaks_each_cell_in_
     assert saddle_story.evidence_display(table.assign(claim="SAM at rho 0.5 raises lambda_min"))["claim"].iloc[0] == \
         "SAM at ρ 0.5 raises λmin"
     assert "<br>" in page_tables.typeset(shown)
+    same = table.iloc[[0, 0]].assign(cpu=[table["cpu"].iloc[0], table["cpu"].iloc[0].replace("contradicted", "x")])
+    shown = saddle_story.evidence_display(same)
+    assert list(shown.columns) == ["claim", "cpu, 5 seeds"] and not shown["cpu, 5 seeds"].str.contains("seeds").any()
 
 
 # ---- Chapter 2's cells as calls: the plotted runs, the last epoch's tables, Fig. 3's frames (made-up spectra) ----

@@ -3,7 +3,9 @@ tables, figures and texts. Records in, nothing trained: the notebook's `runner.r
 tables (and a radius of one's own) miss, and hand the records to the page."""
 from __future__ import annotations
 
-from IPython.display import HTML, Markdown, display
+import re
+
+from IPython.display import HTML, display
 from myst_nb import glue
 
 from saddle import grid, runner
@@ -71,13 +73,14 @@ class Page:
             page_tables.show(title, table)
 
     def cifar_verdicts(self) -> None:
-        """Its accuracy claims, judged where seeds pair up."""
-        display(HTML(page_tables.verdict_first(accuracy_tables.cifar_verdicts(self.cifar_records), paper=True)))
+        """Its accuracy claims, judged where seeds pair up (glued for a dropdown: cifar_verdicts)."""
+        notebook.glue_tables(cifar_verdicts=page_tables.verdict_first(
+            accuracy_tables.cifar_verdicts(self.cifar_records), paper=True))
 
     @staticmethod
     def cifar_mechanism() -> None:
-        """Its mechanism claims, from the declared analyses of the headline runs."""
-        display(HTML(page_tables.verdict_first(cifar.mechanism_claims(cifar.headline_runs()))))
+        """Its mechanism claims, from the declared analyses of the headline runs (glued: cifar_mechanism)."""
+        notebook.glue_tables(cifar_mechanism=page_tables.verdict_first(cifar.mechanism_claims(cifar.headline_runs())))
 
     def table1(self) -> None:
         """Table 1 per data set, the other epoch rule's table, SAM's tail fit, and Table 1's two figures."""
@@ -123,9 +126,12 @@ class Page:
             self.epoch_rule, self.tables, self.gains))
 
     def gain_lines(self) -> None:
-        """Ours against the paper's gains, per method and metric (nothing where no gain was measured)."""
-        if len(self.gains):
-            display(Markdown("\n".join(run_tables.gain_lines(self.gains))))
+        """Ours against the paper's gains, per method and metric, as a list glued for Tables 7 and 8's dropdown
+        (gain_lines; empty where no gain was measured)."""
+        items = [re.sub(r"^- \*\*(.+?)\*\*", r"<b>\1</b>", line)
+                 for line in (run_tables.gain_lines(self.gains) if len(self.gains) else [])]
+        listed = "".join(f"<li>{item}</li>" for item in items)
+        notebook.glue_tables(gain_lines=f"<ul>{listed}</ul>" if items else "")
 
     def validated(self) -> None:
         """The validated protocol: tuned radii and tail fit, its tables, the two protocols side by side, and their

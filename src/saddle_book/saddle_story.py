@@ -272,12 +272,21 @@ def _two_lines(cell: str) -> str:
 def evidence_display(table: pd.DataFrame) -> pd.DataFrame:
     """evidence_table() for a page at a laptop's width: the family named in the claim where it is not the declared
     one, the quantities as symbols, and each scale's cell in two lines, verdict first (_two_lines); columns claim
-    and one per scale."""
+    and one per scale, named with the seeds where every cell of the scale has the same ('cpu, 5 seeds')."""
     claims = [page_tables.symbols(claim if family == "declared" else f"{claim} ({family.removeprefix('declared; ')})")
               for claim, family in zip(table["claim"], table["family"])]
     scales = [c for c in table.columns if c not in ("claim", "family")]
-    return pd.DataFrame({"claim": claims, **{s: [_two_lines(c) for c in table[s]] for s in scales}},
-                        index=table.index)
+    return pd.DataFrame({"claim": claims, **dict(_seeds_in_header(s, [_two_lines(c) for c in table[s]])
+                                                 for s in scales)}, index=table.index)
+
+
+def _seeds_in_header(scale: str, cells: list[str]) -> tuple[str, list[str]]:
+    """(column name, cells): where every cell ends with the same ' (N seeds)', the seeds move into the name."""
+    ends = {match.group(1) if (match := re.search(r" \((\d+ seeds?)\)$", c)) else None for c in cells}
+    if len(ends) != 1 or None in ends:
+        return scale, cells
+    seeds = ends.pop()
+    return f"{scale}, {seeds}", [c.removesuffix(f" ({seeds})") for c in cells]
 
 
 def recorded_evidence(scales=("cpu", grid.REGIME_SCALE)) -> tuple[pd.DataFrame, dict, dict]:

@@ -42,7 +42,7 @@ def spectral_densities(panels: dict, linthresh: float = 1.0):
         by_loss.setdefault(what, []).append((method + (f", {note}" if note else ""), spectrum))
     methods = list(dict.fromkeys(t.partition(": ")[0] for t in panels))
     colours = dict(zip(methods, ("#4c72b0", "#c44e52", "#55a868", "#8172b3")))
-    fig, axes = plt.subplots(len(by_loss), 1, figsize=(COLUMN_INCHES, 2.3 * len(by_loss) + 0.3), squeeze=False,
+    fig, axes = plt.subplots(len(by_loss), 1, figsize=(COLUMN_INCHES, 1.75 * len(by_loss) + 0.3), squeeze=False,
                              sharex=True)
     low = min(s.lambda_min for s in panels.values())
     high = max(s.lambda_max for s in panels.values())
@@ -83,7 +83,7 @@ def ratio_over_training(df: pd.DataFrame, drw_epoch: int | None = None):
     methods = list(dict.fromkeys(df["method"]))
     groups = [g for g in GROUP_COLOURS if g in set(df["group"])] + sorted(set(df["group"]) - set(GROUP_COLOURS))
     markers = dict(zip(groups, "osD^v"))
-    fig, axes = plt.subplots(1, len(methods), figsize=(COLUMN_INCHES, 3.3), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(methods), figsize=(COLUMN_INCHES, 2.7), squeeze=False, sharey=True)
     for ax, method in zip(axes[0], methods):
         part = df[df["method"] == method].assign(x=lambda d: d["epoch"].map(position))
         for (group, _), line in part.sort_values("x").groupby(["group", "class"], sort=False):
@@ -110,7 +110,7 @@ def lambda_min_vs_rho(df: pd.DataFrame, each_seed: bool = False):
     """lambda_min of each tail class against SAM's rho (rho 0 = SGD), the paper's Fig. 3 C: the mean over seeds with
     a band of one standard deviation, or with `each_seed` one line per seed (a band from two seeds misleads)."""
     sns.set_theme(style="whitegrid")
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES - 0.5, 2.9))
     if each_seed:
         sns.lineplot(df.assign(seed=df["seed"].astype(str)), x="rho", y="lambda_min", hue="class", style="seed",
                      markers=True, dashes=True, errorbar=None, ax=ax)
@@ -157,7 +157,7 @@ def curvature_split(df: pd.DataFrame):
     """saddle_book.mechanism's rows in two panels: (A) lambda_min of H, G and R per radius, one point per tail class and
     seed; (B) |lambda_min(R)| against the class's training loss, log-log, one colour per radius."""
     sns.set_theme(style="whitegrid")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 2.9))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 2.6))
     if df.empty:
         for ax in (left, right):
             ax.axis("off")
