@@ -11,7 +11,7 @@ import pandas as pd
 from saddle import grid, runner
 from saddle.results import read_record, results_dir
 
-from . import catalog, page_tables, rule, scorecard
+from . import catalog, notebook, page_tables, rule, scorecard
 from .run_tables import recorded_count
 from .saddle_story import mechanism_verdicts, recorded_mechanism
 
@@ -435,5 +435,5 @@ def landing_texts(validated: pd.DataFrame, scale: str, dataset: str, regime: pd.
     rho = grid.tuned_rho("CE+DRW+SAM", scale, dataset=dataset)
     variants = (scorecard.headline_variants(family, scale, dataset, rho)
                 if rho is not None and catalog.HEADLINE_ID in set(family["id"]) else None)
-    return ({"landing_scale": scale} | accuracy_findings(variants)
+    return ({"landing_scale": notebook.scale_words(scale)} | accuracy_findings(variants)
             | mechanism_findings(regime, grid.protocol_rho("CE+DRW+SAM", regime_scale, "validated")))
