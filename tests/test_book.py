@@ -326,6 +326,8 @@ def test_verdict_groups_put_every_list_of_claims_in_one_table_verdict_first():
                              "p": [0.0138]})  # in no declared family: no Holm columns
     rows = verdict_rows(averages, paper=True)
     assert list(rows.columns) == ["verdict", "claim", "ours [95% interval]", "paper", "seeds", "p (Holm)"]
+    flipped = verdict_rows(family.assign(**{"p (sign-flip)": [0.0625, float("nan")]}))
+    assert list(flipped["p (sign-flip)"]) == ["0.0625", ""] and flipped.columns[-1] == "p (sign-flip)"
     assert rows.iloc[0].tolist() == ["contradicted", "SAM raises the tail, averaged", "-2.11 [-3.19,\xa0-1.03]",
                                      "+8.59", "3", "0.014 raw"]
     page = verdict_groups({"Paper protocol (cpu scale, final epoch)": family, "Empty": family.iloc[:0],

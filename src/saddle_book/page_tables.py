@@ -223,7 +223,8 @@ def verdict_rows(family, digits: int = 3, paper: bool = False):
     """A family of claims (verdict rows: rule.claim_row or scorecard.assess, with holm_within's columns where the
     family has them) as the frame verdict_first and verdict_groups typeset: the verdict after Holm's correction,
     with the one before it where they differ; the claim; the mean difference with its 95% interval to `digits`
-    significant digits; with `paper`, the paper's difference; the seeds; the Holm-adjusted p. A row outside any
+    significant digits; with `paper`, the paper's difference; the seeds; the Holm-adjusted p; where the family has
+    it, the exact sign-flip p before correction (the t-interval assumes normal differences). A row outside any
     declared family (no 'verdict (Holm)') keeps its raw verdict and shows its raw p, marked 'raw'. With several
     data sets each claim names its own."""
     import pandas as pd
@@ -259,6 +260,8 @@ def verdict_rows(family, digits: int = 3, paper: bool = False):
                           for p in family["paper"]] if "paper" in family else ""
     table["seeds"] = [str(int(s)) for s in family["seeds"]]
     table["p (Holm)"] = [p_value(r) for r in rows]
+    if "p (sign-flip)" in family:  # exact, free of the t-test's normality; at least 2 / 2^n on n seeds
+        table["p (sign-flip)"] = [significant(r["p (sign-flip)"], 3) for r in rows]
     return table
 
 
