@@ -29,9 +29,9 @@ from saddle.runs import RunLockedError, run_lock
 UNFINISHED = "unfinished"
 
 
-def run_folders(parent: Path) -> list[Path]:
-    """The run folders under `parent`, leaving out a copy in progress (<run>.tmp*) left by a kill."""
-    return sorted(p for p in parent.glob("*/") if ".tmp" not in p.name)
+def run_folders(parent: Path, pattern: str = "*/") -> list[Path]:
+    """The run folders `pattern` finds under `parent`, leaving out a copy in progress (<run>.tmp*) left by a kill."""
+    return sorted(p for p in parent.glob(pattern) if ".tmp" not in p.name)
 
 
 def stage(source: Path, staging: Path) -> dict:
@@ -89,8 +89,8 @@ def save() -> tuple[list[str], list[str]]:
                 continue
             put_in_place(staging, target)
             said.append(f"carried {folder.name} at epoch {epoch}")
-    for folder in sorted(results_dir().glob(f"*/{UNFINISHED}/*/")):
-        if ".tmp" not in folder.name and recorded(folder.parent.parent.name, folder.name):
+    for folder in run_folders(results_dir(), f"*/{UNFINISHED}/*/"):
+        if recorded(folder.parent.parent.name, folder.name):
             shutil.rmtree(folder)
             said.append(f"removed {folder.name}: its run is recorded")
     return said, errors
@@ -101,8 +101,8 @@ def restore() -> tuple[list[str], list[str]]:
     (lines said, errors)."""
     said, errors = [f"cache: {cache_dir()}"], []
     cache_dir().mkdir(parents=True, exist_ok=True)
-    for folder in sorted(results_dir().glob(f"*/{UNFINISHED}/*/")):
-        if ".tmp" in folder.name or recorded(folder.parent.parent.name, folder.name):
+    for folder in run_folders(results_dir(), f"*/{UNFINISHED}/*/"):
+        if recorded(folder.parent.parent.name, folder.name):
             continue
         target = cache_dir() / "checkpoints" / folder.name
         try:

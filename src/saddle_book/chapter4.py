@@ -3,8 +3,6 @@ tables, figures and texts. Records in, nothing trained: the notebook's `runner.r
 tables (and a radius of one's own) miss, and hand the records to the page."""
 from __future__ import annotations
 
-import re
-
 from IPython.display import HTML, display
 from myst_nb import glue
 
@@ -128,10 +126,8 @@ class Page:
     def gain_lines(self) -> None:
         """Ours against the paper's gains, per method and metric, as a list glued for Tables 7 and 8's dropdown
         (gain_lines; empty where no gain was measured)."""
-        items = [re.sub(r"^- \*\*(.+?)\*\*", r"<b>\1</b>", line)
-                 for line in (run_tables.gain_lines(self.gains) if len(self.gains) else [])]
-        listed = "".join(f"<li>{item}</li>" for item in items)
-        notebook.glue_tables(gain_lines=f"<ul>{listed}</ul>" if items else "")
+        lines = run_tables.gain_lines(self.gains) if len(self.gains) else []
+        notebook.glue_tables(gain_lines=page_tables.bullet_list(lines) if lines else "")
 
     def validated(self) -> None:
         """The validated protocol: tuned radii and tail fit, its tables, the two protocols side by side, and their

@@ -66,9 +66,15 @@ def verdict_table(frame, sentences: list[str] | None = None) -> str:
         table["after Holm"] = frame["verdict (Holm)"]
     page = re.sub(r'<tr>\n(\s*)<td style="white-space: nowrap">', r'<tr>\n\1<td>', table_html(table))  # claims wrap
     if sentences:
-        items = "".join(f"<li>{_inline_markdown(s.removeprefix('- '))}</li>\n" for s in sentences)
-        page += f"<details><summary>Each claim in a sentence (click to unfold)</summary>\n<ul>\n{items}</ul>\n</details>"
+        page += ("<details><summary>Each claim in a sentence (click to unfold)</summary>\n"
+                 f"{bullet_list(sentences)}\n</details>")
     return page
+
+
+def bullet_list(lines) -> str:
+    """Markdown bullets ('- **x**: ...') as an HTML list, their inline markdown as HTML, the rest escaped."""
+    items = "".join(f"<li>{_inline_markdown(line.removeprefix('- '))}</li>\n" for line in lines)
+    return f"<ul>\n{items}</ul>"
 
 
 def _inline_markdown(text: str) -> str:
