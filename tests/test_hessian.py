@@ -152,9 +152,12 @@ def test_class_spectra_record_and_cache(tmp_path):
     again = run_spectra(record, epoch=2, classes=[0, 9, "average"], iters=8, root=tmp_path,
                            cache=tmp_path / "cache")
     assert again == result  # read back, not recomputed
+    assert result["provenance"]["data_sha256"] == record["provenance"]["data_sha256"]  # the run's arrays
+    assert result["provenance"]["precision"] == "fp32" and result["provenance"]["threads"] >= 1
     test = run_spectra(record, epoch=2, classes=[9], iters=8, root=tmp_path, cache=tmp_path / "cache",
                        progress=False, images="test")  # class 9's test images: another loss, another record
     assert test["settings"]["images"] == "test" and "images" not in result["settings"]
+    assert test["provenance"]["data_sha256"] == record["provenance"]["data_sha256"]
     assert "average" not in result["settings"]  # uncapped: the whole set, as before
     capped = run_spectra(record, epoch=2, classes=["average"], iters=4, root=tmp_path, cache=tmp_path / "cache",
                          progress=False, max_per_class=2)

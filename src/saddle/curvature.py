@@ -10,7 +10,7 @@ from torch.func import grad, jvp, vjp
 
 from .hessian import FlatLoss, Hessian, second_order_graph, seeded_lanczos
 from .config import RunConfig
-from .spectra import class_criterion, loss_images, snapshot_model, stored_analysis
+from .spectra import class_criterion, loss_images, measured_on, snapshot_model, stored_analysis
 
 PARTS = ("H", "G", "R")
 KIND = "curvature"  # the analysis records' folder: results/<scale>/curvature/
@@ -109,7 +109,8 @@ def split_record(record: dict, epoch: int | None = None, classes=None, iters: in
         data, model = snapshot_model(config, epoch, data_root, cache)
         return {"run_id": config.run_id, "label": config.label, "settings": settings,
                 "class_names": data.class_names, "classes": class_split(model, data, classes, iters=iters,
-                                                                      seed=seed, config=config)}
+                                                                      seed=seed, config=config),
+                "provenance": measured_on(data)}
     how = (f"saddle.curvature.split_record(<record of {config.run_id}>, epoch={epoch}, classes={classes}, "
            f"iters={iters}, seed={seed})")
     return stored_analysis(config, KIND, epoch, settings, compute_split, how, root, compute)

@@ -144,7 +144,8 @@ def analysis_path(scale: str, kind: str, run_id: str, epoch: int, settings: dict
 
 
 def get_or_compute(path: Path, compute, how: str) -> dict:
-    """A derived record at `path`, read, or computed and written with its provenance (`how`: what creates it)."""
+    """A derived record at `path`, read, or computed and written with its provenance (`how`: what creates it).
+    `compute` may return provenance fields of its own (what it measured: the data's digest, the precision)."""
     path = Path(path)
     action = "read"
     if path.exists():
@@ -153,7 +154,7 @@ def get_or_compute(path: Path, compute, how: str) -> dict:
         refuse_if_read_only(path, how)
         started, commit = time.time(), git_commit()
         record = compute()
-        record["provenance"] = provenance("cpu", time.time() - started, commit)
+        record["provenance"] = provenance("cpu", time.time() - started, commit, **record.get("provenance", {}))
         write_record(record, path)
         action = "computed"
     log(action, path.stem)

@@ -152,6 +152,7 @@ def run_spectra(record: dict, epoch: int, classes="all", criterion: str = "ce", 
 
     def spectra_record():
         data, model = snapshot_model(config, epoch, data_root, cache)
+        provenance = measured_on(data)  # the run's arrays, whichever images the spectra take
         if images == "test":
             data = replace(data, train_x=data.test_x, train_y=data.test_y)
         spectra = class_spectra(model, data, classes, criterion, max_per_class, iters, n_v, seed, augment,
@@ -159,7 +160,8 @@ def run_spectra(record: dict, epoch: int, classes="all", criterion: str = "ce", 
         return {"run_id": config.run_id, "label": config.label, "settings": settings,
                 "class_names": data.class_names, "train_counts": data.counts,
                 "spectra": {str(c): s.to_dict() for c, s in spectra.items()},
-                "at_point": class_loss_and_gradient(model, data, list(spectra), criterion, max_per_class, config)}
+                "at_point": class_loss_and_gradient(model, data, list(spectra), criterion, max_per_class, config),
+                "provenance": provenance}
     return stored_analysis(config, "hessian", epoch, settings, spectra_record, hessian_command(config.run_id, settings),
                            root, compute)
 
@@ -186,6 +188,11 @@ def snapshot_model(config: RunConfig, epoch: int, data_root=None, cache=None):
     model = build_model(config, data)
     load_checkpoint(checkpoint_path(config.run_id, epoch, cache), config, model)
     return data, model
+
+
+def measured_on(data) -> dict:
+    """The provenance an analysis adds: the digest of its run's arrays and its arithmetic (analyses run in fp32)."""
+    return {"data_sha256": data.digest(), "precision": "fp32"}
 
 
 def stored_analysis(config: RunConfig, kind: str, epoch: int, settings: dict, make, how: str, root=None,

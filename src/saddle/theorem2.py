@@ -164,7 +164,7 @@ def trained_network_check(record: dict, epoch: int, rhos, tail_classes, n_batche
     """lambda_min and v (Lanczos, eval mode) of the loss the run optimised at `epoch` and of each tail class's
     mean CE; then the second-moment ratio of SAM's to SGD's stochastic gradient of the optimised loss along each v."""
     from .config import RunConfig
-    from .spectra import snapshot_model
+    from .spectra import measured_on, snapshot_model
     from .train import build_criterion
 
     config = RunConfig.from_dict(record["config"])
@@ -183,7 +183,7 @@ def trained_network_check(record: dict, epoch: int, rhos, tail_classes, n_batche
     result = {"run_id": config.run_id, "label": config.label, "epoch": epoch, "rhos": list(rhos),
               "batch_size": batch_size, "n_batches": n_batches, "iters": iters, "directions": {},
               # ||g_z|| of each minibatch: normalised SAM's effective radius is rho / ||g_z||
-              "minibatch_gradient_norms": gradients["g"].norm(dim=1).tolist()}
+              "minibatch_gradient_norms": gradients["g"].norm(dim=1).tolist(), "provenance": measured_on(data)}
     for name, (loss, x, y) in tqdm(losses.items(), desc="directions", disable=not progress):
         lam, v, residual = min_eigenpair(loss.batched_hvp_operator(point, x, y), len(point), iters, seed)
         curvature_in_optimised = float(v @ optimised_hvp(v))
