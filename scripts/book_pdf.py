@@ -23,6 +23,17 @@ OPEN_DROPDOWNS = ('<script>document.querySelectorAll("details.sd-dropdown").forE
                   '</script>')
 
 
+PDF_LINK = '<a href="../saddle-book.pdf">the whole book as one PDF</a>'  # as book/run_yourself.md writes it
+NO_PDF = "the whole book as one PDF (not in this build: <code>make pdf</code> prints it)"
+
+
+def link_pdf(build: Path, built: bool) -> None:
+    """run_yourself's link to the PDF where the build has one, else words saying how to make it: never a dead link."""
+    page = build / "html" / "book" / "run_yourself.html"
+    text = page.read_text()
+    page.write_text(text.replace(NO_PDF, PDF_LINK) if built else text.replace(PDF_LINK, NO_PDF))
+
+
 def printable(page: Path) -> Path:
     """A copy of the page beside it (same relative links) with every dropdown open."""
     copy = page.with_name(page.stem + ".__print.html")
@@ -64,6 +75,7 @@ def main(build: Path) -> int:
         subprocess.run([unite, *parts, str(partial)], check=True)
         partial.replace(target)  # never a half-written PDF under the final name
     shutil.copyfile(target, build / "html" / target.name)  # where the HTML links it (book/run_yourself.md)
+    link_pdf(build, built=True)
     print(f"{target} ({len(pages)} pages of the book, {target.stat().st_size / 1e6:.1f} MB)")
     return 0
 

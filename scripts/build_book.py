@@ -25,6 +25,9 @@ import papermill as pm
 import yaml
 
 from saddle_book import declared
+
+sys.path.insert(0, str(Path(__file__).parent))
+from book_pdf import link_pdf  # noqa: E402 (the PDF's link, which `make pdf` restores)
 from saddle_book.notebook import BOOK_SCALES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,6 +173,8 @@ def main() -> int:
         print(f"{row['chapter']:<32} {row['seconds']:7.1f}  {row['trained']:12d}  {row['computed']:17d}  "
               f"{row['read']:12d}")
     print(f"{'jupyter-book build':<32} {time.time() - started:7.1f}")
+    if not built.returncode:
+        link_pdf(build, built=False)  # a fresh build has no PDF until `make pdf` prints one
     if built.returncode:
         print("jupyter-book build failed (warnings count as errors)", file=sys.stderr)
         return built.returncode

@@ -1,6 +1,7 @@
 """Every committed record carries threads, precision and the data's SHA-256; scripts/backfill_provenance.py fills
 them in old records only from what fixes each exactly, and says so."""
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -39,3 +40,13 @@ def test_every_committed_record_carries_threads_precision_and_the_datas_digest()
         made = json.loads(path.read_text())["provenance"]
         lacking += [f"{path.name}: {field}" for field in ("threads", "precision", "data_sha256") if field not in made]
     assert not lacking, f"{len(lacking)} fields missing, e.g. {lacking[:3]}"
+
+
+def test_the_appendix_names_the_cpu_runs_trained_on_two_threads():
+    """book/appendix_measured.md's count and list of the cpu records that did not run on one thread."""
+    runs = [json.loads(p.read_text()) for p in sorted((results_dir() / "cpu").glob("*.json"))]
+    named = sorted(f"{r['label']}" + (f" at rho {r['config']['rho']:g}" if r["config"]["optimizer"] == "sam" else "")
+                   for r in runs if r["provenance"]["threads"] != 1 and r["config"]["seed"] == 0)
+    assert len(named) == sum(r["provenance"]["threads"] != 1 for r in runs) == 2
+    text = re.sub(r"\s+", " ", (Path(__file__).resolve().parents[1] / "book" / "appendix_measured.md").read_text())
+    assert f"except two early seed-0 runs ({', and '.join(named)}) that ran with two" in text

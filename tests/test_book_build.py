@@ -65,7 +65,9 @@ def test_every_chapter_page_teaches_and_captions(built_book):
         assert "Learning objectives" in text and re.search(r">Summary<", text), page.name
         assert len(re.findall(r"sd-dropdown", text)) >= 2 and text.count("Solution") >= 2, page.name
         assert "Re-run this chapter" in text, page.name
-        assert text.count("<img") == text.count("<figcaption"), page.name
+        figures = re.findall(r"<figure.*?</figure>", text, re.S)  # images and the interactive toy (chapter 3)
+        assert all("<figcaption" in f for f in figures), page.name
+        assert text.count("<img") == sum(f.count("<img") for f in figures), page.name
         # the parameters cell is shown with its comments: a reader sees what -p can change
         assert page.name.startswith("05") or "# smoke | cpu | paper" in text, page.name
 
@@ -86,9 +88,13 @@ def test_every_page_renders_in_chromium(built_book):
 def test_make_pdf_prints_every_page_of_the_book_into_one_file(built_book):
     build, out = built_book
     assert out.returncode == 0
+    page = build / "html" / "book" / "run_yourself.html"
+    if not (build / "html" / "saddle-book.pdf").exists():  # no dead link before the PDF is printed
+        assert "saddle-book.pdf" not in page.read_text() and "make pdf</code> prints it" in page.read_text()
     made = subprocess.run([sys.executable, str(ROOT / "scripts" / "book_pdf.py"), str(build)], capture_output=True,
                           text=True, timeout=600)
     assert made.returncode == 0, made.stdout + made.stderr
+    assert 'href="../saddle-book.pdf"' in page.read_text() and (build / "html" / "saddle-book.pdf").exists()
     info = subprocess.run(["pdfinfo", str(build / "saddle-book.pdf")], capture_output=True, text=True).stdout
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     chapters = 1 + sum(len(part["chapters"]) for part in toc["parts"])

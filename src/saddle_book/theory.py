@@ -216,7 +216,7 @@ def toy_texts(toy: SaddleToy, paths: dict, start, lr: float, steps: int, rhos) -
     return {"toy_def": f"a = {toy.a:g}, λ = {toy.lam:g}, c = {toy.c:g}",
             "toy_noise": f"{toy.noise_u:g} along u and {toy.noise_v:g} along v",
             "toy_start": f"(u, v) = ({start[0]:g}, {start[1]:g})", "toy_lr": lr, "toy_min": toy.minimum,
-            "toy_half": toy.minimum / 2, "toy_gd_step": when(escape[0]),
+            "toy_half": toy.minimum / 2, "toy_gd_step": when(escape[0]), "toy_regime_rho": f"{-2 / toy.lam:g}",
             "toy_sam_steps": "; ".join(f"with ρ = {r:g} {when(s)}" for r, s in zip(rhos, escape[1:]))}
 
 
